@@ -1,0 +1,161 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "commerce",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CommerceClient", targets: ["CommerceClient"]),
+        .library(name: "FrameRPC", targets: ["FrameRPC"]),
+        .executable(name: "commerce-server", targets: ["CommerceServerCLI"]),
+        .executable(name: "commerce", targets: ["CommerceCLI"]),
+        .executable(name: "commerce-load", targets: ["CommerceLoad"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: Wire protocol (no commerce knowledge)
+        .target(
+            name: "FrameRPC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FrameRPCServer",
+            dependencies: [
+                "FrameRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FrameRPCClient",
+            dependencies: [
+                "FrameRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Commerce
+        .target(
+            name: "CommerceProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
+        .target(name: "CommerceDomain", swiftSettings: strict),
+        .target(name: "CommerceUseCases", dependencies: ["CommerceDomain"], swiftSettings: strict),
+        .target(
+            name: "CommerceSQLite",
+            dependencies: ["CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommerceService",
+            dependencies: [
+                "FrameRPC", "FrameRPCServer", "CommerceProto", "CommerceDomain", "CommerceUseCases",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommerceServerRuntime",
+            dependencies: [
+                "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommerceUseCases", "CommerceDomain",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommerceClient",
+            dependencies: [
+                "FrameRPC", "FrameRPCClient", "CommerceProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "CommerceServerCLI",
+            dependencies: [
+                "CommerceServerRuntime", "CommerceSQLite", "CommerceDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CommerceCLI",
+            dependencies: [
+                "CommerceClient", "FrameRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CommerceLoad",
+            dependencies: [
+                "CommerceClient", "FrameRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "FrameRPCTests",
+            dependencies: [
+                "FrameRPC", "FrameRPCServer", "FrameRPCClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .testTarget(name: "CommerceDomainTests", dependencies: ["CommerceDomain"]),
+        .testTarget(
+            name: "CommerceSQLiteTests",
+            dependencies: ["CommerceSQLite", "CommerceUseCases", "CommerceDomain"]
+        ),
+        .testTarget(
+            name: "CommerceServerTests",
+            dependencies: [
+                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
+                "CommerceSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,57 @@
+import FrameRPC
+import Foundation
+import SwiftProtobuf
+
+/// One method a server offers: its name, its message types and the code that answers it.
+public struct RPCMethod: Sendable {
+    public typealias Handler = @Sendable (_ payload: Data, _ context: ServerContext) async throws -> [UInt8]
+
+    /// `/package.Service/Method`.
+    public let name: String
+    public let requestType: String
+    public let responseType: String
+    /// Whether the call changes state.
+    public let mutating: Bool
+    public let handler: Handler
+
+    public init(name: String, requestType: String, responseType: String, mutating: Bool, handler: @escaping Handler) {
+        self.name = name
+        self.requestType = requestType
+        self.responseType = responseType
+        self.mutating = mutating
+        self.handler = handler
+    }
+
+    /// A unary method over protobuf messages; decoding failures become `INVALID_ARGUMENT`.
+    public static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ name: String,
+        mutating: Bool = false,
+        _ body: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> RPCMethod {
+        RPCMethod(
+            name: name,
+            requestType: Request.protoMessageName,
+            responseType: Response.protoMessageName,
+            mutating: mutating
+        ) { payload, context in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: payload)
+            } catch {
+                throw RPCError(decoding: error, what: "request for \(name)")
+            }
+            return try await body(request, context).serializedBytes()
+        }
+    }
+
+    /// The service part of the name: `package.Service`.
+    public var serviceName: String {
+        let parts = self.name.split(separator: "/")
+        return parts.count == 2 ? String(parts[0]) : ""
+    }
+}
+
+/// A group of methods registered together.
+public protocol RPCService: Sendable {
+    var methods: [RPCMethod] { get }
+}

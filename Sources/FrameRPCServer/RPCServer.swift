@@ -1,0 +1,133 @@
+import FrameRPC
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A FrameRPC server: SwiftNIO sockets, one ``ServerConnectionHandler`` per connection.
+///
+/// ```swift
+/// let server = try await RPCServer.start(router: router, configuration: config)
+/// // ... server.port
+/// try await server.shutdownGracefully()   // GOAWAY, finish calls in flight, close
+/// ```
+public final class RPCServer: Sendable {
+    private let channel: any Channel
+    private let registry: ConnectionRegistry
+    private let configuration: ServerConfiguration
+    private let logger: Logger
+    private let shutdownPromise: EventLoopPromise<Void>
+
+    /// The port the server listens on (useful with port 0).
+    public let port: Int
+
+    private init(
+        channel: any Channel, registry: ConnectionRegistry, configuration: ServerConfiguration, logger: Logger
+    ) {
+        self.channel = channel
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.port = channel.localAddress?.port ?? configuration.port
+        self.shutdownPromise = channel.eventLoop.makePromise()
+    }
+
+    /// Binds and starts serving `router`'s methods plus the built-in Health and Reflection services.
+    public static func start(
+        router: RPCRouter,
+        configuration: ServerConfiguration,
+        logger: Logger = Logger(label: "framerpc.server"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RPCServer {
+        let registry = ConnectionRegistry()
+        let metrics = ServerMetrics()
+        let router = router.withBuiltins { registry.isDraining }
+
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    guard registry.admit(channel, limit: configuration.maxConnections) else {
+                        let reason = registry.isDraining ? WireReason.draining : WireReason.tooManyConnections
+                        let code: StatusCode = registry.isDraining ? .unavailable : .resourceExhausted
+                        try sync.addHandler(RefuseConnectionHandler(error: RPCError(
+                            code: code, reason: reason,
+                            message: registry.isDraining
+                                ? "the server is shutting down"
+                                : "the server is at its limit of \(configuration.maxConnections) connections")))
+                        return
+                    }
+                    metrics.connections.record(registry.count)
+                    channel.closeFuture.whenComplete { _ in
+                        registry.remove(channel)
+                        metrics.connections.record(registry.count)
+                    }
+                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
+                    try sync.addHandler(ServerConnectionHandler(
+                        router: router, configuration: configuration, metrics: metrics, logger: logger))
+                }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let server = RPCServer(channel: channel, registry: registry, configuration: configuration, logger: logger)
+        logger.info("FrameRPC server listening", metadata: [
+            "address": "\(configuration.host):\(server.port)", "methods": "\(router.methods.count)",
+        ])
+        return server
+    }
+
+    public var openConnections: Int { self.registry.count }
+
+    /// Stops accepting, sends GOAWAY on every connection, lets calls in flight finish (up to the
+    /// drain timeout), then closes what is left. Safe to call more than once.
+    public func shutdownGracefully() async throws {
+        let channels = self.registry.beginDraining()
+        self.logger.info("draining", metadata: ["connections": "\(channels.count)"])
+        try? await self.channel.close()
+        for channel in channels {
+            channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
+        }
+        let deadline = ContinuousClock.now + .nanoseconds(self.configuration.drainTimeout.nanoseconds)
+        while self.registry.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let stragglers = self.registry.beginDraining()
+        for channel in stragglers {
+            try? await channel.close()
+        }
+        self.shutdownPromise.succeed()
+        self.logger.info("drained", metadata: ["forced": "\(stragglers.count)"])
+    }
+
+    /// Completes once ``shutdownGracefully()`` has finished.
+    public func waitUntilShutDown() async {
+        try? await self.shutdownPromise.futureResult.get()
+    }
+}
+
+/// Sends the server preface and a GOAWAY explaining why, then closes.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let error: RPCError
+
+    init(error: RPCError) { self.error = error }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var goAway = Framerpc_V1_GoAway()
+        goAway.status = Framerpc_V1_Status(self.error)
+        let payload: [UInt8] = (try? goAway.serializedBytes()) ?? []
+        var buffer = context.channel.allocator.buffer(capacity: Preface.size + Frame.headerSize + payload.count)
+        buffer.writePreface(Preface())
+        buffer.writeFrame(streamID: 0, type: .goAway, payload: payload)
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+@available(*, unavailable)
+extension RefuseConnectionHandler: Sendable {}

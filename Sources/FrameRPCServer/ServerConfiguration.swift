@@ -1,0 +1,42 @@
+import NIOCore
+
+/// Limits and addresses of an ``RPCServer``. Every limit answers with a clear status when hit.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port; ``RPCServer/port`` tells which.
+    public var port: Int
+    /// Largest frame payload accepted, in bytes. Larger REQUESTs are answered `RESOURCE_EXHAUSTED`
+    /// / `FRAME_TOO_LARGE` and skipped without being buffered.
+    public var maxFrameSize: Int
+    /// Calls in flight on one connection; more are answered `RESOURCE_EXHAUSTED` / `TOO_MANY_CONCURRENT_CALLS`.
+    public var maxConcurrentCallsPerConnection: Int
+    /// Open connections; more get a GOAWAY `RESOURCE_EXHAUSTED` / `TOO_MANY_CONNECTIONS` and are closed.
+    public var maxConnections: Int
+    /// A connection that reads nothing for this long while no call is in flight gets a GOAWAY
+    /// `UNAVAILABLE` / `IDLE_TIMEOUT` and is closed. Clients keep connections alive with PING.
+    public var idleTimeout: TimeAmount
+    /// How long a graceful shutdown waits for calls in flight before closing connections anyway.
+    public var drainTimeout: TimeAmount
+    /// The longest deadline the server honours; calls asking for more (or none) get this one.
+    public var maxDeadline: TimeAmount
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 7070,
+        maxFrameSize: Int = 4 * 1024 * 1024,
+        maxConcurrentCallsPerConnection: Int = 1024,
+        maxConnections: Int = 10_000,
+        idleTimeout: TimeAmount = .seconds(300),
+        drainTimeout: TimeAmount = .seconds(30),
+        maxDeadline: TimeAmount = .seconds(120)
+    ) {
+        self.host = host
+        self.port = port
+        self.maxFrameSize = maxFrameSize
+        self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.drainTimeout = drainTimeout
+        self.maxDeadline = maxDeadline
+    }
+}

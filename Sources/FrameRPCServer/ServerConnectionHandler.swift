@@ -1,0 +1,360 @@
+import FrameRPC
+import Foundation
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// Asks a connection to drain: send GOAWAY, take no new calls, close once the calls in flight end.
+struct DrainEvent: Sendable {}
+
+/// Serves the calls of one connection. Runs on the channel's event loop and never blocks it:
+/// each call's handler runs in its own task, and its answer hops back to the loop.
+///
+/// Calls are independent: they are answered in whatever order they finish, matched by stream id.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = FrameDecoder.Event
+    typealias OutboundOut = ByteBuffer
+
+    private struct Call {
+        let method: String
+        let task: Task<Void, Never>
+        let timer: Scheduled<Void>
+        let started: NIODeadline
+    }
+
+    private let router: RPCRouter
+    private let configuration: ServerConfiguration
+    private let metrics: ServerMetrics
+    private var logger: Logger
+
+    private var context: ChannelHandlerContext?
+    private var calls: [UInt32: Call] = [:]
+    private var highestStreamID: UInt32 = 0
+    private var prefaceReceived = false
+    private var draining = false
+    private var closing = false
+    private var flushPending = false
+    private var remoteAddress = "?"
+
+    init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.remoteAddress = context.channel.remoteAddress?.description ?? "?"
+        self.logger[metadataKey: "peer"] = "\(self.remoteAddress)"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: Preface.size)
+        buffer.writePreface(Preface())
+        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
+        self.logger.debug("connection opened")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (_, call) in self.calls {
+            call.timer.cancel()
+            call.task.cancel()
+        }
+        self.calls.removeAll()
+        self.logger.debug("connection closed")
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // Backpressure: a client that does not read its answers stops being read from.
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.closing else { return }
+        switch Self.unwrapInboundIn(data) {
+        case .preface(let preface):
+            guard preface.version == Preface.currentVersion else {
+                self.goAway(
+                    RPCError(code: .unimplemented, reason: WireReason.unsupportedVersion,
+                             message: "protocol version \(preface.version) is not supported; this server speaks \(Preface.currentVersion)"),
+                    close: true)
+                return
+            }
+            self.prefaceReceived = true
+
+        case .oversizeFrame(let header):
+            let error = RPCError(
+                code: .resourceExhausted, reason: WireReason.frameTooLarge,
+                message: "frame of \(header.length) bytes exceeds the limit of \(self.configuration.maxFrameSize) bytes")
+            if header.type == .request && header.streamID != 0 && self.calls[header.streamID] == nil {
+                self.highestStreamID = max(self.highestStreamID, header.streamID)
+                self.respond(streamID: header.streamID, method: "?", result: .failure(error))
+            } else {
+                self.goAway(error, close: true)
+            }
+
+        case .frame(let frame):
+            self.handle(frame: frame)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            self.beginDrain()
+        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if self.calls.isEmpty {
+                self.goAway(
+                    RPCError(code: .unavailable, reason: WireReason.idleTimeout,
+                             message: "connection idle for longer than \(self.configuration.idleTimeout.nanoseconds / 1_000_000) ms"),
+                    close: true)
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? FrameDecodingError {
+            if error == .badPreface && !self.prefaceReceived {
+                // Not a FrameRPC peer: say so in plain text, which any client can show.
+                var buffer = context.channel.allocator.buffer(capacity: 96)
+                buffer.writeString("FRPC BAD_PREFACE: this is a FrameRPC server; send the preface \"FRPC\\0\\1\\0\\0\" first\n")
+                self.closing = true
+                context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            } else {
+                self.goAway(RPCError(code: .invalidArgument, reason: error.reason, message: error.description), close: true)
+            }
+            self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
+            return
+        }
+        self.logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Frames
+
+    private func handle(frame: Frame) {
+        guard self.prefaceReceived else { return }
+        switch frame.type {
+        case .request:
+            self.startCall(frame)
+        case .cancel:
+            if let call = self.calls.removeValue(forKey: frame.streamID) {
+                call.timer.cancel()
+                call.task.cancel()
+                self.metrics.record(method: call.method, code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
+                self.closeIfDrained()
+            }
+        case .ping:
+            guard frame.payload.readableBytes <= 64 else {
+                self.goAway(RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "PING payload above 64 bytes"), close: true)
+                return
+            }
+            self.write(Frame(streamID: 0, type: .pong, payload: frame.payload))
+        case .pong:
+            break
+        default:
+            self.goAway(
+                RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "a client may not send \(frame.type) frames"),
+                close: true)
+        }
+    }
+
+    private func startCall(_ frame: Frame) {
+        let streamID = frame.streamID
+        guard streamID != 0, self.calls[streamID] == nil else {
+            self.goAway(
+                RPCError(code: .invalidArgument, reason: WireReason.invalidStreamID,
+                         message: streamID == 0 ? "REQUEST on stream 0" : "REQUEST on stream \(streamID), which is still in flight"),
+                close: true)
+            return
+        }
+        if self.draining {
+            // Above the GOAWAY's last stream id: not processed, safe for the client to retry elsewhere.
+            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
+                code: .unavailable, reason: WireReason.draining, message: "the server is shutting down; retry on another connection")))
+            return
+        }
+        self.highestStreamID = max(self.highestStreamID, streamID)
+
+        let request: Framerpc_V1_Request
+        do {
+            request = try Framerpc_V1_Request(serializedBytes: Array(frame.payload.readableBytesView))
+        } catch {
+            var rpcError = RPCError(decoding: error, what: "request envelope")
+            if rpcError.reason == WireReason.malformedMessage { rpcError.reason = WireReason.malformedEnvelope }
+            self.respond(streamID: streamID, method: "?", result: .failure(rpcError))
+            return
+        }
+        guard let method = self.router[request.method] else {
+            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
+                code: .unimplemented, reason: WireReason.methodNotFound,
+                message: "no method \"\(request.method)\"; call /framerpc.v1.Reflection/ListMethods for the list")))
+            return
+        }
+        guard self.calls.count < self.configuration.maxConcurrentCallsPerConnection else {
+            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
+                code: .resourceExhausted, reason: WireReason.tooManyConcurrentCalls,
+                message: "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection")))
+            return
+        }
+        self.launch(method: method, request: request, streamID: streamID)
+    }
+
+    private func launch(method: RPCMethod, request: Framerpc_V1_Request, streamID: UInt32) {
+        guard let context = self.context else { return }
+        let now = NIODeadline.now()
+        let maxMicros = self.configuration.maxDeadline.nanoseconds / 1000
+        let micros = request.timeoutMicros == 0 ? maxMicros : Int64(min(request.timeoutMicros, UInt64(maxMicros)))
+        let deadline = now + .microseconds(micros)
+
+        let metadata = Metadata(request.metadata)
+        let requestID = metadata[MetadataKey.requestID] ?? UUID().uuidString
+        var logger = self.logger
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(method.name)"
+        let serverContext = ServerContext(
+            method: method.name, metadata: metadata, deadline: deadline, requestID: requestID, logger: logger,
+            remoteAddress: self.remoteAddress)
+
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let payload = request.payload
+        let body = method.handler
+        let task = Task {
+            let result: Result<[UInt8], any Error>
+            do {
+                result = .success(try await body(payload, serverContext))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { handler.value.finish(streamID: streamID, result: result, logger: logger) }
+        }
+        let timer = eventLoop.scheduleTask(deadline: deadline) {
+            handler.value.expire(streamID: streamID)
+        }
+        self.calls[streamID] = Call(method: method.name, task: task, timer: timer, started: now)
+    }
+
+    private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, logger: Logger) {
+        // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
+        guard let call = self.calls.removeValue(forKey: streamID) else { return }
+        call.timer.cancel()
+        let mapped: Result<[UInt8], RPCError> = result.mapError { error in
+            if let convertible = error as? any RPCErrorConvertible { return convertible.rpcError }
+            if error is CancellationError {
+                return RPCError(code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled")
+            }
+            logger.error("handler failed with an unmapped error", metadata: ["error": "\(error)"])
+            return RPCError(code: .internal, reason: WireReason.internalError, message: "internal error")
+        }
+        if case .failure(let error) = mapped {
+            logger.debug("call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+        }
+        self.respond(streamID: streamID, method: call.method, result: mapped, started: call.started)
+        self.closeIfDrained()
+    }
+
+    private func expire(streamID: UInt32) {
+        guard let call = self.calls.removeValue(forKey: streamID) else { return }
+        call.task.cancel()
+        self.respond(streamID: streamID, method: call.method, result: .failure(RPCError(
+            code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
+            message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key")),
+            started: call.started)
+        self.closeIfDrained()
+    }
+
+    // MARK: Writing
+
+    private func respond(streamID: UInt32, method: String, result: Result<[UInt8], RPCError>, started: NIODeadline? = nil) {
+        var response = Framerpc_V1_Response()
+        let code: StatusCode
+        switch result {
+        case .success(let payload):
+            response.status = .ok
+            response.payload = Data(payload)
+            code = .ok
+        case .failure(let error):
+            response.status = Framerpc_V1_Status(error)
+            code = error.code
+        }
+        let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
+        self.write(streamID: streamID, type: .response, payload: bytes)
+        let elapsed = started.map { (NIODeadline.now() - $0).nanoseconds } ?? 0
+        self.metrics.record(method: method, code: code, nanoseconds: elapsed)
+    }
+
+    private func write(_ frame: Frame) {
+        guard let context = self.context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
+        buffer.writeFrame(frame)
+        self.enqueue(buffer, context: context)
+    }
+
+    private func write(streamID: UInt32, type: FrameType, payload: [UInt8]) {
+        guard let context = self.context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + payload.count)
+        buffer.writeFrame(streamID: streamID, type: type, payload: payload)
+        self.enqueue(buffer, context: context)
+    }
+
+    /// Writes now, flushes once at the end of this event-loop tick: many answers, one syscall.
+    private func enqueue(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        guard !self.flushPending else { return }
+        self.flushPending = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = handler.value
+            handler.flushPending = false
+            handler.context?.flush()
+        }
+    }
+
+    private func goAway(_ error: RPCError, close: Bool) {
+        guard let context = self.context, !self.closing else { return }
+        var goAway = Framerpc_V1_GoAway()
+        goAway.lastStreamID = self.highestStreamID
+        goAway.status = Framerpc_V1_Status(error)
+        let bytes: [UInt8] = (try? goAway.serializedBytes()) ?? []
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
+        buffer.writeFrame(streamID: 0, type: .goAway, payload: bytes)
+        if close {
+            self.closing = true
+            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    // MARK: Draining
+
+    private func beginDrain() {
+        guard !self.draining, !self.closing else { return }
+        self.draining = true
+        self.goAway(
+            RPCError(code: .unavailable, reason: WireReason.draining,
+                     message: "the server is shutting down; calls up to the last stream id finish, later ones were not processed"),
+            close: false)
+        self.closeIfDrained()
+    }
+
+    private func closeIfDrained() {
+        guard self.draining, self.calls.isEmpty, !self.closing, let context = self.context else { return }
+        self.closing = true
+        context.flush()
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ServerConnectionHandler: Sendable {}
