@@ -1,0 +1,45 @@
+import GRDB
+import CommerceDomain
+import CommerceUseCases
+
+/// The demo data set `commerce-server seed --demo` loads: a small catalogue and a few users with
+/// charged balances (charged through the ledger, so their history adds up).
+public enum DemoCatalogue {
+    public static let products: [(name: String, price: Won, stock: Int64)] = [
+        ("Mechanical keyboard", 89_000, 120),
+        ("Wireless mouse", 25_000, 300),
+        ("27-inch monitor", 329_000, 40),
+        ("USB-C hub", 39_000, 250),
+        ("Noise-cancelling headphones", 199_000, 60),
+        ("Laptop stand", 45_000, 150),
+        ("Webcam 1080p", 59_000, 90),
+        ("Desk lamp", 32_000, 200),
+        ("Ergonomic chair", 289_000, 25),
+        ("Limited sneakers (flash sale)", 159_000, 10),
+    ]
+
+    public static let users: [(name: String, charge: Won)] = [
+        ("Kim Minji", 500_000), ("Lee Jun", 300_000), ("Park Seoyeon", 100_000), ("Choi Hyun", 50_000), ("Jung Ara", 0),
+    ]
+
+    /// Loads the demo set unless the database already has products or users.
+    /// - Returns: false when it was not empty (nothing written).
+    @discardableResult
+    public static func seed(into store: SQLiteStore, clock: @Sendable () -> UnixMillis = systemClock) throws -> Bool {
+        let empty = try store.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM products)") == 0
+        }
+        guard empty else { return false }
+        for product in self.products {
+            _ = try store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock())
+        }
+        for user in self.users {
+            let created = try store.createUser(name: user.name, at: clock())
+            if user.charge > 0 {
+                _ = try store.charge(ChargeCommand(userID: created.id, amount: user.charge, idempotencyKey: "demo-seed",
+                                                   policy: .standard, at: clock()))
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,60 @@
+import CommerceDomain
+import CommerceUseCases
+import GRDB
+
+extension SQLiteStore: ProductStore {
+    /// The most units one product may hold.
+    static let maximumStock: Int64 = 1_000_000_000
+
+    public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) throws -> Product {
+        try self.transaction { db in
+            try db.execute(sql: """
+                INSERT INTO products (name, price, stock, initial_stock, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [name, price, stock, stock, at])
+            return Product(id: ProductID(db.lastInsertedRowID), name: name, price: price, stock: stock, createdAt: at)
+        }
+    }
+
+    public func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) throws -> Product {
+        try self.transaction { db in
+            if let row = try Row.fetchOne(db, sql: """
+                UPDATE products SET stock = stock + :quantity, restocked = restocked + :quantity
+                WHERE id = :id AND stock + :quantity <= :limit
+                RETURNING \(Self.productColumns)
+                """, arguments: ["quantity": quantity, "id": product.rawValue, "limit": Self.maximumStock])
+            {
+                return Self.product(row)
+            }
+            if let stock = try Int64.fetchOne(db, sql: "SELECT stock FROM products WHERE id = ?", arguments: [product.rawValue]) {
+                throw CommerceError(.failedPrecondition, .stockLimitExceeded,
+                                    "restocking \(quantity) units onto \(stock) would exceed \(Self.maximumStock)",
+                                    details: ["product_id": "\(product)", "stock": "\(stock)"])
+            }
+            throw CommerceError.productNotFound(product)
+        }
+    }
+
+    public func product(_ id: ProductID) throws -> Product? {
+        try self.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.productColumns) FROM products WHERE id = ?", arguments: [id.rawValue])
+                .map(Self.product)
+        }
+    }
+
+    public func products(page: PageQuery) throws -> Page<Product> {
+        try self.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(Self.productColumns) FROM products WHERE id > ? ORDER BY id LIMIT ?
+                """, arguments: [page.after ?? 0, page.size + 1])
+            let products = rows.prefix(page.size).map(Self.product)
+            let next = rows.count > page.size ? products.last.map { PageQuery.token(after: $0.id.rawValue) } : nil
+            return Page(items: Array(products), nextToken: next)
+        }
+    }
+
+    static let productColumns = "id, name, price, stock, created_at"
+
+    static func product(_ row: Row) -> Product {
+        Product(id: ProductID(row["id"]), name: row["name"], price: row["price"], stock: row["stock"], createdAt: row["created_at"])
+    }
+}

@@ -1,0 +1,19 @@
+import CommerceDomain
+import CommerceUseCases
+import GRDB
+
+extension SQLiteStore: UserStore {
+    public func createUser(name: String, at: UnixMillis) throws -> User {
+        try self.transaction { db in
+            try db.execute(sql: "INSERT INTO users (name, balance, created_at) VALUES (?, 0, ?)", arguments: [name, at])
+            return User(id: UserID(db.lastInsertedRowID), name: name, balance: 0, createdAt: at)
+        }
+    }
+
+    public func user(_ id: UserID) throws -> User? {
+        try self.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, name, balance, created_at FROM users WHERE id = ?", arguments: [id.rawValue])
+                .map { User(id: UserID($0["id"]), name: $0["name"], balance: $0["balance"], createdAt: $0["created_at"]) }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import CommerceDomain
+import CommerceUseCases
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite file in WAL mode, opened through a GRDB `DatabasePool`.
+///
+/// Owns consistency: every write method is one `BEGIN IMMEDIATE` transaction whose guarded
+/// statements (`UPDATE … WHERE <invariant still holds> RETURNING …`) decide, so processes sharing
+/// the file stay exact. Implements every storage port of the use cases.
+public final class SQLiteStore: Sendable {
+    let pool: DatabasePool
+    public let configuration: StoreConfiguration
+
+    /// Opens (creating if needed) and migrates the database.
+    public init(_ configuration: StoreConfiguration) throws {
+        self.configuration = configuration
+        var config = Configuration()
+        config.busyMode = .timeout(configuration.busyTimeout)
+        config.maximumReaderCount = configuration.maximumReaders
+        let synchronous = configuration.synchronous.rawValue
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.pool = try DatabasePool(path: configuration.path, configuration: config)
+        try Migrations.migrator.migrate(self.pool)
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
+    /// concurrent writers (threads or processes) queue on the busy timeout instead of failing late.
+    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try mapStorageErrors {
+            try self.pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try mapStorageErrors { try self.pool.read(body) }
+    }
+
+    /// The applied migrations, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try self.pool.read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+}
+
+/// A lock wait that ran out becomes `UNAVAILABLE / STORAGE_BUSY` (safe to retry); others pass through.
+func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+        throw CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
+    }
+}

@@ -1,0 +1,25 @@
+/// How the SQLite file is opened.
+public struct StoreConfiguration: Sendable {
+    /// SQLite's `synchronous` pragma. `full` (the default) fsyncs the WAL on every commit, so an
+    /// acknowledged payment survives power loss; `normal` may lose the last commits on power loss
+    /// (never corrupts); `off` is for throwaway benchmarks only.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case full = "FULL"
+        case normal = "NORMAL"
+        case off = "OFF"
+    }
+
+    public var path: String
+    public var synchronous: Synchronous
+    /// Seconds a writer waits for another process's write lock before giving up with `STORAGE_BUSY`.
+    public var busyTimeout: Double
+    /// Concurrent reader connections.
+    public var maximumReaders: Int
+
+    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 8) {
+        self.path = path
+        self.synchronous = synchronous
+        self.busyTimeout = busyTimeout
+        self.maximumReaders = maximumReaders
+    }
+}

@@ -1,0 +1,28 @@
+import CommerceDomain
+import CommerceSQLite
+import FrameRPCServer
+
+/// Everything `commerce-server serve` can be told.
+public struct CommerceServerConfiguration: Sendable {
+    public var rpc: ServerConfiguration
+    public var store: StoreConfiguration
+    /// Admin calls need `authorization: Bearer <token>`; `nil` disables them.
+    public var adminToken: String?
+    /// Shards of the per-user and per-product write queues.
+    public var writeQueueShards: Int
+    public var policy: BalancePolicy
+
+    public init(
+        rpc: ServerConfiguration = ServerConfiguration(),
+        store: StoreConfiguration,
+        adminToken: String? = nil,
+        writeQueueShards: Int = 32,
+        policy: BalancePolicy = .standard
+    ) {
+        self.rpc = rpc
+        self.store = store
+        self.adminToken = adminToken
+        self.writeQueueShards = writeQueueShards
+        self.policy = policy
+    }
+}

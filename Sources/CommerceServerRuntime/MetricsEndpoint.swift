@@ -1,0 +1,71 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+
+/// Serves `GET /metrics` in the Prometheus text format from a collector registry.
+public final class MetricsEndpoint: Sendable {
+    private let channel: any Channel
+    public var port: Int { self.channel.localAddress?.port ?? 0 }
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    public static func start(
+        host: String, port: Int, registry: PrometheusCollectorRegistry,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> MetricsEndpoint {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                }
+            }
+            .bind(host: host, port: port).get()
+        return MetricsEndpoint(channel: channel)
+    }
+
+    public func close() async {
+        try? await self.channel.close()
+    }
+}
+
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let registry: PrometheusCollectorRegistry
+    private var path = ""
+    private var keepAlive = false
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.path = head.uri
+            self.keepAlive = head.isKeepAlive
+        case .body:
+            break
+        case .end:
+            let (status, body): (HTTPResponseStatus, [UInt8]) =
+                self.path == "/metrics" || self.path.hasPrefix("/metrics?")
+                ? (.ok, self.registry.emitToBuffer()) : (.notFound, Array("not found; try /metrics\n".utf8))
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "content-length", value: "\(body.count)")
+            if !self.keepAlive { headers.add(name: "connection", value: "close") }
+            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+            let keepAlive = self.keepAlive
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension MetricsHTTPHandler: Sendable {}

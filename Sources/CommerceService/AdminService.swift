@@ -1,0 +1,30 @@
+import CommerceProto
+import CommerceUseCases
+import FrameRPCServer
+
+/// `commerce.v1.AdminService`: the catalogue, behind the admin token.
+public struct AdminService: RPCService {
+    let useCases: CommerceUseCases
+    let authenticator: AdminAuthenticator
+
+    public init(useCases: CommerceUseCases, authenticator: AdminAuthenticator) {
+        self.useCases = useCases
+        self.authenticator = authenticator
+    }
+
+    public var methods: [RPCMethod] {
+        [
+            .unary("/commerce.v1.AdminService/CreateProduct", mutating: true) { (request: Commerce_V1_CreateProductRequest, context) in
+                try self.authenticator.authorize(context.metadata)
+                let product = try await self.useCases.createProduct(
+                    name: request.name, price: request.price, initialStock: request.initialStock)
+                return Commerce_V1_CreateProductResponse.with { $0.product = .init(product) }
+            },
+            .unary("/commerce.v1.AdminService/Restock", mutating: true) { (request: Commerce_V1_RestockRequest, context) in
+                try self.authenticator.authorize(context.metadata)
+                let product = try await self.useCases.restock(productID: request.productID, quantity: request.quantity)
+                return Commerce_V1_RestockResponse.with { $0.product = .init(product) }
+            },
+        ]
+    }
+}

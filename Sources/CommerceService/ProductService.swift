@@ -1,0 +1,26 @@
+import CommerceProto
+import CommerceUseCases
+import FrameRPCServer
+
+/// `commerce.v1.ProductService`.
+public struct ProductService: RPCService {
+    let useCases: CommerceUseCases
+
+    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+
+    public var methods: [RPCMethod] {
+        [
+            .unary("/commerce.v1.ProductService/GetProduct") { (request: Commerce_V1_GetProductRequest, _) in
+                let product = try await self.useCases.getProduct(productID: request.productID)
+                return Commerce_V1_GetProductResponse.with { $0.product = .init(product) }
+            },
+            .unary("/commerce.v1.ProductService/ListProducts") { (request: Commerce_V1_ListProductsRequest, _) in
+                let page = try await self.useCases.listProducts(pageSize: request.page.pageSize, pageToken: request.page.pageToken)
+                return Commerce_V1_ListProductsResponse.with {
+                    $0.products = page.items.map(Commerce_V1_Product.init)
+                    $0.nextPageToken = page.nextToken ?? ""
+                }
+            },
+        ]
+    }
+}

@@ -1,0 +1,37 @@
+import CommerceDomain
+
+public struct CreateUser: Sendable {
+    let store: any UserStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+
+    public func callAsFunction(name rawName: String) async throws -> User {
+        let name = try Validate.name(rawName, maxLength: 100)
+        let (store, clock) = (self.store, self.clock)
+        return try await self.queues.writeNew { try store.createUser(name: name, at: clock()) }
+    }
+}
+
+public struct GetUser: Sendable {
+    let store: any UserStore
+    let queues: WorkQueues
+
+    public func callAsFunction(userID rawID: Int64) async throws -> User {
+        let id = try Validate.userID(rawID)
+        let store = self.store
+        guard let user = try await self.queues.read({ try store.user(id) }) else {
+            throw CommerceError.userNotFound(id)
+        }
+        return user
+    }
+}
+
+extension CommerceError {
+    public static func userNotFound(_ id: UserID) -> CommerceError {
+        CommerceError(.notFound, .userNotFound, "no user with id \(id)", details: ["user_id": "\(id)"])
+    }
+
+    public static func productNotFound(_ id: ProductID) -> CommerceError {
+        CommerceError(.notFound, .productNotFound, "no product with id \(id)", details: ["product_id": "\(id)"])
+    }
+}

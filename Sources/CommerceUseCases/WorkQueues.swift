@@ -1,0 +1,69 @@
+import CommerceDomain
+import Dispatch
+import Synchronization
+
+/// Where use cases run. Writes go to a serial queue chosen by the key they change (user or
+/// product), so writes to one key never race inside this process and never pile up on the
+/// database's single writer from many threads at once; reads run concurrently.
+///
+/// Queues are sharded — key `k` uses queue `k mod shards` — so memory stays bounded however
+/// many users and products there are. The database's transactions remain the final arbiter:
+/// these queues order work, they do not guard invariants.
+public final class WorkQueues: Sendable {
+    private let userQueues: [DispatchQueue]
+    private let productQueues: [DispatchQueue]
+    private let readQueue: DispatchQueue
+
+    public init(shards: Int = 32) {
+        precondition(shards > 0)
+        self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)") }
+        self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)") }
+        self.readQueue = DispatchQueue(label: "commerce.read", attributes: .concurrent)
+    }
+
+    public func write<T: Sendable>(user: UserID, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: self.userQueues[Self.shard(user.rawValue, self.userQueues.count)], body)
+    }
+
+    public func write<T: Sendable>(product: ProductID, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)], body)
+    }
+
+    /// For writes that create a new key (a new user, a new product).
+    public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: self.userQueues[0], body)
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: self.readQueue, body)
+    }
+
+    private static func shard(_ key: Int64, _ count: Int) -> Int {
+        Int(UInt64(bitPattern: key) % UInt64(count))
+    }
+
+    /// Runs `body` on `queue`; work whose caller was cancelled (deadline, CANCEL frame) before
+    /// it reached the front of the queue is skipped.
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                queue.async {
+                    if cancelled.isSet {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    continuation.resume(with: Result { try body() })
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+}
+
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { self.flag.load(ordering: .acquiring) }
+    func set() { self.flag.store(true, ordering: .releasing) }
+}
