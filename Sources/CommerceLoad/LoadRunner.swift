@@ -1,0 +1,118 @@
+import FrameRPC
+import Foundation
+import Histogram
+import Synchronization
+
+/// Latency and outcomes of one method.
+struct MethodStats: Sendable {
+    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)  // µs
+    var errors: [String: Int] = [:]
+    var count = 0
+
+    mutating func merge(_ other: MethodStats) {
+        self.latency.add(other.latency)
+        self.count += other.count
+        for (key, value) in other.errors { self.errors[key, default: 0] += value }
+    }
+}
+
+struct LoadResult: Sendable {
+    var methods: [String: MethodStats]
+    var seconds: Double
+}
+
+/// Drives a workload closed-loop (N callers) or open-loop (fixed rate), with warm-up.
+struct LoadRunner: Sendable {
+    var concurrency: Int
+    var rate: Double?
+    var warmup: Double
+    var duration: Double
+    var requests: Int?
+    var progress: Bool
+
+    func run(_ call: @escaping @Sendable (Int) async throws -> String) async throws -> LoadResult {
+        let shared = SharedCounters()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
+        let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
+        let requests = self.requests
+        let interval: Duration? = self.rate.map { .nanoseconds(Int64(1_000_000_000 / $0)) }
+        let concurrency = self.concurrency
+
+        let progressTask = self.progress ? Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let snapshot = shared.live.withLock { stats -> MethodStats in defer { stats = MethodStats() }; return stats }
+                let errors = snapshot.errors.values.reduce(0, +)
+                let line = String(format: "\r%7d calls/s  errors %5d  p50 %7.0f µs  p99 %7.0f µs   ",
+                                  snapshot.count, errors, Double(snapshot.latency.valueAtPercentile(50)),
+                                  Double(snapshot.latency.valueAtPercentile(99)))
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        } : nil
+
+        let perWorker = try await withThrowingTaskGroup(of: [String: MethodStats].self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var stats: [String: MethodStats] = [:]
+                    var next = interval.map { start + $0 * worker }
+                    while true {
+                        if let requests, shared.measured.load(ordering: .relaxed) >= requests { break }
+                        var scheduled = clock.now
+                        if let interval, let planned = next {
+                            if planned > scheduled { try await Task.sleep(until: planned, clock: clock) }
+                            scheduled = planned
+                            next = planned + interval * concurrency
+                        }
+                        if requests == nil && scheduled >= stopAt { break }
+                        let sequence = shared.sequence.add(1, ordering: .relaxed).oldValue
+                        var method = "?"
+                        var failure: String?
+                        do {
+                            method = try await call(sequence)
+                        } catch let error as RPCError {
+                            failure = "\(error.code.name)/\(error.reason)"
+                        } catch {
+                            failure = "CLIENT/\(type(of: error))"
+                        }
+                        let end = clock.now
+                        guard scheduled >= measureFrom else { continue }
+                        if requests != nil { shared.measured.add(1, ordering: .relaxed) }
+                        let micros = UInt64(max(0, (end - scheduled) / .microseconds(1)))
+                        if method == "?" { method = "(failed)" }
+                        stats[method, default: MethodStats()].count += 1
+                        _ = stats[method]!.latency.record(micros)
+                        if let failure { stats[method]!.errors[failure, default: 0] += 1 }
+                        if self.progress {
+                            shared.live.withLock { live in
+                                live.count += 1
+                                _ = live.latency.record(micros)
+                                if let failure { live.errors[failure, default: 0] += 1 }
+                            }
+                        }
+                    }
+                    return stats
+                }
+            }
+            var merged: [String: MethodStats] = [:]
+            for try await stats in group {
+                for (method, value) in stats { merged[method, default: MethodStats()].merge(value) }
+            }
+            return merged
+        }
+        progressTask?.cancel()
+        if self.progress { FileHandle.standardError.write(Data("\n".utf8)) }
+        let elapsed = clock.now - measureFrom
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return LoadResult(methods: perWorker, seconds: requests == nil ? min(seconds, self.duration) : seconds)
+    }
+}
+
+/// State the callers share.
+final class SharedCounters: Sendable {
+    let sequence = Atomic<Int>(0)
+    let measured = Atomic<Int>(0)
+    /// Since the last progress line.
+    let live = Mutex(MethodStats())
+}

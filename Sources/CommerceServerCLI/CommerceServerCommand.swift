@@ -1,0 +1,143 @@
+import ArgumentParser
+import CommerceDomain
+import CommerceServerRuntime
+import CommerceSQLite
+import FrameRPCServer
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+
+@main
+struct CommerceServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "commerce-server",
+        abstract: "The commerce order service: FrameRPC over TCP, SQLite storage.",
+        subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "Path of the SQLite database file (created if missing).")
+    var path: String = "data/commerce.sqlite"
+
+    @Option(help: "SQLite synchronous mode: full (durable on power loss), normal, off.")
+    var synchronous: StoreConfiguration.Synchronous = .full
+
+    @Option(help: "Seconds a write waits for another process's lock before failing with STORAGE_BUSY.")
+    var busyTimeout: Double = 30
+
+    var store: StoreConfiguration {
+        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout)
+    }
+}
+
+extension StoreConfiguration.Synchronous: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+    public static var allValueStrings: [String] { allCases.map { $0.rawValue.lowercased() } }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server until SIGTERM/SIGINT, then drain gracefully.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "FrameRPC port (0 picks a free one).") var port = 7070
+    @Option(help: "Prometheus /metrics HTTP port; -1 disables it.") var metricsPort = 9090
+    @Option(help: "Admin token for AdminService calls (or env COMMERCE_ADMIN_TOKEN); none disables them.")
+    var adminToken: String?
+    @Flag(help: "Load the demo catalogue and users if the database is empty.") var seedDemo = false
+    @Option(help: "Largest frame accepted, in bytes.") var maxFrameSize = 4 * 1024 * 1024
+    @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 1024
+    @Option(help: "Open connections.") var maxConnections = 10_000
+    @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
+    @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
+    @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 32
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Write the bound FrameRPC port to this file once listening (for scripts).") var portFile: String?
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "commerce.server")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        if self.seedDemo {
+            let store = try SQLiteStore(self.database.store)
+            if try DemoCatalogue.seed(into: store) { logger.info("loaded the demo catalogue") }
+        }
+        let configuration = CommerceServerConfiguration(
+            rpc: ServerConfiguration(
+                host: self.host, port: self.port, maxFrameSize: self.maxFrameSize,
+                maxConcurrentCallsPerConnection: self.maxConcurrentCalls, maxConnections: self.maxConnections,
+                idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout))),
+            store: self.database.store,
+            adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
+            writeQueueShards: self.writeQueueShards)
+        let portFile = self.portFile
+        let service = CommerceServerService(
+            configuration: configuration,
+            metrics: self.metricsPort >= 0 ? (self.host, self.metricsPort, registry) : nil,
+            logger: logger
+        ) { server in
+            if let portFile {
+                try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+            }
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema, then exit.")
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let store = try SQLiteStore(self.database.store)
+        for migration in try store.appliedMigrations() { print("applied: \(migration)") }
+    }
+}
+
+struct Seed: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load data into an empty database.")
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "The demo catalogue and users.") var demo = false
+
+    func run() throws {
+        guard self.demo else { throw ValidationError("say what to seed: --demo") }
+        let store = try SQLiteStore(self.database.store)
+        if try DemoCatalogue.seed(into: store) {
+            print("seeded \(DemoCatalogue.products.count) products and \(DemoCatalogue.users.count) users into \(self.database.path)")
+        } else {
+            print("\(self.database.path) already has data; nothing seeded")
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every invariant of the database; exit 1 and list the violations if any is broken.")
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let store = try SQLiteStore(self.database.store)
+        let violations = try store.audit()
+        if violations.isEmpty {
+            print("audit clean: balances equal their history, stock is conserved")
+            return
+        }
+        for violation in violations { print("VIOLATION \(violation)") }
+        throw ExitCode(1)
+    }
+}
