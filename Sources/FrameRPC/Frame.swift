@@ -38,6 +38,13 @@ public struct FrameHeader: Sendable, Hashable {
     public var streamID: UInt32
     public var type: FrameType
     public var flags: UInt8
+
+    public init(length: UInt32, streamID: UInt32, type: FrameType, flags: UInt8) {
+        self.length = length
+        self.streamID = streamID
+        self.type = type
+        self.flags = flags
+    }
 }
 
 extension ByteBuffer {

@@ -1,0 +1,321 @@
+import FrameRPC
+import FrameRPCClient
+import FrameRPCServer
+import Foundation
+import NIOCore
+import Testing
+
+@Suite("FrameRPC over a real socket", .timeLimit(.minutes(2)))
+struct ServerTransportTests {
+    @Test("many calls in flight on one connection are answered out of order, each matched to its caller")
+    func multiplexedOutOfOrder() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            // Longer sleeps are sent first, so answers arrive in reverse order.
+            let results = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let millis = (40 - index) * 10
+                        let reply = try await client.call("/test.v1.Test/Sleep", request: Array("\(millis):t\(index)".utf8))
+                        return (index, String(decoding: reply, as: UTF8.self))
+                    }
+                }
+                var results: [(Int, String)] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            #expect(results.count == 40)
+            for (index, reply) in results { #expect(reply == "t\(index)") }
+            // The earliest-finishing call was sent last.
+            #expect(results.first?.0 ?? 0 > 30)
+            await client.close()
+        }
+    }
+
+    @Test("errors reach the client with code, reason, message and details; unknown errors become INTERNAL without internals")
+    func errors() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            let failed = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Fail", request: []) }
+            #expect(failed == RPCError(code: .failedPrecondition, reason: "TEST_REASON", message: "as asked", details: ["k": "v"]))
+            let crashed = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Crash", request: []) }
+            #expect(crashed?.code == .internal && crashed?.reason == WireReason.internalError)
+            #expect(crashed?.message.contains("hunter2") == false)
+            let unknown = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Nope", request: []) }
+            #expect(unknown?.code == .unimplemented && unknown?.reason == WireReason.methodNotFound)
+            // The connection is still fine after errors.
+            let echoed = try await client.call("/test.v1.Test/Echo", request: [1, 2, 3])
+            #expect(echoed == [1, 2, 3])
+            await client.close()
+        }
+    }
+
+    @Test("the server enforces the deadline: DEADLINE_EXCEEDED, and the handler's work is cancelled")
+    func deadline() async throws {
+        try await withTestServer { server, probe in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            try await peer.sendRequest(streamID: 1, method: "/test.v1.Test/Sleep", payload: Array("5000:slow".utf8), timeoutMicros: 100_000)
+            let start = ContinuousClock.now
+            #expect(try await peer.waitUntil { try $0.responses()[1] != nil })
+            #expect(ContinuousClock.now - start < .seconds(3))
+            let status = try #require(try peer.responses()[1]).status
+            #expect(status.code == StatusCode.deadlineExceeded.rawValue && status.reason == WireReason.deadlineExceeded)
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("slow") })
+            #expect(!probe.snapshot.finished.contains("slow"))
+            await peer.close()
+        }
+    }
+
+    @Test("a client-side deadline fails the call locally and cancels it on the server")
+    func clientDeadline() async throws {
+        try await withTestServer { server, probe in
+            let client = client(server)
+            let error = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Sleep", request: Array("5000:c".utf8), options: CallOptions(timeout: .milliseconds(100)))
+            }
+            #expect(error?.code == .deadlineExceeded)
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("c") })
+            await client.close()
+        }
+    }
+
+    @Test("a CANCEL frame stops work nobody waits for; the call gets no answer")
+    func cancelFrame() async throws {
+        try await withTestServer { server, probe in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            try await peer.sendRequest(streamID: 5, method: "/test.v1.Test/Sleep", payload: Array("5000:doomed".utf8))
+            #expect(await Self.eventually { probe.snapshot.started.contains("doomed") })
+            try await peer.sendFrame(streamID: 5, type: .cancel, payload: [])
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("doomed") })
+            // Other calls on the connection still work, and the cancelled one was never answered.
+            try await peer.sendRequest(streamID: 7, method: "/test.v1.Test/Echo", payload: [9])
+            #expect(try await peer.waitUntil { try $0.responses()[7] != nil })
+            #expect(try peer.responses()[5] == nil)
+            await peer.close()
+        }
+    }
+
+    @Test("Swift task cancellation of a client call sends CANCEL")
+    func taskCancellation() async throws {
+        try await withTestServer { server, probe in
+            let client = client(server)
+            let task = Task { try await client.call("/test.v1.Test/Sleep", request: Array("5000:task".utf8)) }
+            #expect(await Self.eventually { probe.snapshot.started.contains("task") })
+            task.cancel()
+            let error = await #expect(throws: RPCError.self) { try await task.value }
+            #expect(error?.code == .cancelled)
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("task") })
+            await client.close()
+        }
+    }
+
+    @Test("an oversize REQUEST is answered RESOURCE_EXHAUSTED/FRAME_TOO_LARGE and the connection keeps working")
+    func oversizeRequest() async throws {
+        try await withTestServer({ $0.maxFrameSize = 1024 }) { server, _ in
+            let client = client(server)
+            let error = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Echo", request: Array(repeating: 1, count: 4096))
+            }
+            #expect(error?.code == .resourceExhausted && error?.reason == WireReason.frameTooLarge)
+            let echoed = try await client.call("/test.v1.Test/Echo", request: [42])
+            #expect(echoed == [42])
+            await client.close()
+        }
+    }
+
+    @Test("a peer that is not speaking FrameRPC gets a plain-text refusal and is closed; other clients are unaffected")
+    func garbagePeer() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            #expect(try await client.call("/test.v1.Test/Echo", request: [1]) == [1])
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            #expect(await peer.waitUntil { $0.isClosed })
+            let text = String(decoding: peer.bytes.dropFirst(Preface.size), as: UTF8.self)
+            #expect(text.contains("BAD_PREFACE"))
+            #expect(try await client.call("/test.v1.Test/Echo", request: [2]) == [2])
+            await client.close()
+        }
+    }
+
+    @Test("garbage after the preface (unknown frame type) gets GOAWAY with the reason, then a clean close")
+    func garbageFrames() async throws {
+        try await withTestServer { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes + [0, 0, 0, 1, 0, 0, 0, 1, 0xEE, 0, 0xFF])
+            #expect(await peer.waitUntil { $0.isClosed })
+            let goAway = try #require(try peer.goAway())
+            #expect(goAway.status.reason == WireReason.unknownFrameType)
+        }
+    }
+
+    @Test("a malformed envelope and a REQUEST on stream 0 are refused with reasons")
+    func malformed() async throws {
+        try await withTestServer { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            try await peer.sendFrame(streamID: 3, type: .request, payload: [0xFF, 0xFF, 0xFF])
+            #expect(try await peer.waitUntil { try $0.responses()[3] != nil })
+            #expect(try peer.responses()[3]?.status.reason == WireReason.malformedEnvelope)
+            try await peer.sendRequest(streamID: 0, method: "/test.v1.Test/Echo")
+            #expect(await peer.waitUntil { $0.isClosed })
+            #expect(try peer.goAway()?.status.reason == WireReason.invalidStreamID)
+        }
+    }
+
+    @Test("a peer that stalls mid-frame does not hold up anyone else")
+    func stalledPeer() async throws {
+        try await withTestServer { server, _ in
+            let staller = try await RawPeer.connect(port: server.port)
+            try await staller.send(Preface().bytes + [0, 0, 0, 100, 0, 0, 0, 1, 1, 0, 1, 2])  // 100-byte frame, 2 bytes sent
+            let client = client(server, connections: 4)
+            let replies = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                for index in 0..<100 { group.addTask { try await client.call("/test.v1.Test/Echo", request: [UInt8(index)]) } }
+                return try await group.reduce(into: 0) { count, _ in count += 1 }
+            }
+            #expect(replies == 100)
+            #expect(!staller.isClosed)
+            await staller.close()
+            await client.close()
+        }
+    }
+
+    @Test("PING is answered with PONG carrying the same bytes")
+    func ping() async throws {
+        try await withTestServer { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            try await peer.sendFrame(streamID: 0, type: .ping, payload: [1, 2, 3, 4, 5, 6, 7, 8])
+            #expect(try await peer.waitUntil { peer in
+                try peer.events().contains {
+                    if case .frame(let frame) = $0 { return frame.type == .pong && Array(frame.payload.readableBytesView) == [1, 2, 3, 4, 5, 6, 7, 8] }
+                    return false
+                }
+            })
+            await peer.close()
+        }
+    }
+
+    @Test("an unsupported protocol version is refused with UNSUPPORTED_VERSION")
+    func unsupportedVersion() async throws {
+        try await withTestServer { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface(version: 9).bytes)
+            #expect(await peer.waitUntil { $0.isClosed })
+            #expect(try peer.goAway()?.status.reason == WireReason.unsupportedVersion)
+        }
+    }
+
+    @Test("calls beyond the per-connection limit get TOO_MANY_CONCURRENT_CALLS; the others complete")
+    func concurrentCallLimit() async throws {
+        try await withTestServer({ $0.maxConcurrentCallsPerConnection = 4 }) { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            for stream in UInt32(1)...6 {
+                try await peer.sendRequest(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("300:s\(stream)".utf8))
+            }
+            #expect(try await peer.waitUntil { try $0.responses().count == 6 })
+            let responses = try peer.responses()
+            let refused = responses.values.filter { $0.status.reason == WireReason.tooManyConcurrentCalls }
+            #expect(refused.count == 2)
+            #expect(responses.values.filter { $0.status.code == 0 }.count == 4)
+            await peer.close()
+        }
+    }
+
+    @Test("connections beyond the limit get GOAWAY TOO_MANY_CONNECTIONS")
+    func connectionLimit() async throws {
+        try await withTestServer({ $0.maxConnections = 2 }) { server, _ in
+            let first = try await RawPeer.connect(port: server.port)
+            let second = try await RawPeer.connect(port: server.port)
+            try await first.send(Preface().bytes)
+            try await second.send(Preface().bytes)
+            #expect(await Self.eventually { server.openConnections == 2 })
+            let client = client(server)
+            let error = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Echo", request: [1]) }
+            #expect(error?.reason == WireReason.tooManyConnections)
+            await first.close()
+            await second.close()
+            await client.close()
+        }
+    }
+
+    @Test("an idle connection gets GOAWAY IDLE_TIMEOUT and is closed")
+    func idleTimeout() async throws {
+        try await withTestServer({ $0.idleTimeout = .milliseconds(200) }) { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            #expect(await peer.waitUntil { $0.isClosed })
+            #expect(try peer.goAway()?.status.reason == WireReason.idleTimeout)
+        }
+    }
+
+    @Test("graceful drain: GOAWAY, calls in flight finish and are answered, new calls are refused, then close")
+    func drain() async throws {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.drainTimeout = .seconds(10)
+        let probe = Probe()
+        let server = try await RPCServer.start(router: RPCRouter(services: [TestService(probe: probe)]), configuration: configuration)
+        let peer = try await RawPeer.connect(port: server.port)
+        try await peer.send(Preface().bytes)
+        for stream in UInt32(1)...3 {
+            try await peer.sendRequest(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("400:d\(stream)".utf8))
+        }
+        #expect(await Self.eventually { probe.snapshot.started.count == 3 })
+        let shutdown = Task { try await server.shutdownGracefully() }
+        #expect(try await peer.waitUntil { try $0.goAway() != nil })
+        let goAway = try #require(try peer.goAway())
+        #expect(goAway.lastStreamID == 3 && goAway.status.reason == WireReason.draining)
+        try await peer.sendRequest(streamID: 9, method: "/test.v1.Test/Echo", payload: [1])
+        try await shutdown.value
+        #expect(await peer.waitUntil { $0.isClosed })
+        let responses = try peer.responses()
+        for stream in UInt32(1)...3 { #expect(responses[stream]?.status.code == 0, "call \(stream) finished") }
+        if let late = responses[9] { #expect(late.status.reason == WireReason.draining) }
+        #expect(probe.snapshot.finished == ["d1", "d2", "d3"])
+        // And the port no longer accepts.
+        await #expect(throws: (any Error).self) { try await RawPeer.connect(port: server.port).close() }
+    }
+
+    @Test("the client reconnects after a connection is lost and retries calls that were not processed")
+    func reconnect() async throws {
+        try await withTestServer({ $0.idleTimeout = .milliseconds(150) }) { server, _ in
+            let client = client(server, maxAttempts: 4)
+            #expect(try await client.call("/test.v1.Test/Echo", request: [1]) == [1])
+            try await Task.sleep(for: .milliseconds(400))  // the server idles the connection out
+            #expect(try await client.call("/test.v1.Test/Echo", request: [2]) == [2])
+            await client.close()
+        }
+    }
+
+    @Test("Health reports SERVING and unknown services; Reflection lists methods")
+    func builtins() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            let health = try Framerpc_V1_HealthCheckResponse(serializedBytes: try await client.call(
+                "/framerpc.v1.Health/Check", request: try Framerpc_V1_HealthCheckRequest().serializedBytes()))
+            #expect(health.status == .serving)
+            var unknown = Framerpc_V1_HealthCheckRequest()
+            unknown.service = "no.such.Service"
+            let unknownHealth = try Framerpc_V1_HealthCheckResponse(serializedBytes: try await client.call(
+                "/framerpc.v1.Health/Check", request: try unknown.serializedBytes()))
+            #expect(unknownHealth.status == .serviceUnknown)
+            let listing = try Framerpc_V1_ListMethodsResponse(serializedBytes: try await client.call(
+                "/framerpc.v1.Reflection/ListMethods", request: []))
+            #expect(listing.methods.map(\.name).contains("/test.v1.Test/Echo"))
+            #expect(listing.methods.map(\.name).contains("/framerpc.v1.Reflection/ListMethods"))
+            await client.close()
+        }
+    }
+
+    static func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return condition()
+    }
+}

@@ -1,0 +1,170 @@
+import FrameRPC
+import FrameRPCClient
+import FrameRPCServer
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Records what the test service's handlers saw.
+final class Probe: Sendable {
+    private let state = NIOLockedValueBox<(started: Set<String>, cancelled: Set<String>, finished: Set<String>)>(([], [], []))
+    func started(_ tag: String) { self.state.withLockedValue { _ = $0.started.insert(tag) } }
+    func cancelled(_ tag: String) { self.state.withLockedValue { _ = $0.cancelled.insert(tag) } }
+    func finished(_ tag: String) { self.state.withLockedValue { _ = $0.finished.insert(tag) } }
+    var snapshot: (started: Set<String>, cancelled: Set<String>, finished: Set<String>) { self.state.withLockedValue { $0 } }
+}
+
+/// A service with no protobuf of its own: payloads are raw bytes.
+/// - `Echo` returns its payload.
+/// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag.
+/// - `Fail` throws an RPCError; `Crash` throws a plain Swift error.
+struct TestService: RPCService {
+    let probe: Probe
+
+    var methods: [RPCMethod] {
+        [
+            RPCMethod(name: "/test.v1.Test/Echo", requestType: "bytes", responseType: "bytes", mutating: false) { payload, _ in
+                Array(payload)
+            },
+            RPCMethod(name: "/test.v1.Test/Sleep", requestType: "bytes", responseType: "bytes", mutating: false) { payload, _ in
+                let text = String(decoding: payload, as: UTF8.self)
+                let parts = text.split(separator: ":")
+                let millis = Int64(parts[0]) ?? 0
+                let tag = parts.count > 1 ? String(parts[1]) : ""
+                self.probe.started(tag)
+                do {
+                    try await Task.sleep(for: .milliseconds(millis))
+                } catch {
+                    self.probe.cancelled(tag)
+                    throw error
+                }
+                self.probe.finished(tag)
+                return Array(tag.utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/Fail", requestType: "bytes", responseType: "bytes", mutating: false) { _, _ in
+                throw RPCError(code: .failedPrecondition, reason: "TEST_REASON", message: "as asked", details: ["k": "v"])
+            },
+            RPCMethod(name: "/test.v1.Test/Crash", requestType: "bytes", responseType: "bytes", mutating: false) { _, _ in
+                struct SecretInternalFailure: Error { let password = "hunter2" }
+                throw SecretInternalFailure()
+            },
+        ]
+    }
+}
+
+/// Starts a server on port 0 with the test service; always shuts it down.
+func withTestServer<T>(
+    _ configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (RPCServer, Probe) async throws -> T
+) async throws -> T {
+    var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+    configure(&configuration)
+    let probe = Probe()
+    let server = try await RPCServer.start(router: RPCRouter(services: [TestService(probe: probe)]), configuration: configuration)
+    do {
+        let result = try await body(server, probe)
+        try await server.shutdownGracefully()
+        return result
+    } catch {
+        try? await server.shutdownGracefully()
+        throw error
+    }
+}
+
+func client(_ server: RPCServer, connections: Int = 1, maxAttempts: Int = 1) -> RPCClient {
+    RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections, maxAttempts: maxAttempts))
+}
+
+/// A raw TCP peer that sends whatever bytes a test wants and collects what comes back.
+final class RawPeer: Sendable {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private let received = NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>(([], false))
+    private let reader: Task<Void, Never>
+
+    private init(channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+        self.channel = channel
+        let received = self.received
+        self.reader = Task {
+            do {
+                try await channel.executeThenClose { inbound, _ in
+                    for try await chunk in inbound {
+                        received.withLockedValue { $0.bytes += Array(chunk.readableBytesView) }
+                    }
+                }
+            } catch {}
+            received.withLockedValue { $0.closed = true }
+        }
+    }
+
+    static func connect(port: Int) async throws -> RawPeer {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return RawPeer(channel: channel)
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await self.channel.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    func sendFrame(streamID: UInt32, type: FrameType, payload: [UInt8]) async throws {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(streamID: streamID, type: type, payload: payload)
+        try await self.send(Array(buffer.readableBytesView))
+    }
+
+    func sendRequest(streamID: UInt32, method: String, payload: [UInt8] = [], timeoutMicros: UInt64 = 0) async throws {
+        var request = Framerpc_V1_Request()
+        request.method = method
+        request.payload = Data(payload)
+        request.timeoutMicros = timeoutMicros
+        try await self.sendFrame(streamID: streamID, type: .request, payload: try request.serializedBytes())
+    }
+
+    var bytes: [UInt8] { self.received.withLockedValue { $0.bytes } }
+    var isClosed: Bool { self.received.withLockedValue { $0.closed } }
+
+    /// The server's preface and frames received so far.
+    func events() throws -> [FrameDecoder.Event] {
+        var buffer = ByteBuffer(bytes: self.bytes)
+        var decoder = FrameDecoder(maxFrameSize: 1 << 20)
+        var events: [FrameDecoder.Event] = []
+        while let event = try decoder.next(from: &buffer) { events.append(event) }
+        return events
+    }
+
+    func responses() throws -> [UInt32: Framerpc_V1_Response] {
+        var result: [UInt32: Framerpc_V1_Response] = [:]
+        for case .frame(let frame) in try self.events() where frame.type == .response {
+            result[frame.streamID] = try Framerpc_V1_Response(serializedBytes: Array(frame.payload.readableBytesView))
+        }
+        return result
+    }
+
+    func goAway() throws -> Framerpc_V1_GoAway? {
+        for case .frame(let frame) in try self.events() where frame.type == .goAway {
+            return try Framerpc_V1_GoAway(serializedBytes: Array(frame.payload.readableBytesView))
+        }
+        return nil
+    }
+
+    /// Polls until `condition` holds or `timeout` passes; returns whether it held.
+    @discardableResult
+    func waitUntil(timeout: Duration = .seconds(5), _ condition: (RawPeer) throws -> Bool) async rethrows -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if try condition(self) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return try condition(self)
+    }
+
+    func close() async {
+        try? await self.channel.channel.close()
+        await self.reader.value
+    }
+}
