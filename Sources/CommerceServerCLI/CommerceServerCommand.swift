@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 32
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
-    @Option(help: "Write the bound FrameRPC port to this file once listening (for scripts).") var portFile: String?
+    @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
 
     func run() async throws {
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
@@ -88,9 +88,10 @@ struct Serve: AsyncParsableCommand {
             configuration: configuration,
             metrics: self.metricsPort >= 0 ? (self.host, self.metricsPort, registry) : nil,
             logger: logger
-        ) { server in
+        ) { server, metricsPort in
             if let portFile {
-                try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+                let json = "{\"rpc\": \(server.port), \"metrics\": \(metricsPort ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
+                try json.write(toFile: portFile, atomically: true, encoding: .utf8)
             }
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -8,13 +8,13 @@ public struct CommerceServerService: Service {
     let configuration: CommerceServerConfiguration
     let metrics: (host: String, port: Int, registry: PrometheusCollectorRegistry)?
     let logger: Logger
-    let onStart: @Sendable (CommerceServer) async throws -> Void
+    let onStart: @Sendable (CommerceServer, _ metricsPort: Int?) async throws -> Void
 
     public init(
         configuration: CommerceServerConfiguration,
         metrics: (host: String, port: Int, registry: PrometheusCollectorRegistry)?,
         logger: Logger,
-        onStart: @escaping @Sendable (CommerceServer) async throws -> Void = { _ in }
+        onStart: @escaping @Sendable (CommerceServer, _ metricsPort: Int?) async throws -> Void = { _, _ in }
     ) {
         self.configuration = configuration
         self.metrics = metrics
@@ -29,7 +29,7 @@ public struct CommerceServerService: Service {
             endpoint = try await MetricsEndpoint.start(host: metrics.host, port: metrics.port, registry: metrics.registry)
             self.logger.info("metrics endpoint listening", metadata: ["address": "http://\(metrics.host):\(endpoint!.port)/metrics"])
         }
-        try await self.onStart(server)
+        try await self.onStart(server, endpoint?.port)
         try? await gracefulShutdown()
         self.logger.info("shutdown requested")
         try await server.shutdownGracefully()

@@ -1,0 +1,131 @@
+import CommerceDomain
+import CommerceSQLite
+import CommerceUseCases
+import Foundation
+import Testing
+
+/// A real SQLite file in a fresh temporary directory.
+func temporaryStore(_ synchronous: StoreConfiguration.Synchronous = .normal) throws -> SQLiteStore {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-store-\(UUID().uuidString)")
+    return try SQLiteStore(StoreConfiguration(path: directory.appendingPathComponent("db.sqlite").path, synchronous: synchronous))
+}
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    func charge(_ store: SQLiteStore, _ user: UserID, _ amount: Won, key: String? = nil) throws -> ChargeReceipt {
+        try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1))
+    }
+
+    @Test("a charge updates the balance and writes one history entry")
+    func charge() throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        let receipt = try self.charge(store, user.id, 5_000)
+        #expect(receipt.balance == 5_000 && !receipt.replayed)
+        #expect(try store.balance(of: user.id) == 5_000)
+        let history = try #require(try store.history(of: user.id, page: PageQuery(size: 10, after: nil)))
+        #expect(history.items.map(\.amount) == [5_000] && history.items.first?.type == .charge)
+        #expect(try store.audit().isEmpty)
+    }
+
+    @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
+    func ceiling() throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        _ = try self.charge(store, user.id, 999_000)
+        #expect { try self.charge(store, user.id, 2_000) } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
+        _ = try self.charge(store, user.id, 1_000)
+        #expect(try store.balance(of: user.id) == 1_000_000)
+        #expect(try store.audit().isEmpty)
+    }
+
+    @Test("an unknown user is USER_NOT_FOUND")
+    func unknownUser() throws {
+        let store = try temporaryStore()
+        #expect { try self.charge(store, UserID(77), 2_000) } throws: { ($0 as? CommerceError)?.reason == .userNotFound }
+        #expect(try store.balance(of: UserID(77)) == nil)
+        #expect(try store.history(of: UserID(77), page: PageQuery(size: 1, after: nil)) == nil)
+    }
+
+    @Test("a repeated idempotency key returns the first receipt; a different amount under it is refused")
+    func idempotency() throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        let first = try self.charge(store, user.id, 3_000, key: "k")
+        let again = try self.charge(store, user.id, 3_000, key: "k")
+        #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
+        #expect { try self.charge(store, user.id, 4_000, key: "k") } throws: { ($0 as? CommerceError)?.reason == .idempotencyKeyReused }
+        #expect(try store.balance(of: user.id) == 3_000)
+        // Keys are per user.
+        let other = try store.createUser(name: "b", at: 1)
+        #expect(try !self.charge(store, other.id, 3_000, key: "k").replayed)
+    }
+
+    @Test("history pages newest first and the cursor walks every entry exactly once")
+    func paging() throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        for index in 1...23 { _ = try self.charge(store, user.id, Won(1_000 + index)) }
+        var seen: [Won] = []
+        var token = ""
+        repeat {
+            let page = try #require(try store.history(of: user.id, page: PageQuery.parse(size: 5, token: token)))
+            seen += page.items.map(\.amount)
+            token = page.nextToken ?? ""
+        } while !token.isEmpty
+        #expect(seen == (1...23).reversed().map { Won(1_000 + $0) })
+    }
+
+    @Test("restock is guarded and counted; unknown products are PRODUCT_NOT_FOUND")
+    func restock() throws {
+        let store = try temporaryStore()
+        let product = try store.createProduct(name: "p", price: 100, stock: 5, at: 1)
+        #expect(try store.restock(product.id, quantity: 7, at: 2).stock == 12)
+        #expect { try store.restock(ProductID(999), quantity: 1, at: 2) } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
+        #expect { try store.restock(product.id, quantity: 1_000_000_000, at: 2) } throws: {
+            ($0 as? CommerceError)?.reason == .stockLimitExceeded
+        }
+        #expect(try store.audit().isEmpty)
+    }
+
+    @Test("threads charging one user at once through one store stay exact at the ceiling")
+    func concurrentThreads() async throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<120 {
+                group.addTask { (try? self.charge(store, user.id, 10_000)) != nil }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 100)
+        #expect(try store.balance(of: user.id) == 1_000_000)
+        #expect(try store.audit().isEmpty)
+    }
+
+    @Test("two stores (two connections pools, as two processes would have) on one file stay exact")
+    func twoPoolsOneFile() async throws {
+        let first = try temporaryStore()
+        let second = try SQLiteStore(StoreConfiguration(path: first.configuration.path, synchronous: .normal))
+        let user = try first.createUser(name: "a", at: 1)
+        let successes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<150 {
+                let store = index % 2 == 0 ? first : second
+                group.addTask { (try? self.charge(store, user.id, 10_000)) != nil }
+            }
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(successes == 100)
+        #expect(try second.balance(of: user.id) == 1_000_000)
+        #expect(try first.audit().isEmpty)
+    }
+
+    @Test("the demo seed loads once and leaves a clean audit")
+    func demoSeed() throws {
+        let store = try temporaryStore()
+        #expect(try DemoCatalogue.seed(into: store))
+        #expect(try !DemoCatalogue.seed(into: store))
+        #expect(try store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
+        #expect(try store.audit().isEmpty)
+    }
+}

@@ -1,0 +1,100 @@
+import CommerceClient
+import CommerceServerRuntime
+import FrameRPC
+import FrameRPCClient
+import Foundation
+import Testing
+
+@Suite("Exactness under concurrency", .timeLimit(.minutes(5)))
+struct ConcurrencyTests {
+    @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling")
+    func concurrentCharges() async throws {
+        try await withCommerceServer { server, _ in
+            let setup = CommerceClient(port: server.port)
+            let user = try await setup.createUser(name: "crowd target")
+            let clients = (0..<20).map { _ in CommerceClient(port: server.port) }
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<1_100 {
+                    let client = clients[index % clients.count]
+                    group.addTask {
+                        do {
+                            _ = try await client.chargeBalance(userID: user.id, amount: 1_000)
+                            return "OK"
+                        } catch let error as RPCError {
+                            return error.reason
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(outcomes == ["OK": 1_000, "BALANCE_LIMIT_EXCEEDED": 100])
+            #expect(try await setup.getBalance(userID: user.id) == 1_000_000)
+            var entries = 0
+            var sum: Int64 = 0
+            var token = ""
+            repeat {
+                let page = try await setup.listBalanceHistory(userID: user.id, pageSize: 500, pageToken: token)
+                entries += page.entries.count
+                sum += page.entries.reduce(0) { $0 + $1.amount }
+                token = page.nextPageToken
+            } while !token.isEmpty
+            #expect(entries == 1_000 && sum == 1_000_000)
+            #expect(try server.store.audit().isEmpty)
+            for client in clients { await client.close() }
+            await setup.close()
+        }
+    }
+
+    @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once")
+    func racingIdempotencyKeys() async throws {
+        try await withCommerceServer { server, _ in
+            let setup = CommerceClient(port: server.port)
+            let user = try await setup.createUser(name: "double clicker")
+            let clients = (0..<10).map { _ in CommerceClient(port: server.port) }
+            let receipts = try await withThrowingTaskGroup(of: (String, Int64, Bool).self) { group in
+                for copy in 0..<25 {
+                    for key in 0..<40 {
+                        let client = clients[(copy + key) % clients.count]
+                        group.addTask {
+                            let receipt = try await client.chargeBalance(userID: user.id, amount: 5_000, idempotencyKey: "order-\(key)")
+                            return ("order-\(key)", receipt.entryID, receipt.replayed)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [(String, Int64, Bool)]()) { $0.append($1) }
+            }
+            #expect(receipts.count == 1_000)
+            #expect(receipts.filter { !$0.2 }.count == 40, "one real charge per key")
+            let entriesByKey = Dictionary(grouping: receipts, by: \.0).mapValues { Set($0.map(\.1)) }
+            #expect(entriesByKey.values.allSatisfy { $0.count == 1 }, "every copy saw the same entry")
+            #expect(try await setup.getBalance(userID: user.id) == 40 * 5_000)
+            #expect(try server.store.audit().isEmpty)
+            for client in clients { await client.close() }
+            await setup.close()
+        }
+    }
+
+    @Test("graceful shutdown with commerce calls in flight: every answered charge is in the database")
+    func drainUnderLoad() async throws {
+        let path = temporaryDatabasePath()
+        let server = try await CommerceServer.start(CommerceServerConfiguration(
+            rpc: .init(host: "127.0.0.1", port: 0), store: .init(path: path, synchronous: .normal)))
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.port, connections: 4, maxAttempts: 1))
+        let user = try await client.createUser(name: "drain")
+        let calls = Task {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<400 {
+                    group.addTask { (try? await client.chargeBalance(userID: user.id, amount: 1_000)) != nil }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        try await server.shutdownGracefully()
+        let succeeded = try await calls.value
+        let balance = try #require(try server.store.balance(of: .init(user.id)))
+        #expect(balance == Int64(succeeded) * 1_000, "acknowledged charges = stored charges")
+        #expect(try server.store.audit().isEmpty)
+        await client.close()
+    }
+}

@@ -1,0 +1,76 @@
+import CommerceClient
+import FrameRPC
+import FrameRPCClient
+import Testing
+
+@Suite("Products and admin through the real server", .timeLimit(.minutes(2)))
+struct ProductAndAdminTests {
+    @Test("CreateProduct, Restock, GetProduct and ListProducts")
+    func catalogue() async throws {
+        try await withCommerceServer { _, client in
+            let product = try await client.createProduct(name: "Keyboard", price: 89_000, initialStock: 10)
+            #expect(product.id > 0 && product.stock == 10 && product.price == 89_000)
+            #expect(try await client.restock(productID: product.id, quantity: 5).stock == 15)
+            #expect(try await client.getProduct(productID: product.id).stock == 15)
+            for index in 0..<6 { _ = try await client.createProduct(name: "P\(index)", price: 1_000, initialStock: 0) }
+            let first = try await client.listProducts(pageSize: 4)
+            let second = try await client.listProducts(pageSize: 4, pageToken: first.nextPageToken)
+            #expect(first.products.count == 4 && second.products.count == 3 && second.nextPageToken.isEmpty)
+            #expect(Set((first.products + second.products).map(\.id)).count == 7)
+        }
+    }
+
+    @Test("product and admin refusals carry their reasons")
+    func refusals() async throws {
+        try await withCommerceServer { _, client in
+            let product = try await client.createProduct(name: "Lamp", price: 32_000, initialStock: 1)
+            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.getProduct(productID: 777_777) }
+            await expectRPCError(.invalidArgument, "INVALID_PRODUCT_ID") { try await client.getProduct(productID: 0) }
+            await expectRPCError(.invalidArgument, "INVALID_PRICE") { try await client.createProduct(name: "x", price: 0, initialStock: 1) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.createProduct(name: "x", price: 10, initialStock: -1) }
+            await expectRPCError(.invalidArgument, "INVALID_NAME") { try await client.createProduct(name: "", price: 10, initialStock: 1) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.restock(productID: product.id, quantity: 0) }
+            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.restock(productID: 777_777, quantity: 1) }
+            await expectRPCError(.failedPrecondition, "STOCK_LIMIT_EXCEEDED") {
+                try await client.restock(productID: product.id, quantity: 1_000_000_000)
+            }
+        }
+    }
+
+    @Test("admin calls need the right token: missing is MISSING_CREDENTIALS, wrong is INVALID_CREDENTIALS")
+    func adminToken() async throws {
+        try await withCommerceServer { server, _ in
+            let anonymous = CommerceClient(port: server.port)
+            let impostor = CommerceClient(port: server.port, adminToken: "wrong")
+            await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") {
+                try await anonymous.createProduct(name: "x", price: 10, initialStock: 1)
+            }
+            await expectRPCError(.unauthenticated, "INVALID_CREDENTIALS") {
+                try await impostor.restock(productID: 1, quantity: 1)
+            }
+            await anonymous.close()
+            await impostor.close()
+        }
+    }
+
+    @Test("a server started without an admin token refuses admin calls with ADMIN_DISABLED")
+    func adminDisabled() async throws {
+        try await withCommerceServer(adminToken: nil) { server, _ in
+            let client = CommerceClient(port: server.port, adminToken: "anything")
+            await expectRPCError(.permissionDenied, "ADMIN_DISABLED") {
+                try await client.createProduct(name: "x", price: 10, initialStock: 1)
+            }
+            await client.close()
+        }
+    }
+
+    @Test("Health and the method listing")
+    func builtins() async throws {
+        try await withCommerceServer { _, client in
+            #expect(try await client.health() == .serving)
+            #expect(try await client.health(service: "commerce.v1.BalanceService") == .serving)
+            let names = try await client.listMethods().map(\.name)
+            for entry in MethodCatalog.entries { #expect(names.contains(entry.name), "\(entry.name) is offered") }
+        }
+    }
+}

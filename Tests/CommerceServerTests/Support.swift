@@ -1,0 +1,148 @@
+import CommerceClient
+import CommerceServerRuntime
+import CommerceSQLite
+import FrameRPC
+import FrameRPCClient
+import FrameRPCServer
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+let adminToken = "test-admin-token"
+
+func temporaryDatabasePath() -> String {
+    FileManager.default.temporaryDirectory
+        .appendingPathComponent("commerce-test-\(UUID().uuidString)").appendingPathComponent("commerce.sqlite").path
+}
+
+/// A real server on port 0 over a fresh SQLite file, with a client; both torn down afterwards.
+func withCommerceServer<T>(
+    adminToken token: String? = adminToken,
+    connections: Int = 1,
+    _ body: (CommerceServer, CommerceClient) async throws -> T
+) async throws -> T {
+    let configuration = CommerceServerConfiguration(
+        rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
+        store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
+        adminToken: token)
+    let server = try await CommerceServer.start(configuration)
+    let client = CommerceClient(
+        configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)
+    do {
+        let result = try await body(server, client)
+        await client.close()
+        try await server.shutdownGracefully()
+        return result
+    } catch {
+        await client.close()
+        try? await server.shutdownGracefully()
+        throw error
+    }
+}
+
+/// Expects `body` to fail with an RPCError of this code and reason.
+func expectRPCError<T>(
+    _ code: StatusCode, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+) async {
+    do {
+        _ = try await body()
+        Issue.record("expected \(code.name)/\(reason), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RPCError {
+        #expect(error.code == code && error.reason == reason, "got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected an RPCError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// The package root, from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A `commerce-server` binary built by `swift build` (the test command builds it first).
+func serverBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["COMMERCE_SERVER_BIN"] { return path }
+    let candidate = packageRoot.appendingPathComponent(".build/debug/commerce-server").path
+    guard FileManager.default.isExecutableFile(atPath: candidate) else {
+        throw TestSetupError(message: "no \(candidate): run `swift build` before `swift test` (scripts/test.sh does)")
+    }
+    return candidate
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { self.message }
+}
+
+/// A `commerce-server serve` child process.
+final class ServerProcess: Sendable {
+    let process: Process
+    let rpcPort: Int
+    let metricsPort: Int
+
+    private init(process: Process, rpcPort: Int, metricsPort: Int) {
+        self.process = process
+        self.rpcPort = rpcPort
+        self.metricsPort = metricsPort
+    }
+
+    static func launch(database: String, extra: [String] = []) async throws -> ServerProcess {
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).json").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try serverBinary())
+        process.arguments = [
+            "serve", "--db", database, "--port", "0", "--metrics-port", "0", "--port-file", portFile,
+            "--admin-token", adminToken, "--log-level", "warning", "--synchronous", "normal",
+        ] + extra
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let data = FileManager.default.contents(atPath: portFile),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Int],
+                let rpc = object["rpc"], let metrics = object["metrics"]
+            {
+                return ServerProcess(process: process, rpcPort: rpc, metricsPort: metrics)
+            }
+            guard process.isRunning else { throw TestSetupError(message: "commerce-server exited with \(process.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        process.terminate()
+        throw TestSetupError(message: "commerce-server did not start within 30 s")
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    func terminate() async -> Int32 {
+        self.process.terminate()
+        while self.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        return self.process.terminationStatus
+    }
+}
+
+/// Runs a command to completion and returns its exit status and standard output.
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// `GET path` over HTTP/1.0 on loopback with NIO (Foundation's URL loading would block a
+/// cooperative thread); returns the whole response, headers included.
+func httpGet(port: Int, path: String) async throws -> String {
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+    return try await channel.executeThenClose { inbound, outbound in
+        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"))
+        var response = ""
+        for try await chunk in inbound { response += String(buffer: chunk) }
+        return response
+    }
+}
