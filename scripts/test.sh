@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds everything (the multi-process tests run the
+# built commerce-server binary), runs the Swift tests, then the C client's tests against a real server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build
+swift test --skip-build
+if [[ -f clients/c/Makefile ]]; then
+  make -C clients/c test SERVER_BIN="$PWD/.build/debug/commerce-server"
+fi
+if [[ -x benchmarks/smoke.sh ]]; then
+  benchmarks/smoke.sh
+fi
+echo "all tests passed"
