@@ -1,0 +1,292 @@
+/*
+ * Interop tests of the C client against the real Swift server: every RPC the client covers, the
+ * error reasons, an oversize frame, invalid UTF-8 (which protobuf-c does not check), several calls
+ * in flight answered out of order, and a fake server that closes mid-frame or stalls.
+ * Run by run-tests.sh under AddressSanitizer and under Valgrind.
+ *
+ *   ./build/interop_test <port> <admin token>
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commerce_client.h"
+#include "commerce/v1/admin.pb-c.h"
+#include "commerce/v1/balance.pb-c.h"
+#include "commerce/v1/product.pb-c.h"
+#include "commerce/v1/user.pb-c.h"
+#include "framerpc/v1/builtin.pb-c.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        checks++;                                                           \
+        if (!(cond)) {                                                      \
+            failures++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+static cc_client *client;
+static const char *admin_token;
+
+/* Calls and expects an error with this code and reason; frees whatever came back. */
+static void expect_error(const char *method, const ProtobufCMessage *request, const cc_metadata *md, size_t n,
+                         const ProtobufCMessageDescriptor *reply_type, uint32_t code, const char *reason) {
+    cc_status status = CC_STATUS_INIT;
+    ProtobufCMessage *reply = NULL;
+    int rc = cc_call(client, method, request, md, n, 5000, reply_type, &reply, &status);
+    CHECK(rc != 0 && status.code == code && status.reason && strcmp(status.reason, reason) == 0,
+          "%s: wanted %s/%s, got rc=%d %s/%s (%s)", method, cc_code_name(code), reason, rc, cc_code_name(status.code),
+          status.reason ? status.reason : "-", status.message ? status.message : "-");
+    if (reply) protobuf_c_message_free_unpacked(reply, NULL);
+    cc_status_clear(&status);
+}
+
+static void *call_ok(const char *method, const ProtobufCMessage *request, const cc_metadata *md, size_t n,
+                     const ProtobufCMessageDescriptor *reply_type) {
+    cc_status status = CC_STATUS_INIT;
+    ProtobufCMessage *reply = NULL;
+    int rc = cc_call(client, method, request, md, n, 5000, reply_type, &reply, &status);
+    CHECK(rc == 0 && reply != NULL, "%s: %s/%s %s", method, cc_code_name(status.code), status.reason ? status.reason : "-",
+          status.message ? status.message : "-");
+    cc_status_clear(&status);
+    return reply;
+}
+
+static void test_users_and_balance(void) {
+    Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
+    create.name = "interop";
+    Commerce__V1__CreateUserResponse *created =
+        call_ok("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor);
+    if (created == NULL) return;
+    int64_t user = created->user->id;
+    CHECK(user > 0 && strcmp(created->user->name, "interop") == 0, "created user");
+    protobuf_c_message_free_unpacked(&created->base, NULL);
+
+    Commerce__V1__GetUserRequest get = COMMERCE__V1__GET_USER_REQUEST__INIT;
+    get.user_id = user;
+    Commerce__V1__GetUserResponse *got = call_ok("/commerce.v1.UserService/GetUser", &get.base, NULL, 0, &commerce__v1__get_user_response__descriptor);
+    if (got) { CHECK(got->user->id == user, "GetUser id"); protobuf_c_message_free_unpacked(&got->base, NULL); }
+
+    Commerce__V1__ChargeBalanceRequest charge = COMMERCE__V1__CHARGE_BALANCE_REQUEST__INIT;
+    charge.user_id = user;
+    charge.amount = 7000;
+    cc_metadata key = {"idempotency-key", "interop-1"};
+    for (int i = 0; i < 2; i++) {
+        Commerce__V1__ChargeBalanceResponse *r = call_ok("/commerce.v1.BalanceService/ChargeBalance", &charge.base, &key, 1,
+                                                         &commerce__v1__charge_balance_response__descriptor);
+        if (r) { CHECK(r->balance == 7000 && r->replayed == (i == 1), "charge %d: balance %lld replayed %d", i, (long long)r->balance, r->replayed); protobuf_c_message_free_unpacked(&r->base, NULL); }
+    }
+    charge.amount = 999;
+    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+                 CC_INVALID_ARGUMENT, "CHARGE_BELOW_MINIMUM");
+    charge.amount = -5;
+    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+                 CC_INVALID_ARGUMENT, "INVALID_AMOUNT");
+    charge.amount = 999000;
+    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+                 CC_FAILED_PRECONDITION, "BALANCE_LIMIT_EXCEEDED");
+    charge.amount = 3000;
+    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, &key, 1, &commerce__v1__charge_balance_response__descriptor,
+                 CC_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED");
+    charge.user_id = 987654321;
+    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+                 CC_NOT_FOUND, "USER_NOT_FOUND");
+
+    Commerce__V1__GetBalanceRequest balance = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
+    balance.user_id = user;
+    Commerce__V1__GetBalanceResponse *b = call_ok("/commerce.v1.BalanceService/GetBalance", &balance.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
+    if (b) { CHECK(b->balance == 7000, "balance %lld", (long long)b->balance); protobuf_c_message_free_unpacked(&b->base, NULL); }
+
+    Commerce__V1__ListBalanceHistoryRequest history = COMMERCE__V1__LIST_BALANCE_HISTORY_REQUEST__INIT;
+    history.user_id = user;
+    Commerce__V1__ListBalanceHistoryResponse *h = call_ok("/commerce.v1.BalanceService/ListBalanceHistory", &history.base, NULL, 0,
+                                                          &commerce__v1__list_balance_history_response__descriptor);
+    if (h) {
+        CHECK(h->n_entries == 1 && h->entries[0]->type == COMMERCE__V1__BALANCE_ENTRY_TYPE__BALANCE_ENTRY_TYPE_CHARGE, "history");
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+    }
+
+    /* protobuf-c sends strings unchecked: the server must refuse invalid UTF-8 and keep the connection. */
+    create.name = "\xff\xfe";
+    expect_error("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
+                 CC_INVALID_ARGUMENT, "INVALID_UTF8");
+}
+
+static void test_products_and_admin(void) {
+    char bearer[256];
+    snprintf(bearer, sizeof bearer, "Bearer %s", admin_token);
+    cc_metadata auth = {"authorization", bearer};
+    Commerce__V1__CreateProductRequest create = COMMERCE__V1__CREATE_PRODUCT_REQUEST__INIT;
+    create.name = "C product";
+    create.price = 1200;
+    create.initial_stock = 3;
+    expect_error("/commerce.v1.AdminService/CreateProduct", &create.base, NULL, 0, &commerce__v1__create_product_response__descriptor,
+                 CC_UNAUTHENTICATED, "MISSING_CREDENTIALS");
+    Commerce__V1__CreateProductResponse *created = call_ok("/commerce.v1.AdminService/CreateProduct", &create.base, &auth, 1,
+                                                           &commerce__v1__create_product_response__descriptor);
+    if (created == NULL) return;
+    int64_t product = created->product->id;
+    protobuf_c_message_free_unpacked(&created->base, NULL);
+
+    Commerce__V1__RestockRequest restock = COMMERCE__V1__RESTOCK_REQUEST__INIT;
+    restock.product_id = product;
+    restock.quantity = 4;
+    Commerce__V1__RestockResponse *r = call_ok("/commerce.v1.AdminService/Restock", &restock.base, &auth, 1, &commerce__v1__restock_response__descriptor);
+    if (r) { CHECK(r->product->stock == 7, "restocked to %lld", (long long)r->product->stock); protobuf_c_message_free_unpacked(&r->base, NULL); }
+
+    Commerce__V1__GetProductRequest get = COMMERCE__V1__GET_PRODUCT_REQUEST__INIT;
+    get.product_id = product;
+    Commerce__V1__GetProductResponse *p = call_ok("/commerce.v1.ProductService/GetProduct", &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor);
+    if (p) { CHECK(p->product->stock == 7 && p->product->price == 1200, "GetProduct"); protobuf_c_message_free_unpacked(&p->base, NULL); }
+    get.product_id = 987654321;
+    expect_error("/commerce.v1.ProductService/GetProduct", &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor,
+                 CC_NOT_FOUND, "PRODUCT_NOT_FOUND");
+
+    Commerce__V1__ListProductsRequest list = COMMERCE__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Commerce__V1__ListProductsResponse *l = call_ok("/commerce.v1.ProductService/ListProducts", &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
+    if (l) { CHECK(l->n_products >= 1, "ListProducts"); protobuf_c_message_free_unpacked(&l->base, NULL); }
+}
+
+static void test_protocol(void) {
+    Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
+    Framerpc__V1__HealthCheckResponse *hr = call_ok("/framerpc.v1.Health/Check", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
+    if (hr) { CHECK(hr->status == FRAMERPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING, "health"); protobuf_c_message_free_unpacked(&hr->base, NULL); }
+
+    Framerpc__V1__ListMethodsRequest methods = FRAMERPC__V1__LIST_METHODS_REQUEST__INIT;
+    Framerpc__V1__ListMethodsResponse *mr = call_ok("/framerpc.v1.Reflection/ListMethods", &methods.base, NULL, 0, &framerpc__v1__list_methods_response__descriptor);
+    if (mr) { CHECK(mr->n_methods >= 11, "%zu methods", mr->n_methods); protobuf_c_message_free_unpacked(&mr->base, NULL); }
+
+    expect_error("/commerce.v1.Nope/Nothing", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor,
+                 CC_UNIMPLEMENTED, "METHOD_NOT_FOUND");
+
+    /* Three calls in flight, collected in reverse order. */
+    uint32_t ids[3];
+    cc_status status = CC_STATUS_INIT;
+    Commerce__V1__GetUserRequest get = COMMERCE__V1__GET_USER_REQUEST__INIT;
+    for (int i = 0; i < 3; i++) {
+        get.user_id = 987654320 + i;
+        CHECK(cc_send(client, "/commerce.v1.UserService/GetUser", &get.base, NULL, 0, 5000, &ids[i], &status) == 0, "send %d", i);
+    }
+    for (int i = 2; i >= 0; i--) {
+        ProtobufCMessage *reply = NULL;
+        int rc = cc_wait(client, ids[i], 5000, &commerce__v1__get_user_response__descriptor, &reply, &status);
+        CHECK(rc != 0 && status.reason && strcmp(status.reason, "USER_NOT_FOUND") == 0 && status.message && strstr(status.message, "98765432") != NULL,
+              "in-flight call %d: %s", i, status.message ? status.message : "-");
+        if (reply) protobuf_c_message_free_unpacked(reply, NULL);
+    }
+    cc_status_clear(&status);
+
+    /* An oversize frame (5 MiB name against the server's 4 MiB limit) is refused; the connection survives. */
+    size_t big_size = 5u * 1024u * 1024u;
+    char *big = malloc(big_size + 1);
+    memset(big, 'x', big_size);
+    big[big_size] = '\0';
+    Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
+    create.name = big;
+    cc_set_max_frame_size(client, 8u * 1024u * 1024u);
+    expect_error("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
+                 CC_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE");
+    cc_set_max_frame_size(client, CC_DEFAULT_MAX_FRAME);
+    free(big);
+    Framerpc__V1__HealthCheckResponse *again = call_ok("/framerpc.v1.Health/Check", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
+    if (again) protobuf_c_message_free_unpacked(&again->base, NULL);
+}
+
+/* A fake server on a free port: sends its preface, then `script` bytes, then closes or stalls. */
+static int fake_server(const uint8_t *script, size_t length, int stall, pid_t *child) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    listen(listener, 1);
+    socklen_t size = sizeof address;
+    getsockname(listener, (struct sockaddr *)&address, &size);
+    *child = fork();
+    if (*child == 0) {
+        int fd = accept(listener, NULL, NULL);
+        uint8_t preface[8];
+        if (recv(fd, preface, sizeof preface, MSG_WAITALL) == 8) {
+            const uint8_t mine[8] = {'F', 'R', 'P', 'C', 0, 1, 0, 0};
+            send(fd, mine, sizeof mine, 0);
+            uint8_t request[4096];
+            recv(fd, request, sizeof request, 0); /* wait for the call */
+            send(fd, script, length, 0);
+            if (stall) sleep(3);
+        }
+        close(fd);
+        _exit(0);
+    }
+    close(listener);
+    return ntohs(address.sin_port);
+}
+
+static void test_hostile_servers(void) {
+    /* A RESPONSE header promising 100 bytes, 3 of them sent, then close. */
+    const uint8_t half[] = {0, 0, 0, 100, 0, 0, 0, 1, 2, 0, 1, 2, 3};
+    const struct { const char *name; int stall; uint32_t code; const char *reason; } cases[] = {
+        {"closes mid-frame", 0, CC_UNAVAILABLE, "CONNECTION_CLOSED"},
+        {"stalls mid-frame", 1, CC_UNAVAILABLE, "CONNECTION_CLOSED"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pid_t child;
+        int port = fake_server(half, sizeof half, cases[i].stall, &child);
+        cc_client *fake = NULL;
+        cc_status status = CC_STATUS_INIT;
+        CHECK(cc_connect(&fake, "127.0.0.1", port, &status) == 0, "connect to fake server");
+        if (fake) {
+            Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
+            ProtobufCMessage *reply = NULL;
+            int rc = cc_call(fake, "/framerpc.v1.Health/Check", &health.base, NULL, 0, 500, &framerpc__v1__health_check_response__descriptor, &reply, &status);
+            CHECK(rc != 0 && reply == NULL && status.code == cases[i].code, "%s: got %s/%s", cases[i].name, cc_code_name(status.code), status.reason ? status.reason : "-");
+            cc_close(fake);
+        }
+        cc_status_clear(&status);
+        waitpid(child, NULL, 0);
+    }
+    /* Nothing at all after the preface: the client's own deadline fires. */
+    pid_t child;
+    int port = fake_server((const uint8_t *)"", 0, 1, &child);
+    cc_client *silent = NULL;
+    cc_status status = CC_STATUS_INIT;
+    if (cc_connect(&silent, "127.0.0.1", port, &status) == 0) {
+        Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
+        ProtobufCMessage *reply = NULL;
+        int rc = cc_call(silent, "/framerpc.v1.Health/Check", &health.base, NULL, 0, 300, &framerpc__v1__health_check_response__descriptor, &reply, &status);
+        CHECK(rc != 0 && status.code == CC_DEADLINE_EXCEEDED, "silent server: %s", cc_code_name(status.code));
+        cc_close(silent);
+    }
+    cc_status_clear(&status);
+    waitpid(child, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s <port> <admin token>\n", argv[0]);
+        return 2;
+    }
+    admin_token = argv[2];
+    cc_status status = CC_STATUS_INIT;
+    if (cc_connect(&client, "127.0.0.1", atoi(argv[1]), &status) != 0) {
+        fprintf(stderr, "cannot connect: %s\n", status.message);
+        cc_status_clear(&status);
+        return 1;
+    }
+    test_users_and_balance();
+    test_products_and_admin();
+    test_protocol();
+    cc_close(client);
+    test_hostile_servers();
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
