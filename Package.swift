@@ -98,6 +98,8 @@ let package = Package(
             name: "CommerceClient",
             dependencies: [
                 "FrameRPC", "FrameRPCClient", "CommerceProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
@@ -125,7 +127,8 @@ let package = Package(
         .executableTarget(
             name: "CommerceLoad",
             dependencies: [
-                "CommerceClient", "FrameRPC",
+                "CommerceClient", "FrameRPC", "FrameRPCClient",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
 scripts/install-deps.sh redis-server redis-tools
-swift build -c release --product commerce-server --product commerce-load >&2 2>/dev/null \
-  || { swift build -c release --product commerce-server >&2; swift build -c release --product commerce-load >&2; }
+swift build -c release --product commerce-server >&2
+swift build -c release --product commerce-load >&2
 BIN="$(swift build -c release --show-bin-path)"
 WORK="$(mktemp -d)"
 STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"

@@ -2,6 +2,8 @@ import CommerceProto
 import FrameRPC
 import FrameRPCClient
 import Foundation
+import NIOCore
+import NIOPosix
 import SwiftProtobuf
 
 /// The Swift client of the commerce service: typed async methods over one multiplexed FrameRPC
@@ -18,8 +20,12 @@ public final class CommerceClient: Sendable {
     /// Sent as `authorization: Bearer <token>` on admin calls.
     public let adminToken: String?
 
-    public init(configuration: ClientConfiguration, adminToken: String? = nil) {
-        self.rpc = RPCClient(configuration: configuration)
+    /// - Parameter group: where the connections live. Pass a single `EventLoop` to keep every
+    ///   connection on one thread; callers whose tasks run on that loop (see
+    ///   ``FrameRPC/EventLoopTaskExecutor``) then send and resume without any thread hop.
+    public init(configuration: ClientConfiguration, adminToken: String? = nil,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.rpc = RPCClient(configuration: configuration, group: group)
         self.adminToken = adminToken
     }
 

@@ -23,6 +23,8 @@ struct LoadResult: Sendable {
 
 /// Drives a workload closed-loop (N callers) or open-loop (fixed rate), with warm-up.
 struct LoadRunner: Sendable {
+    /// Where the callers' tasks run.
+    var executor: EventLoopTaskExecutor
     var concurrency: Int
     var rate: Double?
     var warmup: Double
@@ -54,7 +56,7 @@ struct LoadRunner: Sendable {
 
         let perWorker = try await withThrowingTaskGroup(of: [String: MethodStats].self) { group in
             for worker in 0..<concurrency {
-                group.addTask {
+                group.addTask(executorPreference: self.executor) {
                     var stats: [String: MethodStats] = [:]
                     var next = interval.map { start + $0 * worker }
                     while true {

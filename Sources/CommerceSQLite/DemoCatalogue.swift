@@ -26,7 +26,7 @@ public enum DemoCatalogue {
     /// - Returns: false when it was not empty (nothing written).
     @discardableResult
     public static func seed(into store: SQLiteStore, clock: @Sendable () -> UnixMillis = systemClock) throws -> Bool {
-        let empty = try store.read { db in
+        let empty = try store.readNow { db in
             try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM products)") == 0
         }
         guard empty else { return false }

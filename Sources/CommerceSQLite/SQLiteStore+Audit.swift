@@ -14,7 +14,7 @@ extension SQLiteStore {
     /// - every user's balance equals the sum of its history, and the newest entry's `balance_after`;
     /// - every product's stock equals initial + restocked − sold + returned, and is never negative.
     public func audit() throws -> [AuditViolation] {
-        try self.read { db in
+        try self.readNow { db in
             var violations: [AuditViolation] = []
             for row in try Row.fetchAll(db, sql: """
                 SELECT u.id, u.balance,

@@ -44,14 +44,14 @@ extension SQLiteStore: BalanceStore {
         }
     }
 
-    public func balance(of user: UserID) throws -> Won? {
-        try self.read { db in
-            try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user.rawValue])
+    public func balance(of user: UserID) async throws -> Won? {
+        try await self.readOne { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue])
         }
     }
 
-    public func history(of user: UserID, page: PageQuery) throws -> Page<BalanceEntry>? {
-        try self.read { db in
+    public func history(of user: UserID, page: PageQuery) async throws -> Page<BalanceEntry>? {
+        try await self.read { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
                 return nil
             }

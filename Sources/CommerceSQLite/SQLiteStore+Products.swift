@@ -34,15 +34,15 @@ extension SQLiteStore: ProductStore {
         }
     }
 
-    public func product(_ id: ProductID) throws -> Product? {
-        try self.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.productColumns) FROM products WHERE id = ?", arguments: [id.rawValue])
+    public func product(_ id: ProductID) async throws -> Product? {
+        try await self.readOne { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM products WHERE id = ?"), arguments: [id.rawValue])
                 .map(Self.product)
         }
     }
 
-    public func products(page: PageQuery) throws -> Page<Product> {
-        try self.read { db in
+    public func products(page: PageQuery) async throws -> Page<Product> {
+        try await self.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(Self.productColumns) FROM products WHERE id > ? ORDER BY id LIMIT ?
                 """, arguments: [page.after ?? 0, page.size + 1])

@@ -5,11 +5,16 @@ import GRDB
 
 /// The embedded store: one SQLite file in WAL mode, opened through a GRDB `DatabasePool`.
 ///
+/// Writes go through the pool's single writer. Reads go through ``ReadLanes``: a few serial
+/// Dispatch queues, each owning one read-only connection, so concurrent reads never contend for
+/// a connection and never run on the caller's thread.
+///
 /// Owns consistency: every write method is one `BEGIN IMMEDIATE` transaction whose guarded
 /// statements (`UPDATE … WHERE <invariant still holds> RETURNING …`) decide, so processes sharing
 /// the file stay exact. Implements every storage port of the use cases.
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
+    let readLanes: ReadLanes
     public let configuration: StoreConfiguration
 
     /// Opens (creating if needed) and migrates the database.
@@ -26,6 +31,8 @@ public final class SQLiteStore: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.pool = try DatabasePool(path: configuration.path, configuration: config)
         try Migrations.migrator.migrate(self.pool)
+        self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
+                                       busyTimeout: configuration.busyTimeout)
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
@@ -43,8 +50,19 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Blocking read in one snapshot, for tools (audit, seed), never for calls.
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
         try mapStorageErrors { try self.pool.read(body) }
+    }
+
+    /// Several statements that must see one snapshot: a read transaction on a read lane.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await self.readLanes.run { reader in try reader.read(body) }
+    }
+
+    /// One statement: atomic by itself in SQLite, so no BEGIN/COMMIT around it.
+    func readOne<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await self.readLanes.run { reader in try reader.unsafeRead(body) }
     }
 
     /// The applied migrations, oldest first.

@@ -13,10 +13,10 @@ public struct StoreConfiguration: Sendable {
     public var synchronous: Synchronous
     /// Seconds a writer waits for another process's write lock before giving up with `STORAGE_BUSY`.
     public var busyTimeout: Double
-    /// Concurrent reader connections.
+    /// Read lanes (each a serial queue with one read-only connection): how many reads run at once.
     public var maximumReaders: Int
 
-    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 8) {
+    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 4) {
         self.path = path
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout

@@ -30,8 +30,11 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Seconds a write waits for another process's lock before failing with STORAGE_BUSY.")
     var busyTimeout: Double = 30
 
+    @Option(help: "Read lanes: serial queues with one read-only SQLite connection each.")
+    var readLanes: Int = 4
+
     var store: StoreConfiguration {
-        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout)
+        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes)
     }
 }
 

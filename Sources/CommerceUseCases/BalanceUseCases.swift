@@ -24,8 +24,7 @@ public struct GetBalance: Sendable {
 
     public func callAsFunction(userID rawID: Int64) async throws -> Won {
         let userID = try Validate.userID(rawID)
-        let store = self.store
-        guard let balance = try await self.queues.read({ try store.balance(of: userID) }) else {
+        guard let balance = try await self.store.balance(of: userID) else {
             throw CommerceError.userNotFound(userID)
         }
         return balance
@@ -39,8 +38,7 @@ public struct ListBalanceHistory: Sendable {
     public func callAsFunction(userID rawID: Int64, pageSize: Int32, pageToken: String) async throws -> Page<BalanceEntry> {
         let userID = try Validate.userID(rawID)
         let page = try PageQuery.parse(size: pageSize, token: pageToken)
-        let store = self.store
-        guard let entries = try await self.queues.read({ try store.history(of: userID, page: page) }) else {
+        guard let entries = try await self.store.history(of: userID, page: page) else {
             throw CommerceError.userNotFound(userID)
         }
         return entries

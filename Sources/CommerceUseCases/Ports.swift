@@ -2,12 +2,13 @@ import CommerceDomain
 
 // The storage the use cases need. Implementations must make every write method one atomic
 // transaction whose guarded statements enforce the invariant named on it, so that several
-// server processes sharing one database stay exact. Methods are synchronous: the use cases
-// call them on their Dispatch queues, never on an event loop.
+// server processes sharing one database stay exact. Write methods are synchronous: the use
+// cases call them on their serialized Dispatch write queues. Read methods are async: the store
+// runs them on its own reader queues (Dispatch), concurrently, never on the caller's thread.
 
 public protocol UserStore: Sendable {
     func createUser(name: String, at: UnixMillis) throws -> User
-    func user(_ id: UserID) throws -> User?
+    func user(_ id: UserID) async throws -> User?
 }
 
 /// A charge as the store must apply it.
@@ -34,16 +35,16 @@ public protocol BalanceStore: Sendable {
     /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `BALANCE_LIMIT_EXCEEDED`, `IDEMPOTENCY_KEY_REUSED`.
     func charge(_ command: ChargeCommand) throws -> ChargeReceipt
     /// `nil` when the user does not exist.
-    func balance(of user: UserID) throws -> Won?
+    func balance(of user: UserID) async throws -> Won?
     /// Newest first; `nil` when the user does not exist.
-    func history(of user: UserID, page: PageQuery) throws -> Page<BalanceEntry>?
+    func history(of user: UserID, page: PageQuery) async throws -> Page<BalanceEntry>?
 }
 
 public protocol ProductStore: Sendable {
     func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) throws -> Product
     /// - Throws: ``CommerceError`` `PRODUCT_NOT_FOUND`, `STOCK_LIMIT_EXCEEDED`.
     func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) throws -> Product
-    func product(_ id: ProductID) throws -> Product?
+    func product(_ id: ProductID) async throws -> Product?
     /// Ascending by id.
-    func products(page: PageQuery) throws -> Page<Product>
+    func products(page: PageQuery) async throws -> Page<Product>
 }

@@ -6,8 +6,7 @@ public struct GetProduct: Sendable {
 
     public func callAsFunction(productID rawID: Int64) async throws -> Product {
         let id = try Validate.productID(rawID)
-        let store = self.store
-        guard let product = try await self.queues.read({ try store.product(id) }) else {
+        guard let product = try await self.store.product(id) else {
             throw CommerceError.productNotFound(id)
         }
         return product
@@ -20,8 +19,7 @@ public struct ListProducts: Sendable {
 
     public func callAsFunction(pageSize: Int32, pageToken: String) async throws -> Page<Product> {
         let page = try PageQuery.parse(size: pageSize, token: pageToken)
-        let store = self.store
-        return try await self.queues.read { try store.products(page: page) }
+        return try await self.store.products(page: page)
     }
 }
 

@@ -18,8 +18,7 @@ public struct GetUser: Sendable {
 
     public func callAsFunction(userID rawID: Int64) async throws -> User {
         let id = try Validate.userID(rawID)
-        let store = self.store
-        guard let user = try await self.queues.read({ try store.user(id) }) else {
+        guard let user = try await self.store.user(id) else {
             throw CommerceError.userNotFound(id)
         }
         return user

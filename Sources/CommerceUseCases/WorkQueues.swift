@@ -4,7 +4,8 @@ import Synchronization
 
 /// Where use cases run. Writes go to a serial queue chosen by the key they change (user or
 /// product), so writes to one key never race inside this process and never pile up on the
-/// database's single writer from many threads at once; reads run concurrently.
+/// database's single writer from many threads at once. (Reads need no queue of ours: the store
+/// runs them concurrently on its reader connections' own Dispatch queues.)
 ///
 /// Queues are sharded — key `k` uses queue `k mod shards` — so memory stays bounded however
 /// many users and products there are. The database's transactions remain the final arbiter:
@@ -12,13 +13,11 @@ import Synchronization
 public final class WorkQueues: Sendable {
     private let userQueues: [DispatchQueue]
     private let productQueues: [DispatchQueue]
-    private let readQueue: DispatchQueue
-
+    /// - Parameter shards: serial write queues per kind of key.
     public init(shards: Int = 32) {
         precondition(shards > 0)
         self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)") }
         self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)") }
-        self.readQueue = DispatchQueue(label: "commerce.read", attributes: .concurrent)
     }
 
     public func write<T: Sendable>(user: UserID, _ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -32,10 +31,6 @@ public final class WorkQueues: Sendable {
     /// For writes that create a new key (a new user, a new product).
     public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await Self.run(on: self.userQueues[0], body)
-    }
-
-    public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await Self.run(on: self.readQueue, body)
     }
 
     private static func shard(_ key: Int64, _ count: Int) -> Int {

@@ -8,7 +8,8 @@ import SwiftProtobuf
 struct DrainEvent: Sendable {}
 
 /// Serves the calls of one connection. Runs on the channel's event loop and never blocks it:
-/// each call's handler runs in its own task, and its answer hops back to the loop.
+/// each call's handler runs in its own task, whose executor is this same event loop (handlers
+/// must not block; storage work hops to Dispatch queues), and its answer is written from the loop.
 ///
 /// Calls are independent: they are answered in whatever order they finish, matched by stream id.
 final class ServerConnectionHandler: ChannelInboundHandler {
@@ -35,6 +36,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var closing = false
     private var flushPending = false
     private var remoteAddress = "?"
+    private var executor: EventLoopTaskExecutor?
 
     init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) {
         self.router = router
@@ -45,6 +47,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.executor = EventLoopTaskExecutor(context.eventLoop)
         self.remoteAddress = context.channel.remoteAddress?.description ?? "?"
         self.logger[metadataKey: "peer"] = "\(self.remoteAddress)"
     }
@@ -229,7 +232,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let payload = request.payload
         let body = method.handler
-        let task = Task {
+        let task = Task(executorPreference: self.executor) {
             let result: Result<[UInt8], any Error>
             do {
                 result = .success(try await body(payload, serverContext))

@@ -17,59 +17,59 @@ struct SQLiteStoreTests {
     }
 
     @Test("a charge updates the balance and writes one history entry")
-    func charge() throws {
+    func charge() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1)
         let receipt = try self.charge(store, user.id, 5_000)
         #expect(receipt.balance == 5_000 && !receipt.replayed)
-        #expect(try store.balance(of: user.id) == 5_000)
-        let history = try #require(try store.history(of: user.id, page: PageQuery(size: 10, after: nil)))
+        #expect(try await store.balance(of: user.id) == 5_000)
+        let history = try #require(try await store.history(of: user.id, page: PageQuery(size: 10, after: nil)))
         #expect(history.items.map(\.amount) == [5_000] && history.items.first?.type == .charge)
         #expect(try store.audit().isEmpty)
     }
 
     @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
-    func ceiling() throws {
+    func ceiling() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1)
         _ = try self.charge(store, user.id, 999_000)
         #expect { try self.charge(store, user.id, 2_000) } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
         _ = try self.charge(store, user.id, 1_000)
-        #expect(try store.balance(of: user.id) == 1_000_000)
+        #expect(try await store.balance(of: user.id) == 1_000_000)
         #expect(try store.audit().isEmpty)
     }
 
     @Test("an unknown user is USER_NOT_FOUND")
-    func unknownUser() throws {
+    func unknownUser() async throws {
         let store = try temporaryStore()
         #expect { try self.charge(store, UserID(77), 2_000) } throws: { ($0 as? CommerceError)?.reason == .userNotFound }
-        #expect(try store.balance(of: UserID(77)) == nil)
-        #expect(try store.history(of: UserID(77), page: PageQuery(size: 1, after: nil)) == nil)
+        #expect(try await store.balance(of: UserID(77)) == nil)
+        #expect(try await store.history(of: UserID(77), page: PageQuery(size: 1, after: nil)) == nil)
     }
 
     @Test("a repeated idempotency key returns the first receipt; a different amount under it is refused")
-    func idempotency() throws {
+    func idempotency() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1)
         let first = try self.charge(store, user.id, 3_000, key: "k")
         let again = try self.charge(store, user.id, 3_000, key: "k")
         #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
         #expect { try self.charge(store, user.id, 4_000, key: "k") } throws: { ($0 as? CommerceError)?.reason == .idempotencyKeyReused }
-        #expect(try store.balance(of: user.id) == 3_000)
+        #expect(try await store.balance(of: user.id) == 3_000)
         // Keys are per user.
         let other = try store.createUser(name: "b", at: 1)
         #expect(try !self.charge(store, other.id, 3_000, key: "k").replayed)
     }
 
     @Test("history pages newest first and the cursor walks every entry exactly once")
-    func paging() throws {
+    func paging() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1)
         for index in 1...23 { _ = try self.charge(store, user.id, Won(1_000 + index)) }
         var seen: [Won] = []
         var token = ""
         repeat {
-            let page = try #require(try store.history(of: user.id, page: PageQuery.parse(size: 5, token: token)))
+            let page = try #require(try await store.history(of: user.id, page: PageQuery.parse(size: 5, token: token)))
             seen += page.items.map(\.amount)
             token = page.nextToken ?? ""
         } while !token.isEmpty
@@ -99,7 +99,7 @@ struct SQLiteStoreTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 100)
-        #expect(try store.balance(of: user.id) == 1_000_000)
+        #expect(try await store.balance(of: user.id) == 1_000_000)
         #expect(try store.audit().isEmpty)
     }
 
@@ -116,16 +116,16 @@ struct SQLiteStoreTests {
             return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
         #expect(successes == 100)
-        #expect(try second.balance(of: user.id) == 1_000_000)
+        #expect(try await second.balance(of: user.id) == 1_000_000)
         #expect(try first.audit().isEmpty)
     }
 
     @Test("the demo seed loads once and leaves a clean audit")
-    func demoSeed() throws {
+    func demoSeed() async throws {
         let store = try temporaryStore()
         #expect(try DemoCatalogue.seed(into: store))
         #expect(try !DemoCatalogue.seed(into: store))
-        #expect(try store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
+        #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
         #expect(try store.audit().isEmpty)
     }
 }

@@ -92,7 +92,7 @@ struct ConcurrencyTests {
         try await Task.sleep(for: .milliseconds(30))
         try await server.shutdownGracefully()
         let succeeded = try await calls.value
-        let balance = try #require(try server.store.balance(of: .init(user.id)))
+        let balance = try #require(try await server.store.balance(of: .init(user.id)))
         #expect(balance == Int64(succeeded) * 1_000, "acknowledged charges = stored charges")
         #expect(try server.store.audit().isEmpty)
         await client.close()
