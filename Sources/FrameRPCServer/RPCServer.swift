@@ -39,8 +39,8 @@ public final class RPCServer: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RPCServer {
         let registry = ConnectionRegistry()
-        let metrics = ServerMetrics()
         let router = router.withBuiltins { registry.isDraining }
+        let metrics = ServerMetrics(methods: router.methods.map(\.name))
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

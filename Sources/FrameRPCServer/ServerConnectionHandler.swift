@@ -17,7 +17,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Call {
-        let method: String
+        let metrics: MethodMetrics
         let task: Task<Void, Never>
         let timer: Scheduled<Void>
         let started: NIODeadline
@@ -37,6 +37,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var flushPending = false
     private var remoteAddress = "?"
     private var executor: EventLoopTaskExecutor?
+    /// Prefix of the request ids this connection makes up for calls that bring none.
+    private let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
     init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) {
         self.router = router
@@ -153,7 +155,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if let call = self.calls.removeValue(forKey: frame.streamID) {
                 call.timer.cancel()
                 call.task.cancel()
-                self.metrics.record(method: call.method, code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
+                call.metrics.record(code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
                 self.closeIfDrained()
             }
         case .ping:
@@ -220,12 +222,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let deadline = now + .microseconds(micros)
 
         let metadata = Metadata(request.metadata)
-        let requestID = metadata[MetadataKey.requestID] ?? UUID().uuidString
-        var logger = self.logger
-        logger[metadataKey: "request-id"] = "\(requestID)"
-        logger[metadataKey: "method"] = "\(method.name)"
+        let requestID = metadata[MetadataKey.requestID] ?? "\(self.connectionTag)-\(streamID)"
         let serverContext = ServerContext(
-            method: method.name, metadata: metadata, deadline: deadline, requestID: requestID, logger: logger,
+            method: method.name, metadata: metadata, deadline: deadline, requestID: requestID, connectionLogger: self.logger,
             remoteAddress: self.remoteAddress)
 
         let eventLoop = context.eventLoop
@@ -239,15 +238,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             } catch {
                 result = .failure(error)
             }
-            eventLoop.execute { handler.value.finish(streamID: streamID, result: result, logger: logger) }
+            eventLoop.execute { handler.value.finish(streamID: streamID, result: result, context: serverContext) }
         }
         let timer = eventLoop.scheduleTask(deadline: deadline) {
             handler.value.expire(streamID: streamID)
         }
-        self.calls[streamID] = Call(method: method.name, task: task, timer: timer, started: now)
+        self.calls[streamID] = Call(metrics: self.metrics.method(method.name), task: task, timer: timer, started: now)
     }
 
-    private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, logger: Logger) {
+    private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, context: ServerContext) {
         // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
         guard let call = self.calls.removeValue(forKey: streamID) else { return }
         call.timer.cancel()
@@ -256,20 +255,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if error is CancellationError {
                 return RPCError(code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled")
             }
-            logger.error("handler failed with an unmapped error", metadata: ["error": "\(error)"])
+            context.logger.error("handler failed with an unmapped error", metadata: ["error": "\(error)"])
             return RPCError(code: .internal, reason: WireReason.internalError, message: "internal error")
         }
         if case .failure(let error) = mapped {
-            logger.debug("call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+            if self.logger.logLevel <= .debug {
+                context.logger.debug("call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+            }
         }
-        self.respond(streamID: streamID, method: call.method, result: mapped, started: call.started)
+        self.respond(streamID: streamID, metrics: call.metrics, result: mapped, started: call.started)
         self.closeIfDrained()
     }
 
     private func expire(streamID: UInt32) {
         guard let call = self.calls.removeValue(forKey: streamID) else { return }
         call.task.cancel()
-        self.respond(streamID: streamID, method: call.method, result: .failure(RPCError(
+        self.respond(streamID: streamID, metrics: call.metrics, result: .failure(RPCError(
             code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
             message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key")),
             started: call.started)
@@ -278,7 +279,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: Writing
 
-    private func respond(streamID: UInt32, method: String, result: Result<[UInt8], RPCError>, started: NIODeadline? = nil) {
+    private func respond(streamID: UInt32, method: String, result: Result<[UInt8], RPCError>) {
+        self.respond(streamID: streamID, metrics: self.metrics.method(method), result: result, started: nil)
+    }
+
+    private func respond(streamID: UInt32, metrics: MethodMetrics, result: Result<[UInt8], RPCError>, started: NIODeadline?) {
         var response = Framerpc_V1_Response()
         let code: StatusCode
         switch result {
@@ -293,7 +298,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
         self.write(streamID: streamID, type: .response, payload: bytes)
         let elapsed = started.map { (NIODeadline.now() - $0).nanoseconds } ?? 0
-        self.metrics.record(method: method, code: code, nanoseconds: elapsed)
+        metrics.record(code: code, nanoseconds: elapsed)
     }
 
     private func write(_ frame: Frame) {

@@ -9,20 +9,29 @@ public struct ServerContext: Sendable {
     public var metadata: Metadata
     /// When the server stops waiting and answers `DEADLINE_EXCEEDED`; the handler's task is cancelled then.
     public var deadline: NIODeadline
-    /// From the `request-id` metadata entry, or made up by the server.
+    /// From the `request-id` metadata entry, or made up by the server (`<connection>-<stream id>`).
     public var requestID: String
-    public var logger: Logger
     public var remoteAddress: String
+    private let connectionLogger: Logger
+
+    /// The connection's logger with `request-id` and `method` metadata; built when asked for, so
+    /// calls that log nothing pay nothing.
+    public var logger: Logger {
+        var logger = self.connectionLogger
+        logger[metadataKey: "request-id"] = "\(self.requestID)"
+        logger[metadataKey: "method"] = "\(self.method)"
+        return logger
+    }
 
     public init(
-        method: String, metadata: Metadata, deadline: NIODeadline, requestID: String, logger: Logger,
+        method: String, metadata: Metadata, deadline: NIODeadline, requestID: String, connectionLogger: Logger,
         remoteAddress: String
     ) {
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.requestID = requestID
-        self.logger = logger
+        self.connectionLogger = connectionLogger
         self.remoteAddress = remoteAddress
     }
 }
