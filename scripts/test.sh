@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build
+swift build --build-tests   # every product and the test bundle (the tests run the built commerce-server)
 swift test --skip-build
 if [[ -f clients/c/Makefile ]]; then
   make -C clients/c test SERVER_BIN="$PWD/.build/debug/commerce-server"
