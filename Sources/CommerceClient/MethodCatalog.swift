@@ -23,6 +23,12 @@ public enum MethodCatalog {
         Entry(name: "/commerce.v1.ProductService/ListProducts", request: Commerce_V1_ListProductsRequest.self, response: Commerce_V1_ListProductsResponse.self),
         Entry(name: "/commerce.v1.AdminService/CreateProduct", request: Commerce_V1_CreateProductRequest.self, response: Commerce_V1_CreateProductResponse.self),
         Entry(name: "/commerce.v1.AdminService/Restock", request: Commerce_V1_RestockRequest.self, response: Commerce_V1_RestockResponse.self),
+        Entry(name: "/commerce.v1.AdminService/CreateCouponCampaign", request: Commerce_V1_CreateCouponCampaignRequest.self, response: Commerce_V1_CreateCouponCampaignResponse.self),
+        Entry(name: "/commerce.v1.OrderService/PlaceOrder", request: Commerce_V1_PlaceOrderRequest.self, response: Commerce_V1_PlaceOrderResponse.self),
+        Entry(name: "/commerce.v1.OrderService/GetOrder", request: Commerce_V1_GetOrderRequest.self, response: Commerce_V1_GetOrderResponse.self),
+        Entry(name: "/commerce.v1.OrderService/ListOrders", request: Commerce_V1_ListOrdersRequest.self, response: Commerce_V1_ListOrdersResponse.self),
+        Entry(name: "/commerce.v1.CouponService/IssueCoupon", request: Commerce_V1_IssueCouponRequest.self, response: Commerce_V1_IssueCouponResponse.self),
+        Entry(name: "/commerce.v1.CouponService/ListUserCoupons", request: Commerce_V1_ListUserCouponsRequest.self, response: Commerce_V1_ListUserCouponsResponse.self),
     ]
 
     /// Accepts `/pkg.Service/Method` or `pkg.Service/Method`.

@@ -52,6 +52,27 @@ extension CommerceError {
         public static let stockLimitExceeded = Reason(rawValue: "STOCK_LIMIT_EXCEEDED")
         public static let outOfStock = Reason(rawValue: "OUT_OF_STOCK")
 
+        // Orders
+        public static let orderNotFound = Reason(rawValue: "ORDER_NOT_FOUND")
+        public static let invalidOrderID = Reason(rawValue: "INVALID_ORDER_ID")
+        public static let emptyOrder = Reason(rawValue: "EMPTY_ORDER")
+        public static let tooManyLines = Reason(rawValue: "TOO_MANY_LINES")
+
+        // Coupons
+        public static let invalidCouponID = Reason(rawValue: "INVALID_COUPON_ID")
+        public static let invalidCampaignID = Reason(rawValue: "INVALID_CAMPAIGN_ID")
+        public static let couponNotFound = Reason(rawValue: "COUPON_NOT_FOUND")
+        public static let couponNotOwned = Reason(rawValue: "COUPON_NOT_OWNED")
+        public static let couponAlreadyUsed = Reason(rawValue: "COUPON_ALREADY_USED")
+        public static let couponExpired = Reason(rawValue: "COUPON_EXPIRED")
+        public static let couponNotYetValid = Reason(rawValue: "COUPON_NOT_YET_VALID")
+        public static let campaignNotFound = Reason(rawValue: "CAMPAIGN_NOT_FOUND")
+        public static let campaignNotOpen = Reason(rawValue: "CAMPAIGN_NOT_OPEN")
+        public static let couponSoldOut = Reason(rawValue: "COUPON_SOLD_OUT")
+        public static let couponAlreadyIssued = Reason(rawValue: "COUPON_ALREADY_ISSUED")
+        public static let invalidDiscount = Reason(rawValue: "INVALID_DISCOUNT")
+        public static let invalidWindow = Reason(rawValue: "INVALID_WINDOW")
+
         // Paging
         public static let invalidPageSize = Reason(rawValue: "INVALID_PAGE_SIZE")
         public static let invalidPageToken = Reason(rawValue: "INVALID_PAGE_TOKEN")

@@ -45,6 +45,69 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2: coupon campaigns, coupons, orders, lines, payments") { db in
+            try db.execute(sql: """
+                CREATE TABLE coupon_campaigns (
+                    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name           TEXT    NOT NULL,
+                    kind           TEXT    NOT NULL CHECK (kind IN ('FIXED', 'PERCENT')),
+                    amount         INTEGER NOT NULL CHECK (amount > 0),
+                    max_discount   INTEGER NOT NULL DEFAULT 0 CHECK (max_discount >= 0),
+                    total_quantity INTEGER NOT NULL CHECK (total_quantity > 0),
+                    issued         INTEGER NOT NULL DEFAULT 0 CHECK (issued >= 0 AND issued <= total_quantity),
+                    valid_from     INTEGER NOT NULL,
+                    valid_until    INTEGER NOT NULL CHECK (valid_until > valid_from),
+                    created_at     INTEGER NOT NULL
+                );
+                CREATE TABLE coupons (
+                    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                    campaign_id INTEGER NOT NULL REFERENCES coupon_campaigns(id),
+                    user_id     INTEGER NOT NULL REFERENCES users(id),
+                    status      TEXT    NOT NULL CHECK (status IN ('AVAILABLE', 'USED')),
+                    order_id    INTEGER,
+                    issued_at   INTEGER NOT NULL,
+                    used_at     INTEGER,
+                    UNIQUE (campaign_id, user_id)
+                );
+                CREATE INDEX coupons_by_user ON coupons(user_id, id);
+                CREATE TABLE orders (
+                    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                    user_id     INTEGER NOT NULL REFERENCES users(id),
+                    status      TEXT    NOT NULL CHECK (status IN ('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'REFUNDED', 'EXPIRED')),
+                    total       INTEGER NOT NULL CHECK (total >= 0),
+                    discount    INTEGER NOT NULL CHECK (discount >= 0 AND discount <= total),
+                    coupon_id   INTEGER REFERENCES coupons(id),
+                    created_at  INTEGER NOT NULL,
+                    updated_at  INTEGER NOT NULL
+                );
+                CREATE INDEX orders_by_user ON orders(user_id, id);
+                CREATE TABLE order_lines (
+                    order_id     INTEGER NOT NULL REFERENCES orders(id),
+                    product_id   INTEGER NOT NULL REFERENCES products(id),
+                    product_name TEXT    NOT NULL,
+                    unit_price   INTEGER NOT NULL CHECK (unit_price > 0),
+                    quantity     INTEGER NOT NULL CHECK (quantity > 0),
+                    PRIMARY KEY (order_id, product_id)
+                ) WITHOUT ROWID;
+                CREATE TABLE payments (
+                    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                    order_id         INTEGER NOT NULL REFERENCES orders(id),
+                    kind             TEXT    NOT NULL CHECK (kind IN ('PAYMENT', 'REFUND')),
+                    amount           INTEGER NOT NULL CHECK (amount >= 0),
+                    balance_entry_id INTEGER NOT NULL REFERENCES balance_entries(id),
+                    created_at       INTEGER NOT NULL
+                );
+                CREATE INDEX payments_by_order ON payments(order_id);
+                CREATE TABLE order_requests (
+                    user_id       INTEGER NOT NULL,
+                    key           TEXT    NOT NULL,
+                    fingerprint   TEXT    NOT NULL,
+                    order_id      INTEGER NOT NULL REFERENCES orders(id),
+                    balance_after INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, key)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

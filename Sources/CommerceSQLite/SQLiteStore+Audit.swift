@@ -12,7 +12,10 @@ public struct AuditViolation: Hashable, Sendable, CustomStringConvertible {
 extension SQLiteStore {
     /// Checks the whole database in one read snapshot:
     /// - every user's balance equals the sum of its history, and the newest entry's `balance_after`;
-    /// - every product's stock equals initial + restocked − sold + returned, and is never negative.
+    /// - every product's stock equals initial + restocked − sold + returned, and is never negative;
+    /// - what products count as sold matches the lines of live orders;
+    /// - no campaign issued beyond its quantity, its count matches its coupons, one coupon per user;
+    /// - every paid order has a payment of total − discount; every used coupon belongs to its order.
     public func audit() throws -> [AuditViolation] {
         try self.readNow { db in
             var violations: [AuditViolation] = []
@@ -42,6 +45,45 @@ extension SQLiteStore {
                 violations.append(AuditViolation(
                     rule: "stock-conservation", subject: "product \(id)",
                     detail: "stock \(row["stock"] as Int64) != initial \(row["initial_stock"] as Int64) + restocked \(row["restocked"] as Int64) - sold \(row["sold"] as Int64) + returned \(row["returned"] as Int64)"))
+            }
+            // Products: what the counters say was sold matches the order lines of orders that took stock.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT p.id, p.sold - p.returned AS net_sold,
+                       COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                                 WHERE l.product_id = p.id AND o.status IN ('PAID', 'PENDING_PAYMENT')), 0) AS in_orders
+                FROM products p
+                """) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
+                violations.append(AuditViolation(rule: "sold-equals-order-lines", subject: "product \(row["id"] as Int64)",
+                                                 detail: "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"))
+            }
+            // Coupons: never beyond the quantity, the count matches the coupons, one per user.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT c.id, c.issued, c.total_quantity, (SELECT COUNT(*) FROM coupons WHERE campaign_id = c.id) AS rows,
+                       (SELECT COUNT(DISTINCT user_id) FROM coupons WHERE campaign_id = c.id) AS users
+                FROM coupon_campaigns c
+                """) {
+                let id: Int64 = row["id"], issued: Int64 = row["issued"], quantity: Int64 = row["total_quantity"]
+                let rows: Int64 = row["rows"], users: Int64 = row["users"]
+                if issued > quantity || rows != issued || users != rows {
+                    violations.append(AuditViolation(rule: "coupons-within-quantity", subject: "campaign \(id)",
+                                                     detail: "quantity \(quantity), issued \(issued), coupons \(rows), distinct users \(users)"))
+                }
+            }
+            // Orders: every paid order has its payment, equal to total - discount; a used coupon points at its order.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT o.id, o.total - o.discount AS due,
+                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid
+                FROM orders o WHERE o.status = 'PAID'
+                """) where (row["paid"] as Int64?) != (row["due"] as Int64) {
+                violations.append(AuditViolation(rule: "paid-order-has-payment", subject: "order \(row["id"] as Int64)",
+                                                 detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"))
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT c.id FROM coupons c WHERE c.status = 'USED'
+                AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
+                """) {
+                violations.append(AuditViolation(rule: "used-coupon-has-order", subject: "coupon \(row["id"] as Int64)",
+                                                 detail: "USED but no order points at it"))
             }
             return violations
         }

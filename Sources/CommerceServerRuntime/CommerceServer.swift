@@ -23,8 +23,8 @@ public final class CommerceServer: Sendable {
     ) async throws -> CommerceServer {
         let store = try SQLiteStore(configuration.store)
         let useCases = CommerceUseCases(
-            users: store, balances: store, products: store,
-            queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy)
+            store: store,
+            queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
         let rpc = try await RPCServer.start(router: router, configuration: configuration.rpc, logger: logger)
         return CommerceServer(store: store, rpc: rpc)

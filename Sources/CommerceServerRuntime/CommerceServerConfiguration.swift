@@ -1,5 +1,6 @@
 import CommerceDomain
 import CommerceSQLite
+import CommerceUseCases
 import FrameRPCServer
 
 /// Everything `commerce-server serve` can be told.
@@ -11,14 +12,18 @@ public struct CommerceServerConfiguration: Sendable {
     /// Shards of the per-user and per-product write queues.
     public var writeQueueShards: Int
     public var policy: BalancePolicy
+    /// Wall-clock time in Unix ms, for every timestamp and validity window; tests move it.
+    public var clock: @Sendable () -> UnixMillis
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
         store: StoreConfiguration,
         adminToken: String? = nil,
         writeQueueShards: Int = 32,
-        policy: BalancePolicy = .standard
+        policy: BalancePolicy = .standard,
+        clock: @escaping @Sendable () -> UnixMillis = systemClock
     ) {
+        self.clock = clock
         self.rpc = rpc
         self.store = store
         self.adminToken = adminToken

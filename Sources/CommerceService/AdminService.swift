@@ -1,3 +1,4 @@
+import CommerceDomain
 import CommerceProto
 import CommerceUseCases
 import FrameRPCServer
@@ -24,6 +25,18 @@ public struct AdminService: RPCService {
                 try self.authenticator.authorize(context.metadata)
                 let product = try await self.useCases.restock(productID: request.productID, quantity: request.quantity)
                 return Commerce_V1_RestockResponse.with { $0.product = .init(product) }
+            },
+            .unary("/commerce.v1.AdminService/CreateCouponCampaign", mutating: true) {
+                (request: Commerce_V1_CreateCouponCampaignRequest, context) in
+                try self.authenticator.authorize(context.metadata)
+                guard request.kind == .fixed || request.kind == .percent else {
+                    throw CommerceError(.invalidArgument, .invalidDiscount, "kind must be DISCOUNT_KIND_FIXED or DISCOUNT_KIND_PERCENT")
+                }
+                let campaign = try NewCampaign.validate(
+                    name: request.name, fixed: request.kind == .fixed, amount: request.amount, maxDiscount: request.maxDiscount,
+                    quantity: request.totalQuantity, validFrom: request.validFromUnixMs, validUntil: request.validUntilUnixMs)
+                let created = try await self.useCases.createCouponCampaign(campaign)
+                return Commerce_V1_CreateCouponCampaignResponse.with { $0.campaign = .init(created) }
             },
         ]
     }

@@ -8,6 +8,8 @@ public enum CommerceServices {
             UserService(useCases: useCases),
             BalanceService(useCases: useCases),
             ProductService(useCases: useCases),
+            OrderService(useCases: useCases),
+            CouponService(useCases: useCases),
             AdminService(useCases: useCases, authenticator: AdminAuthenticator(token: adminToken)),
         ])
     }

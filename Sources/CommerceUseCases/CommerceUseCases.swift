@@ -12,11 +12,26 @@ public struct CommerceUseCases: Sendable {
     public let listProducts: ListProducts
     public let createProduct: CreateProduct
     public let restock: Restock
+    public let placeOrder: PlaceOrder
+    public let getOrder: GetOrder
+    public let listOrders: ListOrders
+    public let createCouponCampaign: CreateCouponCampaign
+    public let issueCoupon: IssueCoupon
+    public let listUserCoupons: ListUserCoupons
+    public let clock: @Sendable () -> UnixMillis
 
     public init(
-        users: any UserStore, balances: any BalanceStore, products: any ProductStore,
-        queues: WorkQueues, policy: BalancePolicy = .standard, clock: @escaping @Sendable () -> UnixMillis = systemClock
+        store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
+        clock: @escaping @Sendable () -> UnixMillis = systemClock
     ) {
+        let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
+        self.clock = clock
+        self.placeOrder = PlaceOrder(store: store, queues: queues, clock: clock)
+        self.getOrder = GetOrder(store: store)
+        self.listOrders = ListOrders(store: store)
+        self.createCouponCampaign = CreateCouponCampaign(store: store, queues: queues, clock: clock)
+        self.issueCoupon = IssueCoupon(store: store, queues: queues, clock: clock, soldOut: SoldOutCampaigns())
+        self.listUserCoupons = ListUserCoupons(store: store)
         self.createUser = CreateUser(store: users, queues: queues, clock: clock)
         self.getUser = GetUser(store: users, queues: queues)
         self.chargeBalance = ChargeBalance(store: balances, queues: queues, policy: policy, clock: clock)

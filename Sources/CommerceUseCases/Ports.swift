@@ -48,3 +48,43 @@ public protocol ProductStore: Sendable {
     /// Ascending by id.
     func products(page: PageQuery) async throws -> Page<Product>
 }
+
+/// An order as the store must apply it.
+public struct PlaceOrderCommand: Hashable, Sendable {
+    public var request: OrderRequest
+    /// A repeat returns the first order with `replayed = true` and changes nothing.
+    public var idempotencyKey: String?
+    public var at: UnixMillis
+
+    public init(request: OrderRequest, idempotencyKey: String?, at: UnixMillis) {
+        self.request = request
+        self.idempotencyKey = idempotencyKey
+        self.at = at
+    }
+}
+
+public protocol OrderStore: Sendable {
+    /// In one transaction: take stock for every line (guarded: never below zero), check and use the
+    /// coupon (owner, state, window; guarded: used once), debit the balance (guarded: never below
+    /// zero), record the order, its lines, the payment, the history entry and the idempotency key.
+    /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `OUT_OF_STOCK`,
+    ///   `INSUFFICIENT_BALANCE`, `COUPON_NOT_FOUND`, `COUPON_NOT_OWNED`, `COUPON_ALREADY_USED`,
+    ///   `COUPON_EXPIRED`, `COUPON_NOT_YET_VALID`, `IDEMPOTENCY_KEY_REUSED`.
+    func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt
+    func order(_ id: OrderID) async throws -> Order?
+    /// Newest first; `nil` when the user does not exist.
+    func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>?
+}
+
+public protocol CouponStore: Sendable {
+    func createCampaign(_ campaign: NewCampaign, at: UnixMillis) throws -> CouponCampaign
+    /// Issues one coupon unless the campaign is sold out (guarded count) or the user has one.
+    /// - Throws: ``CommerceError`` `CAMPAIGN_NOT_FOUND`, `CAMPAIGN_NOT_OPEN`, `USER_NOT_FOUND`,
+    ///   `COUPON_ALREADY_ISSUED`, `COUPON_SOLD_OUT`.
+    func issueCoupon(campaign: CampaignID, user: UserID, at: UnixMillis) throws -> Coupon
+    /// `nil` when the user does not exist.
+    func coupons(of user: UserID) async throws -> [Coupon]?
+}
+
+/// Every port, as one store implements them.
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore

@@ -5,7 +5,7 @@ import FrameRPCClient
 import Foundation
 import Testing
 
-@Suite("Exactness under concurrency", .timeLimit(.minutes(5)))
+@Suite("Exactness under concurrency", .serialized, .timeLimit(.minutes(5)))
 struct ConcurrencyTests {
     @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling")
     func concurrentCharges() async throws {

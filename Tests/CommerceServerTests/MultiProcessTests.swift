@@ -51,4 +51,41 @@ struct MultiProcessTests {
         let audit = try run(try serverBinary(), ["audit", "--db", database])
         #expect(audit.status == 0, "\(audit.output)")
     }
+
+    @Test("two commerce-server processes running the order race on one file: exactly the stock is sold")
+    func twoProcessOrderRace() async throws {
+        let database = temporaryDatabasePath()
+        #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
+        let first = try await ServerProcess.launch(database: database)
+        let second = try await ServerProcess.launch(database: database)
+        let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), adminToken: adminToken)
+        let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), adminToken: adminToken)
+        let product = try await a.createProduct(name: "limited", price: 2_000, initialStock: 100)
+        var funded: [Int64] = []
+        for index in 0..<100 { funded.append(try await fundedUser(index % 2 == 0 ? a : b, 20_000, name: "p\(index)")) }
+        let users = funded
+        let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<600 {
+                let client = index % 2 == 0 ? a : b
+                group.addTask {
+                    do {
+                        _ = try await client.placeOrder(userID: users[index % users.count], items: [(product.id, 1)])
+                        return "OK"
+                    } catch let error as RPCError { return error.reason }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(tally(outcomes) == ["OK": 100, "OUT_OF_STOCK": 500])
+        #expect(try await b.getProduct(productID: product.id).stock == 0)
+        var total: Int64 = 0
+        for user in users { total += try await a.getBalance(userID: user) }
+        #expect(total == 100 * 20_000 - 100 * 2_000)
+        await a.close()
+        await b.close()
+        #expect(await first.terminate() == 0)
+        #expect(await second.terminate() == 0)
+        let audit = try run(try serverBinary(), ["audit", "--db", database])
+        #expect(audit.status == 0, "\(audit.output)")
+    }
 }

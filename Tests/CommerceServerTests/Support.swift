@@ -1,15 +1,29 @@
 import CommerceClient
 import CommerceServerRuntime
 import CommerceSQLite
+import CommerceUseCases
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 let adminToken = "test-admin-token"
+
+func clockFunction(_ clock: TestClock?) -> @Sendable () -> Int64 {
+    guard let clock else { return systemClock }
+    return { clock.now }
+}
+
+/// Wall-clock time the test can move forward.
+final class TestClock: Sendable {
+    private let offset = Mutex<Int64>(0)
+    var now: Int64 { nowMillis() + self.offset.withLock { $0 } }
+    func advance(byMillis millis: Int64) { self.offset.withLock { $0 += millis } }
+}
 
 func temporaryDatabasePath() -> String {
     FileManager.default.temporaryDirectory
@@ -20,12 +34,14 @@ func temporaryDatabasePath() -> String {
 func withCommerceServer<T>(
     adminToken token: String? = adminToken,
     connections: Int = 1,
+    clock: TestClock? = nil,
     _ body: (CommerceServer, CommerceClient) async throws -> T
 ) async throws -> T {
     let configuration = CommerceServerConfiguration(
         rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
         store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
-        adminToken: token)
+        adminToken: token,
+        clock: clockFunction(clock))
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
         configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)

@@ -281,10 +281,10 @@ struct ServerTransportTests {
 
     @Test("the client reconnects after a connection is lost and retries calls that were not processed")
     func reconnect() async throws {
-        try await withTestServer({ $0.idleTimeout = .milliseconds(150) }) { server, _ in
+        try await withTestServer({ $0.idleTimeout = .milliseconds(600) }) { server, _ in
             let client = client(server, maxAttempts: 4)
             #expect(try await client.call("/test.v1.Test/Echo", request: [1]) == [1])
-            try await Task.sleep(for: .milliseconds(400))  // the server idles the connection out
+            try await Task.sleep(for: .milliseconds(1_500))  // the server idles the connection out
             #expect(try await client.call("/test.v1.Test/Echo", request: [2]) == [2])
             await client.close()
         }

@@ -96,6 +96,56 @@ public nonisolated struct Commerce_V1_RestockResponse: Sendable {
   fileprivate var _product: Commerce_V1_Product? = nil
 }
 
+public nonisolated struct Commerce_V1_CreateCouponCampaignRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 200 characters.
+  public var name: String = String()
+
+  public var kind: Commerce_V1_DiscountKind = .unspecified
+
+  /// FIXED: 1 to 100,000,000 won. PERCENT: 1 to 100.
+  public var amount: Int64 = 0
+
+  /// PERCENT only: the most a discount may be, in won; 0 = no cap.
+  public var maxDiscount: Int64 = 0
+
+  /// 1 to 10,000,000 coupons.
+  public var totalQuantity: Int64 = 0
+
+  /// Issuing and using are possible from valid_from to valid_until (Unix ms, valid_from < valid_until).
+  public var validFromUnixMs: Int64 = 0
+
+  public var validUntilUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Commerce_V1_CreateCouponCampaignResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Commerce_V1_CouponCampaign {
+    get {_campaign ?? Commerce_V1_CouponCampaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Commerce_V1_CouponCampaign? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "commerce.v1"
@@ -238,6 +288,100 @@ nonisolated extension Commerce_V1_RestockResponse: SwiftProtobuf.Message, SwiftP
 
   public static func ==(lhs: Commerce_V1_RestockResponse, rhs: Commerce_V1_RestockResponse) -> Bool {
     if lhs._product != rhs._product {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_CreateCouponCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCouponCampaignRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{1}amount\0\u{3}max_discount\0\u{3}total_quantity\0\u{3}valid_from_unix_ms\0\u{3}valid_until_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.maxDiscount) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.totalQuantity) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.validFromUnixMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.validUntilUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 3)
+    }
+    if self.maxDiscount != 0 {
+      try visitor.visitSingularInt64Field(value: self.maxDiscount, fieldNumber: 4)
+    }
+    if self.totalQuantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalQuantity, fieldNumber: 5)
+    }
+    if self.validFromUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validFromUnixMs, fieldNumber: 6)
+    }
+    if self.validUntilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validUntilUnixMs, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_CreateCouponCampaignRequest, rhs: Commerce_V1_CreateCouponCampaignRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.maxDiscount != rhs.maxDiscount {return false}
+    if lhs.totalQuantity != rhs.totalQuantity {return false}
+    if lhs.validFromUnixMs != rhs.validFromUnixMs {return false}
+    if lhs.validUntilUnixMs != rhs.validUntilUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_CreateCouponCampaignResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCouponCampaignResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_CreateCouponCampaignResponse, rhs: Commerce_V1_CreateCouponCampaignResponse) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

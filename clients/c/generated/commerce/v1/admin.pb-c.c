@@ -187,6 +187,96 @@ void   commerce__v1__restock_response__free_unpacked
   assert(message->base.descriptor == &commerce__v1__restock_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__create_coupon_campaign_request__init
+                     (Commerce__V1__CreateCouponCampaignRequest         *message)
+{
+  static const Commerce__V1__CreateCouponCampaignRequest init_value = COMMERCE__V1__CREATE_COUPON_CAMPAIGN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__create_coupon_campaign_request__get_packed_size
+                     (const Commerce__V1__CreateCouponCampaignRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__create_coupon_campaign_request__pack
+                     (const Commerce__V1__CreateCouponCampaignRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__create_coupon_campaign_request__pack_to_buffer
+                     (const Commerce__V1__CreateCouponCampaignRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__CreateCouponCampaignRequest *
+       commerce__v1__create_coupon_campaign_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__CreateCouponCampaignRequest *)
+     protobuf_c_message_unpack (&commerce__v1__create_coupon_campaign_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__create_coupon_campaign_request__free_unpacked
+                     (Commerce__V1__CreateCouponCampaignRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__create_coupon_campaign_response__init
+                     (Commerce__V1__CreateCouponCampaignResponse         *message)
+{
+  static const Commerce__V1__CreateCouponCampaignResponse init_value = COMMERCE__V1__CREATE_COUPON_CAMPAIGN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__create_coupon_campaign_response__get_packed_size
+                     (const Commerce__V1__CreateCouponCampaignResponse *message)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__create_coupon_campaign_response__pack
+                     (const Commerce__V1__CreateCouponCampaignResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__create_coupon_campaign_response__pack_to_buffer
+                     (const Commerce__V1__CreateCouponCampaignResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__CreateCouponCampaignResponse *
+       commerce__v1__create_coupon_campaign_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__CreateCouponCampaignResponse *)
+     protobuf_c_message_unpack (&commerce__v1__create_coupon_campaign_response__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__create_coupon_campaign_response__free_unpacked
+                     (Commerce__V1__CreateCouponCampaignResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor commerce__v1__create_product_request__field_descriptors[3] =
 {
   {
@@ -378,12 +468,168 @@ const ProtobufCMessageDescriptor commerce__v1__restock_response__descriptor =
   (ProtobufCMessageInit) commerce__v1__restock_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[2] =
+static const ProtobufCFieldDescriptor commerce__v1__create_coupon_campaign_request__field_descriptors[7] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, kind),
+    &commerce__v1__discount_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_discount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, max_discount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_quantity",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, total_quantity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "valid_from_unix_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, valid_from_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "valid_until_unix_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignRequest, valid_until_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__create_coupon_campaign_request__field_indices_by_name[] = {
+  2,   /* field[2] = amount */
+  1,   /* field[1] = kind */
+  3,   /* field[3] = max_discount */
+  0,   /* field[0] = name */
+  4,   /* field[4] = total_quantity */
+  5,   /* field[5] = valid_from_unix_ms */
+  6,   /* field[6] = valid_until_unix_ms */
+};
+static const ProtobufCIntRange commerce__v1__create_coupon_campaign_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor commerce__v1__create_coupon_campaign_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.CreateCouponCampaignRequest",
+  "CreateCouponCampaignRequest",
+  "Commerce__V1__CreateCouponCampaignRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__CreateCouponCampaignRequest),
+  7,
+  commerce__v1__create_coupon_campaign_request__field_descriptors,
+  commerce__v1__create_coupon_campaign_request__field_indices_by_name,
+  1,  commerce__v1__create_coupon_campaign_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__create_coupon_campaign_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__create_coupon_campaign_response__field_descriptors[1] =
+{
+  {
+    "campaign",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CreateCouponCampaignResponse, campaign),
+    &commerce__v1__coupon_campaign__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__create_coupon_campaign_response__field_indices_by_name[] = {
+  0,   /* field[0] = campaign */
+};
+static const ProtobufCIntRange commerce__v1__create_coupon_campaign_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor commerce__v1__create_coupon_campaign_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.CreateCouponCampaignResponse",
+  "CreateCouponCampaignResponse",
+  "Commerce__V1__CreateCouponCampaignResponse",
+  "commerce.v1",
+  sizeof(Commerce__V1__CreateCouponCampaignResponse),
+  1,
+  commerce__v1__create_coupon_campaign_response__field_descriptors,
+  commerce__v1__create_coupon_campaign_response__field_indices_by_name,
+  1,  commerce__v1__create_coupon_campaign_response__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__create_coupon_campaign_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[3] =
 {
   { "CreateProduct", &commerce__v1__create_product_request__descriptor, &commerce__v1__create_product_response__descriptor },
   { "Restock", &commerce__v1__restock_request__descriptor, &commerce__v1__restock_response__descriptor },
+  { "CreateCouponCampaign", &commerce__v1__create_coupon_campaign_request__descriptor, &commerce__v1__create_coupon_campaign_response__descriptor },
 };
 const unsigned commerce__v1__admin_service__method_indices_by_name[] = {
+  2,        /* CreateCouponCampaign */
   0,        /* CreateProduct */
   1         /* Restock */
 };
@@ -394,7 +640,7 @@ const ProtobufCServiceDescriptor commerce__v1__admin_service__descriptor =
   "AdminService",
   "Commerce__V1__AdminService",
   "commerce.v1",
-  2,
+  3,
   commerce__v1__admin_service__method_descriptors,
   commerce__v1__admin_service__method_indices_by_name
 };
@@ -413,6 +659,14 @@ void commerce__v1__admin_service__restock(ProtobufCService *service,
 {
   assert(service->descriptor == &commerce__v1__admin_service__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__admin_service__create_coupon_campaign(ProtobufCService *service,
+                                                         const Commerce__V1__CreateCouponCampaignRequest *input,
+                                                         Commerce__V1__CreateCouponCampaignResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__admin_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__admin_service__init (Commerce__V1__AdminService_Service *service,
                                         Commerce__V1__AdminService_ServiceDestroy destroy)

@@ -1,0 +1,79 @@
+import CommerceProto
+import FrameRPC
+import FrameRPCClient
+
+extension CommerceClient {
+    // MARK: Orders
+
+    /// Orders and pays in one step. With an idempotency key the call is retried safely after a
+    /// broken connection, and a repeat returns the first order (`replayed == true`).
+    public func placeOrder(
+        userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
+        options: CallOptions = CallOptions()
+    ) async throws -> Commerce_V1_PlaceOrderResponse {
+        var options = options
+        if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
+        return try await self.call(
+            "/commerce.v1.OrderService/PlaceOrder",
+            Commerce_V1_PlaceOrderRequest.with {
+                $0.userID = userID
+                $0.items = items.map { item in Commerce_V1_OrderItem.with { $0.productID = item.productID; $0.quantity = item.quantity } }
+                $0.couponID = couponID
+            }, options: options)
+    }
+
+    public func getOrder(orderID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Order {
+        let reply: Commerce_V1_GetOrderResponse = try await self.read(
+            "/commerce.v1.OrderService/GetOrder", Commerce_V1_GetOrderRequest.with { $0.orderID = orderID }, options)
+        return reply.order
+    }
+
+    public func listOrders(userID: Int64, pageSize: Int32 = 0, pageToken: String = "", options: CallOptions = CallOptions())
+        async throws -> Commerce_V1_ListOrdersResponse
+    {
+        try await self.read(
+            "/commerce.v1.OrderService/ListOrders",
+            Commerce_V1_ListOrdersRequest.with {
+                $0.userID = userID
+                $0.page.pageSize = pageSize
+                $0.page.pageToken = pageToken
+            }, options)
+    }
+
+    // MARK: Coupons
+
+    public func issueCoupon(userID: Int64, campaignID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Coupon {
+        let reply: Commerce_V1_IssueCouponResponse = try await self.call(
+            "/commerce.v1.CouponService/IssueCoupon",
+            Commerce_V1_IssueCouponRequest.with {
+                $0.userID = userID
+                $0.campaignID = campaignID
+            }, options: options)
+        return reply.coupon
+    }
+
+    public func listUserCoupons(userID: Int64, options: CallOptions = CallOptions()) async throws -> [Commerce_V1_Coupon] {
+        let reply: Commerce_V1_ListUserCouponsResponse = try await self.read(
+            "/commerce.v1.CouponService/ListUserCoupons", Commerce_V1_ListUserCouponsRequest.with { $0.userID = userID }, options)
+        return reply.coupons
+    }
+
+    /// Admin: a first-come-first-served campaign. `amount` is won for `.fixed`, percent for `.percent`.
+    public func createCouponCampaign(
+        name: String, kind: Commerce_V1_DiscountKind, amount: Int64, maxDiscount: Int64 = 0, totalQuantity: Int64,
+        validFromUnixMs: Int64, validUntilUnixMs: Int64, options: CallOptions = CallOptions()
+    ) async throws -> Commerce_V1_CouponCampaign {
+        let reply: Commerce_V1_CreateCouponCampaignResponse = try await self.call(
+            "/commerce.v1.AdminService/CreateCouponCampaign",
+            Commerce_V1_CreateCouponCampaignRequest.with {
+                $0.name = name
+                $0.kind = kind
+                $0.amount = amount
+                $0.maxDiscount = maxDiscount
+                $0.totalQuantity = totalQuantity
+                $0.validFromUnixMs = validFromUnixMs
+                $0.validUntilUnixMs = validUntilUnixMs
+            }, options: self.admin(options))
+        return reply.campaign
+    }
+}

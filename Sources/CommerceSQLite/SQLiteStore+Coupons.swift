@@ -1,0 +1,106 @@
+import CommerceDomain
+import CommerceUseCases
+import GRDB
+
+extension SQLiteStore: CouponStore {
+    public func createCampaign(_ campaign: NewCampaign, at: UnixMillis) throws -> CouponCampaign {
+        try self.transaction { db in
+            let (kind, amount, cap): (String, Int64, Int64) =
+                switch campaign.discount {
+                case .fixed(let won): ("FIXED", won, 0)
+                case .percent(let percent, let cap): ("PERCENT", percent, cap ?? 0)
+                }
+            try db.execute(sql: """
+                INSERT INTO coupon_campaigns (name, kind, amount, max_discount, total_quantity, valid_from, valid_until, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [campaign.name, kind, amount, cap, campaign.totalQuantity, campaign.validFrom, campaign.validUntil, at])
+            return CouponCampaign(id: CampaignID(db.lastInsertedRowID), name: campaign.name, discount: campaign.discount,
+                                  totalQuantity: campaign.totalQuantity, issued: 0, validFrom: campaign.validFrom, validUntil: campaign.validUntil)
+        }
+    }
+
+    public func issueCoupon(campaign id: CampaignID, user: UserID, at: UnixMillis) throws -> Coupon {
+        try self.transaction { db in
+            guard let campaign = try Self.loadCampaign(db, id) else {
+                throw CommerceError(.notFound, .campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
+            }
+            guard campaign.isOpen(at: at) else {
+                throw CommerceError(.failedPrecondition, .campaignNotOpen,
+                                    at < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
+                                    details: ["campaign_id": "\(id)"])
+            }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
+                throw CommerceError.userNotFound(user)
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?",
+                                 arguments: [id.rawValue, user.rawValue]) != nil
+            {
+                throw CommerceError(.alreadyExists, .couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
+                                    details: ["campaign_id": "\(id)", "user_id": "\(user)"])
+            }
+            // The count and its limit in one statement: never beyond the quantity, whoever races.
+            guard let issued = try Int64.fetchOne(db, sql: """
+                UPDATE coupon_campaigns SET issued = issued + 1 WHERE id = ? AND issued < total_quantity RETURNING issued
+                """, arguments: [id.rawValue])
+            else {
+                throw CommerceError.soldOut(id)
+            }
+            try db.execute(sql: "INSERT INTO coupons (campaign_id, user_id, status, issued_at) VALUES (?, ?, 'AVAILABLE', ?)",
+                           arguments: [id.rawValue, user.rawValue, at])
+            var snapshot = campaign
+            snapshot.issued = issued
+            return Coupon(id: CouponID(db.lastInsertedRowID), userID: user, campaign: snapshot, used: false, orderID: nil, issuedAt: at)
+        }
+    }
+
+    public func coupons(of user: UserID) async throws -> [Coupon]? {
+        try await self.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else { return nil }
+            return try Row.fetchAll(db, sql: "SELECT id FROM coupons WHERE user_id = ? ORDER BY id", arguments: [user.rawValue])
+                .compactMap { try Self.loadCoupon(db, CouponID($0["id"])) }
+        }
+    }
+
+    /// The coupon, if `user` may use it now; otherwise the reason why not.
+    static func usableCoupon(_ db: Database, _ id: CouponID, user: UserID, at: UnixMillis) throws -> Coupon {
+        guard let coupon = try loadCoupon(db, id) else {
+            throw CommerceError(.notFound, .couponNotFound, "no coupon with id \(id)", details: ["coupon_id": "\(id)"])
+        }
+        guard coupon.userID == user else {
+            throw CommerceError(.permissionDenied, .couponNotOwned, "coupon \(id) belongs to another user", details: ["coupon_id": "\(id)"])
+        }
+        guard !coupon.used else {
+            throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(id) was used by order \(coupon.orderID?.rawValue ?? 0)",
+                                details: ["coupon_id": "\(id)"])
+        }
+        guard at >= coupon.campaign.validFrom else {
+            throw CommerceError(.failedPrecondition, .couponNotYetValid, "coupon \(id) is valid from \(coupon.campaign.validFrom)",
+                                details: ["coupon_id": "\(id)"])
+        }
+        guard at <= coupon.campaign.validUntil else {
+            throw CommerceError(.failedPrecondition, .couponExpired, "coupon \(id) expired at \(coupon.campaign.validUntil)",
+                                details: ["coupon_id": "\(id)"])
+        }
+        return coupon
+    }
+
+    static func loadCoupon(_ db: Database, _ id: CouponID) throws -> Coupon? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT campaign_id, user_id, status, order_id, issued_at FROM coupons WHERE id = ?",
+                                         arguments: [id.rawValue]),
+            let campaign = try loadCampaign(db, CampaignID(row["campaign_id"]))
+        else { return nil }
+        return Coupon(id: id, userID: UserID(row["user_id"]), campaign: campaign, used: (row["status"] as String) == "USED",
+                      orderID: (row["order_id"] as Int64?).map { OrderID($0) }, issuedAt: row["issued_at"])
+    }
+
+    static func loadCampaign(_ db: Database, _ id: CampaignID) throws -> CouponCampaign? {
+        try Row.fetchOne(db, sql: """
+            SELECT id, name, kind, amount, max_discount, total_quantity, issued, valid_from, valid_until FROM coupon_campaigns WHERE id = ?
+            """, arguments: [id.rawValue]).map { row in
+            let amount: Int64 = row["amount"], cap: Int64 = row["max_discount"]
+            let discount: Discount = (row["kind"] as String) == "FIXED" ? .fixed(won: amount) : .percent(amount, cap: cap == 0 ? nil : cap)
+            return CouponCampaign(id: id, name: row["name"], discount: discount, totalQuantity: row["total_quantity"],
+                                  issued: row["issued"], validFrom: row["valid_from"], validUntil: row["valid_until"])
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import CommerceProto
+import CommerceUseCases
+import FrameRPCServer
+
+/// `commerce.v1.OrderService`.
+public struct OrderService: RPCService {
+    let useCases: CommerceUseCases
+
+    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+
+    public var methods: [RPCMethod] {
+        [
+            .unary("/commerce.v1.OrderService/PlaceOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
+                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                let receipt = try await self.useCases.placeOrder(
+                    userID: request.userID, items: request.items.map { ($0.productID, $0.quantity) },
+                    couponID: request.couponID, idempotencyKey: key)
+                return Commerce_V1_PlaceOrderResponse.with {
+                    $0.order = .init(receipt.order)
+                    $0.balanceAfter = receipt.balanceAfter
+                    $0.replayed = receipt.replayed
+                }
+            },
+            .unary("/commerce.v1.OrderService/GetOrder") { (request: Commerce_V1_GetOrderRequest, _) in
+                let order = try await self.useCases.getOrder(orderID: request.orderID)
+                return Commerce_V1_GetOrderResponse.with { $0.order = .init(order) }
+            },
+            .unary("/commerce.v1.OrderService/ListOrders") { (request: Commerce_V1_ListOrdersRequest, _) in
+                let page = try await self.useCases.listOrders(
+                    userID: request.userID, pageSize: request.page.pageSize, pageToken: request.page.pageToken)
+                return Commerce_V1_ListOrdersResponse.with {
+                    $0.orders = page.items.map(Commerce_V1_Order.init)
+                    $0.nextPageToken = page.nextToken ?? ""
+                }
+            },
+        ]
+    }
+}

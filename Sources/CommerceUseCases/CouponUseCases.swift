@@ -1,0 +1,70 @@
+import CommerceDomain
+import Synchronization
+
+public struct CreateCouponCampaign: Sendable {
+    let store: any CouponStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+
+    public func callAsFunction(_ campaign: NewCampaign) async throws -> CouponCampaign {
+        let (store, clock) = (self.store, self.clock)
+        return try await self.queues.writeNew { try store.createCampaign(campaign, at: clock()) }
+    }
+}
+
+/// First come, first served. Runs on the user's write queue; the campaign's count is arbitrated by
+/// the store's guarded statement, so instances sharing a database never issue beyond the quantity.
+///
+/// A campaign's quantity never grows back (a cancelled order returns the coupon to its owner, not to
+/// the campaign), so once the store answers `COUPON_SOLD_OUT` this process remembers it and answers
+/// later requests at once, without a database write.
+public struct IssueCoupon: Sendable {
+    let store: any CouponStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+    let soldOut: SoldOutCampaigns
+
+    public func callAsFunction(userID rawUser: Int64, campaignID rawCampaign: Int64) async throws -> Coupon {
+        let userID = try Validate.userID(rawUser)
+        guard rawCampaign > 0 else {
+            throw CommerceError(.invalidArgument, .invalidCampaignID, "campaign_id must be a positive id, got \(rawCampaign)")
+        }
+        let campaign = CampaignID(rawCampaign)
+        if self.soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
+        let (store, clock, soldOut) = (self.store, self.clock, self.soldOut)
+        return try await self.queues.write(user: userID) {
+            if soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
+            do {
+                return try store.issueCoupon(campaign: campaign, user: userID, at: clock())
+            } catch let error as CommerceError where error.reason == .couponSoldOut {
+                soldOut.insert(campaign)
+                throw error
+            }
+        }
+    }
+}
+
+public struct ListUserCoupons: Sendable {
+    let store: any CouponStore
+
+    public func callAsFunction(userID rawID: Int64) async throws -> [Coupon] {
+        let userID = try Validate.userID(rawID)
+        guard let coupons = try await self.store.coupons(of: userID) else { throw CommerceError.userNotFound(userID) }
+        return coupons
+    }
+}
+
+/// Campaigns this process has seen sold out.
+public final class SoldOutCampaigns: Sendable {
+    private let campaigns = Mutex<Set<CampaignID>>([])
+    public init() {}
+    func contains(_ campaign: CampaignID) -> Bool { self.campaigns.withLock { $0.contains(campaign) } }
+    func insert(_ campaign: CampaignID) { _ = self.campaigns.withLock { $0.insert(campaign) } }
+}
+
+extension CommerceError {
+    public static func soldOut(_ campaign: CampaignID) -> CommerceError {
+        CommerceError(.failedPrecondition, .couponSoldOut, "campaign \(campaign) has no coupons left",
+                      details: ["campaign_id": "\(campaign)"])
+    }
+}

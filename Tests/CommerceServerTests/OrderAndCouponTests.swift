@@ -1,0 +1,194 @@
+import CommerceClient
+import CommerceProto
+import FrameRPC
+import FrameRPCClient
+import Foundation
+import Testing
+
+func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+/// A user with `balance` won charged.
+func fundedUser(_ client: CommerceClient, _ balance: Int64, name: String = "buyer") async throws -> Int64 {
+    let user = try await client.createUser(name: name)
+    if balance > 0 { _ = try await client.chargeBalance(userID: user.id, amount: balance) }
+    return user.id
+}
+
+@Suite("Orders and coupons through the real server", .timeLimit(.minutes(2)))
+struct OrderAndCouponTests {
+    @Test("PlaceOrder takes stock, debits the balance and records lines as sold; duplicate lines are merged")
+    func placeOrder() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await fundedUser(client, 100_000)
+            let a = try await client.createProduct(name: "A", price: 10_000, initialStock: 10)
+            let b = try await client.createProduct(name: "B", price: 5_000, initialStock: 5)
+            let reply = try await client.placeOrder(userID: user, items: [(a.id, 2), (b.id, 1), (a.id, 1)])
+            let order = reply.order
+            #expect(order.status == .paid && order.total == 35_000 && order.discount == 0 && order.amountPaid == 35_000)
+            #expect(order.lines.map(\.productID) == [a.id, b.id] && order.lines.map(\.quantity) == [3, 1])
+            #expect(order.lines[0].productName == "A" && order.lines[0].unitPrice == 10_000 && order.lines[0].lineTotal == 30_000)
+            #expect(reply.balanceAfter == 65_000 && !reply.replayed)
+            #expect(try await client.getProduct(productID: a.id).stock == 7)
+            #expect(try await client.getProduct(productID: b.id).stock == 4)
+            #expect(try await client.getOrder(orderID: order.id) == order)
+            #expect(try await client.listOrders(userID: user).orders.map(\.id) == [order.id])
+            let history = try await client.listBalanceHistory(userID: user)
+            #expect(history.entries.first?.type == .use && history.entries.first?.amount == -35_000)
+            // A price change later does not change what was sold.
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("refused orders carry their reasons and change nothing (all or nothing)")
+    func refusedOrders() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await fundedUser(client, 20_000)
+            let a = try await client.createProduct(name: "Plenty", price: 1_000, initialStock: 100)
+            let scarce = try await client.createProduct(name: "Scarce", price: 1_000, initialStock: 1)
+            let pricey = try await client.createProduct(name: "Pricey", price: 50_000, initialStock: 5)
+            await expectRPCError(.invalidArgument, "EMPTY_ORDER") { try await client.placeOrder(userID: user, items: []) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.placeOrder(userID: user, items: [(a.id, 0)]) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.placeOrder(userID: user, items: [(a.id, -2)]) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") {
+                try await client.placeOrder(userID: user, items: [(a.id, 600), (a.id, 600)])
+            }
+            await expectRPCError(.invalidArgument, "INVALID_PRODUCT_ID") { try await client.placeOrder(userID: user, items: [(0, 1)]) }
+            await expectRPCError(.invalidArgument, "INVALID_COUPON_ID") { try await client.placeOrder(userID: user, items: [(a.id, 1)], couponID: -1) }
+            await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.placeOrder(userID: 999_999, items: [(a.id, 1)]) }
+            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.placeOrder(userID: user, items: [(a.id, 1), (999_999, 1)]) }
+            // The first line took stock inside the transaction; the second failed; nothing stays taken.
+            do {
+                _ = try await client.placeOrder(userID: user, items: [(a.id, 5), (scarce.id, 2)])
+                Issue.record("should be out of stock")
+            } catch let error as RPCError {
+                #expect(error.reason == "OUT_OF_STOCK" && error.details["product_name"] == "Scarce" && error.details["available"] == "1")
+            }
+            await expectRPCError(.failedPrecondition, "INSUFFICIENT_BALANCE") { try await client.placeOrder(userID: user, items: [(pricey.id, 1)]) }
+            await expectRPCError(.notFound, "ORDER_NOT_FOUND") { try await client.getOrder(orderID: 424_242) }
+            await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.listOrders(userID: 999_999) }
+            #expect(try await client.getProduct(productID: a.id).stock == 100)
+            #expect(try await client.getProduct(productID: scarce.id).stock == 1)
+            #expect(try await client.getBalance(userID: user) == 20_000)
+            #expect(try await client.listOrders(userID: user).orders.isEmpty)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("a repeated idempotency key returns the first order and pays once; another order under it is refused")
+    func idempotentOrders() async throws {
+        try await withCommerceServer { _, client in
+            let user = try await fundedUser(client, 50_000)
+            let a = try await client.createProduct(name: "A", price: 4_000, initialStock: 10)
+            let first = try await client.placeOrder(userID: user, items: [(a.id, 2)], idempotencyKey: "cart-1")
+            let again = try await client.placeOrder(userID: user, items: [(a.id, 2)], idempotencyKey: "cart-1")
+            #expect(again.replayed && again.order == first.order && again.balanceAfter == 42_000)
+            await expectRPCError(.alreadyExists, "IDEMPOTENCY_KEY_REUSED") {
+                try await client.placeOrder(userID: user, items: [(a.id, 3)], idempotencyKey: "cart-1")
+            }
+            #expect(try await client.getBalance(userID: user) == 42_000)
+            #expect(try await client.getProduct(productID: a.id).stock == 8)
+        }
+    }
+
+    @Test("coupons: issue once per user, sold out at the quantity, applied at order, used once, owner checked")
+    func coupons() async throws {
+        try await withCommerceServer { server, client in
+            let now = nowMillis()
+            let campaign = try await client.createCouponCampaign(
+                name: "3,000 off", kind: .fixed, amount: 3_000, totalQuantity: 2, validFromUnixMs: now - 60_000, validUntilUnixMs: now + 3_600_000)
+            let (u1, u2, u3) = (try await fundedUser(client, 50_000), try await fundedUser(client, 50_000), try await fundedUser(client, 50_000))
+            let c1 = try await client.issueCoupon(userID: u1, campaignID: campaign.id)
+            #expect(c1.state == .available && c1.userID == u1 && c1.campaign.id == campaign.id)
+            await expectRPCError(.alreadyExists, "COUPON_ALREADY_ISSUED") { try await client.issueCoupon(userID: u1, campaignID: campaign.id) }
+            let c2 = try await client.issueCoupon(userID: u2, campaignID: campaign.id)
+            await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") { try await client.issueCoupon(userID: u3, campaignID: campaign.id) }
+            await expectRPCError(.notFound, "CAMPAIGN_NOT_FOUND") { try await client.issueCoupon(userID: u3, campaignID: 99_999) }
+            await expectRPCError(.invalidArgument, "INVALID_CAMPAIGN_ID") { try await client.issueCoupon(userID: u3, campaignID: 0) }
+
+            let a = try await client.createProduct(name: "A", price: 10_000, initialStock: 10)
+            await expectRPCError(.permissionDenied, "COUPON_NOT_OWNED") {
+                try await client.placeOrder(userID: u3, items: [(a.id, 1)], couponID: c2.id)
+            }
+            await expectRPCError(.notFound, "COUPON_NOT_FOUND") { try await client.placeOrder(userID: u1, items: [(a.id, 1)], couponID: 99_999) }
+            let order = try await client.placeOrder(userID: u1, items: [(a.id, 2)], couponID: c1.id).order
+            #expect(order.total == 20_000 && order.discount == 3_000 && order.amountPaid == 17_000 && order.couponID == c1.id)
+            #expect(try await client.getBalance(userID: u1) == 33_000)
+            await expectRPCError(.failedPrecondition, "COUPON_ALREADY_USED") {
+                try await client.placeOrder(userID: u1, items: [(a.id, 1)], couponID: c1.id)
+            }
+            let listed = try await client.listUserCoupons(userID: u1)
+            #expect(listed.count == 1 && listed[0].state == .used && listed[0].orderID == order.id)
+            #expect(try await client.listUserCoupons(userID: u3).isEmpty)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("discounts: percent with a cap, and never more than the order total")
+    func discounts() async throws {
+        try await withCommerceServer { _, client in
+            let now = nowMillis()
+            let percent = try await client.createCouponCampaign(
+                name: "10% up to 2,500", kind: .percent, amount: 10, maxDiscount: 2_500, totalQuantity: 10,
+                validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+            let huge = try await client.createCouponCampaign(
+                name: "50,000 off", kind: .fixed, amount: 50_000, totalQuantity: 10, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+            let user = try await fundedUser(client, 100_000)
+            let cheap = try await client.createProduct(name: "cheap", price: 10_000, initialStock: 10)
+            let dear = try await client.createProduct(name: "dear", price: 40_000, initialStock: 10)
+            let p = try await client.issueCoupon(userID: user, campaignID: percent.id)
+            let h = try await client.issueCoupon(userID: user, campaignID: huge.id)
+            let capped = try await client.placeOrder(userID: user, items: [(dear.id, 1)], couponID: p.id).order
+            #expect(capped.discount == 2_500 && capped.amountPaid == 37_500, "10% of 40,000 is 4,000, capped at 2,500")
+            let free = try await client.placeOrder(userID: user, items: [(cheap.id, 1)], couponID: h.id).order
+            #expect(free.discount == 10_000 && free.amountPaid == 0, "the discount stops at the total")
+            #expect(try await client.getBalance(userID: user) == 100_000 - 37_500)
+        }
+    }
+
+    @Test("coupon windows: a campaign not open yet, and a coupon that expired before use (on a clock the test moves)")
+    func windows() async throws {
+        let clock = TestClock()
+        try await withCommerceServer(clock: clock) { _, client in
+            let now = clock.now
+            let later = try await client.createCouponCampaign(
+                name: "tomorrow", kind: .fixed, amount: 1_000, totalQuantity: 5, validFromUnixMs: now + 86_400_000, validUntilUnixMs: now + 2 * 86_400_000)
+            let brief = try await client.createCouponCampaign(
+                name: "this hour", kind: .fixed, amount: 1_000, totalQuantity: 5, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+            let user = try await fundedUser(client, 10_000)
+            await expectRPCError(.failedPrecondition, "CAMPAIGN_NOT_OPEN") { try await client.issueCoupon(userID: user, campaignID: later.id) }
+            let coupon = try await client.issueCoupon(userID: user, campaignID: brief.id)
+            #expect(coupon.state == .available)
+            clock.advance(byMillis: 2 * 3_600_000)
+            let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 1)
+            await expectRPCError(.failedPrecondition, "COUPON_EXPIRED") {
+                try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id)
+            }
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .expired)
+            await expectRPCError(.failedPrecondition, "CAMPAIGN_NOT_OPEN") { try await client.issueCoupon(userID: try await fundedUser(client, 0), campaignID: brief.id) }
+        }
+    }
+
+    @Test("campaign creation is admin-only and validated")
+    func campaignValidation() async throws {
+        try await withCommerceServer { server, client in
+            let now = nowMillis()
+            await expectRPCError(.invalidArgument, "INVALID_DISCOUNT") {
+                try await client.createCouponCampaign(name: "x", kind: .percent, amount: 101, totalQuantity: 1, validFromUnixMs: now, validUntilUnixMs: now + 1)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_DISCOUNT") {
+                try await client.createCouponCampaign(name: "x", kind: .unspecified, amount: 1, totalQuantity: 1, validFromUnixMs: now, validUntilUnixMs: now + 1)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_WINDOW") {
+                try await client.createCouponCampaign(name: "x", kind: .fixed, amount: 1, totalQuantity: 1, validFromUnixMs: now, validUntilUnixMs: now)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") {
+                try await client.createCouponCampaign(name: "x", kind: .fixed, amount: 1, totalQuantity: 0, validFromUnixMs: now, validUntilUnixMs: now + 1)
+            }
+            let anonymous = CommerceClient(port: server.port)
+            await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") {
+                try await anonymous.createCouponCampaign(name: "x", kind: .fixed, amount: 1, totalQuantity: 1, validFromUnixMs: now, validUntilUnixMs: now + 1)
+            }
+            await anonymous.close()
+        }
+    }
+}
