@@ -95,6 +95,14 @@ public struct NewCampaign: Hashable, Sendable {
     public var validFrom: UnixMillis
     public var validUntil: UnixMillis
 
+    public init(name: String, discount: Discount, totalQuantity: Int64, validFrom: UnixMillis, validUntil: UnixMillis) {
+        self.name = name
+        self.discount = discount
+        self.totalQuantity = totalQuantity
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+    }
+
     public static func validate(name rawName: String, fixed: Bool, amount: Int64, maxDiscount: Int64, quantity: Int64,
                                 validFrom: UnixMillis, validUntil: UnixMillis) throws(CommerceError) -> NewCampaign {
         let name = try Validate.name(rawName, maxLength: 200)

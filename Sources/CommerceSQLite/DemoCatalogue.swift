@@ -2,8 +2,9 @@ import GRDB
 import CommerceDomain
 import CommerceUseCases
 
-/// The demo data set `commerce-server seed --demo` loads: a small catalogue and a few users with
-/// charged balances (charged through the ledger, so their history adds up).
+/// The demo data set `commerce-server seed --demo` loads: a small catalogue, a welcome coupon
+/// campaign, and a few users with charged balances (charged through the ledger, so their history
+/// adds up).
 public enum DemoCatalogue {
     public static let products: [(name: String, price: Won, stock: Int64)] = [
         ("Mechanical keyboard", 89_000, 120),
@@ -22,6 +23,9 @@ public enum DemoCatalogue {
         ("Kim Minji", 500_000), ("Lee Jun", 300_000), ("Park Seoyeon", 100_000), ("Choi Hyun", 50_000), ("Jung Ara", 0),
     ]
 
+    /// Campaign 1 of the demo: 5,000 won off, 1,000 coupons, valid for a year from seeding.
+    public static let welcomeCampaign = (name: "Welcome: 5,000 won off", won: Won(5_000), quantity: Int64(1_000))
+
     /// Loads the demo set unless the database already has products or users.
     /// - Returns: false when it was not empty (nothing written).
     @discardableResult
@@ -33,6 +37,11 @@ public enum DemoCatalogue {
         for product in self.products {
             _ = try store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock())
         }
+        let now = clock()
+        _ = try store.createCampaign(
+            NewCampaign(name: welcomeCampaign.name, discount: .fixed(won: welcomeCampaign.won), totalQuantity: welcomeCampaign.quantity,
+                        validFrom: now, validUntil: now + 365 * 86_400_000),
+            at: now)
         for user in self.users {
             let created = try store.createUser(name: user.name, at: clock())
             if user.charge > 0 {

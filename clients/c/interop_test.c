@@ -19,6 +19,8 @@
 #include "commerce_client.h"
 #include "commerce/v1/admin.pb-c.h"
 #include "commerce/v1/balance.pb-c.h"
+#include "commerce/v1/coupon.pb-c.h"
+#include "commerce/v1/order.pb-c.h"
 #include "commerce/v1/product.pb-c.h"
 #include "commerce/v1/user.pb-c.h"
 #include "framerpc/v1/builtin.pb-c.h"
@@ -159,6 +161,95 @@ static void test_products_and_admin(void) {
     if (l) { CHECK(l->n_products >= 1, "ListProducts"); protobuf_c_message_free_unpacked(&l->base, NULL); }
 }
 
+static int64_t new_user(const char *name, int64_t charge) {
+    Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
+    create.name = (char *)name;
+    Commerce__V1__CreateUserResponse *created = call_ok("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0,
+                                                        &commerce__v1__create_user_response__descriptor);
+    if (created == NULL) return 0;
+    int64_t id = created->user->id;
+    protobuf_c_message_free_unpacked(&created->base, NULL);
+    if (charge > 0) {
+        Commerce__V1__ChargeBalanceRequest request = COMMERCE__V1__CHARGE_BALANCE_REQUEST__INIT;
+        request.user_id = id;
+        request.amount = charge;
+        Commerce__V1__ChargeBalanceResponse *r = call_ok("/commerce.v1.BalanceService/ChargeBalance", &request.base, NULL, 0,
+                                                         &commerce__v1__charge_balance_response__descriptor);
+        if (r) protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return id;
+}
+
+static void test_orders_and_coupons(void) {
+    int64_t buyer = new_user("c buyer", 100000), stranger = new_user("c stranger", 0);
+    Commerce__V1__IssueCouponRequest issue = COMMERCE__V1__ISSUE_COUPON_REQUEST__INIT;
+    issue.user_id = buyer;
+    issue.campaign_id = 1; /* the demo's welcome campaign: 5,000 off */
+    Commerce__V1__IssueCouponResponse *issued = call_ok("/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0,
+                                                        &commerce__v1__issue_coupon_response__descriptor);
+    if (issued == NULL) return;
+    int64_t coupon = issued->coupon->id;
+    CHECK(issued->coupon->state == COMMERCE__V1__COUPON_STATE__COUPON_STATE_AVAILABLE, "coupon available");
+    protobuf_c_message_free_unpacked(&issued->base, NULL);
+    expect_error("/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0, &commerce__v1__issue_coupon_response__descriptor,
+                 CC_ALREADY_EXISTS, "COUPON_ALREADY_ISSUED");
+
+    Commerce__V1__OrderItem item = COMMERCE__V1__ORDER_ITEM__INIT;
+    item.product_id = 2; /* Wireless mouse, 25,000 */
+    item.quantity = 2;
+    Commerce__V1__OrderItem *items[] = {&item};
+    Commerce__V1__PlaceOrderRequest place = COMMERCE__V1__PLACE_ORDER_REQUEST__INIT;
+    place.user_id = stranger;
+    place.n_items = 1;
+    place.items = items;
+    place.coupon_id = coupon;
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_PERMISSION_DENIED, "COUPON_NOT_OWNED");
+    place.coupon_id = 0;
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_FAILED_PRECONDITION, "INSUFFICIENT_BALANCE");
+    place.user_id = buyer;
+    place.coupon_id = coupon;
+    Commerce__V1__PlaceOrderResponse *placed = call_ok("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0,
+                                                       &commerce__v1__place_order_response__descriptor);
+    if (placed == NULL) return;
+    CHECK(placed->order->total == 50000 && placed->order->discount == 5000 && placed->order->amount_paid == 45000 &&
+              placed->balance_after == 55000 && placed->order->n_lines == 1,
+          "order: total %lld discount %lld paid %lld balance %lld", (long long)placed->order->total,
+          (long long)placed->order->discount, (long long)placed->order->amount_paid, (long long)placed->balance_after);
+    int64_t order = placed->order->id;
+    protobuf_c_message_free_unpacked(&placed->base, NULL);
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_FAILED_PRECONDITION, "COUPON_ALREADY_USED");
+    item.quantity = 100000;
+    place.coupon_id = 0;
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_INVALID_ARGUMENT, "INVALID_QUANTITY");
+    item.quantity = 1000;
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_FAILED_PRECONDITION, "OUT_OF_STOCK");
+    place.n_items = 0;
+    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+                 CC_INVALID_ARGUMENT, "EMPTY_ORDER");
+
+    Commerce__V1__GetOrderRequest get = COMMERCE__V1__GET_ORDER_REQUEST__INIT;
+    get.order_id = order;
+    Commerce__V1__GetOrderResponse *got = call_ok("/commerce.v1.OrderService/GetOrder", &get.base, NULL, 0, &commerce__v1__get_order_response__descriptor);
+    if (got) {
+        CHECK(got->order->status == COMMERCE__V1__ORDER_STATUS__ORDER_STATUS_PAID && strcmp(got->order->lines[0]->product_name, "Wireless mouse") == 0, "GetOrder");
+        protobuf_c_message_free_unpacked(&got->base, NULL);
+    }
+    Commerce__V1__ListUserCouponsRequest list = COMMERCE__V1__LIST_USER_COUPONS_REQUEST__INIT;
+    list.user_id = buyer;
+    Commerce__V1__ListUserCouponsResponse *coupons = call_ok("/commerce.v1.CouponService/ListUserCoupons", &list.base, NULL, 0,
+                                                             &commerce__v1__list_user_coupons_response__descriptor);
+    if (coupons) {
+        CHECK(coupons->n_coupons == 1 && coupons->coupons[0]->state == COMMERCE__V1__COUPON_STATE__COUPON_STATE_USED &&
+                  coupons->coupons[0]->order_id == order, "coupon used by the order");
+        protobuf_c_message_free_unpacked(&coupons->base, NULL);
+    }
+}
+
 static void test_protocol(void) {
     Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
     Framerpc__V1__HealthCheckResponse *hr = call_ok("/framerpc.v1.Health/Check", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
@@ -284,6 +375,7 @@ int main(int argc, char **argv) {
     }
     test_users_and_balance();
     test_products_and_admin();
+    test_orders_and_coupons();
     test_protocol();
     cc_close(client);
     test_hostile_servers();

@@ -1,6 +1,8 @@
 /*
  * A tour of the commerce service from C: create a user, charge their balance (idempotently),
- * list products, look at the balance history, and see how an error reads.
+ * list products, claim a coupon, place an order paid from the balance, look at the balance
+ * history, and see how an error reads. Expects the demo data (`commerce-server serve --seed-demo`):
+ * products 1..10 and coupon campaign 1.
  *
  *   make sample && ./build/sample 127.0.0.1 7070
  */
@@ -9,6 +11,8 @@
 
 #include "commerce_client.h"
 #include "commerce/v1/balance.pb-c.h"
+#include "commerce/v1/coupon.pb-c.h"
+#include "commerce/v1/order.pb-c.h"
 #include "commerce/v1/product.pb-c.h"
 #include "commerce/v1/user.pb-c.h"
 
@@ -88,7 +92,45 @@ int main(int argc, char **argv) {
     }
     protobuf_c_message_free_unpacked(&products->base, NULL);
 
-    /* 6. The balance history, newest first. */
+    /* 6. Claim a coupon of campaign 1 (first come, first served; one per user). */
+    Commerce__V1__IssueCouponRequest issue = COMMERCE__V1__ISSUE_COUPON_REQUEST__INIT;
+    issue.user_id = user_id;
+    issue.campaign_id = 1;
+    Commerce__V1__IssueCouponResponse *issued = NULL;
+    int64_t coupon_id = 0;
+    if (cc_call(client, "/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0, 5000,
+                &commerce__v1__issue_coupon_response__descriptor, (ProtobufCMessage **)&issued, &status) == 0) {
+        coupon_id = issued->coupon->id;
+        printf("coupon %lld: %s\n", (long long)coupon_id, issued->coupon->campaign->name);
+        protobuf_c_message_free_unpacked(&issued->base, NULL);
+    } else {
+        report("IssueCoupon (continuing without a coupon)", &status);
+    }
+
+    /* 7. Order two units of product 2 with the coupon, paid from the balance, in one atomic step.
+     *    repeated fields are a count plus an array of pointers in protobuf-c. */
+    Commerce__V1__OrderItem item = COMMERCE__V1__ORDER_ITEM__INIT;
+    item.product_id = 2;
+    item.quantity = 2;
+    Commerce__V1__OrderItem *items[] = {&item};
+    Commerce__V1__PlaceOrderRequest place = COMMERCE__V1__PLACE_ORDER_REQUEST__INIT;
+    place.user_id = user_id;
+    place.n_items = 1;
+    place.items = items;
+    place.coupon_id = coupon_id;
+    cc_metadata order_key = {"idempotency-key", "c-sample-order-1"};
+    Commerce__V1__PlaceOrderResponse *placed = NULL;
+    if (cc_call(client, "/commerce.v1.OrderService/PlaceOrder", &place.base, &order_key, 1, 5000,
+                &commerce__v1__place_order_response__descriptor, (ProtobufCMessage **)&placed, &status) != 0) {
+        report("PlaceOrder", &status);
+        goto done;
+    }
+    printf("order %lld: total %lld, discount %lld, paid %lld, balance now %lld\n", (long long)placed->order->id,
+           (long long)placed->order->total, (long long)placed->order->discount, (long long)placed->order->amount_paid,
+           (long long)placed->balance_after);
+    protobuf_c_message_free_unpacked(&placed->base, NULL);
+
+    /* 8. The balance history, newest first. */
     Commerce__V1__ListBalanceHistoryRequest history = COMMERCE__V1__LIST_BALANCE_HISTORY_REQUEST__INIT;
     history.user_id = user_id;
     Commerce__V1__ListBalanceHistoryResponse *entries = NULL;
