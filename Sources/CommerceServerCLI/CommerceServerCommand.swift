@@ -138,7 +138,7 @@ struct Audit: ParsableCommand {
         let store = try SQLiteStore(self.database.store)
         let violations = try store.audit()
         if violations.isEmpty {
-            print("audit clean: balances equal their history, stock is conserved")
+            print("audit clean: balances equal their history, stock is conserved and matches the orders, coupons within quantity, paid orders have payments")
             return
         }
         for violation in violations { print("VIOLATION \(violation)") }
