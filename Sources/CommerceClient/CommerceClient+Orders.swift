@@ -58,6 +58,14 @@ extension CommerceClient {
         return reply.coupons
     }
 
+    /// Admin: the server's invariant check over the whole database; empty when consistent.
+    public func audit(options: CallOptions = CallOptions()) async throws -> [Commerce_V1_AuditViolation] {
+        var options = self.admin(options)
+        options.idempotent = true
+        let reply: Commerce_V1_AuditResponse = try await self.call("/commerce.v1.AdminService/Audit", Commerce_V1_AuditRequest(), options: options)
+        return reply.violations
+    }
+
     /// Admin: a first-come-first-served campaign. `amount` is won for `.fixed`, percent for `.percent`.
     public func createCouponCampaign(
         name: String, kind: Commerce_V1_DiscountKind, amount: Int64, maxDiscount: Int64 = 0, totalQuantity: Int64,

@@ -19,10 +19,17 @@ struct LoadCommand: AsyncParsableCommand {
               get-balance   GetBalance of a few users (the trivial RPC of the benchmarks)
               read          GetProduct / GetBalance mix, 80/20
               charge        ChargeBalance of many users, every 10th call reusing an idempotency key
+              hot-product   --users buyers race for one product with --stock units
+              flash-sale    --users users race for --coupons coupons, and order with the ones they get
+              order         sustained PlaceOrder of one unit, many users, ample stock
+
+            After a write scenario the invariants are checked through the API (no oversell, balances equal
+            charged minus spent, coupons within quantity and one per user) and with the server's audit
+            (AdminService/Audit, needs --admin-token). A broken invariant exits with status 3.
             """
     )
 
-    @Option(help: "Scenario: get-balance, read, charge.") var scenario: Scenario = .getBalance
+    @Option(help: "Scenario: get-balance, read, charge, hot-product, flash-sale, order.") var scenario: Scenario = .getBalance
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7070
     @Option(help: "Connections in the client pool.") var connections = 1
@@ -32,6 +39,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many measured calls instead of --duration.") var requests: Int?
     @Option(help: "Open loop: total calls per second (default: closed loop).") var rate: Double?
     @Option(help: "Users to create in set-up.") var users = 100
+    @Option(help: "hot-product: units of the product.") var stock: Int64 = 100
+    @Option(help: "flash-sale: coupons in the campaign.") var coupons: Int64 = 100
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @Option(help: "Label for this run in the JSON report.") var label: String?
     @Flag(help: "Print the report as JSON on stdout.") var json = false
@@ -44,7 +53,8 @@ struct LoadCommand: AsyncParsableCommand {
         let client = CommerceClient(
             configuration: ClientConfiguration(host: self.host, port: self.port, connections: self.connections),
             adminToken: self.adminToken, group: loop)
-        let fixture = try await Fixture.prepare(client: client, scenario: self.scenario, users: self.users)
+        let fixture = try await Fixture.prepare(
+            client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons))
         let workload = self.scenario.workload(client: client, fixture: fixture)
 
         let runner = LoadRunner(
@@ -52,15 +62,22 @@ struct LoadCommand: AsyncParsableCommand {
             concurrency: self.concurrency, rate: self.rate, warmup: self.warmup, duration: self.duration,
             requests: self.requests, progress: !self.quiet && !self.json)
         let result = try await runner.run(workload)
+        let broken = self.scenario.writes
+            ? try await checkInvariants(scenario: self.scenario, client: client, fixture: fixture, result: result) : []
         await client.close()
 
         let report = Report(
             label: self.label ?? "\(self.scenario.rawValue) c=\(self.concurrency)", scenario: self.scenario.rawValue,
             concurrency: self.concurrency, connections: self.connections, openLoopRate: self.rate, result: result)
         if self.json {
-            print(try report.json())
+            print(try report.json(invariantsBroken: broken, checked: self.scenario.writes))
         } else {
             print(report.table())
+            if self.scenario.writes && broken.isEmpty { print("invariants hold: checked through the API and the server's audit") }
+        }
+        if !broken.isEmpty {
+            for line in broken { FileHandle.standardError.write(Data("INVARIANT BROKEN: \(line)\n".utf8)) }
+            throw ExitCode(3)
         }
     }
 }
@@ -69,4 +86,7 @@ enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
     case getBalance = "get-balance"
     case read
     case charge
+    case hotProduct = "hot-product"
+    case flashSale = "flash-sale"
+    case order
 }

@@ -32,7 +32,7 @@ struct LoadRunner: Sendable {
     var requests: Int?
     var progress: Bool
 
-    func run(_ call: @escaping @Sendable (Int) async throws -> String) async throws -> LoadResult {
+    func run(_ call: @escaping @Sendable (Int) async -> Outcome) async throws -> LoadResult {
         let shared = SharedCounters()
         let clock = ContinuousClock()
         let start = clock.now
@@ -69,20 +69,12 @@ struct LoadRunner: Sendable {
                         }
                         if requests == nil && scheduled >= stopAt { break }
                         let sequence = shared.sequence.add(1, ordering: .relaxed).oldValue
-                        var method = "?"
-                        var failure: String?
-                        do {
-                            method = try await call(sequence)
-                        } catch let error as RPCError {
-                            failure = "\(error.code.name)/\(error.reason)"
-                        } catch {
-                            failure = "CLIENT/\(type(of: error))"
-                        }
+                        let outcome = await call(sequence)
+                        let (method, failure) = (outcome.method, outcome.failure)
                         let end = clock.now
                         guard scheduled >= measureFrom else { continue }
                         if requests != nil { shared.measured.add(1, ordering: .relaxed) }
                         let micros = UInt64(max(0, (end - scheduled) / .microseconds(1)))
-                        if method == "?" { method = "(failed)" }
                         stats[method, default: MethodStats()].count += 1
                         _ = stats[method]!.latency.record(micros)
                         if let failure { stats[method]!.errors[failure, default: 0] += 1 }

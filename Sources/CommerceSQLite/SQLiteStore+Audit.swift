@@ -1,4 +1,6 @@
 import CommerceDomain
+import CommerceUseCases
+import Dispatch
 import GRDB
 
 /// One broken invariant found by ``SQLiteStore/audit()``.
@@ -9,7 +11,18 @@ public struct AuditViolation: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(self.rule) \(self.subject): \(self.detail)" }
 }
 
-extension SQLiteStore {
+extension SQLiteStore: AuditStore {
+    public func checkInvariants() async throws -> [InvariantViolation] {
+        // A whole-database scan: on a Dispatch queue of its own, never on a caller's thread.
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(with: Result {
+                    try self.audit().map { InvariantViolation(rule: $0.rule, subject: $0.subject, detail: $0.detail) }
+                })
+            }
+        }
+    }
+
     /// Checks the whole database in one read snapshot:
     /// - every user's balance equals the sum of its history, and the newest entry's `balance_after`;
     /// - every product's stock equals initial + restocked − sold + returned, and is never negative;

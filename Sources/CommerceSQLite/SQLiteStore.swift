@@ -65,6 +65,12 @@ public final class SQLiteStore: Sendable {
         try await self.readLanes.run { reader in try reader.unsafeRead(body) }
     }
 
+    /// Runs raw SQL outside every rule of this store. For tests that tamper with a database to prove
+    /// the audit notices; never called by the service.
+    public func unsafeExecuteForTesting(_ sql: String) throws {
+        try self.pool.write { db in try db.execute(sql: sql) }
+    }
+
     /// The applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
         try self.pool.read { db in try Migrations.migrator.appliedMigrations(db) }

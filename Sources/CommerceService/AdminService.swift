@@ -38,6 +38,19 @@ public struct AdminService: RPCService {
                 let created = try await self.useCases.createCouponCampaign(campaign)
                 return Commerce_V1_CreateCouponCampaignResponse.with { $0.campaign = .init(created) }
             },
+            .unary("/commerce.v1.AdminService/Audit") { (_: Commerce_V1_AuditRequest, context) in
+                try self.authenticator.authorize(context.metadata)
+                let violations = try await self.useCases.audit()
+                return Commerce_V1_AuditResponse.with {
+                    $0.violations = violations.map { violation in
+                        Commerce_V1_AuditViolation.with {
+                            $0.rule = violation.rule
+                            $0.subject = violation.subject
+                            $0.detail = violation.detail
+                        }
+                    }
+                }
+            },
         ]
     }
 }

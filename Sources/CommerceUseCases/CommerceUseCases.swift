@@ -19,6 +19,7 @@ public struct CommerceUseCases: Sendable {
     public let issueCoupon: IssueCoupon
     public let listUserCoupons: ListUserCoupons
     public let clock: @Sendable () -> UnixMillis
+    public let audit: @Sendable () async throws -> [InvariantViolation]
 
     public init(
         store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
@@ -26,6 +27,7 @@ public struct CommerceUseCases: Sendable {
     ) {
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock
+        self.audit = { try await store.checkInvariants() }
         self.placeOrder = PlaceOrder(store: store, queues: queues, clock: clock)
         self.getOrder = GetOrder(store: store)
         self.listOrders = ListOrders(store: store)

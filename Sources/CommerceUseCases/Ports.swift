@@ -86,5 +86,23 @@ public protocol CouponStore: Sendable {
     func coupons(of user: UserID) async throws -> [Coupon]?
 }
 
+/// One broken invariant.
+public struct InvariantViolation: Hashable, Sendable {
+    public var rule: String
+    public var subject: String
+    public var detail: String
+
+    public init(rule: String, subject: String, detail: String) {
+        self.rule = rule
+        self.subject = subject
+        self.detail = detail
+    }
+}
+
+public protocol AuditStore: Sendable {
+    /// Every invariant of the whole database, checked in one snapshot; empty when consistent.
+    func checkInvariants() async throws -> [InvariantViolation]
+}
+
 /// Every port, as one store implements them.
-public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & AuditStore

@@ -64,6 +64,22 @@ struct ProductAndAdminTests {
         }
     }
 
+    @Test("AdminService/Audit: clean on a consistent database, reports a tampered one, admin only")
+    func auditRPC() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await client.createUser(name: "audited")
+            _ = try await client.chargeBalance(userID: user.id, amount: 5_000)
+            #expect(try await client.audit().isEmpty)
+            // Tamper behind the service's back, as a bad migration or manual edit would.
+            try server.store.unsafeExecuteForTesting("UPDATE users SET balance = balance + 1 WHERE id = \(user.id)")
+            let violations = try await client.audit()
+            #expect(violations.map(\.rule).contains("balance-equals-history"))
+            let anonymous = CommerceClient(port: server.port)
+            await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") { try await anonymous.audit() }
+            await anonymous.close()
+        }
+    }
+
     @Test("Health and the method listing")
     func builtins() async throws {
         try await withCommerceServer { _, client in

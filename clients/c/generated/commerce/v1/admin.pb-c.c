@@ -277,6 +277,141 @@ void   commerce__v1__create_coupon_campaign_response__free_unpacked
   assert(message->base.descriptor == &commerce__v1__create_coupon_campaign_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__audit_request__init
+                     (Commerce__V1__AuditRequest         *message)
+{
+  static const Commerce__V1__AuditRequest init_value = COMMERCE__V1__AUDIT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__audit_request__get_packed_size
+                     (const Commerce__V1__AuditRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__audit_request__pack
+                     (const Commerce__V1__AuditRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__audit_request__pack_to_buffer
+                     (const Commerce__V1__AuditRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__AuditRequest *
+       commerce__v1__audit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__AuditRequest *)
+     protobuf_c_message_unpack (&commerce__v1__audit_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__audit_request__free_unpacked
+                     (Commerce__V1__AuditRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__audit_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__audit_violation__init
+                     (Commerce__V1__AuditViolation         *message)
+{
+  static const Commerce__V1__AuditViolation init_value = COMMERCE__V1__AUDIT_VIOLATION__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__audit_violation__get_packed_size
+                     (const Commerce__V1__AuditViolation *message)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_violation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__audit_violation__pack
+                     (const Commerce__V1__AuditViolation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_violation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__audit_violation__pack_to_buffer
+                     (const Commerce__V1__AuditViolation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_violation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__AuditViolation *
+       commerce__v1__audit_violation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__AuditViolation *)
+     protobuf_c_message_unpack (&commerce__v1__audit_violation__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__audit_violation__free_unpacked
+                     (Commerce__V1__AuditViolation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__audit_violation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__audit_response__init
+                     (Commerce__V1__AuditResponse         *message)
+{
+  static const Commerce__V1__AuditResponse init_value = COMMERCE__V1__AUDIT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__audit_response__get_packed_size
+                     (const Commerce__V1__AuditResponse *message)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__audit_response__pack
+                     (const Commerce__V1__AuditResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__audit_response__pack_to_buffer
+                     (const Commerce__V1__AuditResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__audit_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__AuditResponse *
+       commerce__v1__audit_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__AuditResponse *)
+     protobuf_c_message_unpack (&commerce__v1__audit_response__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__audit_response__free_unpacked
+                     (Commerce__V1__AuditResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__audit_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor commerce__v1__create_product_request__field_descriptors[3] =
 {
   {
@@ -622,13 +757,135 @@ const ProtobufCMessageDescriptor commerce__v1__create_coupon_campaign_response__
   (ProtobufCMessageInit) commerce__v1__create_coupon_campaign_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[3] =
+#define commerce__v1__audit_request__field_descriptors NULL
+#define commerce__v1__audit_request__field_indices_by_name NULL
+#define commerce__v1__audit_request__number_ranges NULL
+const ProtobufCMessageDescriptor commerce__v1__audit_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.AuditRequest",
+  "AuditRequest",
+  "Commerce__V1__AuditRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__AuditRequest),
+  0,
+  commerce__v1__audit_request__field_descriptors,
+  commerce__v1__audit_request__field_indices_by_name,
+  0,  commerce__v1__audit_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__audit_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__audit_violation__field_descriptors[3] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__AuditViolation, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__AuditViolation, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__AuditViolation, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__audit_violation__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  0,   /* field[0] = rule */
+  1,   /* field[1] = subject */
+};
+static const ProtobufCIntRange commerce__v1__audit_violation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor commerce__v1__audit_violation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.AuditViolation",
+  "AuditViolation",
+  "Commerce__V1__AuditViolation",
+  "commerce.v1",
+  sizeof(Commerce__V1__AuditViolation),
+  3,
+  commerce__v1__audit_violation__field_descriptors,
+  commerce__v1__audit_violation__field_indices_by_name,
+  1,  commerce__v1__audit_violation__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__audit_violation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__audit_response__field_descriptors[1] =
+{
+  {
+    "violations",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Commerce__V1__AuditResponse, n_violations),
+    offsetof(Commerce__V1__AuditResponse, violations),
+    &commerce__v1__audit_violation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__audit_response__field_indices_by_name[] = {
+  0,   /* field[0] = violations */
+};
+static const ProtobufCIntRange commerce__v1__audit_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor commerce__v1__audit_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.AuditResponse",
+  "AuditResponse",
+  "Commerce__V1__AuditResponse",
+  "commerce.v1",
+  sizeof(Commerce__V1__AuditResponse),
+  1,
+  commerce__v1__audit_response__field_descriptors,
+  commerce__v1__audit_response__field_indices_by_name,
+  1,  commerce__v1__audit_response__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__audit_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[4] =
 {
   { "CreateProduct", &commerce__v1__create_product_request__descriptor, &commerce__v1__create_product_response__descriptor },
   { "Restock", &commerce__v1__restock_request__descriptor, &commerce__v1__restock_response__descriptor },
   { "CreateCouponCampaign", &commerce__v1__create_coupon_campaign_request__descriptor, &commerce__v1__create_coupon_campaign_response__descriptor },
+  { "Audit", &commerce__v1__audit_request__descriptor, &commerce__v1__audit_response__descriptor },
 };
 const unsigned commerce__v1__admin_service__method_indices_by_name[] = {
+  3,        /* Audit */
   2,        /* CreateCouponCampaign */
   0,        /* CreateProduct */
   1         /* Restock */
@@ -640,7 +897,7 @@ const ProtobufCServiceDescriptor commerce__v1__admin_service__descriptor =
   "AdminService",
   "Commerce__V1__AdminService",
   "commerce.v1",
-  3,
+  4,
   commerce__v1__admin_service__method_descriptors,
   commerce__v1__admin_service__method_indices_by_name
 };
@@ -667,6 +924,14 @@ void commerce__v1__admin_service__create_coupon_campaign(ProtobufCService *servi
 {
   assert(service->descriptor == &commerce__v1__admin_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__admin_service__audit(ProtobufCService *service,
+                                        const Commerce__V1__AuditRequest *input,
+                                        Commerce__V1__AuditResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__admin_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__admin_service__init (Commerce__V1__AdminService_Service *service,
                                         Commerce__V1__AdminService_ServiceDestroy destroy)

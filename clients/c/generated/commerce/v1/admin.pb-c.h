@@ -23,6 +23,9 @@ typedef struct Commerce__V1__RestockRequest Commerce__V1__RestockRequest;
 typedef struct Commerce__V1__RestockResponse Commerce__V1__RestockResponse;
 typedef struct Commerce__V1__CreateCouponCampaignRequest Commerce__V1__CreateCouponCampaignRequest;
 typedef struct Commerce__V1__CreateCouponCampaignResponse Commerce__V1__CreateCouponCampaignResponse;
+typedef struct Commerce__V1__AuditRequest Commerce__V1__AuditRequest;
+typedef struct Commerce__V1__AuditViolation Commerce__V1__AuditViolation;
+typedef struct Commerce__V1__AuditResponse Commerce__V1__AuditResponse;
 
 
 /* --- enums --- */
@@ -124,6 +127,47 @@ struct  Commerce__V1__CreateCouponCampaignResponse
 #define COMMERCE__V1__CREATE_COUPON_CAMPAIGN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__create_coupon_campaign_response__descriptor) \
     , NULL }
+
+
+struct  Commerce__V1__AuditRequest
+{
+  ProtobufCMessage base;
+};
+#define COMMERCE__V1__AUDIT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__audit_request__descriptor) \
+     }
+
+
+struct  Commerce__V1__AuditViolation
+{
+  ProtobufCMessage base;
+  /*
+   * e.g. "balance-equals-history", "stock-conservation", "coupons-within-quantity".
+   */
+  char *rule;
+  /*
+   * e.g. "user 42".
+   */
+  char *subject;
+  char *detail;
+};
+#define COMMERCE__V1__AUDIT_VIOLATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__audit_violation__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Commerce__V1__AuditResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Empty when the database is consistent.
+   */
+  size_t n_violations;
+  Commerce__V1__AuditViolation **violations;
+};
+#define COMMERCE__V1__AUDIT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__audit_response__descriptor) \
+    , 0,NULL }
 
 
 /* Commerce__V1__CreateProductRequest methods */
@@ -240,6 +284,63 @@ Commerce__V1__CreateCouponCampaignResponse *
 void   commerce__v1__create_coupon_campaign_response__free_unpacked
                      (Commerce__V1__CreateCouponCampaignResponse *message,
                       ProtobufCAllocator *allocator);
+/* Commerce__V1__AuditRequest methods */
+void   commerce__v1__audit_request__init
+                     (Commerce__V1__AuditRequest         *message);
+size_t commerce__v1__audit_request__get_packed_size
+                     (const Commerce__V1__AuditRequest   *message);
+size_t commerce__v1__audit_request__pack
+                     (const Commerce__V1__AuditRequest   *message,
+                      uint8_t             *out);
+size_t commerce__v1__audit_request__pack_to_buffer
+                     (const Commerce__V1__AuditRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__AuditRequest *
+       commerce__v1__audit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__audit_request__free_unpacked
+                     (Commerce__V1__AuditRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__AuditViolation methods */
+void   commerce__v1__audit_violation__init
+                     (Commerce__V1__AuditViolation         *message);
+size_t commerce__v1__audit_violation__get_packed_size
+                     (const Commerce__V1__AuditViolation   *message);
+size_t commerce__v1__audit_violation__pack
+                     (const Commerce__V1__AuditViolation   *message,
+                      uint8_t             *out);
+size_t commerce__v1__audit_violation__pack_to_buffer
+                     (const Commerce__V1__AuditViolation   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__AuditViolation *
+       commerce__v1__audit_violation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__audit_violation__free_unpacked
+                     (Commerce__V1__AuditViolation *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__AuditResponse methods */
+void   commerce__v1__audit_response__init
+                     (Commerce__V1__AuditResponse         *message);
+size_t commerce__v1__audit_response__get_packed_size
+                     (const Commerce__V1__AuditResponse   *message);
+size_t commerce__v1__audit_response__pack
+                     (const Commerce__V1__AuditResponse   *message,
+                      uint8_t             *out);
+size_t commerce__v1__audit_response__pack_to_buffer
+                     (const Commerce__V1__AuditResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__AuditResponse *
+       commerce__v1__audit_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__audit_response__free_unpacked
+                     (Commerce__V1__AuditResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Commerce__V1__CreateProductRequest_Closure)
@@ -260,6 +361,15 @@ typedef void (*Commerce__V1__CreateCouponCampaignRequest_Closure)
 typedef void (*Commerce__V1__CreateCouponCampaignResponse_Closure)
                  (const Commerce__V1__CreateCouponCampaignResponse *message,
                   void *closure_data);
+typedef void (*Commerce__V1__AuditRequest_Closure)
+                 (const Commerce__V1__AuditRequest *message,
+                  void *closure_data);
+typedef void (*Commerce__V1__AuditViolation_Closure)
+                 (const Commerce__V1__AuditViolation *message,
+                  void *closure_data);
+typedef void (*Commerce__V1__AuditResponse_Closure)
+                 (const Commerce__V1__AuditResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -279,6 +389,10 @@ struct Commerce__V1__AdminService_Service
                                  const Commerce__V1__CreateCouponCampaignRequest *input,
                                  Commerce__V1__CreateCouponCampaignResponse_Closure closure,
                                  void *closure_data);
+  void (*audit)(Commerce__V1__AdminService_Service *service,
+                const Commerce__V1__AuditRequest *input,
+                Commerce__V1__AuditResponse_Closure closure,
+                void *closure_data);
 };
 typedef void (*Commerce__V1__AdminService_ServiceDestroy)(Commerce__V1__AdminService_Service *);
 void commerce__v1__admin_service__init (Commerce__V1__AdminService_Service *service,
@@ -289,7 +403,8 @@ void commerce__v1__admin_service__init (Commerce__V1__AdminService_Service *serv
     { COMMERCE__V1__ADMIN_SERVICE__BASE_INIT,\
       function_prefix__ ## create_product,\
       function_prefix__ ## restock,\
-      function_prefix__ ## create_coupon_campaign  }
+      function_prefix__ ## create_coupon_campaign,\
+      function_prefix__ ## audit  }
 void commerce__v1__admin_service__create_product(ProtobufCService *service,
                                                  const Commerce__V1__CreateProductRequest *input,
                                                  Commerce__V1__CreateProductResponse_Closure closure,
@@ -302,6 +417,10 @@ void commerce__v1__admin_service__create_coupon_campaign(ProtobufCService *servi
                                                          const Commerce__V1__CreateCouponCampaignRequest *input,
                                                          Commerce__V1__CreateCouponCampaignResponse_Closure closure,
                                                          void *closure_data);
+void commerce__v1__admin_service__audit(ProtobufCService *service,
+                                        const Commerce__V1__AuditRequest *input,
+                                        Commerce__V1__AuditResponse_Closure closure,
+                                        void *closure_data);
 
 /* --- descriptors --- */
 
@@ -311,6 +430,9 @@ extern const ProtobufCMessageDescriptor commerce__v1__restock_request__descripto
 extern const ProtobufCMessageDescriptor commerce__v1__restock_response__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__create_coupon_campaign_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__create_coupon_campaign_response__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__audit_request__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__audit_violation__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__audit_response__descriptor;
 extern const ProtobufCServiceDescriptor commerce__v1__admin_service__descriptor;
 
 PROTOBUF_C__END_DECLS
