@@ -22,6 +22,18 @@ extension CommerceClient {
             }, options: options)
     }
 
+    /// Refunds a paid order: stock, balance (REFUND entry) and coupon come back.
+    public func cancelOrder(userID: Int64, orderID: Int64, options: CallOptions = CallOptions()) async throws
+        -> Commerce_V1_CancelOrderResponse
+    {
+        try await self.call(
+            "/commerce.v1.OrderService/CancelOrder",
+            Commerce_V1_CancelOrderRequest.with {
+                $0.userID = userID
+                $0.orderID = orderID
+            }, options: options)
+    }
+
     public func getOrder(orderID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Order {
         let reply: Commerce_V1_GetOrderResponse = try await self.read(
             "/commerce.v1.OrderService/GetOrder", Commerce_V1_GetOrderRequest.with { $0.orderID = orderID }, options)

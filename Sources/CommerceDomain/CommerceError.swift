@@ -57,6 +57,8 @@ extension CommerceError {
         public static let invalidOrderID = Reason(rawValue: "INVALID_ORDER_ID")
         public static let emptyOrder = Reason(rawValue: "EMPTY_ORDER")
         public static let tooManyLines = Reason(rawValue: "TOO_MANY_LINES")
+        public static let orderNotOwned = Reason(rawValue: "ORDER_NOT_OWNED")
+        public static let orderNotCancellable = Reason(rawValue: "ORDER_NOT_CANCELLABLE")
 
         // Coupons
         public static let invalidCouponID = Reason(rawValue: "INVALID_COUPON_ID")

@@ -69,6 +69,19 @@ public struct OrderReceipt: Hashable, Sendable {
     }
 }
 
+/// The result of CancelOrder.
+public struct RefundReceipt: Hashable, Sendable {
+    public var order: Order
+    public var refunded: Won
+    public var balanceAfter: Won
+
+    public init(order: Order, refunded: Won, balanceAfter: Won) {
+        self.order = order
+        self.refunded = refunded
+        self.balanceAfter = balanceAfter
+    }
+}
+
 /// What a buyer asked for, validated: lines merged by product and sorted by product id.
 public struct OrderRequest: Hashable, Sendable {
     public static let maximumLines = 50

@@ -92,6 +92,15 @@ extension SQLiteStore: AuditStore {
                                                  detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"))
             }
             for row in try Row.fetchAll(db, sql: """
+                SELECT o.id,
+                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid,
+                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'REFUND') AS refunded
+                FROM orders o WHERE o.status = 'REFUNDED'
+                """) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
+                violations.append(AuditViolation(rule: "refunded-order-refunds-payment", subject: "order \(row["id"] as Int64)",
+                                                 detail: "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"))
+            }
+            for row in try Row.fetchAll(db, sql: """
                 SELECT c.id FROM coupons c WHERE c.status = 'USED'
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
                 """) {

@@ -98,6 +98,42 @@ extension SQLiteStore: OrderStore {
         }
     }
 
+    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt {
+        try self.transaction { db in
+            guard var order = try Self.loadOrder(db, id) else {
+                throw CommerceError(.notFound, .orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+            }
+            guard order.userID == user else {
+                throw CommerceError(.permissionDenied, .orderNotOwned, "order \(id) belongs to another user", details: ["order_id": "\(id)"])
+            }
+            // The status change is the guard: only one refund can move PAID to REFUNDED.
+            try db.execute(sql: "UPDATE orders SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND status = 'PAID'",
+                           arguments: [at, id.rawValue])
+            guard db.changesCount == 1 else {
+                throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(id) is \(order.status.rawValue), only PAID orders can be cancelled",
+                                    details: ["order_id": "\(id)", "status": order.status.rawValue])
+            }
+            for line in order.lines {
+                try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
+                               arguments: [line.quantity, line.quantity, line.productID.rawValue])
+            }
+            let refund = order.amountPaid
+            // A refund restores what was paid; it may take a balance above the charge ceiling, which
+            // only limits charges.
+            let balance = try Int64.fetchOne(db, sql: "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance",
+                                             arguments: [refund, user.rawValue])!
+            let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
+            try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
+                           arguments: [id.rawValue, refund, entryID, at])
+            if let coupon = order.couponID {
+                try db.execute(sql: "UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+                               arguments: [coupon.rawValue, id.rawValue])
+            }
+            order.status = .refunded
+            return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
+        }
+    }
+
     public func order(_ id: OrderID) async throws -> Order? {
         try await self.read { db in try Self.loadOrder(db, id) }
     }

@@ -21,6 +21,14 @@ public struct OrderService: RPCService {
                     $0.replayed = receipt.replayed
                 }
             },
+            .unary("/commerce.v1.OrderService/CancelOrder", mutating: true) { (request: Commerce_V1_CancelOrderRequest, _) in
+                let receipt = try await self.useCases.cancelOrder(userID: request.userID, orderID: request.orderID)
+                return Commerce_V1_CancelOrderResponse.with {
+                    $0.order = .init(receipt.order)
+                    $0.refunded = receipt.refunded
+                    $0.balanceAfter = receipt.balanceAfter
+                }
+            },
             .unary("/commerce.v1.OrderService/GetOrder") { (request: Commerce_V1_GetOrderRequest, _) in
                 let order = try await self.useCases.getOrder(orderID: request.orderID)
                 return Commerce_V1_GetOrderResponse.with { $0.order = .init(order) }

@@ -14,6 +14,7 @@ public struct CommerceUseCases: Sendable {
     public let restock: Restock
     public let placeOrder: PlaceOrder
     public let getOrder: GetOrder
+    public let cancelOrder: CancelOrder
     public let listOrders: ListOrders
     public let createCouponCampaign: CreateCouponCampaign
     public let issueCoupon: IssueCoupon
@@ -30,6 +31,7 @@ public struct CommerceUseCases: Sendable {
         self.audit = { try await store.checkInvariants() }
         self.placeOrder = PlaceOrder(store: store, queues: queues, clock: clock)
         self.getOrder = GetOrder(store: store)
+        self.cancelOrder = CancelOrder(store: store, queues: queues, clock: clock)
         self.listOrders = ListOrders(store: store)
         self.createCouponCampaign = CreateCouponCampaign(store: store, queues: queues, clock: clock)
         self.issueCoupon = IssueCoupon(store: store, queues: queues, clock: clock, soldOut: SoldOutCampaigns())

@@ -22,6 +22,22 @@ public struct PlaceOrder: Sendable {
     }
 }
 
+/// Cancels a paid order by refunding it. Runs on the buyer's write queue, like PlaceOrder.
+public struct CancelOrder: Sendable {
+    let store: any OrderStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+
+    public func callAsFunction(userID rawUser: Int64, orderID rawOrder: Int64) async throws -> RefundReceipt {
+        let userID = try Validate.userID(rawUser)
+        guard rawOrder > 0 else {
+            throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
+        }
+        let (store, clock) = (self.store, self.clock)
+        return try await self.queues.write(user: userID) { try store.refundOrder(OrderID(rawOrder), user: userID, at: clock()) }
+    }
+}
+
 public struct GetOrder: Sendable {
     let store: any OrderStore
 

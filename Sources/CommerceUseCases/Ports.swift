@@ -72,6 +72,10 @@ public protocol OrderStore: Sendable {
     ///   `COUPON_EXPIRED`, `COUPON_NOT_YET_VALID`, `IDEMPOTENCY_KEY_REUSED`.
     func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt
     func order(_ id: OrderID) async throws -> Order?
+    /// Refunds a PAID order of `user` in one transaction: stock back (counted as returned), the
+    /// amount paid back to the balance with a REFUND entry and payment, the coupon AVAILABLE again.
+    /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`, `ORDER_NOT_CANCELLABLE`.
+    func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt
     /// Newest first; `nil` when the user does not exist.
     func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>?
 }

@@ -123,6 +123,37 @@ struct OrderAndCouponTests {
         }
     }
 
+    @Test("CancelOrder refunds a paid order: stock, balance (REFUND entry) and coupon come back; once only")
+    func cancelOrder() async throws {
+        try await withCommerceServer { server, client in
+            let now = nowMillis()
+            let campaign = try await client.createCouponCampaign(
+                name: "2,000 off", kind: .fixed, amount: 2_000, totalQuantity: 5, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+            let user = try await fundedUser(client, 30_000)
+            let stranger = try await fundedUser(client, 0)
+            let product = try await client.createProduct(name: "lamp", price: 6_000, initialStock: 4)
+            let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id)
+            let order = try await client.placeOrder(userID: user, items: [(product.id, 3)], couponID: coupon.id).order
+            #expect(order.amountPaid == 16_000)
+            #expect(try await client.getBalance(userID: user) == 14_000)
+
+            await expectRPCError(.permissionDenied, "ORDER_NOT_OWNED") { try await client.cancelOrder(userID: stranger, orderID: order.id) }
+            await expectRPCError(.notFound, "ORDER_NOT_FOUND") { try await client.cancelOrder(userID: user, orderID: 999_999) }
+            await expectRPCError(.invalidArgument, "INVALID_ORDER_ID") { try await client.cancelOrder(userID: user, orderID: 0) }
+            let refund = try await client.cancelOrder(userID: user, orderID: order.id)
+            #expect(refund.refunded == 16_000 && refund.balanceAfter == 30_000 && refund.order.status == .refunded)
+            #expect(try await client.getOrder(orderID: order.id).status == .refunded)
+            #expect(try await client.getProduct(productID: product.id).stock == 4)
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .available)
+            #expect(try await client.listBalanceHistory(userID: user).entries.first?.type == .refund)
+            await expectRPCError(.failedPrecondition, "ORDER_NOT_CANCELLABLE") { try await client.cancelOrder(userID: user, orderID: order.id) }
+            // The coupon works again.
+            let again = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
+            #expect(again.discount == 2_000)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
     @Test("discounts: percent with a cap, and never more than the order total")
     func discounts() async throws {
         try await withCommerceServer { _, client in

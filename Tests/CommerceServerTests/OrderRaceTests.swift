@@ -137,4 +137,31 @@ struct OrderRaceTests {
             for c in clients { await c.close() }
         }
     }
+
+    @Test("50 racing cancels of one order from 10 connections refund it exactly once")
+    func racingCancels() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await fundedUser(client, 50_000)
+            let product = try await client.createProduct(name: "kettle", price: 20_000, initialStock: 3)
+            let order = try await client.placeOrder(userID: user, items: [(product.id, 2)]).order
+            let clients = (0..<10).map { _ in CommerceClient(port: server.port) }
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<50 {
+                    let c = clients[index % clients.count]
+                    group.addTask {
+                        do {
+                            _ = try await c.cancelOrder(userID: user, orderID: order.id)
+                            return "OK"
+                        } catch let error as RPCError { return error.reason }
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(tally(outcomes) == ["OK": 1, "ORDER_NOT_CANCELLABLE": 49])
+            #expect(try await client.getBalance(userID: user) == 50_000)
+            #expect(try await client.getProduct(productID: product.id).stock == 3)
+            #expect(try server.store.audit().isEmpty)
+            for c in clients { await c.close() }
+        }
+    }
 }

@@ -154,7 +154,7 @@ final class RawPeer: Sendable {
 
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
-    func waitUntil(timeout: Duration = .seconds(5), _ condition: (RawPeer) throws -> Bool) async rethrows -> Bool {
+    func waitUntil(timeout: Duration = .seconds(20), _ condition: (RawPeer) throws -> Bool) async rethrows -> Bool {
         let end = ContinuousClock.now + timeout
         while ContinuousClock.now < end {
             if try condition(self) { return true }

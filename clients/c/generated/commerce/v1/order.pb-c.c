@@ -412,6 +412,96 @@ void   commerce__v1__list_orders_response__free_unpacked
   assert(message->base.descriptor == &commerce__v1__list_orders_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__cancel_order_request__init
+                     (Commerce__V1__CancelOrderRequest         *message)
+{
+  static const Commerce__V1__CancelOrderRequest init_value = COMMERCE__V1__CANCEL_ORDER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__cancel_order_request__get_packed_size
+                     (const Commerce__V1__CancelOrderRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__cancel_order_request__pack
+                     (const Commerce__V1__CancelOrderRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__cancel_order_request__pack_to_buffer
+                     (const Commerce__V1__CancelOrderRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__CancelOrderRequest *
+       commerce__v1__cancel_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__CancelOrderRequest *)
+     protobuf_c_message_unpack (&commerce__v1__cancel_order_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__cancel_order_request__free_unpacked
+                     (Commerce__V1__CancelOrderRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__cancel_order_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__cancel_order_response__init
+                     (Commerce__V1__CancelOrderResponse         *message)
+{
+  static const Commerce__V1__CancelOrderResponse init_value = COMMERCE__V1__CANCEL_ORDER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__cancel_order_response__get_packed_size
+                     (const Commerce__V1__CancelOrderResponse *message)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__cancel_order_response__pack
+                     (const Commerce__V1__CancelOrderResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__cancel_order_response__pack_to_buffer
+                     (const Commerce__V1__CancelOrderResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__cancel_order_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__CancelOrderResponse *
+       commerce__v1__cancel_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__CancelOrderResponse *)
+     protobuf_c_message_unpack (&commerce__v1__cancel_order_response__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__cancel_order_response__free_unpacked
+                     (Commerce__V1__CancelOrderResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__cancel_order_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor commerce__v1__order_item__field_descriptors[2] =
 {
   {
@@ -1014,6 +1104,121 @@ const ProtobufCMessageDescriptor commerce__v1__list_orders_response__descriptor 
   (ProtobufCMessageInit) commerce__v1__list_orders_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor commerce__v1__cancel_order_request__field_descriptors[2] =
+{
+  {
+    "user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CancelOrderRequest, user_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CancelOrderRequest, order_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__cancel_order_request__field_indices_by_name[] = {
+  1,   /* field[1] = order_id */
+  0,   /* field[0] = user_id */
+};
+static const ProtobufCIntRange commerce__v1__cancel_order_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor commerce__v1__cancel_order_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.CancelOrderRequest",
+  "CancelOrderRequest",
+  "Commerce__V1__CancelOrderRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__CancelOrderRequest),
+  2,
+  commerce__v1__cancel_order_request__field_descriptors,
+  commerce__v1__cancel_order_request__field_indices_by_name,
+  1,  commerce__v1__cancel_order_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__cancel_order_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__cancel_order_response__field_descriptors[3] =
+{
+  {
+    "order",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CancelOrderResponse, order),
+    &commerce__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refunded",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CancelOrderResponse, refunded),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance_after",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__CancelOrderResponse, balance_after),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__cancel_order_response__field_indices_by_name[] = {
+  2,   /* field[2] = balance_after */
+  0,   /* field[0] = order */
+  1,   /* field[1] = refunded */
+};
+static const ProtobufCIntRange commerce__v1__cancel_order_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor commerce__v1__cancel_order_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.CancelOrderResponse",
+  "CancelOrderResponse",
+  "Commerce__V1__CancelOrderResponse",
+  "commerce.v1",
+  sizeof(Commerce__V1__CancelOrderResponse),
+  3,
+  commerce__v1__cancel_order_response__field_descriptors,
+  commerce__v1__cancel_order_response__field_indices_by_name,
+  1,  commerce__v1__cancel_order_response__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__cancel_order_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue commerce__v1__order_status__enum_values_by_number[6] =
 {
   { "ORDER_STATUS_UNSPECIFIED", "COMMERCE__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED", 0 },
@@ -1050,13 +1255,15 @@ const ProtobufCEnumDescriptor commerce__v1__order_status__descriptor =
   commerce__v1__order_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__order_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor commerce__v1__order_service__method_descriptors[4] =
 {
   { "PlaceOrder", &commerce__v1__place_order_request__descriptor, &commerce__v1__place_order_response__descriptor },
   { "GetOrder", &commerce__v1__get_order_request__descriptor, &commerce__v1__get_order_response__descriptor },
   { "ListOrders", &commerce__v1__list_orders_request__descriptor, &commerce__v1__list_orders_response__descriptor },
+  { "CancelOrder", &commerce__v1__cancel_order_request__descriptor, &commerce__v1__cancel_order_response__descriptor },
 };
 const unsigned commerce__v1__order_service__method_indices_by_name[] = {
+  3,        /* CancelOrder */
   1,        /* GetOrder */
   2,        /* ListOrders */
   0         /* PlaceOrder */
@@ -1068,7 +1275,7 @@ const ProtobufCServiceDescriptor commerce__v1__order_service__descriptor =
   "OrderService",
   "Commerce__V1__OrderService",
   "commerce.v1",
-  3,
+  4,
   commerce__v1__order_service__method_descriptors,
   commerce__v1__order_service__method_indices_by_name
 };
@@ -1095,6 +1302,14 @@ void commerce__v1__order_service__list_orders(ProtobufCService *service,
 {
   assert(service->descriptor == &commerce__v1__order_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__order_service__cancel_order(ProtobufCService *service,
+                                               const Commerce__V1__CancelOrderRequest *input,
+                                               Commerce__V1__CancelOrderResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__order_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__order_service__init (Commerce__V1__OrderService_Service *service,
                                         Commerce__V1__OrderService_ServiceDestroy destroy)

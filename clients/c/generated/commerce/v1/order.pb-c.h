@@ -25,6 +25,8 @@ typedef struct Commerce__V1__GetOrderRequest Commerce__V1__GetOrderRequest;
 typedef struct Commerce__V1__GetOrderResponse Commerce__V1__GetOrderResponse;
 typedef struct Commerce__V1__ListOrdersRequest Commerce__V1__ListOrdersRequest;
 typedef struct Commerce__V1__ListOrdersResponse Commerce__V1__ListOrdersResponse;
+typedef struct Commerce__V1__CancelOrderRequest Commerce__V1__CancelOrderRequest;
+typedef struct Commerce__V1__CancelOrderResponse Commerce__V1__CancelOrderResponse;
 
 
 /* --- enums --- */
@@ -176,6 +178,32 @@ struct  Commerce__V1__ListOrdersResponse
 #define COMMERCE__V1__LIST_ORDERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__list_orders_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Commerce__V1__CancelOrderRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The order's owner.
+   */
+  int64_t user_id;
+  int64_t order_id;
+};
+#define COMMERCE__V1__CANCEL_ORDER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__cancel_order_request__descriptor) \
+    , 0, 0 }
+
+
+struct  Commerce__V1__CancelOrderResponse
+{
+  ProtobufCMessage base;
+  Commerce__V1__Order *order;
+  int64_t refunded;
+  int64_t balance_after;
+};
+#define COMMERCE__V1__CANCEL_ORDER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__cancel_order_response__descriptor) \
+    , NULL, 0, 0 }
 
 
 /* Commerce__V1__OrderItem methods */
@@ -349,6 +377,44 @@ Commerce__V1__ListOrdersResponse *
 void   commerce__v1__list_orders_response__free_unpacked
                      (Commerce__V1__ListOrdersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Commerce__V1__CancelOrderRequest methods */
+void   commerce__v1__cancel_order_request__init
+                     (Commerce__V1__CancelOrderRequest         *message);
+size_t commerce__v1__cancel_order_request__get_packed_size
+                     (const Commerce__V1__CancelOrderRequest   *message);
+size_t commerce__v1__cancel_order_request__pack
+                     (const Commerce__V1__CancelOrderRequest   *message,
+                      uint8_t             *out);
+size_t commerce__v1__cancel_order_request__pack_to_buffer
+                     (const Commerce__V1__CancelOrderRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__CancelOrderRequest *
+       commerce__v1__cancel_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__cancel_order_request__free_unpacked
+                     (Commerce__V1__CancelOrderRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__CancelOrderResponse methods */
+void   commerce__v1__cancel_order_response__init
+                     (Commerce__V1__CancelOrderResponse         *message);
+size_t commerce__v1__cancel_order_response__get_packed_size
+                     (const Commerce__V1__CancelOrderResponse   *message);
+size_t commerce__v1__cancel_order_response__pack
+                     (const Commerce__V1__CancelOrderResponse   *message,
+                      uint8_t             *out);
+size_t commerce__v1__cancel_order_response__pack_to_buffer
+                     (const Commerce__V1__CancelOrderResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__CancelOrderResponse *
+       commerce__v1__cancel_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__cancel_order_response__free_unpacked
+                     (Commerce__V1__CancelOrderResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Commerce__V1__OrderItem_Closure)
@@ -378,6 +444,12 @@ typedef void (*Commerce__V1__ListOrdersRequest_Closure)
 typedef void (*Commerce__V1__ListOrdersResponse_Closure)
                  (const Commerce__V1__ListOrdersResponse *message,
                   void *closure_data);
+typedef void (*Commerce__V1__CancelOrderRequest_Closure)
+                 (const Commerce__V1__CancelOrderRequest *message,
+                  void *closure_data);
+typedef void (*Commerce__V1__CancelOrderResponse_Closure)
+                 (const Commerce__V1__CancelOrderResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -397,6 +469,10 @@ struct Commerce__V1__OrderService_Service
                       const Commerce__V1__ListOrdersRequest *input,
                       Commerce__V1__ListOrdersResponse_Closure closure,
                       void *closure_data);
+  void (*cancel_order)(Commerce__V1__OrderService_Service *service,
+                       const Commerce__V1__CancelOrderRequest *input,
+                       Commerce__V1__CancelOrderResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Commerce__V1__OrderService_ServiceDestroy)(Commerce__V1__OrderService_Service *);
 void commerce__v1__order_service__init (Commerce__V1__OrderService_Service *service,
@@ -407,7 +483,8 @@ void commerce__v1__order_service__init (Commerce__V1__OrderService_Service *serv
     { COMMERCE__V1__ORDER_SERVICE__BASE_INIT,\
       function_prefix__ ## place_order,\
       function_prefix__ ## get_order,\
-      function_prefix__ ## list_orders  }
+      function_prefix__ ## list_orders,\
+      function_prefix__ ## cancel_order  }
 void commerce__v1__order_service__place_order(ProtobufCService *service,
                                               const Commerce__V1__PlaceOrderRequest *input,
                                               Commerce__V1__PlaceOrderResponse_Closure closure,
@@ -420,6 +497,10 @@ void commerce__v1__order_service__list_orders(ProtobufCService *service,
                                               const Commerce__V1__ListOrdersRequest *input,
                                               Commerce__V1__ListOrdersResponse_Closure closure,
                                               void *closure_data);
+void commerce__v1__order_service__cancel_order(ProtobufCService *service,
+                                               const Commerce__V1__CancelOrderRequest *input,
+                                               Commerce__V1__CancelOrderResponse_Closure closure,
+                                               void *closure_data);
 
 /* --- descriptors --- */
 
@@ -433,6 +514,8 @@ extern const ProtobufCMessageDescriptor commerce__v1__get_order_request__descrip
 extern const ProtobufCMessageDescriptor commerce__v1__get_order_response__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__list_orders_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__list_orders_response__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__cancel_order_request__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__cancel_order_response__descriptor;
 extern const ProtobufCServiceDescriptor commerce__v1__order_service__descriptor;
 
 PROTOBUF_C__END_DECLS
