@@ -71,6 +71,18 @@ extension CommerceClient {
             }, options)
     }
 
+    /// Best sellers of the last `days` UTC days (0 = 3), top `limit` (0 = 5).
+    public func topProducts(days: Int32 = 0, limit: Int32 = 0, options: CallOptions = CallOptions()) async throws
+        -> Commerce_V1_TopProductsResponse
+    {
+        try await self.read(
+            "/commerce.v1.ProductService/TopProducts",
+            Commerce_V1_TopProductsRequest.with {
+                $0.days = days
+                $0.limit = limit
+            }, options)
+    }
+
     // MARK: Admin
 
     public func createProduct(name: String, price: Int64, initialStock: Int64, options: CallOptions = CallOptions()) async throws

@@ -21,6 +21,7 @@ public enum MethodCatalog {
         Entry(name: "/commerce.v1.BalanceService/ListBalanceHistory", request: Commerce_V1_ListBalanceHistoryRequest.self, response: Commerce_V1_ListBalanceHistoryResponse.self),
         Entry(name: "/commerce.v1.ProductService/GetProduct", request: Commerce_V1_GetProductRequest.self, response: Commerce_V1_GetProductResponse.self),
         Entry(name: "/commerce.v1.ProductService/ListProducts", request: Commerce_V1_ListProductsRequest.self, response: Commerce_V1_ListProductsResponse.self),
+        Entry(name: "/commerce.v1.ProductService/TopProducts", request: Commerce_V1_TopProductsRequest.self, response: Commerce_V1_TopProductsResponse.self),
         Entry(name: "/commerce.v1.AdminService/CreateProduct", request: Commerce_V1_CreateProductRequest.self, response: Commerce_V1_CreateProductResponse.self),
         Entry(name: "/commerce.v1.AdminService/Restock", request: Commerce_V1_RestockRequest.self, response: Commerce_V1_RestockResponse.self),
         Entry(name: "/commerce.v1.AdminService/CreateCouponCampaign", request: Commerce_V1_CreateCouponCampaignRequest.self, response: Commerce_V1_CreateCouponCampaignResponse.self),

@@ -75,6 +75,9 @@ extension CommerceError {
         public static let invalidDiscount = Reason(rawValue: "INVALID_DISCOUNT")
         public static let invalidWindow = Reason(rawValue: "INVALID_WINDOW")
 
+        // Rankings
+        public static let invalidRankingWindow = Reason(rawValue: "INVALID_RANKING_WINDOW")
+
         // Paging
         public static let invalidPageSize = Reason(rawValue: "INVALID_PAGE_SIZE")
         public static let invalidPageToken = Reason(rawValue: "INVALID_PAGE_TOKEN")

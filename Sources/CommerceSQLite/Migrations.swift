@@ -108,6 +108,17 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3: per-day per-product sales rollups") { db in
+            try db.execute(sql: """
+                CREATE TABLE product_daily_sales (
+                    day        INTEGER NOT NULL,
+                    product_id INTEGER NOT NULL REFERENCES products(id),
+                    quantity   INTEGER NOT NULL CHECK (quantity >= 0),
+                    orders     INTEGER NOT NULL CHECK (orders >= 0),
+                    PRIMARY KEY (day, product_id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

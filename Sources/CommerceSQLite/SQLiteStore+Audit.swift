@@ -69,6 +69,17 @@ extension SQLiteStore: AuditStore {
                 violations.append(AuditViolation(rule: "sold-equals-order-lines", subject: "product \(row["id"] as Int64)",
                                                  detail: "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"))
             }
+            // Rollups: the ranking's per-day sums match the lines of paid orders.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT p.id,
+                       COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
+                       COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                                 WHERE l.product_id = p.id AND o.status = 'PAID'), 0) AS paid
+                FROM products p
+                """) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
+                violations.append(AuditViolation(rule: "rollups-match-orders", subject: "product \(row["id"] as Int64)",
+                                                 detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"))
+            }
             // Coupons: never beyond the quantity, the count matches the coupons, one per user.
             for row in try Row.fetchAll(db, sql: """
                 SELECT c.id, c.issued, c.total_quantity, (SELECT COUNT(*) FROM coupons WHERE campaign_id = c.id) AS rows,

@@ -71,10 +71,16 @@ extension SQLiteStore: OrderStore {
                 INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at) VALUES (?, 'PAID', ?, ?, ?, ?, ?)
                 """, arguments: [user, total, discount, request.couponID?.rawValue, command.at, command.at])
             let orderID = OrderID(db.lastInsertedRowID)
+            let day = SalesDay(containing: command.at).rawValue
             for line in lines {
                 try db.cachedStatement(sql: """
                     INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
                     """).execute(arguments: [orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity])
+                // The ranking's rollup, in the same transaction as the sale.
+                try db.cachedStatement(sql: """
+                    INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
+                    """).execute(arguments: [day, line.productID.rawValue, line.quantity])
             }
             if let couponID = request.couponID {
                 try db.execute(sql: "UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
@@ -113,9 +119,13 @@ extension SQLiteStore: OrderStore {
                 throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(id) is \(order.status.rawValue), only PAID orders can be cancelled",
                                     details: ["order_id": "\(id)", "status": order.status.rawValue])
             }
+            let day = SalesDay(containing: order.createdAt).rawValue
             for line in order.lines {
                 try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
                                arguments: [line.quantity, line.quantity, line.productID.rawValue])
+                // The sale leaves the ranking of the day it was made.
+                try db.execute(sql: "UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
+                               arguments: [line.quantity, day, line.productID.rawValue])
             }
             let refund = order.amountPaid
             // A refund restores what was paid; it may take a balance above the charge ceiling, which

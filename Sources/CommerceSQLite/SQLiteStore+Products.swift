@@ -52,6 +52,20 @@ extension SQLiteStore: ProductStore {
         }
     }
 
+    public func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller] {
+        try await self.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
+                FROM product_daily_sales s JOIN products p ON p.id = s.product_id
+                WHERE s.day BETWEEN ? AND ?
+                GROUP BY s.product_id HAVING SUM(s.quantity) > 0
+                ORDER BY quantity DESC, s.product_id LIMIT ?
+                """, arguments: [from.rawValue, through.rawValue, limit]).map {
+                TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
+            }
+        }
+    }
+
     static let productColumns = "id, name, price, stock, created_at"
 
     static func product(_ row: Row) -> Product {

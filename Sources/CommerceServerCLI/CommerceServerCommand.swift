@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 32
+    @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
 
@@ -85,7 +86,8 @@ struct Serve: AsyncParsableCommand {
                 idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout))),
             store: self.database.store,
             adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
-            writeQueueShards: self.writeQueueShards)
+            writeQueueShards: self.writeQueueShards,
+            rankingCacheMillis: self.rankingCacheMs)
         let portFile = self.portFile
         let service = CommerceServerService(
             configuration: configuration,

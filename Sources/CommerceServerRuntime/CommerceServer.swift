@@ -24,7 +24,8 @@ public final class CommerceServer: Sendable {
         let store = try SQLiteStore(configuration.store)
         let useCases = CommerceUseCases(
             store: store,
-            queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock)
+            queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
+            rankingCacheMillis: configuration.rankingCacheMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
         let rpc = try await RPCServer.start(router: router, configuration: configuration.rpc, logger: logger)
         return CommerceServer(store: store, rpc: rpc)

@@ -14,6 +14,8 @@ public struct CommerceServerConfiguration: Sendable {
     public var policy: BalancePolicy
     /// Wall-clock time in Unix ms, for every timestamp and validity window; tests move it.
     public var clock: @Sendable () -> UnixMillis
+    /// How long a TopProducts answer is reused, in ms (0 = never).
+    public var rankingCacheMillis: Int64
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
@@ -21,8 +23,10 @@ public struct CommerceServerConfiguration: Sendable {
         adminToken: String? = nil,
         writeQueueShards: Int = 32,
         policy: BalancePolicy = .standard,
-        clock: @escaping @Sendable () -> UnixMillis = systemClock
+        clock: @escaping @Sendable () -> UnixMillis = systemClock,
+        rankingCacheMillis: Int64 = 1_000
     ) {
+        self.rankingCacheMillis = rankingCacheMillis
         self.clock = clock
         self.rpc = rpc
         self.store = store

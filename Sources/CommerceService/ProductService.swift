@@ -21,6 +21,21 @@ public struct ProductService: RPCService {
                     $0.nextPageToken = page.nextToken ?? ""
                 }
             },
+            .unary("/commerce.v1.ProductService/TopProducts") { (request: Commerce_V1_TopProductsRequest, _) in
+                let ranking = try await self.useCases.topProducts(days: request.days, limit: request.limit)
+                return Commerce_V1_TopProductsResponse.with {
+                    $0.products = ranking.sellers.map { seller in
+                        Commerce_V1_TopProduct.with {
+                            $0.productID = seller.productID.rawValue
+                            $0.name = seller.name
+                            $0.quantitySold = seller.quantitySold
+                            $0.orderCount = seller.orderCount
+                        }
+                    }
+                    $0.windowStartUnixMs = ranking.windowStart
+                    $0.windowEndUnixMs = ranking.windowEnd
+                }
+            },
         ]
     }
 }

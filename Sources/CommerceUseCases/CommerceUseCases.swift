@@ -15,6 +15,7 @@ public struct CommerceUseCases: Sendable {
     public let placeOrder: PlaceOrder
     public let getOrder: GetOrder
     public let cancelOrder: CancelOrder
+    public let topProducts: TopProducts
     public let listOrders: ListOrders
     public let createCouponCampaign: CreateCouponCampaign
     public let issueCoupon: IssueCoupon
@@ -24,8 +25,9 @@ public struct CommerceUseCases: Sendable {
 
     public init(
         store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
-        clock: @escaping @Sendable () -> UnixMillis = systemClock
+        clock: @escaping @Sendable () -> UnixMillis = systemClock, rankingCacheMillis: Int64 = 1_000
     ) {
+        self.topProducts = TopProducts(store: store, clock: clock, cache: RankingCache(ttlMillis: rankingCacheMillis))
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock
         self.audit = { try await store.checkInvariants() }

@@ -47,6 +47,8 @@ public protocol ProductStore: Sendable {
     func product(_ id: ProductID) async throws -> Product?
     /// Ascending by id.
     func products(page: PageQuery) async throws -> Page<Product>
+    /// Units sold per product over `from...through` (UTC days), most first, from the daily rollups.
+    func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller]
 }
 
 /// An order as the store must apply it.

@@ -154,6 +154,48 @@ struct OrderAndCouponTests {
         }
     }
 
+    @Test("TopProducts ranks the last 3 UTC days from the rollups, over orders spread across 5 days; refunds subtract")
+    func topProducts() async throws {
+        let clock = TestClock()
+        try await withCommerceServer(clock: clock, rankingCache: 0) { server, client in
+            let buyer = try await fundedUser(client, 1_000_000)
+            var ids: [Int64] = []
+            for name in ["old hit", "steady", "new favourite", "newcomer", "unsold"] {
+                ids.append(try await client.createProduct(name: name, price: 1_000, initialStock: 1_000).id)
+            }
+            func buy(_ product: Int, _ quantity: Int64, daysAgo: Int64) async throws -> Int64 {
+                clock.set(daysAgo: daysAgo)
+                return try await client.placeOrder(userID: buyer, items: [(ids[product], quantity)]).order.id
+            }
+            _ = try await buy(0, 10, daysAgo: 4)  // outside a 3-day window
+            _ = try await buy(0, 10, daysAgo: 3)  // outside too: the window is today and the 2 days before
+            _ = try await buy(1, 3, daysAgo: 2)
+            _ = try await buy(1, 1, daysAgo: 1)
+            _ = try await buy(2, 2, daysAgo: 1)
+            _ = try await buy(2, 2, daysAgo: 0)
+            let refunded = try await buy(2, 5, daysAgo: 0)
+            _ = try await buy(2, 1, daysAgo: 0)
+            _ = try await buy(3, 1, daysAgo: 0)
+            clock.set(daysAgo: 0)
+
+            var top = try await client.topProducts()
+            #expect(top.products.map(\.name) == ["new favourite", "steady", "newcomer"])
+            #expect(top.products.map(\.quantitySold) == [10, 4, 1] && top.products.map(\.orderCount) == [4, 2, 1])
+            #expect(top.windowEndUnixMs - top.windowStartUnixMs == 3 * 86_400_000 && top.windowStartUnixMs % 86_400_000 == 0)
+
+            _ = try await client.cancelOrder(userID: buyer, orderID: refunded)
+            top = try await client.topProducts()
+            #expect(top.products.map(\.name) == ["new favourite", "steady", "newcomer"])
+            #expect(top.products.first?.quantitySold == 5 && top.products.first?.orderCount == 3, "the refund left the ranking")
+
+            let wide = try await client.topProducts(days: 5, limit: 2)
+            #expect(wide.products.map(\.name) == ["old hit", "new favourite"] && wide.products.first?.quantitySold == 20)
+            await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(days: 31) }
+            await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(limit: -1) }
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
     @Test("discounts: percent with a cap, and never more than the order total")
     func discounts() async throws {
         try await withCommerceServer { _, client in

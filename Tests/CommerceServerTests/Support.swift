@@ -23,6 +23,8 @@ final class TestClock: Sendable {
     private let offset = Mutex<Int64>(0)
     var now: Int64 { nowMillis() + self.offset.withLock { $0 } }
     func advance(byMillis millis: Int64) { self.offset.withLock { $0 += millis } }
+    /// Puts the clock `days` whole days before the real time (0 = now).
+    func set(daysAgo days: Int64) { self.offset.withLock { $0 = -days * 86_400_000 } }
 }
 
 func temporaryDatabasePath() -> String {
@@ -35,13 +37,15 @@ func withCommerceServer<T>(
     adminToken token: String? = adminToken,
     connections: Int = 1,
     clock: TestClock? = nil,
+    rankingCache: Int64 = 1_000,
     _ body: (CommerceServer, CommerceClient) async throws -> T
 ) async throws -> T {
     let configuration = CommerceServerConfiguration(
         rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
         store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
         adminToken: token,
-        clock: clockFunction(clock))
+        clock: clockFunction(clock),
+        rankingCacheMillis: rankingCache)
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
         configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)

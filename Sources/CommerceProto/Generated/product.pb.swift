@@ -111,6 +111,58 @@ public nonisolated struct Commerce_V1_ListProductsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Commerce_V1_TopProductsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 = 3; at most 30.
+  public var days: Int32 = 0
+
+  /// 0 = 5; at most 50.
+  public var limit: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Commerce_V1_TopProduct: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productID: Int64 = 0
+
+  public var name: String = String()
+
+  public var quantitySold: Int64 = 0
+
+  public var orderCount: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Commerce_V1_TopProductsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Most units first; ties by product id.
+  public var products: [Commerce_V1_TopProduct] = []
+
+  /// The window: [start, end) in Unix ms, UTC day boundaries.
+  public var windowStartUnixMs: Int64 = 0
+
+  public var windowEndUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "commerce.v1"
@@ -293,6 +345,126 @@ nonisolated extension Commerce_V1_ListProductsResponse: SwiftProtobuf.Message, S
   public static func ==(lhs: Commerce_V1_ListProductsResponse, rhs: Commerce_V1_ListProductsResponse) -> Bool {
     if lhs.products != rhs.products {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_TopProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TopProductsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_TopProductsRequest, rhs: Commerce_V1_TopProductsRequest) -> Bool {
+    if lhs.days != rhs.days {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_TopProduct: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TopProduct"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_id\0\u{1}name\0\u{3}quantity_sold\0\u{3}order_count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.productID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.quantitySold) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.orderCount) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.productID != 0 {
+      try visitor.visitSingularInt64Field(value: self.productID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.quantitySold != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantitySold, fieldNumber: 3)
+    }
+    if self.orderCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.orderCount, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_TopProduct, rhs: Commerce_V1_TopProduct) -> Bool {
+    if lhs.productID != rhs.productID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.quantitySold != rhs.quantitySold {return false}
+    if lhs.orderCount != rhs.orderCount {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_TopProductsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TopProductsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}products\0\u{3}window_start_unix_ms\0\u{3}window_end_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.windowStartUnixMs) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.windowEndUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 1)
+    }
+    if self.windowStartUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.windowStartUnixMs, fieldNumber: 2)
+    }
+    if self.windowEndUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.windowEndUnixMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_TopProductsResponse, rhs: Commerce_V1_TopProductsResponse) -> Bool {
+    if lhs.products != rhs.products {return false}
+    if lhs.windowStartUnixMs != rhs.windowStartUnixMs {return false}
+    if lhs.windowEndUnixMs != rhs.windowEndUnixMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -232,6 +232,141 @@ void   commerce__v1__list_products_response__free_unpacked
   assert(message->base.descriptor == &commerce__v1__list_products_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__top_products_request__init
+                     (Commerce__V1__TopProductsRequest         *message)
+{
+  static const Commerce__V1__TopProductsRequest init_value = COMMERCE__V1__TOP_PRODUCTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__top_products_request__get_packed_size
+                     (const Commerce__V1__TopProductsRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__top_products_request__pack
+                     (const Commerce__V1__TopProductsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__top_products_request__pack_to_buffer
+                     (const Commerce__V1__TopProductsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__TopProductsRequest *
+       commerce__v1__top_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__TopProductsRequest *)
+     protobuf_c_message_unpack (&commerce__v1__top_products_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__top_products_request__free_unpacked
+                     (Commerce__V1__TopProductsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__top_products_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__top_product__init
+                     (Commerce__V1__TopProduct         *message)
+{
+  static const Commerce__V1__TopProduct init_value = COMMERCE__V1__TOP_PRODUCT__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__top_product__get_packed_size
+                     (const Commerce__V1__TopProduct *message)
+{
+  assert(message->base.descriptor == &commerce__v1__top_product__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__top_product__pack
+                     (const Commerce__V1__TopProduct *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__top_product__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__top_product__pack_to_buffer
+                     (const Commerce__V1__TopProduct *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__top_product__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__TopProduct *
+       commerce__v1__top_product__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__TopProduct *)
+     protobuf_c_message_unpack (&commerce__v1__top_product__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__top_product__free_unpacked
+                     (Commerce__V1__TopProduct *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__top_product__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__top_products_response__init
+                     (Commerce__V1__TopProductsResponse         *message)
+{
+  static const Commerce__V1__TopProductsResponse init_value = COMMERCE__V1__TOP_PRODUCTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__top_products_response__get_packed_size
+                     (const Commerce__V1__TopProductsResponse *message)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__top_products_response__pack
+                     (const Commerce__V1__TopProductsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__top_products_response__pack_to_buffer
+                     (const Commerce__V1__TopProductsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__top_products_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__TopProductsResponse *
+       commerce__v1__top_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__TopProductsResponse *)
+     protobuf_c_message_unpack (&commerce__v1__top_products_response__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__top_products_response__free_unpacked
+                     (Commerce__V1__TopProductsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__top_products_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor commerce__v1__product__field_descriptors[5] =
 {
   {
@@ -487,14 +622,208 @@ const ProtobufCMessageDescriptor commerce__v1__list_products_response__descripto
   (ProtobufCMessageInit) commerce__v1__list_products_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__product_service__method_descriptors[2] =
+static const ProtobufCFieldDescriptor commerce__v1__top_products_request__field_descriptors[2] =
+{
+  {
+    "days",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsRequest, days),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__top_products_request__field_indices_by_name[] = {
+  0,   /* field[0] = days */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange commerce__v1__top_products_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor commerce__v1__top_products_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.TopProductsRequest",
+  "TopProductsRequest",
+  "Commerce__V1__TopProductsRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__TopProductsRequest),
+  2,
+  commerce__v1__top_products_request__field_descriptors,
+  commerce__v1__top_products_request__field_indices_by_name,
+  1,  commerce__v1__top_products_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__top_products_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__top_product__field_descriptors[4] =
+{
+  {
+    "product_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProduct, product_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProduct, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quantity_sold",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProduct, quantity_sold),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_count",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProduct, order_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__top_product__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  3,   /* field[3] = order_count */
+  0,   /* field[0] = product_id */
+  2,   /* field[2] = quantity_sold */
+};
+static const ProtobufCIntRange commerce__v1__top_product__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor commerce__v1__top_product__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.TopProduct",
+  "TopProduct",
+  "Commerce__V1__TopProduct",
+  "commerce.v1",
+  sizeof(Commerce__V1__TopProduct),
+  4,
+  commerce__v1__top_product__field_descriptors,
+  commerce__v1__top_product__field_indices_by_name,
+  1,  commerce__v1__top_product__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__top_product__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__top_products_response__field_descriptors[3] =
+{
+  {
+    "products",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Commerce__V1__TopProductsResponse, n_products),
+    offsetof(Commerce__V1__TopProductsResponse, products),
+    &commerce__v1__top_product__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window_start_unix_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsResponse, window_start_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window_end_unix_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsResponse, window_end_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__top_products_response__field_indices_by_name[] = {
+  0,   /* field[0] = products */
+  2,   /* field[2] = window_end_unix_ms */
+  1,   /* field[1] = window_start_unix_ms */
+};
+static const ProtobufCIntRange commerce__v1__top_products_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor commerce__v1__top_products_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.TopProductsResponse",
+  "TopProductsResponse",
+  "Commerce__V1__TopProductsResponse",
+  "commerce.v1",
+  sizeof(Commerce__V1__TopProductsResponse),
+  3,
+  commerce__v1__top_products_response__field_descriptors,
+  commerce__v1__top_products_response__field_indices_by_name,
+  1,  commerce__v1__top_products_response__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__top_products_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor commerce__v1__product_service__method_descriptors[3] =
 {
   { "GetProduct", &commerce__v1__get_product_request__descriptor, &commerce__v1__get_product_response__descriptor },
   { "ListProducts", &commerce__v1__list_products_request__descriptor, &commerce__v1__list_products_response__descriptor },
+  { "TopProducts", &commerce__v1__top_products_request__descriptor, &commerce__v1__top_products_response__descriptor },
 };
 const unsigned commerce__v1__product_service__method_indices_by_name[] = {
   0,        /* GetProduct */
-  1         /* ListProducts */
+  1,        /* ListProducts */
+  2         /* TopProducts */
 };
 const ProtobufCServiceDescriptor commerce__v1__product_service__descriptor =
 {
@@ -503,7 +832,7 @@ const ProtobufCServiceDescriptor commerce__v1__product_service__descriptor =
   "ProductService",
   "Commerce__V1__ProductService",
   "commerce.v1",
-  2,
+  3,
   commerce__v1__product_service__method_descriptors,
   commerce__v1__product_service__method_indices_by_name
 };
@@ -522,6 +851,14 @@ void commerce__v1__product_service__list_products(ProtobufCService *service,
 {
   assert(service->descriptor == &commerce__v1__product_service__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__product_service__top_products(ProtobufCService *service,
+                                                 const Commerce__V1__TopProductsRequest *input,
+                                                 Commerce__V1__TopProductsResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__product_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__product_service__init (Commerce__V1__ProductService_Service *service,
                                           Commerce__V1__ProductService_ServiceDestroy destroy)

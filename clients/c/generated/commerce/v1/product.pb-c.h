@@ -21,6 +21,9 @@ typedef struct Commerce__V1__GetProductRequest Commerce__V1__GetProductRequest;
 typedef struct Commerce__V1__GetProductResponse Commerce__V1__GetProductResponse;
 typedef struct Commerce__V1__ListProductsRequest Commerce__V1__ListProductsRequest;
 typedef struct Commerce__V1__ListProductsResponse Commerce__V1__ListProductsResponse;
+typedef struct Commerce__V1__TopProductsRequest Commerce__V1__TopProductsRequest;
+typedef struct Commerce__V1__TopProduct Commerce__V1__TopProduct;
+typedef struct Commerce__V1__TopProductsResponse Commerce__V1__TopProductsResponse;
 
 
 /* --- enums --- */
@@ -91,6 +94,55 @@ struct  Commerce__V1__ListProductsResponse
 #define COMMERCE__V1__LIST_PRODUCTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__list_products_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Commerce__V1__TopProductsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 0 = 3; at most 30.
+   */
+  int32_t days;
+  /*
+   * 0 = 5; at most 50.
+   */
+  int32_t limit;
+};
+#define COMMERCE__V1__TOP_PRODUCTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__top_products_request__descriptor) \
+    , 0, 0 }
+
+
+struct  Commerce__V1__TopProduct
+{
+  ProtobufCMessage base;
+  int64_t product_id;
+  char *name;
+  int64_t quantity_sold;
+  int64_t order_count;
+};
+#define COMMERCE__V1__TOP_PRODUCT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__top_product__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Commerce__V1__TopProductsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Most units first; ties by product id.
+   */
+  size_t n_products;
+  Commerce__V1__TopProduct **products;
+  /*
+   * The window: [start, end) in Unix ms, UTC day boundaries.
+   */
+  int64_t window_start_unix_ms;
+  int64_t window_end_unix_ms;
+};
+#define COMMERCE__V1__TOP_PRODUCTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__top_products_response__descriptor) \
+    , 0,NULL, 0, 0 }
 
 
 /* Commerce__V1__Product methods */
@@ -188,6 +240,63 @@ Commerce__V1__ListProductsResponse *
 void   commerce__v1__list_products_response__free_unpacked
                      (Commerce__V1__ListProductsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Commerce__V1__TopProductsRequest methods */
+void   commerce__v1__top_products_request__init
+                     (Commerce__V1__TopProductsRequest         *message);
+size_t commerce__v1__top_products_request__get_packed_size
+                     (const Commerce__V1__TopProductsRequest   *message);
+size_t commerce__v1__top_products_request__pack
+                     (const Commerce__V1__TopProductsRequest   *message,
+                      uint8_t             *out);
+size_t commerce__v1__top_products_request__pack_to_buffer
+                     (const Commerce__V1__TopProductsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__TopProductsRequest *
+       commerce__v1__top_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__top_products_request__free_unpacked
+                     (Commerce__V1__TopProductsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__TopProduct methods */
+void   commerce__v1__top_product__init
+                     (Commerce__V1__TopProduct         *message);
+size_t commerce__v1__top_product__get_packed_size
+                     (const Commerce__V1__TopProduct   *message);
+size_t commerce__v1__top_product__pack
+                     (const Commerce__V1__TopProduct   *message,
+                      uint8_t             *out);
+size_t commerce__v1__top_product__pack_to_buffer
+                     (const Commerce__V1__TopProduct   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__TopProduct *
+       commerce__v1__top_product__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__top_product__free_unpacked
+                     (Commerce__V1__TopProduct *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__TopProductsResponse methods */
+void   commerce__v1__top_products_response__init
+                     (Commerce__V1__TopProductsResponse         *message);
+size_t commerce__v1__top_products_response__get_packed_size
+                     (const Commerce__V1__TopProductsResponse   *message);
+size_t commerce__v1__top_products_response__pack
+                     (const Commerce__V1__TopProductsResponse   *message,
+                      uint8_t             *out);
+size_t commerce__v1__top_products_response__pack_to_buffer
+                     (const Commerce__V1__TopProductsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__TopProductsResponse *
+       commerce__v1__top_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__top_products_response__free_unpacked
+                     (Commerce__V1__TopProductsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Commerce__V1__Product_Closure)
@@ -205,6 +314,15 @@ typedef void (*Commerce__V1__ListProductsRequest_Closure)
 typedef void (*Commerce__V1__ListProductsResponse_Closure)
                  (const Commerce__V1__ListProductsResponse *message,
                   void *closure_data);
+typedef void (*Commerce__V1__TopProductsRequest_Closure)
+                 (const Commerce__V1__TopProductsRequest *message,
+                  void *closure_data);
+typedef void (*Commerce__V1__TopProduct_Closure)
+                 (const Commerce__V1__TopProduct *message,
+                  void *closure_data);
+typedef void (*Commerce__V1__TopProductsResponse_Closure)
+                 (const Commerce__V1__TopProductsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -220,6 +338,10 @@ struct Commerce__V1__ProductService_Service
                         const Commerce__V1__ListProductsRequest *input,
                         Commerce__V1__ListProductsResponse_Closure closure,
                         void *closure_data);
+  void (*top_products)(Commerce__V1__ProductService_Service *service,
+                       const Commerce__V1__TopProductsRequest *input,
+                       Commerce__V1__TopProductsResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Commerce__V1__ProductService_ServiceDestroy)(Commerce__V1__ProductService_Service *);
 void commerce__v1__product_service__init (Commerce__V1__ProductService_Service *service,
@@ -229,7 +351,8 @@ void commerce__v1__product_service__init (Commerce__V1__ProductService_Service *
 #define COMMERCE__V1__PRODUCT_SERVICE__INIT(function_prefix__) \
     { COMMERCE__V1__PRODUCT_SERVICE__BASE_INIT,\
       function_prefix__ ## get_product,\
-      function_prefix__ ## list_products  }
+      function_prefix__ ## list_products,\
+      function_prefix__ ## top_products  }
 void commerce__v1__product_service__get_product(ProtobufCService *service,
                                                 const Commerce__V1__GetProductRequest *input,
                                                 Commerce__V1__GetProductResponse_Closure closure,
@@ -238,6 +361,10 @@ void commerce__v1__product_service__list_products(ProtobufCService *service,
                                                   const Commerce__V1__ListProductsRequest *input,
                                                   Commerce__V1__ListProductsResponse_Closure closure,
                                                   void *closure_data);
+void commerce__v1__product_service__top_products(ProtobufCService *service,
+                                                 const Commerce__V1__TopProductsRequest *input,
+                                                 Commerce__V1__TopProductsResponse_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -246,6 +373,9 @@ extern const ProtobufCMessageDescriptor commerce__v1__get_product_request__descr
 extern const ProtobufCMessageDescriptor commerce__v1__get_product_response__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__list_products_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__list_products_response__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__top_products_request__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__top_product__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__top_products_response__descriptor;
 extern const ProtobufCServiceDescriptor commerce__v1__product_service__descriptor;
 
 PROTOBUF_C__END_DECLS
