@@ -30,6 +30,11 @@ public enum MethodCatalog {
         Entry(name: "/commerce.v1.OrderService/CancelOrder", request: Commerce_V1_CancelOrderRequest.self, response: Commerce_V1_CancelOrderResponse.self),
         Entry(name: "/commerce.v1.OrderService/GetOrder", request: Commerce_V1_GetOrderRequest.self, response: Commerce_V1_GetOrderResponse.self),
         Entry(name: "/commerce.v1.OrderService/ListOrders", request: Commerce_V1_ListOrdersRequest.self, response: Commerce_V1_ListOrdersResponse.self),
+        Entry(name: "/commerce.v1.CartService/AddItem", request: Commerce_V1_AddCartItemRequest.self, response: Commerce_V1_CartResponse.self),
+        Entry(name: "/commerce.v1.CartService/RemoveItem", request: Commerce_V1_RemoveCartItemRequest.self, response: Commerce_V1_CartResponse.self),
+        Entry(name: "/commerce.v1.CartService/UpdateQuantity", request: Commerce_V1_UpdateCartItemRequest.self, response: Commerce_V1_CartResponse.self),
+        Entry(name: "/commerce.v1.CartService/GetCart", request: Commerce_V1_GetCartRequest.self, response: Commerce_V1_CartResponse.self),
+        Entry(name: "/commerce.v1.CartService/CheckoutCart", request: Commerce_V1_CheckoutCartRequest.self, response: Commerce_V1_PlaceOrderResponse.self),
         Entry(name: "/commerce.v1.CouponService/IssueCoupon", request: Commerce_V1_IssueCouponRequest.self, response: Commerce_V1_IssueCouponResponse.self),
         Entry(name: "/commerce.v1.CouponService/ListUserCoupons", request: Commerce_V1_ListUserCouponsRequest.self, response: Commerce_V1_ListUserCouponsResponse.self),
     ]

@@ -75,6 +75,10 @@ extension CommerceError {
         public static let invalidDiscount = Reason(rawValue: "INVALID_DISCOUNT")
         public static let invalidWindow = Reason(rawValue: "INVALID_WINDOW")
 
+        // Cart
+        public static let notInCart = Reason(rawValue: "NOT_IN_CART")
+        public static let emptyCart = Reason(rawValue: "EMPTY_CART")
+
         // Rankings
         public static let invalidRankingWindow = Reason(rawValue: "INVALID_RANKING_WINDOW")
 

@@ -119,6 +119,17 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4: carts") { db in
+            try db.execute(sql: """
+                CREATE TABLE cart_items (
+                    user_id    INTEGER NOT NULL REFERENCES users(id),
+                    product_id INTEGER NOT NULL REFERENCES products(id),
+                    quantity   INTEGER NOT NULL CHECK (quantity > 0),
+                    added_at   INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, product_id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -5,21 +5,35 @@ import GRDB
 extension SQLiteStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt {
         try self.transaction { db in
+            if let replay = try Self.replayedOrder(db, user: command.request.userID, key: command.idempotencyKey,
+                                                   fingerprint: command.request.fingerprint) {
+                return replay
+            }
+            return try Self.placeOrder(db, command)
+        }
+    }
+
+    /// The first order placed under `key`, if any; a different fingerprint under it is refused.
+    /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
+    static func replayedOrder(_ db: Database, user: UserID, key: String?, fingerprint: String?) throws -> OrderReceipt? {
+        guard let key, let first = try Row.fetchOne(db, sql: """
+            SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
+            """, arguments: [user.rawValue, key])
+        else { return nil }
+        if let fingerprint, (first["fingerprint"] as String) != fingerprint {
+            throw CommerceError(.alreadyExists, .idempotencyKeyReused,
+                                "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
+                                details: ["order_id": "\(first["order_id"] as Int64)"])
+        }
+        let order = try Self.loadOrder(db, OrderID(first["order_id"]))!
+        return OrderReceipt(order: order, balanceAfter: first["balance_after"], replayed: true)
+    }
+
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CheckoutCart).
+    static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
+        do {
             let request = command.request
             let user = request.userID.rawValue
-            if let key = command.idempotencyKey,
-                let first = try Row.fetchOne(db, sql: """
-                    SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
-                    """, arguments: [user, key])
-            {
-                guard (first["fingerprint"] as String) == request.fingerprint else {
-                    throw CommerceError(.alreadyExists, .idempotencyKeyReused,
-                                        "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
-                                        details: ["order_id": "\(first["order_id"] as Int64)"])
-                }
-                let order = try Self.loadOrder(db, OrderID(first["order_id"]))!
-                return OrderReceipt(order: order, balanceAfter: first["balance_after"], replayed: true)
-            }
             guard let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user]) else {
                 throw CommerceError.userNotFound(request.userID)
             }

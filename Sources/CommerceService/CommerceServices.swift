@@ -10,6 +10,7 @@ public enum CommerceServices {
             ProductService(useCases: useCases),
             OrderService(useCases: useCases),
             CouponService(useCases: useCases),
+            CartService(useCases: useCases),
             AdminService(useCases: useCases, authenticator: AdminAuthenticator(token: adminToken)),
         ])
     }

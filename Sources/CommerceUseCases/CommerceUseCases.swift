@@ -16,6 +16,9 @@ public struct CommerceUseCases: Sendable {
     public let getOrder: GetOrder
     public let cancelOrder: CancelOrder
     public let topProducts: TopProducts
+    public let changeCart: ChangeCart
+    public let getCart: GetCart
+    public let checkoutCart: CheckoutCart
     public let listOrders: ListOrders
     public let createCouponCampaign: CreateCouponCampaign
     public let issueCoupon: IssueCoupon
@@ -30,6 +33,9 @@ public struct CommerceUseCases: Sendable {
         self.topProducts = TopProducts(store: store, clock: clock, cache: RankingCache(ttlMillis: rankingCacheMillis))
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock
+        self.changeCart = ChangeCart(store: store, queues: queues, clock: clock)
+        self.getCart = GetCart(store: store)
+        self.checkoutCart = CheckoutCart(store: store, queues: queues, clock: clock)
         self.audit = { try await store.checkInvariants() }
         self.placeOrder = PlaceOrder(store: store, queues: queues, clock: clock)
         self.getOrder = GetOrder(store: store)

@@ -92,6 +92,19 @@ public protocol CouponStore: Sendable {
     func coupons(of user: UserID) async throws -> [Coupon]?
 }
 
+public protocol CartStore: Sendable {
+    /// Applies `change`, checking stock now for adds and updates (the merged quantity must be in
+    /// stock); returns the cart after it.
+    /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `OUT_OF_STOCK`,
+    ///   `INVALID_QUANTITY`, `TOO_MANY_LINES`, `NOT_IN_CART`.
+    func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) throws -> Cart
+    /// `nil` when the user does not exist.
+    func cart(of user: UserID) async throws -> Cart?
+    /// Places an order of the whole cart (as ``OrderStore/placeOrder(_:)``) and empties the cart,
+    /// in one transaction. - Throws: `EMPTY_CART` and PlaceOrder's reasons.
+    func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) throws -> OrderReceipt
+}
+
 /// One broken invariant.
 public struct InvariantViolation: Hashable, Sendable {
     public var rule: String
@@ -111,4 +124,4 @@ public protocol AuditStore: Sendable {
 }
 
 /// Every port, as one store implements them.
-public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & AuditStore
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & CartStore & AuditStore

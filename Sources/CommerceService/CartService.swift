@@ -1,0 +1,58 @@
+import CommerceDomain
+import CommerceProto
+import CommerceUseCases
+import FrameRPCServer
+
+/// `commerce.v1.CartService`.
+public struct CartService: RPCService {
+    let useCases: CommerceUseCases
+
+    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+
+    public var methods: [RPCMethod] {
+        [
+            .unary("/commerce.v1.CartService/AddItem", mutating: true) { (request: Commerce_V1_AddCartItemRequest, _) in
+                Self.reply(try await self.useCases.changeCart.add(userID: request.userID, productID: request.productID, quantity: request.quantity))
+            },
+            .unary("/commerce.v1.CartService/RemoveItem", mutating: true) { (request: Commerce_V1_RemoveCartItemRequest, _) in
+                Self.reply(try await self.useCases.changeCart.remove(userID: request.userID, productID: request.productID))
+            },
+            .unary("/commerce.v1.CartService/UpdateQuantity", mutating: true) { (request: Commerce_V1_UpdateCartItemRequest, _) in
+                Self.reply(try await self.useCases.changeCart.update(userID: request.userID, productID: request.productID, quantity: request.quantity))
+            },
+            .unary("/commerce.v1.CartService/GetCart") { (request: Commerce_V1_GetCartRequest, _) in
+                Self.reply(try await self.useCases.getCart(userID: request.userID))
+            },
+            .unary("/commerce.v1.CartService/CheckoutCart", mutating: true) { (request: Commerce_V1_CheckoutCartRequest, context) in
+                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                let receipt = try await self.useCases.checkoutCart(userID: request.userID, couponID: request.couponID, idempotencyKey: key)
+                return Commerce_V1_PlaceOrderResponse.with {
+                    $0.order = .init(receipt.order)
+                    $0.balanceAfter = receipt.balanceAfter
+                    $0.replayed = receipt.replayed
+                }
+            },
+        ]
+    }
+
+    static func reply(_ cart: Cart) -> Commerce_V1_CartResponse {
+        Commerce_V1_CartResponse.with {
+            $0.cart = Commerce_V1_Cart.with { proto in
+                proto.userID = cart.userID.rawValue
+                proto.lines = cart.lines.map { line in
+                    Commerce_V1_CartLine.with {
+                        $0.productID = line.productID.rawValue
+                        $0.productName = line.productName
+                        $0.unitPrice = line.unitPrice
+                        $0.quantity = line.quantity
+                        $0.lineTotal = line.total
+                        $0.stock = line.stock
+                        $0.available = line.available
+                    }
+                }
+                proto.total = cart.total
+                proto.allAvailable = cart.allAvailable
+            }
+        }
+    }
+}
