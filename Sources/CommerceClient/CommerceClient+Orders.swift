@@ -22,6 +22,33 @@ extension CommerceClient {
             }, options: options)
     }
 
+    /// Two-step flow, step 1: reserves stock and coupon; the order is PENDING_PAYMENT until paid,
+    /// cancelled or expired.
+    public func createOrder(
+        userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
+        options: CallOptions = CallOptions()
+    ) async throws -> Commerce_V1_PlaceOrderResponse {
+        var options = options
+        if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
+        return try await self.call(
+            "/commerce.v1.OrderService/CreateOrder",
+            Commerce_V1_PlaceOrderRequest.with {
+                $0.userID = userID
+                $0.items = items.map { item in Commerce_V1_OrderItem.with { $0.productID = item.productID; $0.quantity = item.quantity } }
+                $0.couponID = couponID
+            }, options: options)
+    }
+
+    /// Two-step flow, step 2.
+    public func payOrder(userID: Int64, orderID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_PlaceOrderResponse {
+        try await self.call(
+            "/commerce.v1.OrderService/PayOrder",
+            Commerce_V1_PayOrderRequest.with {
+                $0.userID = userID
+                $0.orderID = orderID
+            }, options: options)
+    }
+
     /// Refunds a paid order: stock, balance (REFUND entry) and coupon come back.
     public func cancelOrder(userID: Int64, orderID: Int64, options: CallOptions = CallOptions()) async throws
         -> Commerce_V1_CancelOrderResponse

@@ -27,6 +27,8 @@ public enum MethodCatalog {
         Entry(name: "/commerce.v1.AdminService/CreateCouponCampaign", request: Commerce_V1_CreateCouponCampaignRequest.self, response: Commerce_V1_CreateCouponCampaignResponse.self),
         Entry(name: "/commerce.v1.AdminService/Audit", request: Commerce_V1_AuditRequest.self, response: Commerce_V1_AuditResponse.self),
         Entry(name: "/commerce.v1.OrderService/PlaceOrder", request: Commerce_V1_PlaceOrderRequest.self, response: Commerce_V1_PlaceOrderResponse.self),
+        Entry(name: "/commerce.v1.OrderService/CreateOrder", request: Commerce_V1_PlaceOrderRequest.self, response: Commerce_V1_PlaceOrderResponse.self),
+        Entry(name: "/commerce.v1.OrderService/PayOrder", request: Commerce_V1_PayOrderRequest.self, response: Commerce_V1_PlaceOrderResponse.self),
         Entry(name: "/commerce.v1.OrderService/CancelOrder", request: Commerce_V1_CancelOrderRequest.self, response: Commerce_V1_CancelOrderResponse.self),
         Entry(name: "/commerce.v1.OrderService/GetOrder", request: Commerce_V1_GetOrderRequest.self, response: Commerce_V1_GetOrderResponse.self),
         Entry(name: "/commerce.v1.OrderService/ListOrders", request: Commerce_V1_ListOrdersRequest.self, response: Commerce_V1_ListOrdersResponse.self),

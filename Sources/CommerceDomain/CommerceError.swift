@@ -59,6 +59,8 @@ extension CommerceError {
         public static let tooManyLines = Reason(rawValue: "TOO_MANY_LINES")
         public static let orderNotOwned = Reason(rawValue: "ORDER_NOT_OWNED")
         public static let orderNotCancellable = Reason(rawValue: "ORDER_NOT_CANCELLABLE")
+        public static let orderNotPayable = Reason(rawValue: "ORDER_NOT_PAYABLE")
+        public static let orderExpired = Reason(rawValue: "ORDER_EXPIRED")
 
         // Coupons
         public static let invalidCouponID = Reason(rawValue: "INVALID_COUPON_ID")

@@ -40,9 +40,12 @@ public struct Order: Hashable, Sendable {
     public var discount: Won
     public var couponID: CouponID?
     public var createdAt: UnixMillis
+    /// When an unpaid (PENDING_PAYMENT) order expires; nil otherwise.
+    public var expiresAt: UnixMillis?
 
     public init(id: OrderID, userID: UserID, status: OrderStatus, lines: [OrderLine], total: Won, discount: Won,
-                couponID: CouponID?, createdAt: UnixMillis) {
+                couponID: CouponID?, createdAt: UnixMillis, expiresAt: UnixMillis? = nil) {
+        self.expiresAt = expiresAt
         self.id = id
         self.userID = userID
         self.status = status

@@ -130,6 +130,13 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5: two-step orders (expiry, payment time)") { db in
+            try db.execute(sql: """
+                ALTER TABLE orders ADD COLUMN expires_at INTEGER;
+                ALTER TABLE orders ADD COLUMN paid_at INTEGER;
+                CREATE INDEX orders_pending_by_expiry ON orders(expires_at) WHERE status = 'PENDING_PAYMENT';
+                """)
+        }
         return migrator
     }
 }

@@ -29,121 +29,158 @@ extension SQLiteStore: OrderStore {
         return OrderReceipt(order: order, balanceAfter: first["balance_after"], replayed: true)
     }
 
-    /// The body of an order, inside the caller's transaction (PlaceOrder, CheckoutCart).
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart):
+    /// take stock for every line (guarded), check and reserve the coupon (guarded), record the order
+    /// and its lines; then, unless it is a two-step order, pay it.
     static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
-        do {
-            let request = command.request
-            let user = request.userID.rawValue
-            guard let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user]) else {
-                throw CommerceError.userNotFound(request.userID)
-            }
-
-            // Stock: one guarded statement per line, in product-id order.
-            var lines: [OrderLine] = []
-            for (product, quantity) in request.lines {
-                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE products SET stock = stock - :quantity, sold = sold + :quantity
-                    WHERE id = :id AND stock >= :quantity
-                    RETURNING name, price
-                    """), arguments: ["quantity": quantity, "id": product.rawValue])
-                else {
-                    guard let row = try Row.fetchOne(db, sql: "SELECT name, stock FROM products WHERE id = ?", arguments: [product.rawValue]) else {
-                        throw CommerceError.productNotFound(product)
-                    }
-                    let name: String = row["name"], stock: Int64 = row["stock"]
-                    throw CommerceError(.failedPrecondition, .outOfStock,
-                                        "\"\(name)\" has \(stock) in stock, \(quantity) ordered",
-                                        details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
-                }
-                lines.append(OrderLine(productID: product, productName: row["name"], unitPrice: row["price"], quantity: quantity))
-            }
-            let (total, overflow) = lines.reduce((Won(0), false)) { partial, line in
-                let (product, o1) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
-                let (sum, o2) = partial.0.addingReportingOverflow(product)
-                return (sum, partial.1 || o1 || o2)
-            }
-            guard !overflow else {
-                throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large")
-            }
-
-            // Coupon: owner, state and window, then used once (guarded).
-            var discount: Won = 0
-            if let couponID = request.couponID {
-                let coupon = try Self.usableCoupon(db, couponID, user: request.userID, at: command.at)
-                discount = coupon.campaign.discount.amount(on: total)
-            }
-            let paid = total - discount
-            guard let balanceAfter = try Int64.fetchOne(db.cachedStatement(sql: """
-                UPDATE users SET balance = balance - :paid WHERE id = :user AND balance >= :paid RETURNING balance
-                """), arguments: ["paid": paid, "user": user])
+        let request = command.request
+        let user = request.userID.rawValue
+        guard let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user]) else {
+            throw CommerceError.userNotFound(request.userID)
+        }
+        // Stock: one guarded statement per line, in product-id order.
+        var lines: [OrderLine] = []
+        for (product, quantity) in request.lines {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                UPDATE products SET stock = stock - :quantity, sold = sold + :quantity
+                WHERE id = :id AND stock >= :quantity
+                RETURNING name, price
+                """), arguments: ["quantity": quantity, "id": product.rawValue])
             else {
-                throw CommerceError(.failedPrecondition, .insufficientBalance,
-                                    "the order costs \(paid) won, the balance is \(balance) won",
-                                    details: ["balance": "\(balance)", "required": "\(paid)"])
-            }
-            try db.execute(sql: """
-                INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at) VALUES (?, 'PAID', ?, ?, ?, ?, ?)
-                """, arguments: [user, total, discount, request.couponID?.rawValue, command.at, command.at])
-            let orderID = OrderID(db.lastInsertedRowID)
-            let day = SalesDay(containing: command.at).rawValue
-            for line in lines {
-                try db.cachedStatement(sql: """
-                    INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
-                    """).execute(arguments: [orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity])
-                // The ranking's rollup, in the same transaction as the sale.
-                try db.cachedStatement(sql: """
-                    INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
-                    ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
-                    """).execute(arguments: [day, line.productID.rawValue, line.quantity])
-            }
-            if let couponID = request.couponID {
-                try db.execute(sql: "UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
-                               arguments: [orderID.rawValue, command.at, couponID.rawValue])
-                guard db.changesCount == 1 else {
-                    throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) has been used")
+                guard let row = try Row.fetchOne(db, sql: "SELECT name, stock FROM products WHERE id = ?", arguments: [product.rawValue]) else {
+                    throw CommerceError.productNotFound(product)
                 }
+                let name: String = row["name"], stock: Int64 = row["stock"]
+                throw CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, \(quantity) ordered",
+                                    details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
             }
-            let entryID = try Self.appendEntry(db, user: user, type: .use, amount: -paid, balanceAfter: balanceAfter, at: command.at)
+            lines.append(OrderLine(productID: product, productName: row["name"], unitPrice: row["price"], quantity: quantity))
+        }
+        let (total, overflow) = lines.reduce((Won(0), false)) { partial, line in
+            let (product, o1) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
+            let (sum, o2) = partial.0.addingReportingOverflow(product)
+            return (sum, partial.1 || o1 || o2)
+        }
+        guard !overflow else { throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large") }
+
+        // Coupon: owner, state and window.
+        var discount: Won = 0
+        if let couponID = request.couponID {
+            discount = try Self.usableCoupon(db, couponID, user: request.userID, at: command.at).campaign.discount.amount(on: total)
+        }
+        let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
+        try db.execute(sql: """
+            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt])
+        let orderID = OrderID(db.lastInsertedRowID)
+        for line in lines {
+            try db.cachedStatement(sql: """
+                INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
+                """).execute(arguments: [orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity])
+        }
+        if let couponID = request.couponID {
+            // Used once: the state change is the guard.
+            try db.execute(sql: "UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
+                           arguments: [orderID.rawValue, command.at, couponID.rawValue])
+            guard db.changesCount == 1 else {
+                throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) has been used")
+            }
+        }
+        var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: total, discount: discount,
+                          couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
+        var balanceAfter = balance
+        if status == .paid {
+            balanceAfter = try Self.pay(db, order, balance: balance, at: command.at)
+            order.expiresAt = nil
+        }
+        if let key = command.idempotencyKey {
             try db.execute(sql: """
-                INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)
-                """, arguments: [orderID.rawValue, paid, entryID, command.at])
-            if let key = command.idempotencyKey {
-                try db.execute(sql: """
-                    INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [user, key, request.fingerprint, orderID.rawValue, balanceAfter])
+                INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [user, key, request.fingerprint, orderID.rawValue, balanceAfter])
+        }
+        return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
+    }
+
+    /// Debits the balance (guarded: never below zero), writes the USE entry, the payment and the
+    /// ranking's rollups for the day of payment. The caller has made the order PAID.
+    static func pay(_ db: Database, _ order: Order, balance: Won, at: UnixMillis) throws -> Won {
+        let amount = order.amountPaid
+        guard let balanceAfter = try Int64.fetchOne(db.cachedStatement(sql: """
+            UPDATE users SET balance = balance - :paid WHERE id = :user AND balance >= :paid RETURNING balance
+            """), arguments: ["paid": amount, "user": order.userID.rawValue])
+        else {
+            throw CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(amount) won, the balance is \(balance) won",
+                                details: ["balance": "\(balance)", "required": "\(amount)"])
+        }
+        let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
+        try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
+                       arguments: [order.id.rawValue, amount, entryID, at])
+        try db.execute(sql: "UPDATE orders SET paid_at = ?, updated_at = ? WHERE id = ?", arguments: [at, at, order.id.rawValue])
+        let day = SalesDay(containing: at).rawValue
+        for line in order.lines {
+            // The ranking's rollup, in the same transaction as the sale.
+            try db.cachedStatement(sql: """
+                INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
+                ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
+                """).execute(arguments: [day, line.productID.rawValue, line.quantity])
+        }
+        return balanceAfter
+    }
+
+    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> OrderReceipt {
+        try self.transaction { db in
+            var order = try Self.ownedOrder(db, id, user: user)
+            guard order.status == .pendingPayment else {
+                throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT orders can be paid",
+                                    details: ["order_id": "\(id)", "status": order.status.rawValue])
             }
-            let order = Order(id: orderID, userID: request.userID, status: .paid, lines: lines, total: total, discount: discount,
-                              couponID: request.couponID, createdAt: command.at)
+            guard let expiresAt = order.expiresAt, at < expiresAt else {
+                throw CommerceError(.failedPrecondition, .orderExpired, "order \(id) expired unpaid; its stock and coupon are released",
+                                    details: ["order_id": "\(id)"])
+            }
+            // The status change is the guard: one payment, whoever races.
+            try db.execute(sql: "UPDATE orders SET status = 'PAID' WHERE id = ? AND status = 'PENDING_PAYMENT'", arguments: [id.rawValue])
+            guard db.changesCount == 1 else {
+                throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is no longer pending", details: ["order_id": "\(id)"])
+            }
+            let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user.rawValue]) ?? 0
+            let balanceAfter = try Self.pay(db, order, balance: balance, at: at)
+            order.status = .paid
+            order.expiresAt = nil
             return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
         }
     }
 
     public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt {
         try self.transaction { db in
-            guard var order = try Self.loadOrder(db, id) else {
-                throw CommerceError(.notFound, .orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
-            }
-            guard order.userID == user else {
-                throw CommerceError(.permissionDenied, .orderNotOwned, "order \(id) belongs to another user", details: ["order_id": "\(id)"])
+            var order = try Self.ownedOrder(db, id, user: user)
+            if order.status == .pendingPayment {
+                // Nothing was paid: release the reservation.
+                try Self.release(db, order, as: .cancelled, at: at)
+                order.status = .cancelled
+                let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user.rawValue]) ?? 0
+                return RefundReceipt(order: order, refunded: 0, balanceAfter: balance)
             }
             // The status change is the guard: only one refund can move PAID to REFUNDED.
             try db.execute(sql: "UPDATE orders SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND status = 'PAID'",
                            arguments: [at, id.rawValue])
             guard db.changesCount == 1 else {
-                throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(id) is \(order.status.rawValue), only PAID orders can be cancelled",
+                throw CommerceError(.failedPrecondition, .orderNotCancellable,
+                                    "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
                                     details: ["order_id": "\(id)", "status": order.status.rawValue])
             }
-            let day = SalesDay(containing: order.createdAt).rawValue
+            let paidAt = try Int64.fetchOne(db, sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?", arguments: [id.rawValue])!
+            let day = SalesDay(containing: paidAt).rawValue
             for line in order.lines {
                 try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
                                arguments: [line.quantity, line.quantity, line.productID.rawValue])
-                // The sale leaves the ranking of the day it was made.
+                // The sale leaves the ranking of the day it was paid.
                 try db.execute(sql: "UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
                                arguments: [line.quantity, day, line.productID.rawValue])
             }
             let refund = order.amountPaid
-            // A refund restores what was paid; it may take a balance above the charge ceiling, which
-            // only limits charges.
+            // A refund restores what was paid; it may take a balance above the charge ceiling, which only limits charges.
             let balance = try Int64.fetchOne(db, sql: "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance",
                                              arguments: [refund, user.rawValue])!
             let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
@@ -156,6 +193,47 @@ extension SQLiteStore: OrderStore {
             order.status = .refunded
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
+    }
+
+    public func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int {
+        try self.transaction { db in
+            let due = try Int64.fetchAll(db, sql: """
+                SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
+                """, arguments: [at, limit])
+            for id in due {
+                if let order = try Self.loadOrder(db, OrderID(id)) { try Self.release(db, order, as: .expired, at: at) }
+            }
+            return due.count
+        }
+    }
+
+    /// Ends a PENDING_PAYMENT order unpaid: its stock goes back (counted as returned) and its coupon
+    /// becomes AVAILABLE. Guarded by the status change, so a sweeper in every instance is safe.
+    static func release(_ db: Database, _ order: Order, as status: OrderStatus, at: UnixMillis) throws {
+        try db.execute(sql: "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
+                       arguments: [status.rawValue, at, order.id.rawValue])
+        guard db.changesCount == 1 else {
+            throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(order.id) is no longer pending",
+                                details: ["order_id": "\(order.id)"])
+        }
+        for line in order.lines {
+            try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
+                           arguments: [line.quantity, line.quantity, line.productID.rawValue])
+        }
+        if let coupon = order.couponID {
+            try db.execute(sql: "UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+                           arguments: [coupon.rawValue, order.id.rawValue])
+        }
+    }
+
+    static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {
+        guard let order = try Self.loadOrder(db, id) else {
+            throw CommerceError(.notFound, .orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+        }
+        guard order.userID == user else {
+            throw CommerceError(.permissionDenied, .orderNotOwned, "order \(id) belongs to another user", details: ["order_id": "\(id)"])
+        }
+        return order
     }
 
     public func order(_ id: OrderID) async throws -> Order? {
@@ -175,7 +253,7 @@ extension SQLiteStore: OrderStore {
 
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT id, user_id, status, total, discount, coupon_id, created_at FROM orders WHERE id = ?
+            SELECT id, user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?
             """, arguments: [id.rawValue])
         else { return nil }
         let lines = try Row.fetchAll(db, sql: """
@@ -185,6 +263,7 @@ extension SQLiteStore: OrderStore {
         }
         return Order(id: id, userID: UserID(row["user_id"]), status: OrderStatus(rawValue: row["status"]) ?? .paid, lines: lines,
                      total: row["total"], discount: row["discount"], couponID: (row["coupon_id"] as Int64?).map { CouponID($0) },
-                     createdAt: row["created_at"])
+                     createdAt: row["created_at"],
+                     expiresAt: (row["status"] as String) == "PENDING_PAYMENT" ? row["expires_at"] : nil)
     }
 }

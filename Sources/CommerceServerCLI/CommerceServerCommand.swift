@@ -61,6 +61,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 32
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
+    @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl: Int64 = 86_400
+    @Option(help: "Milliseconds between sweeps that expire unpaid orders.") var expirySweepMs: Int64 = 1_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
 
@@ -87,7 +89,9 @@ struct Serve: AsyncParsableCommand {
             store: self.database.store,
             adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
             writeQueueShards: self.writeQueueShards,
-            rankingCacheMillis: self.rankingCacheMs)
+            rankingCacheMillis: self.rankingCacheMs,
+            pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,
+            expirySweepMillis: self.expirySweepMs)
         let portFile = self.portFile
         let service = CommerceServerService(
             configuration: configuration,

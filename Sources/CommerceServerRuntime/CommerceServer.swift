@@ -9,13 +9,15 @@ import Logging
 public final class CommerceServer: Sendable {
     public let store: SQLiteStore
     private let rpc: RPCServer
+    private let sweeper: Task<Void, Never>
 
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(store: SQLiteStore, rpc: RPCServer) {
+    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>) {
         self.store = store
         self.rpc = rpc
+        self.sweeper = sweeper
     }
 
     public static func start(
@@ -25,14 +27,29 @@ public final class CommerceServer: Sendable {
         let useCases = CommerceUseCases(
             store: store,
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
-            rankingCacheMillis: configuration.rankingCacheMillis)
+            rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
         let rpc = try await RPCServer.start(router: router, configuration: configuration.rpc, logger: logger)
-        return CommerceServer(store: store, rpc: rpc)
+        // Unpaid two-step orders expire by themselves: every instance sweeps, the guarded status
+        // change makes each expiry happen once.
+        let interval = Duration.milliseconds(max(10, configuration.expirySweepMillis))
+        let sweeper = Task {
+            while !Task.isCancelled {
+                do {
+                    let expired = try await useCases.expireOrders()
+                    if expired > 0 { logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
+                } catch {
+                    logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.
     public func shutdownGracefully() async throws {
+        self.sweeper.cancel()
         try await self.rpc.shutdownGracefully()
     }
 }

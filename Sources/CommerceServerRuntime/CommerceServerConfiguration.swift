@@ -16,6 +16,10 @@ public struct CommerceServerConfiguration: Sendable {
     public var clock: @Sendable () -> UnixMillis
     /// How long a TopProducts answer is reused, in ms (0 = never).
     public var rankingCacheMillis: Int64
+    /// How long a two-step order may stay unpaid, in ms.
+    public var pendingOrderTTLMillis: Int64
+    /// How often unpaid orders past their time are expired, in ms.
+    public var expirySweepMillis: Int64
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
@@ -24,8 +28,12 @@ public struct CommerceServerConfiguration: Sendable {
         writeQueueShards: Int = 32,
         policy: BalancePolicy = .standard,
         clock: @escaping @Sendable () -> UnixMillis = systemClock,
-        rankingCacheMillis: Int64 = 1_000
+        rankingCacheMillis: Int64 = 1_000,
+        pendingOrderTTLMillis: Int64 = 24 * 3_600_000,
+        expirySweepMillis: Int64 = 1_000
     ) {
+        self.pendingOrderTTLMillis = pendingOrderTTLMillis
+        self.expirySweepMillis = expirySweepMillis
         self.rankingCacheMillis = rankingCacheMillis
         self.clock = clock
         self.rpc = rpc

@@ -1,3 +1,4 @@
+import CommerceDomain
 import CommerceProto
 import CommerceUseCases
 import FrameRPCServer
@@ -21,6 +22,16 @@ public struct OrderService: RPCService {
                     $0.replayed = receipt.replayed
                 }
             },
+            .unary("/commerce.v1.OrderService/CreateOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
+                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                let receipt = try await self.useCases.createOrder(
+                    userID: request.userID, items: request.items.map { ($0.productID, $0.quantity) },
+                    couponID: request.couponID, idempotencyKey: key)
+                return Self.reply(receipt)
+            },
+            .unary("/commerce.v1.OrderService/PayOrder", mutating: true) { (request: Commerce_V1_PayOrderRequest, _) in
+                Self.reply(try await self.useCases.payOrder(userID: request.userID, orderID: request.orderID))
+            },
             .unary("/commerce.v1.OrderService/CancelOrder", mutating: true) { (request: Commerce_V1_CancelOrderRequest, _) in
                 let receipt = try await self.useCases.cancelOrder(userID: request.userID, orderID: request.orderID)
                 return Commerce_V1_CancelOrderResponse.with {
@@ -42,5 +53,13 @@ public struct OrderService: RPCService {
                 }
             },
         ]
+    }
+
+    static func reply(_ receipt: OrderReceipt) -> Commerce_V1_PlaceOrderResponse {
+        Commerce_V1_PlaceOrderResponse.with {
+            $0.order = .init(receipt.order)
+            $0.balanceAfter = receipt.balanceAfter
+            $0.replayed = receipt.replayed
+        }
     }
 }

@@ -78,6 +78,7 @@ extension Commerce_V1_Order {
         self.amountPaid = order.amountPaid
         self.couponID = order.couponID?.rawValue ?? 0
         self.createdAtUnixMs = order.createdAt
+        self.expiresAtUnixMs = order.expiresAt ?? 0
     }
 }
 

@@ -15,6 +15,9 @@ public struct CommerceUseCases: Sendable {
     public let placeOrder: PlaceOrder
     public let getOrder: GetOrder
     public let cancelOrder: CancelOrder
+    public let createOrder: CreateOrder
+    public let payOrder: PayOrder
+    public let expireOrders: ExpireOrders
     public let topProducts: TopProducts
     public let changeCart: ChangeCart
     public let getCart: GetCart
@@ -28,8 +31,12 @@ public struct CommerceUseCases: Sendable {
 
     public init(
         store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
-        clock: @escaping @Sendable () -> UnixMillis = systemClock, rankingCacheMillis: Int64 = 1_000
+        clock: @escaping @Sendable () -> UnixMillis = systemClock, rankingCacheMillis: Int64 = 1_000,
+        pendingOrderTTLMillis: Int64 = 24 * 3_600_000
     ) {
+        self.createOrder = CreateOrder(store: store, queues: queues, clock: clock, ttlMillis: pendingOrderTTLMillis)
+        self.payOrder = PayOrder(store: store, queues: queues, clock: clock)
+        self.expireOrders = ExpireOrders(store: store, queues: queues, clock: clock)
         self.topProducts = TopProducts(store: store, clock: clock, cache: RankingCache(ttlMillis: rankingCacheMillis))
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock

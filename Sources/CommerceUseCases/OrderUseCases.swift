@@ -22,7 +22,61 @@ public struct PlaceOrder: Sendable {
     }
 }
 
-/// Cancels a paid order by refunding it. Runs on the buyer's write queue, like PlaceOrder.
+/// The first step of a two-step order: stock and coupon reserved, PENDING_PAYMENT until paid
+/// (PayOrder), cancelled (CancelOrder), or expired after `ttl` — whichever comes first.
+public struct CreateOrder: Sendable {
+    let store: any OrderStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+    let ttlMillis: Int64
+
+    public func callAsFunction(userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64, idempotencyKey rawKey: String)
+        async throws -> OrderReceipt
+    {
+        let request = try OrderRequest.validate(userID: userID, items: items, couponID: couponID)
+        let key = try Validate.idempotencyKey(rawKey)
+        let (store, clock, ttl) = (self.store, self.clock, self.ttlMillis)
+        return try await self.queues.write(user: request.userID) {
+            let now = clock()
+            return try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl))
+        }
+    }
+}
+
+public struct PayOrder: Sendable {
+    let store: any OrderStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+
+    public func callAsFunction(userID rawUser: Int64, orderID rawOrder: Int64) async throws -> OrderReceipt {
+        let userID = try Validate.userID(rawUser)
+        guard rawOrder > 0 else {
+            throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
+        }
+        let (store, clock) = (self.store, self.clock)
+        return try await self.queues.write(user: userID) { try store.payOrder(OrderID(rawOrder), user: userID, at: clock()) }
+    }
+}
+
+/// Expires unpaid orders whose time is up, in batches; run periodically by the server.
+public struct ExpireOrders: Sendable {
+    let store: any OrderStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+
+    /// - Returns: how many orders expired.
+    public func callAsFunction(batch: Int = 500) async throws -> Int {
+        let (store, clock) = (self.store, self.clock)
+        var total = 0
+        while true {
+            let expired = try await self.queues.writeNew { try store.expireDueOrders(at: clock(), limit: batch) }
+            total += expired
+            if expired < batch { return total }
+        }
+    }
+}
+
+/// Cancels an order: refunds a paid one, releases a pending one. Runs on the buyer's write queue, like PlaceOrder.
 public struct CancelOrder: Sendable {
     let store: any OrderStore
     let queues: WorkQueues

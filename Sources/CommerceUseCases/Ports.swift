@@ -57,8 +57,12 @@ public struct PlaceOrderCommand: Hashable, Sendable {
     /// A repeat returns the first order with `replayed = true` and changes nothing.
     public var idempotencyKey: String?
     public var at: UnixMillis
+    /// nil: pay now (PlaceOrder). Otherwise a two-step order: reserve stock and coupon as
+    /// PENDING_PAYMENT until this time (CreateOrder).
+    public var expiresAt: UnixMillis?
 
-    public init(request: OrderRequest, idempotencyKey: String?, at: UnixMillis) {
+    public init(request: OrderRequest, idempotencyKey: String?, at: UnixMillis, expiresAt: UnixMillis? = nil) {
+        self.expiresAt = expiresAt
         self.request = request
         self.idempotencyKey = idempotencyKey
         self.at = at
@@ -74,10 +78,18 @@ public protocol OrderStore: Sendable {
     ///   `COUPON_EXPIRED`, `COUPON_NOT_YET_VALID`, `IDEMPOTENCY_KEY_REUSED`.
     func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt
     func order(_ id: OrderID) async throws -> Order?
-    /// Refunds a PAID order of `user` in one transaction: stock back (counted as returned), the
-    /// amount paid back to the balance with a REFUND entry and payment, the coupon AVAILABLE again.
+    /// Cancels an order of `user` in one transaction. PAID: refunded — stock back (counted as
+    /// returned), the amount paid back to the balance with a REFUND entry and payment, the coupon
+    /// AVAILABLE again. PENDING_PAYMENT: cancelled — stock and coupon released, nothing to refund.
     /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`, `ORDER_NOT_CANCELLABLE`.
     func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt
+    /// Pays a PENDING_PAYMENT order of `user` that has not expired (guarded status change, debit,
+    /// USE entry, payment, rollups). - Throws: `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`,
+    /// `ORDER_NOT_PAYABLE`, `ORDER_EXPIRED`, `INSUFFICIENT_BALANCE`.
+    func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> OrderReceipt
+    /// Ends up to `limit` unpaid orders whose time is up: EXPIRED, stock and coupon released.
+    /// - Returns: how many.
+    func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int
     /// Newest first; `nil` when the user does not exist.
     func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>?
 }

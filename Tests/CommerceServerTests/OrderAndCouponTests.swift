@@ -196,6 +196,90 @@ struct OrderAndCouponTests {
         }
     }
 
+    @Test("two-step orders: CreateOrder reserves stock and coupon, PayOrder pays, unpaid orders expire and release both")
+    func twoStep() async throws {
+        let clock = TestClock()
+        try await withCommerceServer(clock: clock, configure: {
+            $0.pendingOrderTTLMillis = 60_000
+            $0.expirySweepMillis = 20
+        }) { server, client in
+            let now = clock.now
+            let campaign = try await client.createCouponCampaign(
+                name: "1,000 off", kind: .fixed, amount: 1_000, totalQuantity: 5, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 86_400_000)
+            let user = try await fundedUser(client, 30_000)
+            let stranger = try await fundedUser(client, 30_000)
+            let product = try await client.createProduct(name: "desk", price: 10_000, initialStock: 3)
+            let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id)
+
+            // Reserve, then pay.
+            let pending = try await client.createOrder(userID: user, items: [(product.id, 2)], couponID: coupon.id).order
+            #expect(pending.status == .pendingPayment)
+            #expect(pending.expiresAtUnixMs >= now + 60_000 && pending.expiresAtUnixMs < now + 70_000, "created + the 60 s TTL")
+            #expect(try await client.getProduct(productID: product.id).stock == 1, "stock reserved")
+            #expect(try await client.getBalance(userID: user) == 30_000, "nothing paid yet")
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .used, "coupon reserved")
+            await expectRPCError(.permissionDenied, "ORDER_NOT_OWNED") { try await client.payOrder(userID: stranger, orderID: pending.id) }
+            let paid = try await client.payOrder(userID: user, orderID: pending.id)
+            #expect(paid.order.status == .paid && paid.balanceAfter == 11_000 && paid.order.expiresAtUnixMs == 0)
+            await expectRPCError(.failedPrecondition, "ORDER_NOT_PAYABLE") { try await client.payOrder(userID: user, orderID: pending.id) }
+
+            // Reserve and let it expire: stock and coupon come back by themselves.
+            let second = try await client.createOrder(userID: stranger, items: [(product.id, 1)]).order
+            #expect(try await client.getProduct(productID: product.id).stock == 0)
+            await expectRPCError(.failedPrecondition, "OUT_OF_STOCK") { try await client.createOrder(userID: user, items: [(product.id, 1)]) }
+            clock.advance(byMillis: 61_000)
+            var expired = false
+            for _ in 0..<200 where !expired {
+                expired = try await client.getOrder(orderID: second.id).status == .expired
+                if !expired { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(expired, "the sweeper expired the unpaid order")
+            #expect(try await client.getProduct(productID: product.id).stock == 1)
+            await expectRPCError(.failedPrecondition, "ORDER_NOT_PAYABLE") { try await client.payOrder(userID: stranger, orderID: second.id) }
+            #expect(try await client.getBalance(userID: stranger) == 30_000)
+
+            // Cancel a pending order: released at once, nothing refunded.
+            let third = try await client.createOrder(userID: stranger, items: [(product.id, 1)]).order
+            let cancelled = try await client.cancelOrder(userID: stranger, orderID: third.id)
+            #expect(cancelled.order.status == .cancelled && cancelled.refunded == 0 && cancelled.balanceAfter == 30_000)
+            #expect(try await client.getProduct(productID: product.id).stock == 1)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("an expired coupon reservation comes back: the coupon of an expired order is AVAILABLE again")
+    func expiredReservationReleasesCoupon() async throws {
+        let clock = TestClock()
+        try await withCommerceServer(clock: clock, configure: {
+            $0.pendingOrderTTLMillis = 1_000
+            $0.expirySweepMillis = 20
+        }) { server, client in
+            let now = clock.now
+            let campaign = try await client.createCouponCampaign(
+                name: "c", kind: .fixed, amount: 500, totalQuantity: 1, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 86_400_000)
+            let user = try await fundedUser(client, 10_000)
+            let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 5)
+            let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id)
+            let pending = try await client.createOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
+            clock.advance(byMillis: 2_000)
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") {
+                // Paying past the time is refused even if the sweeper has not run yet.
+                let order = try await client.getOrder(orderID: pending.id)
+                if order.status == .expired { throw RPCError(code: .failedPrecondition, reason: "ORDER_EXPIRED", message: "swept already") }
+                return try await client.payOrder(userID: user, orderID: pending.id)
+            }
+            var available = false
+            for _ in 0..<200 where !available {
+                available = try await client.listUserCoupons(userID: user).first?.state == .available
+                if !available { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(available)
+            let order = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
+            #expect(order.discount == 500)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
     @Test("discounts: percent with a cap, and never more than the order total")
     func discounts() async throws {
         try await withCommerceServer { _, client in

@@ -38,14 +38,16 @@ func withCommerceServer<T>(
     connections: Int = 1,
     clock: TestClock? = nil,
     rankingCache: Int64 = 1_000,
+    configure: (inout CommerceServerConfiguration) -> Void = { _ in },
     _ body: (CommerceServer, CommerceClient) async throws -> T
 ) async throws -> T {
-    let configuration = CommerceServerConfiguration(
+    var configuration = CommerceServerConfiguration(
         rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
         store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
         adminToken: token,
         clock: clockFunction(clock),
         rankingCacheMillis: rankingCache)
+    configure(&configuration)
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
         configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)

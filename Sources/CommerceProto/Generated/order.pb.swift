@@ -132,6 +132,24 @@ public nonisolated struct Commerce_V1_Order: Sendable {
 
   public var createdAtUnixMs: Int64 = 0
 
+  /// PENDING_PAYMENT orders: when they expire unpaid; 0 otherwise.
+  public var expiresAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Commerce_V1_PayOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The order's owner.
+  public var userID: Int64 = 0
+
+  public var orderID: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -388,7 +406,7 @@ nonisolated extension Commerce_V1_OrderLine: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Commerce_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}status\0\u{1}lines\0\u{1}total\0\u{1}discount\0\u{3}amount_paid\0\u{3}coupon_id\0\u{3}created_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}status\0\u{1}lines\0\u{1}total\0\u{1}discount\0\u{3}amount_paid\0\u{3}coupon_id\0\u{3}created_at_unix_ms\0\u{3}expires_at_unix_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -405,6 +423,7 @@ nonisolated extension Commerce_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._M
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.amountPaid) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.couponID) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUnixMs) }()
       default: break
       }
     }
@@ -438,6 +457,9 @@ nonisolated extension Commerce_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.createdAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 9)
     }
+    if self.expiresAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtUnixMs, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -451,6 +473,42 @@ nonisolated extension Commerce_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.amountPaid != rhs.amountPaid {return false}
     if lhs.couponID != rhs.couponID {return false}
     if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs.expiresAtUnixMs != rhs.expiresAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Commerce_V1_PayOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PayOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}order_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.orderID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if self.orderID != 0 {
+      try visitor.visitSingularInt64Field(value: self.orderID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Commerce_V1_PayOrderRequest, rhs: Commerce_V1_PayOrderRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.orderID != rhs.orderID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

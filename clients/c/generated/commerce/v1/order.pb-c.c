@@ -142,6 +142,51 @@ void   commerce__v1__order__free_unpacked
   assert(message->base.descriptor == &commerce__v1__order__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__pay_order_request__init
+                     (Commerce__V1__PayOrderRequest         *message)
+{
+  static const Commerce__V1__PayOrderRequest init_value = COMMERCE__V1__PAY_ORDER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__pay_order_request__get_packed_size
+                     (const Commerce__V1__PayOrderRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__pay_order_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__pay_order_request__pack
+                     (const Commerce__V1__PayOrderRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__pay_order_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__pay_order_request__pack_to_buffer
+                     (const Commerce__V1__PayOrderRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__pay_order_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__PayOrderRequest *
+       commerce__v1__pay_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__PayOrderRequest *)
+     protobuf_c_message_unpack (&commerce__v1__pay_order_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__pay_order_request__free_unpacked
+                     (Commerce__V1__PayOrderRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__pay_order_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   commerce__v1__place_order_request__init
                      (Commerce__V1__PlaceOrderRequest         *message)
 {
@@ -643,7 +688,7 @@ const ProtobufCMessageDescriptor commerce__v1__order_line__descriptor =
   (ProtobufCMessageInit) commerce__v1__order_line__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor commerce__v1__order__field_descriptors[9] =
+static const ProtobufCFieldDescriptor commerce__v1__order__field_descriptors[10] =
 {
   {
     "id",
@@ -753,12 +798,25 @@ static const ProtobufCFieldDescriptor commerce__v1__order__field_descriptors[9] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expires_at_unix_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__Order, expires_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned commerce__v1__order__field_indices_by_name[] = {
   6,   /* field[6] = amount_paid */
   7,   /* field[7] = coupon_id */
   8,   /* field[8] = created_at_unix_ms */
   5,   /* field[5] = discount */
+  9,   /* field[9] = expires_at_unix_ms */
   0,   /* field[0] = id */
   3,   /* field[3] = lines */
   2,   /* field[2] = status */
@@ -768,7 +826,7 @@ static const unsigned commerce__v1__order__field_indices_by_name[] = {
 static const ProtobufCIntRange commerce__v1__order__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor commerce__v1__order__descriptor =
 {
@@ -778,11 +836,62 @@ const ProtobufCMessageDescriptor commerce__v1__order__descriptor =
   "Commerce__V1__Order",
   "commerce.v1",
   sizeof(Commerce__V1__Order),
-  9,
+  10,
   commerce__v1__order__field_descriptors,
   commerce__v1__order__field_indices_by_name,
   1,  commerce__v1__order__number_ranges,
   (ProtobufCMessageInit) commerce__v1__order__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__pay_order_request__field_descriptors[2] =
+{
+  {
+    "user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__PayOrderRequest, user_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__PayOrderRequest, order_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__pay_order_request__field_indices_by_name[] = {
+  1,   /* field[1] = order_id */
+  0,   /* field[0] = user_id */
+};
+static const ProtobufCIntRange commerce__v1__pay_order_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor commerce__v1__pay_order_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.PayOrderRequest",
+  "PayOrderRequest",
+  "Commerce__V1__PayOrderRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__PayOrderRequest),
+  2,
+  commerce__v1__pay_order_request__field_descriptors,
+  commerce__v1__pay_order_request__field_indices_by_name,
+  1,  commerce__v1__pay_order_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__pay_order_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor commerce__v1__place_order_request__field_descriptors[4] =
@@ -1255,17 +1364,21 @@ const ProtobufCEnumDescriptor commerce__v1__order_status__descriptor =
   commerce__v1__order_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__order_service__method_descriptors[4] =
+static const ProtobufCMethodDescriptor commerce__v1__order_service__method_descriptors[6] =
 {
   { "PlaceOrder", &commerce__v1__place_order_request__descriptor, &commerce__v1__place_order_response__descriptor },
+  { "CreateOrder", &commerce__v1__place_order_request__descriptor, &commerce__v1__place_order_response__descriptor },
+  { "PayOrder", &commerce__v1__pay_order_request__descriptor, &commerce__v1__place_order_response__descriptor },
   { "GetOrder", &commerce__v1__get_order_request__descriptor, &commerce__v1__get_order_response__descriptor },
   { "ListOrders", &commerce__v1__list_orders_request__descriptor, &commerce__v1__list_orders_response__descriptor },
   { "CancelOrder", &commerce__v1__cancel_order_request__descriptor, &commerce__v1__cancel_order_response__descriptor },
 };
 const unsigned commerce__v1__order_service__method_indices_by_name[] = {
-  3,        /* CancelOrder */
-  1,        /* GetOrder */
-  2,        /* ListOrders */
+  5,        /* CancelOrder */
+  1,        /* CreateOrder */
+  3,        /* GetOrder */
+  4,        /* ListOrders */
+  2,        /* PayOrder */
   0         /* PlaceOrder */
 };
 const ProtobufCServiceDescriptor commerce__v1__order_service__descriptor =
@@ -1275,7 +1388,7 @@ const ProtobufCServiceDescriptor commerce__v1__order_service__descriptor =
   "OrderService",
   "Commerce__V1__OrderService",
   "commerce.v1",
-  4,
+  6,
   commerce__v1__order_service__method_descriptors,
   commerce__v1__order_service__method_indices_by_name
 };
@@ -1287,13 +1400,29 @@ void commerce__v1__order_service__place_order(ProtobufCService *service,
   assert(service->descriptor == &commerce__v1__order_service__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void commerce__v1__order_service__create_order(ProtobufCService *service,
+                                               const Commerce__V1__PlaceOrderRequest *input,
+                                               Commerce__V1__PlaceOrderResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__order_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__order_service__pay_order(ProtobufCService *service,
+                                            const Commerce__V1__PayOrderRequest *input,
+                                            Commerce__V1__PlaceOrderResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__order_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void commerce__v1__order_service__get_order(ProtobufCService *service,
                                             const Commerce__V1__GetOrderRequest *input,
                                             Commerce__V1__GetOrderResponse_Closure closure,
                                             void *closure_data)
 {
   assert(service->descriptor == &commerce__v1__order_service__descriptor);
-  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__order_service__list_orders(ProtobufCService *service,
                                               const Commerce__V1__ListOrdersRequest *input,
@@ -1301,7 +1430,7 @@ void commerce__v1__order_service__list_orders(ProtobufCService *service,
                                               void *closure_data)
 {
   assert(service->descriptor == &commerce__v1__order_service__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__order_service__cancel_order(ProtobufCService *service,
                                                const Commerce__V1__CancelOrderRequest *input,
@@ -1309,7 +1438,7 @@ void commerce__v1__order_service__cancel_order(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &commerce__v1__order_service__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__order_service__init (Commerce__V1__OrderService_Service *service,
                                         Commerce__V1__OrderService_ServiceDestroy destroy)

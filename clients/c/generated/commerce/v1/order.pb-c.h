@@ -19,6 +19,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Commerce__V1__OrderItem Commerce__V1__OrderItem;
 typedef struct Commerce__V1__OrderLine Commerce__V1__OrderLine;
 typedef struct Commerce__V1__Order Commerce__V1__Order;
+typedef struct Commerce__V1__PayOrderRequest Commerce__V1__PayOrderRequest;
 typedef struct Commerce__V1__PlaceOrderRequest Commerce__V1__PlaceOrderRequest;
 typedef struct Commerce__V1__PlaceOrderResponse Commerce__V1__PlaceOrderResponse;
 typedef struct Commerce__V1__GetOrderRequest Commerce__V1__GetOrderRequest;
@@ -96,10 +97,28 @@ struct  Commerce__V1__Order
    */
   int64_t coupon_id;
   int64_t created_at_unix_ms;
+  /*
+   * PENDING_PAYMENT orders: when they expire unpaid; 0 otherwise.
+   */
+  int64_t expires_at_unix_ms;
 };
 #define COMMERCE__V1__ORDER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__order__descriptor) \
-    , 0, 0, COMMERCE__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED, 0,NULL, 0, 0, 0, 0, 0 }
+    , 0, 0, COMMERCE__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED, 0,NULL, 0, 0, 0, 0, 0, 0 }
+
+
+struct  Commerce__V1__PayOrderRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The order's owner.
+   */
+  int64_t user_id;
+  int64_t order_id;
+};
+#define COMMERCE__V1__PAY_ORDER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__pay_order_request__descriptor) \
+    , 0, 0 }
 
 
 struct  Commerce__V1__PlaceOrderRequest
@@ -262,6 +281,25 @@ Commerce__V1__Order *
                       const uint8_t       *data);
 void   commerce__v1__order__free_unpacked
                      (Commerce__V1__Order *message,
+                      ProtobufCAllocator *allocator);
+/* Commerce__V1__PayOrderRequest methods */
+void   commerce__v1__pay_order_request__init
+                     (Commerce__V1__PayOrderRequest         *message);
+size_t commerce__v1__pay_order_request__get_packed_size
+                     (const Commerce__V1__PayOrderRequest   *message);
+size_t commerce__v1__pay_order_request__pack
+                     (const Commerce__V1__PayOrderRequest   *message,
+                      uint8_t             *out);
+size_t commerce__v1__pay_order_request__pack_to_buffer
+                     (const Commerce__V1__PayOrderRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Commerce__V1__PayOrderRequest *
+       commerce__v1__pay_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   commerce__v1__pay_order_request__free_unpacked
+                     (Commerce__V1__PayOrderRequest *message,
                       ProtobufCAllocator *allocator);
 /* Commerce__V1__PlaceOrderRequest methods */
 void   commerce__v1__place_order_request__init
@@ -426,6 +464,9 @@ typedef void (*Commerce__V1__OrderLine_Closure)
 typedef void (*Commerce__V1__Order_Closure)
                  (const Commerce__V1__Order *message,
                   void *closure_data);
+typedef void (*Commerce__V1__PayOrderRequest_Closure)
+                 (const Commerce__V1__PayOrderRequest *message,
+                  void *closure_data);
 typedef void (*Commerce__V1__PlaceOrderRequest_Closure)
                  (const Commerce__V1__PlaceOrderRequest *message,
                   void *closure_data);
@@ -461,6 +502,14 @@ struct Commerce__V1__OrderService_Service
                       const Commerce__V1__PlaceOrderRequest *input,
                       Commerce__V1__PlaceOrderResponse_Closure closure,
                       void *closure_data);
+  void (*create_order)(Commerce__V1__OrderService_Service *service,
+                       const Commerce__V1__PlaceOrderRequest *input,
+                       Commerce__V1__PlaceOrderResponse_Closure closure,
+                       void *closure_data);
+  void (*pay_order)(Commerce__V1__OrderService_Service *service,
+                    const Commerce__V1__PayOrderRequest *input,
+                    Commerce__V1__PlaceOrderResponse_Closure closure,
+                    void *closure_data);
   void (*get_order)(Commerce__V1__OrderService_Service *service,
                     const Commerce__V1__GetOrderRequest *input,
                     Commerce__V1__GetOrderResponse_Closure closure,
@@ -482,6 +531,8 @@ void commerce__v1__order_service__init (Commerce__V1__OrderService_Service *serv
 #define COMMERCE__V1__ORDER_SERVICE__INIT(function_prefix__) \
     { COMMERCE__V1__ORDER_SERVICE__BASE_INIT,\
       function_prefix__ ## place_order,\
+      function_prefix__ ## create_order,\
+      function_prefix__ ## pay_order,\
       function_prefix__ ## get_order,\
       function_prefix__ ## list_orders,\
       function_prefix__ ## cancel_order  }
@@ -489,6 +540,14 @@ void commerce__v1__order_service__place_order(ProtobufCService *service,
                                               const Commerce__V1__PlaceOrderRequest *input,
                                               Commerce__V1__PlaceOrderResponse_Closure closure,
                                               void *closure_data);
+void commerce__v1__order_service__create_order(ProtobufCService *service,
+                                               const Commerce__V1__PlaceOrderRequest *input,
+                                               Commerce__V1__PlaceOrderResponse_Closure closure,
+                                               void *closure_data);
+void commerce__v1__order_service__pay_order(ProtobufCService *service,
+                                            const Commerce__V1__PayOrderRequest *input,
+                                            Commerce__V1__PlaceOrderResponse_Closure closure,
+                                            void *closure_data);
 void commerce__v1__order_service__get_order(ProtobufCService *service,
                                             const Commerce__V1__GetOrderRequest *input,
                                             Commerce__V1__GetOrderResponse_Closure closure,
@@ -508,6 +567,7 @@ extern const ProtobufCEnumDescriptor    commerce__v1__order_status__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__order_item__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__order_line__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__order__descriptor;
+extern const ProtobufCMessageDescriptor commerce__v1__pay_order_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__place_order_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__place_order_response__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__get_order_request__descriptor;
