@@ -137,6 +137,24 @@ enum Migrations {
                 CREATE INDEX orders_pending_by_expiry ON orders(expires_at) WHERE status = 'PENDING_PAYMENT';
                 """)
         }
+        migrator.registerMigration("v6: transactional outbox for the data platform") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbox (
+                    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id        TEXT    NOT NULL UNIQUE,
+                    kind            TEXT    NOT NULL CHECK (kind IN ('ORDER_PAID', 'ORDER_REFUNDED')),
+                    order_id        INTEGER NOT NULL REFERENCES orders(id),
+                    payload         TEXT    NOT NULL,
+                    created_at      INTEGER NOT NULL,
+                    attempts        INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                    lease_until     INTEGER,
+                    last_error      TEXT,
+                    delivered_at    INTEGER
+                );
+                CREATE INDEX outbox_undelivered ON outbox(id) WHERE delivered_at IS NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -111,6 +111,15 @@ extension SQLiteStore: AuditStore {
                 violations.append(AuditViolation(rule: "refunded-order-refunds-payment", subject: "order \(row["id"] as Int64)",
                                                  detail: "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"))
             }
+            // The data platform: every payment and every refund has its event in the outbox.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT p.order_id, p.kind FROM payments p
+                WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
+                                  AND e.kind = CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
+                """) {
+                violations.append(AuditViolation(rule: "payment-has-outbox-event", subject: "order \(row["order_id"] as Int64)",
+                                                 detail: "\(row["kind"] as String) without its data-platform event"))
+            }
             for row in try Row.fetchAll(db, sql: """
                 SELECT c.id FROM coupons c WHERE c.status = 'USED'
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)

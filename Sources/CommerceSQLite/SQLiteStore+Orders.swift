@@ -117,6 +117,7 @@ extension SQLiteStore: OrderStore {
         try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
                        arguments: [order.id.rawValue, amount, entryID, at])
         try db.execute(sql: "UPDATE orders SET paid_at = ?, updated_at = ? WHERE id = ?", arguments: [at, at, order.id.rawValue])
+        try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
         let day = SalesDay(containing: at).rawValue
         for line in order.lines {
             // The ranking's rollup, in the same transaction as the sale.
@@ -191,6 +192,7 @@ extension SQLiteStore: OrderStore {
                                arguments: [coupon.rawValue, id.rawValue])
             }
             order.status = .refunded
+            try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
     }

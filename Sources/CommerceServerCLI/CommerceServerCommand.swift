@@ -63,6 +63,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl: Int64 = 86_400
     @Option(help: "Milliseconds between sweeps that expire unpaid orders.") var expirySweepMs: Int64 = 1_000
+    @Option(help: "POST every paid order and refund here as JSON (x-event-id header). Without it, events go to --events-file.")
+    var dataPlatformUrl: String?
+    @Option(help: "JSON-lines file for events when no --data-platform-url is given (default: events.jsonl beside the database).")
+    var eventsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
 
@@ -91,7 +95,10 @@ struct Serve: AsyncParsableCommand {
             writeQueueShards: self.writeQueueShards,
             rankingCacheMillis: self.rankingCacheMs,
             pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,
-            expirySweepMillis: self.expirySweepMs)
+            expirySweepMillis: self.expirySweepMs,
+            dataPlatform: self.dataPlatformUrl.map { .http(url: $0) }
+                ?? .file(path: self.eventsFile
+                    ?? URL(fileURLWithPath: self.database.path).deletingLastPathComponent().appendingPathComponent("events.jsonl").path))
         let portFile = self.portFile
         let service = CommerceServerService(
             configuration: configuration,

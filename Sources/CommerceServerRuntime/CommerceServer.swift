@@ -10,11 +10,13 @@ public final class CommerceServer: Sendable {
     public let store: SQLiteStore
     private let rpc: RPCServer
     private let sweeper: Task<Void, Never>
+    private let relay: Task<Void, Never>?
 
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>) {
+    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?) {
+        self.relay = relay
         self.store = store
         self.rpc = rpc
         self.sweeper = sweeper
@@ -44,12 +46,26 @@ public final class CommerceServer: Sendable {
                 try? await Task.sleep(for: interval)
             }
         }
-        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper)
+        var relay: Task<Void, Never>?
+        if let target = configuration.dataPlatform {
+            let sink: any EventSink
+            switch target {
+            case .http(let url): sink = HTTPEventSink(url: url, timeout: .seconds(5))
+            case .file(let path): sink = try FileEventSink(path: path)
+            }
+            let relayer = DataPlatformRelay(
+                store: store, sink: sink, clock: configuration.clock, logger: logger,
+                pollInterval: .milliseconds(max(5, configuration.relayPollMillis)))
+            relay = Task { await relayer.run() }
+            logger.info("data platform relay running", metadata: ["target": "\(target)"])
+        }
+        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.
     public func shutdownGracefully() async throws {
         self.sweeper.cancel()
+        self.relay?.cancel()
         try await self.rpc.shutdownGracefully()
     }
 }

@@ -20,6 +20,10 @@ public struct CommerceServerConfiguration: Sendable {
     public var pendingOrderTTLMillis: Int64
     /// How often unpaid orders past their time are expired, in ms.
     public var expirySweepMillis: Int64
+    /// Where paid orders and refunds are sent; nil: no relay runs (events stay in the outbox).
+    public var dataPlatform: DataPlatformTarget?
+    /// How often the relay looks for new events when idle, in ms.
+    public var relayPollMillis: Int64
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
@@ -30,8 +34,12 @@ public struct CommerceServerConfiguration: Sendable {
         clock: @escaping @Sendable () -> UnixMillis = systemClock,
         rankingCacheMillis: Int64 = 1_000,
         pendingOrderTTLMillis: Int64 = 24 * 3_600_000,
-        expirySweepMillis: Int64 = 1_000
+        expirySweepMillis: Int64 = 1_000,
+        dataPlatform: DataPlatformTarget? = nil,
+        relayPollMillis: Int64 = 50
     ) {
+        self.dataPlatform = dataPlatform
+        self.relayPollMillis = relayPollMillis
         self.pendingOrderTTLMillis = pendingOrderTTLMillis
         self.expirySweepMillis = expirySweepMillis
         self.rankingCacheMillis = rankingCacheMillis

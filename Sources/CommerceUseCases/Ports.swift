@@ -117,6 +117,18 @@ public protocol CartStore: Sendable {
     func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) throws -> OrderReceipt
 }
 
+/// The transactional outbox: events are written by the order transactions themselves; a relay
+/// claims, delivers and marks them.
+public protocol OutboxStore: Sendable {
+    /// Up to `limit` undelivered events due at `now`, oldest first, leased to the caller until
+    /// `now + leaseMillis` (another relay skips them meanwhile).
+    func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent]
+    func markDelivered(_ sequences: [Int64], at: UnixMillis) throws
+    /// Releases the lease; the event is due again at `retryAt`.
+    func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) throws
+    func undeliveredEventCount() async throws -> Int
+}
+
 /// One broken invariant.
 public struct InvariantViolation: Hashable, Sendable {
     public var rule: String
@@ -136,4 +148,4 @@ public protocol AuditStore: Sendable {
 }
 
 /// Every port, as one store implements them.
-public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & CartStore & AuditStore
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & CartStore & OutboxStore & AuditStore

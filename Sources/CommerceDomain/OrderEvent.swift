@@ -1,0 +1,66 @@
+/// What the data platform receives for every paid order and every refund, as JSON.
+/// `event_id` is unique: receivers deduplicate on it (delivery is at least once).
+public struct OrderEvent: Codable, Hashable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        case orderPaid = "ORDER_PAID"
+        case orderRefunded = "ORDER_REFUNDED"
+    }
+
+    public struct Line: Codable, Hashable, Sendable {
+        public var productID: Int64
+        public var productName: String
+        public var unitPrice: Won
+        public var quantity: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id", productName = "product_name", unitPrice = "unit_price", quantity
+        }
+    }
+
+    public var eventID: String
+    public var kind: Kind
+    public var orderID: Int64
+    public var userID: Int64
+    public var total: Won
+    public var discount: Won
+    /// Paid (ORDER_PAID) or refunded (ORDER_REFUNDED), in won.
+    public var amount: Won
+    public var couponID: Int64?
+    public var lines: [Line]
+    public var occurredAtUnixMs: UnixMillis
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id", kind = "type", orderID = "order_id", userID = "user_id", total, discount, amount
+        case couponID = "coupon_id", lines, occurredAtUnixMs = "occurred_at_unix_ms"
+    }
+
+    public init(eventID: String, kind: Kind, order: Order, amount: Won, at: UnixMillis) {
+        self.eventID = eventID
+        self.kind = kind
+        self.orderID = order.id.rawValue
+        self.userID = order.userID.rawValue
+        self.total = order.total
+        self.discount = order.discount
+        self.amount = amount
+        self.couponID = order.couponID?.rawValue
+        self.lines = order.lines.map {
+            Line(productID: $0.productID.rawValue, productName: $0.productName, unitPrice: $0.unitPrice, quantity: $0.quantity)
+        }
+        self.occurredAtUnixMs = at
+    }
+}
+
+/// An event waiting in the outbox.
+public struct PendingEvent: Hashable, Sendable {
+    public var sequence: Int64
+    public var eventID: String
+    public var json: String
+    public var attempts: Int
+
+    public init(sequence: Int64, eventID: String, json: String, attempts: Int) {
+        self.sequence = sequence
+        self.eventID = eventID
+        self.json = json
+        self.attempts = attempts
+    }
+}

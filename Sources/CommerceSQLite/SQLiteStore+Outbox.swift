@@ -1,0 +1,52 @@
+import CommerceDomain
+import CommerceUseCases
+import Foundation
+import GRDB
+
+extension SQLiteStore: OutboxStore {
+    /// Writes the event in the caller's transaction: it exists if and only if the order change does.
+    static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
+        let event = OrderEvent(eventID: UUID().uuidString.lowercased(), kind: kind, order: order, amount: amount, at: at)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(event), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [event.eventID, kind.rawValue, order.id.rawValue, json, at, at])
+    }
+
+    public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
+        try self.transaction { db in
+            try Row.fetchAll(db, sql: """
+                UPDATE outbox SET lease_until = :until, attempts = attempts + 1
+                WHERE id IN (SELECT id FROM outbox
+                             WHERE delivered_at IS NULL AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
+                             ORDER BY id LIMIT :limit)
+                RETURNING id, event_id, payload, attempts
+                """, arguments: ["until": now + leaseMillis, "now": now, "limit": limit])
+                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: $0["attempts"]) }
+                .sorted { $0.sequence < $1.sequence }
+        }
+    }
+
+    public func markDelivered(_ sequences: [Int64], at: UnixMillis) throws {
+        guard !sequences.isEmpty else { return }
+        try self.transaction { db in
+            for sequence in sequences {
+                try db.execute(sql: "UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?",
+                               arguments: [at, sequence])
+            }
+        }
+    }
+
+    public func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) throws {
+        try self.transaction { db in
+            try db.execute(sql: "UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL",
+                           arguments: [retryAt, String(error.prefix(500)), sequence])
+        }
+    }
+
+    public func undeliveredEventCount() async throws -> Int {
+        try await self.readOne { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") ?? 0 }
+    }
+}

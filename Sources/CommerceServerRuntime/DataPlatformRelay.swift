@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import CommerceDomain
+import CommerceUseCases
+import Dispatch
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Where events go.
+public enum DataPlatformTarget: Sendable, Hashable {
+    /// POST each event as JSON to this URL (`x-event-id` header; 2xx = delivered).
+    case http(url: String)
+    /// Append each event as one JSON line to this file.
+    case file(path: String)
+}
+
+protocol EventSink: Sendable {
+    func deliver(_ event: PendingEvent) async throws
+}
+
+struct DeliveryError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// POSTs events with async-http-client.
+struct HTTPEventSink: EventSink {
+    let url: String
+    let timeout: TimeAmount
+
+    func deliver(_ event: PendingEvent) async throws {
+        var request = HTTPClientRequest(url: self.url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "x-event-id", value: event.eventID)
+        request.body = .bytes(ByteBuffer(string: event.json))
+        let response = try await HTTPClient.shared.execute(request, timeout: self.timeout)
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        guard (200..<300).contains(response.status.code) else {
+            throw DeliveryError(description: "HTTP \(response.status.code) from \(self.url)")
+        }
+    }
+}
+
+/// Appends events as JSON lines and syncs the file before they count as delivered.
+final class FileEventSink: EventSink {
+    private let handle: NIOLockedValueBox<FileHandle>
+
+    init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        self.handle = NIOLockedValueBox(handle)
+    }
+
+    func deliver(_ event: PendingEvent) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    try self.handle.withLockedValue { handle in
+                        try handle.write(contentsOf: Data((event.json + "\n").utf8))
+                        try handle.synchronize()
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Delivers the outbox to the data platform, in order, at least once, surviving restarts (the
+/// state is in the database) and outages (each failed event is retried with exponential backoff,
+/// 100 ms doubling up to 30 s). Orders never wait for it: they only write the outbox row.
+/// Several instances may relay at once: a lease keeps them off each other's events.
+final class DataPlatformRelay: Sendable {
+    private let store: any OutboxStore
+    private let sink: any EventSink
+    private let clock: @Sendable () -> UnixMillis
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let queue = DispatchQueue(label: "commerce.outbox-relay")
+
+    init(store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration) {
+        self.store = store
+        self.sink = sink
+        self.clock = clock
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    /// Runs until the task is cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                let delivered = try await self.relayOnce()
+                if delivered == 0 { try await Task.sleep(for: self.pollInterval) }
+            } catch is CancellationError {
+                return
+            } catch {
+                self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: self.pollInterval)
+            }
+        }
+    }
+
+    /// Claims a batch and delivers it in order; stops at the first failure (retried later).
+    /// - Returns: how many events were delivered.
+    func relayOnce(batch: Int = 100) async throws -> Int {
+        let (store, clock) = (self.store, self.clock)
+        let events = try await self.onQueue { try store.claimEvents(limit: batch, leaseMillis: 60_000, now: clock()) }
+        var delivered: [Int64] = []
+        for (index, event) in events.enumerated() {
+            do {
+                try await self.sink.deliver(event)
+                delivered.append(event.sequence)
+            } catch {
+                let backoff = min(Int64(30_000), Int64(100) << Int64(min(event.attempts - 1, 20)))
+                let rest = events[(index + 1)...].map(\.sequence)
+                let message = "\(error)"
+                self.logger.warning("data platform delivery failed; will retry", metadata: [
+                    "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoff)", "error": "\(message)",
+                ])
+                try await self.onQueue {
+                    let now = clock()
+                    try store.markFailed(event.sequence, error: message, retryAt: now + backoff)
+                    // Keep the order: the events after it wait for it.
+                    for sequence in rest { try store.markFailed(sequence, error: "waiting for an earlier event", retryAt: now + backoff) }
+                }
+                break
+            }
+        }
+        let done = delivered
+        try await self.onQueue { try store.markDelivered(done, at: clock()) }
+        return delivered.count
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            self.queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

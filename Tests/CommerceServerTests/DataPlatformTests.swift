@@ -1,0 +1,88 @@
+import CommerceClient
+import CommerceServerRuntime
+import CommerceSQLite
+import FrameRPC
+import FrameRPCClient
+import FrameRPCServer
+import Foundation
+import Testing
+
+@Suite("The data platform: transactional outbox and relay", .serialized, .timeLimit(.minutes(3)))
+struct DataPlatformTests {
+    func start(database: String, target: DataPlatformTarget) async throws -> (CommerceServer, CommerceClient) {
+        let server = try await CommerceServer.start(CommerceServerConfiguration(
+            rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
+            store: StoreConfiguration(path: database, synchronous: .normal),
+            adminToken: adminToken, dataPlatform: target, relayPollMillis: 20))
+        return (server, CommerceClient(configuration: ClientConfiguration(port: server.port, connections: 2), adminToken: adminToken))
+    }
+
+    static func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    @Test("every paid order and refund reaches a real HTTP receiver, through a 500 phase, an outage and a server restart; none lost")
+    func outageAndRestart() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        let database = temporaryDatabasePath()
+        var (server, client) = try await self.start(database: database, target: .http(url: receiver.url))
+        let buyer = try await fundedUser(client, 500_000)
+        let product = try await client.createProduct(name: "tracked", price: 1_000, initialStock: 1_000)
+        var orders: [Int64] = []
+
+        for _ in 0..<10 { orders.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+        try await Self.waitFor("the first 10 events") { receiver.eventIDs.count == 10 }
+
+        receiver.setMode(.fail)  // the platform answers 500: orders go on regardless
+        for _ in 0..<10 { orders.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+        await receiver.stop()  // now it is down altogether
+        for _ in 0..<10 { orders.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+        let refunded = try await client.cancelOrder(userID: buyer, orderID: orders[3])
+        #expect(refunded.refunded == 1_000)
+        #expect(receiver.eventIDs.count == 10, "nothing got through while failing or down")
+        #expect(try await server.store.undeliveredEventCount() == 21)
+
+        // The service restarts while the platform is still down; the outbox survives in the database.
+        await client.close()
+        try await server.shutdownGracefully()
+        (server, client) = try await self.start(database: database, target: .http(url: receiver.url))
+        receiver.setMode(.accept)
+        try await receiver.start()  // the same port again
+        try await Self.waitFor("all 31 events after recovery") { receiver.eventIDs.count == 31 }
+
+        let events = receiver.bodies.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let paid = Set(events.filter { $0["type"] as? String == "ORDER_PAID" }.compactMap { $0["order_id"] as? Int64 })
+        #expect(paid == Set(orders), "one ORDER_PAID per order")
+        let refunds = events.filter { $0["type"] as? String == "ORDER_REFUNDED" }
+        #expect(refunds.count == 1 && refunds.first?["order_id"] as? Int64 == orders[3] && refunds.first?["amount"] as? Int64 == 1_000)
+        #expect(try await server.store.undeliveredEventCount() == 0)
+        #expect(try server.store.audit().isEmpty)
+        await client.close()
+        try await server.shutdownGracefully()
+        await receiver.stop()
+    }
+
+    @Test("with no URL, events go to a JSON-lines file, one line per paid order")
+    func fileSink() async throws {
+        let database = temporaryDatabasePath()
+        let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("events.jsonl").path
+        let (server, client) = try await self.start(database: database, target: .file(path: file))
+        let buyer = try await fundedUser(client, 50_000)
+        let product = try await client.createProduct(name: "filed", price: 2_000, initialStock: 10)
+        for _ in 0..<5 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
+        try await Self.waitFor("5 lines in the file") {
+            (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").count == 5
+        }
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        let ids = Set(lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["event_id"] as? String })
+        #expect(ids.count == 5)
+        await client.close()
+        try await server.shutdownGracefully()
+    }
+}

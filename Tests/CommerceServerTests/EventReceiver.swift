@@ -1,0 +1,99 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A real local HTTP endpoint standing in for the data platform: it can accept, fail with 500,
+/// be stopped (connections refused) and started again on the same port.
+final class EventReceiver: Sendable {
+    enum Mode: Sendable { case accept, fail }
+
+    private struct State {
+        var mode: Mode = .accept
+        var bodies: [String: String] = [:]  // event id -> JSON
+        var deliveries = 0
+        var channel: (any Channel)?
+        var children: [ObjectIdentifier: any Channel] = [:]
+        var port = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    var port: Int { self.state.withLockedValue { $0.port } }
+    var url: String { "http://127.0.0.1:\(self.port)/events" }
+    var eventIDs: Set<String> { self.state.withLockedValue { Set($0.bodies.keys) } }
+    var bodies: [String] { self.state.withLockedValue { Array($0.bodies.values) } }
+    /// Requests accepted, duplicates included.
+    var deliveries: Int { self.state.withLockedValue { $0.deliveries } }
+
+    func setMode(_ mode: Mode) { self.state.withLockedValue { $0.mode = mode } }
+
+    func start() async throws {
+        let port = self.port
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    self.state.withLockedValue { $0.children[ObjectIdentifier(channel)] = channel }
+                    channel.closeFuture.whenComplete { _ in
+                        _ = self.state.withLockedValue { $0.children.removeValue(forKey: ObjectIdentifier(channel)) }
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(ReceiverHandler(receiver: self))
+                }
+            }
+            .bind(host: "127.0.0.1", port: port).get()
+        self.state.withLockedValue {
+            $0.channel = channel
+            $0.port = channel.localAddress?.port ?? port
+        }
+    }
+
+    /// Closes the listener and every open connection: the platform is down.
+    func stop() async {
+        let (listener, children) = self.state.withLockedValue { state in
+            defer { state.channel = nil; state.children = [:] }
+            return (state.channel, Array(state.children.values))
+        }
+        try? await listener?.close()
+        for child in children { try? await child.close() }
+    }
+
+    /// Returns the status to answer with.
+    fileprivate func receive(eventID: String?, body: String) -> HTTPResponseStatus {
+        self.state.withLockedValue { state in
+            guard state.mode == .accept else { return .internalServerError }
+            guard let eventID else { return .badRequest }
+            state.bodies[eventID] = body
+            state.deliveries += 1
+            return .ok
+        }
+    }
+}
+
+private final class ReceiverHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let receiver: EventReceiver
+    var eventID: String?
+    var body = ""
+
+    init(receiver: EventReceiver) { self.receiver = receiver }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.eventID = head.headers.first(name: "x-event-id")
+            self.body = ""
+        case .body(let buffer):
+            self.body += String(buffer: buffer)
+        case .end:
+            let status = self.receiver.receive(eventID: self.eventID, body: self.body)
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: "0")
+            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
