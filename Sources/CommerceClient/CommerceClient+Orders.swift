@@ -11,15 +11,7 @@ extension CommerceClient {
         userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
         options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_PlaceOrderResponse {
-        var options = options
-        if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
-        return try await self.call(
-            "/commerce.v1.OrderService/PlaceOrder",
-            Commerce_V1_PlaceOrderRequest.with {
-                $0.userID = userID
-                $0.items = items.map { item in Commerce_V1_OrderItem.with { $0.productID = item.productID; $0.quantity = item.quantity } }
-                $0.couponID = couponID
-            }, options: options)
+        try await self.order("/commerce.v1.OrderService/PlaceOrder", userID, items, couponID, idempotencyKey, options)
     }
 
     /// Two-step flow, step 1: reserves stock and coupon; the order is PENDING_PAYMENT until paid,
@@ -28,10 +20,17 @@ extension CommerceClient {
         userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
         options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_PlaceOrderResponse {
+        try await self.order("/commerce.v1.OrderService/CreateOrder", userID, items, couponID, idempotencyKey, options)
+    }
+
+    private func order(
+        _ method: String, _ userID: Int64, _ items: [(productID: Int64, quantity: Int64)], _ couponID: Int64, _ idempotencyKey: String?,
+        _ options: CallOptions
+    ) async throws -> Commerce_V1_PlaceOrderResponse {
         var options = options
         if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
         return try await self.call(
-            "/commerce.v1.OrderService/CreateOrder",
+            method,
             Commerce_V1_PlaceOrderRequest.with {
                 $0.userID = userID
                 $0.items = items.map { item in Commerce_V1_OrderItem.with { $0.productID = item.productID; $0.quantity = item.quantity } }

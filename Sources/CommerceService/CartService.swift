@@ -25,12 +25,8 @@ public struct CartService: RPCService {
             },
             .unary("/commerce.v1.CartService/CheckoutCart", mutating: true) { (request: Commerce_V1_CheckoutCartRequest, context) in
                 let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                let receipt = try await self.useCases.checkoutCart(userID: request.userID, couponID: request.couponID, idempotencyKey: key)
-                return Commerce_V1_PlaceOrderResponse.with {
-                    $0.order = .init(receipt.order)
-                    $0.balanceAfter = receipt.balanceAfter
-                    $0.replayed = receipt.replayed
-                }
+                return OrderService.reply(
+                    try await self.useCases.checkoutCart(userID: request.userID, couponID: request.couponID, idempotencyKey: key))
             },
         ]
     }

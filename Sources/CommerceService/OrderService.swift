@@ -13,14 +13,9 @@ public struct OrderService: RPCService {
         [
             .unary("/commerce.v1.OrderService/PlaceOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
                 let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                let receipt = try await self.useCases.placeOrder(
+                return Self.reply(try await self.useCases.placeOrder(
                     userID: request.userID, items: request.items.map { ($0.productID, $0.quantity) },
-                    couponID: request.couponID, idempotencyKey: key)
-                return Commerce_V1_PlaceOrderResponse.with {
-                    $0.order = .init(receipt.order)
-                    $0.balanceAfter = receipt.balanceAfter
-                    $0.replayed = receipt.replayed
-                }
+                    couponID: request.couponID, idempotencyKey: key))
             },
             .unary("/commerce.v1.OrderService/CreateOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
                 let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
