@@ -15,6 +15,7 @@ import GRDB
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let readLanes: ReadLanes
+    let committer: GroupCommitter
     public let configuration: StoreConfiguration
 
     /// Opens (creating if needed) and migrates the database.
@@ -31,24 +32,22 @@ public final class SQLiteStore: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.pool = try DatabasePool(path: configuration.path, configuration: config)
         try Migrations.migrator.migrate(self.pool)
+        self.committer = GroupCommitter(pool: self.pool)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
                                        busyTimeout: configuration.busyTimeout)
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
     /// concurrent writers (threads or processes) queue on the busy timeout instead of failing late.
-    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try mapStorageErrors {
-            try self.pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        }
+    ///
+    /// Concurrent writes are group-committed (``GroupCommitter``): each runs in its own savepoint of
+    /// a shared transaction, and returns only once that transaction has committed.
+    func transaction<T>(_ body: @escaping (Database) throws -> T) throws -> T {
+        try mapStorageErrors { try self.committer.write(body) }
     }
+
+    /// Group commit so far: transactions committed, and the writes they carried.
+    public var groupCommitStatistics: (batches: Int, writes: Int) { self.committer.statistics }
 
     /// Blocking read in one snapshot, for tools (audit, seed), never for calls.
     func readNow<T>(_ body: (Database) throws -> T) throws -> T {

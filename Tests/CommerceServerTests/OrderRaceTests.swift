@@ -33,6 +33,10 @@ struct OrderRaceTests {
             }
             #expect(tally(outcomes) == ["OK": 100, "OUT_OF_STOCK": 900])
             #expect(try await client.getProduct(productID: product.id).stock == 0)
+            // Group commit: the orders shared transactions (one fsync for many), and the 900 refused
+            // ones rolled back only their own savepoints.
+            let commits = server.store.groupCommitStatistics
+            #expect(commits.writes >= 1_000 && commits.batches < commits.writes, "\(commits)")
             var total: Int64 = 0
             for user in users { total += try await client.getBalance(userID: user) }
             #expect(total == 250 * 10_000 - 100 * 1_000, "charged - spent = balances")
