@@ -155,6 +155,12 @@ enum Migrations {
                 CREATE INDEX outbox_undelivered ON outbox(id) WHERE delivered_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v7: indexes for the audit (events by order, lines by product)") { db in
+            try db.execute(sql: """
+                CREATE INDEX outbox_by_order ON outbox(order_id, kind);
+                CREATE INDEX order_lines_by_product ON order_lines(product_id);
+                """)
+        }
         return migrator
     }
 }

@@ -13,6 +13,7 @@ import Synchronization
 public final class WorkQueues: Sendable {
     private let userQueues: [DispatchQueue]
     private let productQueues: [DispatchQueue]
+    private let nextNew = Atomic<Int>(0)
     /// - Parameter shards: serial write queues per kind of key.
     public init(shards: Int = 32) {
         precondition(shards > 0)
@@ -28,9 +29,11 @@ public final class WorkQueues: Sendable {
         try await Self.run(on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)], body)
     }
 
-    /// For writes that create a new key (a new user, a new product).
+    /// For writes that create a new key (a new user, a new product) or span keys (expiry sweeps):
+    /// nothing orders them, so they rotate over the shards and group-commit with everything else.
     public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await Self.run(on: self.userQueues[0], body)
+        let shard = self.nextNew.add(1, ordering: .relaxed).oldValue
+        return try await Self.run(on: self.userQueues[Self.shard(Int64(shard), self.userQueues.count)], body)
     }
 
     private static func shard(_ key: Int64, _ count: Int) -> Int {

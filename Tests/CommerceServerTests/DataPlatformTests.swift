@@ -68,6 +68,27 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
+    @Test("a slow platform (2 s per answer) does not slow orders: they complete while events trickle in, and all arrive")
+    func slowPlatform() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        receiver.setMode(.slow(milliseconds: 2_000))
+        let (server, client) = try await self.start(database: temporaryDatabasePath(), target: .http(url: receiver.url))
+        let buyer = try await fundedUser(client, 100_000)
+        let product = try await client.createProduct(name: "slowly reported", price: 1_000, initialStock: 100)
+        let started = ContinuousClock.now
+        for _ in 0..<10 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
+        let ordering = ContinuousClock.now - started
+        // Ten orders took less time than two slow deliveries: they never waited for the platform.
+        #expect(ordering < .seconds(4), "10 orders took \(ordering)")
+        #expect(receiver.eventIDs.count < 10)
+        receiver.setMode(.accept)
+        try await Self.waitFor("all 10 events") { receiver.eventIDs.count == 10 }
+        await client.close()
+        try await server.shutdownGracefully()
+        await receiver.stop()
+    }
+
     @Test("with no URL, events go to a JSON-lines file, one line per paid order")
     func fileSink() async throws {
         let database = temporaryDatabasePath()

@@ -7,7 +7,7 @@ import NIOPosix
 /// A real local HTTP endpoint standing in for the data platform: it can accept, fail with 500,
 /// be stopped (connections refused) and started again on the same port.
 final class EventReceiver: Sendable {
-    enum Mode: Sendable { case accept, fail }
+    enum Mode: Sendable, Equatable { case accept, fail, slow(milliseconds: Int64) }
 
     private struct State {
         var mode: Mode = .accept
@@ -60,10 +60,12 @@ final class EventReceiver: Sendable {
         for child in children { try? await child.close() }
     }
 
+    var mode: Mode { self.state.withLockedValue { $0.mode } }
+
     /// Returns the status to answer with.
     fileprivate func receive(eventID: String?, body: String) -> HTTPResponseStatus {
         self.state.withLockedValue { state in
-            guard state.mode == .accept else { return .internalServerError }
+            guard state.mode != .fail else { return .internalServerError }
             guard let eventID else { return .badRequest }
             state.bodies[eventID] = body
             state.deliveries += 1
@@ -89,11 +91,19 @@ private final class ReceiverHandler: ChannelInboundHandler {
         case .body(let buffer):
             self.body += String(buffer: buffer)
         case .end:
-            let status = self.receiver.receive(eventID: self.eventID, body: self.body)
-            var headers = HTTPHeaders()
-            headers.add(name: "content-length", value: "0")
-            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+            var delay: Int64 = 0
+            if case .slow(let milliseconds) = self.receiver.mode { delay = milliseconds }
+            let (eventID, body, receiver) = (self.eventID, self.body, self.receiver)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            // A slow platform: the answer comes `delay` ms later, without blocking the loop.
+            context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+                let context = loopBound.value
+                let status = receiver.receive(eventID: eventID, body: body)
+                var headers = HTTPHeaders()
+                headers.add(name: "content-length", value: "0")
+                context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
         }
     }
 }

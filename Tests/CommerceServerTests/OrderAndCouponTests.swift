@@ -247,7 +247,23 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("an expired coupon reservation comes back: the coupon of an expired order is AVAILABLE again")
+    @Test("paying past the expiry is ORDER_EXPIRED even before the sweeper has run")
+    func payAfterExpiry() async throws {
+        let clock = TestClock()
+        try await withCommerceServer(clock: clock, configure: {
+            $0.pendingOrderTTLMillis = 1_000
+            $0.expirySweepMillis = 3_600_000  // the sweeper runs once at start, then sleeps
+        }) { _, client in
+            let user = try await fundedUser(client, 10_000)
+            let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 5)
+            let pending = try await client.createOrder(userID: user, items: [(product.id, 1)]).order
+            clock.advance(byMillis: 2_000)
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: user, orderID: pending.id) }
+            #expect(try await client.getBalance(userID: user) == 10_000)
+        }
+    }
+
+    @Test("the sweeper releases an expired order's coupon: AVAILABLE again and usable")
     func expiredReservationReleasesCoupon() async throws {
         let clock = TestClock()
         try await withCommerceServer(clock: clock, configure: {
@@ -261,19 +277,15 @@ struct OrderAndCouponTests {
             let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 5)
             let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id)
             let pending = try await client.createOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .used)
             clock.advance(byMillis: 2_000)
-            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") {
-                // Paying past the time is refused even if the sweeper has not run yet.
-                let order = try await client.getOrder(orderID: pending.id)
-                if order.status == .expired { throw RPCError(code: .failedPrecondition, reason: "ORDER_EXPIRED", message: "swept already") }
-                return try await client.payOrder(userID: user, orderID: pending.id)
-            }
             var available = false
-            for _ in 0..<200 where !available {
+            for _ in 0..<250 where !available {
                 available = try await client.listUserCoupons(userID: user).first?.state == .available
                 if !available { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(available)
+            #expect(try await client.getOrder(orderID: pending.id).status == .expired)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
             #expect(order.discount == 500)
             #expect(try server.store.audit().isEmpty)

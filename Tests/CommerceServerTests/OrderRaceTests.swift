@@ -76,6 +76,14 @@ struct OrderRaceTests {
             var held = 0
             for user in Set(users) { held += try await client.listUserCoupons(userID: user).count }
             #expect(held == 100)
+            // Once sold out, rejections are answered without a database write.
+            let writesBefore = server.store.groupCommitStatistics.writes
+            for index in 0..<500 {
+                await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") {
+                    try await clients[index % clients.count].issueCoupon(userID: users[index], campaignID: campaign.id)
+                }
+            }
+            #expect(server.store.groupCommitStatistics.writes == writesBefore, "no write for 500 sold-out requests")
             #expect(try server.store.audit().isEmpty)
             for c in clients { await c.close() }
         }
