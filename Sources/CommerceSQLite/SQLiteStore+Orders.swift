@@ -198,7 +198,12 @@ extension SQLiteStore: OrderStore {
     }
 
     public func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int {
-        try self.transaction { db in
+        // Look first with a read: an idle sweep takes no write lock (every instance sweeps each second).
+        let anyDue = try self.readNow { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1", arguments: [at]) != nil
+        }
+        guard anyDue else { return 0 }
+        return try self.transaction { db in
             let due = try Int64.fetchAll(db, sql: """
                 SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
                 """, arguments: [at, limit])

@@ -16,7 +16,14 @@ extension SQLiteStore: OutboxStore {
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
-        try self.transaction { db in
+        // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
+        let anyDue = try self.readNow { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1
+                """, arguments: [now, now]) != nil
+        }
+        guard anyDue else { return [] }
+        return try self.transaction { db in
             try Row.fetchAll(db, sql: """
                 UPDATE outbox SET lease_until = :until, attempts = attempts + 1
                 WHERE id IN (SELECT id FROM outbox
