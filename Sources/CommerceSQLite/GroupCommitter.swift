@@ -14,12 +14,21 @@ import Synchronization
 /// The guarded statements inside each write still decide every invariant, so this changes
 /// throughput, not correctness, also with several processes on one file.
 final class GroupCommitter: Sendable {
+    /// One queued write. `run` and `fail` store the typed result in the caller's box; the
+    /// semaphore hands it over (happens-before) once the batch has committed.
     private final class Job: @unchecked Sendable {
-        let body: (Database) throws -> Any
+        let run: (Database) throws -> Void
+        let fail: (any Error) -> Void
         let done = DispatchSemaphore(value: 0)
-        var result: Result<Any, any Error> = .failure(CancellationError())
 
-        init(_ body: @escaping (Database) throws -> Any) { self.body = body }
+        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void) {
+            self.run = run
+            self.fail = fail
+        }
+    }
+
+    private final class ResultBox<T>: @unchecked Sendable {
+        var result: Result<T, any Error> = .failure(CancellationError())
     }
 
     private struct State {
@@ -42,7 +51,8 @@ final class GroupCommitter: Sendable {
     var statistics: (batches: Int, writes: Int) { self.state.withLock { ($0.batches, $0.writes) } }
 
     func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
-        let job = Job { try body($0) }
+        let box = ResultBox<T>()
+        let job = Job(run: { db in box.result = .success(try body(db)) }, fail: { box.result = .failure($0) })
         let lead = self.state.withLock { state -> Bool in
             state.queued.append(job)
             if state.leading { return false }
@@ -51,7 +61,7 @@ final class GroupCommitter: Sendable {
         }
         if lead { self.lead() }
         job.done.wait()
-        return try job.result.get() as! T
+        return try box.result.get()
     }
 
     private func lead() {
@@ -69,11 +79,11 @@ final class GroupCommitter: Sendable {
                         for job in batch {
                             do {
                                 try db.inSavepoint {
-                                    job.result = .success(try job.body(db))
+                                    try job.run(db)
                                     return .commit
                                 }
                             } catch {
-                                job.result = .failure(error)
+                                job.fail(error)
                             }
                         }
                         return .commit
@@ -81,7 +91,7 @@ final class GroupCommitter: Sendable {
                 }
             } catch {
                 // The commit failed: nothing of this batch happened.
-                for job in batch { job.result = .failure(error) }
+                for job in batch { job.fail(error) }
             }
             self.state.withLock { state in
                 state.batches += 1

@@ -1,4 +1,3 @@
-import CommerceDomain
 import Dispatch
 import GRDB
 import Synchronization
@@ -27,13 +26,7 @@ final class ReadLanes: Sendable {
         let (queue, reader) = self.lanes[index < 0 ? -index : index]
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result {
-                    do {
-                        return try body(reader)
-                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                        throw CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
-                    }
-                })
+                continuation.resume(with: Result { try mapStorageErrors { try body(reader) } })
             }
         }
     }

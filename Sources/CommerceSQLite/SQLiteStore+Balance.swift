@@ -52,7 +52,7 @@ extension SQLiteStore: BalanceStore {
 
     public func history(of user: UserID, page: PageQuery) async throws -> Page<BalanceEntry>? {
         try await self.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
+            guard try Self.userExists(db, user) else {
                 return nil
             }
             let rows = try Row.fetchAll(db, sql: """

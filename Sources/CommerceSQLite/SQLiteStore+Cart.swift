@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteStore: CartStore {
     public func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) throws -> Cart {
         try self.transaction { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
+            guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }
             switch change {
@@ -51,7 +51,7 @@ extension SQLiteStore: CartStore {
 
     public func cart(of user: UserID) async throws -> Cart? {
         try await self.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else { return nil }
+            guard try Self.userExists(db, user) else { return nil }
             return try Self.loadCart(db, user)
         }
     }
@@ -60,7 +60,7 @@ extension SQLiteStore: CartStore {
         try self.transaction { db in
             // A repeat of a checkout finds the cart already empty: the key alone identifies it.
             if let replay = try Self.replayedOrder(db, user: user, key: idempotencyKey, fingerprint: nil) { return replay }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
+            guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }
             let cart = try Self.loadCart(db, user)

@@ -29,7 +29,7 @@ extension SQLiteStore: CouponStore {
                                     at < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
                                     details: ["campaign_id": "\(id)"])
             }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else {
+            guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?",
@@ -55,7 +55,7 @@ extension SQLiteStore: CouponStore {
 
     public func coupons(of user: UserID) async throws -> [Coupon]? {
         try await self.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else { return nil }
+            guard try Self.userExists(db, user) else { return nil }
             return try Row.fetchAll(db, sql: "SELECT id FROM coupons WHERE user_id = ? ORDER BY id", arguments: [user.rawValue])
                 .compactMap { try Self.loadCoupon(db, CouponID($0["id"])) }
         }

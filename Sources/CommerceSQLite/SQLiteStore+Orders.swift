@@ -173,9 +173,8 @@ extension SQLiteStore: OrderStore {
             }
             let paidAt = try Int64.fetchOne(db, sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?", arguments: [id.rawValue])!
             let day = SalesDay(containing: paidAt).rawValue
+            try Self.returnStockAndCoupon(db, order)
             for line in order.lines {
-                try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
-                               arguments: [line.quantity, line.quantity, line.productID.rawValue])
                 // The sale leaves the ranking of the day it was paid.
                 try db.execute(sql: "UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
                                arguments: [line.quantity, day, line.productID.rawValue])
@@ -187,10 +186,6 @@ extension SQLiteStore: OrderStore {
             let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
             try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
                            arguments: [id.rawValue, refund, entryID, at])
-            if let coupon = order.couponID {
-                try db.execute(sql: "UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
-                               arguments: [coupon.rawValue, id.rawValue])
-            }
             order.status = .refunded
             try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
@@ -223,6 +218,12 @@ extension SQLiteStore: OrderStore {
             throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(order.id) is no longer pending",
                                 details: ["order_id": "\(order.id)"])
         }
+        try Self.returnStockAndCoupon(db, order)
+    }
+
+    /// Puts an order's units back on the shelf (counted as returned) and makes its coupon AVAILABLE
+    /// again: what expiry, cancel and refund share.
+    static func returnStockAndCoupon(_ db: Database, _ order: Order) throws {
         for line in order.lines {
             try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
                            arguments: [line.quantity, line.quantity, line.productID.rawValue])
@@ -249,7 +250,7 @@ extension SQLiteStore: OrderStore {
 
     public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
         try await self.read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.rawValue]) != nil else { return nil }
+            guard try Self.userExists(db, user) else { return nil }
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                                          arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
             let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }

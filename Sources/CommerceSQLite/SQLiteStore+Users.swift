@@ -10,6 +10,10 @@ extension SQLiteStore: UserStore {
         }
     }
 
+    static func userExists(_ db: Database, _ user: UserID) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE id = ?"), arguments: [user.rawValue]) != nil
+    }
+
     public func user(_ id: UserID) async throws -> User? {
         try await self.readOne { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, balance, created_at FROM users WHERE id = ?"), arguments: [id.rawValue])
