@@ -1,3 +1,4 @@
+import Foundation
 import FrameRPC
 
 /// Where and how an ``RPCClient`` connects.
@@ -60,11 +61,6 @@ public struct Backoff: Sendable {
     }
 }
 
-private func pow(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    for _ in 0..<Int(exponent) { result *= base }
-    return result
-}
 
 /// Per-call options.
 public struct CallOptions: Sendable {

@@ -31,11 +31,10 @@ public final class RPCConnection: Sendable {
         let health = ConnectionHealth()
         let eventLoop = group.next()
         let ready = eventLoop.makePromise(of: Void.self)
-        let keepalive = TimeAmount.nanoseconds(Int64(configuration.keepaliveInterval.components.seconds) * 1_000_000_000)
+        let keepalive = configuration.keepaliveInterval.timeAmount
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
-                + configuration.connectTimeout.components.attoseconds / 1_000_000_000))
+            .connectTimeout(configuration.connectTimeout.timeAmount)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -96,7 +95,7 @@ public final class RPCConnection: Sendable {
         var envelope = Framerpc_V1_Request()
         envelope.method = method
         envelope.payload = Data(request)
-        let micros = max(1, timeout.components.seconds * 1_000_000 + timeout.components.attoseconds / 1_000_000_000_000)
+        let micros = max(1, timeout.microseconds)
         envelope.timeoutMicros = UInt64(micros)
         envelope.metadata = metadata.keyValues
         let bytes: [UInt8] = try envelope.serializedBytes()
