@@ -6,32 +6,17 @@
 # benchmarks/results/<UTC date>-place-order.{json,md}.
 #
 #   benchmarks/place-order.sh [seconds per run, default 10]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECONDS_PER_RUN="${1:-10}"
-scripts/install-deps.sh
-swift build -c release --product commerce-server >&2
-swift build -c release --product commerce-load >&2
-BIN="$(swift build -c release --show-bin-path)"
-mkdir -p benchmarks/results
-WORK="$(mktemp -d -p "$PWD/benchmarks/results" tmp.XXXXXX)"   # the repository's disk, for both runs
-STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
-OUT="benchmarks/results/${STAMP}-place-order"
-cleanup() { kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
+bench_setup place-order
 cc -O2 -Wall -Werror -o "$WORK/sqlite_order_loop" benchmarks/baselines/sqlite_order_loop.c -lsqlite3
 echo "baseline: naive C loop, one durable transaction per order" >&2
 "$WORK/sqlite_order_loop" "$WORK/baseline.sqlite" "$SECONDS_PER_RUN" >"$WORK/baseline.json"
 
-"$BIN/commerce-server" serve --db "$WORK/bench.sqlite" --synchronous full --port 0 --metrics-port=-1 \
-  --port-file "$WORK/port.json" --admin-token bench --log-level warning --events-file "$WORK/events.jsonl" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 600); do [[ -s "$WORK/port.json" ]] && break; kill -0 $SERVER_PID; sleep 0.05; done
-PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
+start_server bench --synchronous full
 echo "commerce PlaceOrder, 64 callers, synchronous=FULL" >&2
-"$BIN/commerce-load" --scenario order --port "$PORT" --concurrency 64 --connections 4 --users 200 \
-  --duration "$SECONDS_PER_RUN" --warmup 2 --admin-token bench --json --quiet >"$WORK/ours.json"
+load --scenario order --concurrency 64 --connections 4 --users 1000 \
+  --duration "$SECONDS_PER_RUN" --warmup 2 --plot "$OUT.svg" >"$WORK/ours.json"
 
 python3 - "$WORK" "$OUT" "$SECONDS_PER_RUN" <<'PY'
 import json, sys, datetime

@@ -4,28 +4,11 @@
 # Writes benchmarks/results/<UTC date>-trivial-rpc.{json,md} with the ratios.
 #
 #   benchmarks/trivial-rpc.sh [seconds per run, default 10]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECONDS_PER_RUN="${1:-10}"
-scripts/install-deps.sh redis-server redis-tools
-swift build -c release --product commerce-server >&2
-swift build -c release --product commerce-load >&2
-BIN="$(swift build -c release --show-bin-path)"
-WORK="$(mktemp -d)"
-STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
-OUT="benchmarks/results/${STAMP}-trivial-rpc"
-cleanup() { kill "${SERVER_PID:-}" "${REDIS_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-# Baseline: Redis on a free port, no persistence.
-REDIS_PORT=16379
-redis-server --port "$REDIS_PORT" --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-"$BIN/commerce-server" serve --db "$WORK/bench.sqlite" --port 0 --metrics-port=-1 --port-file "$WORK/port.json" \
-  --log-level warning --admin-token bench >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do [[ -s "$WORK/port.json" ]] && break; sleep 0.1; done
-PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
+bench_setup trivial-rpc redis-server redis-tools
+start_redis
+start_server trivial
 redis-cli -p "$REDIS_PORT" set key:000000000000 value >/dev/null
 
 redis_rps() {  # clients -> requests per second (and p50 ms) from redis-benchmark's CSV
@@ -37,8 +20,8 @@ declare -A OURS REDIS
 for clients in 1 64; do
   connections=$(( clients == 1 ? 1 : 4 ))
   echo "commerce GetBalance, $clients caller(s)" >&2
-  "$BIN/commerce-load" --scenario get-balance --port "$PORT" --concurrency "$clients" --connections "$connections" \
-    --duration "$SECONDS_PER_RUN" --warmup 2 --json --quiet >"$WORK/ours-$clients.json"
+  load --scenario get-balance --concurrency "$clients" --connections "$connections" \
+    --duration "$SECONDS_PER_RUN" --warmup 2 >"$WORK/ours-$clients.json"
   echo "redis GET, $clients client(s)" >&2
   redis_rps "$clients" >"$WORK/redis-$clients.csv"
 done

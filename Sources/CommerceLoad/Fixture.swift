@@ -27,8 +27,10 @@ struct Fixture: Sendable {
     var charged: Int64
     var productIDs: [Int64]
     var productPrice: Int64
-    var initialStock: Int64
+    /// Stock each fixture product started with.
+    var initialStock: [Int64: Int64]
     var campaignID: Int64
+    var couponQuantity: Int64 = 0
 
     struct Sizes: Sendable {
         var users: Int
@@ -40,8 +42,9 @@ struct Fixture: Sendable {
         let count = scenario == .getBalance ? min(sizes.users, 16) : sizes.users
         let charge: Int64 =
             switch scenario {
-            case .charge: 0
+            case .chargeStorm: 0
             case .order: 1_000_000
+            case .mixed: 100_000
             default: 10_000
             }
         var userIDs: [Int64] = []
@@ -57,14 +60,14 @@ struct Fixture: Sendable {
             }
             for try await id in group { userIDs.append(id) }
         }
-        var fixture = Fixture(userIDs: userIDs, charged: charge, productIDs: [], productPrice: 1_000, initialStock: 0, campaignID: 0)
+        var fixture = Fixture(userIDs: userIDs, charged: charge, productIDs: [], productPrice: 1_000, initialStock: [:], campaignID: 0)
         if scenario.writes && client.adminToken == nil {
             throw FixtureError(message: "the \(scenario.rawValue) scenario checks the server's audit afterwards: pass --admin-token")
         }
         switch scenario {
-        case .getBalance, .charge:
+        case .getBalance, .chargeStorm:
             break
-        case .read:
+        case .read, .topProducts:
             fixture.productIDs = try await client.listProducts(pageSize: 100).products.map(\.id)
             if fixture.productIDs.isEmpty {
                 guard client.adminToken != nil else {
@@ -75,21 +78,31 @@ struct Fixture: Sendable {
                 }
             }
         case .hotProduct:
-            fixture.initialStock = sizes.stock
-            fixture.productIDs = [try await client.createProduct(name: "hot product", price: fixture.productPrice, initialStock: sizes.stock).id]
+            try await fixture.addProduct(client, name: "hot product", stock: sizes.stock)
         case .order:
-            fixture.initialStock = 1_000_000_000
-            fixture.productIDs = [try await client.createProduct(name: "everyday product", price: fixture.productPrice, initialStock: fixture.initialStock).id]
+            try await fixture.addProduct(client, name: "everyday product", stock: 1_000_000_000)
+        case .mixed:
+            // A small shop: a few products sell out during a long run, most do not.
+            for index in 0..<20 {
+                try await fixture.addProduct(client, name: "shop product \(index)", price: Int64(500 + 250 * index),
+                                             stock: index < 3 ? sizes.stock : 1_000_000)
+            }
         case .flashSale:
             fixture.productPrice = 5_000
-            fixture.initialStock = 1_000_000_000
-            fixture.productIDs = [try await client.createProduct(name: "flash sale product", price: fixture.productPrice, initialStock: fixture.initialStock).id]
+            fixture.couponQuantity = sizes.coupons
+            try await fixture.addProduct(client, name: "flash sale product", stock: 1_000_000_000)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             fixture.campaignID = try await client.createCouponCampaign(
                 name: "flash sale", kind: .fixed, amount: 1_000, totalQuantity: sizes.coupons,
                 validFromUnixMs: now - 60_000, validUntilUnixMs: now + 86_400_000).id
         }
         return fixture
+    }
+
+    mutating func addProduct(_ client: CommerceClient, name: String, price: Int64? = nil, stock: Int64) async throws {
+        let product = try await client.createProduct(name: name, price: price ?? self.productPrice, initialStock: stock)
+        self.productIDs.append(product.id)
+        self.initialStock[product.id] = stock
     }
 }
 
@@ -98,58 +111,3 @@ struct FixtureError: Error, CustomStringConvertible {
     var description: String { self.message }
 }
 
-extension Scenario {
-    /// One call of the scenario; `sequence` numbers the calls of one run.
-    func workload(client: CommerceClient, fixture: Fixture) -> @Sendable (_ sequence: Int) async -> Outcome {
-        let users = fixture.userIDs
-        switch self {
-        case .getBalance:
-            return { sequence in
-                await attempt("GetBalance") { _ = try await client.getBalance(userID: users[sequence % users.count]) }
-            }
-        case .read:
-            let products = fixture.productIDs
-            return { sequence in
-                if sequence % 5 == 0 {
-                    return await attempt("GetBalance") { _ = try await client.getBalance(userID: users[sequence % users.count]) }
-                }
-                return await attempt("GetProduct") { _ = try await client.getProduct(productID: products[sequence % products.count]) }
-            }
-        case .charge:
-            let runID = UUID().uuidString.prefix(8)
-            return { sequence in
-                let user = users[sequence % users.count]
-                // Every 10th call repeats an earlier key of the same user: it must come back as a replay.
-                let keySequence = sequence % 10 == 9 && sequence >= users.count ? sequence - users.count : sequence
-                var replayed = false
-                let outcome = await attempt("ChargeBalance") {
-                    replayed = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "\(runID)-\(keySequence)").replayed
-                }
-                return replayed ? Outcome(method: "ChargeBalance(replayed)", failure: nil) : outcome
-            }
-        case .hotProduct, .order:
-            let product = fixture.productIDs[0]
-            return { sequence in
-                await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: users[sequence % users.count], items: [(product, 1)]) }
-            }
-        case .flashSale:
-            let (product, campaign) = (fixture.productIDs[0], fixture.campaignID)
-            return { sequence in
-                let user = users[sequence % users.count]
-                var coupon: Commerce_V1_Coupon?
-                let issued = await attempt("IssueCoupon") { coupon = try await client.issueCoupon(userID: user, campaignID: campaign) }
-                guard let coupon else { return issued }
-                return await attempt("IssueCoupon+PlaceOrder") {
-                    _ = try await client.placeOrder(userID: user, items: [(product, 1)], couponID: coupon.id)
-                }
-            }
-        }
-    }
-
-    var writes: Bool {
-        switch self {
-        case .getBalance, .read: false
-        case .charge, .hotProduct, .flashSale, .order: true
-        }
-    }
-}

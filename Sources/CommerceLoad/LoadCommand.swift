@@ -18,9 +18,12 @@ struct LoadCommand: AsyncParsableCommand {
             Scenarios:
               get-balance   GetBalance of a few users (the trivial RPC of the benchmarks)
               read          GetProduct / GetBalance mix, 80/20
-              charge        ChargeBalance of many users, every 10th call reusing an idempotency key
+              top-products  TopProducts of the last 3 days, top 5
+              charge-storm  ChargeBalance of many users, every 10th call reusing an idempotency key
               hot-product   --users buyers race for one product with --stock units
               flash-sale    --users users race for --coupons coupons, and order with the ones they get
+              mixed         a shop's day: product pages, catalogue, best sellers, carts and checkouts,
+                            orders, charges (20 products, 3 of them with only --stock units)
               order         sustained PlaceOrder of one unit, many users, ample stock
 
             After a write scenario the invariants are checked through the API (no oversell, balances equal
@@ -29,7 +32,7 @@ struct LoadCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Scenario: get-balance, read, charge, hot-product, flash-sale, order.") var scenario: Scenario = .getBalance
+    @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).") var scenario: Scenario = .getBalance
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7070
     @Option(help: "Connections in the client pool.") var connections = 1
@@ -43,6 +46,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "flash-sale: coupons in the campaign.") var coupons: Int64 = 100
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @Option(help: "Label for this run in the JSON report.") var label: String?
+    @Option(help: "Draw latency over time and the latency distribution into this SVG file.") var plot: String?
     @Flag(help: "Print the report as JSON on stdout.") var json = false
     @Flag(help: "No live progress line.") var quiet = false
 
@@ -60,7 +64,7 @@ struct LoadCommand: AsyncParsableCommand {
         let runner = LoadRunner(
             executor: EventLoopTaskExecutor(loop),
             concurrency: self.concurrency, rate: self.rate, warmup: self.warmup, duration: self.duration,
-            requests: self.requests, progress: !self.quiet && !self.json)
+            requests: self.requests, progress: !self.quiet && !self.json, recordSamples: self.plot != nil)
         let result = try await runner.run(workload)
         let broken = self.scenario.writes
             ? try await checkInvariants(scenario: self.scenario, client: client, fixture: fixture, result: result) : []
@@ -69,6 +73,10 @@ struct LoadCommand: AsyncParsableCommand {
         let report = Report(
             label: self.label ?? "\(self.scenario.rawValue) c=\(self.concurrency)", scenario: self.scenario.rawValue,
             concurrency: self.concurrency, connections: self.connections, openLoopRate: self.rate, result: result)
+        if let plot = self.plot {
+            try LatencyPlot(title: report.label, result: result).svg().write(toFile: plot, atomically: true, encoding: .utf8)
+            if !self.json { print("plot written to \(plot)") }
+        }
         if self.json {
             print(try report.json(invariantsBroken: broken, checked: self.scenario.writes))
         } else {
@@ -85,8 +93,10 @@ struct LoadCommand: AsyncParsableCommand {
 enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
     case getBalance = "get-balance"
     case read
-    case charge
+    case topProducts = "top-products"
+    case chargeStorm = "charge-storm"
     case hotProduct = "hot-product"
     case flashSale = "flash-sale"
+    case mixed
     case order
 }

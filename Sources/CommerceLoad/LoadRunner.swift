@@ -16,9 +16,18 @@ struct MethodStats: Sendable {
     }
 }
 
+/// One measured call, for plots: when it started (ms into the measured run) and how long it took.
+struct Sample: Sendable {
+    var startMillis: UInt32
+    var micros: UInt32
+    var failed: Bool
+}
+
 struct LoadResult: Sendable {
     var methods: [String: MethodStats]
     var seconds: Double
+    /// Every measured call, by start time (only with `recordSamples`).
+    var samples: [Sample] = []
 }
 
 /// Drives a workload closed-loop (N callers) or open-loop (fixed rate), with warm-up.
@@ -31,6 +40,8 @@ struct LoadRunner: Sendable {
     var duration: Double
     var requests: Int?
     var progress: Bool
+    /// Keep every call's start and latency (8 bytes each), for `--plot`.
+    var recordSamples = false
 
     func run(_ call: @escaping @Sendable (Int) async -> Outcome) async throws -> LoadResult {
         let shared = SharedCounters()
@@ -54,10 +65,12 @@ struct LoadRunner: Sendable {
             }
         } : nil
 
-        let perWorker = try await withThrowingTaskGroup(of: [String: MethodStats].self) { group in
+        let recordSamples = self.recordSamples
+        let perWorker = try await withThrowingTaskGroup(of: ([String: MethodStats], [Sample]).self) { group in
             for worker in 0..<concurrency {
                 group.addTask(executorPreference: self.executor) {
                     var stats: [String: MethodStats] = [:]
+                    var samples: [Sample] = []
                     var next = interval.map { start + $0 * worker }
                     while true {
                         if let requests, shared.measured.load(ordering: .relaxed) >= requests { break }
@@ -78,6 +91,10 @@ struct LoadRunner: Sendable {
                         stats[method, default: MethodStats()].count += 1
                         _ = stats[method]!.latency.record(micros)
                         if let failure { stats[method]!.errors[failure, default: 0] += 1 }
+                        if recordSamples {
+                            let startMillis = UInt32(max(0, min(Double(UInt32.max), (scheduled - measureFrom) / .milliseconds(1))))
+                            samples.append(Sample(startMillis: startMillis, micros: UInt32(clamping: micros), failed: failure != nil))
+                        }
                         if self.progress {
                             shared.live.withLock { live in
                                 live.count += 1
@@ -86,20 +103,23 @@ struct LoadRunner: Sendable {
                             }
                         }
                     }
-                    return stats
+                    return (stats, samples)
                 }
             }
             var merged: [String: MethodStats] = [:]
-            for try await stats in group {
+            var samples: [Sample] = []
+            for try await (stats, workerSamples) in group {
                 for (method, value) in stats { merged[method, default: MethodStats()].merge(value) }
+                samples += workerSamples
             }
-            return merged
+            samples.sort { $0.startMillis < $1.startMillis }
+            return (merged, samples)
         }
         progressTask?.cancel()
         if self.progress { FileHandle.standardError.write(Data("\n".utf8)) }
         let elapsed = clock.now - measureFrom
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return LoadResult(methods: perWorker, seconds: requests == nil ? min(seconds, self.duration) : seconds)
+        return LoadResult(methods: perWorker.0, seconds: requests == nil ? min(seconds, self.duration) : seconds, samples: perWorker.1)
     }
 }
 

@@ -32,12 +32,12 @@ extension SQLiteStore: AuditStore {
     public func audit() throws -> [AuditViolation] {
         try self.readNow { db in
             var violations: [AuditViolation] = []
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT u.id, u.balance,
                        COALESCE((SELECT SUM(amount) FROM balance_entries WHERE user_id = u.id), 0) AS history_sum,
                        (SELECT balance_after FROM balance_entries WHERE user_id = u.id ORDER BY id DESC LIMIT 1) AS last_after
                 FROM users u
-                """)
+                """))
             {
                 let id: Int64 = row["id"], balance: Int64 = row["balance"], sum: Int64 = row["history_sum"]
                 if balance != sum {
@@ -49,10 +49,10 @@ extension SQLiteStore: AuditStore {
                                                      detail: "balance \(balance) but newest entry says \(last)"))
                 }
             }
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, stock, initial_stock, restocked, sold, returned FROM products
                 WHERE stock != initial_stock + restocked - sold + returned OR stock < 0
-                """)
+                """))
             {
                 let id: Int64 = row["id"]
                 violations.append(AuditViolation(
@@ -60,32 +60,32 @@ extension SQLiteStore: AuditStore {
                     detail: "stock \(row["stock"] as Int64) != initial \(row["initial_stock"] as Int64) + restocked \(row["restocked"] as Int64) - sold \(row["sold"] as Int64) + returned \(row["returned"] as Int64)"))
             }
             // Products: what the counters say was sold matches the order lines of orders that took stock.
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT p.id, p.sold - p.returned AS net_sold,
                        COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
                                  WHERE l.product_id = p.id AND o.status IN ('PAID', 'PENDING_PAYMENT')), 0) AS in_orders
                 FROM products p
-                """) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
+                """)) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
                 violations.append(AuditViolation(rule: "sold-equals-order-lines", subject: "product \(row["id"] as Int64)",
                                                  detail: "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"))
             }
             // Rollups: the ranking's per-day sums match the lines of paid orders.
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT p.id,
                        COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
                        COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
                                  WHERE l.product_id = p.id AND o.status = 'PAID'), 0) AS paid
                 FROM products p
-                """) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
+                """)) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
                 violations.append(AuditViolation(rule: "rollups-match-orders", subject: "product \(row["id"] as Int64)",
                                                  detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"))
             }
             // Coupons: never beyond the quantity, the count matches the coupons, one per user.
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT c.id, c.issued, c.total_quantity, (SELECT COUNT(*) FROM coupons WHERE campaign_id = c.id) AS rows,
                        (SELECT COUNT(DISTINCT user_id) FROM coupons WHERE campaign_id = c.id) AS users
                 FROM coupon_campaigns c
-                """) {
+                """)) {
                 let id: Int64 = row["id"], issued: Int64 = row["issued"], quantity: Int64 = row["total_quantity"]
                 let rows: Int64 = row["rows"], users: Int64 = row["users"]
                 if issued > quantity || rows != issued || users != rows {
@@ -94,36 +94,36 @@ extension SQLiteStore: AuditStore {
                 }
             }
             // Orders: every paid order has its payment, equal to total - discount; a used coupon points at its order.
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT o.id, o.total - o.discount AS due,
                        (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid
                 FROM orders o WHERE o.status = 'PAID'
-                """) where (row["paid"] as Int64?) != (row["due"] as Int64) {
+                """)) where (row["paid"] as Int64?) != (row["due"] as Int64) {
                 violations.append(AuditViolation(rule: "paid-order-has-payment", subject: "order \(row["id"] as Int64)",
                                                  detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"))
             }
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT o.id,
                        (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid,
                        (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'REFUND') AS refunded
                 FROM orders o WHERE o.status = 'REFUNDED'
-                """) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
+                """)) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
                 violations.append(AuditViolation(rule: "refunded-order-refunds-payment", subject: "order \(row["id"] as Int64)",
                                                  detail: "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"))
             }
             // The data platform: every payment and every refund has its event in the outbox.
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT p.order_id, p.kind FROM payments p
                 WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
                                   AND e.kind = CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
-                """) {
+                """)) {
                 violations.append(AuditViolation(rule: "payment-has-outbox-event", subject: "order \(row["order_id"] as Int64)",
                                                  detail: "\(row["kind"] as String) without its data-platform event"))
             }
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT c.id FROM coupons c WHERE c.status = 'USED'
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
-                """) {
+                """)) {
                 violations.append(AuditViolation(rule: "used-coupon-has-order", subject: "coupon \(row["id"] as Int64)",
                                                  detail: "USED but no order points at it"))
             }

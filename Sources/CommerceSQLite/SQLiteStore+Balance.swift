@@ -7,10 +7,10 @@ extension SQLiteStore: BalanceStore {
         try self.transaction { db in
             let user = command.userID.rawValue
             if let key = command.idempotencyKey,
-                let first = try Row.fetchOne(db, sql: """
+                let first = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT amount, balance_after, entry_id FROM idempotency_keys
                     WHERE scope = 'charge' AND user_id = ? AND key = ?
-                    """, arguments: [user, key])
+                    """), arguments: [user, key])
             {
                 let amount: Int64 = first["amount"]
                 guard amount == command.amount else {
@@ -22,20 +22,20 @@ extension SQLiteStore: BalanceStore {
                                      entryID: first["entry_id"], replayed: true)
             }
             // The guard and the change are one statement: no interleaving can push a balance past the limit.
-            guard let balance = try Int64.fetchOne(db, sql: """
+            guard let balance = try Int64.fetchOne(db.cachedStatement(sql: """
                 UPDATE users SET balance = balance + :amount
                 WHERE id = :user AND balance + :amount <= :limit
                 RETURNING balance
-                """, arguments: ["amount": command.amount, "user": user, "limit": command.policy.maximumBalance])
+                """), arguments: ["amount": command.amount, "user": user, "limit": command.policy.maximumBalance])
             else {
-                if let current = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user]) {
+                if let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user]) {
                     throw command.policy.limitExceeded(userID: command.userID, amount: command.amount, balance: current)
                 }
                 throw CommerceError.userNotFound(command.userID)
             }
             let entryID = try Self.appendEntry(db, user: user, type: .charge, amount: command.amount, balanceAfter: balance, at: command.at)
             if let key = command.idempotencyKey {
-                try db.execute(sql: """
+                try db.run("""
                     INSERT INTO idempotency_keys (scope, user_id, key, amount, balance_after, entry_id, created_at)
                     VALUES ('charge', ?, ?, ?, ?, ?, ?)
                     """, arguments: [user, key, command.amount, balance, entryID, command.at])
@@ -55,10 +55,10 @@ extension SQLiteStore: BalanceStore {
             guard try Self.userExists(db, user) else {
                 return nil
             }
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, type, amount, balance_after, created_at FROM balance_entries
                 WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?
-                """, arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
+                """), arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
             let entries = rows.prefix(page.size).map { row in
                 BalanceEntry(id: row["id"], userID: user, type: BalanceEntryType(rawValue: row["type"]) ?? .charge,
                              amount: row["amount"], balanceAfter: row["balance_after"], createdAt: row["created_at"])
@@ -70,7 +70,7 @@ extension SQLiteStore: BalanceStore {
 
     /// Appends a history line; the caller has already changed `users.balance` in this transaction.
     static func appendEntry(_ db: Database, user: Int64, type: BalanceEntryType, amount: Won, balanceAfter: Won, at: UnixMillis) throws -> Int64 {
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (?, ?, ?, ?, ?)
             """, arguments: [user, type.rawValue, amount, balanceAfter, at])
         return db.lastInsertedRowID

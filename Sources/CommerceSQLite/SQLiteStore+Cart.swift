@@ -10,15 +10,15 @@ extension SQLiteStore: CartStore {
             }
             switch change {
             case .remove(let product):
-                try db.execute(sql: "DELETE FROM cart_items WHERE user_id = ? AND product_id = ?", arguments: [user.rawValue, product.rawValue])
+                try db.run("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?", arguments: [user.rawValue, product.rawValue])
                 guard db.changesCount == 1 else {
                     throw CommerceError(.notFound, .notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
                 }
             case .add(let product, let quantity), .set(let product, let quantity):
-                guard let row = try Row.fetchOne(db, sql: "SELECT name, stock FROM products WHERE id = ?", arguments: [product.rawValue]) else {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, stock FROM products WHERE id = ?"), arguments: [product.rawValue]) else {
                     throw CommerceError.productNotFound(product)
                 }
-                let current = try Int64.fetchOne(db, sql: "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
+                let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?"),
                                                  arguments: [user.rawValue, product.rawValue])
                 if case .set = change, current == nil {
                     throw CommerceError(.notFound, .notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
@@ -35,12 +35,12 @@ extension SQLiteStore: CartStore {
                                         details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
                 }
                 if current == nil {
-                    let lines = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cart_items WHERE user_id = ?", arguments: [user.rawValue]) ?? 0
+                    let lines = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM cart_items WHERE user_id = ?"), arguments: [user.rawValue]) ?? 0
                     guard lines < Cart.maximumLines else {
                         throw CommerceError(.failedPrecondition, .tooManyLines, "a cart holds at most \(Cart.maximumLines) products")
                     }
                 }
-                try db.execute(sql: """
+                try db.run("""
                     INSERT INTO cart_items (user_id, product_id, quantity, added_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity
                     """, arguments: [user.rawValue, product.rawValue, wanted, at])
@@ -68,16 +68,16 @@ extension SQLiteStore: CartStore {
             let request = try OrderRequest.validate(
                 userID: user.rawValue, items: cart.lines.map { ($0.productID.rawValue, $0.quantity) }, couponID: couponID?.rawValue ?? 0)
             let receipt = try Self.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: idempotencyKey, at: at))
-            try db.execute(sql: "DELETE FROM cart_items WHERE user_id = ?", arguments: [user.rawValue])
+            try db.run("DELETE FROM cart_items WHERE user_id = ?", arguments: [user.rawValue])
             return receipt
         }
     }
 
     static func loadCart(_ db: Database, _ user: UserID) throws -> Cart {
-        let lines = try Row.fetchAll(db, sql: """
+        let lines = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT c.product_id, p.name, p.price, c.quantity, p.stock
             FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.user_id = ? ORDER BY c.product_id
-            """, arguments: [user.rawValue]).map {
+            """), arguments: [user.rawValue]).map {
             CartLine(productID: ProductID($0["product_id"]), productName: $0["name"], unitPrice: $0["price"], quantity: $0["quantity"], stock: $0["stock"])
         }
         return Cart(userID: user, lines: lines)

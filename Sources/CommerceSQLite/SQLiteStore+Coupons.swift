@@ -10,7 +10,7 @@ extension SQLiteStore: CouponStore {
                 case .fixed(let won): ("FIXED", won, 0)
                 case .percent(let percent, let cap): ("PERCENT", percent, cap ?? 0)
                 }
-            try db.execute(sql: """
+            try db.run("""
                 INSERT INTO coupon_campaigns (name, kind, amount, max_discount, total_quantity, valid_from, valid_until, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [campaign.name, kind, amount, cap, campaign.totalQuantity, campaign.validFrom, campaign.validUntil, at])
@@ -32,20 +32,20 @@ extension SQLiteStore: CouponStore {
             guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?",
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?"),
                                  arguments: [id.rawValue, user.rawValue]) != nil
             {
                 throw CommerceError(.alreadyExists, .couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
                                     details: ["campaign_id": "\(id)", "user_id": "\(user)"])
             }
             // The count and its limit in one statement: never beyond the quantity, whoever races.
-            guard let issued = try Int64.fetchOne(db, sql: """
+            guard let issued = try Int64.fetchOne(db.cachedStatement(sql: """
                 UPDATE coupon_campaigns SET issued = issued + 1 WHERE id = ? AND issued < total_quantity RETURNING issued
-                """, arguments: [id.rawValue])
+                """), arguments: [id.rawValue])
             else {
                 throw CommerceError.soldOut(id)
             }
-            try db.execute(sql: "INSERT INTO coupons (campaign_id, user_id, status, issued_at) VALUES (?, ?, 'AVAILABLE', ?)",
+            try db.run("INSERT INTO coupons (campaign_id, user_id, status, issued_at) VALUES (?, ?, 'AVAILABLE', ?)",
                            arguments: [id.rawValue, user.rawValue, at])
             var snapshot = campaign
             snapshot.issued = issued
@@ -56,7 +56,7 @@ extension SQLiteStore: CouponStore {
     public func coupons(of user: UserID) async throws -> [Coupon]? {
         try await self.read { db in
             guard try Self.userExists(db, user) else { return nil }
-            return try Row.fetchAll(db, sql: "SELECT id FROM coupons WHERE user_id = ? ORDER BY id", arguments: [user.rawValue])
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT id FROM coupons WHERE user_id = ? ORDER BY id"), arguments: [user.rawValue])
                 .compactMap { try Self.loadCoupon(db, CouponID($0["id"])) }
         }
     }
@@ -85,7 +85,7 @@ extension SQLiteStore: CouponStore {
     }
 
     static func loadCoupon(_ db: Database, _ id: CouponID) throws -> Coupon? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT campaign_id, user_id, status, order_id, issued_at FROM coupons WHERE id = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT campaign_id, user_id, status, order_id, issued_at FROM coupons WHERE id = ?"),
                                          arguments: [id.rawValue]),
             let campaign = try loadCampaign(db, CampaignID(row["campaign_id"]))
         else { return nil }
@@ -94,9 +94,9 @@ extension SQLiteStore: CouponStore {
     }
 
     static func loadCampaign(_ db: Database, _ id: CampaignID) throws -> CouponCampaign? {
-        try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, name, kind, amount, max_discount, total_quantity, issued, valid_from, valid_until FROM coupon_campaigns WHERE id = ?
-            """, arguments: [id.rawValue]).map { row in
+            """), arguments: [id.rawValue]).map { row in
             let amount: Int64 = row["amount"], cap: Int64 = row["max_discount"]
             let discount: Discount = (row["kind"] as String) == "FIXED" ? .fixed(won: amount) : .percent(amount, cap: cap == 0 ? nil : cap)
             return CouponCampaign(id: id, name: row["name"], discount: discount, totalQuantity: row["total_quantity"],

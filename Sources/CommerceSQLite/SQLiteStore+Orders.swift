@@ -16,9 +16,9 @@ extension SQLiteStore: OrderStore {
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
     /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
     static func replayedOrder(_ db: Database, user: UserID, key: String?, fingerprint: String?) throws -> OrderReceipt? {
-        guard let key, let first = try Row.fetchOne(db, sql: """
+        guard let key, let first = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
-            """, arguments: [user.rawValue, key])
+            """), arguments: [user.rawValue, key])
         else { return nil }
         if let fingerprint, (first["fingerprint"] as String) != fingerprint {
             throw CommerceError(.alreadyExists, .idempotencyKeyReused,
@@ -35,7 +35,7 @@ extension SQLiteStore: OrderStore {
     static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
-        guard let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user]) else {
+        guard let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user]) else {
             throw CommerceError.userNotFound(request.userID)
         }
         // Stock: one guarded statement per line, in product-id order.
@@ -47,7 +47,7 @@ extension SQLiteStore: OrderStore {
                 RETURNING name, price
                 """), arguments: ["quantity": quantity, "id": product.rawValue])
             else {
-                guard let row = try Row.fetchOne(db, sql: "SELECT name, stock FROM products WHERE id = ?", arguments: [product.rawValue]) else {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, stock FROM products WHERE id = ?"), arguments: [product.rawValue]) else {
                     throw CommerceError.productNotFound(product)
                 }
                 let name: String = row["name"], stock: Int64 = row["stock"]
@@ -69,7 +69,7 @@ extension SQLiteStore: OrderStore {
             discount = try Self.usableCoupon(db, couponID, user: request.userID, at: command.at).campaign.discount.amount(on: total)
         }
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt])
@@ -81,7 +81,7 @@ extension SQLiteStore: OrderStore {
         }
         if let couponID = request.couponID {
             // Used once: the state change is the guard.
-            try db.execute(sql: "UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
+            try db.run("UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
                            arguments: [orderID.rawValue, command.at, couponID.rawValue])
             guard db.changesCount == 1 else {
                 throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) has been used")
@@ -95,7 +95,7 @@ extension SQLiteStore: OrderStore {
             order.expiresAt = nil
         }
         if let key = command.idempotencyKey {
-            try db.execute(sql: """
+            try db.run("""
                 INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [user, key, request.fingerprint, orderID.rawValue, balanceAfter])
         }
@@ -114,9 +114,9 @@ extension SQLiteStore: OrderStore {
                                 details: ["balance": "\(balance)", "required": "\(amount)"])
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
-        try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
+        try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
                        arguments: [order.id.rawValue, amount, entryID, at])
-        try db.execute(sql: "UPDATE orders SET paid_at = ?, updated_at = ? WHERE id = ?", arguments: [at, at, order.id.rawValue])
+        try db.run("UPDATE orders SET paid_at = ?, updated_at = ? WHERE id = ?", arguments: [at, at, order.id.rawValue])
         try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
         let day = SalesDay(containing: at).rawValue
         for line in order.lines {
@@ -141,11 +141,11 @@ extension SQLiteStore: OrderStore {
                                     details: ["order_id": "\(id)"])
             }
             // The status change is the guard: one payment, whoever races.
-            try db.execute(sql: "UPDATE orders SET status = 'PAID' WHERE id = ? AND status = 'PENDING_PAYMENT'", arguments: [id.rawValue])
+            try db.run("UPDATE orders SET status = 'PAID' WHERE id = ? AND status = 'PENDING_PAYMENT'", arguments: [id.rawValue])
             guard db.changesCount == 1 else {
                 throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is no longer pending", details: ["order_id": "\(id)"])
             }
-            let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user.rawValue]) ?? 0
+            let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
             let balanceAfter = try Self.pay(db, order, balance: balance, at: at)
             order.status = .paid
             order.expiresAt = nil
@@ -160,31 +160,31 @@ extension SQLiteStore: OrderStore {
                 // Nothing was paid: release the reservation.
                 try Self.release(db, order, as: .cancelled, at: at)
                 order.status = .cancelled
-                let balance = try Int64.fetchOne(db, sql: "SELECT balance FROM users WHERE id = ?", arguments: [user.rawValue]) ?? 0
+                let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
                 return RefundReceipt(order: order, refunded: 0, balanceAfter: balance)
             }
             // The status change is the guard: only one refund can move PAID to REFUNDED.
-            try db.execute(sql: "UPDATE orders SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND status = 'PAID'",
+            try db.run("UPDATE orders SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND status = 'PAID'",
                            arguments: [at, id.rawValue])
             guard db.changesCount == 1 else {
                 throw CommerceError(.failedPrecondition, .orderNotCancellable,
                                     "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
                                     details: ["order_id": "\(id)", "status": order.status.rawValue])
             }
-            let paidAt = try Int64.fetchOne(db, sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?", arguments: [id.rawValue])!
+            let paidAt = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?"), arguments: [id.rawValue])!
             let day = SalesDay(containing: paidAt).rawValue
             try Self.returnStockAndCoupon(db, order)
             for line in order.lines {
                 // The sale leaves the ranking of the day it was paid.
-                try db.execute(sql: "UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
+                try db.run("UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
                                arguments: [line.quantity, day, line.productID.rawValue])
             }
             let refund = order.amountPaid
             // A refund restores what was paid; it may take a balance above the charge ceiling, which only limits charges.
-            let balance = try Int64.fetchOne(db, sql: "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance",
+            let balance = try Int64.fetchOne(db.cachedStatement(sql: "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance"),
                                              arguments: [refund, user.rawValue])!
             let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
-            try db.execute(sql: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
+            try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
                            arguments: [id.rawValue, refund, entryID, at])
             order.status = .refunded
             try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
@@ -195,13 +195,13 @@ extension SQLiteStore: OrderStore {
     public func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int {
         // Look first with a read: an idle sweep takes no write lock (every instance sweeps each second).
         let anyDue = try self.readNow { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1", arguments: [at]) != nil
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
         }
         guard anyDue else { return 0 }
         return try self.transaction { db in
-            let due = try Int64.fetchAll(db, sql: """
+            let due = try Int64.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
-                """, arguments: [at, limit])
+                """), arguments: [at, limit])
             for id in due {
                 if let order = try Self.loadOrder(db, OrderID(id)) { try Self.release(db, order, as: .expired, at: at) }
             }
@@ -212,7 +212,7 @@ extension SQLiteStore: OrderStore {
     /// Ends a PENDING_PAYMENT order unpaid: its stock goes back (counted as returned) and its coupon
     /// becomes AVAILABLE. Guarded by the status change, so a sweeper in every instance is safe.
     static func release(_ db: Database, _ order: Order, as status: OrderStatus, at: UnixMillis) throws {
-        try db.execute(sql: "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
+        try db.run("UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
                        arguments: [status.rawValue, at, order.id.rawValue])
         guard db.changesCount == 1 else {
             throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(order.id) is no longer pending",
@@ -225,11 +225,11 @@ extension SQLiteStore: OrderStore {
     /// again: what expiry, cancel and refund share.
     static func returnStockAndCoupon(_ db: Database, _ order: Order) throws {
         for line in order.lines {
-            try db.execute(sql: "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
+            try db.run("UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
                            arguments: [line.quantity, line.quantity, line.productID.rawValue])
         }
         if let coupon = order.couponID {
-            try db.execute(sql: "UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+            try db.run("UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
                            arguments: [coupon.rawValue, order.id.rawValue])
         }
     }
@@ -251,7 +251,7 @@ extension SQLiteStore: OrderStore {
     public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
         try await self.read { db in
             guard try Self.userExists(db, user) else { return nil }
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            let ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
                                          arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
             let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
             let next = ids.count > page.size ? orders.last.map { PageQuery.token(after: $0.id.rawValue) } : nil
@@ -260,13 +260,13 @@ extension SQLiteStore: OrderStore {
     }
 
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?
-            """, arguments: [id.rawValue])
+            """), arguments: [id.rawValue])
         else { return nil }
-        let lines = try Row.fetchAll(db, sql: """
+        let lines = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id
-            """, arguments: [id.rawValue]).map {
+            """), arguments: [id.rawValue]).map {
             OrderLine(productID: ProductID($0["product_id"]), productName: $0["product_name"], unitPrice: $0["unit_price"], quantity: $0["quantity"])
         }
         return Order(id: id, userID: UserID(row["user_id"]), status: OrderStatus(rawValue: row["status"]) ?? .paid, lines: lines,

@@ -7,10 +7,8 @@ extension SQLiteStore: OutboxStore {
     /// Writes the event in the caller's transaction: it exists if and only if the order change does.
     static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
         let event = OrderEvent(eventID: UUID().uuidString.lowercased(), kind: kind, order: order, amount: amount, at: at)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(event), as: UTF8.self)
-        try db.execute(sql: """
+        let json = event.json
+        try db.run("""
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [event.eventID, kind.rawValue, order.id.rawValue, json, at, at])
     }
@@ -18,19 +16,19 @@ extension SQLiteStore: OutboxStore {
     public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
         // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
         let anyDue = try self.readNow { db in
-            try Bool.fetchOne(db, sql: """
+            try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1
-                """, arguments: [now, now]) != nil
+                """), arguments: [now, now]) != nil
         }
         guard anyDue else { return [] }
         return try self.transaction { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 UPDATE outbox SET lease_until = :until, attempts = attempts + 1
                 WHERE id IN (SELECT id FROM outbox
                              WHERE delivered_at IS NULL AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
                              ORDER BY id LIMIT :limit)
                 RETURNING id, event_id, payload, attempts
-                """, arguments: ["until": now + leaseMillis, "now": now, "limit": limit])
+                """), arguments: ["until": now + leaseMillis, "now": now, "limit": limit])
                 .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: $0["attempts"]) }
                 .sorted { $0.sequence < $1.sequence }
         }
@@ -40,7 +38,7 @@ extension SQLiteStore: OutboxStore {
         guard !sequences.isEmpty else { return }
         try self.transaction { db in
             for sequence in sequences {
-                try db.execute(sql: "UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?",
+                try db.run("UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?",
                                arguments: [at, sequence])
             }
         }
@@ -48,12 +46,12 @@ extension SQLiteStore: OutboxStore {
 
     public func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) throws {
         try self.transaction { db in
-            try db.execute(sql: "UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL",
+            try db.run("UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL",
                            arguments: [retryAt, String(error.prefix(500)), sequence])
         }
     }
 
     public func undeliveredEventCount() async throws -> Int {
-        try await self.readOne { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") ?? 0 }
+        try await self.readOne { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")) ?? 0 }
     }
 }

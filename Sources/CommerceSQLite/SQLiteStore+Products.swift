@@ -8,7 +8,7 @@ extension SQLiteStore: ProductStore {
 
     public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) throws -> Product {
         try self.transaction { db in
-            try db.execute(sql: """
+            try db.run("""
                 INSERT INTO products (name, price, stock, initial_stock, created_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [name, price, stock, stock, at])
             return Product(id: ProductID(db.lastInsertedRowID), name: name, price: price, stock: stock, createdAt: at)
@@ -25,7 +25,7 @@ extension SQLiteStore: ProductStore {
             {
                 return Self.product(row)
             }
-            if let stock = try Int64.fetchOne(db, sql: "SELECT stock FROM products WHERE id = ?", arguments: [product.rawValue]) {
+            if let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [product.rawValue]) {
                 throw CommerceError(.failedPrecondition, .stockLimitExceeded,
                                     "restocking \(quantity) units onto \(stock) would exceed \(Self.maximumStock)",
                                     details: ["product_id": "\(product)", "stock": "\(stock)"])
@@ -54,13 +54,13 @@ extension SQLiteStore: ProductStore {
 
     public func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller] {
         try await self.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
                 FROM product_daily_sales s JOIN products p ON p.id = s.product_id
                 WHERE s.day BETWEEN ? AND ?
                 GROUP BY s.product_id HAVING SUM(s.quantity) > 0
                 ORDER BY quantity DESC, s.product_id LIMIT ?
-                """, arguments: [from.rawValue, through.rawValue, limit]).map {
+                """), arguments: [from.rawValue, through.rawValue, limit]).map {
                 TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
             }
         }

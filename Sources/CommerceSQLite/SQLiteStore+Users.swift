@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteStore: UserStore {
     public func createUser(name: String, at: UnixMillis) throws -> User {
         try self.transaction { db in
-            try db.execute(sql: "INSERT INTO users (name, balance, created_at) VALUES (?, 0, ?)", arguments: [name, at])
+            try db.run("INSERT INTO users (name, balance, created_at) VALUES (?, 0, ?)", arguments: [name, at])
             return User(id: UserID(db.lastInsertedRowID), name: name, balance: 0, createdAt: at)
         }
     }

@@ -16,6 +16,7 @@ public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let readLanes: ReadLanes
     let committer: GroupCommitter
+    let checkpointer: Checkpointer
     public let configuration: StoreConfiguration
 
     /// Opens (creating if needed) and migrates the database.
@@ -27,6 +28,8 @@ public final class SQLiteStore: Sendable {
         let synchronous = configuration.synchronous.rawValue
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Checkpoints run on the Checkpointer's connection, not inside a commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -35,6 +38,7 @@ public final class SQLiteStore: Sendable {
         self.committer = GroupCommitter(pool: self.pool)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
                                        busyTimeout: configuration.busyTimeout)
+        self.checkpointer = try Checkpointer(path: configuration.path, busyTimeout: configuration.busyTimeout)
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
@@ -82,5 +86,13 @@ func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
         throw CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
+    }
+}
+
+extension Database {
+    /// Runs one statement, compiled once per connection and then reused from GRDB's statement
+    /// cache: the write paths run the same few statements thousands of times a second.
+    func run(_ sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try self.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

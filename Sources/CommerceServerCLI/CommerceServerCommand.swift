@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Open connections.") var maxConnections = 10_000
     @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
-    @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 32
+    @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl: Int64 = 86_400
     @Option(help: "Milliseconds between sweeps that expire unpaid orders.") var expirySweepMs: Int64 = 1_000
@@ -127,17 +127,33 @@ struct Migrate: ParsableCommand {
 }
 
 struct Seed: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load data into an empty database.")
+    static let configuration = CommandConfiguration(abstract: "Load data into a database: the demo set, or a sales history for benchmarks.")
     @OptionGroup var database: DatabaseOptions
-    @Flag(help: "The demo catalogue and users.") var demo = false
+    @Flag(help: "The demo catalogue and users (only into an empty database).") var demo = false
+    @Option(help: "Paid order lines to add as a sales history (4 per order; its own products and buyers), for benchmarks.")
+    var historyLines: Int?
+    @Option(help: "UTC days, up to and including today, the history is spread over.") var historyDays = 3
+
+    func validate() throws {
+        guard self.demo || self.historyLines != nil else { throw ValidationError("say what to seed: --demo and/or --history-lines N") }
+        if let lines = self.historyLines, lines <= 0 { throw ValidationError("--history-lines must be positive") }
+        guard (1...366).contains(self.historyDays) else { throw ValidationError("--history-days must be 1...366") }
+    }
 
     func run() throws {
-        guard self.demo else { throw ValidationError("say what to seed: --demo") }
         let store = try SQLiteStore(self.database.store)
-        if try DemoCatalogue.seed(into: store) {
-            print("seeded \(DemoCatalogue.products.count) products and \(DemoCatalogue.users.count) users into \(self.database.path)")
-        } else {
-            print("\(self.database.path) already has data; nothing seeded")
+        if self.demo {
+            if try DemoCatalogue.seed(into: store) {
+                print("seeded \(DemoCatalogue.products.count) products and \(DemoCatalogue.users.count) users into \(self.database.path)")
+            } else {
+                print("\(self.database.path) already has data; demo set not seeded")
+            }
+        }
+        if let lines = self.historyLines {
+            let created = try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: lines, days: self.historyDays)) { done in
+                if done % 100_000 == 0 { FileHandle.standardError.write(Data("  \(done) order lines\n".utf8)) }
+            }
+            print("seeded a sales history of \(created) order lines over \(self.historyDays) day(s) into \(self.database.path)")
         }
     }
 }

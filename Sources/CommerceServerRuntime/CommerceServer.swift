@@ -11,11 +11,13 @@ public final class CommerceServer: Sendable {
     private let rpc: RPCServer
     private let sweeper: Task<Void, Never>
     private let relay: Task<Void, Never>?
+    private let logger: Logger
 
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?) {
+    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?, logger: Logger) {
+        self.logger = logger
         self.relay = relay
         self.store = store
         self.rpc = rpc
@@ -59,7 +61,7 @@ public final class CommerceServer: Sendable {
             relay = Task { await relayer.run() }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }
-        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay)
+        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay, logger: logger)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.
@@ -67,5 +69,10 @@ public final class CommerceServer: Sendable {
         self.sweeper.cancel()
         self.relay?.cancel()
         try await self.rpc.shutdownGracefully()
+        let commits = self.store.groupCommitStatistics
+        self.logger.notice("group commit", metadata: [
+            "transactions": "\(commits.batches)", "writes": "\(commits.writes)",
+            "writes_per_transaction": "\(commits.batches == 0 ? 0 : Double(commits.writes) / Double(commits.batches))",
+        ])
     }
 }

@@ -29,7 +29,7 @@ public struct CommerceServerConfiguration: Sendable {
         rpc: ServerConfiguration = ServerConfiguration(),
         store: StoreConfiguration,
         adminToken: String? = nil,
-        writeQueueShards: Int = 32,
+        writeQueueShards: Int = 128,
         policy: BalancePolicy = .standard,
         clock: @escaping @Sendable () -> UnixMillis = systemClock,
         rankingCacheMillis: Int64 = 1_000,

@@ -15,7 +15,7 @@ public final class WorkQueues: Sendable {
     private let productQueues: [DispatchQueue]
     private let nextNew = Atomic<Int>(0)
     /// - Parameter shards: serial write queues per kind of key.
-    public init(shards: Int = 32) {
+    public init(shards: Int = 128) {
         precondition(shards > 0)
         self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)") }
         self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)") }

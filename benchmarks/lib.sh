@@ -1,0 +1,51 @@
+# Shared by the benchmark scripts: set-up, a release server on a fresh database, Redis, and where
+# results go. Source it; do not run it.
+#
+# BENCH_OUT (set by run-all.sh): write this benchmark's JSON/Markdown there instead of
+# benchmarks/results/<UTC date>-<name>.{json,md}.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bench_setup() {  # name [extra Debian packages...]
+  BENCH_NAME="$1"; shift
+  scripts/install-deps.sh "$@"
+  swift build -c release --product commerce-server >&2
+  swift build -c release --product commerce-load >&2
+  BIN="$(swift build -c release --show-bin-path)"
+  mkdir -p benchmarks/results
+  WORK="$(mktemp -d -p "$PWD/benchmarks/results" tmp.XXXXXX)"   # the repository's disk
+  OUT="${BENCH_OUT:-benchmarks/results/$(date -u +%Y-%m-%dT%H%M%SZ)-$BENCH_NAME}"
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  stop_server
+  [[ -n "${REDIS_PID:-}" ]] && kill "$REDIS_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+
+start_server() {  # database-name [serve options...]; sets SERVER_PID, PORT
+  local name="$1"; shift
+  rm -f "$WORK/port.json"
+  "$BIN/commerce-server" serve --db "$WORK/$name.sqlite" --port 0 --metrics-port=-1 --port-file "$WORK/port.json" \
+    --admin-token bench --log-level warning --events-file "$WORK/$name-events.jsonl" "$@" >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 600); do [[ -s "$WORK/port.json" ]] && break; kill -0 "$SERVER_PID"; sleep 0.05; done
+  PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
+}
+
+stop_server() {
+  if [[ -n "${SERVER_PID:-}" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+}
+
+start_redis() {  # sets REDIS_PORT, REDIS_PID: no persistence, like a cache
+  REDIS_PORT=16379
+  redis-server --port "$REDIS_PORT" --save "" --appendonly no --daemonize no --maxclients 10000 >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
+  echo "redis-server did not start" >&2; exit 1
+}
+
+load() {  # commerce-load options...: against the running server, JSON report on stdout
+  "$BIN/commerce-load" --port "$PORT" --admin-token bench --json --quiet "$@"
+}

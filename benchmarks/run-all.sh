@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other in one invocation, each against its baseline: writes each
+# one's results as benchmarks/results/<stamp>-<name>.{json,md} and the summary as
+# benchmarks/results/<stamp>.json and <stamp>.md (the table in the README).
+#
+#   benchmarks/run-all.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN="${1:-10}"
+STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
+for name in trivial-rpc place-order flash-sale top-products resources; do
+  echo "=== $name" >&2
+  BENCH_OUT="benchmarks/results/$STAMP-$name" "benchmarks/$name.sh" "$SECONDS_PER_RUN"
+done
+
+python3 - "$STAMP" "$SECONDS_PER_RUN" <<'PY'
+import json, platform, subprocess, sys
+stamp, secs = sys.argv[1], sys.argv[2]
+part = lambda name: json.load(open(f"benchmarks/results/{stamp}-{name}.json"))
+trivial, order, flash, top, res = (part(n) for n in ("trivial-rpc", "place-order", "flash-sale", "top-products", "resources"))
+rows = []
+def row(what, ours, baseline, ratio, target, met):
+    rows.append(f"| {what} | {ours} | {baseline} | {ratio} | {target} | {'yes' if met else '**no**'} |")
+for run in trivial["runs"]:
+    row(f"GetBalance, {run['clients']} caller(s)", f"{run['commerce_rps']:,.0f}/s (p50 {run['commerce_p50_us']:.0f} µs)",
+        f"Redis GET {run['redis_rps']:,.0f}/s (p50 {run['redis_p50_us']:.0f} µs)", f"{run['ratio']:.2f}×", "≥ 0.5×", run["ratio"] >= 0.5)
+row("durable PlaceOrder, 64 callers", f"{order['commerce_orders_per_s']:,.0f}/s (p99 {order['commerce_p99_us'] / 1000:.1f} ms), invariants {order['invariants']}",
+    f"naive C loop {order['baseline_orders_per_s']:,.0f}/s", f"{order['ratio']:.2f}×", "≥ 3×", order["ratio"] >= 3 and order["invariants"] == "hold")
+row("flash-sale rejections, 64 callers", f"{flash['commerce_rejections_per_s']:,.0f}/s (p99 {flash['commerce_issue_p99_us']} µs), invariants {flash['invariants']}",
+    f"Redis INCR {flash['redis_incr_rps']:,.0f}/s", f"{flash['ratio']:.2f}×", "—", flash["invariants"] == "hold")
+for run in top["runs"]:
+    cache = "ranking cache 1 s" if run["ranking_cache_ms"] else "no cache"
+    row(f"TopProducts, {top['order_lines']:,} lines / 3 days, {cache}", f"p99 {run['p99']} µs (p50 {run['p50']} µs)", "—", "—", "p99 ≤ 1 ms", run["p99"] <= 1000)
+for run in res["runs"]:
+    row(f"server resources, {run['connections']} connections", f"{run['commerce_cpu_us_per_call']:.1f} µs CPU/call, {run['commerce_peak_rss_mib']:.0f} MiB RSS",
+        f"Redis {run['redis_cpu_us_per_call']:.1f} µs CPU/call, {run['redis_peak_rss_mib']:.0f} MiB", f"{run['cpu_ratio']:.1f}× CPU", "—", run["commerce_errors"] == 0)
+summary = {"date": stamp, "command": f"benchmarks/run-all.sh {secs}",
+           "machine": {"cpus": subprocess.check_output(["nproc"]).decode().strip(), "kernel": platform.release()},
+           "trivial_rpc": trivial, "place_order": order, "flash_sale": flash, "top_products": top, "resources": res}
+json.dump(summary, open(f"benchmarks/results/{stamp}.json", "w"), indent=2)
+md = [f"All benchmarks — `{summary['command']}` — {stamp}, {summary['machine']['cpus']} CPUs, server and load generator on the same machine", "",
+      "| benchmark | commerce | baseline (same run) | ratio | target | met |", "| --- | --- | --- | ---: | --- | --- |"] + rows
+open(f"benchmarks/results/{stamp}.md", "w").write("\n".join(md) + "\n")
+print("\n".join(md))
+PY
+echo "wrote benchmarks/results/$STAMP.json and benchmarks/results/$STAMP.md" >&2
