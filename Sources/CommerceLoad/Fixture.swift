@@ -48,8 +48,11 @@ struct Fixture: Sendable {
             default: 10_000
             }
         var userIDs: [Int64] = []
+        // At most `setUpWidth` set-up calls in flight: the server bounds calls per connection.
+        let setUpWidth = 128
         try await withThrowingTaskGroup(of: Int64.self) { group in
             for index in 0..<count {
+                if index >= setUpWidth, let id = try await group.next() { userIDs.append(id) }
                 group.addTask {
                     let user = try await client.createUser(name: "load-\(index)")
                     if charge > 0 {

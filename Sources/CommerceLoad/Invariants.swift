@@ -13,8 +13,8 @@ func checkInvariants(scenario: Scenario, client: CommerceClient, fixture: Fixtur
     var broken: [String] = []
     var soldByProduct: [Int64: Int64] = [:]
     var couponsHeld: Int64 = 0
-    for user in fixture.userIDs {
-        let account = try await UserAccount.load(user, client: client)
+    let withCoupons = scenario == .flashSale ? fixture.campaignID : nil
+    for (user, account) in try await UserAccount.loadAll(fixture.userIDs, client: client, couponsOf: withCoupons) {
         // charged − spent + refunded = balance, entry by entry…
         if account.history.sum != account.balance {
             broken.append("user \(user): balance \(account.balance) but the history sums to \(account.history.sum)")
@@ -28,11 +28,8 @@ func checkInvariants(scenario: Scenario, client: CommerceClient, fixture: Fixtur
         for order in paid {
             for line in order.lines { soldByProduct[line.productID, default: 0] += line.quantity }
         }
-        if scenario == .flashSale {
-            let coupons = try await client.listUserCoupons(userID: user).filter { $0.campaign.id == fixture.campaignID }
-            if coupons.count > 1 { broken.append("user \(user) holds \(coupons.count) coupons of one campaign") }
-            couponsHeld += Int64(coupons.count)
-        }
+        if account.coupons > 1 { broken.append("user \(user) holds \(account.coupons) coupons of one campaign") }
+        couponsHeld += Int64(account.coupons)
     }
     // stock + sold = initial, and never below zero.
     for product in fixture.productIDs {
@@ -67,6 +64,27 @@ struct UserAccount {
     var balance: Int64
     var history: History
     var orders: [Commerce_V1_Order]
+    /// Coupons of the campaign asked for (0 when none was).
+    var coupons = 0
+
+    /// Every user's account, 64 loads at a time, in the order given.
+    static func loadAll(_ users: [Int64], client: CommerceClient, couponsOf campaign: Int64?) async throws -> [(Int64, UserAccount)] {
+        try await withThrowingTaskGroup(of: (Int, UserAccount).self) { group in
+            var accounts: [(Int, UserAccount)] = []
+            for (index, user) in users.enumerated() {
+                if index >= 64, let loaded = try await group.next() { accounts.append(loaded) }
+                group.addTask {
+                    var account = try await UserAccount.load(user, client: client)
+                    if let campaign {
+                        account.coupons = try await client.listUserCoupons(userID: user).filter { $0.campaign.id == campaign }.count
+                    }
+                    return (index, account)
+                }
+            }
+            for try await loaded in group { accounts.append(loaded) }
+            return accounts.sorted { $0.0 < $1.0 }.map { (users[$0.0], $0.1) }
+        }
+    }
 
     static func load(_ user: Int64, client: CommerceClient) async throws -> UserAccount {
         let balance = try await client.getBalance(userID: user)
