@@ -1,5 +1,6 @@
 import Dispatch
 import GRDB
+import Synchronization
 
 /// Moves the WAL into the database file off the write path.
 ///
@@ -11,7 +12,19 @@ import GRDB
 /// same file runs its own; SQLite serializes checkpoints.)
 /// `@unchecked`: the timer is touched only in `init` and `deinit`.
 final class Checkpointer: @unchecked Sendable {
+    /// The last pass: WAL frames, and how many of them are now in the database file.
+    struct Pass: Sendable, Equatable {
+        var walFrames = 0
+        var checkpointed = 0
+    }
+
     private let timer: any DispatchSourceTimer
+    private final class LastPass: Sendable {
+        let value = Mutex(Pass())
+    }
+
+    private let last = LastPass()
+    var lastPass: Pass { self.last.value.withLock { $0 } }
 
     init(path: String, busyTimeout: Double, interval: DispatchTimeInterval = .milliseconds(100)) throws {
         var config = Configuration()
@@ -20,9 +33,13 @@ final class Checkpointer: @unchecked Sendable {
         let queue = DispatchQueue(label: "commerce.checkpoint")
         self.timer = DispatchSource.makeTimerSource(queue: queue)
         self.timer.schedule(deadline: .now() + interval, repeating: interval)
+        let last = self.last
         self.timer.setEventHandler {
             // Busy (another checkpoint running) or failed: the next tick tries again.
-            try? connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            let row = try? connection.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            if let row, (row[0] as Int) == 0 {
+                last.value.withLock { $0 = Pass(walFrames: row[1], checkpointed: row[2]) }
+            }
         }
         self.timer.resume()
     }

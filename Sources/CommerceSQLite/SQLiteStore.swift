@@ -50,6 +50,13 @@ public final class SQLiteStore: Sendable {
         try mapStorageErrors { try self.committer.write(body) }
     }
 
+    /// The background checkpointer's last pass: frames in the WAL, and how many of them are
+    /// already copied into the database file.
+    public var lastCheckpoint: (walFrames: Int, checkpointed: Int) {
+        let pass = self.checkpointer.lastPass
+        return (pass.walFrames, pass.checkpointed)
+    }
+
     /// Group commit so far: transactions committed, and the writes they carried.
     public var groupCommitStatistics: (batches: Int, writes: Int) { self.committer.statistics }
 

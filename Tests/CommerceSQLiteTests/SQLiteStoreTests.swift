@@ -28,6 +28,26 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
+    @Test("the background checkpointer copies the whole WAL into the database file")
+    func backgroundCheckpoints() async throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1)
+        _ = try self.charge(store, user.id, 5_000)
+        // One commit of ~3,000 pages: three times the size at which SQLite would checkpoint by itself.
+        try store.unsafeExecuteForTesting("""
+            CREATE TABLE filler (blob BLOB);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO filler SELECT randomblob(4000) FROM n;
+            """)
+        var pass = store.lastCheckpoint
+        for _ in 0..<100 where pass.walFrames < 2_500 || pass.checkpointed < pass.walFrames {
+            try await Task.sleep(for: .milliseconds(50))
+            pass = store.lastCheckpoint
+        }
+        #expect(pass.walFrames >= 2_500 && pass.checkpointed == pass.walFrames)
+        #expect(try await store.balance(of: user.id) == 5_000)
+        #expect(try store.audit().isEmpty)
+    }
+
     @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
     func ceiling() async throws {
         let store = try temporaryStore()
