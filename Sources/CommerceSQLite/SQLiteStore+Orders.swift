@@ -70,9 +70,10 @@ extension SQLiteStore: OrderStore {
         }
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
         try db.run("""
-            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt])
+            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt,
+                             status == .paid ? command.at : nil])
         let orderID = OrderID(db.lastInsertedRowID)
         for line in lines {
             try db.cachedStatement(sql: """
@@ -103,7 +104,7 @@ extension SQLiteStore: OrderStore {
     }
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment and the
-    /// ranking's rollups for the day of payment. The caller has made the order PAID.
+    /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
     static func pay(_ db: Database, _ order: Order, balance: Won, at: UnixMillis) throws -> Won {
         let amount = order.amountPaid
         guard let balanceAfter = try Int64.fetchOne(db.cachedStatement(sql: """
@@ -116,7 +117,6 @@ extension SQLiteStore: OrderStore {
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
         try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
                        arguments: [order.id.rawValue, amount, entryID, at])
-        try db.run("UPDATE orders SET paid_at = ?, updated_at = ? WHERE id = ?", arguments: [at, at, order.id.rawValue])
         try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
         let day = SalesDay(containing: at).rawValue
         for line in order.lines {
@@ -141,7 +141,8 @@ extension SQLiteStore: OrderStore {
                                     details: ["order_id": "\(id)"])
             }
             // The status change is the guard: one payment, whoever races.
-            try db.run("UPDATE orders SET status = 'PAID' WHERE id = ? AND status = 'PENDING_PAYMENT'", arguments: [id.rawValue])
+            try db.run("UPDATE orders SET status = 'PAID', paid_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
+                       arguments: [at, at, id.rawValue])
             guard db.changesCount == 1 else {
                 throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is no longer pending", details: ["order_id": "\(id)"])
             }

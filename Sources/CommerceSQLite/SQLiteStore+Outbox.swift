@@ -6,11 +6,25 @@ import GRDB
 extension SQLiteStore: OutboxStore {
     /// Writes the event in the caller's transaction: it exists if and only if the order change does.
     static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
-        let event = OrderEvent(eventID: UUID().uuidString.lowercased(), kind: kind, order: order, amount: amount, at: at)
+        let event = OrderEvent(eventID: Self.randomEventID(), kind: kind, order: order, amount: amount, at: at)
         let json = event.json
         try db.run("""
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [event.eventID, kind.rawValue, order.id.rawValue, json, at, at])
+    }
+
+    /// A random (version 4) UUID, lower-case. From the system generator (getrandom): Foundation's
+    /// `UUID()` on Linux opens and reads /dev/urandom on every call, inside the write transaction.
+    static func randomEventID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
+        bytes.0 = (bytes.0 & ~0xF000) | 0x4000  // version 4
+        bytes.1 = (bytes.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 4122 variant
+        let uuid = withUnsafeBytes(of: (bytes.0.bigEndian, bytes.1.bigEndian)) { raw in
+            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+                        raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
+        }
+        return uuid.uuidString.lowercased()
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {

@@ -30,6 +30,10 @@ public final class SQLiteStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run on the Checkpointer's connection, not inside a commit.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // Each write of a group commit runs in a savepoint; SQLite keeps the pages a savepoint
+            // may roll back in a statement journal, which past 64 KiB spills to a new temporary
+            // file per transaction (open, thousands of pwrites, unlink). In memory instead.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

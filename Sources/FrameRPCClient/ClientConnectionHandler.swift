@@ -39,6 +39,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let health: ConnectionHealth
     private var context: ChannelHandlerContext?
     private var sawPreface = false
+    private var flushPending = false
 
     init(ready: EventLoopPromise<Void>, health: ConnectionHealth) {
         self.ready = ready
@@ -86,6 +87,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             call.promise.fail(ClientFailure(kind: .final, error: RPCError(
                 code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client")))
             self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context, promise: promise)
+        }
+    }
+
+    /// Flushes once at the end of this event-loop tick: calls started together (say, by the answers
+    /// of one read) leave in one write syscall instead of one each.
+    func flush(context: ChannelHandlerContext) {
+        guard !self.flushPending else { return }
+        self.flushPending = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushPending = false
+            handler.context?.flush()
         }
     }
 

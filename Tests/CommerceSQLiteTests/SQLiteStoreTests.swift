@@ -1,5 +1,5 @@
 import CommerceDomain
-import CommerceSQLite
+@testable import CommerceSQLite
 import CommerceUseCases
 import Foundation
 import Testing
@@ -46,6 +46,17 @@ struct SQLiteStoreTests {
         #expect(pass.walFrames >= 2_500 && pass.checkpointed == pass.walFrames)
         #expect(try await store.balance(of: user.id) == 5_000)
         #expect(try store.audit().isEmpty)
+    }
+
+    @Test("event ids are distinct random (version 4, RFC 4122 variant) UUIDs in lower case")
+    func eventIDs() {
+        let ids = (0..<10_000).map { _ in SQLiteStore.randomEventID() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let characters = Array(id)
+            #expect(UUID(uuidString: id) != nil && id == id.lowercased() && characters.count == 36)
+            #expect(characters[14] == "4" && "89ab".contains(characters[19]))
+        }
     }
 
     @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
