@@ -53,10 +53,10 @@ struct LatencyPlot {
         let values = slices.flatMap { [$0.p50, $0.max] }.filter { $0 > 0 }
         let axis = LogAxis(values: values)
         let frame = Frame(x: Self.left, y: top, width: Self.width - Self.left - Self.right, height: height)
-        let seconds = max(slices.last.map { $0.startSeconds * Double(slices.count) / Double(max(1, slices.count - 1)) } ?? 1, 0.001)
+        let seconds = Self.timeAxis(slices).maximum
         svg.panel(frame, title: "Latency over time (all methods)", xLabel: "seconds into the measured run")
         axis.drawTicks(&svg, frame)
-        LinearAxis(maximum: seconds).drawTicks(&svg, frame, horizontal: true)
+        Self.timeAxis(slices).drawTicks(&svg, frame, horizontal: true)
         for (name, color, value) in [("max", "#bbbbbb", \Slice.max), ("p99", "#ff7f0e", \Slice.p99), ("p50", "#1f77b4", \Slice.p50)] {
             let points = slices.filter { $0[keyPath: value] > 0 }.map {
                 (frame.x + $0.startSeconds / seconds * frame.width, axis.position(of: $0[keyPath: value], in: frame))
@@ -66,13 +66,19 @@ struct LatencyPlot {
         svg.legend([("p50", "#1f77b4"), ("p99", "#ff7f0e"), ("max", "#bbbbbb")], x: frame.x + frame.width - 190, y: frame.y + 16)
     }
 
+    /// The shared x axis of the time panels: its rounded maximum also places the points, so they
+    /// line up with the tick labels.
+    private static func timeAxis(_ slices: [Slice]) -> LinearAxis {
+        LinearAxis(maximum: max(slices.last.map { $0.startSeconds * Double(slices.count) / Double(max(1, slices.count - 1)) } ?? 1, 0.001))
+    }
+
     private func rateOverTime(_ svg: inout SVGCanvas, _ slices: [Slice], top: Double, height: Double) {
         let frame = Frame(x: Self.left, y: top, width: Self.width - Self.left - Self.right, height: height)
-        let seconds = max(slices.last.map { $0.startSeconds * Double(slices.count) / Double(max(1, slices.count - 1)) } ?? 1, 0.001)
+        let seconds = Self.timeAxis(slices).maximum
         let axis = LinearAxis(maximum: Double(max(1, slices.map(\.calls).max() ?? 1)))
         svg.panel(frame, title: "Calls per second (errors in red)", xLabel: "seconds into the measured run")
         axis.drawTicks(&svg, frame, horizontal: false)
-        LinearAxis(maximum: seconds).drawTicks(&svg, frame, horizontal: true)
+        Self.timeAxis(slices).drawTicks(&svg, frame, horizontal: true)
         for (color, value) in [("#2ca02c", \Slice.calls), ("#d62728", \Slice.errors)] {
             let points = slices.map { (frame.x + $0.startSeconds / seconds * frame.width, axis.position(of: Double($0[keyPath: value]), in: frame)) }
             svg.polyline(points, color: color, width: 2)
