@@ -20,7 +20,7 @@ bench_setup() {  # name [extra Debian packages...]
 
 bench_cleanup() {
   stop_server
-  [[ -n "${REDIS_PID:-}" ]] && kill "$REDIS_PID" 2>/dev/null
+  if [[ -n "${REDIS_PID:-}" ]]; then kill "$REDIS_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 
@@ -42,7 +42,11 @@ start_redis() {  # sets REDIS_PORT, REDIS_PID: no persistence, like a cache
   REDIS_PORT=16379
   redis-server --port "$REDIS_PORT" --save "" --appendonly no --daemonize no --maxclients 10000 >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
-  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
+  for _ in $(seq 100); do
+    kill -0 "$REDIS_PID" 2>/dev/null || { echo "redis-server exited (port $REDIS_PORT in use?): $(tail -1 "$WORK/redis.log")" >&2; exit 1; }
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+    sleep 0.05
+  done
   echo "redis-server did not start" >&2; exit 1
 }
 
