@@ -2,7 +2,7 @@ import Dispatch
 import GRDB
 import Synchronization
 
-/// Moves the WAL into the database file off the write path.
+/// Moves the WAL into the database file off the write path, and keeps the WAL bounded.
 ///
 /// By default SQLite checkpoints inside the commit that crosses 1,000 WAL pages: that commit then
 /// copies pages and fsyncs the database file while every queued write waits behind it — the long
@@ -10,25 +10,36 @@ import Synchronization
 /// `PRAGMA wal_checkpoint(PASSIVE)` every `interval` on a connection of its own: a passive
 /// checkpoint takes no write lock, so commits continue while it copies. (Another process on the
 /// same file runs its own; SQLite serializes checkpoints.)
+///
+/// Under sustained writes a passive pass never catches up with the newest frame, and SQLite starts
+/// the WAL over only after a complete checkpoint: the WAL would grow by tens of megabytes a second
+/// and every page lookup would search more of its index. So once the WAL holds `restartFrames`,
+/// the checkpointer follows its passive pass with `wal_checkpoint(RESTART)`: that waits (busy
+/// timeout) for the current commit, holds new ones back while it copies the few frames the passive
+/// pass left, and lets the next commit write from the WAL's start.
 /// `@unchecked`: the timer is touched only in `init` and `deinit`.
 final class Checkpointer: @unchecked Sendable {
-    /// The last pass: WAL frames, and how many of them are now in the database file.
+    /// The last pass: WAL frames, how many of them are now in the database file, and how many
+    /// restarts so far.
     struct Pass: Sendable, Equatable {
         var walFrames = 0
         var checkpointed = 0
+        var restarts = 0
     }
 
-    private let timer: any DispatchSourceTimer
     private final class LastPass: Sendable {
         let value = Mutex(Pass())
     }
 
+    private let timer: any DispatchSourceTimer
     private let last = LastPass()
     var lastPass: Pass { self.last.value.withLock { $0 } }
 
-    init(path: String, busyTimeout: Double, interval: DispatchTimeInterval = .milliseconds(100)) throws {
+    init(path: String, busyTimeout: Double, restartFrames: Int, interval: DispatchTimeInterval = .milliseconds(100)) throws {
         var config = Configuration()
-        config.busyMode = .timeout(busyTimeout)
+        // A RESTART holds writers back while it waits for readers to leave the WAL: poll every
+        // millisecond rather than SQLite's sleeps of up to 100 ms.
+        config.busyMode = SQLiteStore.pollingBusyMode(timeout: busyTimeout)
         let connection = try DatabaseQueue(path: path, configuration: config)
         let queue = DispatchQueue(label: "commerce.checkpoint")
         self.timer = DispatchSource.makeTimerSource(queue: queue)
@@ -36,13 +47,25 @@ final class Checkpointer: @unchecked Sendable {
         let last = self.last
         self.timer.setEventHandler {
             // Busy (another checkpoint running) or failed: the next tick tries again.
-            let row = try? connection.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-            if let row, (row[0] as Int) == 0 {
-                last.value.withLock { $0 = Pass(walFrames: row[1], checkpointed: row[2]) }
+            guard var pass = Self.checkpoint(connection, "PASSIVE") else { return }
+            if pass.walFrames >= restartFrames, let restarted = Self.checkpoint(connection, "RESTART") {
+                pass = restarted
+                pass.restarts = 1
+            }
+            last.value.withLock { current in
+                pass.restarts += current.restarts
+                current = pass
             }
         }
         self.timer.resume()
     }
 
     deinit { self.timer.cancel() }
+
+    /// One `wal_checkpoint(mode)`; nil when it could not run to the end (busy or failed).
+    private static func checkpoint(_ connection: DatabaseQueue, _ mode: String) -> Pass? {
+        let row = try? connection.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))") }
+        guard let row, (row[0] as Int) == 0 else { return nil }
+        return Pass(walFrames: row[1], checkpointed: row[2])
+    }
 }

@@ -23,7 +23,7 @@ public final class SQLiteStore: Sendable {
     public init(_ configuration: StoreConfiguration) throws {
         self.configuration = configuration
         var config = Configuration()
-        config.busyMode = .timeout(configuration.busyTimeout)
+        config.busyMode = Self.pollingBusyMode(timeout: configuration.busyTimeout)
         config.maximumReaderCount = configuration.maximumReaders
         let synchronous = configuration.synchronous.rawValue
         config.prepareDatabase { db in
@@ -34,6 +34,8 @@ public final class SQLiteStore: Sendable {
             // may roll back in a statement journal, which past 64 KiB spills to a new temporary
             // file per transaction (open, thousands of pwrites, unlink). In memory instead.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // When the WAL starts over, its file is cut back to this size (it never shrinks otherwise).
+            try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
         }
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -42,7 +44,20 @@ public final class SQLiteStore: Sendable {
         self.committer = GroupCommitter(pool: self.pool)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
                                        busyTimeout: configuration.busyTimeout)
-        self.checkpointer = try Checkpointer(path: configuration.path, busyTimeout: configuration.busyTimeout)
+        self.checkpointer = try Checkpointer(path: configuration.path, busyTimeout: configuration.busyTimeout,
+                                             restartFrames: configuration.walRestartFrames)
+    }
+
+    /// Waits for another connection's write lock (another process, or the checkpointer restarting
+    /// the WAL) by retrying every millisecond until `timeout`. SQLite's own busy timeout sleeps up
+    /// to 100 ms between tries, so a lock held for 5 ms could stall every queued write for 100.
+    static func pollingBusyMode(timeout: Double) -> Database.BusyMode {
+        let tries = Int(timeout * 1_000)
+        return .callback { numberOfTries in
+            guard numberOfTries < tries else { return false }
+            usleep(1_000)
+            return true
+        }
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
@@ -54,11 +69,11 @@ public final class SQLiteStore: Sendable {
         try mapStorageErrors { try self.committer.write(body) }
     }
 
-    /// The background checkpointer's last pass: frames in the WAL, and how many of them are
-    /// already copied into the database file.
-    public var lastCheckpoint: (walFrames: Int, checkpointed: Int) {
+    /// The background checkpointer's last pass: frames in the WAL, how many of them are already
+    /// copied into the database file, and how often the WAL was made to start over so far.
+    public var lastCheckpoint: (walFrames: Int, checkpointed: Int, restarts: Int) {
         let pass = self.checkpointer.lastPass
-        return (pass.walFrames, pass.checkpointed)
+        return (pass.walFrames, pass.checkpointed, pass.restarts)
     }
 
     /// Group commit so far: transactions committed, and the writes they carried.

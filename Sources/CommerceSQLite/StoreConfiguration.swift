@@ -15,11 +15,18 @@ public struct StoreConfiguration: Sendable {
     public var busyTimeout: Double
     /// Read lanes (each a serial queue with one read-only connection): how many reads run at once.
     public var maximumReaders: Int
+    /// WAL frames (pages) past which the background checkpointer, once its passive pass is done,
+    /// briefly holds writers back to finish the checkpoint so the next commit starts the WAL over.
+    /// Under sustained writes a passive checkpoint never catches up, and the WAL would grow without
+    /// end. 8,192 frames are 32 MiB at SQLite's default page size.
+    public var walRestartFrames: Int
 
-    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 4) {
+    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 4,
+                walRestartFrames: Int = 8_192) {
         self.path = path
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout
         self.maximumReaders = maximumReaders
+        self.walRestartFrames = walRestartFrames
     }
 }

@@ -48,6 +48,29 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
+    @Test("under sustained writes the checkpointer makes the WAL start over, so it stays bounded")
+    func walStaysBounded() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-store-\(UUID().uuidString)")
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let store = try SQLiteStore(StoreConfiguration(path: path, synchronous: .normal, walRestartFrames: 200))
+        let user = try store.createUser(name: "a", at: 1)
+        // One commit after another, never pausing: a passive pass never catches up with the newest
+        // frame, so without a restart the WAL's frame count could only grow.
+        var charges = 0, largest = 0, startedOver = false
+        let start = ContinuousClock.now
+        while store.lastCheckpoint.restarts < 3 && ContinuousClock.now - start < .seconds(20) {
+            _ = try self.charge(store, user.id, 1)
+            charges += 1
+            let frames = store.lastCheckpoint.walFrames
+            if frames < largest { startedOver = true }
+            largest = max(largest, frames)
+        }
+        #expect(store.lastCheckpoint.restarts >= 3)
+        #expect(startedOver, "the WAL never started over in \(charges) commits (largest: \(largest) frames)")
+        #expect(try await store.balance(of: user.id) == Won(charges))
+        #expect(try store.audit().isEmpty)
+    }
+
     @Test("event ids are distinct random (version 4, RFC 4122 variant) UUIDs in lower case")
     func eventIDs() {
         let ids = (0..<10_000).map { _ in SQLiteStore.randomEventID() }
