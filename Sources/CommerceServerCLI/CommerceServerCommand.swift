@@ -33,8 +33,16 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Read lanes: serial queues with one read-only SQLite connection each.")
     var readLanes: Int = 4
 
+    @Option(help: "WAL pages after which the background checkpointer makes the WAL start over (bounds it under sustained writes).")
+    var walRestartFrames: Int = 8_192
+
+    func validate() throws {
+        guard self.walRestartFrames >= 1 else { throw ValidationError("--wal-restart-frames must be at least 1") }
+    }
+
     var store: StoreConfiguration {
-        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes)
+        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes,
+                           walRestartFrames: self.walRestartFrames)
     }
 }
 
