@@ -53,13 +53,13 @@ struct LatencyPlot {
         let values = slices.flatMap { [$0.p50, $0.max] }.filter { $0 > 0 }
         let axis = LogAxis(values: values)
         let frame = Frame(x: Self.left, y: top, width: Self.width - Self.left - Self.right, height: height)
-        let seconds = Self.timeAxis(slices).maximum
+        let timeAxis = Self.timeAxis(slices)
         svg.panel(frame, title: "Latency over time (all methods)", xLabel: "seconds into the measured run")
         axis.drawTicks(&svg, frame)
-        Self.timeAxis(slices).drawTicks(&svg, frame, horizontal: true)
+        timeAxis.drawTicks(&svg, frame, horizontal: true)
         for (name, color, value) in [("max", "#bbbbbb", \Slice.max), ("p99", "#ff7f0e", \Slice.p99), ("p50", "#1f77b4", \Slice.p50)] {
             let points = slices.filter { $0[keyPath: value] > 0 }.map {
-                (frame.x + $0.startSeconds / seconds * frame.width, axis.position(of: $0[keyPath: value], in: frame))
+                (frame.x + $0.startSeconds / timeAxis.maximum * frame.width, axis.position(of: $0[keyPath: value], in: frame))
             }
             svg.polyline(points, color: color, width: name == "max" ? 1 : 2)
         }
@@ -74,13 +74,13 @@ struct LatencyPlot {
 
     private func rateOverTime(_ svg: inout SVGCanvas, _ slices: [Slice], top: Double, height: Double) {
         let frame = Frame(x: Self.left, y: top, width: Self.width - Self.left - Self.right, height: height)
-        let seconds = Self.timeAxis(slices).maximum
+        let timeAxis = Self.timeAxis(slices)
         let axis = LinearAxis(maximum: Double(max(1, slices.map(\.calls).max() ?? 1)))
         svg.panel(frame, title: "Calls per second (errors in red)", xLabel: "seconds into the measured run")
         axis.drawTicks(&svg, frame, horizontal: false)
-        Self.timeAxis(slices).drawTicks(&svg, frame, horizontal: true)
+        timeAxis.drawTicks(&svg, frame, horizontal: true)
         for (color, value) in [("#2ca02c", \Slice.calls), ("#d62728", \Slice.errors)] {
-            let points = slices.map { (frame.x + $0.startSeconds / seconds * frame.width, axis.position(of: Double($0[keyPath: value]), in: frame)) }
+            let points = slices.map { (frame.x + $0.startSeconds / timeAxis.maximum * frame.width, axis.position(of: Double($0[keyPath: value]), in: frame)) }
             svg.polyline(points, color: color, width: 2)
         }
     }

@@ -20,11 +20,8 @@ extension SQLiteStore: OutboxStore {
         var bytes = (generator.next() as UInt64, generator.next() as UInt64)
         bytes.0 = (bytes.0 & ~0xF000) | 0x4000  // version 4
         bytes.1 = (bytes.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 4122 variant
-        let uuid = withUnsafeBytes(of: (bytes.0.bigEndian, bytes.1.bigEndian)) { raw in
-            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
-                        raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
-        }
-        return uuid.uuidString.lowercased()
+        let uuid = withUnsafeBytes(of: (bytes.0.bigEndian, bytes.1.bigEndian)) { $0.load(as: uuid_t.self) }
+        return UUID(uuid: uuid).uuidString.lowercased()
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
