@@ -81,20 +81,26 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Runs one write in its own savepoint: if it throws, only its changes are undone and only its
+    /// caller gets the error. The three statements are compiled once (GRDB's `inSavepoint` parses
+    /// and compiles `SAVEPOINT` and `RELEASE` on every call). If SQLite has already rolled back the
+    /// whole transaction (as it does on some I/O errors), `ROLLBACK TO` throws and the batch fails.
+    private static func runInSavepoint(_ job: Job, _ db: Database) throws {
+        try db.run("SAVEPOINT write")
+        do {
+            try job.run(db)
+        } catch {
+            job.fail(error)
+            try db.run("ROLLBACK TO SAVEPOINT write")
+        }
+        try db.run("RELEASE SAVEPOINT write")
+    }
+
     private func commit(_ batch: [Job]) {
         do {
             try self.pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    for job in batch {
-                        do {
-                            try db.inSavepoint {
-                                try job.run(db)
-                                return .commit
-                            }
-                        } catch {
-                            job.fail(error)
-                        }
-                    }
+                    for job in batch { try Self.runInSavepoint(job, db) }
                     return .commit
                 }
             }

@@ -6,21 +6,24 @@ import GRDB
 extension SQLiteStore: OutboxStore {
     /// Writes the event in the caller's transaction: it exists if and only if the order change does.
     static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
-        let event = OrderEvent(eventID: Self.randomEventID(), kind: kind, order: order, amount: amount, at: at)
+        let event = OrderEvent(eventID: Self.eventID(at: at), kind: kind, order: order, amount: amount, at: at)
         let json = event.json
         try db.run("""
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [event.eventID, kind.rawValue, order.id.rawValue, json, at, at])
     }
 
-    /// A random (version 4) UUID, lower-case. From the system generator (getrandom): Foundation's
-    /// `UUID()` on Linux opens and reads /dev/urandom on every call, inside the write transaction.
-    static func randomEventID() -> String {
+    /// A time-ordered (version 7, RFC 9562) UUID, lower-case: 48 bits of Unix milliseconds, then 74
+    /// random bits from the system generator (getrandom). Time-ordered ids append to the outbox's
+    /// unique index instead of landing on a random page of it in every commit (random version 4 ids
+    /// dirtied one more index page per order). Foundation's `UUID()` on Linux also opened
+    /// /dev/urandom on every call, inside the write transaction.
+    static func eventID(at millis: UnixMillis) -> String {
         var generator = SystemRandomNumberGenerator()
-        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
-        bytes.0 = (bytes.0 & ~0xF000) | 0x4000  // version 4
-        bytes.1 = (bytes.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 4122 variant
-        let uuid = withUnsafeBytes(of: (bytes.0.bigEndian, bytes.1.bigEndian)) { $0.load(as: uuid_t.self) }
+        let random = (generator.next() as UInt64, generator.next() as UInt64)
+        let high = UInt64(UInt64(truncatingIfNeeded: millis) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | (random.0 & 0x0FFF)
+        let low = (random.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 9562 variant
+        let uuid = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { $0.load(as: uuid_t.self) }
         return UUID(uuid: uuid).uuidString.lowercased()
     }
 

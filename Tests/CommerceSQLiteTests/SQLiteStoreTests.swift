@@ -71,14 +71,19 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("event ids are distinct random (version 4, RFC 4122 variant) UUIDs in lower case")
+    @Test("event ids are distinct time-ordered (version 7, RFC 9562) UUIDs in lower case, carrying their millisecond")
     func eventIDs() {
-        let ids = (0..<10_000).map { _ in SQLiteStore.randomEventID() }
+        let start: UnixMillis = 1_763_856_000_000
+        // 10 ids in each of 1,000 milliseconds: unique, and sorted by time across milliseconds.
+        let ids = (0..<10_000).map { SQLiteStore.eventID(at: start + UnixMillis($0 / 10)) }
         #expect(Set(ids).count == ids.count)
-        for id in ids.prefix(100) {
+        for (index, id) in ids.enumerated() {
             let characters = Array(id)
             #expect(UUID(uuidString: id) != nil && id == id.lowercased() && characters.count == 36)
-            #expect(characters[14] == "4" && "89ab".contains(characters[19]))
+            #expect(characters[14] == "7" && "89ab".contains(characters[19]))
+            let millis = UnixMillis(id.replacingOccurrences(of: "-", with: "").prefix(12), radix: 16)
+            #expect(millis == start + UnixMillis(index / 10))
+            if index >= 10 { #expect(ids[index - 10] < id) }
         }
     }
 
