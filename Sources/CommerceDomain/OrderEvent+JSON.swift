@@ -25,6 +25,12 @@ extension OrderEvent {
     /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
     static func appendString(_ string: String, to out: inout String) {
         out += "\""
+        // Most strings (ids, product names) need no escaping: append them whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += string
+            out += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

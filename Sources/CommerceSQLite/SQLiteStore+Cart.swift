@@ -59,7 +59,7 @@ extension SQLiteStore: CartStore {
     public func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) throws -> OrderReceipt {
         try self.transaction { db in
             // A repeat of a checkout finds the cart already empty: the key alone identifies it.
-            if let replay = try Self.replayedOrder(db, user: user, key: idempotencyKey, fingerprint: nil) { return replay }
+            if let key = idempotencyKey, let replay = try Self.replayedOrder(db, user: user, key: key, fingerprint: nil) { return replay }
             guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }

@@ -5,8 +5,8 @@ import GRDB
 extension SQLiteStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt {
         try self.transaction { db in
-            if let replay = try Self.replayedOrder(db, user: command.request.userID, key: command.idempotencyKey,
-                                                   fingerprint: command.request.fingerprint) {
+            if let key = command.idempotencyKey,
+               let replay = try Self.replayedOrder(db, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
                 return replay
             }
             return try Self.placeOrder(db, command)
@@ -15,12 +15,12 @@ extension SQLiteStore: OrderStore {
 
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
     /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
-    static func replayedOrder(_ db: Database, user: UserID, key: String?, fingerprint: String?) throws -> OrderReceipt? {
-        guard let key, let first = try Row.fetchOne(db.cachedStatement(sql: """
+    static func replayedOrder(_ db: Database, user: UserID, key: String, fingerprint: @autoclosure () -> String?) throws -> OrderReceipt? {
+        guard let first = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
             """), arguments: [user.rawValue, key])
         else { return nil }
-        if let fingerprint, (first["fingerprint"] as String) != fingerprint {
+        if let fingerprint = fingerprint(), (first["fingerprint"] as String) != fingerprint {
             throw CommerceError(.alreadyExists, .idempotencyKeyReused,
                                 "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
                                 details: ["order_id": "\(first["order_id"] as Int64)"])
@@ -35,7 +35,8 @@ extension SQLiteStore: OrderStore {
     static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
-        guard let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user]) else {
+        // The buyer must exist, before any stock moves.
+        guard try Self.userExists(db, request.userID) else {
             throw CommerceError.userNotFound(request.userID)
         }
         // Stock: one guarded statement per line, in product-id order.
@@ -90,10 +91,12 @@ extension SQLiteStore: OrderStore {
         }
         var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: total, discount: discount,
                           couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
-        var balanceAfter = balance
+        let balanceAfter: Won
         if status == .paid {
-            balanceAfter = try Self.pay(db, order, balance: balance, at: command.at)
+            balanceAfter = try Self.pay(db, order, at: command.at)
             order.expiresAt = nil
+        } else {
+            balanceAfter = try Self.balance(db, of: request.userID)
         }
         if let key = command.idempotencyKey {
             try db.run("""
@@ -105,12 +108,14 @@ extension SQLiteStore: OrderStore {
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment and the
     /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
-    static func pay(_ db: Database, _ order: Order, balance: Won, at: UnixMillis) throws -> Won {
+    static func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
         let amount = order.amountPaid
         guard let balanceAfter = try Int64.fetchOne(db.cachedStatement(sql: """
             UPDATE users SET balance = balance - :paid WHERE id = :user AND balance >= :paid RETURNING balance
             """), arguments: ["paid": amount, "user": order.userID.rawValue])
         else {
+            // Refused: read the balance only now, for the message.
+            let balance = try Self.balance(db, of: order.userID)
             throw CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(amount) won, the balance is \(balance) won",
                                 details: ["balance": "\(balance)", "required": "\(amount)"])
         }
@@ -146,8 +151,7 @@ extension SQLiteStore: OrderStore {
             guard db.changesCount == 1 else {
                 throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is no longer pending", details: ["order_id": "\(id)"])
             }
-            let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
-            let balanceAfter = try Self.pay(db, order, balance: balance, at: at)
+            let balanceAfter = try Self.pay(db, order, at: at)
             order.status = .paid
             order.expiresAt = nil
             return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
@@ -161,7 +165,7 @@ extension SQLiteStore: OrderStore {
                 // Nothing was paid: release the reservation.
                 try Self.release(db, order, as: .cancelled, at: at)
                 order.status = .cancelled
-                let balance = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
+                let balance = try Self.balance(db, of: user)
                 return RefundReceipt(order: order, refunded: 0, balanceAfter: balance)
             }
             // The status change is the guard: only one refund can move PAID to REFUNDED.
@@ -233,6 +237,11 @@ extension SQLiteStore: OrderStore {
             try db.run("UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
                            arguments: [coupon.rawValue, order.id.rawValue])
         }
+    }
+
+    /// A user's balance inside the caller's transaction (0 for an unknown user).
+    static func balance(_ db: Database, of user: UserID) throws -> Won {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
     }
 
     static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {

@@ -23,8 +23,21 @@ extension SQLiteStore: OutboxStore {
         let random = (generator.next() as UInt64, generator.next() as UInt64)
         let high = UInt64(UInt64(truncatingIfNeeded: millis) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | (random.0 & 0x0FFF)
         let low = (random.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 9562 variant
-        let uuid = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { $0.load(as: uuid_t.self) }
-        return UUID(uuid: uuid).uuidString.lowercased()
+        // 8-4-4-4-12 lower-case hex digits, written straight into the string's storage.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            let digits: StaticString = "0123456789abcdef"
+            var index = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    out[index] = UInt8(ascii: "-")
+                    index += 1
+                }
+                let word = nibble < 16 ? high : low
+                out[index] = digits.utf8Start[Int(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16)) & 0xF)]
+                index += 1
+            }
+            return index
+        }
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
@@ -50,11 +63,12 @@ extension SQLiteStore: OutboxStore {
 
     public func markDelivered(_ sequences: [Int64], at: UnixMillis) throws {
         guard !sequences.isEmpty else { return }
+        // One statement for the whole delivered batch, the ids passed as a JSON array.
+        let ids = "[" + sequences.map(String.init).joined(separator: ",") + "]"
         try self.transaction { db in
-            for sequence in sequences {
-                try db.run("UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?",
-                               arguments: [at, sequence])
-            }
+            try db.run("""
+                UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id IN (SELECT value FROM json_each(?))
+                """, arguments: [at, ids])
         }
     }
 
