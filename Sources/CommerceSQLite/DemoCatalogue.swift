@@ -35,18 +35,18 @@ public enum DemoCatalogue {
         }
         guard empty else { return false }
         for product in self.products {
-            _ = try store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock())
+            _ = try store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock()).wait()
         }
         let now = clock()
         _ = try store.createCampaign(
             NewCampaign(name: welcomeCampaign.name, discount: .fixed(won: welcomeCampaign.won), totalQuantity: welcomeCampaign.quantity,
                         validFrom: now, validUntil: now + 365 * 86_400_000),
-            at: now)
+            at: now).wait()
         for user in self.users {
-            let created = try store.createUser(name: user.name, at: clock())
+            let created = try store.createUser(name: user.name, at: clock()).wait()
             if user.charge > 0 {
                 _ = try store.charge(ChargeCommand(userID: created.id, amount: user.charge, idempotencyKey: "demo-seed",
-                                                   policy: .standard, at: clock()))
+                                                   policy: .standard, at: clock())).wait()
             }
         }
         return true

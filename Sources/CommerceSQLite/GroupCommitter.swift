@@ -1,35 +1,41 @@
+import CommerceUseCases
 import Dispatch
 import GRDB
 import Synchronization
 
 /// Group commit: many writes, one transaction, one fsync.
 ///
-/// Writers arrive from the per-user and per-product queues and wait. One committer (a serial
-/// Dispatch queue of its own, busy only while writes are queued) takes every queued write and
-/// runs them in one `BEGIN IMMEDIATE` transaction, each in its own savepoint — a write that
-/// throws rolls back only itself — then commits once and releases their callers. Writes that
-/// arrive meanwhile form the next batch, which starts as soon as the commit is done. (An earlier
-/// version let the first caller lead; under sustained load it kept leading, and the write queue
-/// whose thread it was stalled for hundreds of milliseconds.) A caller learns its result only
-/// after the commit that made it durable; if the commit itself fails, every write of the batch
-/// fails with it (none of them happened).
+/// Writes are submitted from the per-user and per-product queues and queued here, in submission
+/// order. One committer (a serial Dispatch queue of its own, busy only while writes are queued)
+/// takes every queued write and runs them in one `BEGIN IMMEDIATE` transaction, each in its own
+/// savepoint — a write that throws rolls back only itself — then commits once and completes their
+/// ``PendingWrite``s. Writes that arrive meanwhile form the next batch, which starts as soon as the
+/// commit is done. No thread waits for a commit: a submitter gets its pending write back at once,
+/// and a second serial queue completes a committed batch's writes while the next batch runs.
+/// (An earlier version let the first caller lead; under sustained load it kept leading, and the
+/// write queue whose thread it was stalled for hundreds of milliseconds.) A write's result is
+/// released only after the commit that made it durable; if the commit itself fails, every write of
+/// the batch fails with it (none of them happened).
 ///
 /// The guarded statements inside each write still decide every invariant, so this changes
 /// throughput, not correctness, also with several processes on one file.
 final class GroupCommitter: Sendable {
-    /// One queued write. `run` and `fail` store the typed result in the caller's box; the
-    /// semaphore hands it over (happens-before) once the batch has committed.
+    /// One queued write: `run` keeps its result, `fail` replaces it with an error, and `finish`
+    /// hands it to the waiting caller once the batch is over.
     private final class Job: @unchecked Sendable {
         let run: (Database) throws -> Void
         let fail: (any Error) -> Void
-        let done = DispatchSemaphore(value: 0)
+        let finish: () -> Void
 
-        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void) {
+        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void) {
             self.run = run
             self.fail = fail
+            self.finish = finish
         }
     }
 
+    /// A job's result between the statement that made it and the commit that releases it; only the
+    /// committer's thread touches it.
     private final class ResultBox<T>: @unchecked Sendable {
         var result: Result<T, any Error> = .failure(CancellationError())
     }
@@ -45,6 +51,7 @@ final class GroupCommitter: Sendable {
     private let maximumBatch: Int
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "commerce.group-commit", qos: .userInitiated)
+    private let completions = DispatchQueue(label: "commerce.group-commit.completions", qos: .userInitiated)
 
     init(pool: DatabasePool, maximumBatch: Int = 256) {
         self.pool = pool
@@ -54,9 +61,15 @@ final class GroupCommitter: Sendable {
     /// (batches committed, writes in them) since start.
     var statistics: (batches: Int, writes: Int) { self.state.withLock { ($0.batches, $0.writes) } }
 
-    func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
+    /// Queues `body` behind every write submitted before it; `mapError` translates a failure
+    /// before the caller sees it.
+    func submit<T: Sendable>(_ body: @escaping (Database) throws -> T, mapError: @escaping @Sendable (any Error) -> any Error) -> PendingWrite<T> {
+        let pending = PendingWrite<T>()
         let box = ResultBox<T>()
-        let job = Job(run: { db in box.result = .success(try body(db)) }, fail: { box.result = .failure($0) })
+        let job = Job(
+            run: { db in box.result = .success(try body(db)) },
+            fail: { box.result = .failure($0) },
+            finish: { pending.complete(box.result.mapError(mapError)) })
         let start = self.state.withLock { state -> Bool in
             state.queued.append(job)
             if state.committing { return false }
@@ -64,8 +77,7 @@ final class GroupCommitter: Sendable {
             return true
         }
         if start { self.queue.async { self.commitUntilEmpty() } }
-        job.done.wait()
-        return try box.result.get()
+        return pending
     }
 
     private func commitUntilEmpty() {
@@ -112,6 +124,8 @@ final class GroupCommitter: Sendable {
             state.batches += 1
             state.writes += batch.count
         }
-        for job in batch { job.done.signal() }
+        // Hand the results over on another thread: resuming callers costs a little each, and the
+        // committer is the one thread every write waits for.
+        self.completions.async { for job in batch { job.finish() } }
     }
 }

@@ -3,8 +3,8 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: BalanceStore {
-    public func charge(_ command: ChargeCommand) throws -> ChargeReceipt {
-        try self.transaction { db in
+    public func charge(_ command: ChargeCommand) -> PendingWrite<ChargeReceipt> {
+        self.transaction { db in
             let user = command.userID.rawValue
             if let key = command.idempotencyKey,
                 let first = try Row.fetchOne(db.cachedStatement(sql: """

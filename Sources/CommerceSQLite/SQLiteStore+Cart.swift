@@ -3,8 +3,8 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: CartStore {
-    public func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) throws -> Cart {
-        try self.transaction { db in
+    public func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) -> PendingWrite<Cart> {
+        self.transaction { db in
             guard try Self.userExists(db, user) else {
                 throw CommerceError.userNotFound(user)
             }
@@ -56,8 +56,8 @@ extension SQLiteStore: CartStore {
         }
     }
 
-    public func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) throws -> OrderReceipt {
-        try self.transaction { db in
+    public func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+        self.transaction { db in
             // A repeat of a checkout finds the cart already empty: the key alone identifies it.
             if let key = idempotencyKey, let replay = try Self.replayedOrder(db, user: user, key: key, fingerprint: nil) { return replay }
             guard try Self.userExists(db, user) else {

@@ -3,8 +3,8 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: CouponStore {
-    public func createCampaign(_ campaign: NewCampaign, at: UnixMillis) throws -> CouponCampaign {
-        try self.transaction { db in
+    public func createCampaign(_ campaign: NewCampaign, at: UnixMillis) -> PendingWrite<CouponCampaign> {
+        self.transaction { db in
             let (kind, amount, cap): (String, Int64, Int64) =
                 switch campaign.discount {
                 case .fixed(let won): ("FIXED", won, 0)
@@ -19,8 +19,8 @@ extension SQLiteStore: CouponStore {
         }
     }
 
-    public func issueCoupon(campaign id: CampaignID, user: UserID, at: UnixMillis) throws -> Coupon {
-        try self.transaction { db in
+    public func issueCoupon(campaign id: CampaignID, user: UserID, at: UnixMillis) -> PendingWrite<Coupon> {
+        self.transaction { db in
             guard let campaign = try Self.loadCampaign(db, id) else {
                 throw CommerceError(.notFound, .campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
             }

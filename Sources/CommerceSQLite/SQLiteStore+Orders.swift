@@ -3,8 +3,8 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: OrderStore {
-    public func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt {
-        try self.transaction { db in
+    public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
+        self.transaction { db in
             if let key = command.idempotencyKey,
                let replay = try Self.replayedOrder(db, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
                 return replay
@@ -134,8 +134,8 @@ extension SQLiteStore: OrderStore {
         return balanceAfter
     }
 
-    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> OrderReceipt {
-        try self.transaction { db in
+    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+        self.transaction { db in
             var order = try Self.ownedOrder(db, id, user: user)
             guard order.status == .pendingPayment else {
                 throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT orders can be paid",
@@ -158,8 +158,8 @@ extension SQLiteStore: OrderStore {
         }
     }
 
-    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt {
-        try self.transaction { db in
+    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+        self.transaction { db in
             var order = try Self.ownedOrder(db, id, user: user)
             if order.status == .pendingPayment {
                 // Nothing was paid: release the reservation.
@@ -197,13 +197,15 @@ extension SQLiteStore: OrderStore {
         }
     }
 
-    public func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int {
+    public func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int> {
         // Look first with a read: an idle sweep takes no write lock (every instance sweeps each second).
-        let anyDue = try self.readNow { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
+        let anyDue = Result {
+            try self.readNow { db in
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
+            }
         }
-        guard anyDue else { return 0 }
-        return try self.transaction { db in
+        guard case .success(true) = anyDue else { return PendingWrite(anyDue.map { _ in 0 }) }
+        return self.transaction { db in
             let due = try Int64.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
                 """), arguments: [at, limit])

@@ -40,15 +40,17 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent] {
+    public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]> {
         // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
-        let anyDue = try self.readNow { db in
-            try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1
-                """), arguments: [now, now]) != nil
+        let anyDue = Result {
+            try self.readNow { db in
+                try Bool.fetchOne(db.cachedStatement(sql: """
+                    SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1
+                    """), arguments: [now, now]) != nil
+            }
         }
-        guard anyDue else { return [] }
-        return try self.transaction { db in
+        guard case .success(true) = anyDue else { return PendingWrite(anyDue.map { _ in [] }) }
+        return self.transaction { db in
             try Row.fetchAll(db.cachedStatement(sql: """
                 UPDATE outbox SET lease_until = :until, attempts = attempts + 1
                 WHERE id IN (SELECT id FROM outbox
@@ -61,19 +63,19 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func markDelivered(_ sequences: [Int64], at: UnixMillis) throws {
-        guard !sequences.isEmpty else { return }
+    public func markDelivered(_ sequences: [Int64], at: UnixMillis) -> PendingWrite<Void> {
+        guard !sequences.isEmpty else { return PendingWrite(.success(())) }
         // One statement for the whole delivered batch, the ids passed as a JSON array.
         let ids = "[" + sequences.map(String.init).joined(separator: ",") + "]"
-        try self.transaction { db in
+        return self.transaction { db in
             try db.run("""
                 UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id IN (SELECT value FROM json_each(?))
                 """, arguments: [at, ids])
         }
     }
 
-    public func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) throws {
-        try self.transaction { db in
+    public func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) -> PendingWrite<Void> {
+        self.transaction { db in
             try db.run("UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL",
                            arguments: [retryAt, String(error.prefix(500)), sequence])
         }

@@ -6,8 +6,8 @@ extension SQLiteStore: ProductStore {
     /// The most units one product may hold.
     static let maximumStock: Int64 = 1_000_000_000
 
-    public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) throws -> Product {
-        try self.transaction { db in
+    public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) -> PendingWrite<Product> {
+        self.transaction { db in
             try db.run("""
                 INSERT INTO products (name, price, stock, initial_stock, created_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [name, price, stock, stock, at])
@@ -15,8 +15,8 @@ extension SQLiteStore: ProductStore {
         }
     }
 
-    public func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) throws -> Product {
-        try self.transaction { db in
+    public func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) -> PendingWrite<Product> {
+        self.transaction { db in
             if let row = try Row.fetchOne(db, sql: """
                 UPDATE products SET stock = stock + :quantity, restocked = restocked + :quantity
                 WHERE id = :id AND stock + :quantity <= :limit

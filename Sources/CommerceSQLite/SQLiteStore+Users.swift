@@ -3,8 +3,8 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: UserStore {
-    public func createUser(name: String, at: UnixMillis) throws -> User {
-        try self.transaction { db in
+    public func createUser(name: String, at: UnixMillis) -> PendingWrite<User> {
+        self.transaction { db in
             try db.run("INSERT INTO users (name, balance, created_at) VALUES (?, 0, ?)", arguments: [name, at])
             return User(id: UserID(db.lastInsertedRowID), name: name, balance: 0, createdAt: at)
         }

@@ -60,13 +60,14 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
-    /// concurrent writers (threads or processes) queue on the busy timeout instead of failing late.
+    /// Submits `body` to run in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front,
+    /// so concurrent writers (threads or processes) queue on the busy timeout instead of failing late.
     ///
     /// Concurrent writes are group-committed (``GroupCommitter``): each runs in its own savepoint of
-    /// a shared transaction, and returns only once that transaction has committed.
-    func transaction<T>(_ body: @escaping (Database) throws -> T) throws -> T {
-        try mapStorageErrors { try self.committer.write(body) }
+    /// a shared transaction, in submission order, and completes only once that transaction has
+    /// committed.
+    func transaction<T: Sendable>(_ body: @escaping (Database) throws -> T) -> PendingWrite<T> {
+        self.committer.submit(body, mapError: storageError)
     }
 
     /// The background checkpointer's last pass: frames in the WAL, how many of them are already
@@ -110,9 +111,16 @@ public final class SQLiteStore: Sendable {
 func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-        throw CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
+    } catch {
+        throw storageError(error)
     }
+}
+
+@Sendable func storageError(_ error: any Error) -> any Error {
+    if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+        return CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
+    }
+    return error
 }
 
 extension Database {

@@ -33,12 +33,12 @@ public enum SalesHistory {
         precondition(plan.days > 0 && plan.products >= Self.linesPerOrder && plan.buyers > 0)
         let orders = (plan.lines + Self.linesPerOrder - 1) / Self.linesPerOrder
         let products = try (0..<plan.products).map { index in
-            try store.createProduct(name: "history product \(index)", price: Won(100 + index * 4), stock: Int64(orders), at: now).id
+            try store.createProduct(name: "history product \(index)", price: Won(100 + index * 4), stock: Int64(orders), at: now).wait().id
         }
         let buyers = try (0..<plan.buyers).map { index in
-            let user = try store.createUser(name: "history buyer \(index)", at: now)
+            let user = try store.createUser(name: "history buyer \(index)", at: now).wait()
             _ = try store.charge(ChargeCommand(userID: user.id, amount: BalancePolicy.standard.maximumBalance,
-                                               idempotencyKey: "history-seed", policy: .standard, at: now))
+                                               idempotencyKey: "history-seed", policy: .standard, at: now)).wait()
             return user.id
         }
         // Orders fall evenly from the start of the first day of the window to now.

@@ -131,7 +131,7 @@ final class DataPlatformRelay: Sendable {
     /// - Returns: how many events were delivered.
     func relayOnce(batch: Int = 100) async throws -> Int {
         let (store, clock) = (self.store, self.clock)
-        let events = try await self.onQueue { try store.claimEvents(limit: batch, leaseMillis: 60_000, now: clock()) }
+        let events = try await self.onQueue { store.claimEvents(limit: batch, leaseMillis: 60_000, now: clock()) }
         let (count, failure) = await self.sink.deliver(inOrder: events)
         let delivered = events.prefix(count).map(\.sequence)
         if let failure, count < events.count {
@@ -142,21 +142,23 @@ final class DataPlatformRelay: Sendable {
             self.logger.warning("data platform delivery failed; will retry", metadata: [
                 "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoff)", "error": "\(message)",
             ])
-            try await self.onQueue {
+            let marked = try await self.onQueue {
                 let now = clock()
-                try store.markFailed(event.sequence, error: message, retryAt: now + backoff)
                 // Keep the order: the events after it wait for it.
-                for sequence in rest { try store.markFailed(sequence, error: "waiting for an earlier event", retryAt: now + backoff) }
+                let waiting = rest.map { store.markFailed($0, error: "waiting for an earlier event", retryAt: now + backoff) }
+                return PendingWrite(.success([store.markFailed(event.sequence, error: message, retryAt: now + backoff)] + waiting))
             }
+            for write in marked { try await write.value }
         }
         let done = delivered
-        try await self.onQueue { try store.markDelivered(done, at: clock()) }
+        try await self.onQueue { store.markDelivered(done, at: clock()) }
         return delivered.count
     }
 
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Submits a store write from the relay's queue and waits until it is durable.
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> PendingWrite<T>) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            self.queue.async { continuation.resume(with: Result { try body() }) }
+            self.queue.async { body().whenComplete { continuation.resume(with: $0) } }
         }
     }
 }

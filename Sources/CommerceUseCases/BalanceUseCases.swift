@@ -13,7 +13,7 @@ public struct ChargeBalance: Sendable {
         let key = try Validate.idempotencyKey(rawKey)
         let (store, policy, clock) = (self.store, self.policy, self.clock)
         return try await self.queues.write(user: userID) {
-            try store.charge(ChargeCommand(userID: userID, amount: amount, idempotencyKey: key, policy: policy, at: clock()))
+            store.charge(ChargeCommand(userID: userID, amount: amount, idempotencyKey: key, policy: policy, at: clock()))
         }
     }
 }

@@ -22,7 +22,7 @@ public struct ChangeCart: Sendable {
         let user = try Validate.userID(rawUser)
         let change = try change()
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: user) { try store.changeCart(user, change, at: clock()) }
+        return try await self.queues.write(user: user) { store.changeCart(user, change, at: clock()) }
     }
 }
 
@@ -49,7 +49,7 @@ public struct CheckoutCart: Sendable {
         let key = try Validate.idempotencyKey(rawKey)
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.write(user: user) {
-            try store.checkoutCart(user, couponID: rawCoupon == 0 ? nil : CouponID(rawCoupon), idempotencyKey: key, at: clock())
+            store.checkoutCart(user, couponID: rawCoupon == 0 ? nil : CouponID(rawCoupon), idempotencyKey: key, at: clock())
         }
     }
 }

@@ -8,7 +8,7 @@ public struct CreateCouponCampaign: Sendable {
 
     public func callAsFunction(_ campaign: NewCampaign) async throws -> CouponCampaign {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.writeNew { try store.createCampaign(campaign, at: clock()) }
+        return try await self.queues.writeNew { store.createCampaign(campaign, at: clock()) }
     }
 }
 
@@ -32,14 +32,14 @@ public struct IssueCoupon: Sendable {
         let campaign = CampaignID(rawCampaign)
         if self.soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
         let (store, clock, soldOut) = (self.store, self.clock, self.soldOut)
-        return try await self.queues.write(user: userID) {
-            if soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
-            do {
-                return try store.issueCoupon(campaign: campaign, user: userID, at: clock())
-            } catch let error as CommerceError where error.reason == .couponSoldOut {
-                soldOut.insert(campaign)
-                throw error
+        do {
+            return try await self.queues.write(user: userID) {
+                if soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
+                return store.issueCoupon(campaign: campaign, user: userID, at: clock())
             }
+        } catch let error as CommerceError where error.reason == .couponSoldOut {
+            soldOut.insert(campaign)
+            throw error
         }
     }
 }

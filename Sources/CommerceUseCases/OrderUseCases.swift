@@ -17,7 +17,7 @@ public struct PlaceOrder: Sendable {
         let key = try Validate.idempotencyKey(rawKey)
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.write(user: request.userID) {
-            try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: clock()))
+            store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: clock()))
         }
     }
 }
@@ -38,7 +38,7 @@ public struct CreateOrder: Sendable {
         let (store, clock, ttl) = (self.store, self.clock, self.ttlMillis)
         return try await self.queues.write(user: request.userID) {
             let now = clock()
-            return try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl))
+            return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl))
         }
     }
 }
@@ -54,7 +54,7 @@ public struct PayOrder: Sendable {
             throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
         }
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: userID) { try store.payOrder(OrderID(rawOrder), user: userID, at: clock()) }
+        return try await self.queues.write(user: userID) { store.payOrder(OrderID(rawOrder), user: userID, at: clock()) }
     }
 }
 
@@ -69,7 +69,7 @@ public struct ExpireOrders: Sendable {
         let (store, clock) = (self.store, self.clock)
         var total = 0
         while true {
-            let expired = try await self.queues.writeNew { try store.expireDueOrders(at: clock(), limit: batch) }
+            let expired = try await self.queues.writeNew { store.expireDueOrders(at: clock(), limit: batch) }
             total += expired
             if expired < batch { return total }
         }
@@ -88,7 +88,7 @@ public struct CancelOrder: Sendable {
             throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
         }
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: userID) { try store.refundOrder(OrderID(rawOrder), user: userID, at: clock()) }
+        return try await self.queues.write(user: userID) { store.refundOrder(OrderID(rawOrder), user: userID, at: clock()) }
     }
 }
 

@@ -2,12 +2,14 @@ import CommerceDomain
 
 // The storage the use cases need. Implementations must make every write method one atomic
 // transaction whose guarded statements enforce the invariant named on it, so that several
-// server processes sharing one database stay exact. Write methods are synchronous: the use
-// cases call them on their serialized Dispatch write queues. Read methods are async: the store
-// runs them on its own reader queues (Dispatch), concurrently, never on the caller's thread.
+// server processes sharing one database stay exact. Write methods are called on the use cases'
+// serialized Dispatch write queues and return at once with a ``PendingWrite``: the store must run
+// the writes it accepts in the order it accepted them, and finish each once it is durable. Read
+// methods are async: the store runs them on its own reader queues (Dispatch), concurrently, never
+// on the caller's thread.
 
 public protocol UserStore: Sendable {
-    func createUser(name: String, at: UnixMillis) throws -> User
+    func createUser(name: String, at: UnixMillis) -> PendingWrite<User>
     func user(_ id: UserID) async throws -> User?
 }
 
@@ -33,7 +35,7 @@ public protocol BalanceStore: Sendable {
     /// Adds `amount` unless the balance would exceed the policy's maximum (guarded in the same
     /// statement), writes the history entry and records the idempotency key, all in one transaction.
     /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `BALANCE_LIMIT_EXCEEDED`, `IDEMPOTENCY_KEY_REUSED`.
-    func charge(_ command: ChargeCommand) throws -> ChargeReceipt
+    func charge(_ command: ChargeCommand) -> PendingWrite<ChargeReceipt>
     /// `nil` when the user does not exist.
     func balance(of user: UserID) async throws -> Won?
     /// Newest first; `nil` when the user does not exist.
@@ -41,9 +43,9 @@ public protocol BalanceStore: Sendable {
 }
 
 public protocol ProductStore: Sendable {
-    func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) throws -> Product
+    func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) -> PendingWrite<Product>
     /// - Throws: ``CommerceError`` `PRODUCT_NOT_FOUND`, `STOCK_LIMIT_EXCEEDED`.
-    func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) throws -> Product
+    func restock(_ product: ProductID, quantity: Int64, at: UnixMillis) -> PendingWrite<Product>
     func product(_ id: ProductID) async throws -> Product?
     /// Ascending by id.
     func products(page: PageQuery) async throws -> Page<Product>
@@ -76,30 +78,30 @@ public protocol OrderStore: Sendable {
     /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `OUT_OF_STOCK`,
     ///   `INSUFFICIENT_BALANCE`, `COUPON_NOT_FOUND`, `COUPON_NOT_OWNED`, `COUPON_ALREADY_USED`,
     ///   `COUPON_EXPIRED`, `COUPON_NOT_YET_VALID`, `IDEMPOTENCY_KEY_REUSED`.
-    func placeOrder(_ command: PlaceOrderCommand) throws -> OrderReceipt
+    func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt>
     func order(_ id: OrderID) async throws -> Order?
     /// Cancels an order of `user` in one transaction. PAID: refunded — stock back (counted as
     /// returned), the amount paid back to the balance with a REFUND entry and payment, the coupon
     /// AVAILABLE again. PENDING_PAYMENT: cancelled — stock and coupon released, nothing to refund.
     /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`, `ORDER_NOT_CANCELLABLE`.
-    func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> RefundReceipt
+    func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt>
     /// Pays a PENDING_PAYMENT order of `user` that has not expired (guarded status change, debit,
     /// USE entry, payment, rollups). - Throws: `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`,
     /// `ORDER_NOT_PAYABLE`, `ORDER_EXPIRED`, `INSUFFICIENT_BALANCE`.
-    func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) throws -> OrderReceipt
+    func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt>
     /// Ends up to `limit` unpaid orders whose time is up: EXPIRED, stock and coupon released.
     /// - Returns: how many.
-    func expireDueOrders(at: UnixMillis, limit: Int) throws -> Int
+    func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int>
     /// Newest first; `nil` when the user does not exist.
     func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>?
 }
 
 public protocol CouponStore: Sendable {
-    func createCampaign(_ campaign: NewCampaign, at: UnixMillis) throws -> CouponCampaign
+    func createCampaign(_ campaign: NewCampaign, at: UnixMillis) -> PendingWrite<CouponCampaign>
     /// Issues one coupon unless the campaign is sold out (guarded count) or the user has one.
     /// - Throws: ``CommerceError`` `CAMPAIGN_NOT_FOUND`, `CAMPAIGN_NOT_OPEN`, `USER_NOT_FOUND`,
     ///   `COUPON_ALREADY_ISSUED`, `COUPON_SOLD_OUT`.
-    func issueCoupon(campaign: CampaignID, user: UserID, at: UnixMillis) throws -> Coupon
+    func issueCoupon(campaign: CampaignID, user: UserID, at: UnixMillis) -> PendingWrite<Coupon>
     /// `nil` when the user does not exist.
     func coupons(of user: UserID) async throws -> [Coupon]?
 }
@@ -109,12 +111,12 @@ public protocol CartStore: Sendable {
     /// stock); returns the cart after it.
     /// - Throws: ``CommerceError`` `USER_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `OUT_OF_STOCK`,
     ///   `INVALID_QUANTITY`, `TOO_MANY_LINES`, `NOT_IN_CART`.
-    func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) throws -> Cart
+    func changeCart(_ user: UserID, _ change: CartChange, at: UnixMillis) -> PendingWrite<Cart>
     /// `nil` when the user does not exist.
     func cart(of user: UserID) async throws -> Cart?
     /// Places an order of the whole cart (as ``OrderStore/placeOrder(_:)``) and empties the cart,
     /// in one transaction. - Throws: `EMPTY_CART` and PlaceOrder's reasons.
-    func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) throws -> OrderReceipt
+    func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt>
 }
 
 /// The transactional outbox: events are written by the order transactions themselves; a relay
@@ -122,10 +124,10 @@ public protocol CartStore: Sendable {
 public protocol OutboxStore: Sendable {
     /// Up to `limit` undelivered events due at `now`, oldest first, leased to the caller until
     /// `now + leaseMillis` (another relay skips them meanwhile).
-    func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) throws -> [PendingEvent]
-    func markDelivered(_ sequences: [Int64], at: UnixMillis) throws
+    func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]>
+    func markDelivered(_ sequences: [Int64], at: UnixMillis) -> PendingWrite<Void>
     /// Releases the lease; the event is due again at `retryAt`.
-    func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) throws
+    func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) -> PendingWrite<Void>
     func undeliveredEventCount() async throws -> Int
 }
 

@@ -33,7 +33,7 @@ public struct CreateProduct: Sendable {
         let price = try Validate.price(rawPrice)
         let stock = try Validate.quantity(initialStock, field: "initial_stock", allowZero: true)
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.writeNew { try store.createProduct(name: name, price: price, stock: stock, at: clock()) }
+        return try await self.queues.writeNew { store.createProduct(name: name, price: price, stock: stock, at: clock()) }
     }
 }
 
@@ -46,6 +46,6 @@ public struct Restock: Sendable {
         let id = try Validate.productID(rawID)
         let quantity = try Validate.quantity(rawQuantity)
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(product: id) { try store.restock(id, quantity: quantity, at: clock()) }
+        return try await self.queues.write(product: id) { store.restock(id, quantity: quantity, at: clock()) }
     }
 }

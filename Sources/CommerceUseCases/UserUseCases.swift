@@ -8,7 +8,7 @@ public struct CreateUser: Sendable {
     public func callAsFunction(name rawName: String) async throws -> User {
         let name = try Validate.name(rawName, maxLength: 100)
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.writeNew { try store.createUser(name: name, at: clock()) }
+        return try await self.queues.writeNew { store.createUser(name: name, at: clock()) }
     }
 }
 

@@ -17,21 +17,24 @@ public final class WorkQueues: Sendable {
     /// - Parameter shards: serial write queues per kind of key.
     public init(shards: Int = 128) {
         precondition(shards > 0)
-        self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)") }
-        self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)") }
+        // Writes only submit to the store and never wait on these queues, so they share the global
+        // pool's few threads (one per core) instead of each queue getting a thread of its own.
+        let pool = DispatchQueue.global(qos: .userInitiated)
+        self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)", target: pool) }
+        self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)", target: pool) }
     }
 
-    public func write<T: Sendable>(user: UserID, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func write<T: Sendable>(user: UserID, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         try await Self.run(on: self.userQueues[Self.shard(user.rawValue, self.userQueues.count)], body)
     }
 
-    public func write<T: Sendable>(product: ProductID, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func write<T: Sendable>(product: ProductID, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         try await Self.run(on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)], body)
     }
 
     /// For writes that create a new key (a new user, a new product) or span keys (expiry sweeps):
     /// nothing orders them, so they rotate over the shards and group-commit with everything else.
-    public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         let shard = self.nextNew.add(1, ordering: .relaxed).oldValue
         return try await Self.run(on: self.userQueues[Self.shard(Int64(shard), self.userQueues.count)], body)
     }
@@ -40,9 +43,11 @@ public final class WorkQueues: Sendable {
         Int(UInt64(bitPattern: key) % UInt64(count))
     }
 
-    /// Runs `body` on `queue`; work whose caller was cancelled (deadline, CANCEL frame) before
-    /// it reached the front of the queue is skipped.
-    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `body` on `queue`, which submits one write to the store, and resumes the caller once
+    /// that write is over. The queue moves on to its next write as soon as this one is submitted:
+    /// the store keeps their order, and no thread waits for the disk. Work whose caller was
+    /// cancelled (deadline, CANCEL frame) before it reached the front of the queue is skipped.
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -51,7 +56,11 @@ public final class WorkQueues: Sendable {
                         continuation.resume(throwing: CancellationError())
                         return
                     }
-                    continuation.resume(with: Result { try body() })
+                    do {
+                        try body().whenComplete { continuation.resume(with: $0) }
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
                 }
             }
         } onCancel: {

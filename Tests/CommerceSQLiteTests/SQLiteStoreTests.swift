@@ -12,14 +12,20 @@ func temporaryStore(_ synchronous: StoreConfiguration.Synchronous = .normal) thr
 
 @Suite("SQLite store")
 struct SQLiteStoreTests {
+    /// Submits a charge and blocks until it is durable.
     func charge(_ store: SQLiteStore, _ user: UserID, _ amount: Won, key: String? = nil) throws -> ChargeReceipt {
-        try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1))
+        try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1)).wait()
+    }
+
+    /// Submits a charge and awaits it, without holding a thread.
+    func chargeConcurrently(_ store: SQLiteStore, _ user: UserID, _ amount: Won) async throws -> ChargeReceipt {
+        try await store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: nil, policy: .standard, at: 1)).value
     }
 
     @Test("a charge updates the balance and writes one history entry")
     func charge() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         let receipt = try self.charge(store, user.id, 5_000)
         #expect(receipt.balance == 5_000 && !receipt.replayed)
         #expect(try await store.balance(of: user.id) == 5_000)
@@ -31,7 +37,7 @@ struct SQLiteStoreTests {
     @Test("the background checkpointer copies the whole WAL into the database file")
     func backgroundCheckpoints() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         _ = try self.charge(store, user.id, 5_000)
         // One commit of ~3,000 pages: three times the size at which SQLite would checkpoint by itself.
         try store.unsafeExecuteForTesting("""
@@ -53,7 +59,7 @@ struct SQLiteStoreTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-store-\(UUID().uuidString)")
         let path = directory.appendingPathComponent("db.sqlite").path
         let store = try SQLiteStore(StoreConfiguration(path: path, synchronous: .normal, walRestartFrames: 200))
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         // One commit after another, never pausing: a passive pass never catches up with the newest
         // frame, so without a restart the WAL's frame count could only grow.
         var charges = 0, largest = 0, startedOver = false
@@ -90,7 +96,7 @@ struct SQLiteStoreTests {
     @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
     func ceiling() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         _ = try self.charge(store, user.id, 999_000)
         #expect { try self.charge(store, user.id, 2_000) } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
         _ = try self.charge(store, user.id, 1_000)
@@ -109,21 +115,21 @@ struct SQLiteStoreTests {
     @Test("a repeated idempotency key returns the first receipt; a different amount under it is refused")
     func idempotency() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         let first = try self.charge(store, user.id, 3_000, key: "k")
         let again = try self.charge(store, user.id, 3_000, key: "k")
         #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
         #expect { try self.charge(store, user.id, 4_000, key: "k") } throws: { ($0 as? CommerceError)?.reason == .idempotencyKeyReused }
         #expect(try await store.balance(of: user.id) == 3_000)
         // Keys are per user.
-        let other = try store.createUser(name: "b", at: 1)
+        let other = try store.createUser(name: "b", at: 1).wait()
         #expect(try !self.charge(store, other.id, 3_000, key: "k").replayed)
     }
 
     @Test("history pages newest first and the cursor walks every entry exactly once")
     func paging() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         for index in 1...23 { _ = try self.charge(store, user.id, Won(1_000 + index)) }
         var seen: [Won] = []
         var token = ""
@@ -138,22 +144,46 @@ struct SQLiteStoreTests {
     @Test("restock is guarded and counted; unknown products are PRODUCT_NOT_FOUND")
     func restock() throws {
         let store = try temporaryStore()
-        let product = try store.createProduct(name: "p", price: 100, stock: 5, at: 1)
-        #expect(try store.restock(product.id, quantity: 7, at: 2).stock == 12)
-        #expect { try store.restock(ProductID(999), quantity: 1, at: 2) } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
-        #expect { try store.restock(product.id, quantity: 1_000_000_000, at: 2) } throws: {
+        let product = try store.createProduct(name: "p", price: 100, stock: 5, at: 1).wait()
+        #expect(try store.restock(product.id, quantity: 7, at: 2).wait().stock == 12)
+        #expect { try store.restock(ProductID(999), quantity: 1, at: 2).wait() } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
+        #expect { try store.restock(product.id, quantity: 1_000_000_000, at: 2).wait() } throws: {
             ($0 as? CommerceError)?.reason == .stockLimitExceeded
         }
+        #expect(try store.audit().isEmpty)
+    }
+
+    @Test("writes submitted back to back, without waiting, complete in submission order; a refused one changes nothing")
+    func submissionOrder() async throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1).wait()
+        // Submitted from one thread with nothing awaited in between, as a write queue does.
+        let writes = (1...20).map { index in
+            store.charge(ChargeCommand(userID: user.id, amount: index == 7 ? 5_000_000 : Won(index) * 1_000, idempotencyKey: nil, policy: .standard, at: 1))
+        }
+        var expected: Won = 0
+        for (offset, write) in writes.enumerated() {
+            let index = offset + 1
+            if index == 7 {
+                await #expect { try await write.value } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
+                continue
+            }
+            expected += Won(index) * 1_000
+            #expect(try await write.value.balance == expected)
+        }
+        // Awaiting again, or blocking, gives the same result.
+        #expect(try writes[19].wait().balance == expected)
+        #expect(try await store.balance(of: user.id) == expected)
         #expect(try store.audit().isEmpty)
     }
 
     @Test("threads charging one user at once through one store stay exact at the ceiling")
     func concurrentThreads() async throws {
         let store = try temporaryStore()
-        let user = try store.createUser(name: "a", at: 1)
+        let user = try store.createUser(name: "a", at: 1).wait()
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<120 {
-                group.addTask { (try? self.charge(store, user.id, 10_000)) != nil }
+                group.addTask { (try? await self.chargeConcurrently(store, user.id, 10_000)) != nil }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
@@ -166,11 +196,11 @@ struct SQLiteStoreTests {
     func twoPoolsOneFile() async throws {
         let first = try temporaryStore()
         let second = try SQLiteStore(StoreConfiguration(path: first.configuration.path, synchronous: .normal))
-        let user = try first.createUser(name: "a", at: 1)
+        let user = try first.createUser(name: "a", at: 1).wait()
         let successes = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<150 {
                 let store = index % 2 == 0 ? first : second
-                group.addTask { (try? self.charge(store, user.id, 10_000)) != nil }
+                group.addTask { (try? await self.chargeConcurrently(store, user.id, 10_000)) != nil }
             }
             return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
