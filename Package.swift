@@ -70,7 +70,10 @@ let package = Package(
         .target(name: "CommerceUseCases", dependencies: ["CommerceDomain"], swiftSettings: strict),
         .target(
             name: "CommerceSQLite",
-            dependencies: ["CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -70,9 +70,9 @@ extension SQLiteStore: BalanceStore {
 
     /// Appends a history line; the caller has already changed `users.balance` in this transaction.
     static func appendEntry(_ db: Database, user: Int64, type: BalanceEntryType, amount: Won, balanceAfter: Won, at: UnixMillis) throws -> Int64 {
-        try db.run("""
+        try db.execute(direct: """
             INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (?, ?, ?, ?, ?)
-            """, arguments: [user, type.rawValue, amount, balanceAfter, at])
+            """, user, type.rawValue, amount, balanceAfter, at)
         return db.lastInsertedRowID
     }
 }

@@ -42,11 +42,9 @@ extension SQLiteStore: OrderStore {
         // Stock: one guarded statement per line, in product-id order.
         var lines: [OrderLine] = []
         for (product, quantity) in request.lines {
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE products SET stock = stock - :quantity, sold = sold + :quantity
-                WHERE id = :id AND stock >= :quantity
-                RETURNING name, price
-                """), arguments: ["quantity": quantity, "id": product.rawValue])
+            guard let (name, price) = try db.fetchFirst(direct: """
+                UPDATE products SET stock = stock - ?1, sold = sold + ?1 WHERE id = ?2 AND stock >= ?1 RETURNING name, price
+                """, quantity, product.rawValue, read: { ($0.string(0), $0.int64(1)) })
             else {
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, stock FROM products WHERE id = ?"), arguments: [product.rawValue]) else {
                     throw CommerceError.productNotFound(product)
@@ -55,7 +53,7 @@ extension SQLiteStore: OrderStore {
                 throw CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, \(quantity) ordered",
                                     details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
             }
-            lines.append(OrderLine(productID: product, productName: row["name"], unitPrice: row["price"], quantity: quantity))
+            lines.append(OrderLine(productID: product, productName: name, unitPrice: price, quantity: quantity))
         }
         let (total, overflow) = lines.reduce((Won(0), false)) { partial, line in
             let (product, o1) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
@@ -70,16 +68,16 @@ extension SQLiteStore: OrderStore {
             discount = try Self.usableCoupon(db, couponID, user: request.userID, at: command.at).campaign.discount.amount(on: total)
         }
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
-        try db.run("""
+        try db.execute(direct: """
             INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt,
-                             status == .paid ? command.at : nil])
+            """, user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt,
+            status == .paid ? command.at : nil)
         let orderID = OrderID(db.lastInsertedRowID)
         for line in lines {
-            try db.cachedStatement(sql: """
+            try db.execute(direct: """
                 INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity])
+                """, orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity)
         }
         if let couponID = request.couponID {
             // Used once: the state change is the guard.
@@ -110,9 +108,9 @@ extension SQLiteStore: OrderStore {
     /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
     static func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
         let amount = order.amountPaid
-        guard let balanceAfter = try Int64.fetchOne(db.cachedStatement(sql: """
-            UPDATE users SET balance = balance - :paid WHERE id = :user AND balance >= :paid RETURNING balance
-            """), arguments: ["paid": amount, "user": order.userID.rawValue])
+        guard let balanceAfter = try db.fetchFirst(direct: """
+            UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance
+            """, amount, order.userID.rawValue, read: { $0.int64(0) })
         else {
             // Refused: read the balance only now, for the message.
             let balance = try Self.balance(db, of: order.userID)
@@ -120,16 +118,16 @@ extension SQLiteStore: OrderStore {
                                 details: ["balance": "\(balance)", "required": "\(amount)"])
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
-        try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
-                       arguments: [order.id.rawValue, amount, entryID, at])
+        try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
+                       order.id.rawValue, amount, entryID, at)
         try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
         let day = SalesDay(containing: at).rawValue
         for line in order.lines {
             // The ranking's rollup, in the same transaction as the sale.
-            try db.cachedStatement(sql: """
+            try db.execute(direct: """
                 INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
                 ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
-                """).execute(arguments: [day, line.productID.rawValue, line.quantity])
+                """, day, line.productID.rawValue, line.quantity)
         }
         return balanceAfter
     }

@@ -8,9 +8,9 @@ extension SQLiteStore: OutboxStore {
     static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
         let event = OrderEvent(eventID: Self.eventID(at: at), kind: kind, order: order, amount: amount, at: at)
         let json = event.json
-        try db.run("""
+        try db.execute(direct: """
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [event.eventID, kind.rawValue, order.id.rawValue, json, at, at])
+            """, event.eventID, kind.rawValue, order.id.rawValue, json, at, at)
     }
 
     /// A time-ordered (version 7, RFC 9562) UUID, lower-case: 48 bits of Unix milliseconds, then 74

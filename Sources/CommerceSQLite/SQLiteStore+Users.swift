@@ -11,7 +11,7 @@ extension SQLiteStore: UserStore {
     }
 
     static func userExists(_ db: Database, _ user: UserID) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE id = ?"), arguments: [user.rawValue]) != nil
+        try db.fetchFirst(direct: "SELECT 1 FROM users WHERE id = ?", user.rawValue, read: { _ in true }) ?? false
     }
 
     public func user(_ id: UserID) async throws -> User? {
