@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(name: "CommerceDomainTests", dependencies: ["CommerceDomain"]),
         .testTarget(
             name: "CommerceSQLiteTests",
-            dependencies: ["CommerceSQLite", "CommerceUseCases", "CommerceDomain"]
+            dependencies: ["CommerceSQLite", "CommerceUseCases", "CommerceDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "CommerceServerTests",

@@ -161,6 +161,32 @@ enum Migrations {
                 CREATE INDEX order_lines_by_product ON order_lines(product_id);
                 """)
         }
+        migrator.registerMigration("v8: the outbox is relayed from one cursor under one lease") { db in
+            // Each event used to carry its own lease, attempts and delivered time, so relaying one
+            // event rewrote its row twice (claim, then delivered) inside the commit path. Delivery is
+            // in order anyway (a failed event holds back the ones after it), so one row now says how
+            // far delivery got, who relays (lease), and how the event at the head is being retried.
+            // Events already delivered out of order after an undelivered one are sent again (at least once).
+            try db.execute(sql: """
+                CREATE TABLE outbox_relay (
+                    id                INTEGER PRIMARY KEY CHECK (id = 1),
+                    delivered_through INTEGER NOT NULL,
+                    owner             TEXT,
+                    lease_until       INTEGER NOT NULL DEFAULT 0,
+                    head_attempts     INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at   INTEGER NOT NULL DEFAULT 0,
+                    last_error        TEXT
+                );
+                INSERT INTO outbox_relay (id, delivered_through) VALUES (1, COALESCE(
+                    (SELECT MIN(id) - 1 FROM outbox WHERE delivered_at IS NULL), (SELECT MAX(id) FROM outbox), 0));
+                DROP INDEX outbox_undelivered;
+                ALTER TABLE outbox DROP COLUMN attempts;
+                ALTER TABLE outbox DROP COLUMN next_attempt_at;
+                ALTER TABLE outbox DROP COLUMN lease_until;
+                ALTER TABLE outbox DROP COLUMN last_error;
+                ALTER TABLE outbox DROP COLUMN delivered_at;
+                """)
+        }
         return migrator
     }
 }

@@ -9,8 +9,8 @@ extension SQLiteStore: OutboxStore {
         let event = OrderEvent(eventID: Self.eventID(at: at), kind: kind, order: order, amount: amount, at: at)
         let json = event.json
         try db.execute(direct: """
-            INSERT INTO outbox (event_id, kind, order_id, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
-            """, event.eventID, kind.rawValue, order.id.rawValue, json, at, at)
+            INSERT INTO outbox (event_id, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
+            """, event.eventID, kind.rawValue, order.id.rawValue, json, at)
     }
 
     /// A time-ordered (version 7, RFC 9562) UUID, lower-case: 48 bits of Unix milliseconds, then 74
@@ -40,48 +40,64 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]> {
+    public func claimEvents(owner: String, limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]> {
         // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
-        let anyDue = Result {
+        let due = Result {
             try self.readNow { db in
                 try Bool.fetchOne(db.cachedStatement(sql: """
-                    SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1
-                    """), arguments: [now, now]) != nil
+                    SELECT 1 FROM outbox_relay r
+                    WHERE r.id = 1 AND r.next_attempt_at <= :now AND (r.owner = :owner OR r.lease_until <= :now)
+                      AND EXISTS (SELECT 1 FROM outbox WHERE id > r.delivered_through)
+                    """), arguments: ["now": now, "owner": owner]) != nil
             }
         }
-        guard case .success(true) = anyDue else { return PendingWrite(anyDue.map { _ in [] }) }
+        guard case .success(true) = due else { return PendingWrite(due.map { _ in [] }) }
         return self.transaction { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                UPDATE outbox SET lease_until = :until, attempts = attempts + 1
-                WHERE id IN (SELECT id FROM outbox
-                             WHERE delivered_at IS NULL AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
-                             ORDER BY id LIMIT :limit)
-                RETURNING id, event_id, payload, attempts
-                """), arguments: ["until": now + leaseMillis, "now": now, "limit": limit])
-                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: $0["attempts"]) }
-                .sorted { $0.sequence < $1.sequence }
+            // The lease is the guard: one relay per database at a time.
+            guard let relay = try Row.fetchOne(db.cachedStatement(sql: """
+                UPDATE outbox_relay SET owner = :owner, lease_until = :until
+                WHERE id = 1 AND next_attempt_at <= :now AND (owner = :owner OR lease_until <= :now)
+                RETURNING delivered_through, head_attempts
+                """), arguments: ["owner": owner, "until": now + leaseMillis, "now": now])
+            else { return [] }
+            let headAttempts: Int = relay["head_attempts"]
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+                                    arguments: [relay["delivered_through"] as Int64, limit])
+                .enumerated().map { index, row in
+                    PendingEvent(sequence: row["id"], eventID: row["event_id"], json: row["payload"], attempts: index == 0 ? headAttempts + 1 : 1)
+                }
         }
     }
 
-    public func markDelivered(_ sequences: [Int64], at: UnixMillis) -> PendingWrite<Void> {
-        guard !sequences.isEmpty else { return PendingWrite(.success(())) }
-        // One statement for the whole delivered batch, the ids passed as a JSON array.
-        let ids = "[" + sequences.map(String.init).joined(separator: ",") + "]"
-        return self.transaction { db in
-            try db.run("""
-                UPDATE outbox SET delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id IN (SELECT value FROM json_each(?))
-                """, arguments: [at, ids])
-        }
-    }
-
-    public func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) -> PendingWrite<Void> {
+    public func markDelivered(through sequence: Int64, owner: String) -> PendingWrite<Void> {
         self.transaction { db in
-            try db.run("UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL",
-                           arguments: [retryAt, String(error.prefix(500)), sequence])
+            try db.run("""
+                UPDATE outbox_relay SET delivered_through = ?, head_attempts = 0, next_attempt_at = 0, last_error = NULL
+                WHERE id = 1 AND owner = ? AND delivered_through < ?
+                """, arguments: [sequence, owner, sequence])
+        }
+    }
+
+    public func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void> {
+        self.transaction { db in
+            try db.run("""
+                UPDATE outbox_relay SET head_attempts = ?, next_attempt_at = ?, last_error = ?
+                WHERE id = 1 AND owner = ? AND delivered_through < ?
+                """, arguments: [attempts, retryAt, String(error.prefix(500)), owner, sequence])
+        }
+    }
+
+    public func releaseRelayLease(owner: String) -> PendingWrite<Void> {
+        self.transaction { db in
+            try db.run("UPDATE outbox_relay SET lease_until = 0 WHERE id = 1 AND owner = ?", arguments: [owner])
         }
     }
 
     public func undeliveredEventCount() async throws -> Int {
-        try await self.readOne { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")) ?? 0 }
+        try await self.readOne { db in
+            try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1)
+                """)) ?? 0
+        }
     }
 }

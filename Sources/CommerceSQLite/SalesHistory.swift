@@ -61,7 +61,7 @@ public enum SalesHistory {
                     _ = try SQLiteStore.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: nil,
                                                                          at: windowStart + Int64(index) * step))
                 }
-                try db.execute(sql: "UPDATE outbox SET delivered_at = ? WHERE delivered_at IS NULL", arguments: [now])
+                try db.execute(sql: "UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox)")
             }
             created += batch
             progress(created * Self.linesPerOrder)

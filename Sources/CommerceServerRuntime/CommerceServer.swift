@@ -68,6 +68,7 @@ public final class CommerceServer: Sendable {
     public func shutdownGracefully() async throws {
         self.sweeper.cancel()
         self.relay?.cancel()
+        await self.relay?.value
         try await self.rpc.shutdownGracefully()
         let commits = self.store.groupCommitStatistics
         self.logger.notice("group commit", metadata: [

@@ -95,8 +95,11 @@ final class FileEventSink: EventSink {
 /// Delivers the outbox to the data platform, in order, at least once, surviving restarts (the
 /// state is in the database) and outages (each failed event is retried with exponential backoff,
 /// 100 ms doubling up to 30 s). Orders never wait for it: they only write the outbox row.
-/// Several instances may relay at once: a lease keeps them off each other's events.
+/// Several instances may run a relay on one database: a lease lets one of them deliver at a time,
+/// and another takes over when it stops renewing (after 60 s).
 final class DataPlatformRelay: Sendable {
+    /// This relay's name in the lease.
+    let owner = "relay-\(UUID().uuidString.lowercased())"
     private let store: any OutboxStore
     private let sink: any EventSink
     private let clock: @Sendable () -> UnixMillis
@@ -112,47 +115,47 @@ final class DataPlatformRelay: Sendable {
         self.pollInterval = pollInterval
     }
 
-    /// Runs until the task is cancelled.
+    /// Runs until the task is cancelled, then hands the lease back so another instance (or this
+    /// one, restarted) relays at once rather than after the lease runs out.
     func run() async {
+        let (store, owner) = (self.store, self.owner)
         while !Task.isCancelled {
             do {
                 let delivered = try await self.relayOnce()
                 if delivered == 0 { try await Task.sleep(for: self.pollInterval) }
             } catch is CancellationError {
-                return
+                break
             } catch {
                 self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: self.pollInterval)
             }
         }
+        _ = try? await self.onQueue { store.releaseRelayLease(owner: owner) }
     }
 
-    /// Claims a batch and delivers it in order; stops at the first failure (retried later).
+    /// Claims a batch and delivers it in order; stops at the first failure (retried later, with the
+    /// events after it waiting behind it).
     /// - Returns: how many events were delivered.
     func relayOnce(batch: Int = 100) async throws -> Int {
-        let (store, clock) = (self.store, self.clock)
-        let events = try await self.onQueue { store.claimEvents(limit: batch, leaseMillis: 60_000, now: clock()) }
+        let (store, clock, owner) = (self.store, self.clock, self.owner)
+        let events = try await self.onQueue { store.claimEvents(owner: owner, limit: batch, leaseMillis: 60_000, now: clock()) }
         let (count, failure) = await self.sink.deliver(inOrder: events)
-        let delivered = events.prefix(count).map(\.sequence)
-        if let failure, count < events.count {
+        if count > 0 {
+            let through = events[count - 1].sequence
+            try await self.onQueue { store.markDelivered(through: through, owner: owner) }
+        }
+        if let failure, count < events.count, !(failure is CancellationError) {
             let event = events[count]
             let backoff = min(Int64(30_000), Int64(100) << Int64(min(event.attempts - 1, 20)))
-            let rest = events[(count + 1)...].map(\.sequence)
             let message = "\(failure)"
             self.logger.warning("data platform delivery failed; will retry", metadata: [
                 "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoff)", "error": "\(message)",
             ])
-            let marked = try await self.onQueue {
-                let now = clock()
-                // Keep the order: the events after it wait for it.
-                let waiting = rest.map { store.markFailed($0, error: "waiting for an earlier event", retryAt: now + backoff) }
-                return PendingWrite(.success([store.markFailed(event.sequence, error: message, retryAt: now + backoff)] + waiting))
+            try await self.onQueue {
+                store.markFailed(event.sequence, attempts: event.attempts, error: message, retryAt: clock() + backoff, owner: owner)
             }
-            for write in marked { try await write.value }
         }
-        let done = delivered
-        try await self.onQueue { store.markDelivered(done, at: clock()) }
-        return delivered.count
+        return count
     }
 
     /// Submits a store write from the relay's queue and waits until it is durable.

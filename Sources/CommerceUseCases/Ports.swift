@@ -119,15 +119,20 @@ public protocol CartStore: Sendable {
     func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt>
 }
 
-/// The transactional outbox: events are written by the order transactions themselves; a relay
-/// claims, delivers and marks them.
+/// The transactional outbox: events are written by the order transactions themselves, in commit
+/// order; a relay delivers them in that order, at least once. One relay at a time (per database)
+/// holds the lease; delivery progress and the head event's retries are kept with it.
 public protocol OutboxStore: Sendable {
-    /// Up to `limit` undelivered events due at `now`, oldest first, leased to the caller until
-    /// `now + leaseMillis` (another relay skips them meanwhile).
-    func claimEvents(limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]>
-    func markDelivered(_ sequences: [Int64], at: UnixMillis) -> PendingWrite<Void>
-    /// Releases the lease; the event is due again at `retryAt`.
-    func markFailed(_ sequence: Int64, error: String, retryAt: UnixMillis) -> PendingWrite<Void>
+    /// Takes or renews the relay lease for `owner` until `now + leaseMillis` and returns up to
+    /// `limit` undelivered events, oldest first. Empty when another owner holds an unexpired lease,
+    /// when nothing is undelivered, or when the head event's retry is not due yet.
+    func claimEvents(owner: String, limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]>
+    /// Records that every event up to `sequence` was delivered (if `owner` still holds the lease).
+    func markDelivered(through sequence: Int64, owner: String) -> PendingWrite<Void>
+    /// Records a failed attempt at the head event `sequence`, its `attempts`-th; it is due again at `retryAt`.
+    func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void>
+    /// Gives up the relay lease, if `owner` holds it.
+    func releaseRelayLease(owner: String) -> PendingWrite<Void>
     func undeliveredEventCount() async throws -> Int
 }
 

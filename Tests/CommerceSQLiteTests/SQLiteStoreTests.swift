@@ -2,6 +2,7 @@ import CommerceDomain
 @testable import CommerceSQLite
 import CommerceUseCases
 import Foundation
+import GRDB
 import Testing
 
 /// A real SQLite file in a fresh temporary directory.
@@ -175,6 +176,47 @@ struct SQLiteStoreTests {
         #expect(try writes[19].wait().balance == expected)
         #expect(try await store.balance(of: user.id) == expected)
         #expect(try store.audit().isEmpty)
+    }
+
+    @Test("migrating an outbox with per-event delivery state: the relay cursor starts before the first undelivered event")
+    func outboxCursorMigration() async throws {
+        let store = try temporaryStore()
+        let path = store.configuration.path
+        let legacy = path + ".v7.sqlite"
+        var config = Configuration()
+        config.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: legacy, configuration: config)
+        try Migrations.migrator.migrate(queue, upTo: "v7: indexes for the audit (events by order, lines by product)")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO users (id, name, created_at) VALUES (1, 'buyer', 1)")
+            // Events 1, 2 and 4 were delivered; 3 failed and holds back 4 and 5.
+            for (id, delivered) in [(1, true), (2, true), (3, false), (4, true), (5, false)] {
+                try db.execute(sql: "INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at) VALUES (?, 1, 'PAID', 0, 0, 1, 1)",
+                               arguments: [id])
+                try db.execute(sql: """
+                    INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at, delivered_at) VALUES (?, ?, 'ORDER_PAID', ?, '{}', 1, ?)
+                    """, arguments: [id, "event-\(id)", id, delivered ? 2 : nil])
+            }
+        }
+        try queue.close()
+        let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
+        #expect(try migrated.appliedMigrations().last == "v8: the outbox is relayed from one cursor under one lease")
+        #expect(try await migrated.undeliveredEventCount() == 3, "3, 4 (again: at least once) and 5")
+        let claimed = try migrated.claimEvents(owner: "a", limit: 10, leaseMillis: 1_000, now: 10).wait()
+        #expect(claimed.map(\.sequence) == [3, 4, 5] && claimed.map(\.attempts) == [1, 1, 1])
+        // Another owner is kept out while the lease lasts, and gets in once it has run out.
+        #expect(try migrated.claimEvents(owner: "b", limit: 10, leaseMillis: 1_000, now: 500).wait().isEmpty)
+        try migrated.markFailed(3, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").wait()
+        #expect(try migrated.claimEvents(owner: "a", limit: 10, leaseMillis: 1_000, now: 100).wait().isEmpty, "retry not due yet")
+        #expect(try migrated.claimEvents(owner: "a", limit: 1, leaseMillis: 1_000, now: 300).wait().map(\.attempts) == [2])
+        try migrated.markDelivered(through: 4, owner: "b").wait()  // not the lease holder: ignored
+        #expect(try await migrated.undeliveredEventCount() == 3)
+        try migrated.markDelivered(through: 4, owner: "a").wait()
+        #expect(try await migrated.undeliveredEventCount() == 1)
+        #expect(try migrated.claimEvents(owner: "b", limit: 10, leaseMillis: 1_000, now: 2_000).wait().map(\.sequence) == [5])
+        // A relay that stops hands the lease back: the next one need not wait for it to run out.
+        try migrated.releaseRelayLease(owner: "b").wait()
+        #expect(try migrated.claimEvents(owner: "c", limit: 10, leaseMillis: 1_000, now: 2_001).wait().map(\.sequence) == [5])
     }
 
     @Test("threads charging one user at once through one store stay exact at the ceiling")

@@ -68,6 +68,41 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
+    @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order")
+    func twoInstancesOneRelay() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        let database = temporaryDatabasePath()
+        let (first, firstClient) = try await self.start(database: database, target: .http(url: receiver.url))
+        let (second, secondClient) = try await self.start(database: database, target: .http(url: receiver.url))
+        let buyer = try await fundedUser(firstClient, 500_000)
+        let product = try await firstClient.createProduct(name: "relayed once", price: 1_000, initialStock: 1_000)
+        // Orders through both instances at once: each instance's relay polls every 20 ms.
+        let orders = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for client in [firstClient, secondClient] {
+                group.addTask {
+                    var placed: [Int64] = []
+                    for _ in 0..<40 { placed.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+                    return placed
+                }
+            }
+            return try await group.reduce(into: [Int64]()) { $0 += $1 }
+        }
+        try await Self.waitFor("all 80 events") { receiver.eventIDs.count == 80 }
+        try await Task.sleep(for: .milliseconds(200))  // time for a duplicate, if one were coming
+        let arrived = receiver.arrivals.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["order_id"] as? Int64 }
+        #expect(receiver.deliveries == 80, "no event delivered twice")
+        #expect(Set(arrived) == Set(orders))
+        #expect(arrived == arrived.sorted(), "delivered in commit order")
+        #expect(try await first.store.undeliveredEventCount() == 0)
+        #expect(try await second.store.undeliveredEventCount() == 0)
+        for (server, client) in [(first, firstClient), (second, secondClient)] {
+            await client.close()
+            try await server.shutdownGracefully()
+        }
+        await receiver.stop()
+    }
+
     @Test("a slow platform (2 s per answer) does not slow orders: they complete while events trickle in, and all arrive")
     func slowPlatform() async throws {
         let receiver = EventReceiver()

@@ -12,6 +12,7 @@ final class EventReceiver: Sendable {
     private struct State {
         var mode: Mode = .accept
         var bodies: [String: String] = [:]  // event id -> JSON
+        var arrivals: [String] = []  // JSON of every accepted request, in arrival order
         var deliveries = 0
         var channel: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
@@ -24,6 +25,8 @@ final class EventReceiver: Sendable {
     var url: String { "http://127.0.0.1:\(self.port)/events" }
     var eventIDs: Set<String> { self.state.withLockedValue { Set($0.bodies.keys) } }
     var bodies: [String] { self.state.withLockedValue { Array($0.bodies.values) } }
+    /// Every accepted event's JSON in arrival order, duplicates included.
+    var arrivals: [String] { self.state.withLockedValue { $0.arrivals } }
     /// Requests accepted, duplicates included.
     var deliveries: Int { self.state.withLockedValue { $0.deliveries } }
 
@@ -68,6 +71,7 @@ final class EventReceiver: Sendable {
             guard state.mode != .fail else { return .internalServerError }
             guard let eventID else { return .badRequest }
             state.bodies[eventID] = body
+            state.arrivals.append(body)
             state.deliveries += 1
             return .ok
         }
