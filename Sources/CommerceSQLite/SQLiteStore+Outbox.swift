@@ -40,7 +40,7 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func claimEvents(owner: String, limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]> {
+    public func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?> {
         // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
         let due = Result {
             try self.readNow { db in
@@ -51,21 +51,23 @@ extension SQLiteStore: OutboxStore {
                     """), arguments: ["now": now, "owner": owner]) != nil
             }
         }
-        guard case .success(true) = due else { return PendingWrite(due.map { _ in [] }) }
+        guard case .success(true) = due else { return PendingWrite(due.map { _ in nil }) }
         return self.transaction { db in
             // The lease is the guard: one relay per database at a time.
-            guard let relay = try Row.fetchOne(db.cachedStatement(sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 UPDATE outbox_relay SET owner = :owner, lease_until = :until
                 WHERE id = 1 AND next_attempt_at <= :now AND (owner = :owner OR lease_until <= :now)
                 RETURNING delivered_through, head_attempts
                 """), arguments: ["owner": owner, "until": now + leaseMillis, "now": now])
-            else { return [] }
-            let headAttempts: Int = relay["head_attempts"]
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
-                                    arguments: [relay["delivered_through"] as Int64, limit])
-                .enumerated().map { index, row in
-                    PendingEvent(sequence: row["id"], eventID: row["event_id"], json: row["payload"], attempts: index == 0 ? headAttempts + 1 : 1)
-                }
+                .map { RelayLease(deliveredThrough: $0["delivered_through"], headAttempts: $0["head_attempts"]) }
+        }
+    }
+
+    public func events(after sequence: Int64, limit: Int) async throws -> [PendingEvent] {
+        try await self.readOne { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+                             arguments: [sequence, limit])
+                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: 1) }
         }
     }
 

@@ -138,7 +138,12 @@ final class DataPlatformRelay: Sendable {
     /// - Returns: how many events were delivered.
     func relayOnce(batch: Int = 100) async throws -> Int {
         let (store, clock, owner) = (self.store, self.clock, self.owner)
-        let events = try await self.onQueue { store.claimEvents(owner: owner, limit: batch, leaseMillis: 60_000, now: clock()) }
+        guard let lease = try await self.onQueue({ store.takeRelayLease(owner: owner, leaseMillis: 60_000, now: clock()) }) else {
+            return 0
+        }
+        // Read outside the commit path; the lease keeps other relays off these events meanwhile.
+        var events = try await store.events(after: lease.deliveredThrough, limit: batch)
+        if !events.isEmpty { events[0].attempts = lease.headAttempts + 1 }
         let (count, failure) = await self.sink.deliver(inOrder: events)
         if count > 0 {
             let through = events[count - 1].sequence

@@ -123,10 +123,12 @@ public protocol CartStore: Sendable {
 /// order; a relay delivers them in that order, at least once. One relay at a time (per database)
 /// holds the lease; delivery progress and the head event's retries are kept with it.
 public protocol OutboxStore: Sendable {
-    /// Takes or renews the relay lease for `owner` until `now + leaseMillis` and returns up to
-    /// `limit` undelivered events, oldest first. Empty when another owner holds an unexpired lease,
-    /// when nothing is undelivered, or when the head event's retry is not due yet.
-    func claimEvents(owner: String, limit: Int, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<[PendingEvent]>
+    /// Takes or renews the relay lease for `owner` until `now + leaseMillis`. Nil when another
+    /// owner holds an unexpired lease, when nothing is undelivered, or when the head event's retry
+    /// is not due yet.
+    func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?>
+    /// Up to `limit` events after `sequence`, oldest first (a read: the lease holder's next batch).
+    func events(after sequence: Int64, limit: Int) async throws -> [PendingEvent]
     /// Records that every event up to `sequence` was delivered (if `owner` still holds the lease).
     func markDelivered(through sequence: Int64, owner: String) -> PendingWrite<Void>
     /// Records a failed attempt at the head event `sequence`, its `attempts`-th; it is due again at `retryAt`.
@@ -134,6 +136,18 @@ public protocol OutboxStore: Sendable {
     /// Gives up the relay lease, if `owner` holds it.
     func releaseRelayLease(owner: String) -> PendingWrite<Void>
     func undeliveredEventCount() async throws -> Int
+}
+
+/// The relay lease as its holder took it: how far delivery got, and how often the event right
+/// after that has failed so far.
+public struct RelayLease: Hashable, Sendable {
+    public var deliveredThrough: Int64
+    public var headAttempts: Int
+
+    public init(deliveredThrough: Int64, headAttempts: Int) {
+        self.deliveredThrough = deliveredThrough
+        self.headAttempts = headAttempts
+    }
 }
 
 /// One broken invariant.

@@ -202,21 +202,25 @@ struct SQLiteStoreTests {
         let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
         #expect(try migrated.appliedMigrations().last == "v8: the outbox is relayed from one cursor under one lease")
         #expect(try await migrated.undeliveredEventCount() == 3, "3, 4 (again: at least once) and 5")
-        let claimed = try migrated.claimEvents(owner: "a", limit: 10, leaseMillis: 1_000, now: 10).wait()
-        #expect(claimed.map(\.sequence) == [3, 4, 5] && claimed.map(\.attempts) == [1, 1, 1])
-        // Another owner is kept out while the lease lasts, and gets in once it has run out.
-        #expect(try migrated.claimEvents(owner: "b", limit: 10, leaseMillis: 1_000, now: 500).wait().isEmpty)
+        let lease = try #require(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 10).wait())
+        #expect(lease == RelayLease(deliveredThrough: 2, headAttempts: 0))
+        #expect(try await migrated.events(after: lease.deliveredThrough, limit: 10).map(\.sequence) == [3, 4, 5])
+        // Another owner is kept out while the lease lasts.
+        #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 500).wait() == nil)
         try migrated.markFailed(3, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").wait()
-        #expect(try migrated.claimEvents(owner: "a", limit: 10, leaseMillis: 1_000, now: 100).wait().isEmpty, "retry not due yet")
-        #expect(try migrated.claimEvents(owner: "a", limit: 1, leaseMillis: 1_000, now: 300).wait().map(\.attempts) == [2])
+        #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).wait() == nil, "retry not due yet")
+        #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).wait() == RelayLease(deliveredThrough: 2, headAttempts: 1))
         try migrated.markDelivered(through: 4, owner: "b").wait()  // not the lease holder: ignored
         #expect(try await migrated.undeliveredEventCount() == 3)
         try migrated.markDelivered(through: 4, owner: "a").wait()
         #expect(try await migrated.undeliveredEventCount() == 1)
-        #expect(try migrated.claimEvents(owner: "b", limit: 10, leaseMillis: 1_000, now: 2_000).wait().map(\.sequence) == [5])
+        // Once the lease has run out, another owner takes over where delivery stopped.
+        #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 2_000).wait() == RelayLease(deliveredThrough: 4, headAttempts: 0))
         // A relay that stops hands the lease back: the next one need not wait for it to run out.
         try migrated.releaseRelayLease(owner: "b").wait()
-        #expect(try migrated.claimEvents(owner: "c", limit: 10, leaseMillis: 1_000, now: 2_001).wait().map(\.sequence) == [5])
+        #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_001).wait()?.deliveredThrough == 4)
+        try migrated.markDelivered(through: 5, owner: "c").wait()
+        #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
     }
 
     @Test("threads charging one user at once through one store stay exact at the ceiling")
