@@ -1,5 +1,6 @@
 import CommerceUseCases
 import Dispatch
+import Glibc
 import GRDB
 import Synchronization
 
@@ -7,8 +8,8 @@ import Synchronization
 ///
 /// Writes are submitted from the per-user and per-product queues and queued here, in submission
 /// order. One committer (a serial Dispatch queue of its own, busy only while writes are queued)
-/// takes every queued write and runs them in one `BEGIN IMMEDIATE` transaction, each in its own
-/// savepoint — a write that throws rolls back only itself — then commits once and completes their
+/// takes every queued write and runs them in one `BEGIN IMMEDIATE` transaction — a write that
+/// throws rolls back only itself (see ``commit(_:)``) — then commits once and completes their
 /// ``PendingWrite``s. Writes that arrive meanwhile form the next batch, which starts as soon as the
 /// commit is done. No thread waits for a commit: a submitter gets its pending write back at once,
 /// and a second serial queue completes a committed batch's writes while the next batch runs.
@@ -45,6 +46,8 @@ final class GroupCommitter: Sendable {
         var committing = false
         var batches = 0
         var writes = 0
+        var busyNanoseconds: UInt64 = 0
+        var replays = 0
     }
 
     private let pool: DatabasePool
@@ -58,8 +61,12 @@ final class GroupCommitter: Sendable {
         self.maximumBatch = maximumBatch
     }
 
-    /// (batches committed, writes in them) since start.
-    var statistics: (batches: Int, writes: Int) { self.state.withLock { ($0.batches, $0.writes) } }
+    /// Batches committed, the writes in them, and the CPU time the committing thread spent on them
+    /// (the one thread every write waits for: its time per write bounds the write rate).
+    /// `replays` counts the batches that started over with savepoints (see ``commit(_:)``).
+    var statistics: (batches: Int, writes: Int, busySeconds: Double, replays: Int) {
+        self.state.withLock { ($0.batches, $0.writes, Double($0.busyNanoseconds) / 1e9, $0.replays) }
+    }
 
     /// Queues `body` behind every write submitted before it; `mapError` translates a failure
     /// before the caller sees it.
@@ -93,6 +100,13 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// CPU time of the calling thread, in nanoseconds.
+    private static func threadCPUTime() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
     /// Runs one write in its own savepoint: if it throws, only its changes are undone and only its
     /// caller gets the error. The three statements are compiled once (GRDB's `inSavepoint` parses
     /// and compiles `SAVEPOINT` and `RELEASE` on every call). If SQLite has already rolled back the
@@ -108,9 +122,34 @@ final class GroupCommitter: Sendable {
         try db.run("RELEASE SAVEPOINT write")
     }
 
+    /// Runs `batch` in one transaction and commits it. A write that throws before changing any row
+    /// just fails. One that throws after changing rows makes the batch start over, this time with
+    /// each write in its own savepoint, so that only its own changes are undone: every write runs
+    /// again from the same state, in the same order, and gets the same outcome.
     private func commit(_ batch: [Job]) {
+        let started = Self.threadCPUTime()
+        var partial = false
         do {
             try self.pool.writeWithoutTransaction { db in
+                // Most writes either succeed or are refused before they change anything (their first
+                // guarded statement matched no row), so they run without a savepoint. If one throws
+                // after changing rows, the batch starts over with a savepoint per write.
+                try db.inTransaction(.immediate) {
+                    for job in batch {
+                        let changes = db.totalChangesCount
+                        do {
+                            try job.run(db)
+                        } catch {
+                            job.fail(error)
+                            if db.totalChangesCount != changes {
+                                partial = true
+                                return .rollback
+                            }
+                        }
+                    }
+                    return .commit
+                }
+                guard partial else { return }
                 try db.inTransaction(.immediate) {
                     for job in batch { try Self.runInSavepoint(job, db) }
                     return .commit
@@ -120,9 +159,12 @@ final class GroupCommitter: Sendable {
             // The commit failed: nothing of this batch happened.
             for job in batch { job.fail(error) }
         }
+        let busy = Self.threadCPUTime() &- started
         self.state.withLock { state in
             state.batches += 1
             state.writes += batch.count
+            state.busyNanoseconds &+= busy
+            if partial { state.replays += 1 }
         }
         // Hand the results over on another thread: resuming callers costs a little each, and the
         // committer is the one thread every write waits for.

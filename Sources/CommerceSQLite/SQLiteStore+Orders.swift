@@ -30,8 +30,9 @@ extension SQLiteStore: OrderStore {
     }
 
     /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart):
-    /// take stock for every line (guarded), check and reserve the coupon (guarded), record the order
-    /// and its lines; then, unless it is a two-step order, pay it.
+    /// check the buyer and the coupon, take stock for every line (guarded), record the order and its
+    /// lines, mark the coupon used (guarded); then, unless it is a two-step order, pay it. The common
+    /// refusals (unknown buyer, unusable coupon, first line out of stock) come before any change.
     static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
@@ -39,6 +40,8 @@ extension SQLiteStore: OrderStore {
         guard try Self.userExists(db, request.userID) else {
             throw CommerceError.userNotFound(request.userID)
         }
+        // The coupon's owner, state and window, before anything changes (a refusal then costs the batch nothing).
+        let coupon = try request.couponID.map { try Self.usableCoupon(db, $0, user: request.userID, at: command.at) }
         // Stock: one guarded statement per line, in product-id order.
         var lines: [OrderLine] = []
         for (product, quantity) in request.lines {
@@ -62,11 +65,7 @@ extension SQLiteStore: OrderStore {
         }
         guard !overflow else { throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large") }
 
-        // Coupon: owner, state and window.
-        var discount: Won = 0
-        if let couponID = request.couponID {
-            discount = try Self.usableCoupon(db, couponID, user: request.userID, at: command.at).campaign.discount.amount(on: total)
-        }
+        let discount = coupon?.campaign.discount.amount(on: total) ?? 0
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
         try db.execute(direct: """
             INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)

@@ -74,6 +74,8 @@ public final class CommerceServer: Sendable {
         self.logger.notice("group commit", metadata: [
             "transactions": "\(commits.batches)", "writes": "\(commits.writes)",
             "writes_per_transaction": "\(commits.batches == 0 ? 0 : Double(commits.writes) / Double(commits.batches))",
+            "commit_cpu_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.busySeconds * 1e6 / Double(commits.writes)))",
+            "replayed_transactions": "\(commits.replays)",
         ])
     }
 }

@@ -223,6 +223,53 @@ struct SQLiteStoreTests {
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
     }
 
+    @Test("in one batch: a write refused before it changes anything just fails; one that fails half-way makes the batch start over with savepoints, undoing only its own changes")
+    func halfWayFailure() async throws {
+        let store = try temporaryStore()
+        let buyer = try store.createUser(name: "buyer", at: 1).wait()
+        _ = try self.charge(store, buyer.id, 100_000)
+        let plenty = try store.createProduct(name: "plenty", price: 1_000, stock: 100, at: 1).wait()
+        let scarce = try store.createProduct(name: "scarce", price: 1_000, stock: 1, at: 1).wait()
+        func order(_ items: [(ProductID, Int64)]) throws -> PendingWrite<OrderReceipt> {
+            let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: items.map { ($0.0.rawValue, $0.1) }, couponID: 0)
+            return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2))
+        }
+        func batchOf(_ submit: () throws -> [PendingWrite<OrderReceipt>]) throws -> [PendingWrite<OrderReceipt>] {
+            // Hold the committer until all are submitted, so that they are in one batch (with the
+            // holder, or in the one after it). The gate stays open once opened: a replay passes it.
+            let gate = DispatchSemaphore(value: 0)
+            let holder = store.transaction { _ in
+                gate.wait()
+                gate.signal()
+            }
+            let writes = try submit()
+            gate.signal()
+            try holder.wait()
+            return writes
+        }
+        let before = store.groupCommitStatistics
+
+        // Out of stock at the first line: refused before any change, so no replay.
+        let refused = try batchOf { [try order([(plenty.id, 1)]), try order([(scarce.id, 2)]), try order([(plenty.id, 1)])] }
+        #expect(try refused[0].wait().order.total == 1_000 && refused[2].wait().order.total == 1_000)
+        #expect { try refused[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
+        #expect(store.groupCommitStatistics.replays == before.replays)
+
+        // The second line is out of stock after the first line's stock was taken: the batch starts over.
+        let halfWay = try batchOf { [try order([(plenty.id, 1)]), try order([(plenty.id, 5), (scarce.id, 2)]), try order([(scarce.id, 1)])] }
+        #expect(try halfWay[0].wait().order.total == 1_000)
+        #expect { try halfWay[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
+        #expect(try halfWay[2].wait().order.lines.map(\.productID) == [scarce.id])
+        #expect(store.groupCommitStatistics.replays == before.replays + 1)
+
+        // Nothing of the half-way order stayed: 3 units of "plenty" sold, 1 of "scarce", 4 orders paid.
+        #expect(try await store.product(plenty.id)?.stock == 97)
+        #expect(try await store.product(scarce.id)?.stock == 0)
+        #expect(try await store.balance(of: buyer.id) == 96_000)
+        #expect(try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.count == 4)
+        #expect(try store.audit().isEmpty)
+    }
+
     @Test("threads charging one user at once through one store stay exact at the ceiling")
     func concurrentThreads() async throws {
         let store = try temporaryStore()
