@@ -30,32 +30,29 @@ extension SQLiteStore: OrderStore {
     }
 
     /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart):
-    /// check the buyer and the coupon, take stock for every line (guarded), record the order and its
-    /// lines, mark the coupon used (guarded); then, unless it is a two-step order, pay it. The common
-    /// refusals (unknown buyer, unusable coupon, first line out of stock) come before any change.
+    /// take stock for every line (guarded), record the order and its lines, mark the coupon used
+    /// (guarded); then, unless it is a two-step order, pay it (guarded).
+    ///
+    /// Every refusal — unknown buyer or product, unusable coupon, too little stock or balance — is
+    /// found by reads before the first change: a refused order changes nothing, so it costs its
+    /// group-commit batch no replay. The transaction holds the write lock, so what the reads saw
+    /// still holds at the writes; their guards decide all the same.
     static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
-        // The buyer must exist, before any stock moves.
-        guard try Self.userExists(db, request.userID) else {
+        let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
+        guard let balance = try db.fetchFirst(direct: "SELECT balance FROM users WHERE id = ?", user, read: { $0.int64(0) }) else {
             throw CommerceError.userNotFound(request.userID)
         }
-        // The coupon's owner, state and window, before anything changes (a refusal then costs the batch nothing).
         let coupon = try request.couponID.map { try Self.usableCoupon(db, $0, user: request.userID, at: command.at) }
-        // Stock: one guarded statement per line, in product-id order.
         var lines: [OrderLine] = []
         for (product, quantity) in request.lines {
-            guard let (name, price) = try db.fetchFirst(direct: """
-                UPDATE products SET stock = stock - ?1, sold = sold + ?1 WHERE id = ?2 AND stock >= ?1 RETURNING name, price
-                """, quantity, product.rawValue, read: { ($0.string(0), $0.int64(1)) })
+            guard let (name, price, stock) = try db.fetchFirst(direct: "SELECT name, price, stock FROM products WHERE id = ?", product.rawValue,
+                                                               read: { ($0.string(0), $0.int64(1), $0.int64(2)) })
             else {
-                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, stock FROM products WHERE id = ?"), arguments: [product.rawValue]) else {
-                    throw CommerceError.productNotFound(product)
-                }
-                let name: String = row["name"], stock: Int64 = row["stock"]
-                throw CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, \(quantity) ordered",
-                                    details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
+                throw CommerceError.productNotFound(product)
             }
+            guard stock >= quantity else { throw Self.outOfStock(product, name: name, stock: stock, ordered: quantity) }
             lines.append(OrderLine(productID: product, productName: name, unitPrice: price, quantity: quantity))
         }
         let (total, overflow) = lines.reduce((Won(0), false)) { partial, line in
@@ -64,9 +61,20 @@ extension SQLiteStore: OrderStore {
             return (sum, partial.1 || o1 || o2)
         }
         guard !overflow else { throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large") }
-
         let discount = coupon?.campaign.discount.amount(on: total) ?? 0
-        let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
+        if status == .paid, balance < total - discount {
+            throw Self.insufficientBalance(balance, required: total - discount)
+        }
+
+        // Stock: one guarded statement per line, in product-id order.
+        for line in lines {
+            try db.execute(direct: "UPDATE products SET stock = stock - ?1, sold = sold + ?1 WHERE id = ?2 AND stock >= ?1",
+                           line.quantity, line.productID.rawValue)
+            guard db.changesCount == 1 else {
+                let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [line.productID.rawValue]) ?? 0
+                throw Self.outOfStock(line.productID, name: line.productName, stock: stock, ordered: line.quantity)
+            }
+        }
         try db.execute(direct: """
             INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -93,7 +101,7 @@ extension SQLiteStore: OrderStore {
             balanceAfter = try Self.pay(db, order, at: command.at)
             order.expiresAt = nil
         } else {
-            balanceAfter = try Self.balance(db, of: request.userID)
+            balanceAfter = balance
         }
         if let key = command.idempotencyKey {
             try db.run("""
@@ -111,10 +119,7 @@ extension SQLiteStore: OrderStore {
             UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance
             """, amount, order.userID.rawValue, read: { $0.int64(0) })
         else {
-            // Refused: read the balance only now, for the message.
-            let balance = try Self.balance(db, of: order.userID)
-            throw CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(amount) won, the balance is \(balance) won",
-                                details: ["balance": "\(balance)", "required": "\(amount)"])
+            throw Self.insufficientBalance(try Self.balance(db, of: order.userID), required: amount)
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
         try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
@@ -236,6 +241,16 @@ extension SQLiteStore: OrderStore {
             try db.run("UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
                            arguments: [coupon.rawValue, order.id.rawValue])
         }
+    }
+
+    static func outOfStock(_ product: ProductID, name: String, stock: Int64, ordered: Int64) -> CommerceError {
+        CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, \(ordered) ordered",
+                      details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
+    }
+
+    static func insufficientBalance(_ balance: Won, required: Won) -> CommerceError {
+        CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(required) won, the balance is \(balance) won",
+                      details: ["balance": "\(balance)", "required": "\(required)"])
     }
 
     /// A user's balance inside the caller's transaction (0 for an unknown user).

@@ -223,49 +223,65 @@ struct SQLiteStoreTests {
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
     }
 
-    @Test("in one batch: a write refused before it changes anything just fails; one that fails half-way makes the batch start over with savepoints, undoing only its own changes")
+    @Test("in one batch: refused orders change nothing and cost no replay; a write that fails half-way makes the batch start over with savepoints, undoing only its own changes")
     func halfWayFailure() async throws {
+        struct HalfWay: Error {}
         let store = try temporaryStore()
         let buyer = try store.createUser(name: "buyer", at: 1).wait()
-        _ = try self.charge(store, buyer.id, 100_000)
+        _ = try self.charge(store, buyer.id, 10_000)
         let plenty = try store.createProduct(name: "plenty", price: 1_000, stock: 100, at: 1).wait()
         let scarce = try store.createProduct(name: "scarce", price: 1_000, stock: 1, at: 1).wait()
-        func order(_ items: [(ProductID, Int64)]) throws -> PendingWrite<OrderReceipt> {
-            let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: items.map { ($0.0.rawValue, $0.1) }, couponID: 0)
-            return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2))
+        func order(_ items: [(ProductID, Int64)]) -> () throws -> PendingWrite<OrderReceipt> {
+            {
+                let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: items.map { ($0.0.rawValue, $0.1) }, couponID: 0)
+                return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2))
+            }
         }
-        func batchOf(_ submit: () throws -> [PendingWrite<OrderReceipt>]) throws -> [PendingWrite<OrderReceipt>] {
-            // Hold the committer until all are submitted, so that they are in one batch (with the
-            // holder, or in the one after it). The gate stays open once opened: a replay passes it.
+        /// Submits all writes while the committer is held, so that they land in one batch (with the
+        /// holder, or in the one right after it). The gate stays open once opened: a replay passes it.
+        func oneBatch<T>(_ writes: [() throws -> PendingWrite<T>]) throws -> [PendingWrite<T>] {
             let gate = DispatchSemaphore(value: 0)
             let holder = store.transaction { _ in
                 gate.wait()
                 gate.signal()
             }
-            let writes = try submit()
+            let pending = try writes.map { try $0() }
             gate.signal()
             try holder.wait()
-            return writes
+            return pending
         }
-        let before = store.groupCommitStatistics
+        let before = store.groupCommitStatistics.replays
 
-        // Out of stock at the first line: refused before any change, so no replay.
-        let refused = try batchOf { [try order([(plenty.id, 1)]), try order([(scarce.id, 2)]), try order([(plenty.id, 1)])] }
-        #expect(try refused[0].wait().order.total == 1_000 && refused[2].wait().order.total == 1_000)
+        // Refusals at the first line, at a later line, and for the balance: found before any change.
+        let refused = try oneBatch([
+            order([(plenty.id, 1)]), order([(scarce.id, 2)]), order([(plenty.id, 5), (scarce.id, 2)]), order([(plenty.id, 50)]),
+            order([(scarce.id, 1)]),
+        ])
+        #expect(try refused[0].wait().order.total == 1_000 && refused[4].wait().order.total == 1_000)
         #expect { try refused[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
-        #expect(store.groupCommitStatistics.replays == before.replays)
+        #expect { try refused[2].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
+        #expect { try refused[3].wait() } throws: { ($0 as? CommerceError)?.reason == .insufficientBalance }
+        #expect(store.groupCommitStatistics.replays == before, "no refusal made the batch start over")
 
-        // The second line is out of stock after the first line's stock was taken: the batch starts over.
-        let halfWay = try batchOf { [try order([(plenty.id, 1)]), try order([(plenty.id, 5), (scarce.id, 2)]), try order([(scarce.id, 1)])] }
-        #expect(try halfWay[0].wait().order.total == 1_000)
-        #expect { try halfWay[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
-        #expect(try halfWay[2].wait().order.lines.map(\.productID) == [scarce.id])
-        #expect(store.groupCommitStatistics.replays == before.replays + 1)
+        // A write that changes rows and then throws: the batch starts over, and only that write is undone.
+        let halfWay = try oneBatch([
+            order([(plenty.id, 1)]),
+            {
+                store.transaction { db -> OrderReceipt in
+                    try db.execute(sql: "UPDATE products SET stock = stock - 10 WHERE id = ?", arguments: [plenty.id.rawValue])
+                    throw HalfWay()
+                }
+            },
+            order([(plenty.id, 2)]),
+        ])
+        #expect(try halfWay[0].wait().order.total == 1_000 && halfWay[2].wait().order.total == 2_000)
+        #expect { try halfWay[1].wait() } throws: { $0 is HalfWay }
+        #expect(store.groupCommitStatistics.replays == before + 1)
 
-        // Nothing of the half-way order stayed: 3 units of "plenty" sold, 1 of "scarce", 4 orders paid.
-        #expect(try await store.product(plenty.id)?.stock == 97)
+        // 4 units of "plenty" and 1 of "scarce" sold in 4 paid orders; nothing of the refused or undone writes stayed.
+        #expect(try await store.product(plenty.id)?.stock == 96)
         #expect(try await store.product(scarce.id)?.stock == 0)
-        #expect(try await store.balance(of: buyer.id) == 96_000)
+        #expect(try await store.balance(of: buyer.id) == 5_000)
         #expect(try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.count == 4)
         #expect(try store.audit().isEmpty)
     }
