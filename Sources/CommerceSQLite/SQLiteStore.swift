@@ -27,7 +27,6 @@ public final class SQLiteStore: Sendable {
         config.maximumReaderCount = configuration.maximumReaders
         let synchronous = configuration.synchronous.rawValue
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run on the Checkpointer's connection, not inside a commit.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             // Each write of a group commit runs in a savepoint; SQLite keeps the pages a savepoint
@@ -40,6 +39,9 @@ public final class SQLiteStore: Sendable {
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.pool = try DatabasePool(path: configuration.path, configuration: config)
+        // Only now: opening a pool puts its writer in WAL mode and sets `synchronous = NORMAL`,
+        // after `prepareDatabase` has run, which would silently undo a FULL set there.
+        try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         try Migrations.migrator.migrate(self.pool)
         self.committer = GroupCommitter(pool: self.pool)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,

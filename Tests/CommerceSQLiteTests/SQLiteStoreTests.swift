@@ -286,6 +286,14 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
+    @Test("the configured synchronous mode is the one the writing connection runs with", arguments: StoreConfiguration.Synchronous.allCases)
+    func synchronousMode(_ mode: StoreConfiguration.Synchronous) throws {
+        let store = try temporaryStore(mode)
+        let expected = ["OFF": 0, "NORMAL": 1, "FULL": 2][mode.rawValue]
+        // Through the group committer, on the connection every write uses.
+        #expect(try store.transaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }.wait() == expected)
+    }
+
     @Test("threads charging one user at once through one store stay exact at the ceiling")
     func concurrentThreads() async throws {
         let store = try temporaryStore()
