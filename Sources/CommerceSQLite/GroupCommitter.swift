@@ -131,9 +131,11 @@ final class GroupCommitter: Sendable {
         var partial = false
         do {
             try self.pool.writeWithoutTransaction { db in
-                // Most writes either succeed or are refused before they change anything (their first
-                // guarded statement matched no row), so they run without a savepoint. If one throws
-                // after changing rows, the batch starts over with a savepoint per write.
+                // Most writes either succeed or are refused before they change anything (the stores
+                // find refusals with reads first), so they run without a savepoint. If one throws
+                // after changing rows, the batch starts over with a savepoint per write. (A failed
+                // statement adds nothing to the change count: SQLite has undone it already.) Writes
+                // must have no effect outside the database, since a replay runs them twice.
                 try db.inTransaction(.immediate) {
                     for job in batch {
                         let changes = db.totalChangesCount

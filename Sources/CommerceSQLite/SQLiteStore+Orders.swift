@@ -147,6 +147,9 @@ extension SQLiteStore: OrderStore {
                 throw CommerceError(.failedPrecondition, .orderExpired, "order \(id) expired unpaid; its stock and coupon are released",
                                     details: ["order_id": "\(id)"])
             }
+            // A short balance is found before anything changes, like every refusal.
+            let balance = try Self.balance(db, of: user)
+            guard balance >= order.amountPaid else { throw Self.insufficientBalance(balance, required: order.amountPaid) }
             // The status change is the guard: one payment, whoever races.
             try db.run("UPDATE orders SET status = 'PAID', paid_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
                        arguments: [at, at, id.rawValue])

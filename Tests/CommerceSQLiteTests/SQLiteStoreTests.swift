@@ -250,17 +250,21 @@ struct SQLiteStoreTests {
             try holder.wait()
             return pending
         }
+        // A two-step order for more than the balance: reserved now, its payment refused below.
+        let reserve = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(plenty.id.rawValue, 11)], couponID: 0)
+        let pending = try store.placeOrder(PlaceOrderCommand(request: reserve, idempotencyKey: nil, at: 2, expiresAt: 1_000_000)).wait()
         let before = store.groupCommitStatistics.replays
 
-        // Refusals at the first line, at a later line, and for the balance: found before any change.
+        // Refusals at the first line, at a later line, for the balance, and of a payment: found before any change.
         let refused = try oneBatch([
             order([(plenty.id, 1)]), order([(scarce.id, 2)]), order([(plenty.id, 5), (scarce.id, 2)]), order([(plenty.id, 50)]),
-            order([(scarce.id, 1)]),
+            order([(scarce.id, 1)]), { store.payOrder(pending.order.id, user: buyer.id, at: 3) },
         ])
         #expect(try refused[0].wait().order.total == 1_000 && refused[4].wait().order.total == 1_000)
         #expect { try refused[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
         #expect { try refused[2].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
         #expect { try refused[3].wait() } throws: { ($0 as? CommerceError)?.reason == .insufficientBalance }
+        #expect { try refused[5].wait() } throws: { ($0 as? CommerceError)?.reason == .insufficientBalance }
         #expect(store.groupCommitStatistics.replays == before, "no refusal made the batch start over")
 
         // A write that changes rows and then throws: the batch starts over, and only that write is undone.
@@ -278,11 +282,13 @@ struct SQLiteStoreTests {
         #expect { try halfWay[1].wait() } throws: { $0 is HalfWay }
         #expect(store.groupCommitStatistics.replays == before + 1)
 
-        // 4 units of "plenty" and 1 of "scarce" sold in 4 paid orders; nothing of the refused or undone writes stayed.
-        #expect(try await store.product(plenty.id)?.stock == 96)
+        // 4 units of "plenty" and 1 of "scarce" sold in 4 paid orders, 11 reserved by the pending one;
+        // nothing of the refused or undone writes stayed.
+        #expect(try await store.product(plenty.id)?.stock == 85)
         #expect(try await store.product(scarce.id)?.stock == 0)
         #expect(try await store.balance(of: buyer.id) == 5_000)
-        #expect(try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.count == 4)
+        #expect(try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.map(\.status).sorted { $0.rawValue < $1.rawValue }
+                == [.paid, .paid, .paid, .paid, .pendingPayment])
         #expect(try store.audit().isEmpty)
     }
 
