@@ -41,7 +41,7 @@ extension SQLiteStore: OrderStore {
         let request = command.request
         let user = request.userID.rawValue
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
-        guard let balance = try db.fetchFirst(direct: "SELECT balance FROM users WHERE id = ?", user, read: { $0.int64(0) }) else {
+        guard let balance = try Self.balance(db, of: request.userID) else {
             throw CommerceError.userNotFound(request.userID)
         }
         let coupon = try request.couponID.map { try Self.usableCoupon(db, $0, user: request.userID, at: command.at) }
@@ -119,7 +119,7 @@ extension SQLiteStore: OrderStore {
             UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance
             """, amount, order.userID.rawValue, read: { $0.int64(0) })
         else {
-            throw Self.insufficientBalance(try Self.balance(db, of: order.userID), required: amount)
+            throw Self.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
         try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
@@ -148,7 +148,7 @@ extension SQLiteStore: OrderStore {
                                     details: ["order_id": "\(id)"])
             }
             // A short balance is found before anything changes, like every refusal.
-            let balance = try Self.balance(db, of: user)
+            let balance = try Self.balance(db, of: user) ?? 0
             guard balance >= order.amountPaid else { throw Self.insufficientBalance(balance, required: order.amountPaid) }
             // The status change is the guard: one payment, whoever races.
             try db.run("UPDATE orders SET status = 'PAID', paid_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
@@ -170,7 +170,7 @@ extension SQLiteStore: OrderStore {
                 // Nothing was paid: release the reservation.
                 try Self.release(db, order, as: .cancelled, at: at)
                 order.status = .cancelled
-                let balance = try Self.balance(db, of: user)
+                let balance = try Self.balance(db, of: user) ?? 0
                 return RefundReceipt(order: order, refunded: 0, balanceAfter: balance)
             }
             // The status change is the guard: only one refund can move PAID to REFUNDED.
@@ -203,14 +203,11 @@ extension SQLiteStore: OrderStore {
     }
 
     public func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int> {
-        // Look first with a read: an idle sweep takes no write lock (every instance sweeps each second).
-        let anyDue = Result {
-            try self.readNow { db in
-                try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
-            }
+        // Every instance sweeps each second: an idle sweep takes no write lock.
+        let due: (Database) throws -> Bool = { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
         }
-        guard case .success(true) = anyDue else { return PendingWrite(anyDue.map { _ in 0 }) }
-        return self.transaction { db in
+        return self.transaction(ifDue: due, otherwise: 0) { db in
             let due = try Int64.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
                 """), arguments: [at, limit])
@@ -256,9 +253,9 @@ extension SQLiteStore: OrderStore {
                       details: ["balance": "\(balance)", "required": "\(required)"])
     }
 
-    /// A user's balance inside the caller's transaction (0 for an unknown user).
-    static func balance(_ db: Database, of user: UserID) throws -> Won {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue]) ?? 0
+    /// A user's balance inside the caller's transaction; nil for an unknown user.
+    static func balance(_ db: Database, of user: UserID) throws -> Won? {
+        try db.fetchFirst(direct: "SELECT balance FROM users WHERE id = ?", user.rawValue, read: { $0.int64(0) })
     }
 
     static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {

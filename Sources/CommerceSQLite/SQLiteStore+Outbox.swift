@@ -41,18 +41,15 @@ extension SQLiteStore: OutboxStore {
     }
 
     public func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?> {
-        // Look first with a read: an idle relay (polling every few ms, in every instance) takes no write lock.
-        let due = Result {
-            try self.readNow { db in
-                try Bool.fetchOne(db.cachedStatement(sql: """
-                    SELECT 1 FROM outbox_relay r
-                    WHERE r.id = 1 AND r.next_attempt_at <= :now AND (r.owner = :owner OR r.lease_until <= :now)
-                      AND EXISTS (SELECT 1 FROM outbox WHERE id > r.delivered_through)
-                    """), arguments: ["now": now, "owner": owner]) != nil
-            }
+        // An idle relay (polling every few ms, in every instance) takes no write lock.
+        let due: (Database) throws -> Bool = { db in
+            try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM outbox_relay r
+                WHERE r.id = 1 AND r.next_attempt_at <= :now AND (r.owner = :owner OR r.lease_until <= :now)
+                  AND EXISTS (SELECT 1 FROM outbox WHERE id > r.delivered_through)
+                """), arguments: ["now": now, "owner": owner]) != nil
         }
-        guard case .success(true) = due else { return PendingWrite(due.map { _ in nil }) }
-        return self.transaction { db in
+        return self.transaction(ifDue: due, otherwise: nil) { db in
             // The lease is the guard: one relay per database at a time.
             try Row.fetchOne(db.cachedStatement(sql: """
                 UPDATE outbox_relay SET owner = :owner, lease_until = :until

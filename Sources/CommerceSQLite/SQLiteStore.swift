@@ -72,6 +72,19 @@ public final class SQLiteStore: Sendable {
         self.committer.submit(body, mapError: storageError)
     }
 
+    /// A write that often has nothing to do (sweeps, relay polls): `due` looks first with a read,
+    /// and only if it finds work is `body` submitted; otherwise the write is over at once with
+    /// `idle`, having taken no write lock.
+    func transaction<T: Sendable>(ifDue due: (Database) throws -> Bool, otherwise idle: T,
+                                  _ body: @escaping (Database) throws -> T) -> PendingWrite<T> {
+        do {
+            guard try self.readNow(due) else { return PendingWrite(.success(idle)) }
+        } catch {
+            return PendingWrite(.failure(error))
+        }
+        return self.transaction(body)
+    }
+
     /// The background checkpointer's last pass: frames in the WAL, how many of them are already
     /// copied into the database file, and how often the WAL was made to start over so far.
     public var lastCheckpoint: (walFrames: Int, checkpointed: Int, restarts: Int) {
