@@ -31,10 +31,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private struct Pending {
         let promise: EventLoopPromise<ByteBuffer>
-        let timer: Scheduled<Void>
+        let deadline: NIODeadline
     }
 
     private var pending: [UInt32: Pending] = [:]
+    /// Set for the earliest deadline of the calls in flight.
+    private var deadlines = DeadlineTimer()
     private let ready: EventLoopPromise<Void>
     private let health: ConnectionHealth
     private var context: ChannelHandlerContext?
@@ -61,6 +63,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.health.markUnusable(failure.error)
         self.ready.fail(failure)
         self.failAll(failure) { _ in true }
+        self.deadlines.cancel()
         context.fireChannelInactive()
     }
 
@@ -72,18 +75,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 promise?.succeed()
                 return
             }
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let timer = context.eventLoop.scheduleTask(deadline: deadline) {
-                loopBound.value.expire(streamID: streamID)
-            }
-            self.pending[streamID] = Pending(promise: callPromise, timer: timer)
+            self.pending[streamID] = Pending(promise: callPromise, deadline: deadline)
+            self.setDeadlineTimer(for: deadline, on: context.eventLoop)
             context.write(Self.wrapOutboundOut(frame), promise: promise)
         case .cancel(let streamID):
             guard let call = self.pending.removeValue(forKey: streamID) else {
                 promise?.succeed()
                 return
             }
-            call.timer.cancel()
             call.promise.fail(ClientFailure(kind: .final, error: RPCError(
                 code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client")))
             self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context, promise: promise)
@@ -118,7 +117,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .oversizeFrame(let header):
             // The answer is lost; the stream stays in sync because the payload is skipped.
             if let call = self.pending.removeValue(forKey: header.streamID) {
-                call.timer.cancel()
                 call.promise.fail(ClientFailure(kind: .final, error: RPCError(
                     code: .resourceExhausted, reason: WireReason.frameTooLarge,
                     message: "the answer of \(header.length) bytes exceeds this client's limit")))
@@ -132,7 +130,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         switch frame.type {
         case .response:
             guard let call = self.pending.removeValue(forKey: frame.streamID) else { return }  // expired or cancelled
-            call.timer.cancel()
             call.promise.succeed(frame.payload)
         case .ping:
             self.writeFrame(streamID: 0, type: .pong, payload: Array(frame.payload.readableBytesView), context: context, promise: nil)
@@ -169,6 +166,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        self.deadlines.set(for: deadline, on: eventLoop) { loopBound.value.expireOverdueCalls() }
+    }
+
+    /// The deadline timer fired: fail every overdue call, then wait for the next deadline.
+    private func expireOverdueCalls() {
+        self.deadlines.fired()
+        guard let eventLoop = self.context?.eventLoop else { return }
+        let (overdue, next) = DeadlineTimer.sweep(self.pending) { $0.deadline }
+        for streamID in overdue { self.expire(streamID: streamID) }
+        if let next { self.setDeadlineTimer(for: next, on: eventLoop) }
+    }
+
     private func expire(streamID: UInt32) {
         guard let call = self.pending.removeValue(forKey: streamID), let context = self.context else { return }
         call.promise.fail(ClientFailure(kind: .final, error: RPCError(
@@ -180,7 +191,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func failAll(_ failure: ClientFailure, where predicate: (UInt32) -> Bool) {
         for (streamID, call) in self.pending where predicate(streamID) {
             self.pending.removeValue(forKey: streamID)
-            call.timer.cancel()
             call.promise.fail(failure)
         }
     }

@@ -19,8 +19,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private struct Call {
         let metrics: MethodMetrics
         let task: Task<Void, Never>
-        let timer: Scheduled<Void>
         let started: NIODeadline
+        let deadline: NIODeadline
     }
 
     private let router: RPCRouter
@@ -30,6 +30,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private var context: ChannelHandlerContext?
     private var calls: [UInt32: Call] = [:]
+    /// Set for the earliest deadline of the calls in flight.
+    private var deadlines = DeadlineTimer()
     private var highestStreamID: UInt32 = 0
     private var prefaceReceived = false
     private var draining = false
@@ -68,9 +70,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         for (_, call) in self.calls {
-            call.timer.cancel()
             call.task.cancel()
         }
+        self.deadlines.cancel()
         self.calls.removeAll()
         self.logger.debug("connection closed")
         context.fireChannelInactive()
@@ -153,7 +155,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.startCall(frame)
         case .cancel:
             if let call = self.calls.removeValue(forKey: frame.streamID) {
-                call.timer.cancel()
                 call.task.cancel()
                 call.metrics.record(code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
                 self.closeIfDrained()
@@ -240,16 +241,27 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
             eventLoop.execute { handler.value.finish(streamID: streamID, result: result, context: serverContext) }
         }
-        let timer = eventLoop.scheduleTask(deadline: deadline) {
-            handler.value.expire(streamID: streamID)
-        }
-        self.calls[streamID] = Call(metrics: self.metrics.method(method.name), task: task, timer: timer, started: now)
+        self.calls[streamID] = Call(metrics: self.metrics.method(method.name), task: task, started: now, deadline: deadline)
+        self.setDeadlineTimer(for: deadline, on: eventLoop)
+    }
+
+    private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        self.deadlines.set(for: deadline, on: eventLoop) { handler.value.expireOverdueCalls() }
+    }
+
+    /// The deadline timer fired: answer every overdue call, then wait for the next deadline.
+    private func expireOverdueCalls() {
+        self.deadlines.fired()
+        guard let eventLoop = self.context?.eventLoop else { return }
+        let (overdue, next) = DeadlineTimer.sweep(self.calls) { $0.deadline }
+        for streamID in overdue { self.expire(streamID: streamID) }
+        if let next { self.setDeadlineTimer(for: next, on: eventLoop) }
     }
 
     private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, context: ServerContext) {
         // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
         guard let call = self.calls.removeValue(forKey: streamID) else { return }
-        call.timer.cancel()
         let mapped: Result<[UInt8], RPCError> = result.mapError { error in
             if let convertible = error as? any RPCErrorConvertible { return convertible.rpcError }
             if error is CancellationError {

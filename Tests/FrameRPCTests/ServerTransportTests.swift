@@ -80,6 +80,54 @@ struct ServerTransportTests {
         }
     }
 
+    @Test("one connection, deadlines in any order: each call expires at its own, later ones keep running")
+    func deadlinesInAnyOrder() async throws {
+        try await withTestServer { server, probe in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            // The connection's one deadline timer is set for the long call first, and must move
+            // earlier for each shorter one that arrives after it.
+            try await peer.sendRequest(streamID: 1, method: "/test.v1.Test/Sleep", payload: Array("5000:long".utf8), timeoutMicros: 20_000_000)
+            try await peer.sendRequest(streamID: 3, method: "/test.v1.Test/Sleep", payload: Array("5000:mid".utf8), timeoutMicros: 600_000)
+            try await peer.sendRequest(streamID: 5, method: "/test.v1.Test/Sleep", payload: Array("5000:short".utf8), timeoutMicros: 150_000)
+            let start = ContinuousClock.now
+            #expect(try await peer.waitUntil { try $0.responses()[5] != nil })
+            let shortAnswered = ContinuousClock.now - start
+            #expect(try peer.responses()[3] == nil, "the 600 ms call expired with the 150 ms one")
+            #expect(try await peer.waitUntil { try $0.responses()[3] != nil })
+            #expect(ContinuousClock.now - start < .seconds(3) && shortAnswered < .seconds(2))
+            for streamID: UInt32 in [3, 5] {
+                let status = try #require(try peer.responses()[streamID]).status
+                #expect(status.code == StatusCode.deadlineExceeded.rawValue && status.reason == WireReason.deadlineExceeded)
+            }
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("mid") && probe.snapshot.cancelled.contains("short") })
+            // The long call is still running and unanswered; the connection serves new calls.
+            #expect(try peer.responses()[1] == nil && !probe.snapshot.cancelled.contains("long"))
+            try await peer.sendRequest(streamID: 7, method: "/test.v1.Test/Echo", payload: [9])
+            #expect(try await peer.waitUntil { try $0.responses()[7] != nil })
+            await peer.close()
+        }
+    }
+
+    @Test("client side, one connection: a short deadline fails on time while a longer call stays pending")
+    func clientDeadlinesInAnyOrder() async throws {
+        try await withTestServer { server, probe in
+            let client = client(server)
+            let long = Task { try await client.call("/test.v1.Test/Sleep", request: Array("5000:c-long".utf8), options: CallOptions(timeout: .seconds(20))) }
+            #expect(await Self.eventually { probe.snapshot.started.contains("c-long") })
+            let start = ContinuousClock.now
+            let error = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Sleep", request: Array("5000:c-short".utf8), options: CallOptions(timeout: .milliseconds(150)))
+            }
+            #expect(error?.code == .deadlineExceeded && ContinuousClock.now - start < .seconds(3))
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("c-short") })
+            #expect(!probe.snapshot.cancelled.contains("c-long"))
+            long.cancel()
+            #expect(await Self.eventually { probe.snapshot.cancelled.contains("c-long") })
+            await client.close()
+        }
+    }
+
     @Test("a CANCEL frame stops work nobody waits for; the call gets no answer")
     func cancelFrame() async throws {
         try await withTestServer { server, probe in
