@@ -200,7 +200,7 @@ struct SQLiteStoreTests {
         }
         try queue.close()
         let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
-        #expect(try migrated.appliedMigrations().last == "v8: the outbox is relayed from one cursor under one lease")
+        #expect(try migrated.appliedMigrations().contains("v8: the outbox is relayed from one cursor under one lease"))
         #expect(try await migrated.undeliveredEventCount() == 3, "3, 4 (again: at least once) and 5")
         let lease = try #require(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 10).wait())
         #expect(lease == RelayLease(deliveredThrough: 2, headAttempts: 0))
@@ -221,6 +221,54 @@ struct SQLiteStoreTests {
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_001).wait()?.deliveredThrough == 4)
         try migrated.markDelivered(through: 5, owner: "c").wait()
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
+    }
+
+    @Test("the v9 rebuild keeps every ledger row and id, new ids continue after the last, and a DELETE is refused")
+    func appendOnlyLedgers() async throws {
+        let store = try temporaryStore()
+        let legacy = store.configuration.path + ".v8.sqlite"
+        var config = Configuration()
+        config.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: legacy, configuration: config)
+        try Migrations.migrator.migrate(queue, upTo: "v8: the outbox is relayed from one cursor under one lease")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO users (id, name, balance, created_at) VALUES (1, 'buyer', 70, 1)")
+            for id in 1...3 {
+                for sql in [
+                    "INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, paid_at) VALUES (?1, 1, 'PAID', 10, 0, ?1, ?1, ?1)",
+                    "INSERT INTO balance_entries (id, user_id, type, amount, balance_after, created_at) VALUES (?1, 1, 'USE', -10, 100 - 10 * ?1, ?1)",
+                    "INSERT INTO payments (id, order_id, kind, amount, balance_entry_id, created_at) VALUES (?1, ?1, 'PAYMENT', 10, ?1, ?1)",
+                    "INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at) VALUES (?1, 'event-' || ?1, 'ORDER_PAID', ?1, '{}', ?1)",
+                ] {
+                    try db.execute(sql: sql, arguments: [id])
+                }
+            }
+        }
+        try queue.close()
+
+        let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
+        #expect(try migrated.appliedMigrations().last == "v9: append-only ledgers without AUTOINCREMENT")
+        let tables = ["orders", "balance_entries", "payments", "outbox"]
+        try migrated.readNow { db in
+            for table in tables {
+                #expect(try Int64.fetchAll(db, sql: "SELECT id FROM \(table) ORDER BY id") == [1, 2, 3], "\(table)")
+                let schema = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])
+                #expect(schema?.contains("AUTOINCREMENT") == false, "\(table)")
+            }
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_foreign_key_check") == 0)
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name")
+                .filter { ["orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user", "payments_by_order", "outbox_by_order"].contains($0) }.count == 5)
+        }
+        // The relay cursor still reads the events by id.
+        #expect(try await migrated.events(after: 1, limit: 10).map(\.sequence) == [2, 3])
+        for table in tables {
+            #expect(throws: (any Error).self, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+        }
+        try migrated.unsafeExecuteForTesting("""
+            INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'PENDING_PAYMENT', 10, 0, 9, 9)
+            """)
+        #expect(try migrated.readNow { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM orders") } == 4)
+        #expect(try migrated.readNow { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") } == 4)
     }
 
     @Test("in one batch: refused orders change nothing and cost no replay; a write that fails half-way makes the batch start over with savepoints, undoing only its own changes")
