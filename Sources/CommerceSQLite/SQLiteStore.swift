@@ -5,9 +5,9 @@ import GRDB
 
 /// The embedded store: one SQLite file in WAL mode, opened through a GRDB `DatabasePool`.
 ///
-/// Writes go through the pool's single writer. Reads go through ``ReadLanes``: a few serial
-/// Dispatch queues, each owning one read-only connection, so concurrent reads never contend for
-/// a connection and never run on the caller's thread.
+/// Writes go through the pool's single writer. Reads go through ``ReadLanes``: a few read-only
+/// connections, each on its own serial Dispatch queue, so concurrent reads never contend for a
+/// connection and never run on the caller's thread.
 ///
 /// Owns consistency: every write method is one `BEGIN IMMEDIATE` transaction whose guarded
 /// statements (`UPDATE … WHERE <invariant still holds> RETURNING …`) decide, so processes sharing
@@ -103,12 +103,12 @@ public final class SQLiteStore: Sendable {
 
     /// Several statements that must see one snapshot: a read transaction on a read lane.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await self.readLanes.run { reader in try reader.read(body) }
+        try await self.readLanes.runInTransaction(body)
     }
 
     /// One statement: atomic by itself in SQLite, so no BEGIN/COMMIT around it.
     func readOne<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await self.readLanes.run { reader in try reader.unsafeRead(body) }
+        try await self.readLanes.run(body)
     }
 
     /// Runs raw SQL outside every rule of this store. For tests that tamper with a database to prove
