@@ -39,9 +39,10 @@ struct DirectRow {
 }
 
 extension Database {
-    /// Runs a write statement of the group commit's hot path — compiled once per connection from
-    /// GRDB's statement cache — binding its positional values through SQLite's C API and reading
-    /// the first row it returns, if any, with `read` (it runs the statement to completion).
+    /// Runs a statement of a hot path (the group commit's writes, the trivial read) — compiled once
+    /// per connection from GRDB's statement cache — binding its positional values through SQLite's
+    /// C API and reading the first row it returns, if any, with `read` (it runs the statement to
+    /// completion).
     ///
     /// GRDB's `execute(arguments:)` boxes every value into `StatementArguments` and wraps each
     /// binding in a closure; with a dozen statements per order on the one committing thread that

@@ -46,7 +46,7 @@ extension SQLiteStore: BalanceStore {
 
     public func balance(of user: UserID) async throws -> Won? {
         try await self.readOne { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user.rawValue])
+            try db.fetchFirst(direct: "SELECT balance FROM users WHERE id = ?", user.rawValue) { $0.int64(0) }
         }
     }
 
