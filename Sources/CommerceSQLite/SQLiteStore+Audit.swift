@@ -95,18 +95,20 @@ extension SQLiteStore: AuditStore {
             }
             // Orders: every paid order has its payment, equal to total - discount; a used coupon points at its order.
             for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT o.id, o.total - o.discount AS due,
-                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid
-                FROM orders o WHERE o.status = 'PAID'
+                WITH paid AS (SELECT order_id, SUM(amount) AS amount FROM payments WHERE kind = 'PAYMENT' GROUP BY order_id)
+                SELECT o.id, o.total - o.discount AS due, paid.amount AS paid
+                FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE o.status = 'PAID'
                 """)) where (row["paid"] as Int64?) != (row["due"] as Int64) {
                 violations.append(AuditViolation(rule: "paid-order-has-payment", subject: "order \(row["id"] as Int64)",
                                                  detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"))
             }
             for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT o.id,
-                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'PAYMENT') AS paid,
-                       (SELECT SUM(amount) FROM payments WHERE order_id = o.id AND kind = 'REFUND') AS refunded
-                FROM orders o WHERE o.status = 'REFUNDED'
+                WITH sums AS (
+                    SELECT order_id, SUM(CASE kind WHEN 'PAYMENT' THEN amount END) AS paid,
+                           SUM(CASE kind WHEN 'REFUND' THEN amount END) AS refunded
+                    FROM payments GROUP BY order_id)
+                SELECT o.id, sums.paid, sums.refunded
+                FROM orders o LEFT JOIN sums ON sums.order_id = o.id WHERE o.status = 'REFUNDED'
                 """)) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
                 violations.append(AuditViolation(rule: "refunded-order-refunds-payment", subject: "order \(row["id"] as Int64)",
                                                  detail: "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"))
@@ -114,8 +116,8 @@ extension SQLiteStore: AuditStore {
             // The data platform: every payment and every refund has its event in the outbox.
             for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT p.order_id, p.kind FROM payments p
-                WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
-                                  AND e.kind = CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
+                WHERE (p.order_id, CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
+                      NOT IN (SELECT order_id, kind FROM outbox)
                 """)) {
                 violations.append(AuditViolation(rule: "payment-has-outbox-event", subject: "order \(row["order_id"] as Int64)",
                                                  detail: "\(row["kind"] as String) without its data-platform event"))
