@@ -264,13 +264,14 @@ enum Migrations {
             }
         }
         migrator.registerMigration("v10: no per-order indexes kept only for the audit") { db in
-            // Payments by order and events by order were looked up only by the audit, one correlated
-            // subquery per order. The audit now reads each table in one pass (grouped sums, and one
-            // NOT IN over the events, for which SQLite builds a transient index), and each order no
-            // longer writes two more index entries in the commit.
+            // Payments by order, events by order and order lines by product were looked up only by the
+            // audit, one correlated subquery per order or product. The audit now reads each table in
+            // one pass (grouped sums, and one NOT IN over the events, for which SQLite builds a
+            // transient index), and an order no longer writes three more index entries in the commit.
             try db.execute(sql: """
                 DROP INDEX payments_by_order;
                 DROP INDEX outbox_by_order;
+                DROP INDEX order_lines_by_product;
                 """)
         }
         return migrator

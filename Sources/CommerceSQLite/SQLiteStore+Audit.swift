@@ -61,21 +61,24 @@ extension SQLiteStore: AuditStore {
             }
             // Products: what the counters say was sold matches the order lines of orders that took stock.
             for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT p.id, p.sold - p.returned AS net_sold,
-                       COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                                 WHERE l.product_id = p.id AND o.status IN ('PAID', 'PENDING_PAYMENT')), 0) AS in_orders
-                FROM products p
+                WITH lines AS (
+                    SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
+                    WHERE o.status IN ('PAID', 'PENDING_PAYMENT') GROUP BY l.product_id)
+                SELECT p.id, p.sold - p.returned AS net_sold, COALESCE(lines.quantity, 0) AS in_orders
+                FROM products p LEFT JOIN lines ON lines.product_id = p.id
                 """)) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
                 violations.append(AuditViolation(rule: "sold-equals-order-lines", subject: "product \(row["id"] as Int64)",
                                                  detail: "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"))
             }
             // Rollups: the ranking's per-day sums match the lines of paid orders.
             for row in try Row.fetchAll(db.cachedStatement(sql: """
+                WITH lines AS (
+                    SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
+                    WHERE o.status = 'PAID' GROUP BY l.product_id)
                 SELECT p.id,
                        COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
-                       COALESCE((SELECT SUM(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                                 WHERE l.product_id = p.id AND o.status = 'PAID'), 0) AS paid
-                FROM products p
+                       COALESCE(lines.quantity, 0) AS paid
+                FROM products p LEFT JOIN lines ON lines.product_id = p.id
                 """)) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
                 violations.append(AuditViolation(rule: "rollups-match-orders", subject: "product \(row["id"] as Int64)",
                                                  detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"))

@@ -258,7 +258,7 @@ struct SQLiteStoreTests {
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_foreign_key_check") == 0)
             let indexes = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'"))
             #expect(indexes.isSuperset(of: ["orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user"]))
-            #expect(indexes.isDisjoint(with: ["payments_by_order", "outbox_by_order"]), "dropped by v10")
+            #expect(indexes.isDisjoint(with: ["payments_by_order", "outbox_by_order", "order_lines_by_product"]), "dropped by v10")
         }
         // The relay cursor still reads the events by id.
         #expect(try await migrated.events(after: 1, limit: 10).map(\.sequence) == [2, 3])
@@ -272,7 +272,7 @@ struct SQLiteStoreTests {
         #expect(try migrated.readNow { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") } == 4)
     }
 
-    @Test("the audit reads payments and events in one pass each and still finds a short payment, a refund that is not one, and a payment without its event")
+    @Test("the audit reads payments, events and order lines in grouped passes and still finds a short payment, a refund that is not one, a payment without its event, and lines that disagree with the counters and rollups")
     func auditOfPaymentsAndEvents() async throws {
         let store = try temporaryStore()
         let buyer = try store.createUser(name: "buyer", at: 1).wait()
@@ -292,6 +292,20 @@ struct SQLiteStoreTests {
         #expect(found.contains("refunded-order-refunds-payment order \(orders[2].rawValue)"))
         #expect(found.contains("payment-has-outbox-event order \(orders[3].rawValue)"))
         #expect(!found.contains { $0.hasSuffix("order \(orders[0].rawValue)") }, "the untouched order passes every rule")
+
+        // Order lines are summed per product in one grouped pass, against the counters and the rollups.
+        let tampered = try store.createProduct(name: "tampered", price: 1_000, stock: 10, at: 1).wait()
+        let untouched = try store.createProduct(name: "untouched", price: 1_000, stock: 10, at: 1).wait()
+        var lineOrders: [OrderID] = []
+        for product in [tampered, untouched] {
+            let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 2)], couponID: 0)
+            lineOrders.append(try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id)
+        }
+        try store.unsafeExecuteForTesting("UPDATE order_lines SET quantity = 3 WHERE order_id = \(lineOrders[0].rawValue)")
+        let byProduct = Set(try store.audit().map { "\($0.rule) \($0.subject)" })
+        #expect(byProduct.contains("sold-equals-order-lines product \(tampered.id.rawValue)"))
+        #expect(byProduct.contains("rollups-match-orders product \(tampered.id.rawValue)"))
+        #expect(!byProduct.contains { $0.hasSuffix("product \(untouched.id.rawValue)") })
     }
 
     @Test("in one batch: refused orders change nothing and cost no replay; a write that fails half-way makes the batch start over with savepoints, undoing only its own changes")
