@@ -17,6 +17,12 @@ public struct DeadlineTimer {
     /// When the timer fires next, if it is set.
     public var deadline: NIODeadline? { self.scheduled?.deadline }
 
+    /// Whether the timer is already set to fire no later than `deadline`: then a call with that
+    /// deadline needs nothing (checked before building the callback, which allocates).
+    public func covers(_ deadline: NIODeadline) -> Bool {
+        self.scheduled.map { $0.deadline <= deadline } ?? false
+    }
+
     /// Makes sure `fire` runs on `eventLoop` no later than `deadline`: sets the timer if it is not
     /// set, moves it if it is set for later, and otherwise leaves it as it is.
     public mutating func set(for deadline: NIODeadline, on eventLoop: any EventLoop, _ fire: @escaping @Sendable () -> Void) {

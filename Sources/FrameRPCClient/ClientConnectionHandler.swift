@@ -167,6 +167,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
+        guard !self.deadlines.covers(deadline) else { return }
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
         self.deadlines.set(for: deadline, on: eventLoop) { loopBound.value.expireOverdueCalls() }
     }

@@ -246,6 +246,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
+        guard !self.deadlines.covers(deadline) else { return }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         self.deadlines.set(for: deadline, on: eventLoop) { handler.value.expireOverdueCalls() }
     }
