@@ -187,74 +187,60 @@ enum Migrations {
                 ALTER TABLE outbox DROP COLUMN delivered_at;
                 """)
         }
-        migrator.registerMigration("v9: append-only ledgers without AUTOINCREMENT") { db in
+        migrator.registerMigration("v9: append-only ledgers without AUTOINCREMENT or audit-only indexes") { db in
             // Orders, balance entries, payments and events are only ever appended: triggers now make
             // the database refuse a DELETE, so `max(id) + 1` (SQLite's plain INTEGER PRIMARY KEY)
             // never hands out an id twice, and AUTOINCREMENT's bookkeeping — a read and a write of
             // `sqlite_sequence` for every row inserted, four per order — bought nothing. Each table
             // is rebuilt (SQLite cannot drop AUTOINCREMENT in place); GRDB runs migrations with
             // foreign keys off and checks them all before committing.
+            //
+            // Payments by order, events by order and order lines by product were looked up only by
+            // the audit, one correlated subquery per order or product. The audit now reads each table
+            // in one pass (grouped sums, and one NOT IN over the events, for which SQLite builds a
+            // transient index), so those indexes are not rebuilt (or are dropped), and an order
+            // writes three index entries less in the commit.
+            try rebuild(db, "orders", columns: "id, user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at", as: """
+                id          INTEGER PRIMARY KEY,
+                user_id     INTEGER NOT NULL REFERENCES users(id),
+                status      TEXT    NOT NULL CHECK (status IN ('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'REFUNDED', 'EXPIRED')),
+                total       INTEGER NOT NULL CHECK (total >= 0),
+                discount    INTEGER NOT NULL CHECK (discount >= 0 AND discount <= total),
+                coupon_id   INTEGER REFERENCES coupons(id),
+                created_at  INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL,
+                expires_at  INTEGER,
+                paid_at     INTEGER
+                """)
+            try rebuild(db, "balance_entries", columns: "id, user_id, type, amount, balance_after, created_at", as: """
+                id            INTEGER PRIMARY KEY,
+                user_id       INTEGER NOT NULL REFERENCES users(id),
+                type          TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE', 'REFUND')),
+                amount        INTEGER NOT NULL,
+                balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+                created_at    INTEGER NOT NULL
+                """)
+            try rebuild(db, "payments", columns: "id, order_id, kind, amount, balance_entry_id, created_at", as: """
+                id               INTEGER PRIMARY KEY,
+                order_id         INTEGER NOT NULL REFERENCES orders(id),
+                kind             TEXT    NOT NULL CHECK (kind IN ('PAYMENT', 'REFUND')),
+                amount           INTEGER NOT NULL CHECK (amount >= 0),
+                balance_entry_id INTEGER NOT NULL REFERENCES balance_entries(id),
+                created_at       INTEGER NOT NULL
+                """)
+            try rebuild(db, "outbox", columns: "id, event_id, kind, order_id, payload, created_at", as: """
+                id         INTEGER PRIMARY KEY,
+                event_id   TEXT    NOT NULL UNIQUE,
+                kind       TEXT    NOT NULL CHECK (kind IN ('ORDER_PAID', 'ORDER_REFUNDED')),
+                order_id   INTEGER NOT NULL REFERENCES orders(id),
+                payload    TEXT    NOT NULL,
+                created_at INTEGER NOT NULL
+                """)
             try db.execute(sql: """
-                CREATE TABLE new_orders (
-                    id          INTEGER PRIMARY KEY,
-                    user_id     INTEGER NOT NULL REFERENCES users(id),
-                    status      TEXT    NOT NULL CHECK (status IN ('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'REFUNDED', 'EXPIRED')),
-                    total       INTEGER NOT NULL CHECK (total >= 0),
-                    discount    INTEGER NOT NULL CHECK (discount >= 0 AND discount <= total),
-                    coupon_id   INTEGER REFERENCES coupons(id),
-                    created_at  INTEGER NOT NULL,
-                    updated_at  INTEGER NOT NULL,
-                    expires_at  INTEGER,
-                    paid_at     INTEGER
-                );
-                INSERT INTO new_orders (id, user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
-                    SELECT id, user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at FROM orders;
-                DROP TABLE orders;
-                ALTER TABLE new_orders RENAME TO orders;
                 CREATE INDEX orders_by_user ON orders(user_id, id);
                 CREATE INDEX orders_pending_by_expiry ON orders(expires_at) WHERE status = 'PENDING_PAYMENT';
-
-                CREATE TABLE new_balance_entries (
-                    id            INTEGER PRIMARY KEY,
-                    user_id       INTEGER NOT NULL REFERENCES users(id),
-                    type          TEXT    NOT NULL CHECK (type IN ('CHARGE', 'USE', 'REFUND')),
-                    amount        INTEGER NOT NULL,
-                    balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
-                    created_at    INTEGER NOT NULL
-                );
-                INSERT INTO new_balance_entries (id, user_id, type, amount, balance_after, created_at)
-                    SELECT id, user_id, type, amount, balance_after, created_at FROM balance_entries;
-                DROP TABLE balance_entries;
-                ALTER TABLE new_balance_entries RENAME TO balance_entries;
                 CREATE INDEX balance_entries_by_user ON balance_entries(user_id, id);
-
-                CREATE TABLE new_payments (
-                    id               INTEGER PRIMARY KEY,
-                    order_id         INTEGER NOT NULL REFERENCES orders(id),
-                    kind             TEXT    NOT NULL CHECK (kind IN ('PAYMENT', 'REFUND')),
-                    amount           INTEGER NOT NULL CHECK (amount >= 0),
-                    balance_entry_id INTEGER NOT NULL REFERENCES balance_entries(id),
-                    created_at       INTEGER NOT NULL
-                );
-                INSERT INTO new_payments (id, order_id, kind, amount, balance_entry_id, created_at)
-                    SELECT id, order_id, kind, amount, balance_entry_id, created_at FROM payments;
-                DROP TABLE payments;
-                ALTER TABLE new_payments RENAME TO payments;
-                CREATE INDEX payments_by_order ON payments(order_id);
-
-                CREATE TABLE new_outbox (
-                    id         INTEGER PRIMARY KEY,
-                    event_id   TEXT    NOT NULL UNIQUE,
-                    kind       TEXT    NOT NULL CHECK (kind IN ('ORDER_PAID', 'ORDER_REFUNDED')),
-                    order_id   INTEGER NOT NULL REFERENCES orders(id),
-                    payload    TEXT    NOT NULL,
-                    created_at INTEGER NOT NULL
-                );
-                INSERT INTO new_outbox (id, event_id, kind, order_id, payload, created_at)
-                    SELECT id, event_id, kind, order_id, payload, created_at FROM outbox;
-                DROP TABLE outbox;
-                ALTER TABLE new_outbox RENAME TO outbox;
-                CREATE INDEX outbox_by_order ON outbox(order_id, kind);
+                DROP INDEX order_lines_by_product;
                 """)
             for table in ["orders", "balance_entries", "payments", "outbox"] {
                 try db.execute(sql: """
@@ -263,17 +249,19 @@ enum Migrations {
                     """)
             }
         }
-        migrator.registerMigration("v10: no per-order indexes kept only for the audit") { db in
-            // Payments by order, events by order and order lines by product were looked up only by the
-            // audit, one correlated subquery per order or product. The audit now reads each table in
-            // one pass (grouped sums, and one NOT IN over the events, for which SQLite builds a
-            // transient index), and an order no longer writes three more index entries in the commit.
-            try db.execute(sql: """
-                DROP INDEX payments_by_order;
-                DROP INDEX outbox_by_order;
-                DROP INDEX order_lines_by_product;
-                """)
-        }
         return migrator
+    }
+
+    /// Gives `table` a new definition, SQLite's way: a new table, every row copied, the old table
+    /// (with its indexes and triggers) dropped, the new one renamed. The caller recreates indexes.
+    private static func rebuild(_ db: Database, _ table: String, columns: String, as definition: String) throws {
+        try db.execute(sql: """
+            CREATE TABLE new_\(table) (
+            \(definition)
+            );
+            INSERT INTO new_\(table) (\(columns)) SELECT \(columns) FROM \(table);
+            DROP TABLE \(table);
+            ALTER TABLE new_\(table) RENAME TO \(table);
+            """)
     }
 }
