@@ -4,6 +4,18 @@ import Glibc
 import GRDB
 import Synchronization
 
+/// What the group committer has done since the store opened.
+public struct GroupCommitStatistics: Sendable {
+    public var batches: Int
+    public var writes: Int
+    /// CPU time of the committing thread.
+    public var busySeconds: Double
+    /// Wall time from each batch's start to its commit.
+    public var wallSeconds: Double
+    /// Batches that started over with a savepoint per write.
+    public var replays: Int
+}
+
 /// Group commit: many writes, one transaction, one fsync.
 ///
 /// Writes are submitted from the per-user and per-product queues and queued here, in submission
@@ -47,6 +59,7 @@ final class GroupCommitter: Sendable {
         var batches = 0
         var writes = 0
         var busyNanoseconds: UInt64 = 0
+        var wallNanoseconds: UInt64 = 0
         var replays = 0
     }
 
@@ -62,10 +75,15 @@ final class GroupCommitter: Sendable {
     }
 
     /// Batches committed, the writes in them, and the CPU time the committing thread spent on them
-    /// (the one thread every write waits for: its time per write bounds the write rate).
-    /// `replays` counts the batches that started over with savepoints (see ``commit(_:)``).
-    var statistics: (batches: Int, writes: Int, busySeconds: Double, replays: Int) {
-        self.state.withLock { ($0.batches, $0.writes, Double($0.busyNanoseconds) / 1e9, $0.replays) }
+    /// (the one thread every write waits for: its time per write bounds the write rate), and the
+    /// wall time from a batch's start to its durable commit (CPU time plus waits for the disk and
+    /// for a core). `replays` counts the batches that started over with savepoints (see ``commit(_:)``).
+    var statistics: GroupCommitStatistics {
+        self.state.withLock {
+            GroupCommitStatistics(
+                batches: $0.batches, writes: $0.writes, busySeconds: Double($0.busyNanoseconds) / 1e9,
+                wallSeconds: Double($0.wallNanoseconds) / 1e9, replays: $0.replays)
+        }
     }
 
     /// Queues `body` behind every write submitted before it; `mapError` translates a failure
@@ -128,6 +146,7 @@ final class GroupCommitter: Sendable {
     /// again from the same state, in the same order, and gets the same outcome.
     private func commit(_ batch: [Job]) {
         let started = Self.threadCPUTime()
+        let startedWall = DispatchTime.now().uptimeNanoseconds
         var partial = false
         do {
             try self.pool.writeWithoutTransaction { db in
@@ -162,10 +181,12 @@ final class GroupCommitter: Sendable {
             for job in batch { job.fail(error) }
         }
         let busy = Self.threadCPUTime() &- started
+        let wall = DispatchTime.now().uptimeNanoseconds &- startedWall
         self.state.withLock { state in
             state.batches += 1
             state.writes += batch.count
             state.busyNanoseconds &+= busy
+            state.wallNanoseconds &+= wall
             if partial { state.replays += 1 }
         }
         // Hand the results over on another thread: resuming callers costs a little each, and the

@@ -94,7 +94,7 @@ public final class SQLiteStore: Sendable {
 
     /// Group commit so far: transactions committed, the writes they carried, the committing
     /// thread's CPU seconds, and the batches that started over because a write failed half-way.
-    public var groupCommitStatistics: (batches: Int, writes: Int, busySeconds: Double, replays: Int) { self.committer.statistics }
+    public var groupCommitStatistics: GroupCommitStatistics { self.committer.statistics }
 
     /// Blocking read in one snapshot, for tools (audit, seed), never for calls.
     func readNow<T>(_ body: (Database) throws -> T) throws -> T {

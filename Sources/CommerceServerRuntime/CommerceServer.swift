@@ -75,6 +75,7 @@ public final class CommerceServer: Sendable {
             "transactions": "\(commits.batches)", "writes": "\(commits.writes)",
             "writes_per_transaction": "\(commits.batches == 0 ? 0 : Double(commits.writes) / Double(commits.batches))",
             "commit_cpu_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.busySeconds * 1e6 / Double(commits.writes)))",
+            "commit_wall_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.wallSeconds * 1e6 / Double(commits.writes)))",
             "replayed_transactions": "\(commits.replays)",
         ])
     }

@@ -72,19 +72,29 @@ struct SQLiteStoreTests {
         let path = directory.appendingPathComponent("db.sqlite").path
         let store = try SQLiteStore(StoreConfiguration(path: path, synchronous: .normal, walRestartFrames: 200))
         let user = try store.createUser(name: "a", at: 1).wait()
+        // A WAL that starts over gets a new header: its checkpoint sequence number (bytes 12-15,
+        // big-endian) goes up by one.
+        func walSequence() throws -> UInt32 {
+            let wal = try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "-wal"))
+            defer { try? wal.close() }
+            try wal.seek(toOffset: 12)
+            return (try wal.read(upToCount: 4) ?? Data()).reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        let first = try walSequence()
         // One commit after another, never pausing: a passive pass never catches up with the newest
         // frame, so without a restart the WAL's frame count could only grow.
-        var charges = 0, largest = 0, startedOver = false
+        var charges = 0, largest = 0
         let start = ContinuousClock.now
         while store.lastCheckpoint.restarts < 3 && ContinuousClock.now - start < .seconds(20) {
             _ = try self.charge(store, user.id, 1)
             charges += 1
-            let frames = store.lastCheckpoint.walFrames
-            if frames < largest { startedOver = true }
-            largest = max(largest, frames)
+            largest = max(largest, store.lastCheckpoint.walFrames)
         }
+        _ = try self.charge(store, user.id, 1)  // the first commit after a restart writes the new header
+        charges += 1
         #expect(store.lastCheckpoint.restarts >= 3)
-        #expect(startedOver, "the WAL never started over in \(charges) commits (largest: \(largest) frames)")
+        let last = try walSequence()
+        #expect(last > first, "the WAL never started over in \(charges) commits (checkpoint sequence \(first) → \(last), largest pass: \(largest) frames)")
         #expect(try await store.balance(of: user.id) == Won(charges))
         #expect(try store.audit().isEmpty)
     }
@@ -340,16 +350,22 @@ struct SQLiteStoreTests {
         let pending = try store.placeOrder(PlaceOrderCommand(request: reserve, idempotencyKey: nil, at: 2, expiresAt: 1_000_000)).wait()
         let before = store.groupCommitStatistics.replays
 
-        // Refusals at the first line, at a later line, for the balance, and of a payment: found before any change.
+        // Refusals at the first line, at a later line, for the balance, of an unknown product, of a
+        // total too large for an Int64, and of a payment: found before any change.
+        let dear = try store.createProduct(name: "dear", price: Int64.max / 2, stock: 10, at: 1).wait()
         let refused = try oneBatch([
             order([(plenty.id, 1)]), order([(scarce.id, 2)]), order([(plenty.id, 5), (scarce.id, 2)]), order([(plenty.id, 50)]),
             order([(scarce.id, 1)]), { store.payOrder(pending.order.id, user: buyer.id, at: 3) },
+            order([(ProductID(999_999), 1)]), order([(dear.id, 3)]), order([(plenty.id, 1), (ProductID(999_999), 1)]),
         ])
         #expect(try refused[0].wait().order.total == 1_000 && refused[4].wait().order.total == 1_000)
         #expect { try refused[1].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
         #expect { try refused[2].wait() } throws: { ($0 as? CommerceError)?.reason == .outOfStock }
         #expect { try refused[3].wait() } throws: { ($0 as? CommerceError)?.reason == .insufficientBalance }
         #expect { try refused[5].wait() } throws: { ($0 as? CommerceError)?.reason == .insufficientBalance }
+        #expect { try refused[6].wait() } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
+        #expect { try refused[7].wait() } throws: { ($0 as? CommerceError)?.reason == .invalidQuantity }
+        #expect { try refused[8].wait() } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
         #expect(store.groupCommitStatistics.replays == before, "no refusal made the batch start over")
 
         // A write that changes rows and then throws: the batch starts over, and only that write is undone.

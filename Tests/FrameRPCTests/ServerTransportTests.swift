@@ -294,7 +294,9 @@ struct ServerTransportTests {
     func idleTimeout() async throws {
         try await withTestServer({ $0.idleTimeout = .milliseconds(200) }) { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
-            try await peer.send(Preface().bytes)
+            // On a loaded machine the timeout may already have closed the connection: then the
+            // preface finds it closed, and the GOAWAY below is what this test is about.
+            try? await peer.send(Preface().bytes)
             #expect(await peer.waitUntil { $0.isClosed })
             #expect(try peer.goAway()?.status.reason == WireReason.idleTimeout)
         }
