@@ -8,9 +8,17 @@ import Synchronization
 /// queue per read, which under many concurrent calls costs a thread switch each; an earlier
 /// version kept a queue of its own per lane in front of GRDB's, and every read paid GRDB's
 /// synchronous entry on top. See benchmarks/README.md.)
+///
+/// Lookups by key (a balance, a product: one indexed statement over a few cached pages, a few
+/// microseconds) have lanes of their own and run on the caller's thread, with `sync` on the lane's
+/// queue: sending one to another thread and back cost more than the lookup itself — two thread
+/// wake-ups per call, each tens of microseconds on these machines. Only lookups run on those lanes,
+/// so a lookup never waits behind a longer read.
 final class ReadLanes: Sendable {
     private let readers: [DatabaseQueue]
+    private let lookupReaders: [DatabaseQueue]
     private let next = Atomic<Int>(0)
+    private let nextLookup = Atomic<Int>(0)
 
     init(path: String, count: Int, busyTimeout: Double) throws {
         var config = Configuration()
@@ -18,6 +26,14 @@ final class ReadLanes: Sendable {
         config.busyMode = .timeout(busyTimeout)
         config.label = "commerce.read"
         self.readers = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
+        config.label = "commerce.lookup"
+        self.lookupReaders = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
+    }
+
+    /// Runs a lookup by key on the calling thread, on the next lookup lane, outside any transaction.
+    func lookUp<T>(_ body: (Database) throws -> T) throws -> T {
+        let index = self.nextLookup.add(1, ordering: .relaxed).oldValue % self.lookupReaders.count
+        return try mapStorageErrors { try self.lookupReaders[index < 0 ? -index : index].unsafeRead(body) }
     }
 
     /// Runs `body` on the next lane, outside any transaction, and resumes the caller with its result.

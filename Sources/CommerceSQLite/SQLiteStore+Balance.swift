@@ -45,7 +45,7 @@ extension SQLiteStore: BalanceStore {
     }
 
     public func balance(of user: UserID) async throws -> Won? {
-        try await self.readOne { db in
+        try self.lookUp { db in
             try db.fetchFirst(direct: "SELECT balance FROM users WHERE id = ?", user.rawValue) { $0.int64(0) }
         }
     }

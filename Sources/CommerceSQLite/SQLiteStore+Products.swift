@@ -35,7 +35,7 @@ extension SQLiteStore: ProductStore {
     }
 
     public func product(_ id: ProductID) async throws -> Product? {
-        try await self.readOne { db in
+        try self.lookUp { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM products WHERE id = ?"), arguments: [id.rawValue])
                 .map(Self.product)
         }

@@ -106,6 +106,12 @@ public final class SQLiteStore: Sendable {
         try await self.readLanes.runInTransaction(body)
     }
 
+    /// A lookup by key — one indexed statement — on the calling thread (see ``ReadLanes``); atomic
+    /// by itself in SQLite, so no BEGIN/COMMIT around it.
+    func lookUp<T>(_ body: (Database) throws -> T) throws -> T {
+        try self.readLanes.lookUp(body)
+    }
+
     /// One statement: atomic by itself in SQLite, so no BEGIN/COMMIT around it.
     func readOne<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await self.readLanes.run(body)

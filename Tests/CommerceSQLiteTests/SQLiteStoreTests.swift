@@ -46,6 +46,33 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
+    @Test("lookups by key have lanes of their own: a balance and a product answer while long reads hold every read lane")
+    func lookupsNeverWaitBehindLongReads() async throws {
+        let store = try temporaryStore()
+        let user = try store.createUser(name: "a", at: 1).wait()
+        _ = try self.charge(store, user.id, 700)
+        let product = try store.createProduct(name: "p", price: 1_000, stock: 5, at: 1).wait()
+        // One long read per read lane (there are StoreConfiguration.maximumReaders of them), each
+        // holding its lane's thread until the lookups below are done.
+        let release = DispatchSemaphore(value: 0)
+        let held = (0..<store.configuration.maximumReaders).map { _ in
+            Task { try await store.read { _ in release.wait() } }
+        }
+        let lookups = Task { (try await store.balance(of: user.id), try await store.product(product.id)?.stock) }
+        let answered = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = await lookups.result; return true }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await group.next()!
+            for _ in held { release.signal() }
+            group.cancelAll()
+            return first
+        }
+        for read in held { try await read.value }
+        #expect(answered, "the lookups waited behind the long reads")
+        let (balance, stock) = try await lookups.value
+        #expect(balance == 700 && stock == 5)
+    }
+
     @Test("the background checkpointer copies the whole WAL into the database file")
     func backgroundCheckpoints() async throws {
         let store = try temporaryStore()
