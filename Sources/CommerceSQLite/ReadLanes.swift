@@ -26,6 +26,10 @@ final class ReadLanes: Sendable {
         config.busyMode = .timeout(busyTimeout)
         config.label = "commerce.read"
         self.readers = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
+        // A WAL reader waits for a lock only in rare moments (another connection recovering the
+        // WAL index); a lookup does so on an event loop, so it gives up after 100 ms with
+        // `UNAVAILABLE` / `STORAGE_BUSY` (safe to retry) instead of holding the loop for long.
+        config.busyMode = SQLiteStore.pollingBusyMode(timeout: min(busyTimeout, 0.1))
         config.label = "commerce.lookup"
         self.lookupReaders = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
     }

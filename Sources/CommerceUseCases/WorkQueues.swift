@@ -15,7 +15,7 @@ import Synchronization
 /// store, which takes microseconds and never waits for the disk (the store hands back a
 /// ``PendingWrite`` at once), so the calling thread — usually a connection's event loop — runs it
 /// itself, serialized with every other write to that key, instead of waking a pool thread to do
-/// it and being woken again. Those wake-ups were about a sixth of the server's CPU time per order.
+/// it and being woken again (a context switch per order; about a tenth of the server's CPU time).
 /// The caller then awaits the write without holding any thread.
 public final class WorkQueues: Sendable {
     private let userQueues: [DispatchQueue]

@@ -261,9 +261,11 @@ struct ServerTransportTests {
         try await withTestServer({ $0.maxConcurrentCallsPerConnection = 4 }) { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
             try await peer.send(Preface().bytes)
-            for stream in UInt32(1)...6 {
-                try await peer.sendRequest(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("300:s\(stream)".utf8))
-            }
+            // All six in one write: they arrive together, so none of the first four can have
+            // finished before the last two arrive, however slow the machine.
+            try await peer.send((UInt32(1)...6).flatMap { stream in
+                try RawPeer.requestFrame(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("300:s\(stream)".utf8))
+            })
             #expect(try await peer.waitUntil { try $0.responses().count == 6 })
             let responses = try peer.responses()
             let refused = responses.values.filter { $0.status.reason == WireReason.tooManyConcurrentCalls }

@@ -118,11 +118,19 @@ final class RawPeer: Sendable {
     }
 
     func sendRequest(streamID: UInt32, method: String, payload: [UInt8] = [], timeoutMicros: UInt64 = 0) async throws {
+        try await self.send(Self.requestFrame(streamID: streamID, method: method, payload: payload, timeoutMicros: timeoutMicros))
+    }
+
+    /// A whole REQUEST frame, to send alone or several in one write.
+    static func requestFrame(streamID: UInt32, method: String, payload: [UInt8] = [], timeoutMicros: UInt64 = 0) throws -> [UInt8] {
         var request = Framerpc_V1_Request()
         request.method = method
         request.payload = Data(payload)
         request.timeoutMicros = timeoutMicros
-        try await self.sendFrame(streamID: streamID, type: .request, payload: try request.serializedBytes())
+        let payload: [UInt8] = try request.serializedBytes()
+        var buffer = ByteBuffer()
+        buffer.writeFrame(streamID: streamID, type: .request, payload: payload)
+        return Array(buffer.readableBytesView)
     }
 
     var bytes: [UInt8] { self.received.withLockedValue { $0.bytes } }
