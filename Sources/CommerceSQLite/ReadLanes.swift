@@ -36,14 +36,18 @@ final class ReadLanes: Sendable {
 
     /// Runs a lookup by key on the calling thread, on the next lookup lane, outside any transaction.
     func lookUp<T>(_ body: (Database) throws -> T) throws -> T {
-        let index = self.nextLookup.add(1, ordering: .relaxed).oldValue % self.lookupReaders.count
-        return try mapStorageErrors { try self.lookupReaders[index < 0 ? -index : index].unsafeRead(body) }
+        try mapStorageErrors { try Self.next(of: self.lookupReaders, self.nextLookup).unsafeRead(body) }
+    }
+
+    /// The next of `lanes`, round-robin by `counter`.
+    private static func next(of lanes: [DatabaseQueue], _ counter: borrowing Atomic<Int>) -> DatabaseQueue {
+        let turn = UInt(bitPattern: counter.add(1, ordering: .relaxed).oldValue)
+        return lanes[Int(turn % UInt(lanes.count))]
     }
 
     /// Runs `body` on the next lane, outside any transaction, and resumes the caller with its result.
     func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let index = self.next.add(1, ordering: .relaxed).oldValue % self.readers.count
-        let reader = self.readers[index < 0 ? -index : index]
+        let reader = Self.next(of: self.readers, self.next)
         return try await withCheckedThrowingContinuation { continuation in
             reader.asyncUnsafeRead { database in
                 continuation.resume(with: Result { try mapStorageErrors { try body(database.get()) } })
