@@ -14,13 +14,12 @@ extension SQLiteStore: OutboxStore {
     }
 
     /// A time-ordered (version 7, RFC 9562) UUID, lower-case: 48 bits of Unix milliseconds, then 74
-    /// random bits from the system generator (getrandom). Time-ordered ids append to the outbox's
-    /// unique index instead of landing on a random page of it in every commit (random version 4 ids
-    /// dirtied one more index page per order). Foundation's `UUID()` on Linux also opened
-    /// /dev/urandom on every call, inside the write transaction.
+    /// random bits from the system generator (getrandom, through ``RandomBits``). Time-ordered ids
+    /// append to the outbox's unique index instead of landing on a random page of it in every commit
+    /// (random version 4 ids dirtied one more index page per order). Foundation's `UUID()` on Linux
+    /// also opened /dev/urandom on every call, inside the write transaction.
     static func eventID(at millis: UnixMillis) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let random = (generator.next() as UInt64, generator.next() as UInt64)
+        let random = RandomBits.shared.next()
         let high = UInt64(UInt64(truncatingIfNeeded: millis) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | (random.0 & 0x0FFF)
         let low = (random.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 9562 variant
         // 8-4-4-4-12 lower-case hex digits, written straight into the string's storage.

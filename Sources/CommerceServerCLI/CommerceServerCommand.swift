@@ -68,6 +68,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
+    @Option(help: """
+        Event loop threads (sockets, framing, protobuf, lookups by key). Default: one per core but \
+        one, left to the group committer, every write's one thread.
+        """)
+    var eventLoops = max(1, System.coreCount - 1)
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl: Int64 = 86_400
     @Option(help: "Milliseconds between sweeps that expire unpaid orders.") var expirySweepMs: Int64 = 1_000
@@ -106,7 +111,8 @@ struct Serve: AsyncParsableCommand {
             expirySweepMillis: self.expirySweepMs,
             dataPlatform: self.dataPlatformUrl.map { .http(url: $0) }
                 ?? .file(path: self.eventsFile
-                    ?? URL(fileURLWithPath: self.database.path).deletingLastPathComponent().appendingPathComponent("events.jsonl").path))
+                    ?? URL(fileURLWithPath: self.database.path).deletingLastPathComponent().appendingPathComponent("events.jsonl").path),
+            eventLoopThreads: self.eventLoops)
         let portFile = self.portFile
         let service = CommerceServerService(
             configuration: configuration,

@@ -3,6 +3,8 @@ import CommerceSQLite
 import CommerceUseCases
 import FrameRPCServer
 import Logging
+import NIOCore
+import NIOPosix
 
 /// The composition root: opens the store, wires the use cases to their queues and the services
 /// to the router, and starts the FrameRPC server.
@@ -11,13 +13,19 @@ public final class CommerceServer: Sendable {
     private let rpc: RPCServer
     private let sweeper: Task<Void, Never>
     private let relay: Task<Void, Never>?
+    /// The event loops the server owns (``CommerceServerConfiguration/eventLoopThreads``), if any.
+    private let ownGroup: MultiThreadedEventLoopGroup?
     private let logger: Logger
 
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?, logger: Logger) {
+    private init(
+        store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
+        ownGroup: MultiThreadedEventLoopGroup?, logger: Logger
+    ) {
         self.logger = logger
+        self.ownGroup = ownGroup
         self.relay = relay
         self.store = store
         self.rpc = rpc
@@ -33,7 +41,16 @@ public final class CommerceServer: Sendable {
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
             rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
-        let rpc = try await RPCServer.start(router: router, configuration: configuration.rpc, logger: logger)
+        let ownGroup = configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
+        let rpc: RPCServer
+        do {
+            rpc = try await RPCServer.start(
+                router: router, configuration: configuration.rpc, logger: logger,
+                group: ownGroup ?? MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            try? await ownGroup?.shutdownGracefully()
+            throw error
+        }
         // Unpaid two-step orders expire by themselves: every instance sweeps, the guarded status
         // change makes each expiry happen once.
         let interval = Duration.milliseconds(max(10, configuration.expirySweepMillis))
@@ -61,7 +78,7 @@ public final class CommerceServer: Sendable {
             relay = Task { await relayer.run() }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }
-        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay, logger: logger)
+        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.
@@ -70,6 +87,7 @@ public final class CommerceServer: Sendable {
         self.relay?.cancel()
         await self.relay?.value
         try await self.rpc.shutdownGracefully()
+        try await self.ownGroup?.shutdownGracefully()
         let commits = self.store.groupCommitStatistics
         self.logger.notice("group commit", metadata: [
             "transactions": "\(commits.batches)", "writes": "\(commits.writes)",

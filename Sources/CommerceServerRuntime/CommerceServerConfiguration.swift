@@ -24,6 +24,9 @@ public struct CommerceServerConfiguration: Sendable {
     public var dataPlatform: DataPlatformTarget?
     /// How often the relay looks for new events when idle, in ms.
     public var relayPollMillis: Int64
+    /// Event loop threads of a group of the server's own; nil shares NIO's singleton group (one
+    /// thread per core), as the tests' in-process servers do.
+    public var eventLoopThreads: Int?
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
@@ -36,8 +39,10 @@ public struct CommerceServerConfiguration: Sendable {
         pendingOrderTTLMillis: Int64 = 24 * 3_600_000,
         expirySweepMillis: Int64 = 1_000,
         dataPlatform: DataPlatformTarget? = nil,
-        relayPollMillis: Int64 = 50
+        relayPollMillis: Int64 = 50,
+        eventLoopThreads: Int? = nil
     ) {
+        self.eventLoopThreads = eventLoopThreads
         self.dataPlatform = dataPlatform
         self.relayPollMillis = relayPollMillis
         self.pendingOrderTTLMillis = pendingOrderTTLMillis

@@ -142,6 +142,17 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("event ids drawn from 8 threads at once in the same millisecond are all distinct (the random block is shared safely)")
+    func eventIDsAcrossThreads() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<2_000).map { _ in SQLiteStore.eventID(at: 1_763_856_000_000) } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(ids.count == 16_000 && Set(ids).count == 16_000)
+    }
+
     @Test("the ceiling is guarded in the update itself; the refused charge changes nothing")
     func ceiling() async throws {
         let store = try temporaryStore()

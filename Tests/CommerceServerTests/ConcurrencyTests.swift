@@ -45,6 +45,36 @@ struct ConcurrencyTests {
         }
     }
 
+    @Test("a server on one event loop of its own (the CLI's default on 2 cores): 64 callers on 8 connections charge exactly, and its thread stops with it")
+    func ownEventLoop() async throws {
+        func ownLoopThreads() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { ((try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-ELT-") }.count
+        }
+        let before = ownLoopThreads()
+        try await withCommerceServer(connections: 8, configure: { $0.eventLoopThreads = 1 }) { server, client in
+            #expect(ownLoopThreads() == before + 1)
+            var created: [Int64] = []
+            for index in 0..<16 { created.append(try await client.createUser(name: "buyer \(index)").id) }
+            let users = created
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<64 {
+                    group.addTask {
+                        for call in 0..<20 {
+                            let user = users[(caller + call) % users.count]
+                            _ = try await client.chargeBalance(userID: user, amount: 1_000)
+                            _ = try await client.getBalance(userID: user)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for user in users { #expect(try await client.getBalance(userID: user) == 64 * 20 / 16 * 1_000) }
+            #expect(try server.store.audit().isEmpty)
+        }
+        #expect(ownLoopThreads() == before)
+    }
+
     @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once")
     func racingIdempotencyKeys() async throws {
         try await withCommerceServer { server, _ in
