@@ -53,3 +53,21 @@ assert lines == 2000 and days == 3 and sold == rolled, (lines, days, sold, rolle
 print(f"history: {lines} lines over {days} days")
 PY
 "$BIN/commerce-server" audit --db "$WORK/history.sqlite"
+# The commit-floor baseline still runs on the schema the migrations make, and its statements are
+# still the server's own (whitespace aside).
+cc -O2 -Wall -Werror -o "$WORK/order_commit_floor" benchmarks/baselines/order_commit_floor.c -lsqlite3
+"$BIN/commerce-server" migrate --db "$WORK/schema.sqlite" >/dev/null
+python3 - "$WORK/schema.sqlite" benchmarks/baselines/order_commit_floor.c Sources/CommerceSQLite >"$WORK/schema.sql" <<'PY'
+import glob, re, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY rowid"):
+    print(sql + ";")
+normal = lambda text: " ".join(text.split())
+swift = normal(" ".join(open(path).read() for path in glob.glob(sys.argv[3] + "/*.swift")))
+c = open(sys.argv[2]).read()
+statements = [normal("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', call))) for call in re.findall(r'prepare\(((?:\s*"(?:[^"\\]|\\.)*")+)\)', c)]
+assert len(statements) == 12, statements
+missing = [s for s in statements if s not in ("BEGIN IMMEDIATE", "COMMIT") and s not in swift]
+assert not missing, f"order_commit_floor.c runs statements the server no longer runs: {missing}"
+PY
+"$WORK/order_commit_floor" "$WORK/schema.sql" "$WORK/floor.sqlite" 480 24
