@@ -69,8 +69,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
     @Option(help: """
-        Event loop threads (sockets, framing, protobuf, lookups by key). Default: one per core but \
-        one, left to the group committer, every write's one thread.
+        Event loop threads (sockets, framing, protobuf, lookups by key). Default: the cores but one \
+        (at least 1): one core is left to the group commit thread, which every write waits for.
         """)
     var eventLoops = max(1, System.coreCount - 1)
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
