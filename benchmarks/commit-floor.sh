@@ -13,12 +13,7 @@ bench_setup commit-floor
 cc -O2 -Wall -Werror -o "$WORK/order_commit_floor" benchmarks/baselines/order_commit_floor.c -lsqlite3
 # The floor runs on the server's own schema, as its migrations make it.
 "$BIN/commerce-server" migrate --db "$WORK/schema.sqlite" >/dev/null
-python3 - "$WORK/schema.sqlite" >"$WORK/schema.sql" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY rowid"):
-    print(sql + ";")
-PY
+python3 benchmarks/baselines/dump_schema.py "$WORK/schema.sqlite" >"$WORK/schema.sql"
 ROUNDS="${COMMIT_FLOOR_ROUNDS:-3}"
 for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS — floor: the order's statements in C, 24 per transaction" >&2

@@ -57,14 +57,12 @@ PY
 # still the server's own (whitespace aside).
 cc -O2 -Wall -Werror -o "$WORK/order_commit_floor" benchmarks/baselines/order_commit_floor.c -lsqlite3
 "$BIN/commerce-server" migrate --db "$WORK/schema.sqlite" >/dev/null
-python3 - "$WORK/schema.sqlite" benchmarks/baselines/order_commit_floor.c Sources/CommerceSQLite >"$WORK/schema.sql" <<'PY'
-import glob, re, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY rowid"):
-    print(sql + ";")
+python3 benchmarks/baselines/dump_schema.py "$WORK/schema.sqlite" >"$WORK/schema.sql"
+python3 - benchmarks/baselines/order_commit_floor.c Sources/CommerceSQLite <<'PY'
+import glob, re, sys
 normal = lambda text: " ".join(text.split())
-swift = normal(" ".join(open(path).read() for path in glob.glob(sys.argv[3] + "/*.swift")))
-c = open(sys.argv[2]).read()
+swift = normal(" ".join(open(path).read() for path in glob.glob(sys.argv[2] + "/*.swift")))
+c = open(sys.argv[1]).read()
 statements = [normal("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', call))) for call in re.findall(r'prepare\(((?:\s*"(?:[^"\\]|\\.)*")+)\)', c)]
 assert len(statements) == 12, statements
 missing = [s for s in statements if s not in ("BEGIN IMMEDIATE", "COMMIT") and s not in swift]

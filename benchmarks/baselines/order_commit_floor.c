@@ -15,7 +15,7 @@
  *
  *   cc -O2 -o order_commit_floor order_commit_floor.c -lsqlite3
  *   ./order_commit_floor schema.sql /tmp/floor.sqlite [orders, default 48000] [batch, default 24]
- * schema.sql: the server's schema (benchmarks/commit-floor.sh dumps it from a migrated database).
+ * schema.sql: the server's schema (benchmarks/baselines/dump_schema.py prints it from a migrated database).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
