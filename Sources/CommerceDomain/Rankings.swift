@@ -57,3 +57,40 @@ public struct Ranking: Hashable, Sendable {
         self.windowEnd = windowEnd
     }
 }
+
+/// Units sold and orders per product, summed over a window's daily rollups, and the ranking's
+/// order over them: most units first, then the lower product id; a product with nothing sold (every
+/// sale refunded) is not ranked.
+public struct SalesTally: Sendable {
+    public typealias Total = (productID: ProductID, quantity: Int64, orders: Int64)
+
+    private var totals: [ProductID: (quantity: Int64, orders: Int64)] = [:]
+
+    public init() {}
+
+    /// Adds one day's rollup of `product`.
+    public mutating func add(_ product: ProductID, quantity: Int64, orders: Int64) {
+        self.totals[product, default: (0, 0)].quantity += quantity
+        self.totals[product, default: (0, 0)].orders += orders
+    }
+
+    /// The first `limit` products in ranking order. Keeps only `limit` candidates sorted while it
+    /// walks the totals, so a window over many products costs no sort of them all.
+    public func top(_ limit: Int) -> [Total] {
+        guard limit > 0 else { return [] }
+        var best: [Total] = []
+        best.reserveCapacity(limit + 1)
+        for (product, total) in self.totals where total.quantity > 0 {
+            let candidate: Total = (product, total.quantity, total.orders)
+            if best.count == limit, let last = best.last, !Self.ranksBefore(candidate, last) { continue }
+            let position = best.firstIndex { !Self.ranksBefore($0, candidate) } ?? best.endIndex
+            best.insert(candidate, at: position)
+            if best.count > limit { best.removeLast() }
+        }
+        return best
+    }
+
+    static func ranksBefore(_ a: Total, _ b: Total) -> Bool {
+        a.quantity != b.quantity ? a.quantity > b.quantity : a.productID < b.productID
+    }
+}

@@ -51,6 +51,18 @@ extension Database {
     func fetchFirst<each Value: DirectBinding, Result>(
         direct sql: String, _ values: repeat each Value, read: (DirectRow) -> Result
     ) throws -> Result? {
+        var result: Result?
+        try self.forEachRow(direct: sql, repeat each values) { row in
+            if result == nil { result = read(row) }
+        }
+        return result
+    }
+
+    /// Runs a statement with directly bound values (see ``fetchFirst(direct:_:read:)``) and hands
+    /// every row it returns to `body`, in order.
+    func forEachRow<each Value: DirectBinding>(
+        direct sql: String, _ values: repeat each Value, row body: (DirectRow) throws -> Void
+    ) throws {
         let statement = try self.cachedStatement(sql: sql).sqliteStatement
         sqlite3_reset(statement)
         var index: Int32 = 0
@@ -63,13 +75,12 @@ extension Database {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }
-        var result: Result?
         while true {
             switch sqlite3_step(statement) {
             case SQLITE_DONE:
-                return result
+                return
             case SQLITE_ROW:
-                if result == nil { result = read(DirectRow(statement: statement)) }
+                try body(DirectRow(statement: statement))
             case let code:
                 throw self.directError(code, sql)
             }

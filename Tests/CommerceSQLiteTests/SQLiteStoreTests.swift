@@ -479,4 +479,27 @@ struct SQLiteStoreTests {
         #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
         #expect(try store.audit().isEmpty)
     }
+
+    @Test("the best sellers summed from the rollups are SQLite's own GROUP BY over the same window, for every window and limit")
+    func topSellersMatchSQL() async throws {
+        let store = try temporaryStore()
+        let now: UnixMillis = 1_750_000_000_000
+        try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: 4_000, days: 4), now: now)
+        let today = SalesDay(containing: now)
+        for (days, limit) in [(1, 5), (3, 5), (4, 50), (2, 1)] {
+            let first = SalesDay(rawValue: today.rawValue - Int64(days) + 1)
+            let ours = try await store.topSellers(from: first, through: today, limit: limit)
+            let sql = try store.readNow { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
+                    FROM product_daily_sales s JOIN products p ON p.id = s.product_id
+                    WHERE s.day BETWEEN ? AND ? GROUP BY s.product_id HAVING SUM(s.quantity) > 0
+                    ORDER BY quantity DESC, s.product_id LIMIT ?
+                    """, arguments: [first.rawValue, today.rawValue, limit]).map {
+                    TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
+                }
+            }
+            #expect(ours == sql && ours.count == min(limit, 50), "\(days) days, top \(limit)")
+        }
+    }
 }
