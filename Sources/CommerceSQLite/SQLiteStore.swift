@@ -92,6 +92,21 @@ public final class SQLiteStore: Sendable {
         return (pass.walFrames, pass.checkpointed, pass.restarts)
     }
 
+    /// Copies the whole WAL into the database file and truncates the WAL to nothing, so the `.sqlite`
+    /// file alone is the whole database (a tool that wrote much, like `seed`, then leaves no large
+    /// WAL behind, and a copy of just the file is complete). Waits for the writes already submitted.
+    /// - Returns: false if another connection was reading from the WAL (another process), so it could
+    ///   not be emptied; what was copied stays copied and the database is consistent either way.
+    @discardableResult
+    public func checkpointAll() throws -> Bool {
+        try mapStorageErrors {
+            try self.pool.writeWithoutTransaction { db in
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                return row.map { ($0[0] as Int) == 0 && ($0[1] as Int) <= ($0[2] as Int) } ?? false
+            }
+        }
+    }
+
     /// Group commit so far: transactions committed, the writes they carried, the committing
     /// thread's CPU seconds, and the batches that started over because a write failed half-way.
     public var groupCommitStatistics: GroupCommitStatistics { self.committer.statistics }

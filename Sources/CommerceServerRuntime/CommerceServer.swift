@@ -41,6 +41,14 @@ public final class CommerceServer: Sendable {
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
             rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
+        // Everything that can fail is set up before the listener opens: nothing after it throws, so
+        // a failed start leaves no socket or event loop behind.
+        let sink: (DataPlatformTarget, any EventSink)? = try configuration.dataPlatform.map { target in
+            switch target {
+            case .http(let url): (target, HTTPEventSink(url: url, timeout: .seconds(5)))
+            case .file(let path): (target, try FileEventSink(path: path))
+            }
+        }
         let ownGroup = configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
         let rpc: RPCServer
         do {
@@ -66,12 +74,7 @@ public final class CommerceServer: Sendable {
             }
         }
         var relay: Task<Void, Never>?
-        if let target = configuration.dataPlatform {
-            let sink: any EventSink
-            switch target {
-            case .http(let url): sink = HTTPEventSink(url: url, timeout: .seconds(5))
-            case .file(let path): sink = try FileEventSink(path: path)
-            }
+        if let (target, sink) = sink {
             let relayer = DataPlatformRelay(
                 store: store, sink: sink, clock: configuration.clock, logger: logger,
                 pollInterval: .milliseconds(max(5, configuration.relayPollMillis)))

@@ -502,4 +502,21 @@ struct SQLiteStoreTests {
             #expect(ours == sql && ours.count == min(limit, 50), "\(days) days, top \(limit)")
         }
     }
+
+    @Test("checkpointAll folds the WAL into the file and empties it: a copy of the .sqlite file alone is the whole database")
+    func checkpointAll() async throws {
+        let store = try temporaryStore()
+        try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: 2_000, days: 1))
+        let wal = store.configuration.path + "-wal"
+        #expect(try #require(FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) > 0)
+        #expect(try store.checkpointAll())
+        #expect(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int == 0)
+
+        let copy = store.configuration.path + ".copy.sqlite"
+        try FileManager.default.copyItem(atPath: store.configuration.path, toPath: copy)
+        let copied = try SQLiteStore(StoreConfiguration(path: copy))
+        let count = "SELECT COUNT(*) FROM order_lines"
+        #expect(try copied.readNow { try Int.fetchOne($0, sql: count) } == 2_000)
+        #expect(try copied.audit().isEmpty)
+    }
 }

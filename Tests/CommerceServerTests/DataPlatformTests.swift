@@ -26,6 +26,32 @@ struct DataPlatformTests {
         Issue.record("timed out waiting for \(what)")
     }
 
+    @Test("a data platform file that cannot be opened fails the start and leaves nothing behind: the same port starts a server at once")
+    func failedStartLeavesNothing() async throws {
+        let database = temporaryDatabasePath()
+        // A file where the sink's directory should be.
+        let blocker = database + ".not-a-directory"
+        try FileManager.default.createDirectory(atPath: (database as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data()))
+        let probe = try await CommerceServer.start(CommerceServerConfiguration(
+            rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: database, synchronous: .normal)))
+        let port = probe.port
+        try await probe.shutdownGracefully()
+
+        var configuration = CommerceServerConfiguration(
+            rpc: ServerConfiguration(host: "127.0.0.1", port: port), store: StoreConfiguration(path: database, synchronous: .normal),
+            adminToken: adminToken, dataPlatform: .file(path: blocker + "/events.jsonl"), eventLoopThreads: 1)
+        await #expect(throws: (any Error).self) { _ = try await CommerceServer.start(configuration) }
+        // Had the failed start left its listener open, this bind would fail with EADDRINUSE.
+        configuration.dataPlatform = nil
+        let server = try await CommerceServer.start(configuration)
+        #expect(server.port == port)
+        let client = CommerceClient(configuration: ClientConfiguration(port: port, connections: 1), adminToken: adminToken)
+        #expect(try await client.createUser(name: "after a failed start").id > 0)
+        await client.close()
+        try await server.shutdownGracefully()
+    }
+
     @Test("every paid order and refund reaches a real HTTP receiver, through a 500 phase, an outage and a server restart; none lost")
     func outageAndRestart() async throws {
         let receiver = EventReceiver()
