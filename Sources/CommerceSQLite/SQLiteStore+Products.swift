@@ -53,9 +53,9 @@ extension SQLiteStore: ProductStore {
     }
 
     /// Sums the window's rollup rows here rather than in SQL: SQLite's GROUP BY and ORDER BY over
-    /// them build two temporary B-trees, which took two thirds of the query's time (66 µs of it for
-    /// 150 rollup rows, against 18 µs to read them; benchmarks/README.md). Names are looked up for
-    /// the ranked few only. One read transaction: the names come from the rollups' snapshot.
+    /// them build two temporary B-trees. Over 150 rollup rows that query took 66 µs, where reading
+    /// the rows takes 18 µs (benchmarks/README.md, session 8). Names are looked up for the ranked
+    /// few only. One read transaction: the names come from the rollups' snapshot.
     public func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller] {
         try await self.read { db in
             var tally = SalesTally()
