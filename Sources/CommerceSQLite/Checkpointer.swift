@@ -64,7 +64,13 @@ final class Checkpointer: @unchecked Sendable {
 
     /// One `wal_checkpoint(mode)`; nil when it could not run to the end (busy or failed).
     private static func checkpoint(_ connection: DatabaseQueue, _ mode: String) -> Pass? {
-        let row = try? connection.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))") }
+        (try? Self.walCheckpoint(connection, mode)) ?? nil
+    }
+
+    /// One `wal_checkpoint(mode)` on `writer`'s connection; nil when another connection kept it
+    /// from running to the end (busy).
+    static func walCheckpoint(_ writer: some DatabaseWriter, _ mode: String) throws -> Pass? {
+        let row = try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))") }
         guard let row, (row[0] as Int) == 0 else { return nil }
         return Pass(walFrames: row[1], checkpointed: row[2])
     }

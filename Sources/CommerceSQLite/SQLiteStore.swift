@@ -100,10 +100,7 @@ public final class SQLiteStore: Sendable {
     @discardableResult
     public func checkpointAll() throws -> Bool {
         try mapStorageErrors {
-            try self.pool.writeWithoutTransaction { db in
-                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-                return row.map { ($0[0] as Int) == 0 && ($0[1] as Int) <= ($0[2] as Int) } ?? false
-            }
+            try Checkpointer.walCheckpoint(self.pool, "TRUNCATE").map { $0.checkpointed >= $0.walFrames } ?? false
         }
     }
 
