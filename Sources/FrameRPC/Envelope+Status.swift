@@ -31,7 +31,11 @@ extension Framerpc_V1_KeyValue {
 
 extension Metadata {
     public init(_ entries: [Framerpc_V1_KeyValue]) {
-        self.init(entries.map { ($0.key, $0.value) })
+        if entries.isEmpty {
+            self.init()
+        } else {
+            self.init(entries.map { ($0.key, $0.value) })
+        }
     }
 
     public var keyValues: [Framerpc_V1_KeyValue] {

@@ -5,28 +5,35 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
     public init() { self.entries = [] }
 
     public init(dictionaryLiteral elements: (String, String)...) {
-        self.entries = elements.map { (key: $0.0.lowercased(), value: $0.1) }
+        self.entries = elements.map { (key: Self.normalized($0.0), value: $0.1) }
     }
 
     public init<S: Sequence>(_ pairs: S) where S.Element == (String, String) {
-        self.entries = pairs.map { (key: $0.0.lowercased(), value: $0.1) }
+        self.entries = pairs.map { (key: Self.normalized($0.0), value: $0.1) }
+    }
+
+    /// `key` lower-cased; most keys already are, and those come back as they are, without the
+    /// copy `lowercased()` makes (metadata is read on every call).
+    static func normalized(_ key: String) -> String {
+        key.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? key.lowercased() : key
     }
 
     /// The first value for `key`.
     public subscript(key: String) -> String? {
         get {
-            let key = key.lowercased()
+            guard !self.entries.isEmpty else { return nil }
+            let key = Self.normalized(key)
             return self.entries.first { $0.key == key }?.value
         }
         set {
-            let key = key.lowercased()
+            let key = Self.normalized(key)
             self.entries.removeAll { $0.key == key }
             if let newValue { self.entries.append((key: key, value: newValue)) }
         }
     }
 
     public mutating func add(_ key: String, _ value: String) {
-        self.entries.append((key: key.lowercased(), value: value))
+        self.entries.append((key: Self.normalized(key), value: value))
     }
 
     public var isEmpty: Bool { self.entries.isEmpty }

@@ -222,11 +222,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let micros = request.timeoutMicros == 0 ? maxMicros : Int64(min(request.timeoutMicros, UInt64(maxMicros)))
         let deadline = now + .microseconds(micros)
 
-        let metadata = Metadata(request.metadata)
-        let requestID = metadata[MetadataKey.requestID] ?? "\(self.connectionTag)-\(streamID)"
         let serverContext = ServerContext(
-            method: method.name, metadata: metadata, deadline: deadline, requestID: requestID, connectionLogger: self.logger,
-            remoteAddress: self.remoteAddress)
+            method: method.name, metadata: Metadata(request.metadata), deadline: deadline, connectionTag: self.connectionTag,
+            streamID: streamID, connectionLogger: self.logger, remoteAddress: self.remoteAddress)
 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)

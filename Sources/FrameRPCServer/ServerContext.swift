@@ -9,10 +9,15 @@ public struct ServerContext: Sendable {
     public var metadata: Metadata
     /// When the server stops waiting and answers `DEADLINE_EXCEEDED`; the handler's task is cancelled then.
     public var deadline: NIODeadline
-    /// From the `request-id` metadata entry, or made up by the server (`<connection>-<stream id>`).
-    public var requestID: String
+    /// From the `request-id` metadata entry, or made up by the server (`<connection>-<stream id>`)
+    /// when asked for: most calls log nothing and never need one.
+    public var requestID: String {
+        self.metadata[MetadataKey.requestID] ?? "\(self.connectionTag)-\(self.streamID)"
+    }
     public var remoteAddress: String
     private let connectionLogger: Logger
+    private let connectionTag: String
+    private let streamID: UInt32
 
     /// The connection's logger with `request-id` and `method` metadata; built when asked for, so
     /// calls that log nothing pay nothing.
@@ -24,13 +29,14 @@ public struct ServerContext: Sendable {
     }
 
     public init(
-        method: String, metadata: Metadata, deadline: NIODeadline, requestID: String, connectionLogger: Logger,
-        remoteAddress: String
+        method: String, metadata: Metadata, deadline: NIODeadline, connectionTag: String, streamID: UInt32,
+        connectionLogger: Logger, remoteAddress: String
     ) {
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
-        self.requestID = requestID
+        self.connectionTag = connectionTag
+        self.streamID = streamID
         self.connectionLogger = connectionLogger
         self.remoteAddress = remoteAddress
     }

@@ -38,6 +38,20 @@ struct EnvelopeTests {
         #expect(back.status.rpcError?.reason == "SERVER_DRAINING")
     }
 
+    @Test("metadata keys are compared lower-cased, also non-ASCII ones; values keep their case")
+    func metadataKeys() {
+        var metadata: Metadata = ["Authorization": "Bearer ABC", "x-lower": "v", "Ärger-Key": "Ü"]
+        #expect(metadata.entries.map(\.key) == ["authorization", "x-lower", "ärger-key"])
+        #expect(metadata["AUTHORIZATION"] == "Bearer ABC" && metadata["X-Lower"] == "v" && metadata["ÄRGER-key"] == "Ü")
+        metadata["X-LOWER"] = "w"
+        metadata.add("Extra", "1")
+        #expect(metadata["x-lower"] == "w" && metadata["extra"] == "1" && metadata.entries.count == 4)
+        metadata["x-lower"] = nil
+        #expect(metadata["X-Lower"] == nil && metadata.entries.count == 3)
+        #expect(Metadata([Framerpc_V1_KeyValue]()).isEmpty && Metadata()["anything"] == nil)
+        #expect(Metadata(metadata.keyValues) == metadata)
+    }
+
     @Test("status codes carry gRPC's numbers and names")
     func codes() {
         #expect(StatusCode.invalidArgument.rawValue == 3 && StatusCode.invalidArgument.name == "INVALID_ARGUMENT")

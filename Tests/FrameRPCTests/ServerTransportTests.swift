@@ -32,6 +32,29 @@ struct ServerTransportTests {
         }
     }
 
+    @Test("a call's request id is the client's request-id entry, or one the server makes up per connection and stream")
+    func requestIDs() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            let given = try await client.call(
+                "/test.v1.Test/RequestID", request: [],
+                options: CallOptions(metadata: ["Request-ID": "order-42", "trace-tag": "blue"]))
+            #expect(String(decoding: given, as: UTF8.self) == "order-42|blue")
+
+            var madeUp: [String] = []
+            for _ in 0..<3 {
+                let reply = String(decoding: try await client.call("/test.v1.Test/RequestID", request: []), as: UTF8.self)
+                madeUp.append(String(reply.split(separator: "|", omittingEmptySubsequences: false)[0]))
+            }
+            // "<connection tag>-<stream id>": one tag for the connection, the stream ids of calls 2, 3, 4.
+            let parts = madeUp.map { $0.split(separator: "-").map(String.init) }
+            #expect(parts.allSatisfy { $0.count == 2 && UInt32($0[0], radix: 16) != nil })
+            #expect(Set(parts.map { $0[0] }).count == 1)
+            #expect(parts.map { $0[1] } == ["2", "3", "4"])
+            await client.close()
+        }
+    }
+
     @Test("errors reach the client with code, reason, message and details; unknown errors become INTERNAL without internals")
     func errors() async throws {
         try await withTestServer { server, _ in

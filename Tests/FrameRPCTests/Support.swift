@@ -19,6 +19,7 @@ final class Probe: Sendable {
 /// - `Echo` returns its payload.
 /// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag.
 /// - `Fail` throws an RPCError; `Crash` throws a plain Swift error.
+/// - `RequestID` returns the call's request id and its metadata's `Trace-Tag` entry, "id|tag".
 struct TestService: RPCService {
     let probe: Probe
 
@@ -41,6 +42,9 @@ struct TestService: RPCService {
                 }
                 self.probe.finished(tag)
                 return Array(tag.utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/RequestID", requestType: "bytes", responseType: "bytes", mutating: false) { _, context in
+                Array("\(context.requestID)|\(context.metadata["Trace-Tag"] ?? "")".utf8)
             },
             RPCMethod(name: "/test.v1.Test/Fail", requestType: "bytes", responseType: "bytes", mutating: false) { _, _ in
                 throw RPCError(code: .failedPrecondition, reason: "TEST_REASON", message: "as asked", details: ["k": "v"])
