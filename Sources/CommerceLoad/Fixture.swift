@@ -39,7 +39,7 @@ struct Fixture: Sendable {
     }
 
     static func prepare(client: CommerceClient, scenario: Scenario, sizes: Sizes) async throws -> Fixture {
-        let count = scenario == .getBalance ? min(sizes.users, 16) : sizes.users
+        let count = scenario == .health ? 0 : scenario == .getBalance ? min(sizes.users, 16) : sizes.users
         let charge: Int64 =
             switch scenario {
             case .chargeStorm: 0
@@ -68,7 +68,7 @@ struct Fixture: Sendable {
             throw FixtureError(message: "the \(scenario.rawValue) scenario checks the server's audit afterwards: pass --admin-token")
         }
         switch scenario {
-        case .getBalance, .chargeStorm:
+        case .getBalance, .health, .chargeStorm:
             break
         case .read, .topProducts:
             fixture.productIDs = try await client.listProducts(pageSize: 100).products.map(\.id)

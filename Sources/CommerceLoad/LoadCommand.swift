@@ -17,6 +17,7 @@ struct LoadCommand: AsyncParsableCommand {
 
             Scenarios:
               get-balance   GetBalance of a few users (the trivial RPC of the benchmarks)
+              health        Health/Check: the RPC stack with no storage (for benchmarks/transport-floor.sh)
               read          GetProduct / GetBalance mix, 80/20
               top-products  TopProducts of the last 3 days, top 5
               charge-storm  ChargeBalance of many users, every 10th call reusing an idempotency key
@@ -92,6 +93,7 @@ struct LoadCommand: AsyncParsableCommand {
 
 enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
     case getBalance = "get-balance"
+    case health
     case read
     case topProducts = "top-products"
     case chargeStorm = "charge-storm"

@@ -11,6 +11,8 @@ extension Scenario {
             return { sequence in
                 await attempt("GetBalance") { _ = try await client.getBalance(userID: users[sequence % users.count]) }
             }
+        case .health:
+            return { _ in await attempt("Health/Check") { _ = try await client.health() } }
         case .read:
             let products = fixture.productIDs
             return { sequence in
@@ -96,7 +98,7 @@ extension Scenario {
 
     var writes: Bool {
         switch self {
-        case .getBalance, .read, .topProducts: false
+        case .getBalance, .health, .read, .topProducts: false
         case .chargeStorm, .hotProduct, .flashSale, .order, .mixed: true
         }
     }
