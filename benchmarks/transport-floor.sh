@@ -3,6 +3,8 @@
 #   redis-benchmark -> redis-server      (the issue's baseline)
 #   NIO floor client -> NIO floor server (bare SwiftNIO: benchmarks/baselines/nio-floor)
 #   redis-benchmark -> NIO floor server, NIO floor client -> redis-server (each side alone)
+#   NIO FrameRPC client -> commerce-server, commerce-load -> NIO FrameRPC server (Health/Check:
+#     commerce's server alone, its client alone)
 #   commerce-load Health/Check -> commerce-server (the RPC stack on both sides, no storage)
 #   commerce-load GetBalance -> commerce-server
 # and the ratio of each to Redis in the same round. It tells how much of the gap to Redis at one
@@ -22,7 +24,10 @@ start_server transport-floor
 FLOOR_PORT=16380
 "$FLOOR" serve "$FLOOR_PORT" >"$WORK/floor.log" 2>&1 &
 FLOOR_PID=$!
-trap 'kill "$FLOOR_PID" 2>/dev/null || true; bench_cleanup' EXIT
+FRPC_PORT=16381
+"$FLOOR" frpc-serve "$FRPC_PORT" >"$WORK/frpc.log" 2>&1 &
+FRPC_PID=$!
+trap 'kill "$FLOOR_PID" "$FRPC_PID" 2>/dev/null || true; bench_cleanup' EXIT
 for _ in $(seq 100); do redis-cli -p "$FLOOR_PORT" get key:000000000000 >/dev/null 2>&1 && break; sleep 0.05; done
 
 redis_bench() {  # port -> GETs per second at 1 client, for about SECONDS_PER_RUN seconds
@@ -36,6 +41,10 @@ for round in $(seq "$ROUNDS"); do
   echo "floor $("$FLOOR" get "$FLOOR_PORT" "$SECONDS_PER_RUN")" >>"$WORK/round-$round.txt"
   echo "redis-bench-to-floor $(redis_bench "$FLOOR_PORT")" >>"$WORK/round-$round.txt"
   echo "floor-to-redis $("$FLOOR" get "$REDIS_PORT" "$SECONDS_PER_RUN")" >>"$WORK/round-$round.txt"
+  echo "frpc-floor-to-commerce $("$FLOOR" frpc-call "$PORT" "$SECONDS_PER_RUN")" >>"$WORK/round-$round.txt"
+  "$BIN/commerce-load" --port "$FRPC_PORT" --json --quiet --scenario health --concurrency 1 --connections 1 \
+    --duration "$SECONDS_PER_RUN" --warmup 1 >"$WORK/client-$round.json"
+  echo "commerce-client-to-frpc-floor $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rate_per_s'])" "$WORK/client-$round.json")" >>"$WORK/round-$round.txt"
   load --scenario health --concurrency 1 --connections 1 --duration "$SECONDS_PER_RUN" --warmup 1 >"$WORK/health-$round.json"
   echo "health $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rate_per_s'])" "$WORK/health-$round.json")" >>"$WORK/round-$round.txt"
   load --scenario get-balance --concurrency 1 --connections 1 --duration "$SECONDS_PER_RUN" --warmup 1 >"$WORK/ours-$round.json"
@@ -47,6 +56,8 @@ import json, platform, statistics, subprocess, sys, datetime
 work, out, secs, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 names = [("redis", "redis-benchmark → redis-server"), ("floor", "NIO floor client → NIO floor server"),
          ("redis-bench-to-floor", "redis-benchmark → NIO floor server"), ("floor-to-redis", "NIO floor client → redis-server"),
+         ("frpc-floor-to-commerce", "NIO FrameRPC client → commerce-server, Health/Check"),
+         ("commerce-client-to-frpc-floor", "commerce-load Health/Check → NIO FrameRPC server"),
          ("health", "commerce-load Health/Check → commerce-server"), ("commerce", "commerce-load GetBalance → commerce-server")]
 result = {"benchmark": "transport-floor", "date": datetime.datetime.utcnow().isoformat() + "Z",
           "machine": {"cpus": subprocess.check_output(["nproc"]).decode().strip(), "kernel": platform.release()},

@@ -3,9 +3,14 @@
 //
 //   NIOFloor serve PORT             answers every RESP command (redis-benchmark's GET) with "$3\r\nxxx\r\n"
 //   NIOFloor get PORT SECONDS       one connection, one GET at a time; prints GETs per second
+//   NIOFloor frpc-serve PORT        speaks FrameRPC: answers every REQUEST frame with a fixed
+//                                   Health/Check answer (SERVING), whatever the method
+//   NIOFloor frpc-call PORT SECONDS one FrameRPC connection, one Health/Check at a time (stream 1,
+//                                   5 s deadline); prints calls per second
 //
 // Each side is one event loop and one handler that answers (or sends the next request) inside
-// channelRead: the least a NIO program can do per round trip.
+// channelRead: the least a NIO program can do per round trip. The FrameRPC pair puts bare NIO on
+// one side of commerce's own client or server, to tell the two sides' costs apart.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -117,18 +122,133 @@ final class GetClientHandler: ChannelInboundHandler {
     }
 }
 
+/// FrameRPC's bytes, written out by hand (see proto/framerpc/v1/envelope.proto and FrameRPC's Frame).
+enum FrameRPCBytes {
+    static let preface: [UInt8] = Array("FRPC".utf8) + [0, 1, 0, 0]
+    static let headerSize = 10
+
+    static func frame(streamID: UInt32, type: UInt8, payload: [UInt8]) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+                UInt8(streamID >> 24), UInt8(streamID >> 16 & 0xFF), UInt8(streamID >> 8 & 0xFF), UInt8(streamID & 0xFF),
+                type, 0] + payload
+    }
+
+    /// Request envelope: method (field 1), timeout_micros (field 3) = 5,000,000; an empty HealthCheckRequest.
+    static let healthCheck: [UInt8] = {
+        let method = Array("/framerpc.v1.Health/Check".utf8)
+        return frame(streamID: 1, type: 0x01, payload: [0x0A, UInt8(method.count)] + method + [0x18, 0xC0, 0x96, 0xB1, 0x02])
+    }()
+
+    /// Response envelope: status {} (OK), payload = HealthCheckResponse { status: SERVING }.
+    static func healthAnswer(streamID: UInt32) -> [UInt8] {
+        frame(streamID: streamID, type: 0x02, payload: [0x0A, 0x00, 0x12, 0x02, 0x08, 0x01])
+    }
+
+    /// The length of the first whole frame in `buffer`, with its stream id and type.
+    static func firstFrame(_ buffer: ByteBuffer) -> (length: Int, streamID: UInt32, type: UInt8)? {
+        guard let (length, streamID, type, _) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt32, UInt32, UInt8, UInt8).self),
+              buffer.readableBytes >= headerSize + Int(length)
+        else { return nil }
+        return (headerSize + Int(length), streamID, type)
+    }
+}
+
+final class FrameRPCServerHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var pending = ByteBuffer()
+    private var sawPreface = false
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = Self.unwrapInboundIn(data)
+        self.pending.writeBuffer(&bytes)
+        if !self.sawPreface {
+            guard self.pending.readableBytes >= FrameRPCBytes.preface.count else { return }
+            self.pending.moveReaderIndex(forwardBy: FrameRPCBytes.preface.count)
+            self.sawPreface = true
+        }
+        var answers = context.channel.allocator.buffer(capacity: 32)
+        while let (length, streamID, type) = FrameRPCBytes.firstFrame(self.pending) {
+            self.pending.moveReaderIndex(forwardBy: length)
+            if type == 0x01 { answers.writeBytes(FrameRPCBytes.healthAnswer(streamID: streamID)) }
+        }
+        self.pending.discardReadBytes()
+        if answers.readableBytes > 0 { context.writeAndFlush(Self.wrapOutboundOut(answers), promise: nil) }
+    }
+}
+
+final class FrameRPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var pending = ByteBuffer()
+    private var sawPreface = false
+    private var answered = 0
+    private let stopAt: NIODeadline
+    private let done: EventLoopPromise<Int>
+
+    init(stopAt: NIODeadline, done: EventLoopPromise<Int>) {
+        self.stopAt = stopAt
+        self.done = done
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(
+            Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface + FrameRPCBytes.healthCheck)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = Self.unwrapInboundIn(data)
+        self.pending.writeBuffer(&bytes)
+        if !self.sawPreface {
+            guard self.pending.readableBytes >= FrameRPCBytes.preface.count else { return }
+            self.pending.moveReaderIndex(forwardBy: FrameRPCBytes.preface.count)
+            self.sawPreface = true
+        }
+        while let (length, _, type) = FrameRPCBytes.firstFrame(self.pending) {
+            self.pending.moveReaderIndex(forwardBy: length)
+            guard type == 0x02 else { continue }
+            self.answered += 1
+            if NIODeadline.now() < self.stopAt {
+                context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.healthCheck)), promise: nil)
+            } else {
+                self.done.succeed(self.answered)
+                context.close(promise: nil)
+            }
+        }
+        self.pending.discardReadBytes()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.done.fail(error)
+        context.close(promise: nil)
+    }
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count >= 3, let port = Int(arguments[2]), ["serve", "get"].contains(arguments[1]) else {
-    print("usage: NIOFloor serve PORT | NIOFloor get PORT SECONDS")
+let modes = ["serve", "get", "frpc-serve", "frpc-call"]
+guard arguments.count >= 3, let port = Int(arguments[2]), modes.contains(arguments[1]) else {
+    print("usage: NIOFloor serve|frpc-serve PORT | NIOFloor get|frpc-call PORT SECONDS")
     exit(2)
 }
+let frameRPC = arguments[1].hasPrefix("frpc")
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-if arguments[1] == "serve" {
+if arguments[1].hasSuffix("serve") {
     let channel = try ServerBootstrap(group: group)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GetServerHandler()) }
+            channel.eventLoop.makeCompletedFuture {
+                if frameRPC {
+                    try channel.pipeline.syncOperations.addHandler(FrameRPCServerHandler())
+                } else {
+                    try channel.pipeline.syncOperations.addHandler(GetServerHandler())
+                }
+            }
         }
         .bind(host: "127.0.0.1", port: port).wait()
     try channel.closeFuture.wait()
@@ -140,7 +260,11 @@ if arguments[1] == "serve" {
         .channelOption(.socketOption(.tcp_nodelay), value: 1)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(GetClientHandler(stopAt: stopAt, done: done))
+                if frameRPC {
+                    try channel.pipeline.syncOperations.addHandler(FrameRPCClientHandler(stopAt: stopAt, done: done))
+                } else {
+                    try channel.pipeline.syncOperations.addHandler(GetClientHandler(stopAt: stopAt, done: done))
+                }
             }
         }
         .connect(host: "127.0.0.1", port: port).wait()
