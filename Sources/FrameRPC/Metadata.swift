@@ -12,10 +12,11 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
         self.entries = pairs.map { (key: Self.normalized($0.0), value: $0.1) }
     }
 
-    /// `key` lower-cased; most keys already are, and those come back as they are, without the
-    /// copy `lowercased()` makes (metadata is read on every call).
+    /// `key` lower-cased. Most keys are lower-case ASCII already, and those come back as they are,
+    /// without the copy `lowercased()` makes (metadata is read on every call); any other key,
+    /// including any non-ASCII one, goes through `lowercased()`.
     static func normalized(_ key: String) -> String {
-        key.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? key.lowercased() : key
+        key.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) } ? key.lowercased() : key
     }
 
     /// The first value for `key`.
