@@ -16,6 +16,9 @@ public enum DataPlatformTarget: Sendable, Hashable {
 }
 
 protocol EventSink: Sendable {
+    /// The most events one relay pass takes. Each pass also renews the lease and records what was
+    /// delivered (two small writes), so a sink that delivers a batch at once wants large passes.
+    var passLimit: Int { get }
     func deliver(_ event: PendingEvent) async throws
     /// Delivers `events` in order, stopping at the first failure.
     /// - Returns: how many were delivered, and the failure that stopped it, if any.
@@ -23,6 +26,9 @@ protocol EventSink: Sendable {
 }
 
 extension EventSink {
+    /// One event at a time: a pass of 100 is recorded as delivered every 100 events.
+    var passLimit: Int { 100 }
+
     func deliver(inOrder events: [PendingEvent]) async -> (delivered: Int, failure: (any Error)?) {
         for (index, event) in events.enumerated() {
             do { try await self.deliver(event) } catch { return (index, error) }
@@ -57,6 +63,12 @@ struct HTTPEventSink: EventSink {
 /// Appends events as JSON lines and syncs the file before they count as delivered.
 final class FileEventSink: EventSink {
     private let handle: NIOLockedValueBox<FileHandle>
+
+    /// A pass is one write and one fsync, whatever its size. With passes of 100, at 10,000 orders/s
+    /// the relay synced the file 100 times a second beside the database's own commits on the same
+    /// disk; with passes of 1,000, durable PlaceOrder at 64 callers was faster in 9 of 12
+    /// alternating pairs (median +8 %).
+    let passLimit = 1_000
 
     init(path: String) throws {
         let url = URL(fileURLWithPath: path)
@@ -133,10 +145,11 @@ final class DataPlatformRelay: Sendable {
         _ = try? await self.onQueue { store.releaseRelayLease(owner: owner) }
     }
 
-    /// Claims a batch and delivers it in order; stops at the first failure (retried later, with the
-    /// events after it waiting behind it).
+    /// Claims a batch (up to the sink's ``EventSink/passLimit``) and delivers it in order; stops at
+    /// the first failure (retried later, with the events after it waiting behind it).
     /// - Returns: how many events were delivered.
-    func relayOnce(batch: Int = 100) async throws -> Int {
+    func relayOnce() async throws -> Int {
+        let batch = self.sink.passLimit
         let (store, clock, owner) = (self.store, self.clock, self.owner)
         guard let lease = try await self.onQueue({ store.takeRelayLease(owner: owner, leaseMillis: 60_000, now: clock()) }) else {
             return 0

@@ -1,10 +1,13 @@
 import CommerceClient
-import CommerceServerRuntime
+import CommerceDomain
+@testable import CommerceServerRuntime
 import CommerceSQLite
+import CommerceUseCases
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
 import Foundation
+import Logging
 import Testing
 
 @Suite("The data platform: transactional outbox and relay", .serialized, .timeLimit(.minutes(3)))
@@ -168,5 +171,29 @@ struct DataPlatformTests {
         #expect(ids.count == 5)
         await client.close()
         try await server.shutdownGracefully()
+    }
+
+    @Test("a relay pass takes up to the sink's limit: 1,000 events for a file (one write, one fsync), 100 for HTTP; all in order")
+    func passLimits() async throws {
+        let database = temporaryDatabasePath()
+        let store = try SQLiteStore(StoreConfiguration(path: database, synchronous: .normal))
+        let user = try await store.createUser(name: "buyer", at: 1).value
+        _ = try await store.charge(ChargeCommand(userID: user.id, amount: 1_000_000, idempotencyKey: nil, policy: .standard, at: 1)).value
+        let product = try await store.createProduct(name: "p", price: 100, stock: 10_000, at: 1).value
+        let request = try OrderRequest.validate(userID: user.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
+        // 1,500 paid orders, submitted together: they group-commit in a few transactions.
+        let pending = (0..<1_500).map { index in store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2 + Int64(index))) }
+        let orders = try pending.map { try $0.wait().order.id.rawValue }
+
+        let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("passes.jsonl").path
+        let sink = try FileEventSink(path: file)
+        #expect(sink.passLimit == 1_000 && HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1)).passLimit == 100)
+        let relay = DataPlatformRelay(store: store, sink: sink, clock: { 10_000 }, logger: Logger(label: "test"), pollInterval: .milliseconds(10))
+        #expect(try await relay.relayOnce() == 1_000)
+        #expect(try await relay.relayOnce() == 500)
+        #expect(try await relay.relayOnce() == 0)
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        let delivered = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["order_id"] as? Int64 }
+        #expect(delivered == orders, "every order once, in commit order")
     }
 }
