@@ -183,7 +183,8 @@ struct DataPlatformTests {
         let request = try OrderRequest.validate(userID: user.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
         // 1,500 paid orders, submitted together: they group-commit in a few transactions.
         let pending = (0..<1_500).map { index in store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2 + Int64(index))) }
-        let orders = try pending.map { try $0.wait().order.id.rawValue }
+        var orders: [Int64] = []
+        for write in pending { orders.append(try await write.value.order.id.rawValue) }
 
         let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("passes.jsonl").path
         let sink = try FileEventSink(path: file)
