@@ -73,10 +73,8 @@ final class GetServerHandler: ChannelInboundHandler {
     }
 }
 
-final class GetClientHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    private var pending = ByteBuffer()
+/// A client's closed loop: counts answers until `stopAt`, then reports the count and closes.
+struct ClosedLoop {
     private var answered = 0
     private let stopAt: NIODeadline
     private let done: EventLoopPromise<Int>
@@ -84,6 +82,58 @@ final class GetClientHandler: ChannelInboundHandler {
     init(stopAt: NIODeadline, done: EventLoopPromise<Int>) {
         self.stopAt = stopAt
         self.done = done
+    }
+
+    /// Counts an answer; true while the next request should go out.
+    mutating func answer(_ context: ChannelHandlerContext) -> Bool {
+        self.answered += 1
+        guard NIODeadline.now() >= self.stopAt else { return true }
+        self.done.succeed(self.answered)
+        context.close(promise: nil)
+        return false
+    }
+
+    func fail(_ error: any Error, _ context: ChannelHandlerContext) {
+        self.done.fail(error)
+        context.close(promise: nil)
+    }
+}
+
+/// FrameRPC bytes from a peer: the 8-byte preface once, then frames.
+struct FrameRPCStream {
+    private(set) var pending = ByteBuffer()
+    private var sawPreface = false
+
+    /// Adds `bytes`; true once the preface is past and frames may be read from `pending`.
+    mutating func feed(_ bytes: inout ByteBuffer) -> Bool {
+        self.pending.writeBuffer(&bytes)
+        if !self.sawPreface {
+            guard self.pending.readableBytes >= FrameRPCBytes.preface.count else { return false }
+            self.pending.moveReaderIndex(forwardBy: FrameRPCBytes.preface.count)
+            self.sawPreface = true
+        }
+        return true
+    }
+
+    /// The next whole frame's stream id and type, consumed; nil until one has arrived in full.
+    mutating func nextFrame() -> (streamID: UInt32, type: UInt8)? {
+        guard let (length, streamID, type) = FrameRPCBytes.firstFrame(self.pending) else {
+            self.pending.discardReadBytes()
+            return nil
+        }
+        self.pending.moveReaderIndex(forwardBy: length)
+        return (streamID, type)
+    }
+}
+
+final class GetClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var pending = ByteBuffer()
+    private var loop: ClosedLoop
+
+    init(stopAt: NIODeadline, done: EventLoopPromise<Int>) {
+        self.loop = ClosedLoop(stopAt: stopAt, done: done)
     }
 
     private func sendGet(_ context: ChannelHandlerContext) {
@@ -107,18 +157,11 @@ final class GetClientHandler: ChannelInboundHandler {
         guard view.count >= total else { return }
         self.pending.moveReaderIndex(forwardBy: total)
         self.pending.discardReadBytes()
-        self.answered += 1
-        if NIODeadline.now() < self.stopAt {
-            self.sendGet(context)
-        } else {
-            self.done.succeed(self.answered)
-            context.close(promise: nil)
-        }
+        if self.loop.answer(context) { self.sendGet(context) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.done.fail(error)
-        context.close(promise: nil)
+        self.loop.fail(error, context)
     }
 }
 
@@ -157,8 +200,7 @@ enum FrameRPCBytes {
 final class FrameRPCServerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private var pending = ByteBuffer()
-    private var sawPreface = false
+    private var stream = FrameRPCStream()
 
     func channelActive(context: ChannelHandlerContext) {
         context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface)), promise: nil)
@@ -166,18 +208,11 @@ final class FrameRPCServerHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)
-        self.pending.writeBuffer(&bytes)
-        if !self.sawPreface {
-            guard self.pending.readableBytes >= FrameRPCBytes.preface.count else { return }
-            self.pending.moveReaderIndex(forwardBy: FrameRPCBytes.preface.count)
-            self.sawPreface = true
-        }
+        guard self.stream.feed(&bytes) else { return }
         var answers = context.channel.allocator.buffer(capacity: 32)
-        while let (length, streamID, type) = FrameRPCBytes.firstFrame(self.pending) {
-            self.pending.moveReaderIndex(forwardBy: length)
+        while let (streamID, type) = self.stream.nextFrame() {
             if type == 0x01 { answers.writeBytes(FrameRPCBytes.healthAnswer(streamID: streamID)) }
         }
-        self.pending.discardReadBytes()
         if answers.readableBytes > 0 { context.writeAndFlush(Self.wrapOutboundOut(answers), promise: nil) }
     }
 }
@@ -185,15 +220,11 @@ final class FrameRPCServerHandler: ChannelInboundHandler {
 final class FrameRPCClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private var pending = ByteBuffer()
-    private var sawPreface = false
-    private var answered = 0
-    private let stopAt: NIODeadline
-    private let done: EventLoopPromise<Int>
+    private var stream = FrameRPCStream()
+    private var loop: ClosedLoop
 
     init(stopAt: NIODeadline, done: EventLoopPromise<Int>) {
-        self.stopAt = stopAt
-        self.done = done
+        self.loop = ClosedLoop(stopAt: stopAt, done: done)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -203,29 +234,16 @@ final class FrameRPCClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)
-        self.pending.writeBuffer(&bytes)
-        if !self.sawPreface {
-            guard self.pending.readableBytes >= FrameRPCBytes.preface.count else { return }
-            self.pending.moveReaderIndex(forwardBy: FrameRPCBytes.preface.count)
-            self.sawPreface = true
-        }
-        while let (length, _, type) = FrameRPCBytes.firstFrame(self.pending) {
-            self.pending.moveReaderIndex(forwardBy: length)
+        guard self.stream.feed(&bytes) else { return }
+        while let (_, type) = self.stream.nextFrame() {
             guard type == 0x02 else { continue }
-            self.answered += 1
-            if NIODeadline.now() < self.stopAt {
-                context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.healthCheck)), promise: nil)
-            } else {
-                self.done.succeed(self.answered)
-                context.close(promise: nil)
-            }
+            guard self.loop.answer(context) else { return }
+            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.healthCheck)), promise: nil)
         }
-        self.pending.discardReadBytes()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.done.fail(error)
-        context.close(promise: nil)
+        self.loop.fail(error, context)
     }
 }
 
