@@ -95,12 +95,25 @@ public final class SQLiteStore: Sendable {
     /// Copies the whole WAL into the database file and truncates the WAL to nothing, so the `.sqlite`
     /// file alone is the whole database (a tool that wrote much, like `seed`, then leaves no large
     /// WAL behind, and a copy of just the file is complete). Waits for the writes already submitted.
-    /// - Returns: false if another connection was reading from the WAL (another process), so it could
-    ///   not be emptied; what was copied stays copied and the database is consistent either way.
+    ///
+    /// Another connection's checkpoint (this store's background checkpointer, or another process's)
+    /// makes SQLite answer busy at once, without calling the busy handler: so this tries again every
+    /// millisecond, up to the busy timeout. Readers still in the WAL are waited for by the busy
+    /// handler inside each try.
+    /// - Returns: false if, for the whole busy timeout, another connection kept reading from the WAL
+    ///   or checkpointing it, so it could not be emptied; what was copied stays copied and the
+    ///   database is consistent either way.
     @discardableResult
     public func checkpointAll() throws -> Bool {
-        try mapStorageErrors {
-            try Checkpointer.walCheckpoint(self.pool, "TRUNCATE").map { $0.checkpointed >= $0.walFrames } ?? false
+        let deadline = ContinuousClock.now + .seconds(self.configuration.busyTimeout)
+        return try mapStorageErrors {
+            while true {
+                if let pass = try Checkpointer.walCheckpoint(self.pool, "TRUNCATE"), pass.checkpointed >= pass.walFrames {
+                    return true
+                }
+                guard ContinuousClock.now < deadline else { return false }
+                usleep(1_000)
+            }
         }
     }
 

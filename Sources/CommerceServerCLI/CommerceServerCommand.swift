@@ -172,7 +172,7 @@ struct Seed: ParsableCommand {
         // The seed writes far more than the server's checkpointer (which runs only while serving)
         // would leave in the WAL: fold it into the file, so the file alone is the database.
         if try !store.checkpointAll() {
-            FileHandle.standardError.write(Data("note: another connection is reading \(self.database.path); its WAL was not emptied\n".utf8))
+            FileHandle.standardError.write(Data("note: another connection kept reading or checkpointing \(self.database.path) for the whole busy timeout; its WAL was not emptied\n".utf8))
         }
     }
 }

@@ -3,6 +3,7 @@ import CommerceDomain
 import CommerceUseCases
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 /// A real SQLite file in a fresh temporary directory.
@@ -518,5 +519,36 @@ struct SQLiteStoreTests {
         let count = "SELECT COUNT(*) FROM order_lines"
         #expect(try copied.readNow { try Int.fetchOne($0, sql: count) } == 2_000)
         #expect(try copied.audit().isEmpty)
+    }
+
+    @Test("checkpointAll waits out another connection's checkpoint (SQLite answers busy at once, without the busy handler) instead of leaving the WAL behind")
+    func checkpointAllWaitsForOtherCheckpoints() throws {
+        let store = try temporaryStore()
+        let wal = store.configuration.path + "-wal"
+        // Another connection checkpoints the same file in a tight loop, as the store's own
+        // background checkpointer (every 100 ms) or another process's would.
+        let other = try DatabaseQueue(path: store.configuration.path)
+        let stop = Atomic<Bool>(false)
+        let passes = Atomic<Int>(0)
+        let competitor = Thread {
+            while !stop.load(ordering: .relaxed) {
+                _ = try? other.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+                passes.add(1, ordering: .relaxed)
+            }
+        }
+        competitor.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        for round in 0..<30 {
+            try store.pool.write { db in
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS filler(page BLOB)")
+                try db.execute(sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+                    INSERT INTO filler SELECT randomblob(4000) FROM n
+                    """)
+            }
+            #expect(try store.checkpointAll(), "round \(round)")
+            #expect(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int == 0, "round \(round)")
+        }
+        #expect(passes.load(ordering: .relaxed) > 0)
     }
 }
