@@ -4,13 +4,6 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SwiftProtobuf
 
-/// What a caller asks a connection to do; sent down the pipeline from any thread.
-enum ClientCommand {
-    /// `frame` is an encoded REQUEST frame for `streamID`.
-    case call(streamID: UInt32, frame: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<ByteBuffer>)
-    case cancel(streamID: UInt32)
-}
-
 /// Shared between a connection's handler (writer) and its callers (readers).
 final class ConnectionHealth: Sendable {
     private let state = NIOLockedValueBox<RPCError?>(nil)
@@ -24,37 +17,55 @@ final class ConnectionHealth: Sendable {
 }
 
 /// Matches answers to calls by stream id; enforces client-side deadlines; sends keepalive PINGs.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+///
+/// ``RPCConnection`` starts and cancels calls by calling this handler directly on the connection's
+/// event loop (``start(streamID:frame:deadline:continuation:)``, ``cancel(streamID:)``): a call's
+/// answer resumes its caller's continuation, with no future, promise or callback in between.
+final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = FrameDecoder.Event
-    typealias OutboundIn = ClientCommand
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        let promise: EventLoopPromise<ByteBuffer>
+        let continuation: UnsafeContinuation<ByteBuffer, any Error>
         let deadline: NIODeadline
     }
 
     private var pending: [UInt32: Pending] = [:]
     /// Set for the earliest deadline of the calls in flight.
     private var deadlines = DeadlineTimer()
-    private let ready: EventLoopPromise<Void>
+    /// Succeeded with this handler, bound to its loop, once the server's preface has arrived.
+    private let ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>
     private let health: ConnectionHealth
+    private let keepaliveInterval: TimeAmount
+    private var keepalive: RepeatedTask?
+    /// Whether anything was written since the last keepalive tick.
+    private var wrote = false
     private var context: ChannelHandlerContext?
     private var sawPreface = false
     private var flushPending = false
 
-    init(ready: EventLoopPromise<Void>, health: ConnectionHealth) {
+    init(ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>, health: ConnectionHealth, keepaliveInterval: TimeAmount) {
         self.ready = ready
         self.health = health
+        self.keepaliveInterval = keepaliveInterval
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.keepalive?.cancel()
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: Preface.size)
         buffer.writePreface(Preface())
         context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
+        // A PING after a keepalive interval without writing, so the server's idle timeout does
+        // not close a connection the client keeps for later.
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.keepalive = context.eventLoop.scheduleRepeatedTask(initialDelay: self.keepaliveInterval, delay: self.keepaliveInterval) { _ in
+            loopBound.value.keepaliveTick()
+        }
         context.fireChannelActive()
     }
 
@@ -64,42 +75,54 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.ready.fail(failure)
         self.failAll(failure) { _ in true }
         self.deadlines.cancel()
+        self.keepalive?.cancel()
         context.fireChannelInactive()
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch Self.unwrapOutboundIn(data) {
-        case .call(let streamID, let frame, let deadline, let callPromise):
-            if let reason = self.health.unusableReason {
-                callPromise.fail(ClientFailure(kind: .notProcessed, error: reason))
-                promise?.succeed()
-                return
-            }
-            self.pending[streamID] = Pending(promise: callPromise, deadline: deadline)
-            self.setDeadlineTimer(for: deadline, on: context.eventLoop)
-            context.write(Self.wrapOutboundOut(frame), promise: promise)
-        case .cancel(let streamID):
-            guard let call = self.pending.removeValue(forKey: streamID) else {
-                promise?.succeed()
-                return
-            }
-            call.promise.fail(ClientFailure(kind: .final, error: RPCError(
-                code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client")))
-            self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context, promise: promise)
+    /// Sends the REQUEST `frame` of `streamID` and resumes `continuation` with the answer's payload,
+    /// or with a ``ClientFailure``. On the event loop only.
+    func start(streamID: UInt32, frame: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
+        guard let context = self.context else {
+            continuation.resume(throwing: ClientFailure.closed("the connection is closed"))
+            return
         }
+        if let reason = self.health.unusableReason {
+            continuation.resume(throwing: ClientFailure(kind: .notProcessed, error: reason))
+            return
+        }
+        self.pending[streamID] = Pending(continuation: continuation, deadline: deadline)
+        self.setDeadlineTimer(for: deadline, on: context.eventLoop)
+        context.write(Self.wrapOutboundOut(frame), promise: nil)
+        self.flushAtEndOfTick()
+    }
+
+    /// Ends the call of `streamID` as cancelled and tells the server, if it is still in flight.
+    /// On the event loop only.
+    func cancel(streamID: UInt32) {
+        guard let context = self.context, let call = self.pending.removeValue(forKey: streamID) else { return }
+        call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
+            code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client")))
+        self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context)
     }
 
     /// Flushes once at the end of this event-loop tick: calls started together (say, by the answers
     /// of one read) leave in one write syscall instead of one each.
-    func flush(context: ChannelHandlerContext) {
-        guard !self.flushPending else { return }
+    private func flushAtEndOfTick() {
+        self.wrote = true
+        guard !self.flushPending, let eventLoop = self.context?.eventLoop else { return }
         self.flushPending = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute {
             let handler = loopBound.value
             handler.flushPending = false
             handler.context?.flush()
         }
+    }
+
+    private func keepaliveTick() {
+        defer { self.wrote = false }
+        guard !self.wrote, let context = self.context else { return }
+        self.writeFrame(streamID: 0, type: .ping, payload: [0, 0, 0, 0, 0, 0, 0, 0], context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -113,11 +136,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 return
             }
             self.sawPreface = true
-            self.ready.succeed()
+            self.ready.succeed(NIOLoopBound(self, eventLoop: context.eventLoop))
         case .oversizeFrame(let header):
             // The answer is lost; the stream stays in sync because the payload is skipped.
             if let call = self.pending.removeValue(forKey: header.streamID) {
-                call.promise.fail(ClientFailure(kind: .final, error: RPCError(
+                call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
                     code: .resourceExhausted, reason: WireReason.frameTooLarge,
                     message: "the answer of \(header.length) bytes exceeds this client's limit")))
             }
@@ -130,9 +153,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         switch frame.type {
         case .response:
             guard let call = self.pending.removeValue(forKey: frame.streamID) else { return }  // expired or cancelled
-            call.promise.succeed(frame.payload)
+            call.continuation.resume(returning: frame.payload)
         case .ping:
-            self.writeFrame(streamID: 0, type: .pong, payload: Array(frame.payload.readableBytesView), context: context, promise: nil)
+            self.writeFrame(streamID: 0, type: .pong, payload: Array(frame.payload.readableBytesView), context: context)
         case .goAway:
             let goAway = (try? Framerpc_V1_GoAway(serializedBytes: Array(frame.payload.readableBytesView))) ?? Framerpc_V1_GoAway()
             let error = goAway.status.rpcError
@@ -158,14 +181,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .write {
-            self.writeFrame(streamID: 0, type: .ping, payload: [0, 0, 0, 0, 0, 0, 0, 0], context: context, promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
     private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
         guard !self.deadlines.covers(deadline) else { return }
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -183,23 +198,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func expire(streamID: UInt32) {
         guard let call = self.pending.removeValue(forKey: streamID), let context = self.context else { return }
-        call.promise.fail(ClientFailure(kind: .final, error: RPCError(
+        call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
             code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
             message: "no answer before the deadline; for a state-changing call the outcome is unknown")))
-        self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context, promise: nil)
+        self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context)
     }
 
     private func failAll(_ failure: ClientFailure, where predicate: (UInt32) -> Bool) {
         for (streamID, call) in self.pending where predicate(streamID) {
             self.pending.removeValue(forKey: streamID)
-            call.promise.fail(failure)
+            call.continuation.resume(throwing: failure)
         }
     }
 
-    private func writeFrame(streamID: UInt32, type: FrameType, payload: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    private func writeFrame(streamID: UInt32, type: FrameType, payload: [UInt8], context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + payload.count)
         buffer.writeFrame(streamID: streamID, type: type, payload: payload)
-        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: promise)
+        self.wrote = true
+        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
     }
 }
 

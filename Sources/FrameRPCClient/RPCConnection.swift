@@ -8,11 +8,13 @@ import SwiftProtobuf
 /// One multiplexed FrameRPC connection: many calls in flight, answered in any order.
 public final class RPCConnection: Sendable {
     private let channel: any Channel
+    private let handler: NIOLoopBound<ClientConnectionHandler>
     private let health: ConnectionHealth
     private let nextStreamID = NIOLockedValueBox<UInt32>(1)
 
-    private init(channel: any Channel, health: ConnectionHealth) {
+    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, health: ConnectionHealth) {
         self.channel = channel
+        self.handler = handler
         self.health = health
     }
 
@@ -30,7 +32,7 @@ public final class RPCConnection: Sendable {
     static func open(configuration: ClientConfiguration, group: any EventLoopGroup) async throws -> RPCConnection {
         let health = ConnectionHealth()
         let eventLoop = group.next()
-        let ready = eventLoop.makePromise(of: Void.self)
+        let ready = eventLoop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let keepalive = configuration.keepaliveInterval.timeAmount
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -38,9 +40,8 @@ public final class RPCConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(IdleStateHandler(writeTimeout: keepalive))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
-                    try sync.addHandler(ClientConnectionHandler(ready: ready, health: health))
+                    try sync.addHandler(ClientConnectionHandler(ready: ready, health: health, keepaliveInterval: keepalive))
                 }
             }
         let channel: any Channel
@@ -53,13 +54,13 @@ public final class RPCConnection: Sendable {
                 message: "cannot connect to \(configuration.host):\(configuration.port): \(error)"))
         }
         do {
-            try await ready.futureResult.get()
+            let handler = try await ready.futureResult.get()
+            return RPCConnection(channel: channel, handler: handler, health: health)
         } catch {
             try? await channel.close()
             throw error as? ClientFailure ?? ClientFailure(kind: .notProcessed, error: RPCError(
                 code: .unavailable, reason: WireReason.connectFailed, message: "handshake failed: \(error)"))
         }
-        return RPCConnection(channel: channel, health: health)
     }
 
     /// Whether new calls may start here (no GOAWAY received, not closed).
@@ -99,19 +100,33 @@ public final class RPCConnection: Sendable {
         envelope.timeoutMicros = UInt64(micros)
         envelope.metadata = metadata.keyValues
         let bytes: [UInt8] = try envelope.serializedBytes()
-        var frame = self.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
-        frame.writeFrame(streamID: streamID, type: .request, payload: bytes)
+        var buffer = self.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
+        buffer.writeFrame(streamID: streamID, type: .request, payload: bytes)
+        let frame = buffer
 
-        let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
+        // A task cancelled already sends nothing. (One cancelled from another thread while its call
+        // is being handed to the loop may have the CANCEL run first and find no call: that call
+        // then ends with its answer or its deadline.)
+        if Task.isCancelled {
+            throw ClientFailure(kind: .notProcessed, error: RPCError(
+                code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client"))
+        }
         let deadline = NIODeadline.now() + .microseconds(micros)
-        let channel = self.channel
+        let (eventLoop, handler) = (self.channel.eventLoop, self.handler)
+        // The handler is called on the connection's event loop: directly when the caller's task
+        // already runs there (see ``FrameRPC/EventLoopTaskExecutor``), otherwise by a hop.
         let answer: ByteBuffer = try await withTaskCancellationHandler {
-            channel.writeAndFlush(ClientCommand.call(streamID: streamID, frame: frame, deadline: deadline, promise: promise))
-                .whenFailure { error in promise.fail(ClientFailure(kind: .notProcessed, error: RPCError(
-                    code: .unavailable, reason: WireReason.connectionClosed, message: "could not send: \(error)"))) }
-            return try await promise.futureResult.get()
+            try await withUnsafeThrowingContinuation { continuation in
+                if eventLoop.inEventLoop {
+                    handler.value.start(streamID: streamID, frame: frame, deadline: deadline, continuation: continuation)
+                } else {
+                    eventLoop.execute {
+                        handler.value.start(streamID: streamID, frame: frame, deadline: deadline, continuation: continuation)
+                    }
+                }
+            }
         } onCancel: {
-            channel.writeAndFlush(ClientCommand.cancel(streamID: streamID), promise: nil)
+            eventLoop.execute { handler.value.cancel(streamID: streamID) }
         }
 
         let response: Framerpc_V1_Response

@@ -365,6 +365,27 @@ struct ServerTransportTests {
         }
     }
 
+    @Test("an idle client connection sends keepalive PINGs, so the server's idle timeout does not close it")
+    func keepalive() async throws {
+        try await withTestServer({ $0.idleTimeout = .milliseconds(600) }) { server, _ in
+            let connection = try await RPCConnection.connect(configuration: ClientConfiguration(
+                port: server.port, keepaliveInterval: .milliseconds(150)))
+            #expect(try await connection.call(method: "/test.v1.Test/Echo", request: [1], timeout: .seconds(5)) == [1])
+            try await Task.sleep(for: .milliseconds(1_500))  // well past the idle timeout
+            #expect(connection.isUsable, "the server did not close the connection")
+            #expect(try await connection.call(method: "/test.v1.Test/Echo", request: [2], timeout: .seconds(5)) == [2])
+            await connection.close()
+
+            // Without keepalive (an interval longer than the idle timeout) the same wait ends it.
+            let quiet = try await RPCConnection.connect(configuration: ClientConfiguration(
+                port: server.port, keepaliveInterval: .seconds(60)))
+            #expect(try await quiet.call(method: "/test.v1.Test/Echo", request: [3], timeout: .seconds(5)) == [3])
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(!quiet.isUsable, "the server closed the idle connection")
+            await quiet.close()
+        }
+    }
+
     @Test("Health reports SERVING and unknown services; Reflection lists methods")
     func builtins() async throws {
         try await withTestServer { server, _ in
