@@ -93,6 +93,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.pending[streamID] = Pending(continuation: continuation, deadline: deadline)
         self.setDeadlineTimer(for: deadline, on: context.eventLoop)
         context.write(Self.wrapOutboundOut(frame), promise: nil)
+        self.wrote = true
         self.flushAtEndOfTick()
     }
 
@@ -100,15 +101,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// On the event loop only.
     func cancel(streamID: UInt32) {
         guard let context = self.context, let call = self.pending.removeValue(forKey: streamID) else { return }
-        call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
-            code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client")))
+        call.continuation.resume(throwing: ClientFailure.cancelled(.final))
         self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context)
     }
 
     /// Flushes once at the end of this event-loop tick: calls started together (say, by the answers
     /// of one read) leave in one write syscall instead of one each.
     private func flushAtEndOfTick() {
-        self.wrote = true
         guard !self.flushPending, let eventLoop = self.context?.eventLoop else { return }
         self.flushPending = true
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)

@@ -83,6 +83,10 @@ public final class RPCConnection: Sendable {
         if let reason = self.health.unusableReason {
             throw ClientFailure(kind: .notProcessed, error: reason)
         }
+        // A task cancelled already sends nothing. (One cancelled from another thread while its call
+        // is being handed to the loop may have the CANCEL run first and find no call: that call
+        // then ends with its answer or its deadline.)
+        if Task.isCancelled { throw ClientFailure.cancelled(.notProcessed) }
         let streamID = self.nextStreamID.withLockedValue { id -> UInt32? in
             guard id < UInt32.max - 1 else { return nil }
             defer { id += 1 }
@@ -104,13 +108,6 @@ public final class RPCConnection: Sendable {
         buffer.writeFrame(streamID: streamID, type: .request, payload: bytes)
         let frame = buffer
 
-        // A task cancelled already sends nothing. (One cancelled from another thread while its call
-        // is being handed to the loop may have the CANCEL run first and find no call: that call
-        // then ends with its answer or its deadline.)
-        if Task.isCancelled {
-            throw ClientFailure(kind: .notProcessed, error: RPCError(
-                code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client"))
-        }
         let deadline = NIODeadline.now() + .microseconds(micros)
         let (eventLoop, handler) = (self.channel.eventLoop, self.handler)
         // The handler is called on the connection's event loop: directly when the caller's task
