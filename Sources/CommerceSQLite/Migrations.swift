@@ -249,6 +249,48 @@ enum Migrations {
                     """)
             }
         }
+        migrator.registerMigration("v10: status and type checks without a transient index per row") { db in
+            // SQLite checks `x IN (three or more constants)` by building a transient b-tree of the
+            // constants — open, fill, search, close — each time the check runs: for every order
+            // (`orders.status`) and every balance entry (`balance_entries.type`), on the one thread
+            // that commits every write. The same rule as comparisons needs no b-tree; values and
+            // meaning are unchanged (`benchmarks/README.md`, session 11).
+            try rebuild(db, "orders", columns: "id, user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at", as: """
+                id          INTEGER PRIMARY KEY,
+                user_id     INTEGER NOT NULL REFERENCES users(id),
+                status      TEXT    NOT NULL CHECK (status = 'PENDING_PAYMENT' OR status = 'PAID' OR status = 'CANCELLED'
+                                                    OR status = 'REFUNDED' OR status = 'EXPIRED'),
+                total       INTEGER NOT NULL CHECK (total >= 0),
+                discount    INTEGER NOT NULL CHECK (discount >= 0 AND discount <= total),
+                coupon_id   INTEGER REFERENCES coupons(id),
+                created_at  INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL,
+                expires_at  INTEGER,
+                paid_at     INTEGER
+                """)
+            try rebuild(db, "balance_entries", columns: "id, user_id, type, amount, balance_after, created_at", as: """
+                id            INTEGER PRIMARY KEY,
+                user_id       INTEGER NOT NULL REFERENCES users(id),
+                type          TEXT    NOT NULL CHECK (type = 'CHARGE' OR type = 'USE' OR type = 'REFUND'),
+                amount        INTEGER NOT NULL,
+                balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+                created_at    INTEGER NOT NULL
+                """)
+            try db.execute(sql: """
+                CREATE INDEX orders_by_user ON orders(user_id, id);
+                CREATE INDEX orders_pending_by_expiry ON orders(expires_at) WHERE status = 'PENDING_PAYMENT';
+                CREATE INDEX balance_entries_by_user ON balance_entries(user_id, id);
+                DROP TRIGGER outbox_append_only;
+                CREATE TRIGGER outbox_append_only BEFORE DELETE ON outbox
+                BEGIN SELECT RAISE(ABORT, 'outbox events are append-only: rows are never deleted'); END;
+                """)
+            for table in ["orders", "balance_entries"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_append_only BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) are append-only: rows are never deleted'); END;
+                    """)
+            }
+        }
         return migrator
     }
 

@@ -21,13 +21,11 @@ extension SQLiteStore: BalanceStore {
                 return ChargeReceipt(userID: command.userID, charged: amount, balance: first["balance_after"],
                                      entryID: first["entry_id"], replayed: true)
             }
-            // The guard and the change are one statement: no interleaving can push a balance past the limit.
-            guard let balance = try Int64.fetchOne(db.cachedStatement(sql: """
-                UPDATE users SET balance = balance + :amount
-                WHERE id = :user AND balance + :amount <= :limit
-                RETURNING balance
-                """), arguments: ["amount": command.amount, "user": user, "limit": command.policy.maximumBalance])
-            else {
+            // The guard and the change are one statement: no interleaving can push a balance past the
+            // limit. (The new balance is read back, not RETURNed: see ``pay(_:_:at:)``.)
+            try db.execute(direct: "UPDATE users SET balance = balance + ?1 WHERE id = ?2 AND balance + ?1 <= ?3",
+                           command.amount, user, command.policy.maximumBalance)
+            guard db.changesCount == 1, let balance = try Self.balance(db, of: command.userID) else {
                 if let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"), arguments: [user]) {
                     throw command.policy.limitExceeded(userID: command.userID, amount: command.amount, balance: current)
                 }

@@ -39,9 +39,10 @@ extension SQLiteStore: CouponStore {
                                     details: ["campaign_id": "\(id)", "user_id": "\(user)"])
             }
             // The count and its limit in one statement: never beyond the quantity, whoever races.
-            guard let issued = try Int64.fetchOne(db.cachedStatement(sql: """
-                UPDATE coupon_campaigns SET issued = issued + 1 WHERE id = ? AND issued < total_quantity RETURNING issued
-                """), arguments: [id.rawValue])
+            // (The count is read back, not RETURNed: see ``pay(_:_:at:)``.)
+            try db.execute(direct: "UPDATE coupon_campaigns SET issued = issued + 1 WHERE id = ? AND issued < total_quantity", id.rawValue)
+            guard db.changesCount == 1,
+                  let issued = try db.fetchFirst(direct: "SELECT issued FROM coupon_campaigns WHERE id = ?", id.rawValue, read: { $0.int64(0) })
             else {
                 throw CommerceError.soldOut(id)
             }

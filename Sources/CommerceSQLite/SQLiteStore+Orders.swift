@@ -115,10 +115,11 @@ extension SQLiteStore: OrderStore {
     /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
     static func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
         let amount = order.amountPaid
-        guard let balanceAfter = try db.fetchFirst(direct: """
-            UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance
-            """, amount, order.userID.rawValue, read: { $0.int64(0) })
-        else {
+        // The balance is read back with a SELECT rather than RETURNING, for which SQLite fills a
+        // transient b-tree on every call; the transaction holds the write lock, so it reads the
+        // value this UPDATE left.
+        try db.execute(direct: "UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1", amount, order.userID.rawValue)
+        guard db.changesCount == 1, let balanceAfter = try Self.balance(db, of: order.userID) else {
             throw Self.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
@@ -191,8 +192,8 @@ extension SQLiteStore: OrderStore {
             }
             let refund = order.amountPaid
             // A refund restores what was paid; it may take a balance above the charge ceiling, which only limits charges.
-            let balance = try Int64.fetchOne(db.cachedStatement(sql: "UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance"),
-                                             arguments: [refund, user.rawValue])!
+            try db.execute(direct: "UPDATE users SET balance = balance + ? WHERE id = ?", refund, user.rawValue)
+            let balance = try Self.balance(db, of: user)!
             let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
             try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
                            arguments: [id.rawValue, refund, entryID, at])

@@ -3,6 +3,7 @@ import CommerceDomain
 import CommerceUseCases
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 import Testing
 
@@ -319,6 +320,102 @@ struct SQLiteStoreTests {
             """)
         #expect(try migrated.readNow { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM orders") } == 4)
         #expect(try migrated.readNow { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") } == 4)
+    }
+
+    @Test("the v10 rebuild keeps every order and balance entry with its id, indexes and DELETE trigger, and its checks still refuse an unknown status or type")
+    func checksWithoutTransientIndexes() async throws {
+        let (legacy, queue) = try self.databaseMigrated(upTo: "v9: append-only ledgers without AUTOINCREMENT or audit-only indexes")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO users (id, name, balance, created_at) VALUES (1, 'buyer', 70, 1)")
+            for (id, status) in zip(1..., ["PENDING_PAYMENT", "PAID", "CANCELLED", "REFUNDED", "EXPIRED"]) {
+                try db.execute(sql: """
+                    INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, expires_at) VALUES (?1, 1, ?2, 10, 0, ?1, ?1, 9)
+                    """, arguments: [id, status])
+            }
+            for (id, type) in zip(1..., ["CHARGE", "USE", "REFUND"]) {
+                try db.execute(sql: """
+                    INSERT INTO balance_entries (id, user_id, type, amount, balance_after, created_at) VALUES (?1, 1, ?2, 10, 70, ?1)
+                    """, arguments: [id, type])
+            }
+            try db.execute(sql: "INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at) VALUES (1, 'e', 'ORDER_PAID', 2, '{}', 1)")
+        }
+        try queue.close()
+
+        let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
+        #expect(try migrated.appliedMigrations().contains("v10: status and type checks without a transient index per row"))
+        try migrated.readNow { db in
+            #expect(try String.fetchAll(db, sql: "SELECT status FROM orders ORDER BY id") == ["PENDING_PAYMENT", "PAID", "CANCELLED", "REFUNDED", "EXPIRED"])
+            #expect(try String.fetchAll(db, sql: "SELECT type FROM balance_entries ORDER BY id") == ["CHARGE", "USE", "REFUND"])
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_foreign_key_check") == 0)
+            let objects = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')"))
+            #expect(objects.isSuperset(of: ["orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user",
+                                            "orders_append_only", "balance_entries_append_only", "payments_append_only", "outbox_append_only"]))
+            // The partial index still finds the pending order.
+            #expect(try Int64.fetchAll(db, sql: "SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= 9") == [1])
+        }
+        #expect(throws: (any Error).self) {
+            try migrated.unsafeExecuteForTesting("INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'SHIPPED', 10, 0, 9, 9)")
+        }
+        #expect(throws: (any Error).self) {
+            try migrated.unsafeExecuteForTesting("INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'GIFT', 10, 70, 9)")
+        }
+        for table in ["orders", "balance_entries"] {
+            #expect(throws: (any Error).self, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+        }
+        do {
+            try migrated.unsafeExecuteForTesting("DELETE FROM outbox WHERE id = 1")
+            Issue.record("the outbox refused no DELETE")
+        } catch {
+            #expect("\(error)".contains("outbox events are append-only"))
+        }
+        try migrated.unsafeExecuteForTesting("""
+            INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'CHARGE', 10, 80, 9)
+            """)
+        #expect(try migrated.readNow { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM balance_entries") } == 4)
+    }
+
+    @Test("charges, orders, coupon claims and refunds run no statement that builds a transient b-tree (an IN check or RETURNING builds one per row, on the thread that commits every write)")
+    func writesBuildNoTransientTables() throws {
+        let store = try temporaryStore()
+        let buyer = try store.createUser(name: "buyer", at: 1).wait()
+        _ = try self.charge(store, buyer.id, 10_000, key: "first charge")
+        let product = try store.createProduct(name: "thing", price: 1_000, stock: 10, at: 1).wait()
+        let campaign = try store.createCampaign(NewCampaign(name: "c", discount: .fixed(won: 100), totalQuantity: 5, validFrom: 0, validUntil: 10), at: 1).wait()
+        let coupon = try store.issueCoupon(campaign: campaign.id, user: buyer.id, at: 2).wait()
+        let withCoupon = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 2)], couponID: coupon.id.rawValue)
+        let paid = try store.placeOrder(PlaceOrderCommand(request: withCoupon, idempotencyKey: "first order", at: 3)).wait()
+        #expect(paid.balanceAfter == 10_000 - 1_900)
+        let refund = try store.refundOrder(paid.order.id, user: buyer.id, at: 4).wait()
+        #expect(refund.balanceAfter == 10_000 && refund.refunded == 1_900)
+        let twoStep = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
+        let pending = try store.placeOrder(PlaceOrderCommand(request: twoStep, idempotencyKey: nil, at: 5, expiresAt: 100)).wait()
+        #expect(try store.payOrder(pending.order.id, user: buyer.id, at: 6).wait().balanceAfter == 9_000)
+
+        // Every statement the writer connection has prepared, with the operations of its program.
+        let programs = try store.pool.write { db -> [String: [String]] in
+            guard let connection = db.sqliteConnection else { return [:] }
+            var sql: [String] = []
+            var statement = sqlite3_next_stmt(connection, nil)
+            while let current = statement {
+                sql.append(String(cString: sqlite3_sql(current)))
+                statement = sqlite3_next_stmt(connection, current)
+            }
+            var programs: [String: [String]] = [:]
+            for text in sql where !text.hasPrefix("EXPLAIN") {
+                var explain: OpaquePointer?
+                guard sqlite3_prepare_v2(connection, "EXPLAIN " + text, -1, &explain, nil) == SQLITE_OK else { continue }
+                defer { sqlite3_finalize(explain) }
+                var operations: [String] = []
+                while sqlite3_step(explain) == SQLITE_ROW { operations.append(String(cString: sqlite3_column_text(explain, 1))) }
+                programs[text] = operations
+            }
+            return programs
+        }
+        let writes = programs.keys.filter { $0.hasPrefix("INSERT") || $0.hasPrefix("UPDATE") }
+        #expect(writes.contains { $0.hasPrefix("INSERT INTO orders") } && writes.contains { $0.hasPrefix("UPDATE users") }, "\(programs.keys)")
+        for (sql, operations) in programs {
+            #expect(!operations.contains("OpenEphemeral"), "\(sql)")
+        }
     }
 
     @Test("the audit reads payments, events and order lines in grouped passes and still finds a short payment, a refund that is not one, a payment without its event, and lines that disagree with the counters and rollups")

@@ -6,8 +6,8 @@
  * The statements are those of SQLiteStore.placeOrder and SQLiteStore.pay for a one-line order
  * without coupon or idempotency key — the `order` scenario of commerce-load — in the same order:
  * two reads (buyer's balance, product), the guarded stock update, the order, its line, the guarded
- * debit, the USE entry, the payment, the outbox event (a payload of the server's size) and the
- * ranking's rollup. Keep them in step with Sources/CommerceSQLite/SQLiteStore+Orders.swift.
+ * debit and the balance it left, the USE entry, the payment, the outbox event (a payload of the
+ * server's size) and the ranking's rollup. Keep them in step with Sources/CommerceSQLite/SQLiteStore+Orders.swift.
  *
  * Prints the thread's CPU time per order (all of it, and the COMMIT alone) as JSON; compare it with
  * the server's `commit_cpu_us_per_write` (its log line "group commit" at shutdown) to see what
@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
     sqlite3_stmt *order = prepare("INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)"
                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     sqlite3_stmt *line = prepare("INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)");
-    sqlite3_stmt *debit = prepare("UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1 RETURNING balance");
+    sqlite3_stmt *debit = prepare("UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1");
     sqlite3_stmt *entry = prepare("INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (?, ?, ?, ?, ?)");
     sqlite3_stmt *payment = prepare("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)");
     sqlite3_stmt *event = prepare("INSERT INTO outbox (event_id, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?)");
@@ -149,6 +149,9 @@ int main(int argc, char **argv) {
             sqlite3_bind_int64(debit, 1, 1000);
             sqlite3_bind_int64(debit, 2, user);
             run(debit);
+            /* The new balance, read back (the server does not use RETURNING: see SQLiteStore.pay). */
+            sqlite3_bind_int64(balance, 1, user);
+            run(balance);
             sqlite3_bind_int64(entry, 1, user);
             sqlite3_bind_text(entry, 2, "USE", -1, SQLITE_TRANSIENT);
             sqlite3_bind_int64(entry, 3, -1000);
