@@ -24,6 +24,16 @@ struct OrderEventJSONTests {
         }
     }
 
+    @Test("writes every Int64 exactly: zero, one digit, the extremes, negatives", arguments: [0, 7, -7, 10, 1_000, Int64.max, Int64.min, -1_000_000_007])
+    func numbers(value: Int64) throws {
+        let line = OrderLine(productID: ProductID(value), productName: "n", unitPrice: value, quantity: value)
+        let order = Order(id: OrderID(value), userID: UserID(value), status: .paid, lines: [line], total: value, discount: value,
+                          couponID: CouponID(value), createdAt: value, expiresAt: nil)
+        let event = OrderEvent(eventID: "e", kind: .orderRefunded, order: order, amount: value, at: value)
+        #expect(try JSONDecoder().decode(OrderEvent.self, from: Data(event.json.utf8)) == event)
+        #expect(event.json.hasPrefix("{\"amount\":\(value),\"coupon_id\":\(value),"))
+    }
+
     @Test("is one line with sorted keys, the same object Foundation's encoder writes")
     func sameObjectAsJSONEncoder() throws {
         let event = Self.event(names: ["a/b \"c\""], coupon: CouponID(3))
