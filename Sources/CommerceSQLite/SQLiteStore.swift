@@ -10,8 +10,8 @@ import GRDB
 /// connection and never run on the caller's thread.
 ///
 /// Owns consistency: every write method is one `BEGIN IMMEDIATE` transaction whose guarded
-/// statements (`UPDATE … WHERE <invariant still holds> RETURNING …`) decide, so processes sharing
-/// the file stay exact. Implements every storage port of the use cases.
+/// statements (`UPDATE … WHERE <invariant still holds>`, refused when no row changed) decide, so
+/// processes sharing the file stay exact. Implements every storage port of the use cases.
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let readLanes: ReadLanes
