@@ -78,10 +78,22 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Milliseconds between sweeps that expire unpaid orders.") var expirySweepMs: Int64 = 1_000
     @Option(help: "POST every paid order and refund here as JSON (x-event-id header). Without it, events go to --events-file.")
     var dataPlatformUrl: String?
+    @Option(help: """
+        Events per POST to --data-platform-url: 1 sends each as one JSON object (x-event-id header); \
+        more sends up to that many per request, one JSON object per line in commit order \
+        (application/x-ndjson, x-event-count header). 1...1000.
+        """)
+    var eventsPerPost = 1
     @Option(help: "JSON-lines file for events when no --data-platform-url is given (default: events.jsonl beside the database).")
     var eventsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
+
+    func validate() throws {
+        guard (1...DataPlatformTarget.maximumEventsPerPost).contains(self.eventsPerPost) else {
+            throw ValidationError("--events-per-post must be 1...\(DataPlatformTarget.maximumEventsPerPost), got \(self.eventsPerPost)")
+        }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
@@ -109,7 +121,7 @@ struct Serve: AsyncParsableCommand {
             rankingCacheMillis: self.rankingCacheMs,
             pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,
             expirySweepMillis: self.expirySweepMs,
-            dataPlatform: self.dataPlatformUrl.map { .http(url: $0) }
+            dataPlatform: self.dataPlatformUrl.map { .http(url: $0, eventsPerPost: self.eventsPerPost) }
                 ?? .file(path: self.eventsFile
                     ?? URL(fileURLWithPath: self.database.path).deletingLastPathComponent().appendingPathComponent("events.jsonl").path),
             eventLoopThreads: self.eventLoops)

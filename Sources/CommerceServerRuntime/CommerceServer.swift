@@ -45,7 +45,8 @@ public final class CommerceServer: Sendable {
         // a failed start leaves no socket or event loop behind.
         let sink: (DataPlatformTarget, any EventSink)? = try configuration.dataPlatform.map { target in
             switch target {
-            case .http(let url): (target, HTTPEventSink(url: url, timeout: .seconds(5)))
+            case .http(let url, let eventsPerPost):
+                (target, HTTPEventSink(url: url, timeout: .seconds(5), eventsPerPost: min(max(eventsPerPost, 1), DataPlatformTarget.maximumEventsPerPost)))
             case .file(let path): (target, try FileEventSink(path: path))
             }
         }

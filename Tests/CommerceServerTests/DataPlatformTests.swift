@@ -99,6 +99,47 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
+    @Test("with 10 events per POST, a backlog of 25 paid orders and a refund left by a platform that was down arrives in requests of up to 10 JSON lines, in commit order; none lost")
+    func batchedPosts() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        await receiver.stop()  // down from the start
+        let (server, client) = try await self.start(database: temporaryDatabasePath(), target: .http(url: receiver.url, eventsPerPost: 10))
+        let buyer = try await fundedUser(client, 500_000)
+        let product = try await client.createProduct(name: "batched", price: 1_000, initialStock: 1_000)
+        var orders: [Int64] = []
+        for _ in 0..<25 { orders.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+        _ = try await client.cancelOrder(userID: buyer, orderID: orders[4])
+        #expect(try await server.store.undeliveredEventCount() == 26)
+        #expect(receiver.deliveries == 0)
+
+        // The platform is back on the same port: the next pass takes the whole backlog, 10 events a request.
+        try await receiver.start()
+        try await Self.waitFor("the relay cursor past all 26 events") { try await server.store.undeliveredEventCount() == 0 }
+        // 10 + 10 + 6, unless a pass that began while the platform was down (its request waits for a
+        // connection) holds only part of the backlog: then one request more.
+        let sizes = receiver.eventsPerRequest
+        #expect(sizes.reduce(0, +) == 26 && sizes.allSatisfy { $0 <= 10 } && (3...4).contains(sizes.count), "\(sizes)")
+        #expect(sizes.contains(10), "\(sizes)")
+        let events = receiver.arrivals.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(events.map { $0["order_id"] as? Int64 } == (orders + [orders[4]]).map { Optional($0) }, "every event once, in commit order")
+        #expect(events.last?["type"] as? String == "ORDER_REFUNDED")
+        await client.close()
+        try await server.shutdownGracefully()
+        await receiver.stop()
+    }
+
+    @Test("the server refuses --events-per-post outside 1...1000 with a clear message")
+    func eventsPerPostRange() throws {
+        for value in ["0", "1001", "-5"] {
+            let (status, output) = try run(try serverBinary(), ["serve", "--db", temporaryDatabasePath(), "--port", "0", "--metrics-port=-1",
+                                                                "--data-platform-url", "http://127.0.0.1:1/events", "--events-per-post=\(value)"],
+                                           withErrors: true)
+            #expect(status != 0, "\(value)")
+            #expect(output.contains("--events-per-post must be 1...1000, got \(value)"), "\(output)")
+        }
+    }
+
     @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order")
     func twoInstancesOneRelay() async throws {
         let receiver = EventReceiver()
@@ -175,7 +216,7 @@ struct DataPlatformTests {
         try await server.shutdownGracefully()
     }
 
-    @Test("a relay pass takes up to the sink's limit: 1,000 events for a file (one write, one fsync), 100 for HTTP; all in order")
+    @Test("a relay pass takes up to the sink's limit: 1,000 events for a file (one write, one fsync), 100 for HTTP (ten requests' worth when batched, up to 1,000); all in order")
     func passLimits() async throws {
         let database = temporaryDatabasePath()
         let store = try SQLiteStore(StoreConfiguration(path: database, synchronous: .normal))
@@ -191,6 +232,10 @@ struct DataPlatformTests {
         let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("passes.jsonl").path
         let sink = try FileEventSink(path: file)
         #expect(sink.passLimit == 1_000 && HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1)).passLimit == 100)
+        // Batched HTTP: ten requests a pass, up to 1,000 events.
+        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 10).passLimit == 100)
+        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 50).passLimit == 500)
+        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 1_000).passLimit == 1_000)
         let relay = DataPlatformRelay(store: store, sink: sink, clock: { 10_000 }, logger: Logger(label: "test"), pollInterval: .milliseconds(10))
         #expect(try await relay.relayOnce() == 1_000)
         #expect(try await relay.relayOnce() == 500)

@@ -14,6 +14,7 @@ final class EventReceiver: Sendable {
         var bodies: [String: String] = [:]  // event id -> JSON
         var arrivals: [String] = []  // JSON of every accepted request, in arrival order
         var deliveries = 0
+        var eventsPerRequest: [Int] = []
         var channel: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
         var port = 0
@@ -27,7 +28,9 @@ final class EventReceiver: Sendable {
     var bodies: [String] { self.state.withLockedValue { Array($0.bodies.values) } }
     /// Every accepted event's JSON in arrival order, duplicates included.
     var arrivals: [String] { self.state.withLockedValue { $0.arrivals } }
-    /// Requests accepted, duplicates included.
+    /// How many events each accepted request held, in arrival order.
+    var eventsPerRequest: [Int] { self.state.withLockedValue { $0.eventsPerRequest } }
+    /// Requests accepted (a batch is one), duplicates included.
     var deliveries: Int { self.state.withLockedValue { $0.deliveries } }
 
     func setMode(_ mode: Mode) { self.state.withLockedValue { $0.mode = mode } }
@@ -65,14 +68,31 @@ final class EventReceiver: Sendable {
 
     var mode: Mode { self.state.withLockedValue { $0.mode } }
 
-    /// Returns the status to answer with.
-    fileprivate func receive(eventID: String?, body: String) -> HTTPResponseStatus {
-        self.state.withLockedValue { state in
+    /// Returns the status to answer with. One event is a JSON object named by `x-event-id`;
+    /// a batch (`application/x-ndjson`) is one JSON object per line, each named by its `event_id`,
+    /// as many as `x-event-count` says.
+    fileprivate func receive(head: HTTPRequestHead, body: String) -> HTTPResponseStatus {
+        var events: [(id: String, json: String)] = []
+        if head.headers.first(name: "content-type") == "application/x-ndjson" {
+            let lines = body.split(separator: "\n").map(String.init)
+            guard body.hasSuffix("\n"), head.headers.first(name: "x-event-count") == "\(lines.count)" else { return .badRequest }
+            for line in lines {
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                guard let id = object?["event_id"] as? String else { return .badRequest }
+                events.append((id, line))
+            }
+        } else {
+            guard let id = head.headers.first(name: "x-event-id") else { return .badRequest }
+            events.append((id, body))
+        }
+        return self.state.withLockedValue { state in
             guard state.mode != .fail else { return .internalServerError }
-            guard let eventID else { return .badRequest }
-            state.bodies[eventID] = body
-            state.arrivals.append(body)
+            for event in events {
+                state.bodies[event.id] = event.json
+                state.arrivals.append(event.json)
+            }
             state.deliveries += 1
+            state.eventsPerRequest.append(events.count)
             return .ok
         }
     }
@@ -82,7 +102,7 @@ private final class ReceiverHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     let receiver: EventReceiver
-    var eventID: String?
+    var head: HTTPRequestHead?
     var body = ""
 
     init(receiver: EventReceiver) { self.receiver = receiver }
@@ -90,19 +110,20 @@ private final class ReceiverHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
-            self.eventID = head.headers.first(name: "x-event-id")
+            self.head = head
             self.body = ""
         case .body(let buffer):
             self.body += String(buffer: buffer)
         case .end:
             var delay: Int64 = 0
             if case .slow(let milliseconds) = self.receiver.mode { delay = milliseconds }
-            let (eventID, body, receiver) = (self.eventID, self.body, self.receiver)
+            guard let head = self.head else { return }
+            let (body, receiver) = (self.body, self.receiver)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             // A slow platform: the answer comes `delay` ms later, without blocking the loop.
             context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
                 let context = loopBound.value
-                let status = receiver.receive(eventID: eventID, body: body)
+                let status = receiver.receive(head: head, body: body)
                 var headers = HTTPHeaders()
                 headers.add(name: "content-length", value: "0")
                 context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

@@ -139,13 +139,15 @@ final class ServerProcess: Sendable {
     }
 }
 
-/// Runs a command to completion and returns its exit status and standard output.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a command to completion and returns its exit status and standard output (with standard
+/// error, if `withErrors`).
+func run(_ executable: String, _ arguments: [String], withErrors: Bool = false) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
+    if withErrors { process.standardError = pipe }
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
