@@ -56,11 +56,14 @@ public struct PendingEvent: Hashable, Sendable {
     public var eventID: String
     public var json: String
     public var attempts: Int
+    /// When the change it reports committed.
+    public var createdAt: UnixMillis
 
-    public init(sequence: Int64, eventID: String, json: String, attempts: Int) {
+    public init(sequence: Int64, eventID: String, json: String, attempts: Int, createdAt: UnixMillis) {
         self.sequence = sequence
         self.eventID = eventID
         self.json = json
         self.attempts = attempts
+        self.createdAt = createdAt
     }
 }

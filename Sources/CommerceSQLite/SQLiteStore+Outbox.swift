@@ -61,9 +61,9 @@ extension SQLiteStore: OutboxStore {
 
     public func events(after sequence: Int64, limit: Int) async throws -> [PendingEvent] {
         try await self.readOne { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
                              arguments: [sequence, limit])
-                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: 1) }
+                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: 1, createdAt: $0["created_at"]) }
         }
     }
 

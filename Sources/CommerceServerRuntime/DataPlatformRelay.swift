@@ -4,6 +4,7 @@ import CommerceUseCases
 import Dispatch
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -149,6 +150,13 @@ final class DataPlatformRelay: Sendable {
     private let logger: Logger
     private let pollInterval: Duration
     private let queue = DispatchQueue(label: "commerce.outbox-relay")
+    /// Events this relay delivered (each time, if delivered twice).
+    private let delivered = Counter(label: "outbox_events_delivered_total")
+    /// Passes that stopped at a failed delivery (it is retried with backoff).
+    private let failures = Counter(label: "outbox_delivery_failures_total")
+    /// How long the last event this relay delivered waited after its commit: how far the data
+    /// platform is behind, as of the last delivery.
+    private let lag = Gauge(label: "outbox_delivery_lag_seconds")
 
     init(store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration) {
         self.store = store
@@ -192,8 +200,11 @@ final class DataPlatformRelay: Sendable {
         if count > 0 {
             let through = events[count - 1].sequence
             try await self.onQueue { store.markDelivered(through: through, owner: owner) }
+            self.delivered.increment(by: count)
+            self.lag.record(Double(max(0, clock() - events[count - 1].createdAt)) / 1_000)
         }
         if let failure, count < events.count, !(failure is CancellationError) {
+            self.failures.increment()
             let event = events[count]
             let backoff = min(Int64(30_000), Int64(100) << Int64(min(event.attempts - 1, 20)))
             let message = "\(failure)"

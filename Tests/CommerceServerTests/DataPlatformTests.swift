@@ -140,6 +140,36 @@ struct DataPlatformTests {
         }
     }
 
+    @Test("the relay's metrics: events delivered, failed passes, and how far delivery is behind the commits")
+    func relayMetrics() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        receiver.setMode(.fail)
+        let server = try await ServerProcess.launch(database: temporaryDatabasePath(), extra: [
+            "--data-platform-url", receiver.url, "--events-per-post", "4",
+        ])
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+        let buyer = try await fundedUser(client, 100_000)
+        let product = try await client.createProduct(name: "measured", price: 1_000, initialStock: 100)
+        for _ in 0..<6 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
+        func metric(_ name: String) async throws -> Double? {
+            let text = try await httpGet(port: server.metricsPort, path: "/metrics")
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        try await Self.waitFor("a failed pass counted") { try await metric("outbox_delivery_failures_total") ?? 0 >= 1 }
+        #expect(try await metric("outbox_events_delivered_total") ?? 0 == 0)
+
+        receiver.setMode(.accept)
+        try await Self.waitFor("6 events delivered and counted") { try await metric("outbox_events_delivered_total") == 6 }
+        #expect(receiver.eventIDs.count == 6)
+        // The last event waited at least through the failing phase, and not for minutes.
+        let lag = try #require(try await metric("outbox_delivery_lag_seconds"))
+        #expect(lag > 0 && lag < 60, "\(lag)")
+        await client.close()
+        #expect(await server.terminate() == 0)
+        await receiver.stop()
+    }
+
     @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order")
     func twoInstancesOneRelay() async throws {
         let receiver = EventReceiver()
