@@ -72,3 +72,30 @@ missing = [s for s in statements if s not in ("BEGIN IMMEDIATE", "COMMIT") and s
 assert not missing, f"order_commit_floor.c runs statements the server no longer runs: {missing}"
 PY
 "$WORK/order_commit_floor" "$WORK/schema.sql" "$WORK/floor.sqlite" 480 24
+# The relay benchmark's receiver, and batched delivery end to end: a second server POSTs its events
+# to it, 50 a request; once the orders are in, every committed event arrives.
+python3 benchmarks/baselines/event_receiver.py "$WORK/receiver.port" "$WORK/receiver.json" &
+RECEIVER_PID=$!
+for _ in $(seq 100); do [[ -s "$WORK/receiver.port" ]] && break; sleep 0.05; done
+"$BIN/commerce-server" serve --db "$WORK/relay.sqlite" --port 0 --metrics-port=-1 --port-file "$WORK/relay-port.json" \
+  --admin-token smoke --log-level warning --synchronous normal \
+  --data-platform-url "http://127.0.0.1:$(cat "$WORK/receiver.port")/events" --events-per-post 50 &
+RELAY_SERVER_PID=$!
+trap 'kill $SERVER_PID $RELAY_SERVER_PID $RECEIVER_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 600); do [[ -s "$WORK/relay-port.json" ]] && break; kill -0 $RELAY_SERVER_PID || exit 1; sleep 0.05; done
+"$BIN/commerce-load" --scenario order --port "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/relay-port.json")" \
+  --concurrency 8 --connections 2 --requests 300 --warmup 0 --users 40 --admin-token smoke --json --quiet >"$WORK/relay-load.json"
+python3 - "$WORK/relay.sqlite" "$WORK/receiver.json" "$RECEIVER_PID" <<'PY'
+import json, os, signal, sqlite3, sys, time
+committed = sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+assert committed >= 300, committed
+for _ in range(300):
+    os.kill(int(sys.argv[3]), signal.SIGUSR1)
+    time.sleep(0.1)
+    counts = json.load(open(sys.argv[2])) if os.path.exists(sys.argv[2]) else {"events": 0, "requests": 0}
+    if counts["events"] >= committed:
+        break
+assert counts["events"] == committed, (counts, committed)
+assert counts["requests"] < counts["events"], f"events were not batched: {counts}"
+print(f"relay: {counts['events']} events in {counts['requests']} requests")
+PY

@@ -33,7 +33,7 @@ async def serve(reader, writer):
             counts["requests"] += 1
             counts["events"] += body.count(b"\n") if batch else 1
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):  # closed, or shutting down
         pass
     finally:
         writer.close()
