@@ -13,7 +13,6 @@ final class EventReceiver: Sendable {
         var mode: Mode = .accept
         var bodies: [String: String] = [:]  // event id -> JSON
         var arrivals: [String] = []  // JSON of every accepted request, in arrival order
-        var deliveries = 0
         var eventsPerRequest: [Int] = []
         var channel: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
@@ -31,7 +30,7 @@ final class EventReceiver: Sendable {
     /// How many events each accepted request held, in arrival order.
     var eventsPerRequest: [Int] { self.state.withLockedValue { $0.eventsPerRequest } }
     /// Requests accepted (a batch is one), duplicates included.
-    var deliveries: Int { self.state.withLockedValue { $0.deliveries } }
+    var deliveries: Int { self.state.withLockedValue { $0.eventsPerRequest.count } }
 
     func setMode(_ mode: Mode) { self.state.withLockedValue { $0.mode = mode } }
 
@@ -91,7 +90,6 @@ final class EventReceiver: Sendable {
                 state.bodies[event.id] = event.json
                 state.arrivals.append(event.json)
             }
-            state.deliveries += 1
             state.eventsPerRequest.append(events.count)
             return .ok
         }
