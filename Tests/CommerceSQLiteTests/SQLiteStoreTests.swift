@@ -13,6 +13,20 @@ func temporaryStore(_ synchronous: StoreConfiguration.Synchronous = .normal) thr
     return try SQLiteStore(StoreConfiguration(path: directory.appendingPathComponent("db.sqlite").path, synchronous: synchronous))
 }
 
+/// Expects SQLite itself to refuse `body` with a constraint error whose message contains `message`
+/// (a trigger's RAISE or a CHECK's name): any other error fails the test.
+func expectRefused(_ message: String, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("SQLite accepted what it should refuse with \"\(message)\"", sourceLocation: sourceLocation)
+    } catch let error as DatabaseError {
+        #expect(error.resultCode == .SQLITE_CONSTRAINT && (error.message ?? "").contains(message),
+                "\(comment.map { "\($0): " } ?? "")got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected a DatabaseError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
 @Suite("SQLite store")
 struct SQLiteStoreTests {
     /// Submits a charge and blocks until it is durable.
@@ -34,6 +48,16 @@ struct SQLiteStoreTests {
     /// Submits a charge and awaits it, without holding a thread.
     func chargeConcurrently(_ store: SQLiteStore, _ user: UserID, _ amount: Won) async throws -> ChargeReceipt {
         try await store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: nil, policy: .standard, at: 1)).value
+    }
+
+    /// True when the charge went through, false when the ceiling refused it; any other error fails the test.
+    func chargedUnlessAtCeiling(_ store: SQLiteStore, _ user: UserID, _ amount: Won) async throws -> Bool {
+        do {
+            _ = try await self.chargeConcurrently(store, user, amount)
+            return true
+        } catch let error as CommerceError where error.reason == .balanceLimitExceeded {
+            return false
+        }
     }
 
     @Test("a charge updates the balance and writes one history entry")
@@ -313,7 +337,8 @@ struct SQLiteStoreTests {
         // The relay cursor still reads the events by id.
         #expect(try await migrated.events(after: 1, limit: 10).map(\.sequence) == [2, 3])
         for table in tables {
-            #expect(throws: (any Error).self, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+            let message = table == "outbox" ? "outbox events are append-only" : "\(table) are append-only"
+            expectRefused(message, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
         }
         try migrated.unsafeExecuteForTesting("""
             INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'PENDING_PAYMENT', 10, 0, 9, 9)
@@ -353,14 +378,14 @@ struct SQLiteStoreTests {
             // The partial index still finds the pending order.
             #expect(try Int64.fetchAll(db, sql: "SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= 9") == [1])
         }
-        #expect(throws: (any Error).self) {
+        expectRefused("CHECK constraint failed: status") {
             try migrated.unsafeExecuteForTesting("INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'SHIPPED', 10, 0, 9, 9)")
         }
-        #expect(throws: (any Error).self) {
+        expectRefused("CHECK constraint failed: type") {
             try migrated.unsafeExecuteForTesting("INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'GIFT', 10, 70, 9)")
         }
         for table in ["orders", "balance_entries"] {
-            #expect(throws: (any Error).self, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+            expectRefused("\(table) are append-only", "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
         }
         do {
             try migrated.unsafeExecuteForTesting("DELETE FROM outbox WHERE id = 1")
@@ -403,7 +428,10 @@ struct SQLiteStoreTests {
             var programs: [String: [String]] = [:]
             for text in sql where !text.hasPrefix("EXPLAIN") {
                 var explain: OpaquePointer?
-                guard sqlite3_prepare_v2(connection, "EXPLAIN " + text, -1, &explain, nil) == SQLITE_OK else { continue }
+                guard sqlite3_prepare_v2(connection, "EXPLAIN " + text, -1, &explain, nil) == SQLITE_OK else {
+                    programs[text] = ["(EXPLAIN failed: \(String(cString: sqlite3_errmsg(connection))))"]
+                    continue
+                }
                 defer { sqlite3_finalize(explain) }
                 var operations: [String] = []
                 while sqlite3_step(explain) == SQLITE_ROW { operations.append(String(cString: sqlite3_column_text(explain, 1))) }
@@ -412,8 +440,16 @@ struct SQLiteStoreTests {
             return programs
         }
         let writes = programs.keys.filter { $0.hasPrefix("INSERT") || $0.hasPrefix("UPDATE") }
-        #expect(writes.contains { $0.hasPrefix("INSERT INTO orders") } && writes.contains { $0.hasPrefix("UPDATE users") }, "\(programs.keys)")
+        // Each write path's statements were prepared, so each was examined: charge, order, coupon
+        // claim and use, refund, two-step payment.
+        for prefix in ["INSERT INTO balance_entries", "INSERT INTO orders", "UPDATE users SET balance = balance - ",
+                       "UPDATE users SET balance = balance + ", "UPDATE coupon_campaigns SET issued", "INSERT INTO coupons",
+                       "UPDATE coupons SET", "UPDATE products SET stock = stock - ", "UPDATE products SET stock = stock + ",
+                       "INSERT INTO payments", "UPDATE product_daily_sales"] {
+            #expect(writes.contains { $0.hasPrefix(prefix) }, "no statement starting \(prefix) among \(programs.keys.sorted())")
+        }
         for (sql, operations) in programs {
+            #expect(!operations.isEmpty && !operations.contains { $0.hasPrefix("(EXPLAIN failed") }, "\(sql): \(operations)")
             #expect(!operations.contains("OpenEphemeral"), "\(sql)")
         }
     }
@@ -541,11 +577,11 @@ struct SQLiteStoreTests {
     func concurrentThreads() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1).wait()
-        let outcomes = await withTaskGroup(of: Bool.self) { group in
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<120 {
-                group.addTask { (try? await self.chargeConcurrently(store, user.id, 10_000)) != nil }
+                group.addTask { try await self.chargedUnlessAtCeiling(store, user.id, 10_000) }
             }
-            return await group.reduce(into: [Bool]()) { $0.append($1) }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 100)
         #expect(try await store.balance(of: user.id) == 1_000_000)
@@ -557,12 +593,12 @@ struct SQLiteStoreTests {
         let first = try temporaryStore()
         let second = try SQLiteStore(StoreConfiguration(path: first.configuration.path, synchronous: .normal))
         let user = try first.createUser(name: "a", at: 1).wait()
-        let successes = await withTaskGroup(of: Bool.self) { group in
+        let successes = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<150 {
                 let store = index % 2 == 0 ? first : second
-                group.addTask { (try? await self.chargeConcurrently(store, user.id, 10_000)) != nil }
+                group.addTask { try await self.chargedUnlessAtCeiling(store, user.id, 10_000) }
             }
-            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
         #expect(successes == 100)
         #expect(try await second.balance(of: user.id) == 1_000_000)

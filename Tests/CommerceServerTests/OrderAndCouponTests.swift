@@ -34,7 +34,13 @@ struct OrderAndCouponTests {
             #expect(try await client.listOrders(userID: user).orders.map(\.id) == [order.id])
             let history = try await client.listBalanceHistory(userID: user)
             #expect(history.entries.first?.type == .use && history.entries.first?.amount == -35_000)
-            // A price change later does not change what was sold.
+            // A price change later does not change what was sold: the order keeps the name and unit
+            // price it was placed at (the catalogue row is changed under the server's feet).
+            try server.store.unsafeExecuteForTesting("UPDATE products SET price = 99000, name = 'A renamed' WHERE id = \(a.id)")
+            #expect(try await client.getProduct(productID: a.id).price == 99_000, "the catalogue did change")
+            let later = try await client.getOrder(orderID: order.id)
+            #expect(later.lines[0].productName == "A" && later.lines[0].unitPrice == 10_000 && later.lines[0].lineTotal == 30_000)
+            #expect(later.total == 35_000 && later == order)
             #expect(try server.store.audit().isEmpty)
         }
     }

@@ -92,8 +92,10 @@ struct OrderRaceTests {
     @Test("one user firing orders and charges at once from many connections ends at the exact balance")
     func ordersAndCharges() async throws {
         try await withCommerceServer { server, client in
-            let user = try await fundedUser(client, 500_000)
-            let product = try await client.createProduct(name: "gum", price: 1_000, initialStock: 10_000)
+            // Amounts that cannot cancel out: every order (10 won) together is less than one charge
+            // (3,001 won), and no number of lost charges equals a count of lost orders under 301.
+            let user = try await fundedUser(client, 50_000)
+            let product = try await client.createProduct(name: "gum", price: 10, initialStock: 10_000)
             let clients = (0..<12).map { _ in CommerceClient(port: server.port) }
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<600 {
@@ -104,7 +106,7 @@ struct OrderRaceTests {
                                 _ = try await c.placeOrder(userID: user, items: [(product.id, 1)])
                                 return "ORDER"
                             }
-                            _ = try await c.chargeBalance(userID: user, amount: 1_000)
+                            _ = try await c.chargeBalance(userID: user, amount: 3_001)
                             return "CHARGE"
                         } catch let error as RPCError { return error.reason }
                     }
@@ -112,7 +114,7 @@ struct OrderRaceTests {
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             #expect(tally(outcomes) == ["ORDER": 300, "CHARGE": 300])
-            #expect(try await client.getBalance(userID: user) == 500_000)
+            #expect(try await client.getBalance(userID: user) == 50_000 + 300 * 3_001 - 300 * 10)
             #expect(try await client.getProduct(productID: product.id).stock == 9_700)
             #expect(try server.store.audit().isEmpty)
             for c in clients { await c.close() }

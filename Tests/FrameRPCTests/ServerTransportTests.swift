@@ -348,7 +348,9 @@ struct ServerTransportTests {
         #expect(await peer.waitUntil { $0.isClosed })
         let responses = try peer.responses()
         for stream in UInt32(1)...3 { #expect(responses[stream]?.status.code == 0, "call \(stream) finished") }
-        if let late = responses[9] { #expect(late.status.reason == WireReason.draining) }
+        // Sent while calls 1–3 still ran, so the connection was open to answer it: refused, not run.
+        let late = try #require(responses[9], "a call after GOAWAY gets an answer while the connection drains")
+        #expect(late.status.code == StatusCode.unavailable.rawValue && late.status.reason == WireReason.draining)
         #expect(probe.snapshot.finished == ["d1", "d2", "d3"])
         // And the port no longer accepts.
         await #expect(throws: (any Error).self) { try await RawPeer.connect(port: server.port).close() }
@@ -362,6 +364,29 @@ struct ServerTransportTests {
             try await Task.sleep(for: .milliseconds(1_500))  // the server idles the connection out
             #expect(try await client.call("/test.v1.Test/Echo", request: [2]) == [2])
             await client.close()
+        }
+    }
+
+    @Test("a call the server provably did not process (above a GOAWAY's last stream id) is retried on a new connection; without retries it fails UNAVAILABLE", .timeLimit(.minutes(1)), arguments: [4, 1])
+    func retriesUnprocessedCall(maxAttempts: Int) async throws {
+        try await withTestServer { server, probe in
+            // The first connection answers the first REQUEST with GOAWAY(last stream 0) and closes:
+            // the call was not processed. Later connections reach the real server.
+            let front = try await GoAwayFront.start(backendPort: server.port)
+            let client = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: front.port, connections: 1, maxAttempts: maxAttempts))
+            do {
+                let reply = try await client.call("/test.v1.Test/Sleep", request: Array("1:retried".utf8), options: CallOptions(timeout: .seconds(10)))
+                #expect(maxAttempts > 1, "without retries the refused call cannot succeed")
+                #expect(reply == Array("retried".utf8))
+                #expect(probe.snapshot.finished == ["retried"], "run once, by the real server")
+                #expect(front.refusedRequests == 1 && front.connections == 2)
+            } catch let error as RPCError {
+                #expect(maxAttempts == 1, "a retry was allowed but the call failed: \(error)")
+                #expect(error.code == .unavailable && probe.snapshot.started.isEmpty)
+                #expect(front.refusedRequests == 1)
+            }
+            await client.close()
+            try await front.close()
         }
     }
 

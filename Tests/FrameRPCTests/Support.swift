@@ -180,3 +180,75 @@ final class RawPeer: Sendable {
         await self.reader.value
     }
 }
+
+/// A TCP front for a real server: its first connection reads the client's preface and first
+/// REQUEST, answers with the server preface and GOAWAY(last stream id 0, UNAVAILABLE) and closes —
+/// the call provably not processed. Every later connection is piped to the backend unchanged.
+final class GoAwayFront: Sendable {
+    private let channel: any Channel
+    private let state = NIOLockedValueBox<(connections: Int, refused: Int)>((0, 0))
+    var port: Int { self.channel.localAddress!.port! }
+    var connections: Int { self.state.withLockedValue { $0.connections } }
+    var refusedRequests: Int { self.state.withLockedValue { $0.refused } }
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    static func start(backendPort: Int) async throws -> GoAwayFront {
+        let box = NIOLockedValueBox<GoAwayFront?>(nil)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { child in
+                guard let front = box.withLockedValue({ $0 }) else { return child.close() }
+                let number = front.state.withLockedValue { $0.connections += 1; return $0.connections }
+                if number == 1 { return child.pipeline.addHandler(RefuseFirstRequest(front: front)) }
+                return ClientBootstrap(group: child.eventLoop).connect(host: "127.0.0.1", port: backendPort).flatMap { backend in
+                    backend.pipeline.addHandler(Pipe(peer: child)).flatMap { child.pipeline.addHandler(Pipe(peer: backend)) }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let front = GoAwayFront(channel: channel)
+        box.withLockedValue { $0 = front }
+        return front
+    }
+
+    func close() async throws { try await self.channel.close() }
+
+    private final class RefuseFirstRequest: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let front: GoAwayFront
+        var buffer = ByteBuffer()
+        var decoder = FrameDecoder(maxFrameSize: 1 << 20)
+        init(front: GoAwayFront) { self.front = front }
+
+        func channelActive(context: ChannelHandlerContext) {
+            // The server's preface first, as a real server sends it.
+            var out = ByteBuffer()
+            out.writePreface(Preface())
+            context.writeAndFlush(NIOAny(out), promise: nil)
+            context.fireChannelActive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var chunk = Self.unwrapInboundIn(data)
+            self.buffer.writeBuffer(&chunk)
+            while let event = try? self.decoder.next(from: &self.buffer) {
+                guard case .frame(let frame) = event, frame.type == .request else { continue }
+                self.front.state.withLockedValue { $0.refused += 1 }
+                var goAway = Framerpc_V1_GoAway()
+                goAway.lastStreamID = 0
+                goAway.status = Framerpc_V1_Status(RPCError(code: .unavailable, reason: WireReason.draining, message: "front refuses"))
+                var out = ByteBuffer()
+                out.writeFrame(streamID: 0, type: .goAway, payload: (try? goAway.serializedBytes()) ?? [UInt8]())
+                context.writeAndFlush(NIOAny(out)).whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+        }
+    }
+
+    private final class Pipe: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let peer: any Channel
+        init(peer: any Channel) { self.peer = peer }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { self.peer.writeAndFlush(data, promise: nil) }
+        func channelInactive(context: ChannelHandlerContext) { self.peer.close(promise: nil) }
+    }
+}

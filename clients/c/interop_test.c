@@ -19,6 +19,7 @@
 #include "commerce_client.h"
 #include "commerce/v1/admin.pb-c.h"
 #include "commerce/v1/balance.pb-c.h"
+#include "commerce/v1/cart.pb-c.h"
 #include "commerce/v1/coupon.pb-c.h"
 #include "commerce/v1/order.pb-c.h"
 #include "commerce/v1/product.pb-c.h"
@@ -257,7 +258,28 @@ static void test_protocol(void) {
 
     Framerpc__V1__ListMethodsRequest methods = FRAMERPC__V1__LIST_METHODS_REQUEST__INIT;
     Framerpc__V1__ListMethodsResponse *mr = call_ok("/framerpc.v1.Reflection/ListMethods", &methods.base, NULL, 0, &framerpc__v1__list_methods_response__descriptor);
-    if (mr) { CHECK(mr->n_methods >= 11, "%zu methods", mr->n_methods); protobuf_c_message_free_unpacked(&mr->base, NULL); }
+    if (mr) {
+        /* Exactly the methods proto/ declares (from protobuf-c's service descriptors) and the two built-ins. */
+        const ProtobufCServiceDescriptor *services[] = {
+            &commerce__v1__user_service__descriptor, &commerce__v1__balance_service__descriptor,
+            &commerce__v1__product_service__descriptor, &commerce__v1__coupon_service__descriptor,
+            &commerce__v1__cart_service__descriptor, &commerce__v1__order_service__descriptor,
+            &commerce__v1__admin_service__descriptor,
+        };
+        size_t declared = 2;
+        for (size_t s = 0; s < sizeof services / sizeof services[0]; s++) {
+            for (unsigned m = 0; m < services[s]->n_methods; m++) {
+                char name[256];
+                snprintf(name, sizeof name, "/%s/%s", services[s]->name, services[s]->methods[m].name);
+                int found = 0;
+                for (size_t k = 0; k < mr->n_methods; k++) found |= strcmp(mr->methods[k]->name, name) == 0;
+                CHECK(found, "the server lists %s", name);
+                declared++;
+            }
+        }
+        CHECK(mr->n_methods == declared, "%zu methods listed, %zu declared in proto/ (with Health/Check and Reflection/ListMethods)", mr->n_methods, declared);
+        protobuf_c_message_free_unpacked(&mr->base, NULL);
+    }
 
     expect_error("/commerce.v1.Nope/Nothing", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor,
                  CC_UNIMPLEMENTED, "METHOD_NOT_FOUND");
@@ -339,7 +361,8 @@ static void test_hostile_servers(void) {
             Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
             ProtobufCMessage *reply = NULL;
             int rc = cc_call(fake, "/framerpc.v1.Health/Check", &health.base, NULL, 0, 500, &framerpc__v1__health_check_response__descriptor, &reply, &status);
-            CHECK(rc != 0 && reply == NULL && status.code == cases[i].code, "%s: got %s/%s", cases[i].name, cc_code_name(status.code), status.reason ? status.reason : "-");
+            CHECK(rc != 0 && reply == NULL && status.code == cases[i].code && status.reason && strcmp(status.reason, cases[i].reason) == 0,
+                  "%s: got %s/%s", cases[i].name, cc_code_name(status.code), status.reason ? status.reason : "-");
             cc_close(fake);
         }
         cc_status_clear(&status);
@@ -350,7 +373,8 @@ static void test_hostile_servers(void) {
     int port = fake_server((const uint8_t *)"", 0, 1, &child);
     cc_client *silent = NULL;
     cc_status status = CC_STATUS_INIT;
-    if (cc_connect(&silent, "127.0.0.1", port, &status) == 0) {
+    CHECK(cc_connect(&silent, "127.0.0.1", port, &status) == 0, "connect to the silent server: %s", status.message ? status.message : "-");
+    if (silent) {
         Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
         ProtobufCMessage *reply = NULL;
         int rc = cc_call(silent, "/framerpc.v1.Health/Check", &health.base, NULL, 0, 300, &framerpc__v1__health_check_response__descriptor, &reply, &status);
