@@ -97,3 +97,13 @@ extension CommerceError {
         public static let storageBusy = Reason(rawValue: "STORAGE_BUSY")
     }
 }
+
+extension CommerceError {
+    public static func userNotFound(_ id: UserID) -> CommerceError {
+        CommerceError(.notFound, .userNotFound, "no user with id \(id)", details: ["user_id": "\(id)"])
+    }
+
+    public static func productNotFound(_ id: ProductID) -> CommerceError {
+        CommerceError(.notFound, .productNotFound, "no product with id \(id)", details: ["product_id": "\(id)"])
+    }
+}

@@ -59,31 +59,103 @@ public struct CouponCampaign: Hashable, Sendable {
 
 public enum CouponState: String, Hashable, Sendable {
     case available = "AVAILABLE"
+    /// Held by an unpaid (PENDING_PAYMENT) order; AVAILABLE again when it is cancelled or expires.
+    case reserved = "RESERVED"
     case used = "USED"
     case expired = "EXPIRED"
+}
+
+/// Which order, if any, holds a coupon, and whether that order is paid.
+public enum CouponHold: Hashable, Sendable {
+    case free
+    /// By an order waiting for payment.
+    case reserved(by: OrderID)
+    /// By a paid order.
+    case used(by: OrderID)
+
+    /// The hold a coupon has when `order` (in `status`) holds it.
+    public init(order: OrderID?, status: OrderStatus?) {
+        guard let order else { self = .free; return }
+        self = status == .pendingPayment ? .reserved(by: order) : .used(by: order)
+    }
 }
 
 public struct Coupon: Hashable, Sendable {
     public var id: CouponID
     public var userID: UserID
     public var campaign: CouponCampaign
-    /// As stored: AVAILABLE or USED. See ``state(at:)`` for what a user sees.
-    public var used: Bool
-    public var orderID: OrderID?
+    public var hold: CouponHold
     public var issuedAt: UnixMillis
 
-    public init(id: CouponID, userID: UserID, campaign: CouponCampaign, used: Bool, orderID: OrderID?, issuedAt: UnixMillis) {
+    public init(id: CouponID, userID: UserID, campaign: CouponCampaign, hold: CouponHold, issuedAt: UnixMillis) {
         self.id = id
         self.userID = userID
         self.campaign = campaign
-        self.used = used
-        self.orderID = orderID
+        self.hold = hold
         self.issuedAt = issuedAt
     }
 
+    /// The order holding it, if any.
+    public var orderID: OrderID? {
+        switch self.hold {
+        case .free: nil
+        case .reserved(let order), .used(let order): order
+        }
+    }
+
+    /// What a user sees at `now`.
     public func state(at now: UnixMillis) -> CouponState {
-        if self.used { return .used }
-        return now > self.campaign.validUntil ? .expired : .available
+        switch self.hold {
+        case .reserved: return .reserved
+        case .used: return .used
+        case .free: return now > self.campaign.validUntil ? .expired : .available
+        }
+    }
+
+    /// Checks that `user` may use this coupon on an order at `now`: theirs, held by no order, and
+    /// inside its campaign's window — refusals in that order.
+    public func checkUsable(by user: UserID, at now: UnixMillis) throws(CommerceError) {
+        guard self.userID == user else {
+            throw CommerceError(.permissionDenied, .couponNotOwned, "coupon \(self.id) belongs to another user", details: ["coupon_id": "\(self.id)"])
+        }
+        if let order = self.orderID {
+            throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(self.id) is held by order \(order)",
+                                details: ["coupon_id": "\(self.id)", "order_id": "\(order)"])
+        }
+        guard now >= self.campaign.validFrom else {
+            throw CommerceError(.failedPrecondition, .couponNotYetValid, "coupon \(self.id) is valid from \(self.campaign.validFrom)",
+                                details: ["coupon_id": "\(self.id)"])
+        }
+        guard now <= self.campaign.validUntil else {
+            throw CommerceError(.failedPrecondition, .couponExpired, "coupon \(self.id) expired at \(self.campaign.validUntil)",
+                                details: ["coupon_id": "\(self.id)"])
+        }
+    }
+}
+
+/// Who may be issued a coupon of a campaign. When several refusals apply, the first of these wins:
+/// CAMPAIGN_NOT_FOUND, CAMPAIGN_NOT_OPEN, USER_NOT_FOUND, COUPON_ALREADY_ISSUED, then COUPON_SOLD_OUT
+/// (decided last, by the store's guarded count).
+public enum CouponIssuance {
+    public static func check(_ id: CampaignID, campaign: CouponCampaign?, user: UserID, userExists: Bool, alreadyHolds: Bool,
+                             at now: UnixMillis) throws(CommerceError) {
+        guard let campaign else {
+            throw CommerceError(.notFound, .campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
+        }
+        guard campaign.isOpen(at: now) else {
+            throw CommerceError(.failedPrecondition, .campaignNotOpen,
+                                now < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
+                                details: ["campaign_id": "\(id)"])
+        }
+        guard userExists else { throw CommerceError.userNotFound(user) }
+        guard !alreadyHolds else {
+            throw CommerceError(.alreadyExists, .couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
+                                details: ["campaign_id": "\(id)", "user_id": "\(user)"])
+        }
+    }
+
+    public static func soldOut(_ campaign: CampaignID) -> CommerceError {
+        CommerceError(.failedPrecondition, .couponSoldOut, "campaign \(campaign) has no coupons left", details: ["campaign_id": "\(campaign)"])
     }
 }
 

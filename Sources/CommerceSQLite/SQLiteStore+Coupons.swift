@@ -21,37 +21,36 @@ extension SQLiteStore: CouponStore {
 
     public func issueCoupon(campaign id: CampaignID, user: UserID, at: UnixMillis) -> PendingWrite<Coupon> {
         self.transaction { db in
-            guard let campaign = try Self.loadCampaign(db, id) else {
-                throw CommerceError(.notFound, .campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
-            }
-            guard campaign.isOpen(at: at) else {
-                throw CommerceError(.failedPrecondition, .campaignNotOpen,
-                                    at < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
-                                    details: ["campaign_id": "\(id)"])
-            }
-            guard try Self.userExists(db, user) else {
-                throw CommerceError.userNotFound(user)
-            }
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?"),
-                                 arguments: [id.rawValue, user.rawValue]) != nil
-            {
-                throw CommerceError(.alreadyExists, .couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
-                                    details: ["campaign_id": "\(id)", "user_id": "\(user)"])
-            }
+            let facts = try Self.issuanceFacts(db, campaign: id, user: user)
+            try CouponIssuance.check(id, campaign: facts.campaign, user: user, userExists: facts.userExists,
+                                     alreadyHolds: facts.alreadyHolds, at: at)
             // The count and its limit in one statement: never beyond the quantity, whoever races.
             // (The count is read back, not RETURNed: see ``pay(_:_:at:)``.)
             try db.execute(direct: "UPDATE coupon_campaigns SET issued = issued + 1 WHERE id = ? AND issued < total_quantity", id.rawValue)
             guard db.changesCount == 1,
                   let issued = try db.fetchFirst(direct: "SELECT issued FROM coupon_campaigns WHERE id = ?", id.rawValue, read: { $0.int64(0) })
             else {
-                throw CommerceError.soldOut(id)
+                throw CouponIssuance.soldOut(id)
             }
+            // One coupon per user and campaign: the unique index is the guard across processes.
             try db.run("INSERT INTO coupons (campaign_id, user_id, status, issued_at) VALUES (?, ?, 'AVAILABLE', ?)",
                            arguments: [id.rawValue, user.rawValue, at])
-            var snapshot = campaign
+            var snapshot = facts.campaign!
             snapshot.issued = issued
-            return Coupon(id: CouponID(db.lastInsertedRowID), userID: user, campaign: snapshot, used: false, orderID: nil, issuedAt: at)
+            return Coupon(id: CouponID(db.lastInsertedRowID), userID: user, campaign: snapshot, hold: .free, issuedAt: at)
         }
+    }
+
+    public func issuanceFacts(campaign: CampaignID, user: UserID) async throws -> CouponIssuanceFacts {
+        try await self.read { db in try Self.issuanceFacts(db, campaign: campaign, user: user) }
+    }
+
+    static func issuanceFacts(_ db: Database, campaign id: CampaignID, user: UserID) throws -> CouponIssuanceFacts {
+        let campaign = try Self.loadCampaign(db, id)
+        let userExists = try Self.userExists(db, user)
+        let holds = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM coupons WHERE campaign_id = ? AND user_id = ?"),
+                                      arguments: [id.rawValue, user.rawValue]) != nil
+        return CouponIssuanceFacts(campaign: campaign, userExists: userExists, alreadyHolds: holds)
     }
 
     public func coupons(of user: UserID) async throws -> [Coupon]? {
@@ -62,36 +61,28 @@ extension SQLiteStore: CouponStore {
         }
     }
 
-    /// The coupon, if `user` may use it now; otherwise the reason why not.
+    /// The coupon, if `user` may use it now; otherwise the domain's reason why not.
     static func usableCoupon(_ db: Database, _ id: CouponID, user: UserID, at: UnixMillis) throws -> Coupon {
         guard let coupon = try loadCoupon(db, id) else {
             throw CommerceError(.notFound, .couponNotFound, "no coupon with id \(id)", details: ["coupon_id": "\(id)"])
         }
-        guard coupon.userID == user else {
-            throw CommerceError(.permissionDenied, .couponNotOwned, "coupon \(id) belongs to another user", details: ["coupon_id": "\(id)"])
-        }
-        guard !coupon.used else {
-            throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(id) was used by order \(coupon.orderID?.rawValue ?? 0)",
-                                details: ["coupon_id": "\(id)"])
-        }
-        guard at >= coupon.campaign.validFrom else {
-            throw CommerceError(.failedPrecondition, .couponNotYetValid, "coupon \(id) is valid from \(coupon.campaign.validFrom)",
-                                details: ["coupon_id": "\(id)"])
-        }
-        guard at <= coupon.campaign.validUntil else {
-            throw CommerceError(.failedPrecondition, .couponExpired, "coupon \(id) expired at \(coupon.campaign.validUntil)",
-                                details: ["coupon_id": "\(id)"])
-        }
+        try coupon.checkUsable(by: user, at: at)
         return coupon
     }
 
+    /// The coupon with its hold: the order that holds it and that order's status (reserved while
+    /// the order awaits payment, used once paid).
     static func loadCoupon(_ db: Database, _ id: CouponID) throws -> Coupon? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT campaign_id, user_id, status, order_id, issued_at FROM coupons WHERE id = ?"),
-                                         arguments: [id.rawValue]),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT c.campaign_id, c.user_id, c.order_id, c.issued_at, o.status AS order_status
+            FROM coupons c LEFT JOIN orders o ON o.id = c.order_id WHERE c.id = ?
+            """), arguments: [id.rawValue]),
             let campaign = try loadCampaign(db, CampaignID(row["campaign_id"]))
         else { return nil }
-        return Coupon(id: id, userID: UserID(row["user_id"]), campaign: campaign, used: (row["status"] as String) == "USED",
-                      orderID: (row["order_id"] as Int64?).map { OrderID($0) }, issuedAt: row["issued_at"])
+        let order = (row["order_id"] as Int64?).map { OrderID($0) }
+        let status = try (row["order_status"] as String?).map { try OrderStatus(stored: $0) }
+        return Coupon(id: id, userID: UserID(row["user_id"]), campaign: campaign, hold: CouponHold(order: order, status: status),
+                      issuedAt: row["issued_at"])
     }
 
     static func loadCampaign(_ db: Database, _ id: CampaignID) throws -> CouponCampaign? {

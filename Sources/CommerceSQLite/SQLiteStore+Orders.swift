@@ -52,19 +52,12 @@ extension SQLiteStore: OrderStore {
             else {
                 throw CommerceError.productNotFound(product)
             }
-            guard stock >= quantity else { throw Self.outOfStock(product, name: name, stock: stock, ordered: quantity) }
+            try StockRule.check(product, name: name, available: stock, ordered: quantity)
             lines.append(OrderLine(productID: product, productName: name, unitPrice: price, quantity: quantity))
         }
-        let (total, overflow) = lines.reduce((Won(0), false)) { partial, line in
-            let (product, o1) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
-            let (sum, o2) = partial.0.addingReportingOverflow(product)
-            return (sum, partial.1 || o1 || o2)
-        }
-        guard !overflow else { throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large") }
-        let discount = coupon?.campaign.discount.amount(on: total) ?? 0
-        if status == .paid, balance < total - discount {
-            throw Self.insufficientBalance(balance, required: total - discount)
-        }
+        let pricing = try OrderPricing(lines: lines, coupon: coupon)
+        let (total, discount) = (pricing.total, pricing.discount)
+        if status == .paid { try BalancePolicy.standard.checkPayment(pricing.amountDue, balance: balance) }
 
         // Stock: one guarded statement per line, in product-id order.
         for line in lines {
@@ -72,7 +65,7 @@ extension SQLiteStore: OrderStore {
                            line.quantity, line.productID.rawValue)
             guard db.changesCount == 1 else {
                 let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [line.productID.rawValue]) ?? 0
-                throw Self.outOfStock(line.productID, name: line.productName, stock: stock, ordered: line.quantity)
+                throw StockRule.outOfStock(line.productID, name: line.productName, available: stock, ordered: line.quantity)
             }
         }
         try db.execute(direct: """
@@ -87,11 +80,11 @@ extension SQLiteStore: OrderStore {
                 """, orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity)
         }
         if let couponID = request.couponID {
-            // Used once: the state change is the guard.
-            try db.run("UPDATE coupons SET status = 'USED', order_id = ?, used_at = ? WHERE id = ? AND status = 'AVAILABLE'",
+            // Held by one order at a time: taking the hold is the guard.
+            try db.run("UPDATE coupons SET status = '\(StoredCoupon.held)', order_id = ?, used_at = ? WHERE id = ? AND status = '\(StoredCoupon.free)'",
                            arguments: [orderID.rawValue, command.at, couponID.rawValue])
             guard db.changesCount == 1 else {
-                throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) has been used")
+                throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
             }
         }
         var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: total, discount: discount,
@@ -120,7 +113,7 @@ extension SQLiteStore: OrderStore {
         // value this UPDATE left.
         try db.execute(direct: "UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1", amount, order.userID.rawValue)
         guard db.changesCount == 1, let balanceAfter = try Self.balance(db, of: order.userID) else {
-            throw Self.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
+            throw BalancePolicy.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
         }
         let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
         try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
@@ -139,96 +132,83 @@ extension SQLiteStore: OrderStore {
 
     public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
         self.transaction { db in
-            var order = try Self.ownedOrder(db, id, user: user)
-            guard order.status == .pendingPayment else {
-                throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT orders can be paid",
-                                    details: ["order_id": "\(id)", "status": order.status.rawValue])
-            }
-            guard let expiresAt = order.expiresAt, at < expiresAt else {
-                throw CommerceError(.failedPrecondition, .orderExpired, "order \(id) expired unpaid; its stock and coupon are released",
-                                    details: ["order_id": "\(id)"])
-            }
+            let order = try Self.ownedOrder(db, id, user: user)
+            let paid = try order.paying(at: at)
             // A short balance is found before anything changes, like every refusal.
-            let balance = try Self.balance(db, of: user) ?? 0
-            guard balance >= order.amountPaid else { throw Self.insufficientBalance(balance, required: order.amountPaid) }
-            // The status change is the guard: one payment, whoever races.
-            try db.run("UPDATE orders SET status = 'PAID', paid_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
-                       arguments: [at, at, id.rawValue])
-            guard db.changesCount == 1 else {
-                throw CommerceError(.failedPrecondition, .orderNotPayable, "order \(id) is no longer pending", details: ["order_id": "\(id)"])
-            }
-            let balanceAfter = try Self.pay(db, order, at: at)
-            order.status = .paid
-            order.expiresAt = nil
-            return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
+            try BalancePolicy.standard.checkPayment(order.amountPaid, balance: try Self.balance(db, of: user) ?? 0)
+            try Self.move(db, order, to: paid.status, at: at, paidAt: at)
+            let balanceAfter = try Self.pay(db, paid, at: at)
+            return OrderReceipt(order: paid, balanceAfter: balanceAfter, replayed: false)
         }
     }
 
     public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
         self.transaction { db in
             var order = try Self.ownedOrder(db, id, user: user)
-            if order.status == .pendingPayment {
-                // Nothing was paid: release the reservation.
-                try Self.release(db, order, as: .cancelled, at: at)
-                order.status = .cancelled
-                let balance = try Self.balance(db, of: user) ?? 0
-                return RefundReceipt(order: order, refunded: 0, balanceAfter: balance)
-            }
-            // The status change is the guard: only one refund can move PAID to REFUNDED.
-            try db.run("UPDATE orders SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND status = 'PAID'",
-                           arguments: [at, id.rawValue])
-            guard db.changesCount == 1 else {
-                throw CommerceError(.failedPrecondition, .orderNotCancellable,
-                                    "order \(id) is \(order.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
-                                    details: ["order_id": "\(id)", "status": order.status.rawValue])
+            let cancellation = try order.cancellation(at: at)
+            try Self.move(db, order, to: cancellation.newStatus, at: at)
+            try Self.returnStockAndCoupon(db, order)
+            order.status = cancellation.newStatus
+            order.expiresAt = nil
+            guard case .refund(let refund) = cancellation else {
+                // Nothing was paid: the reservation is released.
+                return RefundReceipt(order: order, refunded: 0, balanceAfter: try Self.balance(db, of: user) ?? 0)
             }
             let paidAt = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?"), arguments: [id.rawValue])!
             let day = SalesDay(containing: paidAt).rawValue
-            try Self.returnStockAndCoupon(db, order)
             for line in order.lines {
                 // The sale leaves the ranking of the day it was paid.
                 try db.run("UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
                                arguments: [line.quantity, day, line.productID.rawValue])
             }
-            let refund = order.amountPaid
             // A refund restores what was paid; it may take a balance above the charge ceiling, which only limits charges.
             try db.execute(direct: "UPDATE users SET balance = balance + ? WHERE id = ?", refund, user.rawValue)
             let balance = try Self.balance(db, of: user)!
             let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
             try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
                            arguments: [id.rawValue, refund, entryID, at])
-            order.status = .refunded
             try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
     }
 
+    /// The literal the partial index `orders_pending_by_expiry` is declared with: SQLite uses a
+    /// partial index only for a query that repeats its condition, not for a bound parameter.
+    private static let pending = OrderStatus.pendingPayment.rawValue
+
     public func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int> {
         // Every instance sweeps each second: an idle sweep takes no write lock.
         let due: (Database) throws -> Bool = { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
         }
         return self.transaction(ifDue: due, otherwise: 0) { db in
             let due = try Int64.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ? ORDER BY expires_at LIMIT ?
+                SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?
                 """), arguments: [at, limit])
             for id in due {
-                if let order = try Self.loadOrder(db, OrderID(id)) { try Self.release(db, order, as: .expired, at: at) }
+                guard let order = try Self.loadOrder(db, OrderID(id)), order.isDue(at: at) else { continue }
+                try Self.move(db, order, to: .expired, at: at)
+                try Self.returnStockAndCoupon(db, order)
             }
             return due.count
         }
     }
 
-    /// Ends a PENDING_PAYMENT order unpaid: its stock goes back (counted as returned) and its coupon
-    /// becomes AVAILABLE. Guarded by the status change, so a sweeper in every instance is safe.
-    static func release(_ db: Database, _ order: Order, as status: OrderStatus, at: UnixMillis) throws {
-        try db.run("UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = 'PENDING_PAYMENT'",
-                       arguments: [status.rawValue, at, order.id.rawValue])
-        guard db.changesCount == 1 else {
-            throw CommerceError(.failedPrecondition, .orderNotCancellable, "order \(order.id) is no longer pending",
-                                details: ["order_id": "\(order.id)"])
+    /// Writes a move of the state machine, guarded on the status it was read in: of writers racing
+    /// in any process, one moves the order and the others are refused.
+    static func move(_ db: Database, _ order: Order, to next: OrderStatus, at: UnixMillis, paidAt: UnixMillis? = nil) throws {
+        precondition(order.status.canMove(to: next), "the domain allowed \(order.status) → \(next)")
+        if let paidAt {
+            try db.execute(direct: "UPDATE orders SET status = ?, updated_at = ?, paid_at = ? WHERE id = ? AND status = ?",
+                           next.rawValue, at, paidAt, order.id.rawValue, order.status.rawValue)
+        } else {
+            try db.execute(direct: "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                           next.rawValue, at, order.id.rawValue, order.status.rawValue)
         }
-        try Self.returnStockAndCoupon(db, order)
+        guard db.changesCount == 1 else {
+            throw CommerceError(.failedPrecondition, next == .paid ? .orderNotPayable : .orderNotCancellable,
+                                "order \(order.id) is no longer \(order.status.rawValue)", details: ["order_id": "\(order.id)"])
+        }
     }
 
     /// Puts an order's units back on the shelf (counted as returned) and makes its coupon AVAILABLE
@@ -239,19 +219,9 @@ extension SQLiteStore: OrderStore {
                            arguments: [line.quantity, line.quantity, line.productID.rawValue])
         }
         if let coupon = order.couponID {
-            try db.run("UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+            try db.run("UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
                            arguments: [coupon.rawValue, order.id.rawValue])
         }
-    }
-
-    static func outOfStock(_ product: ProductID, name: String, stock: Int64, ordered: Int64) -> CommerceError {
-        CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, \(ordered) ordered",
-                      details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
-    }
-
-    static func insufficientBalance(_ balance: Won, required: Won) -> CommerceError {
-        CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(required) won, the balance is \(balance) won",
-                      details: ["balance": "\(balance)", "required": "\(required)"])
     }
 
     /// A user's balance inside the caller's transaction; nil for an unknown user.
@@ -263,9 +233,7 @@ extension SQLiteStore: OrderStore {
         guard let order = try Self.loadOrder(db, id) else {
             throw CommerceError(.notFound, .orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
         }
-        guard order.userID == user else {
-            throw CommerceError(.permissionDenied, .orderNotOwned, "order \(id) belongs to another user", details: ["order_id": "\(id)"])
-        }
+        try order.checkOwner(user)
         return order
     }
 
@@ -294,9 +262,16 @@ extension SQLiteStore: OrderStore {
             """), arguments: [id.rawValue]).map {
             OrderLine(productID: ProductID($0["product_id"]), productName: $0["product_name"], unitPrice: $0["unit_price"], quantity: $0["quantity"])
         }
-        return Order(id: id, userID: UserID(row["user_id"]), status: OrderStatus(rawValue: row["status"]) ?? .paid, lines: lines,
+        let status = try OrderStatus(stored: row["status"])
+        return Order(id: id, userID: UserID(row["user_id"]), status: status, lines: lines,
                      total: row["total"], discount: row["discount"], couponID: (row["coupon_id"] as Int64?).map { CouponID($0) },
-                     createdAt: row["created_at"],
-                     expiresAt: (row["status"] as String) == "PENDING_PAYMENT" ? row["expires_at"] : nil)
+                     createdAt: row["created_at"], expiresAt: status == .pendingPayment ? row["expires_at"] : nil)
     }
+}
+
+/// How `coupons.status` stores a coupon's hold: free, or held by the order in `order_id` (whether
+/// that order is paid decides RESERVED or USED, in the domain's ``CouponHold``).
+enum StoredCoupon {
+    static let free = "AVAILABLE"
+    static let held = "USED"
 }

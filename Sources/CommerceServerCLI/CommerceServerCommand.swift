@@ -58,11 +58,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "FrameRPC port (0 picks a free one).") var port = 7070
-    @Option(help: "Prometheus /metrics HTTP port; -1 disables it.") var metricsPort = 9090
+    // `.unconditional`: `--metrics-port -1` works like `--metrics-port=-1` ("-1" is not an option).
+    @Option(parsing: .unconditional, help: "Prometheus /metrics HTTP port; -1 disables it.") var metricsPort = 9090
     @Option(help: "Admin token for AdminService calls (or env COMMERCE_ADMIN_TOKEN); none disables them.")
     var adminToken: String?
     @Flag(help: "Load the demo catalogue and users if the database is empty.") var seedDemo = false
-    @Option(help: "Largest frame accepted, in bytes.") var maxFrameSize = 4 * 1024 * 1024
+    @Option(help: "Largest frame payload accepted, in bytes (the 10-byte header is not counted).") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 1024
     @Option(help: "Open connections.") var maxConnections = 10_000
     @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
@@ -84,7 +85,7 @@ struct Serve: AsyncParsableCommand {
         (application/x-ndjson, x-event-count header). 1...1000.
         """)
     var eventsPerPost = 1
-    @Option(help: "JSON-lines file for events when no --data-platform-url is given (default: events.jsonl beside the database).")
+    @Option(help: "JSON-lines file for events when no --data-platform-url is given (default: named after the database, commerce.sqlite → commerce.events.jsonl).")
     var eventsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).") var portFile: String?
@@ -122,8 +123,7 @@ struct Serve: AsyncParsableCommand {
             pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,
             expirySweepMillis: self.expirySweepMs,
             dataPlatform: self.dataPlatformUrl.map { .http(url: $0, eventsPerPost: self.eventsPerPost) }
-                ?? .file(path: self.eventsFile
-                    ?? URL(fileURLWithPath: self.database.path).deletingLastPathComponent().appendingPathComponent("events.jsonl").path),
+                ?? .file(path: self.eventsFile ?? DataPlatformTarget.defaultEventsFile(forDatabase: self.database.path)),
             eventLoopThreads: self.eventLoops)
         let portFile = self.portFile
         let service = CommerceServerService(

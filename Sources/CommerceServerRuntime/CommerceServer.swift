@@ -10,6 +10,8 @@ import NIOPosix
 /// to the router, and starts the FrameRPC server.
 public final class CommerceServer: Sendable {
     public let store: SQLiteStore
+    /// The use cases the RPCs run (the expiry sweep among them).
+    public let useCases: CommerceUseCases
     private let rpc: RPCServer
     private let sweeper: Task<Void, Never>
     private let relay: Task<Void, Never>?
@@ -21,9 +23,10 @@ public final class CommerceServer: Sendable {
     public var openConnections: Int { self.rpc.openConnections }
 
     private init(
-        store: SQLiteStore, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
+        store: SQLiteStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
         ownGroup: MultiThreadedEventLoopGroup?, logger: Logger
     ) {
+        self.useCases = useCases
         self.logger = logger
         self.ownGroup = ownGroup
         self.relay = relay
@@ -82,7 +85,7 @@ public final class CommerceServer: Sendable {
             relay = Task { await relayer.run() }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }
-        return CommerceServer(store: store, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
+        return CommerceServer(store: store, useCases: useCases, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.

@@ -10,6 +10,13 @@ import NIOCore
 
 /// Where events go.
 public enum DataPlatformTarget: Sendable, Hashable {
+    /// The events file a database gets by default: named after it, beside it
+    /// (`shop/commerce.sqlite` → `shop/commerce.events.jsonl`), so two databases in one folder never share one.
+    public static func defaultEventsFile(forDatabase path: String) -> String {
+        let database = URL(fileURLWithPath: path)
+        return database.deletingPathExtension().path + ".events.jsonl"
+    }
+
     /// POST events to this URL; a 2xx answer delivers what the request held. With `eventsPerPost`
     /// 1, each event is one JSON object (`application/json`, `x-event-id` header). With more, a
     /// request holds up to that many, one JSON object per line in commit order

@@ -112,6 +112,7 @@ extension Commerce_V1_Coupon {
         self.state =
             switch coupon.state(at: now) {
             case .available: .available
+            case .reserved: .reserved
             case .used: .used
             case .expired: .expired
             }

@@ -45,9 +45,9 @@ public struct CommerceUseCases: Sendable {
         self.checkoutCart = CheckoutCart(store: store, queues: queues, clock: clock)
         self.audit = { try await store.checkInvariants() }
         self.placeOrder = PlaceOrder(store: store, queues: queues, clock: clock)
-        self.getOrder = GetOrder(store: store)
+        self.getOrder = GetOrder(store: store, clock: clock)
         self.cancelOrder = CancelOrder(store: store, queues: queues, clock: clock)
-        self.listOrders = ListOrders(store: store)
+        self.listOrders = ListOrders(store: store, clock: clock)
         self.createCouponCampaign = CreateCouponCampaign(store: store, queues: queues, clock: clock)
         self.issueCoupon = IssueCoupon(store: store, queues: queues, clock: clock, soldOut: SoldOutCampaigns())
         self.listUserCoupons = ListUserCoupons(store: store)

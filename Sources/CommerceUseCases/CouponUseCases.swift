@@ -30,13 +30,17 @@ public struct IssueCoupon: Sendable {
             throw CommerceError(.invalidArgument, .invalidCampaignID, "campaign_id must be a positive id, got \(rawCampaign)")
         }
         let campaign = CampaignID(rawCampaign)
-        if self.soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
+        if self.soldOut.contains(campaign) {
+            // No write, but the same answer the store would give: a refusal that comes first in
+            // ``CouponIssuance`` (a user who already holds one gets COUPON_ALREADY_ISSUED) wins.
+            let facts = try await self.store.issuanceFacts(campaign: campaign, user: userID)
+            try CouponIssuance.check(campaign, campaign: facts.campaign, user: userID, userExists: facts.userExists,
+                                     alreadyHolds: facts.alreadyHolds, at: self.clock())
+            throw CouponIssuance.soldOut(campaign)
+        }
         let (store, clock, soldOut) = (self.store, self.clock, self.soldOut)
         do {
-            return try await self.queues.write(user: userID) {
-                if soldOut.contains(campaign) { throw CommerceError.soldOut(campaign) }
-                return store.issueCoupon(campaign: campaign, user: userID, at: clock())
-            }
+            return try await self.queues.write(user: userID) { store.issueCoupon(campaign: campaign, user: userID, at: clock()) }
         } catch let error as CommerceError where error.reason == .couponSoldOut {
             soldOut.insert(campaign)
             throw error
@@ -60,11 +64,4 @@ public final class SoldOutCampaigns: Sendable {
     public init() {}
     func contains(_ campaign: CampaignID) -> Bool { self.campaigns.withLock { $0.contains(campaign) } }
     func insert(_ campaign: CampaignID) { _ = self.campaigns.withLock { $0.insert(campaign) } }
-}
-
-extension CommerceError {
-    public static func soldOut(_ campaign: CampaignID) -> CommerceError {
-        CommerceError(.failedPrecondition, .couponSoldOut, "campaign \(campaign) has no coupons left",
-                      details: ["campaign_id": "\(campaign)"])
-    }
 }

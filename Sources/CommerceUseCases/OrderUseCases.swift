@@ -92,8 +92,10 @@ public struct CancelOrder: Sendable {
     }
 }
 
+/// An order as it is now: one whose payment time ran out reads EXPIRED, swept or not.
 public struct GetOrder: Sendable {
     let store: any OrderStore
+    let clock: @Sendable () -> UnixMillis
 
     public func callAsFunction(orderID rawID: Int64) async throws -> Order {
         guard rawID > 0 else {
@@ -102,12 +104,13 @@ public struct GetOrder: Sendable {
         guard let order = try await self.store.order(OrderID(rawID)) else {
             throw CommerceError(.notFound, .orderNotFound, "no order with id \(rawID)", details: ["order_id": "\(rawID)"])
         }
-        return order
+        return order.asOf(self.clock())
     }
 }
 
 public struct ListOrders: Sendable {
     let store: any OrderStore
+    let clock: @Sendable () -> UnixMillis
 
     public func callAsFunction(userID rawID: Int64, pageSize: Int32, pageToken: String) async throws -> Page<Order> {
         let userID = try Validate.userID(rawID)
@@ -115,6 +118,7 @@ public struct ListOrders: Sendable {
         guard let orders = try await self.store.orders(of: userID, page: page) else {
             throw CommerceError.userNotFound(userID)
         }
-        return orders
+        let now = self.clock()
+        return Page(items: orders.items.map { $0.asOf(now) }, nextToken: orders.nextToken)
     }
 }

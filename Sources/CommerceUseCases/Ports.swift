@@ -98,12 +98,27 @@ public protocol OrderStore: Sendable {
 
 public protocol CouponStore: Sendable {
     func createCampaign(_ campaign: NewCampaign, at: UnixMillis) -> PendingWrite<CouponCampaign>
-    /// Issues one coupon unless the campaign is sold out (guarded count) or the user has one.
+    /// Issues one coupon if ``CouponIssuance`` allows it and the campaign has one left (guarded count).
     /// - Throws: ``CommerceError`` `CAMPAIGN_NOT_FOUND`, `CAMPAIGN_NOT_OPEN`, `USER_NOT_FOUND`,
-    ///   `COUPON_ALREADY_ISSUED`, `COUPON_SOLD_OUT`.
+    ///   `COUPON_ALREADY_ISSUED`, `COUPON_SOLD_OUT`, first of these first.
     func issueCoupon(campaign: CampaignID, user: UserID, at: UnixMillis) -> PendingWrite<Coupon>
+    /// What deciding an issue needs, read in one snapshot (for a request this process already knows is sold out).
+    func issuanceFacts(campaign: CampaignID, user: UserID) async throws -> CouponIssuanceFacts
     /// `nil` when the user does not exist.
     func coupons(of user: UserID) async throws -> [Coupon]?
+}
+
+/// What ``CouponIssuance/check(_:campaign:user:userExists:alreadyHolds:at:)`` decides on.
+public struct CouponIssuanceFacts: Hashable, Sendable {
+    public var campaign: CouponCampaign?
+    public var userExists: Bool
+    public var alreadyHolds: Bool
+
+    public init(campaign: CouponCampaign?, userExists: Bool, alreadyHolds: Bool) {
+        self.campaign = campaign
+        self.userExists = userExists
+        self.alreadyHolds = alreadyHolds
+    }
 }
 
 public protocol CartStore: Sendable {

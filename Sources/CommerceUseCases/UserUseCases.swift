@@ -24,13 +24,3 @@ public struct GetUser: Sendable {
         return user
     }
 }
-
-extension CommerceError {
-    public static func userNotFound(_ id: UserID) -> CommerceError {
-        CommerceError(.notFound, .userNotFound, "no user with id \(id)", details: ["user_id": "\(id)"])
-    }
-
-    public static func productNotFound(_ id: ProductID) -> CommerceError {
-        CommerceError(.notFound, .productNotFound, "no product with id \(id)", details: ["product_id": "\(id)"])
-    }
-}

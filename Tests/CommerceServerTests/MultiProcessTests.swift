@@ -151,6 +151,35 @@ struct MultiProcessTests {
         }
         #expect(try store.audit().isEmpty)
     }
+
+    @Test("two databases in one folder each get their own default events file, named after the database; `--metrics-port -1` (space form) disables metrics")
+    func eventsFilePerDatabase() async throws {
+        let first = temporaryDatabasePath()
+        let folder = (first as NSString).deletingLastPathComponent
+        let second = folder + "/other.sqlite"
+        for database in [first, second] { #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0) }
+        let a = try await ServerProcess.launch(database: first, metricsPort: "-1")
+        let b = try await ServerProcess.launch(database: second, metricsPort: "-1")
+        #expect(a.metricsPort == -1 && b.metricsPort == -1, "no metrics listener")
+        for (server, orders) in [(a, 1), (b, 2)] {
+            let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+            let buyer = try await fundedUser(client, 10_000)
+            let product = try await client.createProduct(name: "p", price: 1_000, initialStock: 5)
+            for _ in 0..<orders { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
+            await client.close()
+        }
+        func lines(_ name: String) -> Int {
+            ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (lines("commerce.events.jsonl") != 1 || lines("other.events.jsonl") != 2) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(lines("commerce.events.jsonl") == 1 && lines("other.events.jsonl") == 2)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/events.jsonl"), "no shared file")
+        #expect(await a.terminate() == 0)
+        #expect(await b.terminate() == 0)
+    }
 }
 
 /// Answers counted as they arrive, and how many arrived after the signal.

@@ -223,10 +223,11 @@ struct OrderAndCouponTests {
             #expect(pending.expiresAtUnixMs >= now + 60_000 && pending.expiresAtUnixMs < now + 70_000, "created + the 60 s TTL")
             #expect(try await client.getProduct(productID: product.id).stock == 1, "stock reserved")
             #expect(try await client.getBalance(userID: user) == 30_000, "nothing paid yet")
-            #expect(try await client.listUserCoupons(userID: user).first?.state == .used, "coupon reserved")
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .reserved, "coupon reserved, not used, while unpaid")
             await expectRPCError(.permissionDenied, "ORDER_NOT_OWNED") { try await client.payOrder(userID: stranger, orderID: pending.id) }
             let paid = try await client.payOrder(userID: user, orderID: pending.id)
             #expect(paid.order.status == .paid && paid.balanceAfter == 11_000 && paid.order.expiresAtUnixMs == 0)
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .used, "USED once the order is paid")
             await expectRPCError(.failedPrecondition, "ORDER_NOT_PAYABLE") { try await client.payOrder(userID: user, orderID: pending.id) }
 
             // Reserve and let it expire: stock and coupon come back by themselves.
@@ -234,14 +235,15 @@ struct OrderAndCouponTests {
             #expect(try await client.getProduct(productID: product.id).stock == 0)
             await expectRPCError(.failedPrecondition, "OUT_OF_STOCK") { try await client.createOrder(userID: user, items: [(product.id, 1)]) }
             clock.advance(byMillis: 61_000)
-            var expired = false
-            for _ in 0..<200 where !expired {
-                expired = try await client.getOrder(orderID: second.id).status == .expired
-                if !expired { try await Task.sleep(for: .milliseconds(20)) }
+            // Expired at once (time decides); the sweep then returns the stock.
+            #expect(try await client.getOrder(orderID: second.id).status == .expired)
+            var returned = false
+            for _ in 0..<500 where !returned {
+                returned = try await client.getProduct(productID: product.id).stock == 1
+                if !returned { try await Task.sleep(for: .milliseconds(20)) }
             }
-            #expect(expired, "the sweeper expired the unpaid order")
-            #expect(try await client.getProduct(productID: product.id).stock == 1)
-            await expectRPCError(.failedPrecondition, "ORDER_NOT_PAYABLE") { try await client.payOrder(userID: stranger, orderID: second.id) }
+            #expect(returned, "the sweeper returned the expired order's stock")
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: stranger, orderID: second.id) }
             #expect(try await client.getBalance(userID: stranger) == 30_000)
 
             // Cancel a pending order: released at once, nothing refunded.
@@ -253,19 +255,71 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("paying past the expiry is ORDER_EXPIRED even before the sweeper has run")
+    @Test("an unpaid order past its expiry reads EXPIRED and PayOrder and CancelOrder refuse it with ORDER_EXPIRED, before and after the sweep; the sweep returns its stock once")
     func payAfterExpiry() async throws {
         let clock = TestClock()
         try await withCommerceServer(clock: clock, configure: {
             $0.pendingOrderTTLMillis = 1_000
             $0.expirySweepMillis = 3_600_000  // the sweeper runs once at start, then sleeps
-        }) { _, client in
+        }) { server, client in
             let user = try await fundedUser(client, 10_000)
             let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 5)
             let pending = try await client.createOrder(userID: user, items: [(product.id, 1)]).order
             clock.advance(byMillis: 2_000)
+            // Time decides: before the sweep the order reads EXPIRED everywhere, and PayOrder and
+            // CancelOrder refuse it alike; its stock is still out (the sweep returns it).
+            #expect(try await client.getOrder(orderID: pending.id).status == .expired)
+            #expect(try await client.getOrder(orderID: pending.id).expiresAtUnixMs == 0)
+            #expect(try await client.listOrders(userID: user).orders.map(\.status) == [.expired])
             await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: user, orderID: pending.id) }
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.cancelOrder(userID: user, orderID: pending.id) }
+            #expect(try await client.getProduct(productID: product.id).stock == 4)
             #expect(try await client.getBalance(userID: user) == 10_000)
+            // The sweep returns the stock once; the answers do not change; a second sweep finds nothing.
+            #expect(try await server.useCases.expireOrders() == 1)
+            #expect(try await server.useCases.expireOrders() == 0)
+            #expect(try await client.getProduct(productID: product.id).stock == 5)
+            #expect(try await client.getOrder(orderID: pending.id).status == .expired)
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: user, orderID: pending.id) }
+            await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.cancelOrder(userID: user, orderID: pending.id) }
+            #expect(try await client.getProduct(productID: product.id).stock == 5)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("a user who already holds a coupon of a sold-out campaign is told COUPON_ALREADY_ISSUED, not COUPON_SOLD_OUT, before and after the server remembers it sold out")
+    func alreadyIssuedWinsOverSoldOut() async throws {
+        try await withCommerceServer { server, client in
+            let now = nowMillis()
+            let campaign = try await client.createCouponCampaign(
+                name: "one", kind: .fixed, amount: 500, totalQuantity: 1, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+            let holder = try await fundedUser(client, 0, name: "holder")
+            let late = try await fundedUser(client, 0, name: "late")
+            _ = try await client.issueCoupon(userID: holder, campaignID: campaign.id)
+            // The store decides (nothing remembered yet): the holder first.
+            await expectRPCError(.alreadyExists, "COUPON_ALREADY_ISSUED") { try await client.issueCoupon(userID: holder, campaignID: campaign.id) }
+            await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") { try await client.issueCoupon(userID: late, campaignID: campaign.id) }
+            // Now the process remembers the campaign sold out and answers without a write, the same way.
+            let writes = server.store.groupCommitStatistics.writes
+            await expectRPCError(.alreadyExists, "COUPON_ALREADY_ISSUED") { try await client.issueCoupon(userID: holder, campaignID: campaign.id) }
+            await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") { try await client.issueCoupon(userID: late, campaignID: campaign.id) }
+            await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.issueCoupon(userID: 999_999, campaignID: campaign.id) }
+            #expect(server.store.groupCommitStatistics.writes == writes)
+        }
+    }
+
+    @Test("an order whose stored status the server does not know is an INTERNAL error naming it, never read as PAID")
+    func unknownStoredStatus() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await fundedUser(client, 10_000)
+            let product = try await client.createProduct(name: "p", price: 1_000, initialStock: 5)
+            let order = try await client.placeOrder(userID: user, items: [(product.id, 1)]).order
+            // Written around the CHECK, as a foreign writer or a newer schema might.
+            try server.store.unsafeExecuteForTesting("""
+                PRAGMA ignore_check_constraints = ON; UPDATE orders SET status = 'SHIPPED' WHERE id = \(order.id); PRAGMA ignore_check_constraints = OFF
+                """)
+            await expectRPCError(.internal, "INTERNAL_ERROR") { try await client.getOrder(orderID: order.id) }
+            await expectRPCError(.internal, "INTERNAL_ERROR") { try await client.cancelOrder(userID: user, orderID: order.id) }
         }
     }
 
@@ -283,7 +337,7 @@ struct OrderAndCouponTests {
             let product = try await client.createProduct(name: "p", price: 2_000, initialStock: 5)
             let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id)
             let pending = try await client.createOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
-            #expect(try await client.listUserCoupons(userID: user).first?.state == .used)
+            #expect(try await client.listUserCoupons(userID: user).first?.state == .reserved)
             clock.advance(byMillis: 2_000)
             var available = false
             for _ in 0..<250 where !available {

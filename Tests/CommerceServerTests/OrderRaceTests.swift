@@ -78,8 +78,12 @@ struct OrderRaceTests {
             #expect(held == 100)
             // Once sold out, rejections are answered without a database write.
             let writesBefore = server.store.groupCommitStatistics.writes
+            let holders = Set(winners)
             for index in 0..<500 {
-                await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") {
+                // A holder is told it holds one (that refusal comes first), everyone else that none are left.
+                let (code, reason): (StatusCode, String) =
+                    holders.contains(users[index]) ? (.alreadyExists, "COUPON_ALREADY_ISSUED") : (.failedPrecondition, "COUPON_SOLD_OUT")
+                await expectRPCError(code, reason) {
                     try await clients[index % clients.count].issueCoupon(userID: users[index], campaignID: campaign.id)
                 }
             }

@@ -107,12 +107,12 @@ final class ServerProcess: Sendable {
         self.metricsPort = metricsPort
     }
 
-    static func launch(database: String, extra: [String] = []) async throws -> ServerProcess {
+    static func launch(database: String, metricsPort: String = "0", extra: [String] = []) async throws -> ServerProcess {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).json").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try serverBinary())
         process.arguments = [
-            "serve", "--db", database, "--port", "0", "--metrics-port", "0", "--port-file", portFile,
+            "serve", "--db", database, "--port", "0", "--metrics-port", metricsPort, "--port-file", portFile,
             "--admin-token", adminToken, "--log-level", "warning", "--synchronous", "normal",
         ] + extra
         try process.run()

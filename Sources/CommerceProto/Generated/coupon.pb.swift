@@ -68,6 +68,10 @@ public nonisolated enum Commerce_V1_CouponState: SwiftProtobuf.Enum, Swift.CaseI
   case available // = 1
   case used // = 2
   case expired // = 3
+
+  /// Held by an order awaiting payment (CreateOrder); AVAILABLE again if that order is cancelled or
+  /// expires, USED once it is paid.
+  case reserved // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -80,6 +84,7 @@ public nonisolated enum Commerce_V1_CouponState: SwiftProtobuf.Enum, Swift.CaseI
     case 1: self = .available
     case 2: self = .used
     case 3: self = .expired
+    case 4: self = .reserved
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -90,6 +95,7 @@ public nonisolated enum Commerce_V1_CouponState: SwiftProtobuf.Enum, Swift.CaseI
     case .available: return 1
     case .used: return 2
     case .expired: return 3
+    case .reserved: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -100,6 +106,7 @@ public nonisolated enum Commerce_V1_CouponState: SwiftProtobuf.Enum, Swift.CaseI
     .available,
     .used,
     .expired,
+    .reserved,
   ]
 
 }
@@ -154,7 +161,7 @@ public nonisolated struct Commerce_V1_Coupon: Sendable {
 
   public var state: Commerce_V1_CouponState = .unspecified
 
-  /// The order that used it; 0 unless USED.
+  /// The order that holds it; 0 unless RESERVED or USED.
   public var orderID: Int64 = 0
 
   public var issuedAtUnixMs: Int64 = 0
@@ -234,7 +241,7 @@ nonisolated extension Commerce_V1_DiscountKind: SwiftProtobuf._ProtoNameProvidin
 }
 
 nonisolated extension Commerce_V1_CouponState: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COUPON_STATE_UNSPECIFIED\0\u{1}COUPON_STATE_AVAILABLE\0\u{1}COUPON_STATE_USED\0\u{1}COUPON_STATE_EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COUPON_STATE_UNSPECIFIED\0\u{1}COUPON_STATE_AVAILABLE\0\u{1}COUPON_STATE_USED\0\u{1}COUPON_STATE_EXPIRED\0\u{1}COUPON_STATE_RESERVED\0")
 }
 
 nonisolated extension Commerce_V1_CouponCampaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -55,7 +55,8 @@ public nonisolated struct Framerpc_V1_Request: Sendable {
   /// The request message of that method, protobuf-encoded.
   public var payload: Data = Data()
 
-  /// Relative deadline in microseconds; 0 means no deadline.
+  /// Relative deadline in microseconds, from when the server reads the REQUEST. 0 (unset) means the
+  /// server's maximum (120 s); a larger value is cut to that maximum.
   public var timeoutMicros: UInt64 = 0
 
   /// authorization, idempotency-key, request-id, ...

@@ -717,20 +717,22 @@ const ProtobufCEnumDescriptor commerce__v1__discount_kind__descriptor =
   commerce__v1__discount_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue commerce__v1__coupon_state__enum_values_by_number[4] =
+static const ProtobufCEnumValue commerce__v1__coupon_state__enum_values_by_number[5] =
 {
   { "COUPON_STATE_UNSPECIFIED", "COMMERCE__V1__COUPON_STATE__COUPON_STATE_UNSPECIFIED", 0 },
   { "COUPON_STATE_AVAILABLE", "COMMERCE__V1__COUPON_STATE__COUPON_STATE_AVAILABLE", 1 },
   { "COUPON_STATE_USED", "COMMERCE__V1__COUPON_STATE__COUPON_STATE_USED", 2 },
   { "COUPON_STATE_EXPIRED", "COMMERCE__V1__COUPON_STATE__COUPON_STATE_EXPIRED", 3 },
+  { "COUPON_STATE_RESERVED", "COMMERCE__V1__COUPON_STATE__COUPON_STATE_RESERVED", 4 },
 };
 static const ProtobufCIntRange commerce__v1__coupon_state__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex commerce__v1__coupon_state__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex commerce__v1__coupon_state__enum_values_by_name[5] =
 {
   { "COUPON_STATE_AVAILABLE", 1 },
   { "COUPON_STATE_EXPIRED", 3 },
+  { "COUPON_STATE_RESERVED", 4 },
   { "COUPON_STATE_UNSPECIFIED", 0 },
   { "COUPON_STATE_USED", 2 },
 };
@@ -741,9 +743,9 @@ const ProtobufCEnumDescriptor commerce__v1__coupon_state__descriptor =
   "CouponState",
   "Commerce__V1__CouponState",
   "commerce.v1",
-  4,
+  5,
   commerce__v1__coupon_state__enum_values_by_number,
-  4,
+  5,
   commerce__v1__coupon_state__enum_values_by_name,
   1,
   commerce__v1__coupon_state__value_ranges,

@@ -41,7 +41,12 @@ typedef enum _Commerce__V1__CouponState {
   COMMERCE__V1__COUPON_STATE__COUPON_STATE_UNSPECIFIED = 0,
   COMMERCE__V1__COUPON_STATE__COUPON_STATE_AVAILABLE = 1,
   COMMERCE__V1__COUPON_STATE__COUPON_STATE_USED = 2,
-  COMMERCE__V1__COUPON_STATE__COUPON_STATE_EXPIRED = 3
+  COMMERCE__V1__COUPON_STATE__COUPON_STATE_EXPIRED = 3,
+  /*
+   * Held by an order awaiting payment (CreateOrder); AVAILABLE again if that order is cancelled or
+   * expires, USED once it is paid.
+   */
+  COMMERCE__V1__COUPON_STATE__COUPON_STATE_RESERVED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COMMERCE__V1__COUPON_STATE)
 } Commerce__V1__CouponState;
 
@@ -79,7 +84,7 @@ struct  Commerce__V1__Coupon
   Commerce__V1__CouponCampaign *campaign;
   Commerce__V1__CouponState state;
   /*
-   * The order that used it; 0 unless USED.
+   * The order that holds it; 0 unless RESERVED or USED.
    */
   int64_t order_id;
   int64_t issued_at_unix_ms;

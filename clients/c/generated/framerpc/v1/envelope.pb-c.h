@@ -56,7 +56,8 @@ struct  Framerpc__V1__Request
    */
   ProtobufCBinaryData payload;
   /*
-   * Relative deadline in microseconds; 0 means no deadline.
+   * Relative deadline in microseconds, from when the server reads the REQUEST. 0 (unset) means the
+   * server's maximum (120 s); a larger value is cut to that maximum.
    */
   uint64_t timeout_micros;
   /*
