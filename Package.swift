@@ -160,7 +160,7 @@ let package = Package(
             name: "CommerceServerTests",
             dependencies: [
                 "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
-                "CommerceSQLite", "CommerceUseCases", "CommerceDomain",
+                "CommerceSQLite", "CommerceUseCases", "CommerceDomain", "CommerceService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -71,15 +71,19 @@ extension CommerceClient {
             }, options)
     }
 
-    /// Best sellers of the last `days` UTC days (0 = 3), top `limit` (0 = 5).
-    public func topProducts(days: Int32 = 0, limit: Int32 = 0, options: CallOptions = CallOptions()) async throws
-        -> Commerce_V1_TopProductsResponse
-    {
+    /// Best sellers over `days` days of the shop's calendar (0 = 3), top `limit` (0 = 5), by units or
+    /// by orders, over the last days including today (rolling) or the whole days before today.
+    public func topProducts(
+        days: Int32 = 0, limit: Int32 = 0, rankBy: Commerce_V1_RankBy = .unspecified, window: Commerce_V1_RankingWindow = .unspecified,
+        options: CallOptions = CallOptions()
+    ) async throws -> Commerce_V1_TopProductsResponse {
         try await self.read(
             "/commerce.v1.ProductService/TopProducts",
             Commerce_V1_TopProductsRequest.with {
                 $0.days = days
                 $0.limit = limit
+                $0.rankBy = rankBy
+                $0.window = window
             }, options)
     }
 

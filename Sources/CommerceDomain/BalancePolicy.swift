@@ -16,22 +16,22 @@ public struct BalancePolicy: Hashable, Sendable {
     /// atomically with the update.
     public func validateCharge(amount: Won) throws(CommerceError) {
         guard amount > 0 else {
-            throw CommerceError(.invalidArgument, .invalidAmount, "amount must be positive, got \(amount)")
+            throw CommerceError(.invalidAmount, "amount must be positive, got \(amount)")
         }
         guard amount >= self.minimumCharge else {
-            throw CommerceError(.invalidArgument, .chargeBelowMinimum,
+            throw CommerceError(.chargeBelowMinimum,
                                 "the minimum charge is \(self.minimumCharge) won, got \(amount)",
                                 details: ["minimum": "\(self.minimumCharge)"])
         }
         guard amount <= self.maximumBalance else {
-            throw CommerceError(.failedPrecondition, .balanceLimitExceeded,
+            throw CommerceError(.balanceLimitExceeded,
                                 "a charge of \(amount) won would exceed the balance limit of \(self.maximumBalance) won",
                                 details: ["limit": "\(self.maximumBalance)"])
         }
     }
 
     public func limitExceeded(userID: UserID, amount: Won, balance: Won) -> CommerceError {
-        CommerceError(.failedPrecondition, .balanceLimitExceeded,
+        CommerceError(.balanceLimitExceeded,
                       "charging \(amount) won to a balance of \(balance) won would exceed the limit of \(self.maximumBalance) won",
                       details: ["limit": "\(self.maximumBalance)", "balance": "\(balance)", "user_id": "\(userID)"])
     }

@@ -39,4 +39,14 @@ public enum CartChange: Hashable, Sendable {
     /// Sets the line's quantity.
     case set(ProductID, Int64)
     case remove(ProductID)
+
+    /// Adds `quantity` (1 through ``OrderRequest/maximumQuantity``) of `product`.
+    public static func adding(_ product: ProductID, quantity: Int64) throws(CommerceError) -> CartChange {
+        .add(product, try Validate.quantity(quantity, max: OrderRequest.maximumQuantity))
+    }
+
+    /// Sets the line of `product` to `quantity` (1 through ``OrderRequest/maximumQuantity``).
+    public static func setting(_ product: ProductID, quantity: Int64) throws(CommerceError) -> CartChange {
+        .set(product, try Validate.quantity(quantity, max: OrderRequest.maximumQuantity))
+    }
 }

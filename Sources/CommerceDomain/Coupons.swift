@@ -116,18 +116,18 @@ public struct Coupon: Hashable, Sendable {
     /// inside its campaign's window — refusals in that order.
     public func checkUsable(by user: UserID, at now: UnixMillis) throws(CommerceError) {
         guard self.userID == user else {
-            throw CommerceError(.permissionDenied, .couponNotOwned, "coupon \(self.id) belongs to another user", details: ["coupon_id": "\(self.id)"])
+            throw CommerceError(.couponNotOwned, "coupon \(self.id) belongs to another user", details: ["coupon_id": "\(self.id)"])
         }
         if let order = self.orderID {
-            throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(self.id) is held by order \(order)",
+            throw CommerceError(.couponAlreadyUsed, "coupon \(self.id) is held by order \(order)",
                                 details: ["coupon_id": "\(self.id)", "order_id": "\(order)"])
         }
         guard now >= self.campaign.validFrom else {
-            throw CommerceError(.failedPrecondition, .couponNotYetValid, "coupon \(self.id) is valid from \(self.campaign.validFrom)",
+            throw CommerceError(.couponNotYetValid, "coupon \(self.id) is valid from \(self.campaign.validFrom)",
                                 details: ["coupon_id": "\(self.id)"])
         }
         guard now <= self.campaign.validUntil else {
-            throw CommerceError(.failedPrecondition, .couponExpired, "coupon \(self.id) expired at \(self.campaign.validUntil)",
+            throw CommerceError(.couponExpired, "coupon \(self.id) expired at \(self.campaign.validUntil)",
                                 details: ["coupon_id": "\(self.id)"])
         }
     }
@@ -140,22 +140,22 @@ public enum CouponIssuance {
     public static func check(_ id: CampaignID, campaign: CouponCampaign?, user: UserID, userExists: Bool, alreadyHolds: Bool,
                              at now: UnixMillis) throws(CommerceError) {
         guard let campaign else {
-            throw CommerceError(.notFound, .campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
+            throw CommerceError(.campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
         }
         guard campaign.isOpen(at: now) else {
-            throw CommerceError(.failedPrecondition, .campaignNotOpen,
+            throw CommerceError(.campaignNotOpen,
                                 now < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
                                 details: ["campaign_id": "\(id)"])
         }
         guard userExists else { throw CommerceError.userNotFound(user) }
         guard !alreadyHolds else {
-            throw CommerceError(.alreadyExists, .couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
+            throw CommerceError(.couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
                                 details: ["campaign_id": "\(id)", "user_id": "\(user)"])
         }
     }
 
     public static func soldOut(_ campaign: CampaignID) -> CommerceError {
-        CommerceError(.failedPrecondition, .couponSoldOut, "campaign \(campaign) has no coupons left", details: ["campaign_id": "\(campaign)"])
+        CommerceError(.couponSoldOut, "campaign \(campaign) has no coupons left", details: ["campaign_id": "\(campaign)"])
     }
 }
 
@@ -175,27 +175,28 @@ public struct NewCampaign: Hashable, Sendable {
         self.validUntil = validUntil
     }
 
-    public static func validate(name rawName: String, fixed: Bool, amount: Int64, maxDiscount: Int64, quantity: Int64,
+    /// `maxDiscount` caps a percent discount; `nil` leaves it uncapped.
+    public static func validate(name rawName: String, fixed: Bool, amount: Int64, maxDiscount: Won?, quantity: Int64,
                                 validFrom: UnixMillis, validUntil: UnixMillis) throws(CommerceError) -> NewCampaign {
         let name = try Validate.name(rawName, maxLength: 200)
         let discount: Discount
         if fixed {
             guard amount >= 1, amount <= 100_000_000 else {
-                throw CommerceError(.invalidArgument, .invalidDiscount, "a fixed discount must be 1 to 100,000,000 won, got \(amount)")
+                throw CommerceError(.invalidDiscount, "a fixed discount must be 1 to 100,000,000 won, got \(amount)")
             }
             discount = .fixed(won: amount)
         } else {
             guard amount >= 1, amount <= 100 else {
-                throw CommerceError(.invalidArgument, .invalidDiscount, "a percent discount must be 1 to 100, got \(amount)")
+                throw CommerceError(.invalidDiscount, "a percent discount must be 1 to 100, got \(amount)")
             }
-            guard maxDiscount >= 0 else {
-                throw CommerceError(.invalidArgument, .invalidDiscount, "max_discount must be 0 (no cap) or positive, got \(maxDiscount)")
+            if let maxDiscount, maxDiscount < 1 {
+                throw CommerceError(.invalidDiscount, "max_discount must be 0 (no cap) or positive, got \(maxDiscount)")
             }
-            discount = .percent(amount, cap: maxDiscount == 0 ? nil : maxDiscount)
+            discount = .percent(amount, cap: maxDiscount)
         }
         let quantity = try Validate.quantity(quantity, field: "total_quantity", max: 10_000_000)
         guard validFrom > 0, validUntil > validFrom else {
-            throw CommerceError(.invalidArgument, .invalidWindow, "valid_from must be positive and before valid_until")
+            throw CommerceError(.invalidWindow, "valid_from must be positive and before valid_until")
         }
         return NewCampaign(name: name, discount: discount, totalQuantity: quantity, validFrom: validFrom, validUntil: validUntil)
     }

@@ -10,6 +10,9 @@ public struct User: Hashable, Sendable {
         self.balance = balance
         self.createdAt = createdAt
     }
+
+    /// A user's name: trimmed, 1 to 100 characters, no control characters.
+    public static func validName(_ raw: String) throws(CommerceError) -> String { try Validate.name(raw, maxLength: 100) }
 }
 
 public struct Product: Hashable, Sendable {
@@ -25,6 +28,24 @@ public struct Product: Hashable, Sendable {
         self.price = price
         self.stock = stock
         self.createdAt = createdAt
+    }
+}
+
+/// A product to add to the catalogue, validated.
+public struct NewProduct: Hashable, Sendable {
+    public var name: String
+    public var price: Won
+    public var initialStock: Int64
+
+    public static func validate(name: String, price: Int64, initialStock: Int64) throws(CommerceError) -> NewProduct {
+        NewProduct(name: try Validate.name(name, maxLength: 200), price: try Validate.price(price),
+                   initialStock: try Validate.quantity(initialStock, field: "initial_stock", allowZero: true))
+    }
+
+    private init(name: String, price: Won, initialStock: Int64) {
+        self.name = name
+        self.price = price
+        self.initialStock = initialStock
     }
 }
 

@@ -77,7 +77,7 @@ extension Order {
     /// Checks that `user` may act on this order.
     public func checkOwner(_ user: UserID) throws(CommerceError) {
         guard self.userID == user else {
-            throw CommerceError(.permissionDenied, .orderNotOwned, "order \(self.id) belongs to another user", details: ["order_id": "\(self.id)"])
+            throw CommerceError(.orderNotOwned, "order \(self.id) belongs to another user", details: ["order_id": "\(self.id)"])
         }
     }
 
@@ -87,7 +87,7 @@ extension Order {
         let current = self.asOf(now)
         if current.status == .expired { throw self.expired() }
         guard current.status.canMove(to: .paid) else {
-            throw CommerceError(.failedPrecondition, .orderNotPayable,
+            throw CommerceError(.orderNotPayable,
                                 "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT orders can be paid",
                                 details: ["order_id": "\(self.id)", "status": current.status.rawValue])
         }
@@ -106,14 +106,14 @@ extension Order {
         case .paid: return .refund(amount: self.amountPaid)
         case .expired: throw self.expired()
         case .cancelled, .refunded:
-            throw CommerceError(.failedPrecondition, .orderNotCancellable,
+            throw CommerceError(.orderNotCancellable,
                                 "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
                                 details: ["order_id": "\(self.id)", "status": current.status.rawValue])
         }
     }
 
     private func expired() -> CommerceError {
-        CommerceError(.failedPrecondition, .orderExpired, "order \(self.id) expired unpaid; its stock and coupon are released",
+        CommerceError(.orderExpired, "order \(self.id) expired unpaid; its stock and coupon are released",
                       details: ["order_id": "\(self.id)", "status": OrderStatus.expired.rawValue])
     }
 }

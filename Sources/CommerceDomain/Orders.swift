@@ -96,32 +96,25 @@ public struct OrderRequest: Hashable, Sendable {
 
     /// Duplicate product lines are **merged**: their quantities are added (the sum must stay
     /// within the per-line maximum).
-    public static func validate(userID rawUser: Int64, items: [(productID: Int64, quantity: Int64)], couponID rawCoupon: Int64)
+    public static func validate(userID: UserID, items: [(productID: ProductID, quantity: Int64)], couponID: CouponID?)
         throws(CommerceError) -> OrderRequest
     {
-        let userID = try Validate.userID(rawUser)
         guard !items.isEmpty else {
-            throw CommerceError(.invalidArgument, .emptyOrder, "an order needs at least one item")
+            throw CommerceError(.emptyOrder, "an order needs at least one item")
         }
         guard items.count <= maximumLines else {
-            throw CommerceError(.invalidArgument, .tooManyLines, "an order may have at most \(maximumLines) items, got \(items.count)")
+            throw CommerceError(.tooManyLines, "an order may have at most \(maximumLines) items, got \(items.count)")
         }
         var merged: [ProductID: Int64] = [:]
-        for item in items {
-            let product = try Validate.productID(item.productID)
-            let quantity = try Validate.quantity(item.quantity, field: "quantity of product \(product)", max: maximumQuantity)
-            merged[product, default: 0] += quantity
+        for (product, quantity) in items {
+            merged[product, default: 0] += try Validate.quantity(quantity, field: "quantity of product \(product)", max: maximumQuantity)
         }
         for (product, quantity) in merged where quantity > maximumQuantity {
-            throw CommerceError(.invalidArgument, .invalidQuantity,
+            throw CommerceError(.invalidQuantity,
                                 "lines of product \(product) add up to \(quantity), more than \(maximumQuantity)",
                                 details: ["product_id": "\(product)"])
         }
-        guard rawCoupon >= 0 else {
-            throw CommerceError(.invalidArgument, .invalidCouponID, "coupon_id must be 0 (none) or a coupon id, got \(rawCoupon)")
-        }
-        return OrderRequest(userID: userID, lines: merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                            couponID: rawCoupon == 0 ? nil : CouponID(rawCoupon))
+        return OrderRequest(userID: userID, lines: merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, couponID: couponID)
     }
 
     /// A stable description of what was asked, to tell a replay from a reused idempotency key.

@@ -12,31 +12,22 @@ public struct PageQuery: Hashable, Sendable {
         self.after = after
     }
 
-    /// Validates a wire page size (0 = default) and an opaque token (empty = first page).
-    public static func parse(size: Int32, token: String) throws(CommerceError) -> PageQuery {
-        guard size >= 0, Int(size) <= maximumSize else {
-            throw CommerceError(.invalidArgument, .invalidPageSize, "page_size must be between 0 and \(maximumSize), got \(size)")
+    /// A page of `size` (1 through ``maximumSize``) items after `after`.
+    public static func validate(size: Int, after: Int64?) throws(CommerceError) -> PageQuery {
+        guard size >= 1, size <= maximumSize else {
+            throw CommerceError(.invalidPageSize, "page_size must be between 1 and \(maximumSize), got \(size)")
         }
-        var after: Int64?
-        if !token.isEmpty {
-            guard token.hasPrefix("c"), let key = Int64(token.dropFirst()), key >= 0 else {
-                throw CommerceError(.invalidArgument, .invalidPageToken, "page_token \"\(token.prefix(40))\" was not issued by this server")
-            }
-            after = key
-        }
-        return PageQuery(size: size == 0 ? defaultSize : Int(size), after: after)
+        return PageQuery(size: size, after: after)
     }
-
-    public static func token(after key: Int64) -> String { "c\(key)" }
 }
 
 public struct Page<Item: Sendable>: Sendable {
     public var items: [Item]
-    /// Pass back as the next page token; `nil` on the last page.
-    public var nextToken: String?
+    /// The key the next page continues after; `nil` on the last page.
+    public var nextAfter: Int64?
 
-    public init(items: [Item], nextToken: String?) {
+    public init(items: [Item], nextAfter: Int64?) {
         self.items = items
-        self.nextToken = nextToken
+        self.nextAfter = nextAfter
     }
 }

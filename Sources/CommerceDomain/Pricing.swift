@@ -16,7 +16,7 @@ public struct OrderPricing: Hashable, Sendable {
         for line in lines {
             let (lineTotal, o1) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
             let (sum, o2) = total.addingReportingOverflow(lineTotal)
-            guard !o1, !o2 else { throw CommerceError(.invalidArgument, .invalidQuantity, "the order total is too large") }
+            guard !o1, !o2 else { throw CommerceError(.invalidQuantity, "the order total is too large") }
             total = sum
         }
         self.total = total
@@ -32,7 +32,7 @@ public enum StockRule {
     }
 
     public static func outOfStock(_ product: ProductID, name: String, available: Int64, ordered: Int64) -> CommerceError {
-        CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(available) in stock, \(ordered) ordered",
+        CommerceError(.outOfStock, "\"\(name)\" has \(available) in stock, \(ordered) ordered",
                       details: ["product_id": "\(product)", "product_name": name, "available": "\(available)"])
     }
 }
@@ -45,7 +45,7 @@ extension BalancePolicy {
     }
 
     public static func insufficientBalance(_ balance: Won, required: Won) -> CommerceError {
-        CommerceError(.failedPrecondition, .insufficientBalance, "the order costs \(required) won, the balance is \(balance) won",
+        CommerceError(.insufficientBalance, "the order costs \(required) won, the balance is \(balance) won",
                       details: ["balance": "\(balance)", "required": "\(required)"])
     }
 

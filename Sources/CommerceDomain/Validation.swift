@@ -2,35 +2,48 @@
 public enum Validate {
     public static func userID(_ raw: Int64) throws(CommerceError) -> UserID {
         guard raw > 0 else {
-            throw CommerceError(.invalidArgument, .invalidUserID, "user_id must be a positive id, got \(raw)")
+            throw CommerceError(.invalidUserID, "user_id must be a positive id, got \(raw)")
         }
         return UserID(raw)
     }
 
     public static func productID(_ raw: Int64) throws(CommerceError) -> ProductID {
         guard raw > 0 else {
-            throw CommerceError(.invalidArgument, .invalidProductID, "product_id must be a positive id, got \(raw)")
+            throw CommerceError(.invalidProductID, "product_id must be a positive id, got \(raw)")
         }
         return ProductID(raw)
+    }
+
+    public static func orderID(_ raw: Int64) throws(CommerceError) -> OrderID {
+        guard raw > 0 else {
+            throw CommerceError(.invalidOrderID, "order_id must be a positive id, got \(raw)")
+        }
+        return OrderID(raw)
+    }
+
+    public static func campaignID(_ raw: Int64) throws(CommerceError) -> CampaignID {
+        guard raw > 0 else {
+            throw CommerceError(.invalidCampaignID, "campaign_id must be a positive id, got \(raw)")
+        }
+        return CampaignID(raw)
     }
 
     /// Trimmed, 1...maxLength characters, no control characters.
     public static func name(_ raw: String, maxLength: Int) throws(CommerceError) -> String {
         let name = raw.trimmingWhitespace()
         guard !name.isEmpty, name.count <= maxLength else {
-            throw CommerceError(.invalidArgument, .invalidName, "name must be 1 to \(maxLength) characters, got \(name.count)")
+            throw CommerceError(.invalidName, "name must be 1 to \(maxLength) characters, got \(name.count)")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw CommerceError(.invalidArgument, .invalidName, "name must not contain control characters")
+            throw CommerceError(.invalidName, "name must not contain control characters")
         }
         return name
     }
 
-    /// Empty means none; otherwise 1...128 printable ASCII characters.
-    public static func idempotencyKey(_ raw: String) throws(CommerceError) -> String? {
-        guard !raw.isEmpty else { return nil }
-        guard raw.utf8.count <= 128, raw.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-            throw CommerceError(.invalidArgument, .invalidIdempotencyKey,
+    /// 1...128 printable ASCII characters.
+    public static func idempotencyKey(_ raw: String) throws(CommerceError) -> String {
+        guard !raw.isEmpty, raw.utf8.count <= 128, raw.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+            throw CommerceError(.invalidIdempotencyKey,
                                 "idempotency key must be 1 to 128 printable ASCII characters without spaces")
         }
         return raw
@@ -40,7 +53,7 @@ public enum Validate {
         throws(CommerceError) -> Int64
     {
         guard raw >= (allowZero ? 0 : 1), raw <= max else {
-            throw CommerceError(.invalidArgument, .invalidQuantity,
+            throw CommerceError(.invalidQuantity,
                                 "\(field) must be between \(allowZero ? 0 : 1) and \(max), got \(raw)")
         }
         return raw
@@ -48,7 +61,7 @@ public enum Validate {
 
     public static func price(_ raw: Int64) throws(CommerceError) -> Won {
         guard raw >= 1, raw <= 100_000_000 else {
-            throw CommerceError(.invalidArgument, .invalidPrice, "price must be between 1 and 100,000,000 won, got \(raw)")
+            throw CommerceError(.invalidPrice, "price must be between 1 and 100,000,000 won, got \(raw)")
         }
         return raw
     }

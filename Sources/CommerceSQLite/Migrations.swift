@@ -1,9 +1,12 @@
+import CommerceDomain
 import GRDB
 
 /// The schema, one registered migration per shipped change. Never edit a migration that has shipped;
 /// add a new one.
 enum Migrations {
-    static var migrator: DatabaseMigrator {
+    /// - Parameter calendar: the shop's calendar for a migration that needs one (v10 counts the
+    ///   rollups of existing sales in it).
+    static func migrator(calendar: ShopCalendar) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: users, balance history, idempotency keys, products") { db in
             try db.execute(sql: """
@@ -290,6 +293,32 @@ enum Migrations {
                     BEGIN SELECT RAISE(ABORT, '\(table) are append-only: rows are never deleted'); END;
                     """)
             }
+        }
+        migrator.registerMigration("v10: the shop's calendar and daily ranking snapshots") { db in
+            // Rollups used to count UTC days. The database now records the time zone its rollups
+            // count in; this migration re-counts existing sales in the calendar it runs with.
+            try db.execute(sql: """
+                CREATE TABLE shop_calendar (
+                    id        INTEGER PRIMARY KEY CHECK (id = 1),
+                    time_zone TEXT    NOT NULL
+                );
+                INSERT INTO shop_calendar (id, time_zone) VALUES (1, 'UTC');
+                CREATE TABLE ranking_snapshot_days (
+                    day      INTEGER PRIMARY KEY,
+                    taken_at INTEGER NOT NULL
+                );
+                CREATE TABLE ranking_snapshots (
+                    day        INTEGER NOT NULL REFERENCES ranking_snapshot_days(day),
+                    rank_by    TEXT    NOT NULL CHECK (rank_by IN ('UNITS', 'ORDERS')),
+                    days       INTEGER NOT NULL CHECK (days BETWEEN 1 AND 30),
+                    position   INTEGER NOT NULL CHECK (position >= 1),
+                    product_id INTEGER NOT NULL REFERENCES products(id),
+                    quantity   INTEGER NOT NULL CHECK (quantity >= 0),
+                    orders     INTEGER NOT NULL CHECK (orders >= 0),
+                    PRIMARY KEY (day, rank_by, days, position)
+                ) WITHOUT ROWID;
+                """)
+            if calendar.identifier != "UTC" { try SQLiteStore.recountRollups(db, in: calendar) }
         }
         return migrator
     }

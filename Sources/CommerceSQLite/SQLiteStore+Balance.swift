@@ -14,7 +14,7 @@ extension SQLiteStore: BalanceStore {
             {
                 let amount: Int64 = first["amount"]
                 guard amount == command.amount else {
-                    throw CommerceError(.alreadyExists, .idempotencyKeyReused,
+                    throw CommerceError(.idempotencyKeyReused,
                                         "idempotency key was first used for a charge of \(amount) won, not \(command.amount)",
                                         details: ["first_amount": "\(amount)"])
                 }
@@ -61,8 +61,8 @@ extension SQLiteStore: BalanceStore {
                 BalanceEntry(id: row["id"], userID: user, type: BalanceEntryType(rawValue: row["type"]) ?? .charge,
                              amount: row["amount"], balanceAfter: row["balance_after"], createdAt: row["created_at"])
             }
-            let next = rows.count > page.size ? entries.last.map { PageQuery.token(after: $0.id) } : nil
-            return Page(items: Array(entries), nextToken: next)
+            let next = rows.count > page.size ? entries.last.map { $0.id } : nil
+            return Page(items: Array(entries), nextAfter: next)
         }
     }
 

@@ -12,7 +12,7 @@ extension SQLiteStore: CartStore {
             case .remove(let product):
                 try db.run("DELETE FROM cart_items WHERE user_id = ? AND product_id = ?", arguments: [user.rawValue, product.rawValue])
                 guard db.changesCount == 1 else {
-                    throw CommerceError(.notFound, .notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
+                    throw CommerceError(.notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
                 }
             case .add(let product, let quantity), .set(let product, let quantity):
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, stock FROM products WHERE id = ?"), arguments: [product.rawValue]) else {
@@ -21,23 +21,23 @@ extension SQLiteStore: CartStore {
                 let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?"),
                                                  arguments: [user.rawValue, product.rawValue])
                 if case .set = change, current == nil {
-                    throw CommerceError(.notFound, .notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
+                    throw CommerceError(.notInCart, "product \(product) is not in the cart", details: ["product_id": "\(product)"])
                 }
                 let wanted: Int64 = if case .add = change { (current ?? 0) + quantity } else { quantity }
                 guard wanted <= OrderRequest.maximumQuantity else {
-                    throw CommerceError(.invalidArgument, .invalidQuantity,
+                    throw CommerceError(.invalidQuantity,
                                         "the cart would hold \(wanted) of product \(product), more than \(OrderRequest.maximumQuantity)",
                                         details: ["product_id": "\(product)"])
                 }
                 let name: String = row["name"], stock: Int64 = row["stock"]
                 guard wanted <= stock else {
-                    throw CommerceError(.failedPrecondition, .outOfStock, "\"\(name)\" has \(stock) in stock, the cart would hold \(wanted)",
+                    throw CommerceError(.outOfStock, "\"\(name)\" has \(stock) in stock, the cart would hold \(wanted)",
                                         details: ["product_id": "\(product)", "product_name": name, "available": "\(stock)"])
                 }
                 if current == nil {
                     let lines = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM cart_items WHERE user_id = ?"), arguments: [user.rawValue]) ?? 0
                     guard lines < Cart.maximumLines else {
-                        throw CommerceError(.failedPrecondition, .tooManyLines, "a cart holds at most \(Cart.maximumLines) products")
+                        throw CommerceError(.cartFull, "a cart holds at most \(Cart.maximumLines) products")
                     }
                 }
                 try db.run("""
@@ -64,10 +64,10 @@ extension SQLiteStore: CartStore {
                 throw CommerceError.userNotFound(user)
             }
             let cart = try Self.loadCart(db, user)
-            guard !cart.lines.isEmpty else { throw CommerceError(.failedPrecondition, .emptyCart, "the cart is empty") }
+            guard !cart.lines.isEmpty else { throw CommerceError(.emptyCart, "the cart is empty") }
             let request = try OrderRequest.validate(
-                userID: user.rawValue, items: cart.lines.map { ($0.productID.rawValue, $0.quantity) }, couponID: couponID?.rawValue ?? 0)
-            let receipt = try Self.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: idempotencyKey, at: at))
+                userID: user, items: cart.lines.map { ($0.productID, $0.quantity) }, couponID: couponID)
+            let receipt = try self.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: idempotencyKey, at: at))
             try db.run("DELETE FROM cart_items WHERE user_id = ?", arguments: [user.rawValue])
             return receipt
         }

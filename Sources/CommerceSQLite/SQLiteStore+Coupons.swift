@@ -64,7 +64,7 @@ extension SQLiteStore: CouponStore {
     /// The coupon, if `user` may use it now; otherwise the domain's reason why not.
     static func usableCoupon(_ db: Database, _ id: CouponID, user: UserID, at: UnixMillis) throws -> Coupon {
         guard let coupon = try loadCoupon(db, id) else {
-            throw CommerceError(.notFound, .couponNotFound, "no coupon with id \(id)", details: ["coupon_id": "\(id)"])
+            throw CommerceError(.couponNotFound, "no coupon with id \(id)", details: ["coupon_id": "\(id)"])
         }
         try coupon.checkUsable(by: user, at: at)
         return coupon

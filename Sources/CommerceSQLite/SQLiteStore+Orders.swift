@@ -9,7 +9,7 @@ extension SQLiteStore: OrderStore {
                let replay = try Self.replayedOrder(db, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
                 return replay
             }
-            return try Self.placeOrder(db, command)
+            return try self.placeOrder(db, command)
         }
     }
 
@@ -21,7 +21,7 @@ extension SQLiteStore: OrderStore {
             """), arguments: [user.rawValue, key])
         else { return nil }
         if let fingerprint = fingerprint(), (first["fingerprint"] as String) != fingerprint {
-            throw CommerceError(.alreadyExists, .idempotencyKeyReused,
+            throw CommerceError(.idempotencyKeyReused,
                                 "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
                                 details: ["order_id": "\(first["order_id"] as Int64)"])
         }
@@ -37,7 +37,7 @@ extension SQLiteStore: OrderStore {
     /// found by reads before the first change: a refused order changes nothing, so it costs its
     /// group-commit batch no replay. The transaction holds the write lock, so what the reads saw
     /// still holds at the writes; their guards decide all the same.
-    static func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
+    func placeOrder(_ db: Database, _ command: PlaceOrderCommand) throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
@@ -84,14 +84,14 @@ extension SQLiteStore: OrderStore {
             try db.run("UPDATE coupons SET status = '\(StoredCoupon.held)', order_id = ?, used_at = ? WHERE id = ? AND status = '\(StoredCoupon.free)'",
                            arguments: [orderID.rawValue, command.at, couponID.rawValue])
             guard db.changesCount == 1 else {
-                throw CommerceError(.failedPrecondition, .couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
+                throw CommerceError(.couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
             }
         }
         var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: total, discount: discount,
                           couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
         let balanceAfter: Won
         if status == .paid {
-            balanceAfter = try Self.pay(db, order, at: command.at)
+            balanceAfter = try self.pay(db, order, at: command.at)
             order.expiresAt = nil
         } else {
             balanceAfter = balance
@@ -106,7 +106,7 @@ extension SQLiteStore: OrderStore {
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment and the
     /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
-    static func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
+    func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
         let amount = order.amountPaid
         // The balance is read back with a SELECT rather than RETURNING, for which SQLite fills a
         // transient b-tree on every call; the transaction holds the write lock, so it reads the
@@ -119,7 +119,7 @@ extension SQLiteStore: OrderStore {
         try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
                        order.id.rawValue, amount, entryID, at)
         try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
-        let day = SalesDay(containing: at).rawValue
+        let day = self.configuration.calendar.day(containing: at).rawValue
         for line in order.lines {
             // The ranking's rollup, in the same transaction as the sale.
             try db.execute(direct: """
@@ -137,7 +137,7 @@ extension SQLiteStore: OrderStore {
             // A short balance is found before anything changes, like every refusal.
             try BalancePolicy.standard.checkPayment(order.amountPaid, balance: try Self.balance(db, of: user) ?? 0)
             try Self.move(db, order, to: paid.status, at: at, paidAt: at)
-            let balanceAfter = try Self.pay(db, paid, at: at)
+            let balanceAfter = try self.pay(db, paid, at: at)
             return OrderReceipt(order: paid, balanceAfter: balanceAfter, replayed: false)
         }
     }
@@ -155,7 +155,7 @@ extension SQLiteStore: OrderStore {
                 return RefundReceipt(order: order, refunded: 0, balanceAfter: try Self.balance(db, of: user) ?? 0)
             }
             let paidAt = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?"), arguments: [id.rawValue])!
-            let day = SalesDay(containing: paidAt).rawValue
+            let day = self.configuration.calendar.day(containing: paidAt).rawValue
             for line in order.lines {
                 // The sale leaves the ranking of the day it was paid.
                 try db.run("UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
@@ -206,7 +206,7 @@ extension SQLiteStore: OrderStore {
                            next.rawValue, at, order.id.rawValue, order.status.rawValue)
         }
         guard db.changesCount == 1 else {
-            throw CommerceError(.failedPrecondition, next == .paid ? .orderNotPayable : .orderNotCancellable,
+            throw CommerceError(next == .paid ? .orderNotPayable : .orderNotCancellable,
                                 "order \(order.id) is no longer \(order.status.rawValue)", details: ["order_id": "\(order.id)"])
         }
     }
@@ -231,7 +231,7 @@ extension SQLiteStore: OrderStore {
 
     static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {
         guard let order = try Self.loadOrder(db, id) else {
-            throw CommerceError(.notFound, .orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
         }
         try order.checkOwner(user)
         return order
@@ -247,8 +247,8 @@ extension SQLiteStore: OrderStore {
             let ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
                                          arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
             let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
-            let next = ids.count > page.size ? orders.last.map { PageQuery.token(after: $0.id.rawValue) } : nil
-            return Page(items: orders, nextToken: next)
+            let next = ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil
+            return Page(items: orders, nextAfter: next)
         }
     }
 

@@ -26,7 +26,7 @@ extension SQLiteStore: ProductStore {
                 return Self.product(row)
             }
             if let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [product.rawValue]) {
-                throw CommerceError(.failedPrecondition, .stockLimitExceeded,
+                throw CommerceError(.stockLimitExceeded,
                                     "restocking \(quantity) units onto \(stock) would exceed \(Self.maximumStock)",
                                     details: ["product_id": "\(product)", "stock": "\(stock)"])
             }
@@ -47,26 +47,8 @@ extension SQLiteStore: ProductStore {
                 SELECT \(Self.productColumns) FROM products WHERE id > ? ORDER BY id LIMIT ?
                 """, arguments: [page.after ?? 0, page.size + 1])
             let products = rows.prefix(page.size).map(Self.product)
-            let next = rows.count > page.size ? products.last.map { PageQuery.token(after: $0.id.rawValue) } : nil
-            return Page(items: Array(products), nextToken: next)
-        }
-    }
-
-    /// Sums the window's rollup rows here rather than in SQL: SQLite's GROUP BY and ORDER BY over
-    /// them build two temporary B-trees. Over 150 rollup rows that query took 66 µs, where reading
-    /// the rows takes 18 µs (benchmarks/README.md, session 8). Names are looked up for the ranked
-    /// few only. One read transaction: the names come from the rollups' snapshot.
-    public func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller] {
-        try await self.read { db in
-            var tally = SalesTally()
-            try db.forEachRow(direct: "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
-                              from.rawValue, through.rawValue) { row in
-                tally.add(ProductID(row.int64(0)), quantity: row.int64(1), orders: row.int64(2))
-            }
-            return try tally.top(limit).map { total in
-                let name = try db.fetchFirst(direct: "SELECT name FROM products WHERE id = ?", total.productID.rawValue) { $0.string(0) }
-                return TopSeller(productID: total.productID, name: name ?? "", quantitySold: total.quantity, orderCount: total.orders)
-            }
+            let next = rows.count > page.size ? products.last.map { $0.id.rawValue } : nil
+            return Page(items: Array(products), nextAfter: next)
         }
     }
 

@@ -42,7 +42,8 @@ public final class SQLiteStore: Sendable {
         // Only now: opening a pool puts its writer in WAL mode and sets `synchronous = NORMAL`,
         // after `prepareDatabase` has run, which would silently undo a FULL set there.
         try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-        try Migrations.migrator.migrate(self.pool)
+        try Migrations.migrator(calendar: configuration.calendar).migrate(self.pool)
+        try self.pool.write { db in try Self.checkCalendar(db, configuration) }
         self.committer = GroupCommitter(pool: self.pool)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
                                        busyTimeout: configuration.busyTimeout)
@@ -150,7 +151,7 @@ public final class SQLiteStore: Sendable {
 
     /// The applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
-        try self.pool.read { db in try Migrations.migrator.appliedMigrations(db) }
+        try self.pool.read { db in try Migrations.migrator(calendar: self.configuration.calendar).appliedMigrations(db) }
     }
 }
 
@@ -165,7 +166,7 @@ func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
 
 @Sendable func storageError(_ error: any Error) -> any Error {
     if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-        return CommerceError(.unavailable, .storageBusy, "the database is busy; retry")
+        return CommerceError(.storageBusy, "the database is busy; retry")
     }
     return error
 }

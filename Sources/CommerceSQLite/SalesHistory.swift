@@ -3,7 +3,7 @@ import CommerceUseCases
 import GRDB
 
 /// A synthetic sales history for benchmarks (`commerce-server seed --history-lines N`): products,
-/// charged buyers, and paid orders spread evenly over the last few UTC days.
+/// charged buyers, and paid orders spread evenly over the last few days of the shop's calendar.
 ///
 /// Every order goes through the same code as PlaceOrder (guarded stock, payment, balance entry,
 /// ranking rollup, outbox event), only many to a transaction, so the database it leaves passes the
@@ -12,7 +12,7 @@ public enum SalesHistory {
     public struct Plan: Sendable {
         /// Order lines to create (4 per order).
         public var lines: Int
-        /// UTC days, up to and including today, the orders are spread over.
+        /// Days, up to and including today, the orders are spread over.
         public var days: Int
         public var products = 50
         public var buyers = 1_000
@@ -41,8 +41,9 @@ public enum SalesHistory {
                                                idempotencyKey: "history-seed", policy: .standard, at: now)).wait()
             return user.id
         }
-        // Orders fall evenly from the start of the first day of the window to now.
-        let windowStart = SalesDay(containing: now).start - Int64(plan.days - 1) * SalesDay.millisPerDay
+        // Orders fall evenly from the start of the first day of the window (the shop's calendar) to now.
+        let calendar = store.configuration.calendar
+        let windowStart = calendar.start(of: calendar.day(containing: now).adding(days: 1 - plan.days))
         let step = max(1, (now - windowStart) / Int64(max(orders, 1)))
         var generator = SplitMix64(seed: 42)
         var created = 0
@@ -56,9 +57,9 @@ public enum SalesHistory {
                         let a = Int(generator.next() % UInt64(plan.products)), b = Int(generator.next() % UInt64(plan.products))
                         chosen.insert(min(a, b))
                     }
-                    let items = chosen.sorted().map { (productID: products[$0].rawValue, quantity: Int64(1 + generator.next() % 3)) }
-                    let request = try OrderRequest.validate(userID: buyers[index % buyers.count].rawValue, items: items, couponID: 0)
-                    _ = try SQLiteStore.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: nil,
+                    let items = chosen.sorted().map { (productID: products[$0], quantity: Int64(1 + generator.next() % 3)) }
+                    let request = try OrderRequest.validate(userID: buyers[index % buyers.count], items: items, couponID: nil)
+                    _ = try store.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: nil,
                                                                          at: windowStart + Int64(index) * step))
                 }
                 try db.execute(sql: "UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox)")

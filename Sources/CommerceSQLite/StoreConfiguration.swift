@@ -1,3 +1,6 @@
+import CommerceDomain
+import CommerceUseCases
+
 /// How the SQLite file is opened.
 public struct StoreConfiguration: Sendable {
     /// SQLite's `synchronous` pragma. `full` (the default) fsyncs the WAL on every commit, so an
@@ -21,8 +24,16 @@ public struct StoreConfiguration: Sendable {
     /// end. 8,192 frames are 32 MiB at SQLite's default page size.
     public var walRestartFrames: Int
 
+    /// The shop's calendar: the days the ranking's rollups count. Recorded in the database; a store
+    /// opened with another one refuses to open (``CalendarMismatch``) unless `recountRankings`.
+    public var calendar: ShopCalendar
+    /// Opened with a calendar other than the database's, re-count every rollup in the new one
+    /// (`commerce-server migrate --time-zone`) instead of refusing.
+    public var recountRankings = false
+
     public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 4,
-                walRestartFrames: Int = 8_192) {
+                walRestartFrames: Int = 8_192, calendar: ShopCalendar = .seoul) {
+        self.calendar = calendar
         self.path = path
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout

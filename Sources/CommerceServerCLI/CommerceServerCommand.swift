@@ -2,6 +2,7 @@ import ArgumentParser
 import CommerceDomain
 import CommerceServerRuntime
 import CommerceSQLite
+import CommerceUseCases
 import FrameRPCServer
 import Foundation
 import Logging
@@ -36,13 +37,22 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "WAL pages after which the background checkpointer makes the WAL start over (bounds it under sustained writes).")
     var walRestartFrames: Int = 8_192
 
+    @Option(help: """
+        The shop's time zone (an IANA name): the calendar days TopProducts counts. Recorded in the database; \
+        `migrate --time-zone` re-counts the rankings in another one.
+        """)
+    var timeZone: String = "Asia/Seoul"
+
     func validate() throws {
         guard self.walRestartFrames >= 1 else { throw ValidationError("--wal-restart-frames must be at least 1") }
+        guard ShopCalendar(timeZone: self.timeZone) != nil else {
+            throw ValidationError("--time-zone \(self.timeZone) is not a time zone this system knows (an IANA name such as Asia/Seoul or UTC)")
+        }
     }
 
     var store: StoreConfiguration {
         StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes,
-                           walRestartFrames: self.walRestartFrames)
+                           walRestartFrames: self.walRestartFrames, calendar: ShopCalendar(timeZone: self.timeZone)!)
     }
 }
 
@@ -143,11 +153,15 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Migrate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema, then exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the database schema, then exit.",
+        discussion: "Given a --time-zone other than the database's, re-counts every day of the rankings in it.")
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = try SQLiteStore(self.database.store)
+        var configuration = self.database.store
+        configuration.recountRankings = true
+        let store = try SQLiteStore(configuration)
         for migration in try store.appliedMigrations() { print("applied: \(migration)") }
     }
 }
@@ -158,7 +172,7 @@ struct Seed: ParsableCommand {
     @Flag(help: "The demo catalogue and users (only into an empty database).") var demo = false
     @Option(help: "Paid order lines to add as a sales history (4 per order; its own products and buyers), for benchmarks.")
     var historyLines: Int?
-    @Option(help: "UTC days, up to and including today, the history is spread over.") var historyDays = 3
+    @Option(help: "Days of the shop's calendar, up to and including today, the history is spread over.") var historyDays = 3
 
     func validate() throws {
         guard self.demo || self.historyLines != nil else { throw ValidationError("say what to seed: --demo and/or --history-lines N") }

@@ -42,7 +42,7 @@ public final class CommerceServer: Sendable {
         let useCases = CommerceUseCases(
             store: store,
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
-            rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
+            calendar: configuration.store.calendar, rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
         // Everything that can fail is set up before the listener opens: nothing after it throws, so
         // a failed start leaves no socket or event loop behind.
@@ -71,6 +71,10 @@ public final class CommerceServer: Sendable {
                 do {
                     let expired = try await useCases.expireOrders()
                     if expired > 0 { logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
+                    // After the shop's midnight, the first sweep of any instance takes the day's ranking snapshot.
+                    if try await useCases.takeRankingSnapshot() {
+                        logger.info("took the ranking snapshot", metadata: ["time_zone": "\(configuration.store.calendar)"])
+                    }
                 } catch {
                     logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
                 }

@@ -12,14 +12,14 @@ public struct AdminAuthenticator: Sendable {
 
     public func authorize(_ metadata: Metadata) throws(CommerceError) {
         guard let token = self.token else {
-            throw CommerceError(.permissionDenied, .adminDisabled, "admin calls are disabled: the server was started without --admin-token")
+            throw CommerceError(.adminDisabled, "admin calls are disabled: the server was started without --admin-token")
         }
         guard let header = metadata[MetadataKey.authorization] else {
-            throw CommerceError(.unauthenticated, .missingCredentials, "admin calls need the metadata entry \"authorization: Bearer <token>\"")
+            throw CommerceError(.missingCredentials, "admin calls need the metadata entry \"authorization: Bearer <token>\"")
         }
         let prefix = "Bearer "
         guard header.hasPrefix(prefix), Self.constantTimeEquals(Array(header.utf8.dropFirst(prefix.utf8.count)), token) else {
-            throw CommerceError(.unauthenticated, .invalidCredentials, "the admin token is wrong")
+            throw CommerceError(.invalidCredentials, "the admin token is wrong")
         }
     }
 

@@ -18,22 +18,23 @@ public struct AdminService: RPCService {
             .unary("/commerce.v1.AdminService/CreateProduct", mutating: true) { (request: Commerce_V1_CreateProductRequest, context) in
                 try self.authenticator.authorize(context.metadata)
                 let product = try await self.useCases.createProduct(
-                    name: request.name, price: request.price, initialStock: request.initialStock)
+                    try NewProduct.validate(name: request.name, price: request.price, initialStock: request.initialStock))
                 return Commerce_V1_CreateProductResponse.with { $0.product = .init(product) }
             },
             .unary("/commerce.v1.AdminService/Restock", mutating: true) { (request: Commerce_V1_RestockRequest, context) in
                 try self.authenticator.authorize(context.metadata)
-                let product = try await self.useCases.restock(productID: request.productID, quantity: request.quantity)
+                let product = try await self.useCases.restock(
+                    try Validate.productID(request.productID), quantity: try Validate.quantity(request.quantity))
                 return Commerce_V1_RestockResponse.with { $0.product = .init(product) }
             },
             .unary("/commerce.v1.AdminService/CreateCouponCampaign", mutating: true) {
                 (request: Commerce_V1_CreateCouponCampaignRequest, context) in
                 try self.authenticator.authorize(context.metadata)
                 guard request.kind == .fixed || request.kind == .percent else {
-                    throw CommerceError(.invalidArgument, .invalidDiscount, "kind must be DISCOUNT_KIND_FIXED or DISCOUNT_KIND_PERCENT")
+                    throw CommerceError(.invalidDiscount, "kind must be DISCOUNT_KIND_FIXED or DISCOUNT_KIND_PERCENT")
                 }
                 let campaign = try NewCampaign.validate(
-                    name: request.name, fixed: request.kind == .fixed, amount: request.amount, maxDiscount: request.maxDiscount,
+                    name: request.name, fixed: request.kind == .fixed, amount: request.amount, maxDiscount: request.maxDiscount == 0 ? nil : request.maxDiscount,
                     quantity: request.totalQuantity, validFrom: request.validFromUnixMs, validUntil: request.validUntilUnixMs)
                 let created = try await self.useCases.createCouponCampaign(campaign)
                 return Commerce_V1_CreateCouponCampaignResponse.with { $0.campaign = .init(created) }

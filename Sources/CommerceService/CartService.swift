@@ -12,21 +12,24 @@ public struct CartService: RPCService {
     public var methods: [RPCMethod] {
         [
             .unary("/commerce.v1.CartService/AddItem", mutating: true) { (request: Commerce_V1_AddCartItemRequest, _) in
-                Self.reply(try await self.useCases.changeCart.add(userID: request.userID, productID: request.productID, quantity: request.quantity))
+                Self.reply(try await self.useCases.changeCart(
+                    user: try Validate.userID(request.userID), try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
             },
             .unary("/commerce.v1.CartService/RemoveItem", mutating: true) { (request: Commerce_V1_RemoveCartItemRequest, _) in
-                Self.reply(try await self.useCases.changeCart.remove(userID: request.userID, productID: request.productID))
+                Self.reply(try await self.useCases.changeCart(user: try Validate.userID(request.userID), .remove(try Validate.productID(request.productID))))
             },
             .unary("/commerce.v1.CartService/UpdateQuantity", mutating: true) { (request: Commerce_V1_UpdateCartItemRequest, _) in
-                Self.reply(try await self.useCases.changeCart.update(userID: request.userID, productID: request.productID, quantity: request.quantity))
+                Self.reply(try await self.useCases.changeCart(
+                    user: try Validate.userID(request.userID), try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
             },
             .unary("/commerce.v1.CartService/GetCart") { (request: Commerce_V1_GetCartRequest, _) in
-                Self.reply(try await self.useCases.getCart(userID: request.userID))
+                Self.reply(try await self.useCases.getCart(user: try Validate.userID(request.userID)))
             },
             .unary("/commerce.v1.CartService/CheckoutCart", mutating: true) { (request: Commerce_V1_CheckoutCartRequest, context) in
-                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                return OrderService.reply(
-                    try await self.useCases.checkoutCart(userID: request.userID, couponID: request.couponID, idempotencyKey: key))
+                let user = try Validate.userID(request.userID)
+                let coupon = try Wire.optionalCoupon(request.couponID)
+                let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))
             },
         ]
     }

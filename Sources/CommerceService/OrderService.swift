@@ -12,23 +12,20 @@ public struct OrderService: RPCService {
     public var methods: [RPCMethod] {
         [
             .unary("/commerce.v1.OrderService/PlaceOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
-                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                return Self.reply(try await self.useCases.placeOrder(
-                    userID: request.userID, items: request.items.map { ($0.productID, $0.quantity) },
-                    couponID: request.couponID, idempotencyKey: key))
+                let order = try request.orderRequest()
+                let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                return Self.reply(try await self.useCases.placeOrder(order, idempotencyKey: key))
             },
             .unary("/commerce.v1.OrderService/CreateOrder", mutating: true) { (request: Commerce_V1_PlaceOrderRequest, context) in
-                let key = try BalanceService.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                let receipt = try await self.useCases.createOrder(
-                    userID: request.userID, items: request.items.map { ($0.productID, $0.quantity) },
-                    couponID: request.couponID, idempotencyKey: key)
-                return Self.reply(receipt)
+                let order = try request.orderRequest()
+                let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+                return Self.reply(try await self.useCases.createOrder(order, idempotencyKey: key))
             },
             .unary("/commerce.v1.OrderService/PayOrder", mutating: true) { (request: Commerce_V1_PayOrderRequest, _) in
-                Self.reply(try await self.useCases.payOrder(userID: request.userID, orderID: request.orderID))
+                Self.reply(try await self.useCases.payOrder(user: try Validate.userID(request.userID), order: try Validate.orderID(request.orderID)))
             },
             .unary("/commerce.v1.OrderService/CancelOrder", mutating: true) { (request: Commerce_V1_CancelOrderRequest, _) in
-                let receipt = try await self.useCases.cancelOrder(userID: request.userID, orderID: request.orderID)
+                let receipt = try await self.useCases.cancelOrder(user: try Validate.userID(request.userID), order: try Validate.orderID(request.orderID))
                 return Commerce_V1_CancelOrderResponse.with {
                     $0.order = .init(receipt.order)
                     $0.refunded = receipt.refunded
@@ -36,15 +33,14 @@ public struct OrderService: RPCService {
                 }
             },
             .unary("/commerce.v1.OrderService/GetOrder") { (request: Commerce_V1_GetOrderRequest, _) in
-                let order = try await self.useCases.getOrder(orderID: request.orderID)
+                let order = try await self.useCases.getOrder(try Validate.orderID(request.orderID))
                 return Commerce_V1_GetOrderResponse.with { $0.order = .init(order) }
             },
             .unary("/commerce.v1.OrderService/ListOrders") { (request: Commerce_V1_ListOrdersRequest, _) in
-                let page = try await self.useCases.listOrders(
-                    userID: request.userID, pageSize: request.page.pageSize, pageToken: request.page.pageToken)
+                let page = try await self.useCases.listOrders(user: try Validate.userID(request.userID), page: try request.page.query())
                 return Commerce_V1_ListOrdersResponse.with {
                     $0.orders = page.items.map(Commerce_V1_Order.init)
-                    $0.nextPageToken = page.nextToken ?? ""
+                    $0.nextPageToken = page.nextPageToken
                 }
             },
         ]

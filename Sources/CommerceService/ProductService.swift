@@ -1,3 +1,4 @@
+import CommerceDomain
 import CommerceProto
 import CommerceUseCases
 import FrameRPCServer
@@ -11,18 +12,18 @@ public struct ProductService: RPCService {
     public var methods: [RPCMethod] {
         [
             .unary("/commerce.v1.ProductService/GetProduct") { (request: Commerce_V1_GetProductRequest, _) in
-                let product = try await self.useCases.getProduct(productID: request.productID)
+                let product = try await self.useCases.getProduct(try Validate.productID(request.productID))
                 return Commerce_V1_GetProductResponse.with { $0.product = .init(product) }
             },
             .unary("/commerce.v1.ProductService/ListProducts") { (request: Commerce_V1_ListProductsRequest, _) in
-                let page = try await self.useCases.listProducts(pageSize: request.page.pageSize, pageToken: request.page.pageToken)
+                let page = try await self.useCases.listProducts(page: try request.page.query())
                 return Commerce_V1_ListProductsResponse.with {
                     $0.products = page.items.map(Commerce_V1_Product.init)
-                    $0.nextPageToken = page.nextToken ?? ""
+                    $0.nextPageToken = page.nextPageToken
                 }
             },
             .unary("/commerce.v1.ProductService/TopProducts") { (request: Commerce_V1_TopProductsRequest, _) in
-                let ranking = try await self.useCases.topProducts(days: request.days, limit: request.limit)
+                let ranking = try await self.useCases.topProducts(try request.query())
                 return Commerce_V1_TopProductsResponse.with {
                     $0.products = ranking.sellers.map { seller in
                         Commerce_V1_TopProduct.with {

@@ -1,3 +1,4 @@
+import CommerceDomain
 import CommerceProto
 import CommerceUseCases
 import FrameRPCServer
@@ -11,11 +12,11 @@ public struct UserService: RPCService {
     public var methods: [RPCMethod] {
         [
             .unary("/commerce.v1.UserService/CreateUser", mutating: true) { (request: Commerce_V1_CreateUserRequest, _) in
-                let user = try await self.useCases.createUser(name: request.name)
+                let user = try await self.useCases.createUser(name: try User.validName(request.name))
                 return Commerce_V1_CreateUserResponse.with { $0.user = .init(user) }
             },
             .unary("/commerce.v1.UserService/GetUser") { (request: Commerce_V1_GetUserRequest, _) in
-                let user = try await self.useCases.getUser(userID: request.userID)
+                let user = try await self.useCases.getUser(try Validate.userID(request.userID))
                 return Commerce_V1_GetUserResponse.with { $0.user = .init(user) }
             },
         ]

@@ -19,6 +19,7 @@ public struct CommerceUseCases: Sendable {
     public let payOrder: PayOrder
     public let expireOrders: ExpireOrders
     public let topProducts: TopProducts
+    public let takeRankingSnapshot: TakeRankingSnapshot
     public let changeCart: ChangeCart
     public let getCart: GetCart
     public let checkoutCart: CheckoutCart
@@ -31,13 +32,15 @@ public struct CommerceUseCases: Sendable {
 
     public init(
         store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
-        clock: @escaping @Sendable () -> UnixMillis = systemClock, rankingCacheMillis: Int64 = 1_000,
+        clock: @escaping @Sendable () -> UnixMillis = systemClock, calendar: ShopCalendar, rankingCacheMillis: Int64 = 1_000,
         pendingOrderTTLMillis: Int64 = 24 * 3_600_000
     ) {
         self.createOrder = CreateOrder(store: store, queues: queues, clock: clock, ttlMillis: pendingOrderTTLMillis)
         self.payOrder = PayOrder(store: store, queues: queues, clock: clock)
         self.expireOrders = ExpireOrders(store: store, queues: queues, clock: clock)
-        self.topProducts = TopProducts(store: store, clock: clock, cache: RankingCache(ttlMillis: rankingCacheMillis))
+        self.takeRankingSnapshot = TakeRankingSnapshot(store: store, queues: queues, clock: clock, calendar: calendar, taken: LatestSnapshot())
+        self.topProducts = TopProducts(
+            store: store, clock: clock, calendar: calendar, cache: RankingCache(ttlMillis: rankingCacheMillis), snapshots: self.takeRankingSnapshot)
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock
         self.changeCart = ChangeCart(store: store, queues: queues, clock: clock)

@@ -24,12 +24,7 @@ public struct IssueCoupon: Sendable {
     let clock: @Sendable () -> UnixMillis
     let soldOut: SoldOutCampaigns
 
-    public func callAsFunction(userID rawUser: Int64, campaignID rawCampaign: Int64) async throws -> Coupon {
-        let userID = try Validate.userID(rawUser)
-        guard rawCampaign > 0 else {
-            throw CommerceError(.invalidArgument, .invalidCampaignID, "campaign_id must be a positive id, got \(rawCampaign)")
-        }
-        let campaign = CampaignID(rawCampaign)
+    public func callAsFunction(user userID: UserID, campaign: CampaignID) async throws -> Coupon {
         if self.soldOut.contains(campaign) {
             // No write, but the same answer the store would give: a refusal that comes first in
             // ``CouponIssuance`` (a user who already holds one gets COUPON_ALREADY_ISSUED) wins.
@@ -51,9 +46,8 @@ public struct IssueCoupon: Sendable {
 public struct ListUserCoupons: Sendable {
     let store: any CouponStore
 
-    public func callAsFunction(userID rawID: Int64) async throws -> [Coupon] {
-        let userID = try Validate.userID(rawID)
-        guard let coupons = try await self.store.coupons(of: userID) else { throw CommerceError.userNotFound(userID) }
+    public func callAsFunction(user: UserID) async throws -> [Coupon] {
+        guard let coupons = try await self.store.coupons(of: user) else { throw CommerceError.userNotFound(user) }
         return coupons
     }
 }

@@ -10,11 +10,7 @@ public struct PlaceOrder: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64, idempotencyKey rawKey: String)
-        async throws -> OrderReceipt
-    {
-        let request = try OrderRequest.validate(userID: userID, items: items, couponID: couponID)
-        let key = try Validate.idempotencyKey(rawKey)
+    public func callAsFunction(_ request: OrderRequest, idempotencyKey key: String?) async throws -> OrderReceipt {
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.write(user: request.userID) {
             store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: clock()))
@@ -30,11 +26,7 @@ public struct CreateOrder: Sendable {
     let clock: @Sendable () -> UnixMillis
     let ttlMillis: Int64
 
-    public func callAsFunction(userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64, idempotencyKey rawKey: String)
-        async throws -> OrderReceipt
-    {
-        let request = try OrderRequest.validate(userID: userID, items: items, couponID: couponID)
-        let key = try Validate.idempotencyKey(rawKey)
+    public func callAsFunction(_ request: OrderRequest, idempotencyKey key: String?) async throws -> OrderReceipt {
         let (store, clock, ttl) = (self.store, self.clock, self.ttlMillis)
         return try await self.queues.write(user: request.userID) {
             let now = clock()
@@ -48,13 +40,9 @@ public struct PayOrder: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(userID rawUser: Int64, orderID rawOrder: Int64) async throws -> OrderReceipt {
-        let userID = try Validate.userID(rawUser)
-        guard rawOrder > 0 else {
-            throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
-        }
+    public func callAsFunction(user: UserID, order: OrderID) async throws -> OrderReceipt {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: userID) { store.payOrder(OrderID(rawOrder), user: userID, at: clock()) }
+        return try await self.queues.write(user: user) { store.payOrder(order, user: user, at: clock()) }
     }
 }
 
@@ -82,13 +70,9 @@ public struct CancelOrder: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(userID rawUser: Int64, orderID rawOrder: Int64) async throws -> RefundReceipt {
-        let userID = try Validate.userID(rawUser)
-        guard rawOrder > 0 else {
-            throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawOrder)")
-        }
+    public func callAsFunction(user: UserID, order: OrderID) async throws -> RefundReceipt {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: userID) { store.refundOrder(OrderID(rawOrder), user: userID, at: clock()) }
+        return try await self.queues.write(user: user) { store.refundOrder(order, user: user, at: clock()) }
     }
 }
 
@@ -97,12 +81,9 @@ public struct GetOrder: Sendable {
     let store: any OrderStore
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(orderID rawID: Int64) async throws -> Order {
-        guard rawID > 0 else {
-            throw CommerceError(.invalidArgument, .invalidOrderID, "order_id must be a positive id, got \(rawID)")
-        }
-        guard let order = try await self.store.order(OrderID(rawID)) else {
-            throw CommerceError(.notFound, .orderNotFound, "no order with id \(rawID)", details: ["order_id": "\(rawID)"])
+    public func callAsFunction(_ id: OrderID) async throws -> Order {
+        guard let order = try await self.store.order(id) else {
+            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
         }
         return order.asOf(self.clock())
     }
@@ -112,13 +93,11 @@ public struct ListOrders: Sendable {
     let store: any OrderStore
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(userID rawID: Int64, pageSize: Int32, pageToken: String) async throws -> Page<Order> {
-        let userID = try Validate.userID(rawID)
-        let page = try PageQuery.parse(size: pageSize, token: pageToken)
-        guard let orders = try await self.store.orders(of: userID, page: page) else {
-            throw CommerceError.userNotFound(userID)
+    public func callAsFunction(user: UserID, page: PageQuery) async throws -> Page<Order> {
+        guard let orders = try await self.store.orders(of: user, page: page) else {
+            throw CommerceError.userNotFound(user)
         }
         let now = self.clock()
-        return Page(items: orders.items.map { $0.asOf(now) }, nextToken: orders.nextToken)
+        return Page(items: orders.items.map { $0.asOf(now) }, nextAfter: orders.nextAfter)
     }
 }

@@ -49,8 +49,19 @@ public protocol ProductStore: Sendable {
     func product(_ id: ProductID) async throws -> Product?
     /// Ascending by id.
     func products(page: PageQuery) async throws -> Page<Product>
-    /// Units sold per product over `from...through` (UTC days), most first, from the daily rollups.
-    func topSellers(from: SalesDay, through: SalesDay, limit: Int) async throws -> [TopSeller]
+}
+
+/// Per-day sales rollups (days of the store's ``ShopCalendar``) and the daily ranking snapshots.
+public protocol RankingStore: Sendable {
+    /// The first `limit` products over the days of `span` in `rankBy` order (``SalesTally``), from the rollups.
+    func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller]
+    /// In one transaction, unless a snapshot for `today` exists: reads the rollups of
+    /// ``RankingSnapshot/span(today:)``, writes ``RankingSnapshot/entries(today:rollups:)``, drops
+    /// snapshots older than a week. - Returns: whether this call took it.
+    func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool>
+    /// The first `limit` entries of `today`'s snapshot for a window of `days` ranked by `rankBy`,
+    /// with names; `nil` when no snapshot for `today` was taken.
+    func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]?
 }
 
 /// An order as the store must apply it.
@@ -184,4 +195,4 @@ public protocol AuditStore: Sendable {
 }
 
 /// Every port, as one store implements them.
-public typealias CommerceStore = UserStore & BalanceStore & ProductStore & OrderStore & CouponStore & CartStore & OutboxStore & AuditStore
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & RankingStore & OrderStore & CouponStore & CartStore & OutboxStore & AuditStore

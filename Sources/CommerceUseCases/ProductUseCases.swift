@@ -4,8 +4,7 @@ public struct GetProduct: Sendable {
     let store: any ProductStore
     let queues: WorkQueues
 
-    public func callAsFunction(productID rawID: Int64) async throws -> Product {
-        let id = try Validate.productID(rawID)
+    public func callAsFunction(_ id: ProductID) async throws -> Product {
         guard let product = try await self.store.product(id) else {
             throw CommerceError.productNotFound(id)
         }
@@ -17,9 +16,8 @@ public struct ListProducts: Sendable {
     let store: any ProductStore
     let queues: WorkQueues
 
-    public func callAsFunction(pageSize: Int32, pageToken: String) async throws -> Page<Product> {
-        let page = try PageQuery.parse(size: pageSize, token: pageToken)
-        return try await self.store.products(page: page)
+    public func callAsFunction(page: PageQuery) async throws -> Page<Product> {
+        try await self.store.products(page: page)
     }
 }
 
@@ -28,12 +26,11 @@ public struct CreateProduct: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(name rawName: String, price rawPrice: Int64, initialStock: Int64) async throws -> Product {
-        let name = try Validate.name(rawName, maxLength: 200)
-        let price = try Validate.price(rawPrice)
-        let stock = try Validate.quantity(initialStock, field: "initial_stock", allowZero: true)
+    public func callAsFunction(_ product: NewProduct) async throws -> Product {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.writeNew { store.createProduct(name: name, price: price, stock: stock, at: clock()) }
+        return try await self.queues.writeNew {
+            store.createProduct(name: product.name, price: product.price, stock: product.initialStock, at: clock())
+        }
     }
 }
 
@@ -42,9 +39,8 @@ public struct Restock: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(productID rawID: Int64, quantity rawQuantity: Int64) async throws -> Product {
-        let id = try Validate.productID(rawID)
-        let quantity = try Validate.quantity(rawQuantity)
+    /// - Parameter quantity: 1 through 1,000,000,000 (``Validate/quantity(_:field:allowZero:max:)``).
+    public func callAsFunction(_ id: ProductID, quantity: Int64) async throws -> Product {
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.write(product: id) { store.restock(id, quantity: quantity, at: clock()) }
     }

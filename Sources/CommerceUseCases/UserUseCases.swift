@@ -5,8 +5,8 @@ public struct CreateUser: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(name rawName: String) async throws -> User {
-        let name = try Validate.name(rawName, maxLength: 100)
+    /// - Parameter name: validated (``User/validName(_:)``).
+    public func callAsFunction(name: String) async throws -> User {
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.writeNew { store.createUser(name: name, at: clock()) }
     }
@@ -16,8 +16,7 @@ public struct GetUser: Sendable {
     let store: any UserStore
     let queues: WorkQueues
 
-    public func callAsFunction(userID rawID: Int64) async throws -> User {
-        let id = try Validate.userID(rawID)
+    public func callAsFunction(_ id: UserID) async throws -> User {
         guard let user = try await self.store.user(id) else {
             throw CommerceError.userNotFound(id)
         }

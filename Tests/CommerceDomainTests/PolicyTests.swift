@@ -20,13 +20,12 @@ struct PolicyTests {
         try BalancePolicy.standard.validateCharge(amount: amount)
     }
 
-    @Test("page tokens: empty starts, issued tokens round-trip, forged ones are refused")
-    func pageTokens() throws {
-        #expect(try PageQuery.parse(size: 0, token: "") == PageQuery(size: 50, after: nil))
-        #expect(try PageQuery.parse(size: 10, token: PageQuery.token(after: 42)) == PageQuery(size: 10, after: 42))
-        #expect(throws: CommerceError.self) { try PageQuery.parse(size: 10, token: "drop table") }
-        #expect(throws: CommerceError.self) { try PageQuery.parse(size: -1, token: "") }
-        #expect(throws: CommerceError.self) { try PageQuery.parse(size: 501, token: "") }
+    @Test("a page holds 1 to 500 items")
+    func pageSizes() throws {
+        #expect(try PageQuery.validate(size: 1, after: nil) == PageQuery(size: 1, after: nil))
+        #expect(try PageQuery.validate(size: 500, after: 42) == PageQuery(size: 500, after: 42))
+        #expect(throws: CommerceError.self) { try PageQuery.validate(size: 0, after: nil) }
+        #expect(throws: CommerceError.self) { try PageQuery.validate(size: 501, after: nil) }
     }
 
     @Test("names are trimmed, bounded and free of control characters")
@@ -41,7 +40,7 @@ struct PolicyTests {
     func idsAndKeys() throws {
         #expect(throws: CommerceError.self) { try Validate.userID(0) }
         #expect(throws: CommerceError.self) { try Validate.productID(-3) }
-        #expect(try Validate.idempotencyKey("") == nil)
+        #expect(throws: CommerceError.self) { try Validate.idempotencyKey("") }
         #expect(try Validate.idempotencyKey("order-1") == "order-1")
         #expect(throws: CommerceError.self) { try Validate.idempotencyKey("has space") }
         #expect(throws: CommerceError.self) { try Validate.idempotencyKey(String(repeating: "k", count: 129)) }

@@ -41,7 +41,7 @@ struct SQLiteStoreTests {
         var config = Configuration()
         config.foreignKeysEnabled = false
         let queue = try DatabaseQueue(path: path, configuration: config)
-        try Migrations.migrator.migrate(queue, upTo: migration)
+        try Migrations.migrator(calendar: .seoul).migrate(queue, upTo: migration)
         return (path, queue)
     }
 
@@ -218,12 +218,12 @@ struct SQLiteStoreTests {
         let user = try store.createUser(name: "a", at: 1).wait()
         for index in 1...23 { _ = try self.charge(store, user.id, Won(1_000 + index)) }
         var seen: [Won] = []
-        var token = ""
+        var after: Int64?
         repeat {
-            let page = try #require(try await store.history(of: user.id, page: PageQuery.parse(size: 5, token: token)))
+            let page = try #require(try await store.history(of: user.id, page: PageQuery(size: 5, after: after)))
             seen += page.items.map(\.amount)
-            token = page.nextToken ?? ""
-        } while !token.isEmpty
+            after = page.nextAfter
+        } while after != nil
         #expect(seen == (1...23).reversed().map { Won(1_000 + $0) })
     }
 
@@ -407,12 +407,12 @@ struct SQLiteStoreTests {
         let product = try store.createProduct(name: "thing", price: 1_000, stock: 10, at: 1).wait()
         let campaign = try store.createCampaign(NewCampaign(name: "c", discount: .fixed(won: 100), totalQuantity: 5, validFrom: 0, validUntil: 10), at: 1).wait()
         let coupon = try store.issueCoupon(campaign: campaign.id, user: buyer.id, at: 2).wait()
-        let withCoupon = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 2)], couponID: coupon.id.rawValue)
+        let withCoupon = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 2)], couponID: coupon.id)
         let paid = try store.placeOrder(PlaceOrderCommand(request: withCoupon, idempotencyKey: "first order", at: 3)).wait()
         #expect(paid.balanceAfter == 10_000 - 1_900)
         let refund = try store.refundOrder(paid.order.id, user: buyer.id, at: 4).wait()
         #expect(refund.balanceAfter == 10_000 && refund.refunded == 1_900)
-        let twoStep = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
+        let twoStep = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 1)], couponID: nil)
         let pending = try store.placeOrder(PlaceOrderCommand(request: twoStep, idempotencyKey: nil, at: 5, expiresAt: 100)).wait()
         #expect(try store.payOrder(pending.order.id, user: buyer.id, at: 6).wait().balanceAfter == 9_000)
 
@@ -462,7 +462,7 @@ struct SQLiteStoreTests {
         let product = try store.createProduct(name: "thing", price: 1_000, stock: 100, at: 1).wait()
         var orders: [OrderID] = []
         for _ in 0..<4 {
-            let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
+            let request = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 1)], couponID: nil)
             orders.append(try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id)
         }
         #expect(try store.audit().isEmpty)
@@ -480,7 +480,7 @@ struct SQLiteStoreTests {
         let untouched = try store.createProduct(name: "untouched", price: 1_000, stock: 10, at: 1).wait()
         var lineOrders: [OrderID] = []
         for product in [tampered, untouched] {
-            let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(product.id.rawValue, 2)], couponID: 0)
+            let request = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 2)], couponID: nil)
             lineOrders.append(try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id)
         }
         try store.unsafeExecuteForTesting("UPDATE order_lines SET quantity = 3 WHERE order_id = \(lineOrders[0].rawValue)")
@@ -500,7 +500,7 @@ struct SQLiteStoreTests {
         let scarce = try store.createProduct(name: "scarce", price: 1_000, stock: 1, at: 1).wait()
         func order(_ items: [(ProductID, Int64)]) -> () throws -> PendingWrite<OrderReceipt> {
             {
-                let request = try OrderRequest.validate(userID: buyer.id.rawValue, items: items.map { ($0.0.rawValue, $0.1) }, couponID: 0)
+                let request = try OrderRequest.validate(userID: buyer.id, items: items.map { ($0.0, $0.1) }, couponID: nil)
                 return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2))
             }
         }
@@ -518,7 +518,7 @@ struct SQLiteStoreTests {
             return pending
         }
         // A two-step order for more than the balance: reserved now, its payment refused below.
-        let reserve = try OrderRequest.validate(userID: buyer.id.rawValue, items: [(plenty.id.rawValue, 11)], couponID: 0)
+        let reserve = try OrderRequest.validate(userID: buyer.id, items: [(plenty.id, 11)], couponID: nil)
         let pending = try store.placeOrder(PlaceOrderCommand(request: reserve, idempotencyKey: nil, at: 2, expiresAt: 1_000_000)).wait()
         let before = store.groupCommitStatistics.replays
 
@@ -605,6 +605,38 @@ struct SQLiteStoreTests {
         #expect(try first.audit().isEmpty)
     }
 
+    @Test("a day's ranking snapshot is taken once by two stores racing on one file, holds what stood when it was taken, and keeps a week")
+    func rankingSnapshotOnce() async throws {
+        let first = try temporaryStore()
+        let second = try SQLiteStore(StoreConfiguration(path: first.configuration.path, synchronous: .normal))
+        let now: UnixMillis = 1_750_046_800_000
+        try SalesHistory.seed(into: first, plan: SalesHistory.Plan(lines: 2_000, days: 4), now: now)
+        let today = first.configuration.calendar.day(containing: now)
+        for day in 0..<3 {
+            // Three days in a row, each raced by 8 takers across both stores: one takes it.
+            let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<8 {
+                    let store = index % 2 == 0 ? first : second
+                    group.addTask { try await store.takeRankingSnapshot(today: today.adding(days: day), at: now).value }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(taken == 1, "day +\(day)")
+        }
+        // Today's snapshot covers the 3 whole days before it, as the rollups stood.
+        for rankBy in RankBy.allCases {
+            let snapshot = try #require(try await second.rankingSnapshot(today: today, days: 3, rankBy: rankBy, limit: 50))
+            let live = try await first.topSellers(in: today.adding(days: -3)...today.adding(days: -1), limit: 50, by: rankBy)
+            #expect(snapshot == live && !snapshot.isEmpty, "\(rankBy)")
+        }
+        #expect(try await first.rankingSnapshot(today: today.adding(days: 5), days: 1, rankBy: .units, limit: 5) == nil)
+        // A snapshot a week on drops those older than a week.
+        #expect(try await first.takeRankingSnapshot(today: today.adding(days: 8), at: now).value)
+        #expect(try await first.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == nil)
+        #expect(try await first.rankingSnapshot(today: today.adding(days: 2), days: 3, rankBy: .units, limit: 5) != nil)
+        #expect(try first.audit().isEmpty)
+    }
+
     @Test("the demo seed loads once and leaves a clean audit")
     func demoSeed() async throws {
         let store = try temporaryStore()
@@ -614,26 +646,29 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("the best sellers summed from the rollups are SQLite's own GROUP BY over the same window, for every window and limit")
+    @Test("the best sellers summed from the rollups are SQLite's own GROUP BY over the same window, for every window, limit and rank")
     func topSellersMatchSQL() async throws {
         let store = try temporaryStore()
-        let now: UnixMillis = 1_750_000_000_000
+        let now: UnixMillis = 1_750_046_800_000  // 2025-06-16 13:06 in Seoul: today has half a day of sales
         try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: 4_000, days: 4), now: now)
-        let today = SalesDay(containing: now)
+        let today = store.configuration.calendar.day(containing: now)
         for (days, limit) in [(1, 5), (3, 5), (4, 50), (2, 1)] {
-            let first = SalesDay(rawValue: today.rawValue - Int64(days) + 1)
-            let ours = try await store.topSellers(from: first, through: today, limit: limit)
-            let sql = try store.readNow { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
-                    FROM product_daily_sales s JOIN products p ON p.id = s.product_id
-                    WHERE s.day BETWEEN ? AND ? GROUP BY s.product_id HAVING SUM(s.quantity) > 0
-                    ORDER BY quantity DESC, s.product_id LIMIT ?
-                    """, arguments: [first.rawValue, today.rawValue, limit]).map {
-                    TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
+            for rankBy in RankBy.allCases {
+                let span = today.adding(days: 1 - days)...today
+                let ours = try await store.topSellers(in: span, limit: limit, by: rankBy)
+                let order = rankBy == .units ? "quantity DESC, orders DESC" : "orders DESC, quantity DESC"
+                let sql = try store.readNow { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
+                        FROM product_daily_sales s JOIN products p ON p.id = s.product_id
+                        WHERE s.day BETWEEN ? AND ? GROUP BY s.product_id HAVING SUM(s.quantity) > 0
+                        ORDER BY \(order), s.product_id LIMIT ?
+                        """, arguments: [span.lowerBound.rawValue, today.rawValue, limit]).map {
+                        TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
+                    }
                 }
+                #expect(ours == sql && ours.count == min(limit, 50), "\(days) days, top \(limit) by \(rankBy)")
             }
-            #expect(ours == sql && ours.count == min(limit, 50), "\(days) days, top \(limit)")
         }
     }
 

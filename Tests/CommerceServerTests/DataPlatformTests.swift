@@ -255,7 +255,7 @@ struct DataPlatformTests {
         let user = try await store.createUser(name: "buyer", at: 1).value
         _ = try await store.charge(ChargeCommand(userID: user.id, amount: 1_000_000, idempotencyKey: nil, policy: .standard, at: 1)).value
         let product = try await store.createProduct(name: "p", price: 100, stock: 10_000, at: 1).value
-        let request = try OrderRequest.validate(userID: user.id.rawValue, items: [(product.id.rawValue, 1)], couponID: 0)
+        let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
         // 1,500 paid orders, submitted together: they group-commit in a few transactions.
         let pending = (0..<1_500).map { index in store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2 + Int64(index))) }
         var orders: [Int64] = []

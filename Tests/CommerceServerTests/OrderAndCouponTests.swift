@@ -160,9 +160,10 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("TopProducts ranks the last 3 UTC days from the rollups, over orders spread across 5 days; refunds subtract")
+    @Test("TopProducts ranks the last 3 days (Seoul) from the rollups, over orders spread across 5 days; refunds subtract")
     func topProducts() async throws {
         let clock = TestClock()
+        let noon: Int64 = 1_781_578_800_000  // 2026-06-16 12:00 in Seoul
         try await withCommerceServer(clock: clock, rankingCache: 0) { server, client in
             let buyer = try await fundedUser(client, 1_000_000)
             var ids: [Int64] = []
@@ -170,7 +171,7 @@ struct OrderAndCouponTests {
                 ids.append(try await client.createProduct(name: name, price: 1_000, initialStock: 1_000).id)
             }
             func buy(_ product: Int, _ quantity: Int64, daysAgo: Int64) async throws -> Int64 {
-                clock.set(daysAgo: daysAgo)
+                clock.set(to: noon - daysAgo * 86_400_000)
                 return try await client.placeOrder(userID: buyer, items: [(ids[product], quantity)]).order.id
             }
             _ = try await buy(0, 10, daysAgo: 4)  // outside a 3-day window
@@ -182,12 +183,12 @@ struct OrderAndCouponTests {
             let refunded = try await buy(2, 5, daysAgo: 0)
             _ = try await buy(2, 1, daysAgo: 0)
             _ = try await buy(3, 1, daysAgo: 0)
-            clock.set(daysAgo: 0)
+            clock.set(to: noon)
 
             var top = try await client.topProducts()
             #expect(top.products.map(\.name) == ["new favourite", "steady", "newcomer"])
             #expect(top.products.map(\.quantitySold) == [10, 4, 1] && top.products.map(\.orderCount) == [4, 2, 1])
-            #expect(top.windowEndUnixMs - top.windowStartUnixMs == 3 * 86_400_000 && top.windowStartUnixMs % 86_400_000 == 0)
+            #expect(top.windowEndUnixMs - top.windowStartUnixMs == 3 * 86_400_000 && top.windowStartUnixMs == noon - 12 * 3_600_000 - 2 * 86_400_000)
 
             _ = try await client.cancelOrder(userID: buyer, orderID: refunded)
             top = try await client.topProducts()

@@ -23,8 +23,8 @@ final class TestClock: Sendable {
     private let offset = Mutex<Int64>(0)
     var now: Int64 { nowMillis() + self.offset.withLock { $0 } }
     func advance(byMillis millis: Int64) { self.offset.withLock { $0 += millis } }
-    /// Puts the clock `days` whole days before the real time (0 = now).
-    func set(daysAgo days: Int64) { self.offset.withLock { $0 = -days * 86_400_000 } }
+    /// Puts the clock at `instant` (Unix ms), from where it runs on with real time.
+    func set(to instant: Int64) { self.offset.withLock { $0 = instant - nowMillis() } }
 }
 
 func temporaryDatabasePath() -> String {

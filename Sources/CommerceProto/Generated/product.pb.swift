@@ -20,6 +20,93 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Commerce_V1_RankBy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Units sold; ties by more orders, then by the lower product id.
+  case units // = 1
+
+  /// Orders that contained the product, whatever their quantity ("count orders, not quantity");
+  /// ties by more units, then by the lower product id.
+  case orders // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .units
+    case 2: self = .orders
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .units: return 1
+    case .orders: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Commerce_V1_RankBy] = [
+    .unspecified,
+    .units,
+    .orders,
+  ]
+
+}
+
+public nonisolated enum Commerce_V1_RankingWindow: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The last `days` days including today, live (cached for the server's --ranking-cache-ms).
+  case rolling // = 1
+
+  /// The `days` whole days before today, as they stood at midnight: a snapshot taken once per day
+  /// at the shop's midnight (or, if no server ran then, when one first ran that day), the same
+  /// answer all day on every instance. Refunds after midnight show in tomorrow's snapshot.
+  case completedDays // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .rolling
+    case 2: self = .completedDays
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .rolling: return 1
+    case .completedDays: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Commerce_V1_RankingWindow] = [
+    .unspecified,
+    .rolling,
+    .completedDays,
+  ]
+
+}
+
 public nonisolated struct Commerce_V1_Product: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -122,6 +209,12 @@ public nonisolated struct Commerce_V1_TopProductsRequest: Sendable {
   /// 0 = 5; at most 50.
   public var limit: Int32 = 0
 
+  /// What ranks a product; 0 (unspecified) = units.
+  public var rankBy: Commerce_V1_RankBy = .unspecified
+
+  /// Which days count; 0 (unspecified) = rolling.
+  public var window: Commerce_V1_RankingWindow = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -150,10 +243,10 @@ public nonisolated struct Commerce_V1_TopProductsResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Most units first; ties by product id.
+  /// In ranking order (see RankBy).
   public var products: [Commerce_V1_TopProduct] = []
 
-  /// The window: [start, end) in Unix ms, UTC day boundaries.
+  /// The window: [start, end) in Unix ms, midnights in the shop's time zone.
   public var windowStartUnixMs: Int64 = 0
 
   public var windowEndUnixMs: Int64 = 0
@@ -166,6 +259,14 @@ public nonisolated struct Commerce_V1_TopProductsResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "commerce.v1"
+
+nonisolated extension Commerce_V1_RankBy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RANK_BY_UNSPECIFIED\0\u{1}RANK_BY_UNITS\0\u{1}RANK_BY_ORDERS\0")
+}
+
+nonisolated extension Commerce_V1_RankingWindow: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RANKING_WINDOW_UNSPECIFIED\0\u{1}RANKING_WINDOW_ROLLING\0\u{1}RANKING_WINDOW_COMPLETED_DAYS\0")
+}
 
 nonisolated extension Commerce_V1_Product: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Product"
@@ -352,7 +453,7 @@ nonisolated extension Commerce_V1_ListProductsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Commerce_V1_TopProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TopProductsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{1}limit\0\u{3}rank_by\0\u{1}window\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -362,6 +463,8 @@ nonisolated extension Commerce_V1_TopProductsRequest: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.rankBy) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.window) }()
       default: break
       }
     }
@@ -374,12 +477,20 @@ nonisolated extension Commerce_V1_TopProductsRequest: SwiftProtobuf.Message, Swi
     if self.limit != 0 {
       try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 2)
     }
+    if self.rankBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.rankBy, fieldNumber: 3)
+    }
+    if self.window != .unspecified {
+      try visitor.visitSingularEnumField(value: self.window, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Commerce_V1_TopProductsRequest, rhs: Commerce_V1_TopProductsRequest) -> Bool {
     if lhs.days != rhs.days {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.rankBy != rhs.rankBy {return false}
+    if lhs.window != rhs.window {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

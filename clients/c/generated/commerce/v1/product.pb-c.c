@@ -622,7 +622,7 @@ const ProtobufCMessageDescriptor commerce__v1__list_products_response__descripto
   (ProtobufCMessageInit) commerce__v1__list_products_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor commerce__v1__top_products_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor commerce__v1__top_products_request__field_descriptors[4] =
 {
   {
     "days",
@@ -648,15 +648,41 @@ static const ProtobufCFieldDescriptor commerce__v1__top_products_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rank_by",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsRequest, rank_by),
+    &commerce__v1__rank_by__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__TopProductsRequest, window),
+    &commerce__v1__ranking_window__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned commerce__v1__top_products_request__field_indices_by_name[] = {
   0,   /* field[0] = days */
   1,   /* field[1] = limit */
+  2,   /* field[2] = rank_by */
+  3,   /* field[3] = window */
 };
 static const ProtobufCIntRange commerce__v1__top_products_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor commerce__v1__top_products_request__descriptor =
 {
@@ -666,7 +692,7 @@ const ProtobufCMessageDescriptor commerce__v1__top_products_request__descriptor 
   "Commerce__V1__TopProductsRequest",
   "commerce.v1",
   sizeof(Commerce__V1__TopProductsRequest),
-  2,
+  4,
   commerce__v1__top_products_request__field_descriptors,
   commerce__v1__top_products_request__field_indices_by_name,
   1,  commerce__v1__top_products_request__number_ranges,
@@ -813,6 +839,66 @@ const ProtobufCMessageDescriptor commerce__v1__top_products_response__descriptor
   1,  commerce__v1__top_products_response__number_ranges,
   (ProtobufCMessageInit) commerce__v1__top_products_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue commerce__v1__rank_by__enum_values_by_number[3] =
+{
+  { "RANK_BY_UNSPECIFIED", "COMMERCE__V1__RANK_BY__RANK_BY_UNSPECIFIED", 0 },
+  { "RANK_BY_UNITS", "COMMERCE__V1__RANK_BY__RANK_BY_UNITS", 1 },
+  { "RANK_BY_ORDERS", "COMMERCE__V1__RANK_BY__RANK_BY_ORDERS", 2 },
+};
+static const ProtobufCIntRange commerce__v1__rank_by__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex commerce__v1__rank_by__enum_values_by_name[3] =
+{
+  { "RANK_BY_ORDERS", 2 },
+  { "RANK_BY_UNITS", 1 },
+  { "RANK_BY_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor commerce__v1__rank_by__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "commerce.v1.RankBy",
+  "RankBy",
+  "Commerce__V1__RankBy",
+  "commerce.v1",
+  3,
+  commerce__v1__rank_by__enum_values_by_number,
+  3,
+  commerce__v1__rank_by__enum_values_by_name,
+  1,
+  commerce__v1__rank_by__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue commerce__v1__ranking_window__enum_values_by_number[3] =
+{
+  { "RANKING_WINDOW_UNSPECIFIED", "COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_UNSPECIFIED", 0 },
+  { "RANKING_WINDOW_ROLLING", "COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_ROLLING", 1 },
+  { "RANKING_WINDOW_COMPLETED_DAYS", "COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_COMPLETED_DAYS", 2 },
+};
+static const ProtobufCIntRange commerce__v1__ranking_window__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex commerce__v1__ranking_window__enum_values_by_name[3] =
+{
+  { "RANKING_WINDOW_COMPLETED_DAYS", 2 },
+  { "RANKING_WINDOW_ROLLING", 1 },
+  { "RANKING_WINDOW_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor commerce__v1__ranking_window__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "commerce.v1.RankingWindow",
+  "RankingWindow",
+  "Commerce__V1__RankingWindow",
+  "commerce.v1",
+  3,
+  commerce__v1__ranking_window__enum_values_by_number,
+  3,
+  commerce__v1__ranking_window__enum_values_by_name,
+  1,
+  commerce__v1__ranking_window__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor commerce__v1__product_service__method_descriptors[3] =
 {

@@ -28,6 +28,33 @@ typedef struct Commerce__V1__TopProductsResponse Commerce__V1__TopProductsRespon
 
 /* --- enums --- */
 
+typedef enum _Commerce__V1__RankBy {
+  COMMERCE__V1__RANK_BY__RANK_BY_UNSPECIFIED = 0,
+  /*
+   * Units sold; ties by more orders, then by the lower product id.
+   */
+  COMMERCE__V1__RANK_BY__RANK_BY_UNITS = 1,
+  /*
+   * Orders that contained the product, whatever their quantity ("count orders, not quantity");
+   * ties by more units, then by the lower product id.
+   */
+  COMMERCE__V1__RANK_BY__RANK_BY_ORDERS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COMMERCE__V1__RANK_BY)
+} Commerce__V1__RankBy;
+typedef enum _Commerce__V1__RankingWindow {
+  COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_UNSPECIFIED = 0,
+  /*
+   * The last `days` days including today, live (cached for the server's --ranking-cache-ms).
+   */
+  COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_ROLLING = 1,
+  /*
+   * The `days` whole days before today, as they stood at midnight: a snapshot taken once per day
+   * at the shop's midnight (or, if no server ran then, when one first ran that day), the same
+   * answer all day on every instance. Refunds after midnight show in tomorrow's snapshot.
+   */
+  COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_COMPLETED_DAYS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COMMERCE__V1__RANKING_WINDOW)
+} Commerce__V1__RankingWindow;
 
 /* --- messages --- */
 
@@ -107,10 +134,18 @@ struct  Commerce__V1__TopProductsRequest
    * 0 = 5; at most 50.
    */
   int32_t limit;
+  /*
+   * What ranks a product; 0 (unspecified) = units.
+   */
+  Commerce__V1__RankBy rank_by;
+  /*
+   * Which days count; 0 (unspecified) = rolling.
+   */
+  Commerce__V1__RankingWindow window;
 };
 #define COMMERCE__V1__TOP_PRODUCTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&commerce__v1__top_products_request__descriptor) \
-    , 0, 0 }
+    , 0, 0, COMMERCE__V1__RANK_BY__RANK_BY_UNSPECIFIED, COMMERCE__V1__RANKING_WINDOW__RANKING_WINDOW_UNSPECIFIED }
 
 
 struct  Commerce__V1__TopProduct
@@ -130,12 +165,12 @@ struct  Commerce__V1__TopProductsResponse
 {
   ProtobufCMessage base;
   /*
-   * Most units first; ties by product id.
+   * In ranking order (see RankBy).
    */
   size_t n_products;
   Commerce__V1__TopProduct **products;
   /*
-   * The window: [start, end) in Unix ms, UTC day boundaries.
+   * The window: [start, end) in Unix ms, midnights in the shop's time zone.
    */
   int64_t window_start_unix_ms;
   int64_t window_end_unix_ms;
@@ -368,6 +403,8 @@ void commerce__v1__product_service__top_products(ProtobufCService *service,
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    commerce__v1__rank_by__descriptor;
+extern const ProtobufCEnumDescriptor    commerce__v1__ranking_window__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__product__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__get_product_request__descriptor;
 extern const ProtobufCMessageDescriptor commerce__v1__get_product_response__descriptor;
