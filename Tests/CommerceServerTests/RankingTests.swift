@@ -38,6 +38,26 @@ struct RankingTests {
         #expect(ShopCalendar(timeZone: "Mars/Olympus_Mons") == nil)
     }
 
+    @Test("the day of an instant is Foundation's local date, for instants in any order over 12 years", arguments: ["Asia/Seoul", "America/New_York", "Australia/Lord_Howe", "UTC"])
+    func daysMatchFoundation(zone: String) throws {
+        let calendar = try #require(ShopCalendar(timeZone: zone))
+        var gregorian = Calendar(identifier: .gregorian)
+        gregorian.timeZone = try #require(TimeZone(identifier: zone))
+        let epoch = try #require(DateComponents(calendar: gregorian, year: 1970, month: 1, day: 1).date)
+        var generator = SystemRandomNumberGenerator()
+        var instants = (0..<1_500).map { _ in Int64.random(in: 1_500_000_000_000...1_880_000_000_000, using: &generator) }
+        instants += instants.prefix(200).map { $0 + 1 }  // neighbours, so cached spans are hit too
+        instants.shuffle()
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: Double(instant) / 1_000)
+            let local = gregorian.dateComponents([.year, .month, .day], from: date)
+            let midnight = try #require(gregorian.date(from: local))
+            let expected = try #require(gregorian.dateComponents([.day], from: epoch, to: midnight).day)
+            #expect(calendar.day(containing: instant).rawValue == Int64(expected), "\(zone) at \(instant)")
+            #expect(calendar.start(of: calendar.day(containing: instant)) == Int64(gregorian.startOfDay(for: date).timeIntervalSince1970 * 1_000))
+        }
+    }
+
     @Test("across a midnight: rolling windows move at once, completed days come from the midnight snapshot and hold all day; units and orders rank differently; a refund subtracts from both counts")
     func acrossMidnight() async throws {
         let clock = TestClock()
