@@ -95,6 +95,8 @@ struct Serve: AsyncParsableCommand {
         (application/x-ndjson, x-event-count header). 1...1000.
         """)
     var eventsPerPost = 1
+    @Option(help: "Milliseconds the relay's lease lasts unless renewed: after a crash, another instance takes over delivery this long after the last pass.")
+    var relayLeaseMs: Int64 = 60_000
     @Option(help: "JSON-lines file for events when no --data-platform-url is given (default: named after the database, commerce.sqlite → commerce.events.jsonl).")
     var eventsFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -104,6 +106,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...DataPlatformTarget.maximumEventsPerPost).contains(self.eventsPerPost) else {
             throw ValidationError("--events-per-post must be 1...\(DataPlatformTarget.maximumEventsPerPost), got \(self.eventsPerPost)")
         }
+        guard self.relayLeaseMs >= 100 else { throw ValidationError("--relay-lease-ms must be at least 100, got \(self.relayLeaseMs)") }
     }
 
     func run() async throws {
@@ -134,6 +137,7 @@ struct Serve: AsyncParsableCommand {
             expirySweepMillis: self.expirySweepMs,
             dataPlatform: self.dataPlatformUrl.map { .http(url: $0, eventsPerPost: self.eventsPerPost) }
                 ?? .file(path: self.eventsFile ?? DataPlatformTarget.defaultEventsFile(forDatabase: self.database.path)),
+            relayLeaseMillis: self.relayLeaseMs,
             eventLoopThreads: self.eventLoops)
         let portFile = self.portFile
         let service = CommerceServerService(

@@ -85,7 +85,7 @@ public final class CommerceServer: Sendable {
         if let (target, sink) = sink {
             let relayer = DataPlatformRelay(
                 store: store, sink: sink, clock: configuration.clock, logger: logger,
-                pollInterval: .milliseconds(max(5, configuration.relayPollMillis)))
+                pollInterval: .milliseconds(max(5, configuration.relayPollMillis)), leaseMillis: max(100, configuration.relayLeaseMillis))
             relay = Task { await relayer.run() }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }

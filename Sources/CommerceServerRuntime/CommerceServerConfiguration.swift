@@ -24,6 +24,9 @@ public struct CommerceServerConfiguration: Sendable {
     public var dataPlatform: DataPlatformTarget?
     /// How often the relay looks for new events when idle, in ms.
     public var relayPollMillis: Int64
+    /// How long the relay's lease lasts unless renewed (each pass renews it), in ms: after a crash,
+    /// another instance (or this one restarted) takes over the delivery this long after the last pass.
+    public var relayLeaseMillis: Int64
     /// Event loop threads of a group of the server's own; nil shares NIO's singleton group (one
     /// thread per core), as the tests' in-process servers do.
     public var eventLoopThreads: Int?
@@ -40,8 +43,10 @@ public struct CommerceServerConfiguration: Sendable {
         expirySweepMillis: Int64 = 1_000,
         dataPlatform: DataPlatformTarget? = nil,
         relayPollMillis: Int64 = 50,
+        relayLeaseMillis: Int64 = 60_000,
         eventLoopThreads: Int? = nil
     ) {
+        self.relayLeaseMillis = relayLeaseMillis
         self.eventLoopThreads = eventLoopThreads
         self.dataPlatform = dataPlatform
         self.relayPollMillis = relayPollMillis

@@ -147,7 +147,7 @@ final class FileEventSink: EventSink {
 /// state is in the database) and outages (each failed event is retried with exponential backoff,
 /// 100 ms doubling up to 30 s). Orders never wait for it: they only write the outbox row.
 /// Several instances may run a relay on one database: a lease lets one of them deliver at a time,
-/// and another takes over when it stops renewing (after 60 s).
+/// and another takes over when it stops renewing (after `leaseMillis`, `--relay-lease-ms`).
 final class DataPlatformRelay: Sendable {
     /// This relay's name in the lease.
     let owner = "relay-\(UUID().uuidString.lowercased())"
@@ -156,6 +156,7 @@ final class DataPlatformRelay: Sendable {
     private let clock: @Sendable () -> UnixMillis
     private let logger: Logger
     private let pollInterval: Duration
+    private let leaseMillis: Int64
     private let queue = DispatchQueue(label: "commerce.outbox-relay")
     /// Events this relay delivered (each time, if delivered twice).
     private let delivered = Counter(label: "outbox_events_delivered_total")
@@ -165,7 +166,11 @@ final class DataPlatformRelay: Sendable {
     /// platform is behind, as of the last delivery.
     private let lag = Gauge(label: "outbox_delivery_lag_seconds")
 
-    init(store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration) {
+    init(
+        store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration,
+        leaseMillis: Int64 = 60_000
+    ) {
+        self.leaseMillis = leaseMillis
         self.store = store
         self.sink = sink
         self.clock = clock
@@ -196,8 +201,8 @@ final class DataPlatformRelay: Sendable {
     /// - Returns: how many events were delivered.
     func relayOnce() async throws -> Int {
         let batch = self.sink.passLimit
-        let (store, clock, owner) = (self.store, self.clock, self.owner)
-        guard let lease = try await self.onQueue({ store.takeRelayLease(owner: owner, leaseMillis: 60_000, now: clock()) }) else {
+        let (store, clock, owner, leaseMillis) = (self.store, self.clock, self.owner, self.leaseMillis)
+        guard let lease = try await self.onQueue({ store.takeRelayLease(owner: owner, leaseMillis: leaseMillis, now: clock()) }) else {
             return 0
         }
         // Read outside the commit path; the lease keeps other relays off these events meanwhile.

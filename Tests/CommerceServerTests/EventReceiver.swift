@@ -7,13 +7,15 @@ import NIOPosix
 /// A real local HTTP endpoint standing in for the data platform: it can accept, fail with 500,
 /// be stopped (connections refused) and started again on the same port.
 final class EventReceiver: Sendable {
-    enum Mode: Sendable, Equatable { case accept, fail, slow(milliseconds: Int64) }
+    /// `hang`: read the request, record it in ``held``, and never answer.
+    enum Mode: Sendable, Equatable { case accept, fail, slow(milliseconds: Int64), hang }
 
     private struct State {
         var mode: Mode = .accept
         var bodies: [String: String] = [:]  // event id -> JSON
         var arrivals: [String] = []  // JSON of every accepted request, in arrival order
         var eventsPerRequest: [Int] = []
+        var held: [(id: String, json: String)] = []
         var channel: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
         var port = 0
@@ -29,6 +31,8 @@ final class EventReceiver: Sendable {
     var arrivals: [String] { self.state.withLockedValue { $0.arrivals } }
     /// How many events each accepted request held, in arrival order.
     var eventsPerRequest: [Int] { self.state.withLockedValue { $0.eventsPerRequest } }
+    /// Events of requests read in `hang` mode and never answered.
+    var held: [(id: String, json: String)] { self.state.withLockedValue { $0.held } }
     /// Requests accepted (a batch is one), duplicates included.
     var deliveries: Int { self.state.withLockedValue { $0.eventsPerRequest.count } }
 
@@ -70,7 +74,7 @@ final class EventReceiver: Sendable {
     /// Returns the status to answer with. One event is a JSON object named by `x-event-id`;
     /// a batch (`application/x-ndjson`) is one JSON object per line, each named by its `event_id`,
     /// as many as `x-event-count` says.
-    fileprivate func receive(head: HTTPRequestHead, body: String) -> HTTPResponseStatus {
+    fileprivate func receive(head: HTTPRequestHead, body: String) -> HTTPResponseStatus? {
         var events: [(id: String, json: String)] = []
         if head.headers.first(name: "content-type") == "application/x-ndjson" {
             let lines = body.split(separator: "\n").map(String.init)
@@ -86,6 +90,10 @@ final class EventReceiver: Sendable {
         }
         return self.state.withLockedValue { state in
             guard state.mode != .fail else { return .internalServerError }
+            guard state.mode != .hang else {
+                state.held += events
+                return nil
+            }
             for event in events {
                 state.bodies[event.id] = event.json
                 state.arrivals.append(event.json)
@@ -121,7 +129,7 @@ private final class ReceiverHandler: ChannelInboundHandler {
             // A slow platform: the answer comes `delay` ms later, without blocking the loop.
             context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
                 let context = loopBound.value
-                let status = receiver.receive(head: head, body: body)
+                guard let status = receiver.receive(head: head, body: body) else { return }  // hang: no answer, ever
                 var headers = HTTPHeaders()
                 headers.add(name: "content-length", value: "0")
                 context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

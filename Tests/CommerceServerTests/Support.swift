@@ -131,6 +131,12 @@ final class ServerProcess: Sendable {
         throw TestSetupError(message: "commerce-server did not start within 30 s")
     }
 
+    /// SIGKILL: no drain, no cleanup, as a crash or the OOM killer would end it.
+    func kill() async {
+        _ = Foundation.kill(self.process.processIdentifier, SIGKILL)
+        while self.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     /// SIGTERM, then wait for the exit status.
     func terminate() async -> Int32 {
         self.process.terminate()
