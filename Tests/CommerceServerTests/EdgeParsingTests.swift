@@ -147,3 +147,31 @@ struct EdgeParsingTests {
         }
     }
 }
+
+/// Bytes that are not a protobuf message, sent to every method of the catalogue: each is refused
+/// as INVALID_ARGUMENT / MALFORMED_MESSAGE before any handler runs, and the connection stays usable.
+@Suite("Malformed request messages, for every method")
+struct MalformedMessageTests {
+    static let payloads: [(name: String, bytes: [UInt8])] = [
+        ("a length past the end", [0x0A, 0x09, 0x41]),
+        ("a varint of 11 bytes", [0x08] + [UInt8](repeating: 0xFF, count: 10) + [0x01]),
+        ("field number 0", [0x00, 0x01]),
+        ("a group that never ends", [0x0B]),
+    ]
+
+    @Test("every method refuses each malformed payload with MALFORMED_MESSAGE; the connection then still answers",
+          arguments: MethodCatalog.entries.map(\.name))
+    func everyMethod(_ method: String) async throws {
+        try await withCommerceServer { _, client in
+            for payload in Self.payloads {
+                do {
+                    _ = try await client.rpc.call(method, request: payload.bytes)
+                    Issue.record("\(method) accepted \(payload.name)")
+                } catch let error as RPCError {
+                    #expect(error.code == .invalidArgument && error.reason == WireReason.malformedMessage, "\(method), \(payload.name): \(error)")
+                }
+            }
+            #expect(try await client.getBalance(userID: try await client.createUser(name: "after").id) == 0)
+        }
+    }
+}

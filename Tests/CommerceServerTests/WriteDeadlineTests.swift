@@ -1,0 +1,77 @@
+import CommerceClient
+import FrameRPC
+import FrameRPCClient
+import Foundation
+import Testing
+
+/// A deadline or a CANCEL that ends a commerce write leaves it either not started or committed,
+/// never half done: retrying each abandoned call with its idempotency key finds it committed
+/// (REPLAYED) or runs it now, and afterwards every key has taken effect exactly once.
+@Suite("Deadlines and cancellation on writes")
+struct WriteDeadlineTests {
+    @Test("ChargeBalance and PlaceOrder under 2 ms deadlines, 200 callers on one user's queue: each abandoned write was skipped or committed; the retries make every key count once")
+    func deadlines() async throws {
+        try await withCommerceServer(connections: 4) { server, client in
+            let user = try await client.createUser(name: "hurried").id
+            let product = try await client.createProduct(name: "hurried", price: 10, initialStock: 10_000).id
+            let (deadlined, committedBefore) = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let options = CallOptions(timeout: .milliseconds(2))
+                        do {
+                            if index % 2 == 0 {
+                                _ = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "c\(index)", options: options)
+                            } else {
+                                _ = try await client.placeOrder(userID: user, items: [(product, 1)], idempotencyKey: "o\(index)", options: options)
+                            }
+                            return ("\(index)", true)
+                        } catch let error as RPCError where error.code == .deadlineExceeded {
+                            return ("\(index)", false)
+                        } catch let error as RPCError where error.reason == "INSUFFICIENT_BALANCE" {
+                            return ("\(index)", false)  // an order that came before enough charges: retried below
+                        }
+                    }
+                }
+                var results: [String: Bool] = [:]
+                for try await (key, answered) in group { results[key] = answered }
+                return (results.filter { !$0.value }.count, results.filter { $0.value }.count)
+            }
+            #expect(deadlined > 0, "some writes were abandoned by their deadline (\(committedBefore) answered in time)")
+            // Every charge first, with its key and no deadline: REPLAYED if the abandoned call had committed.
+            var replayed = 0
+            for index in stride(from: 0, to: 200, by: 2) {
+                if try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "c\(index)").replayed { replayed += 1 }
+            }
+            for index in stride(from: 1, to: 200, by: 2) {
+                if try await client.placeOrder(userID: user, items: [(product, 1)], idempotencyKey: "o\(index)").replayed { replayed += 1 }
+            }
+            #expect(replayed > 0, "some abandoned or answered writes had committed")
+            #expect(try await client.getBalance(userID: user) == 100 * 1_000 - 100 * 10, "100 charges and 100 orders, each once")
+            #expect(try await client.getProduct(productID: product).stock == 10_000 - 100)
+            #expect(try await client.listOrders(userID: user, pageSize: 500).orders.count == 100)
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+
+    @Test("callers cancelled mid-flight (CANCEL frames): each cancelled charge was skipped or committed; retried with its key, each counts once")
+    func cancellation() async throws {
+        try await withCommerceServer(connections: 2) { server, client in
+            let user = try await client.createUser(name: "fickle").id
+            let tasks = (0..<200).map { index in
+                Task { try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "k\(index)") }
+            }
+            try await Task.sleep(for: .milliseconds(1))
+            for (index, task) in tasks.enumerated() where index % 2 == 1 { task.cancel() }
+            var cancelled = 0
+            for task in tasks {
+                do { _ = try await task.value } catch let error as RPCError where error.code == .cancelled { cancelled += 1 }
+            }
+            #expect(cancelled > 0, "some calls were cancelled before their answer")
+            for index in 0..<200 { _ = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "k\(index)") }
+            #expect(try await client.getBalance(userID: user) == 200_000)
+            let entries = try await client.listBalanceHistory(userID: user, pageSize: 500).entries
+            #expect(entries.count == 200, "one history entry per key")
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+}
