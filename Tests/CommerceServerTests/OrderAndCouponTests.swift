@@ -238,12 +238,7 @@ struct OrderAndCouponTests {
             clock.advance(byMillis: 61_000)
             // Expired at once (time decides); the sweep then returns the stock.
             #expect(try await client.getOrder(orderID: second.id).status == .expired)
-            var returned = false
-            for _ in 0..<500 where !returned {
-                returned = try await client.getProduct(productID: product.id).stock == 1
-                if !returned { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            #expect(returned, "the sweeper returned the expired order's stock")
+            try await waitUntil("the sweeper returned the expired order's stock") { try await client.getProduct(productID: product.id).stock == 1 }
             await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: stranger, orderID: second.id) }
             #expect(try await client.getBalance(userID: stranger) == 30_000)
 
@@ -340,12 +335,7 @@ struct OrderAndCouponTests {
             let pending = try await client.createOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
             #expect(try await client.listUserCoupons(userID: user).first?.state == .reserved)
             clock.advance(byMillis: 2_000)
-            var available = false
-            for _ in 0..<250 where !available {
-                available = try await client.listUserCoupons(userID: user).first?.state == .available
-                if !available { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            #expect(available)
+            try await waitUntil("the sweeper released the coupon") { try await client.listUserCoupons(userID: user).first?.state == .available }
             #expect(try await client.getOrder(orderID: pending.id).status == .expired)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
             #expect(order.discount == 500)

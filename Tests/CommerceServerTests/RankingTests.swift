@@ -149,9 +149,11 @@ struct RankingTests {
     }
 }
 
-/// Polls `condition` every 20 ms for up to 10 s.
-func waitUntil(_ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+/// Polls `condition` every 20 ms until it holds, for up to `timeout` (a bound for a hung test, not a timing claim).
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(20))

@@ -24,7 +24,7 @@ static const uint8_t PREFACE[PREFACE_SIZE] = {'F', 'R', 'P', 'C', 0, 1, 0, 0};
 /* An answer that arrived while the caller waited for another stream. */
 typedef struct parked {
     uint32_t stream_id;
-    Framerpc__V1__Response *response;
+    Framerpc__V1__Response *response; /* NULL: the answer was not a valid Response envelope */
     struct parked *next;
 } parked;
 
@@ -208,7 +208,7 @@ void cc_close(cc_client *client) {
     close(client->fd);
     while (client->parked != NULL) {
         parked *next = client->parked->next;
-        framerpc__v1__response__free_unpacked(client->parked->response, NULL);
+        if (client->parked->response != NULL) framerpc__v1__response__free_unpacked(client->parked->response, NULL);
         free(client->parked);
         client->parked = next;
     }
@@ -288,7 +288,7 @@ int cc_send(cc_client *client, const char *method, const ProtobufCMessage *reque
 static void park(cc_client *client, uint32_t stream_id, Framerpc__V1__Response *response) {
     parked *entry = malloc(sizeof *entry);
     if (entry == NULL) {
-        framerpc__v1__response__free_unpacked(response, NULL);
+        if (response != NULL) framerpc__v1__response__free_unpacked(response, NULL);
         return;
     }
     entry->stream_id = stream_id;
@@ -297,17 +297,18 @@ static void park(cc_client *client, uint32_t stream_id, Framerpc__V1__Response *
     client->parked = entry;
 }
 
-static Framerpc__V1__Response *unpark(cc_client *client, uint32_t stream_id) {
+/* Takes the answer parked for `stream_id`: 1 and *response set (NULL for a malformed envelope), or 0. */
+static int unpark(cc_client *client, uint32_t stream_id, Framerpc__V1__Response **response) {
     for (parked **link = &client->parked; *link != NULL; link = &(*link)->next) {
         if ((*link)->stream_id == stream_id) {
             parked *entry = *link;
-            Framerpc__V1__Response *response = entry->response;
+            *response = entry->response;
             *link = entry->next;
             free(entry);
-            return response;
+            return 1;
         }
     }
-    return NULL;
+    return 0;
 }
 
 /* Reads one frame and handles it. Returns 0 when a frame was handled, -1 on a broken connection
@@ -337,8 +338,8 @@ static int pump(cc_client *client, int64_t deadline, cc_status *status) {
         goto closed;
     }
     if (type == FRAME_RESPONSE) {
-        Framerpc__V1__Response *response = framerpc__v1__response__unpack(NULL, length, payload);
-        if (response != NULL) park(client, stream_id, response);
+        /* An answer that is not an envelope still names its stream: that call fails MALFORMED_ENVELOPE. */
+        park(client, stream_id, framerpc__v1__response__unpack(NULL, length, payload));
     } else if (type == FRAME_PING) {
         if (write_frame(client, 0, FRAME_PONG, payload, length) != 0) client->broken = 1;
     } else if (type == FRAME_GOAWAY) {
@@ -366,8 +367,8 @@ int cc_wait(cc_client *client, uint32_t stream_id, uint32_t timeout_ms,
             const ProtobufCMessageDescriptor *reply_type, ProtobufCMessage **reply, cc_status *status) {
     *reply = NULL;
     int64_t deadline = now_ms() + (timeout_ms ? timeout_ms : 120000);
-    Framerpc__V1__Response *response;
-    while ((response = unpark(client, stream_id)) == NULL) {
+    Framerpc__V1__Response *response = NULL;
+    while (!unpark(client, stream_id, &response)) {
         if (client->goaway.reason != NULL && stream_id > client->goaway_last_stream) {
             copy_status(status, &client->goaway); /* not processed: safe to retry elsewhere */
             return -1;
@@ -383,6 +384,10 @@ int cc_wait(cc_client *client, uint32_t stream_id, uint32_t timeout_ms,
             set_status(status, CC_DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "no answer within %u ms", timeout_ms);
             return -1;
         }
+    }
+    if (response == NULL) {
+        set_status(status, CC_INTERNAL, "MALFORMED_ENVELOPE", "the server's answer is not a valid Response envelope");
+        return -1;
     }
     int rc = -1;
     const Framerpc__V1__Status *s = response->status;
@@ -411,8 +416,8 @@ int cc_call(cc_client *client, const char *method, const ProtobufCMessage *reque
 }
 
 int cc_cancel(cc_client *client, uint32_t stream_id) {
-    Framerpc__V1__Response *late = unpark(client, stream_id);
-    if (late != NULL) framerpc__v1__response__free_unpacked(late, NULL);
+    Framerpc__V1__Response *late = NULL;
+    if (unpark(client, stream_id, &late) && late != NULL) framerpc__v1__response__free_unpacked(late, NULL);
     return write_frame(client, stream_id, FRAME_CANCEL, NULL, 0);
 }
 

@@ -15,12 +15,16 @@ PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" 
 
 echo "--- C interop test under AddressSanitizer + UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/interop_test_asan "$PORT" "$TOKEN"
+echo "--- C client against hostile servers under AddressSanitizer + UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/hostile_test_asan
 echo "--- C sample under AddressSanitizer"
 ASAN_OPTIONS=detect_leaks=1 ./build/sample_asan 127.0.0.1 "$PORT" >/dev/null
 VALGRIND=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
           --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --child-silent-after-fork=yes)
 echo "--- C interop test under Valgrind"
 "${VALGRIND[@]}" ./build/interop_test "$PORT" "$TOKEN"
+echo "--- C client against hostile servers under Valgrind"
+"${VALGRIND[@]}" ./build/hostile_test
 echo "--- C sample under Valgrind"
 "${VALGRIND[@]}" ./build/sample 127.0.0.1 "$PORT"
 echo "C client tests passed"
