@@ -45,6 +45,15 @@ extension SQLiteStore: CouponStore {
         try await self.read { db in try Self.issuanceFacts(db, campaign: campaign, user: user) }
     }
 
+    /// One statement, two index probes, on the caller's thread (no transaction, no queue hop).
+    public func holderFacts(campaign: CampaignID, user: UserID) async throws -> (userExists: Bool, alreadyHolds: Bool) {
+        try self.lookUp { db in
+            try db.fetchFirst(direct: """
+                SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1), EXISTS (SELECT 1 FROM coupons WHERE campaign_id = ?2 AND user_id = ?1)
+                """, user.rawValue, campaign.rawValue) { ($0.int64(0) == 1, $0.int64(1) == 1) } ?? (false, false)
+        }
+    }
+
     static func issuanceFacts(_ db: Database, campaign id: CampaignID, user: UserID) throws -> CouponIssuanceFacts {
         let campaign = try Self.loadCampaign(db, id)
         let userExists = try Self.userExists(db, user)

@@ -16,8 +16,9 @@ public struct CreateCouponCampaign: Sendable {
 /// the store's guarded statement, so instances sharing a database never issue beyond the quantity.
 ///
 /// A campaign's quantity never grows back (a cancelled order returns the coupon to its owner, not to
-/// the campaign), so once the store answers `COUPON_SOLD_OUT` this process remembers it and answers
-/// later requests at once, without a database write.
+/// the campaign), so once the store answers `COUPON_SOLD_OUT` this process remembers the campaign
+/// and answers later requests without a database write: one point read tells whether the user
+/// exists and already holds one, for the refusals that come first.
 public struct IssueCoupon: Sendable {
     let store: any CouponStore
     let queues: WorkQueues
@@ -25,11 +26,11 @@ public struct IssueCoupon: Sendable {
     let soldOut: SoldOutCampaigns
 
     public func callAsFunction(user userID: UserID, campaign: CampaignID) async throws -> Coupon {
-        if self.soldOut.contains(campaign) {
+        if let known = self.soldOut.campaign(campaign) {
             // No write, but the same answer the store would give: a refusal that comes first in
             // ``CouponIssuance`` (a user who already holds one gets COUPON_ALREADY_ISSUED) wins.
-            let facts = try await self.store.issuanceFacts(campaign: campaign, user: userID)
-            try CouponIssuance.check(campaign, campaign: facts.campaign, user: userID, userExists: facts.userExists,
+            let facts = try await self.store.holderFacts(campaign: campaign, user: userID)
+            try CouponIssuance.check(campaign, campaign: known, user: userID, userExists: facts.userExists,
                                      alreadyHolds: facts.alreadyHolds, at: self.clock())
             throw CouponIssuance.soldOut(campaign)
         }
@@ -37,7 +38,7 @@ public struct IssueCoupon: Sendable {
         do {
             return try await self.queues.write(user: userID) { store.issueCoupon(campaign: campaign, user: userID, at: clock()) }
         } catch let error as CommerceError where error.reason == .couponSoldOut {
-            soldOut.insert(campaign)
+            if let known = try? await store.issuanceFacts(campaign: campaign, user: userID).campaign { soldOut.insert(known) }
             throw error
         }
     }
@@ -52,10 +53,11 @@ public struct ListUserCoupons: Sendable {
     }
 }
 
-/// Campaigns this process has seen sold out.
+/// Campaigns this process has seen sold out, with what deciding a refusal needs of them (their
+/// window; it never changes).
 public final class SoldOutCampaigns: Sendable {
-    private let campaigns = Mutex<Set<CampaignID>>([])
+    private let campaigns = Mutex<[CampaignID: CouponCampaign]>([:])
     public init() {}
-    func contains(_ campaign: CampaignID) -> Bool { self.campaigns.withLock { $0.contains(campaign) } }
-    func insert(_ campaign: CampaignID) { _ = self.campaigns.withLock { $0.insert(campaign) } }
+    func campaign(_ id: CampaignID) -> CouponCampaign? { self.campaigns.withLock { $0[id] } }
+    func insert(_ campaign: CouponCampaign) { self.campaigns.withLock { $0[campaign.id] = campaign } }
 }

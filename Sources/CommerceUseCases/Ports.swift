@@ -113,8 +113,11 @@ public protocol CouponStore: Sendable {
     /// - Throws: ``CommerceError`` `CAMPAIGN_NOT_FOUND`, `CAMPAIGN_NOT_OPEN`, `USER_NOT_FOUND`,
     ///   `COUPON_ALREADY_ISSUED`, `COUPON_SOLD_OUT`, first of these first.
     func issueCoupon(campaign: CampaignID, user: UserID, at: UnixMillis) -> PendingWrite<Coupon>
-    /// What deciding an issue needs, read in one snapshot (for a request this process already knows is sold out).
+    /// What deciding an issue needs, read in one snapshot.
     func issuanceFacts(campaign: CampaignID, user: UserID) async throws -> CouponIssuanceFacts
+    /// Whether `user` exists and holds a coupon of `campaign`: one point read, for a request this
+    /// process already knows is sold out (the campaign itself it remembers).
+    func holderFacts(campaign: CampaignID, user: UserID) async throws -> (userExists: Bool, alreadyHolds: Bool)
     /// `nil` when the user does not exist.
     func coupons(of user: UserID) async throws -> [Coupon]?
 }

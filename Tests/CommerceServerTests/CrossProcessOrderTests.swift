@@ -10,30 +10,6 @@ import Testing
 /// the invariants afterwards may not.
 @Suite("Order races across two processes", .timeLimit(.minutes(5)))
 struct CrossProcessOrderTests {
-    /// Two processes on a fresh file, a client (with the admin token) for each; both torn down and
-    /// the database audited (`commerce-server audit` must exit 0) afterwards.
-    func withTwoProcesses(
-        extra: [String] = [], _ body: (CommerceClient, CommerceClient) async throws -> Void
-    ) async throws {
-        let database = temporaryDatabasePath()
-        #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
-        let first = try await ServerProcess.launch(database: database, extra: extra)
-        let second = try await ServerProcess.launch(database: database, extra: extra)
-        let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), adminToken: adminToken)
-        let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), adminToken: adminToken)
-        do {
-            try await body(a, b)
-        } catch {
-            Issue.record("\(error)")
-        }
-        await a.close()
-        await b.close()
-        #expect(await first.terminate() == 0)
-        #expect(await second.terminate() == 0)
-        let audit = try run(try serverBinary(), ["audit", "--db", database])
-        #expect(audit.status == 0, "\(audit.output)")
-    }
-
     static func outcome<T>(_ body: () async throws -> T) async -> Result<T, RPCError> {
         do { return .success(try await body()) } catch let error as RPCError { return .failure(error) } catch {
             return .failure(RPCError(code: .unknown, reason: "NOT_AN_RPC_ERROR", message: "\(error)"))
@@ -42,7 +18,7 @@ struct CrossProcessOrderTests {
 
     @Test("PayOrder ‖ PayOrder and PayOrder ‖ CancelOrder on the same orders from two processes: paid at most once, refunded at most once; balances and stock exact")
     func payAgainstPayAndCancel() async throws {
-        try await withTwoProcesses { a, b in
+        try await withTwoServerProcesses { a, b, _ in
             let product = try await a.createProduct(name: "raced", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
             for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 200_000, name: "u\(index)")) }
@@ -107,7 +83,7 @@ struct CrossProcessOrderTests {
 
     @Test("two processes' expiry sweeps expire each unpaid order once, racing PayOrder at the deadline: PAID or EXPIRED, stock and coupons back exactly once")
     func sweepsAgainstPayment() async throws {
-        try await withTwoProcesses(extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) { a, b in
+        try await withTwoServerProcesses(extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) { a, b, _ in
             let product = try await a.createProduct(name: "timed", price: 500, initialStock: 1_000).id
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let campaign = try await a.createCouponCampaign(
@@ -162,7 +138,7 @@ struct CrossProcessOrderTests {
 
     @Test("PlaceOrder and CheckoutCart raced with one idempotency key through two processes: one order per key, every answer names it")
     func sameKeyAcrossProcesses() async throws {
-        try await withTwoProcesses { a, b in
+        try await withTwoServerProcesses { a, b, _ in
             let product = try await a.createProduct(name: "keyed", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
             for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 100_000, name: "k\(index)")) }

@@ -95,6 +95,31 @@ struct TestSetupError: Error, CustomStringConvertible {
     var description: String { self.message }
 }
 
+/// Two `commerce-server` processes on one fresh SQLite file, a client (with the admin token) for
+/// each; afterwards both get SIGTERM and must exit 0, and `commerce-server audit` must exit 0.
+func withTwoServerProcesses(
+    extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (_ a: CommerceClient, _ b: CommerceClient, _ first: ServerProcess) async throws -> Void
+) async throws {
+    let database = temporaryDatabasePath()
+    #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0, sourceLocation: sourceLocation)
+    let first = try await ServerProcess.launch(database: database, extra: extra)
+    let second = try await ServerProcess.launch(database: database, extra: extra)
+    let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), adminToken: adminToken)
+    let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), adminToken: adminToken)
+    do {
+        try await body(a, b, first)
+    } catch {
+        Issue.record("\(error)", sourceLocation: sourceLocation)
+    }
+    await a.close()
+    await b.close()
+    #expect(await first.terminate() == 0, sourceLocation: sourceLocation)
+    #expect(await second.terminate() == 0, sourceLocation: sourceLocation)
+    let audit = try run(try serverBinary(), ["audit", "--db", database])
+    #expect(audit.status == 0, "\(audit.output)", sourceLocation: sourceLocation)
+}
+
 /// A `commerce-server serve` child process.
 final class ServerProcess: Sendable {
     let process: Process
