@@ -54,6 +54,16 @@ extension SQLiteStore: CouponStore {
         }
     }
 
+    public func holders(of campaign: CampaignID, limit: Int) async throws -> Set<UserID>? {
+        try await self.read { db in
+            var holders = Set<UserID>()
+            try db.forEachRow(direct: "SELECT user_id FROM coupons WHERE campaign_id = ? LIMIT ?", campaign.rawValue, Int64(limit) + 1) { row in
+                holders.insert(UserID(row.int64(0)))
+            }
+            return holders.count > limit ? nil : holders
+        }
+    }
+
     static func issuanceFacts(_ db: Database, campaign id: CampaignID, user: UserID) throws -> CouponIssuanceFacts {
         let campaign = try Self.loadCampaign(db, id)
         let userExists = try Self.userExists(db, user)

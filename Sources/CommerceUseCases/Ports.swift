@@ -118,6 +118,8 @@ public protocol CouponStore: Sendable {
     /// Whether `user` exists and holds a coupon of `campaign`: one point read, for a request this
     /// process already knows is sold out (the campaign itself it remembers).
     func holderFacts(campaign: CampaignID, user: UserID) async throws -> (userExists: Bool, alreadyHolds: Bool)
+    /// Every user holding a coupon of `campaign`, if there are at most `limit`; `nil` if more.
+    func holders(of campaign: CampaignID, limit: Int) async throws -> Set<UserID>?
     /// `nil` when the user does not exist.
     func coupons(of user: UserID) async throws -> [Coupon]?
 }

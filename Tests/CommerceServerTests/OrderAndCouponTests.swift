@@ -301,6 +301,12 @@ struct OrderAndCouponTests {
             await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") { try await client.issueCoupon(userID: late, campaignID: campaign.id) }
             await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.issueCoupon(userID: 999_999, campaignID: campaign.id) }
             #expect(server.store.groupCommitStatistics.writes == writes)
+            // A stranger is not remembered as one: once that id is a user, the answer is COUPON_SOLD_OUT.
+            await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.issueCoupon(userID: late + 1, campaignID: campaign.id) }
+            let newcomer = try await client.createUser(name: "newcomer").id
+            #expect(newcomer == late + 1)
+            await expectRPCError(.failedPrecondition, "COUPON_SOLD_OUT") { try await client.issueCoupon(userID: newcomer, campaignID: campaign.id) }
+            await expectRPCError(.alreadyExists, "COUPON_ALREADY_ISSUED") { try await client.issueCoupon(userID: holder, campaignID: campaign.id) }
         }
     }
 
