@@ -87,7 +87,7 @@ struct SQLiteStoreTests {
         let lookups = Task { (try await store.balance(of: user.id), try await store.product(product.id)?.stock) }
         let answered = await withTaskGroup(of: Bool.self) { group in
             group.addTask { _ = await lookups.result; return true }
-            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            group.addTask { try? await Task.sleep(for: .seconds(30)); return false }  // a bound for a blocked lookup, not a timing claim
             let first = await group.next()!
             for _ in held { release.signal() }
             group.cancelAll()
