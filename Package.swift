@@ -72,7 +72,7 @@ let package = Package(
             name: "CommerceSQLite",
             dependencies: [
                 "CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

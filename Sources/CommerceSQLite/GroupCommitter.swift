@@ -2,6 +2,7 @@ import CommerceUseCases
 import Dispatch
 import Glibc
 import GRDB
+import Metrics
 import Synchronization
 
 /// What the group committer has done since the store opened.
@@ -14,6 +15,10 @@ public struct GroupCommitStatistics: Sendable {
     public var wallSeconds: Double
     /// Batches that started over with a savepoint per write.
     public var replays: Int
+    /// Writes dropped before they started because nobody waited for them any more.
+    public var abandoned: Int
+    /// Writes waiting for a batch now (not counting the batch being committed).
+    public var queued: Int
 }
 
 /// Group commit: many writes, one transaction, one fsync.
@@ -39,11 +44,15 @@ final class GroupCommitter: Sendable {
         let run: (Database) throws -> Void
         let fail: (any Error) -> Void
         let finish: () -> Void
+        /// Nobody waits for it: drop it if it has not run.
+        let isAbandoned: () -> Bool
 
-        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void) {
+        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void,
+             isAbandoned: @escaping () -> Bool) {
             self.run = run
             self.fail = fail
             self.finish = finish
+            self.isAbandoned = isAbandoned
         }
     }
 
@@ -61,7 +70,11 @@ final class GroupCommitter: Sendable {
         var busyNanoseconds: UInt64 = 0
         var wallNanoseconds: UInt64 = 0
         var replays = 0
+        var abandoned = 0
     }
+
+    /// `commerce_writes_abandoned_total`: writes dropped before they started, their callers gone.
+    private let abandonedCounter = Counter(label: "commerce_writes_abandoned_total")
 
     private let pool: DatabasePool
     private let maximumBatch: Int
@@ -82,7 +95,8 @@ final class GroupCommitter: Sendable {
         self.state.withLock {
             GroupCommitStatistics(
                 batches: $0.batches, writes: $0.writes, busySeconds: Double($0.busyNanoseconds) / 1e9,
-                wallSeconds: Double($0.wallNanoseconds) / 1e9, replays: $0.replays)
+                wallSeconds: Double($0.wallNanoseconds) / 1e9, replays: $0.replays, abandoned: $0.abandoned,
+                queued: $0.queued.count)
         }
     }
 
@@ -94,7 +108,8 @@ final class GroupCommitter: Sendable {
         let job = Job(
             run: { db in box.result = .success(try body(db)) },
             fail: { box.result = .failure($0) },
-            finish: { pending.complete(box.result.mapError(mapError)) })
+            finish: { pending.complete(box.result.mapError(mapError)) },
+            isAbandoned: { pending.isAbandoned })
         let start = self.state.withLock { state -> Bool in
             state.queued.append(job)
             if state.committing { return false }
@@ -105,15 +120,33 @@ final class GroupCommitter: Sendable {
         return pending
     }
 
+    /// Takes up to ``maximumBatch`` queued writes at a time and commits them. A write whose caller
+    /// has gone (connection closed, deadline, cancel) and that has not started is dropped here, so
+    /// a flood whose clients hung up does not keep the commit thread busy for nobody.
     private func commitUntilEmpty() {
         while true {
-            let batch = self.state.withLock { state -> [Job] in
-                let batch = Array(state.queued.prefix(self.maximumBatch))
-                state.queued.removeFirst(batch.count)
-                if batch.isEmpty { state.committing = false }
-                return batch
+            let (batch, dropped) = self.state.withLock { state -> ([Job], [Job]) in
+                var batch: [Job] = [], dropped: [Job] = []
+                var taken = 0
+                while taken < state.queued.count, batch.count < self.maximumBatch {
+                    let job = state.queued[taken]
+                    taken += 1
+                    if job.isAbandoned() { dropped.append(job) } else { batch.append(job) }
+                }
+                state.queued.removeFirst(taken)
+                state.abandoned += dropped.count
+                if taken == 0 { state.committing = false }
+                return (batch, dropped)
             }
-            if batch.isEmpty { return }
+            if !dropped.isEmpty {
+                self.abandonedCounter.increment(by: dropped.count)
+                for job in dropped { job.fail(CancellationError()) }
+                self.completions.async { for job in dropped { job.finish() } }
+            }
+            if batch.isEmpty {
+                if dropped.isEmpty { return }
+                continue
+            }
             self.commit(batch)
         }
     }

@@ -106,6 +106,7 @@ public final class CommerceServer: Sendable {
             "commit_cpu_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.busySeconds * 1e6 / Double(commits.writes)))",
             "commit_wall_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.wallSeconds * 1e6 / Double(commits.writes)))",
             "replayed_transactions": "\(commits.replays)",
+            "abandoned_writes": "\(commits.abandoned)",
         ])
     }
 }

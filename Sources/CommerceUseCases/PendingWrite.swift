@@ -16,6 +16,7 @@ public final class PendingWrite<Value: Sendable>: Sendable {
     }
 
     private let state: Mutex<State>
+    private let abandonedFlag = Atomic<Bool>(false)
 
     /// A write still in flight; the store calls ``complete(_:)`` once.
     public init() {
@@ -51,6 +52,13 @@ public final class PendingWrite<Value: Sendable>: Sendable {
         }
         if let result { completion(result) }
     }
+
+    /// Nobody waits for the result any more (the caller's connection closed, its deadline passed
+    /// or it was cancelled): a store that has not started the write drops it. One that has, finishes it.
+    public func abandon() { self.abandonedFlag.store(true, ordering: .releasing) }
+
+    /// Whether ``abandon()`` was called.
+    public var isAbandoned: Bool { self.abandonedFlag.load(ordering: .acquiring) }
 
     /// The write's result, once it is durable.
     public var value: Value {

@@ -56,10 +56,17 @@ public final class WorkQueues: Sendable {
 
     /// Submits `body`'s write on `queue`, on the calling thread, and resumes the caller once the
     /// write is over. The queue is free for the key's next write as soon as this one is submitted:
-    /// the store keeps their order. A caller already cancelled (deadline, CANCEL frame) submits nothing.
+    /// the store keeps their order. A caller already cancelled (deadline, CANCEL frame, its
+    /// connection closed) submits nothing; one cancelled while its write waits in the store's queue
+    /// abandons it, and the store drops it unless it has started.
     private static func submit<T: Sendable>(on queue: DispatchQueue, _ body: @Sendable () throws -> PendingWrite<T>) async throws -> T {
         try Task.checkCancellation()
-        return try await queue.sync(execute: body).value
+        let pending = try queue.sync(execute: body)
+        return try await withTaskCancellationHandler {
+            try await pending.value
+        } onCancel: {
+            pending.abandon()
+        }
     }
 
     /// Runs `body` on `queue`'s own thread, which submits one write to the store, and resumes the

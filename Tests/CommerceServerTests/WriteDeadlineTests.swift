@@ -75,3 +75,67 @@ struct WriteDeadlineTests {
         }
     }
 }
+
+/// A process of its own (Python's sqlite3) holding the database's write lock until released.
+final class WriteLockHolder: Sendable {
+    private let process: Process
+    private let input: Pipe
+
+    init(path: String) throws {
+        self.process = Process()
+        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        self.process.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            connection.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            sys.stdin.read()
+            connection.execute("COMMIT")
+            """, path]
+        self.input = Pipe()
+        let output = Pipe()
+        self.process.standardInput = self.input
+        self.process.standardOutput = output
+        try self.process.run()
+        let line = output.fileHandleForReading.availableData  // blocks until "locked"
+        guard String(decoding: line, as: UTF8.self).hasPrefix("locked") else { throw TestSetupError(message: "the lock holder did not lock") }
+    }
+
+    func release() {
+        try? self.input.fileHandleForWriting.close()
+        self.process.waitUntilExit()
+    }
+}
+
+@Suite("Writes of callers that hung up")
+struct AbandonedWriteTests {
+    @Test("writes queued behind a locked database whose callers hung up are dropped, not run: only the batch already taken commits; counted; audit clean")
+    func droppedWhenCallersHangUp() async throws {
+        try await withCommerceServer { server, client in
+            var users: [Int64] = []
+            for index in 0..<20 { users.append(try await client.createUser(name: "gone \(index)").id) }
+            let holder = try WriteLockHolder(path: server.store.configuration.path)
+            // Another client floods charges; the first batch waits for the lock, the rest queue behind it.
+            let flooder = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4))
+            let fixedUsers = users
+            let calls = (0..<2_000).map { index in
+                Task { try await flooder.chargeBalance(userID: fixedUsers[index % 20], amount: 1_000, idempotencyKey: "gone-\(index)") }
+            }
+            try await waitUntil("the writes queue behind the lock") { server.store.groupCommitStatistics.queued >= 1_500 }
+            // The flooder hangs up: its calls are cancelled, their queued writes abandoned.
+            for call in calls { call.cancel() }
+            await flooder.close()
+            try await waitUntil("the flooder's connections closed") { server.openConnections == 1 }
+            holder.release()
+            try await waitUntil("the queue drained") { server.store.groupCommitStatistics.queued == 0 }
+            for call in calls { _ = await call.result }
+
+            let statistics = server.store.groupCommitStatistics
+            var stored: Int64 = 0
+            for user in users { stored += try await client.getBalance(userID: user) / 1_000 }
+            #expect(statistics.abandoned >= 1_500 - 256, "dropped, not run: \(statistics.abandoned)")
+            #expect(stored <= 2_000 - Int64(statistics.abandoned) && stored <= 256 + 20, "only the batch taken before the hang-up ran: \(stored)")
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+}
