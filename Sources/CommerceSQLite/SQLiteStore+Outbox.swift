@@ -91,6 +91,14 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
+    public func oldestUndeliveredEventTime() async throws -> UnixMillis? {
+        try await self.readOne { db in
+            try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT created_at FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1) ORDER BY id LIMIT 1
+                """))
+        }
+    }
+
     public func undeliveredEventCount() async throws -> Int {
         try await self.readOne { db in
             try Int.fetchOne(db.cachedStatement(sql: """

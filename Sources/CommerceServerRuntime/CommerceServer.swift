@@ -60,6 +60,7 @@ public final class CommerceServer: Sendable {
                 router: router, configuration: configuration.rpc, logger: logger,
                 group: ownGroup ?? MultiThreadedEventLoopGroup.singleton)
         } catch {
+            await sink?.1.close()
             try? await ownGroup?.shutdownGracefully()
             throw error
         }
@@ -86,7 +87,10 @@ public final class CommerceServer: Sendable {
             let relayer = DataPlatformRelay(
                 store: store, sink: sink, clock: configuration.clock, logger: logger,
                 pollInterval: .milliseconds(max(5, configuration.relayPollMillis)), leaseMillis: max(100, configuration.relayLeaseMillis))
-            relay = Task { await relayer.run() }
+            relay = Task {
+                await relayer.run()
+                await sink.close()
+            }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }
         return CommerceServer(store: store, useCases: useCases, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)

@@ -38,11 +38,14 @@ protocol EventSink: Sendable {
     /// Delivers `events` in order, stopping at the first failure.
     /// - Returns: how many were delivered, and the failure that stopped it, if any.
     func deliver(inOrder events: [PendingEvent]) async -> (delivered: Int, failure: (any Error)?)
+    /// Lets go of what the sink holds (connections); called once, after the relay stopped.
+    func close() async
 }
 
 extension EventSink {
     /// One event at a time: a pass of 100 is recorded as delivered every 100 events.
     var passLimit: Int { 100 }
+    func close() async {}
 
     func deliver(inOrder events: [PendingEvent]) async -> (delivered: Int, failure: (any Error)?) {
         for (index, event) in events.enumerated() {
@@ -57,13 +60,33 @@ struct DeliveryError: Error, CustomStringConvertible {
 }
 
 /// POSTs events with async-http-client: one per request, or up to `eventsPerPost` as JSON lines.
-struct HTTPEventSink: EventSink {
+///
+/// Its own client, so that a platform that is down fails an attempt at once: async-http-client
+/// otherwise retries a refused connection until the request's deadline (5 s an attempt, against a
+/// backoff that starts at 100 ms). A connection must be made within `connectTimeout`.
+final class HTTPEventSink: EventSink {
     let url: String
     let timeout: TimeAmount
-    var eventsPerPost = 1
+    let eventsPerPost: Int
+    private let client: HTTPClient
+
+    init(url: String, timeout: TimeAmount, eventsPerPost: Int = 1, connectTimeout: TimeAmount = .seconds(1)) {
+        self.url = url
+        self.timeout = timeout
+        self.eventsPerPost = eventsPerPost
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = connectTimeout
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func close() async {
+        try? await self.client.shutdown()
+    }
 
     /// 100 events a pass, one request each; with batches, ten requests a pass, up to 1,000 events.
-    var passLimit: Int { max(100, min(1_000, self.eventsPerPost * 10)) }
+    var passLimit: Int { Self.passLimit(eventsPerPost: self.eventsPerPost) }
+    static func passLimit(eventsPerPost: Int) -> Int { max(100, min(1_000, eventsPerPost * 10)) }
 
     func deliver(_ event: PendingEvent) async throws {
         try await self.post([event])
@@ -91,7 +114,7 @@ struct HTTPEventSink: EventSink {
             request.headers.add(name: "x-event-count", value: "\(events.count)")
             request.body = .bytes(ByteBuffer(string: events.map { $0.json + "\n" }.joined()))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: self.timeout)
+        let response = try await self.client.execute(request, timeout: self.timeout)
         _ = try? await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw DeliveryError(description: "HTTP \(response.status.code) from \(self.url)")
@@ -165,6 +188,10 @@ final class DataPlatformRelay: Sendable {
     /// How long the last event this relay delivered waited after its commit: how far the data
     /// platform is behind, as of the last delivery.
     private let lag = Gauge(label: "outbox_delivery_lag_seconds")
+    /// How long the oldest event not yet delivered has waited since its commit (0: none waits),
+    /// read from the database about once a second by every instance, lease or not: it keeps
+    /// growing while the platform is down, where the lag above stands still.
+    private let oldestAge = Gauge(label: "outbox_oldest_undelivered_age_seconds")
 
     init(
         store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration,
@@ -182,7 +209,16 @@ final class DataPlatformRelay: Sendable {
     /// one, restarted) relays at once rather than after the lease runs out.
     func run() async {
         let (store, owner) = (self.store, self.owner)
+        var agedAt = ContinuousClock.now - .seconds(1)
         while !Task.isCancelled {
+            if ContinuousClock.now - agedAt >= .seconds(1) {
+                agedAt = ContinuousClock.now
+                if let oldest = try? await store.oldestUndeliveredEventTime() {
+                    self.oldestAge.record(Double(max(0, self.clock() - oldest)) / 1_000)
+                } else {
+                    self.oldestAge.record(0)
+                }
+            }
             do {
                 let delivered = try await self.relayOnce()
                 if delivered == 0 { try await Task.sleep(for: self.pollInterval) }

@@ -167,6 +167,8 @@ public protocol OutboxStore: Sendable {
     /// Gives up the relay lease, if `owner` holds it.
     func releaseRelayLease(owner: String) -> PendingWrite<Void>
     func undeliveredEventCount() async throws -> Int
+    /// When the oldest undelivered event was committed; `nil` when every event is delivered.
+    func oldestUndeliveredEventTime() async throws -> UnixMillis?
 }
 
 /// The relay lease as its holder took it: how far delivery got, and how often the event right

@@ -172,6 +172,35 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
+    @Test("a platform whose port refuses connections: each attempt fails at once and is counted, the backoff as configured; the oldest undelivered event's age grows, then falls to 0 once it is back")
+    func refusedPort() async throws {
+        let receiver = EventReceiver()
+        try await receiver.start()
+        await receiver.stop()  // its port now refuses connections
+        let server = try await ServerProcess.launch(database: temporaryDatabasePath(), extra: ["--data-platform-url", receiver.url])
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+        let buyer = try await fundedUser(client, 100_000)
+        let product = try await client.createProduct(name: "undelivered", price: 1_000, initialStock: 100)
+        _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)])
+        func metric(_ name: String) async throws -> Double? {
+            let text = try await httpGet(port: server.metricsPort, path: "/metrics")
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        // Backoff 100 ms doubling: attempts at about 0, 0.1, 0.3, 0.7 and 1.5 s. Each waited out
+        // async-http-client's own connection retries for the whole 5 s request timeout before.
+        let started = ContinuousClock.now
+        try await Self.waitFor("5 failed attempts counted") { try await metric("outbox_delivery_failures_total") ?? 0 >= 5 }
+        #expect(ContinuousClock.now - started < .seconds(12), "attempts fail at once, not after the 5 s request timeout")
+        try await Self.waitFor("the oldest undelivered event's age reported") { try await metric("outbox_oldest_undelivered_age_seconds") ?? 0 >= 1 }
+
+        try await receiver.start()  // the same port, answering again
+        try await Self.waitFor("the event delivered") { receiver.eventIDs.count == 1 }
+        try await Self.waitFor("no event waiting") { try await metric("outbox_oldest_undelivered_age_seconds") == 0 }
+        await client.close()
+        #expect(await server.terminate() == 0)
+        await receiver.stop()
+    }
+
     @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order")
     func twoInstancesOneRelay() async throws {
         let receiver = EventReceiver()
@@ -260,11 +289,11 @@ struct DataPlatformTests {
 
         let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("passes.jsonl").path
         let sink = try FileEventSink(path: file)
-        #expect(sink.passLimit == 1_000 && HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1)).passLimit == 100)
+        #expect(sink.passLimit == 1_000 && HTTPEventSink.passLimit(eventsPerPost: 1) == 100)
         // Batched HTTP: ten requests a pass, up to 1,000 events.
-        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 10).passLimit == 100)
-        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 50).passLimit == 500)
-        #expect(HTTPEventSink(url: "http://127.0.0.1:1/", timeout: .seconds(1), eventsPerPost: 1_000).passLimit == 1_000)
+        #expect(HTTPEventSink.passLimit(eventsPerPost: 10) == 100)
+        #expect(HTTPEventSink.passLimit(eventsPerPost: 50) == 500)
+        #expect(HTTPEventSink.passLimit(eventsPerPost: 1_000) == 1_000)
         let relay = DataPlatformRelay(store: store, sink: sink, clock: { 10_000 }, logger: Logger(label: "test"), pollInterval: .milliseconds(10))
         #expect(try await relay.relayOnce() == 1_000)
         #expect(try await relay.relayOnce() == 500)
