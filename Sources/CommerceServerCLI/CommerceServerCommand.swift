@@ -76,7 +76,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest frame payload accepted, in bytes (the 10-byte header is not counted).") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 1024
     @Option(help: "Open connections.") var maxConnections = 10_000
-    @Option(help: "Seconds a connection may stay idle.") var idleTimeout = 300
+    @Option(help: "Seconds a connection may go without a whole frame while no call is in flight.") var idleTimeout = 300
+    @Option(help: "Seconds a frame may take to arrive whole, from its first byte (slower peers are closed).") var frameTimeout = 10
+    @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
     @Option(help: """
@@ -128,7 +130,8 @@ struct Serve: AsyncParsableCommand {
             rpc: ServerConfiguration(
                 host: self.host, port: self.port, maxFrameSize: self.maxFrameSize,
                 maxConcurrentCallsPerConnection: self.maxConcurrentCalls, maxConnections: self.maxConnections,
-                idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout))),
+                idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout)),
+                frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout))),
             store: self.database.store,
             adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
             writeQueueShards: self.writeQueueShards,

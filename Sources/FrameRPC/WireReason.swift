@@ -31,6 +31,10 @@ public enum WireReason {
     public static let tooManyConnections = "TOO_MANY_CONNECTIONS"
     /// The connection was idle for longer than the server's idle timeout.
     public static let idleTimeout = "IDLE_TIMEOUT"
+    /// A frame did not arrive whole within the server's frame timeout of its first byte.
+    public static let frameTimeout = "FRAME_TIMEOUT"
+    /// The client's preface did not arrive within the server's handshake timeout.
+    public static let handshakeTimeout = "HANDSHAKE_TIMEOUT"
     /// The server is shutting down gracefully and takes no new calls.
     public static let draining = "SERVER_DRAINING"
     /// The connection closed before the call was answered.

@@ -65,10 +65,11 @@ public final class RPCServer: Sendable {
                         registry.remove(channel)
                         metrics.connections.record(registry.count)
                     }
-                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    let progress = ReadProgress()
+                    try sync.addHandler(ReadProgressHandler(progress: progress))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(ServerConnectionHandler(
-                        router: router, configuration: configuration, metrics: metrics, logger: logger))
+                        router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -12,9 +12,16 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentCallsPerConnection: Int
     /// Open connections; more get a GOAWAY `RESOURCE_EXHAUSTED` / `TOO_MANY_CONNECTIONS` and are closed.
     public var maxConnections: Int
-    /// A connection that reads nothing for this long while no call is in flight gets a GOAWAY
-    /// `UNAVAILABLE` / `IDLE_TIMEOUT` and is closed. Clients keep connections alive with PING.
+    /// A connection that completes no frame for this long while no call is in flight gets a GOAWAY
+    /// `UNAVAILABLE` / `IDLE_TIMEOUT` and is closed. Bytes of an unfinished frame do not count.
+    /// Clients keep connections alive with PING.
     public var idleTimeout: TimeAmount
+    /// A frame must arrive whole within this long of its first byte; a slower one (a peer dripping
+    /// bytes to hold a connection) gets a GOAWAY `RESOURCE_EXHAUSTED` / `FRAME_TIMEOUT` and is closed.
+    public var frameTimeout: TimeAmount
+    /// The client's preface must arrive within this long of the connection opening, else the
+    /// connection gets a GOAWAY `UNAVAILABLE` / `HANDSHAKE_TIMEOUT` and is closed.
+    public var handshakeTimeout: TimeAmount
     /// How long a graceful shutdown waits for calls in flight before closing connections anyway.
     public var drainTimeout: TimeAmount
     /// The longest deadline the server honours; calls asking for more (or none) get this one.
@@ -28,8 +35,12 @@ public struct ServerConfiguration: Sendable {
         maxConnections: Int = 10_000,
         idleTimeout: TimeAmount = .seconds(300),
         drainTimeout: TimeAmount = .seconds(30),
-        maxDeadline: TimeAmount = .seconds(120)
+        maxDeadline: TimeAmount = .seconds(120),
+        frameTimeout: TimeAmount = .seconds(10),
+        handshakeTimeout: TimeAmount = .seconds(5)
     ) {
+        self.frameTimeout = frameTimeout
+        self.handshakeTimeout = handshakeTimeout
         self.host = host
         self.port = port
         self.maxFrameSize = maxFrameSize

@@ -32,6 +32,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var calls: [UInt32: Call] = [:]
     /// Set for the earliest deadline of the calls in flight.
     private var deadlines = DeadlineTimer()
+    /// When bytes and whole frames last arrived, for the handshake, frame and idle timeouts.
+    private let progress: ReadProgress
+    private var timeoutCheck: Scheduled<Void>?
     private var highestStreamID: UInt32 = 0
     private var prefaceReceived = false
     private var draining = false
@@ -42,7 +45,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Prefix of the request ids this connection makes up for calls that bring none.
     private let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger) {
+    init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress) {
+        self.progress = progress
         self.router = router
         self.configuration = configuration
         self.metrics = metrics
@@ -65,6 +69,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         buffer.writePreface(Preface())
         context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
         self.logger.debug("connection opened")
+        self.scheduleTimeoutCheck(at: self.nextTimeoutCheck(now: .now()), on: context.eventLoop)
         context.fireChannelActive()
     }
 
@@ -73,6 +78,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             call.task.cancel()
         }
         self.deadlines.cancel()
+        self.timeoutCheck?.cancel()
+        self.timeoutCheck = nil
         self.calls.removeAll()
         self.logger.debug("connection closed")
         context.fireChannelInactive()
@@ -86,6 +93,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closing else { return }
+        // A whole frame (or the preface) arrived: what the idle and frame timeouts count.
+        self.progress.lastFrame = .now()
+        self.progress.partialSince = nil
         switch Self.unwrapInboundIn(data) {
         case .preface(let preface):
             guard preface.version == Preface.currentVersion else {
@@ -116,13 +126,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainEvent {
             self.beginDrain()
-        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            if self.calls.isEmpty {
-                self.goAway(
-                    RPCError(code: .unavailable, reason: WireReason.idleTimeout,
-                             message: "connection idle for longer than \(self.configuration.idleTimeout.nanoseconds / 1_000_000) ms"),
-                    close: true)
-            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -144,6 +147,51 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         self.logger.debug("connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    // MARK: Timeouts that count whole frames
+
+    private func scheduleTimeoutCheck(at deadline: NIODeadline, on eventLoop: any EventLoop) {
+        self.timeoutCheck?.cancel()
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        self.timeoutCheck = eventLoop.scheduleTask(deadline: deadline) { handler.value.checkTimeouts() }
+    }
+
+    /// A preface late, a frame dripping in, or no frame for the idle timeout (with no call in
+    /// flight) ends the connection with a GOAWAY saying which; otherwise the next check is set for
+    /// the earliest moment one of them could apply (an unfinished frame that starts meanwhile is
+    /// caught within one and a half frame timeouts).
+    private func checkTimeouts() {
+        self.timeoutCheck = nil
+        guard let eventLoop = self.context?.eventLoop, !self.closing else { return }
+        let now = NIODeadline.now()
+        let configuration = self.configuration
+        func milliseconds(_ amount: TimeAmount) -> Int64 { amount.nanoseconds / 1_000_000 }
+        if !self.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
+            self.goAway(RPCError(code: .unavailable, reason: WireReason.handshakeTimeout,
+                                 message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"), close: true)
+            return
+        }
+        if let since = self.progress.partialSince, now - since >= configuration.frameTimeout {
+            self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.frameTimeout,
+                                 message: "a frame did not arrive whole within \(milliseconds(configuration.frameTimeout)) ms"), close: true)
+            return
+        }
+        if self.calls.isEmpty, now - self.progress.lastFrame >= configuration.idleTimeout {
+            self.goAway(RPCError(code: .unavailable, reason: WireReason.idleTimeout,
+                                 message: "no frame for longer than \(milliseconds(configuration.idleTimeout)) ms"), close: true)
+            return
+        }
+        self.scheduleTimeoutCheck(at: self.nextTimeoutCheck(now: now), on: eventLoop)
+    }
+
+    private func nextTimeoutCheck(now: NIODeadline) -> NIODeadline {
+        let configuration = self.configuration
+        var next = now + .nanoseconds(max(configuration.frameTimeout.nanoseconds / 2, 1_000_000))
+        if let since = self.progress.partialSince { next = min(next, since + configuration.frameTimeout) }
+        if !self.prefaceReceived { next = min(next, self.progress.opened + configuration.handshakeTimeout) }
+        if self.calls.isEmpty { next = min(next, self.progress.lastFrame + configuration.idleTimeout) }
+        return max(next, now + .milliseconds(1))
     }
 
     // MARK: Frames

@@ -439,3 +439,94 @@ struct ServerTransportTests {
         return condition()
     }
 }
+
+/// Peers that hold a connection without finishing frames: the timeouts count whole frames.
+@Suite("Slow peers", .timeLimit(.minutes(2)))
+struct SlowPeerTests {
+    /// Sends one byte of `bytes` every `interval` until `stop` says so or they run out.
+    static func drip(_ peer: RawPeer, _ bytes: [UInt8], every interval: Duration, while going: () -> Bool) async {
+        for byte in bytes where going() {
+            do { try await peer.send([byte]) } catch { return }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    static func requestFrame() -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.writeFrame(streamID: 1, type: .request, payload: [UInt8](repeating: 7, count: 64))
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test("a frame dripped a byte at a time gets GOAWAY FRAME_TIMEOUT and a close, though bytes keep arriving within the idle timeout")
+    func dripFedFrame() async throws {
+        try await withTestServer({ $0.frameTimeout = .milliseconds(500); $0.idleTimeout = .seconds(60) }) { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            let started = ContinuousClock.now
+            await Self.drip(peer, Self.requestFrame(), every: .milliseconds(50)) { !peer.isClosed }
+            #expect(peer.isClosed && ContinuousClock.now - started < .seconds(30))
+            let goAway = try #require(try peer.goAway())
+            #expect(goAway.status.code == StatusCode.resourceExhausted.rawValue && goAway.status.reason == WireReason.frameTimeout)
+        }
+    }
+
+    @Test("no preface, or part of one, within the handshake timeout: GOAWAY HANDSHAKE_TIMEOUT and a close", arguments: [0, 3])
+    func lateHandshake(prefaceBytes: Int) async throws {
+        try await withTestServer({ $0.handshakeTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            if prefaceBytes > 0 { try await peer.send(Array(Preface().bytes.prefix(prefaceBytes))) }
+            #expect(await peer.waitUntil { $0.isClosed })
+            #expect(try peer.goAway()?.status.reason == WireReason.handshakeTimeout)
+        }
+    }
+
+    @Test("slow peers holding every connection slot are closed, so a new client gets in")
+    func slowPeersDoNotLockOut() async throws {
+        try await withTestServer({ $0.maxConnections = 20; $0.frameTimeout = .seconds(1); $0.idleTimeout = .seconds(60) }) { server, _ in
+            let frame = Self.requestFrame()
+            var peers: [RawPeer] = []
+            for _ in 0..<20 {
+                let peer = try await RawPeer.connect(port: server.port)
+                try await peer.send(Preface().bytes)
+                try await peer.send([frame[0]])
+                peers.append(peer)
+            }
+            let held = peers
+            let dripping = Task { await withTaskGroup(of: Void.self) { group in
+                for peer in held { group.addTask { await Self.drip(peer, Array(frame.dropFirst()), every: .milliseconds(200)) { !peer.isClosed } } }
+            } }
+            // Every slot is taken: a newcomer is refused.
+            let refused = try await RawPeer.connect(port: server.port)
+            #expect(await refused.waitUntil { $0.isClosed })
+            #expect(try refused.goAway()?.status.reason == WireReason.tooManyConnections)
+            // The drippers are closed by the frame timeout; then a client gets in and is answered.
+            #expect(await ServerTransportTests.eventually { held.allSatisfy(\.isClosed) })
+            #expect(await ServerTransportTests.eventually { server.openConnections == 0 })
+            let client = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1))
+            #expect(try await client.call("/test.v1.Test/Echo", request: [5]) == [5])
+            await client.close()
+            dripping.cancel()
+        }
+    }
+
+    @Test("a keepalive PING every 100 ms keeps a connection with no calls open past the idle timeout; bytes of an unfinished frame do not")
+    func idleCountsFrames() async throws {
+        try await withTestServer({ $0.idleTimeout = .milliseconds(600); $0.frameTimeout = .seconds(60) }) { server, _ in
+            // Whole PING frames are activity.
+            let pinging = try await RawPeer.connect(port: server.port)
+            try await pinging.send(Preface().bytes)
+            for _ in 0..<20 {
+                try await pinging.sendFrame(streamID: 0, type: .ping, payload: [1, 2, 3, 4, 5, 6, 7, 8])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(!pinging.isClosed, "2 s of PINGs against a 600 ms idle timeout")
+            // A frame dripped slower than the frame timeout allows is not: the idle timeout ends it.
+            let dripping = try await RawPeer.connect(port: server.port)
+            try await dripping.send(Preface().bytes)
+            await Self.drip(dripping, Self.requestFrame(), every: .milliseconds(100)) { !dripping.isClosed }
+            #expect(dripping.isClosed)
+            #expect(try dripping.goAway()?.status.reason == WireReason.idleTimeout)
+            await pinging.close()
+        }
+    }
+}
