@@ -145,6 +145,7 @@ let package = Package(
             name: "FrameRPCTests",
             dependencies: [
                 "FrameRPC", "FrameRPCServer", "FrameRPCClient",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -41,6 +41,7 @@ public final class RPCServer: Sendable {
         let registry = ConnectionRegistry()
         let router = router.withBuiltins { registry.isDraining }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
+        let protocolErrors = LogLimiter()
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -69,7 +70,8 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ReadProgressHandler(progress: progress))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(ServerConnectionHandler(
-                        router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress))
+                        router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress,
+                        protocolErrors: protocolErrors))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

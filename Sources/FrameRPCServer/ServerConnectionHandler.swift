@@ -34,6 +34,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var deadlines = DeadlineTimer()
     /// When bytes and whole frames last arrived, for the handshake, frame and idle timeouts.
     private let progress: ReadProgress
+    /// Shared by the server's connections: protocol errors and timeouts are logged a few at a time.
+    private let protocolErrors: LogLimiter
     private var timeoutCheck: Scheduled<Void>?
     private var highestStreamID: UInt32 = 0
     private var prefaceReceived = false
@@ -45,8 +47,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Prefix of the request ids this connection makes up for calls that bring none.
     private let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    init(router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress) {
+    init(
+        router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress,
+        protocolErrors: LogLimiter
+    ) {
         self.progress = progress
+        self.protocolErrors = protocolErrors
         self.router = router
         self.configuration = configuration
         self.metrics = metrics
@@ -142,11 +148,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             } else {
                 self.goAway(RPCError(code: .invalidArgument, reason: error.reason, message: error.description), close: true)
             }
-            self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
+            self.logProtocolError("closing connection after a protocol error", "\(error)")
             return
         }
         self.logger.debug("connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// At most ``LogLimiter/perWindow`` such lines per window, across the server's connections.
+    private func logProtocolError(_ message: Logger.Message, _ detail: String) {
+        guard let suppressed = self.protocolErrors.admit() else { return }
+        var metadata: Logger.Metadata = ["error": "\(detail)"]
+        if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
+        self.logger.info(message, metadata: metadata)
     }
 
     // MARK: Timeouts that count whole frames
@@ -170,11 +184,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if !self.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
             self.goAway(RPCError(code: .unavailable, reason: WireReason.handshakeTimeout,
                                  message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"), close: true)
+            self.logProtocolError("closing connection after a timeout", WireReason.handshakeTimeout)
             return
         }
         if let since = self.progress.partialSince, now - since >= configuration.frameTimeout {
             self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.frameTimeout,
                                  message: "a frame did not arrive whole within \(milliseconds(configuration.frameTimeout)) ms"), close: true)
+            self.logProtocolError("closing connection after a timeout", WireReason.frameTimeout)
             return
         }
         if self.calls.isEmpty, now - self.progress.lastFrame >= configuration.idleTimeout {
