@@ -53,10 +53,21 @@ public final class RPCConnection: Sendable {
                 code: .unavailable, reason: WireReason.connectFailed,
                 message: "cannot connect to \(configuration.host):\(configuration.port): \(error)"))
         }
+        // A server that accepts but never sends its preface must not hold the caller: the handshake
+        // gets the connect timeout too.
+        let (host, port) = (configuration.host, configuration.port)
+        let handshake = channel.eventLoop.scheduleTask(in: configuration.connectTimeout.timeAmount) {
+            ready.fail(ClientFailure(kind: .notProcessed, error: RPCError(
+                code: .unavailable, reason: WireReason.connectFailed,
+                message: "no FrameRPC preface from \(host):\(port) within \(configuration.connectTimeout)")))
+            channel.close(promise: nil)
+        }
         do {
             let handler = try await ready.futureResult.get()
+            handshake.cancel()
             return RPCConnection(channel: channel, handler: handler, health: health)
         } catch {
+            handshake.cancel()
             try? await channel.close()
             throw error as? ClientFailure ?? ClientFailure(kind: .notProcessed, error: RPCError(
                 code: .unavailable, reason: WireReason.connectFailed, message: "handshake failed: \(error)"))

@@ -2,7 +2,9 @@ import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Testing
 
 @Suite("FrameRPC over a real socket", .timeLimit(.minutes(2)))
@@ -528,5 +530,42 @@ struct SlowPeerTests {
             #expect(try dripping.goAway()?.status.reason == WireReason.idleTimeout)
             await pinging.close()
         }
+    }
+}
+
+@Suite("The client against a server that never speaks", .timeLimit(.minutes(1)))
+struct SilentServerTests {
+    @Test("a listener that accepts but never sends its preface: the call fails UNAVAILABLE / CONNECT_FAILED after the connect timeout, not never")
+    func noPreface() async throws {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }  // accepts, reads nothing, writes nothing
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        let client = RPCClient(configuration: ClientConfiguration(
+            host: "127.0.0.1", port: port, connections: 1, connectTimeout: .milliseconds(300), maxAttempts: 1))
+        // Watched from outside, so that a hang fails the test instead of holding the suite.
+        let outcome = NIOLockedValueBox<Result<[UInt8], any Error>?>(nil)
+        _ = Task {
+            let result: Result<[UInt8], any Error>
+            do {
+                result = .success(try await client.call("/test.v1.Test/Echo", request: [1], options: CallOptions(timeout: .seconds(30))))
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withLockedValue { $0 = result }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while outcome.withLockedValue({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard let result = outcome.withLockedValue({ $0 }) else {
+            Issue.record("the call was still waiting for the preface after 20 s (connect timeout 300 ms, call deadline 30 s)")
+            return
+        }
+        switch result {
+        case .success: Issue.record("a silent server answered")
+        case .failure(let error as RPCError): #expect(error.code == .unavailable && error.reason == WireReason.connectFailed, "\(error)")
+        case .failure(let error): Issue.record("not an RPCError: \(error)")
+        }
+        await client.close()
+        try await listener.close()
     }
 }
