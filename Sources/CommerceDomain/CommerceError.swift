@@ -176,9 +176,12 @@ extension CommerceError {
             .campaignNotFound, .campaignNotOpen, .couponSoldOut, .couponAlreadyIssued, .invalidDiscount,
             .invalidWindow, .notInCart, .cartFull, .emptyCart, .invalidRankingWindow, .invalidRankBy,
             .invalidPageSize, .invalidPageToken, .missingCredentials, .invalidCredentials, .adminDisabled,
-            .storageBusy,
+            .storageBusy, .writeQueueFull,
         ]
 
+        public static let writeQueueFull = Reason(
+            "WRITE_QUEUE_FULL", .resourceExhausted,
+            "More writes wait for the database than the server queues (--max-queued-writes); retry shortly.")
         public static let storageBusy = Reason(
             "STORAGE_BUSY", .unavailable,
             "The database stayed locked by another process for the busy timeout; retry.")

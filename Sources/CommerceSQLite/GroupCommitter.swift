@@ -1,3 +1,4 @@
+import CommerceDomain
 import CommerceUseCases
 import Dispatch
 import Glibc
@@ -82,9 +83,12 @@ final class GroupCommitter: Sendable {
     private let queue = DispatchQueue(label: "commerce.group-commit", qos: .userInitiated)
     private let completions = DispatchQueue(label: "commerce.group-commit.completions", qos: .userInitiated)
 
-    init(pool: DatabasePool, maximumBatch: Int = 256) {
+    private let maximumQueued: Int
+
+    init(pool: DatabasePool, maximumBatch: Int = 256, maximumQueued: Int = 10_000) {
         self.pool = pool
         self.maximumBatch = maximumBatch
+        self.maximumQueued = max(1, maximumQueued)
     }
 
     /// Batches committed, the writes in them, and the CPU time the committing thread spent on them
@@ -110,11 +114,18 @@ final class GroupCommitter: Sendable {
             fail: { box.result = .failure($0) },
             finish: { pending.complete(box.result.mapError(mapError)) },
             isAbandoned: { pending.isAbandoned })
-        let start = self.state.withLock { state -> Bool in
+        let start = self.state.withLock { state -> Bool? in
+            guard state.queued.count < self.maximumQueued else { return nil }
             state.queued.append(job)
             if state.committing { return false }
             state.committing = true
             return true
+        }
+        guard let start else {
+            // Refused before it was queued: nothing of it happened.
+            return PendingWrite(.failure(CommerceError(
+                .writeQueueFull, "\(self.maximumQueued) writes already wait for the database; retry shortly",
+                details: ["retry_after_ms": "50"])))
         }
         if start { self.queue.async { self.commitUntilEmpty() } }
         return pending

@@ -44,7 +44,7 @@ public final class SQLiteStore: Sendable {
         try self.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         try Migrations.migrator(calendar: configuration.calendar).migrate(self.pool)
         try self.pool.write { db in try Self.checkCalendar(db, configuration) }
-        self.committer = GroupCommitter(pool: self.pool)
+        self.committer = GroupCommitter(pool: self.pool, maximumQueued: configuration.maxQueuedWrites)
         self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
                                        busyTimeout: configuration.busyTimeout)
         self.checkpointer = try Checkpointer(path: configuration.path, busyTimeout: configuration.busyTimeout,

@@ -27,6 +27,10 @@ public struct StoreConfiguration: Sendable {
     /// The shop's calendar: the days the ranking's rollups count. Recorded in the database; a store
     /// opened with another one refuses to open (``CalendarMismatch``) unless `recountRankings`.
     public var calendar: ShopCalendar
+    /// Writes that may wait for the group committer at once; more are refused at once with
+    /// `RESOURCE_EXHAUSTED` / `WRITE_QUEUE_FULL` instead of queueing without bound (each holds its
+    /// caller, its closure and its result until its batch commits).
+    public var maxQueuedWrites = 10_000
     /// Opened with a calendar other than the database's, re-count every rollup in the new one
     /// (`commerce-server migrate --time-zone`) instead of refusing.
     public var recountRankings = false

@@ -37,6 +37,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "WAL pages after which the background checkpointer makes the WAL start over (bounds it under sustained writes).")
     var walRestartFrames: Int = 8_192
 
+    @Option(help: "Writes that may wait for the database at once; more are refused WRITE_QUEUE_FULL.")
+    var maxQueuedWrites: Int = 10_000
+
     @Option(help: """
         The shop's time zone (an IANA name): the calendar days TopProducts counts. Recorded in the database; \
         `migrate --time-zone` re-counts the rankings in another one.
@@ -51,8 +54,11 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     var store: StoreConfiguration {
-        StoreConfiguration(path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes,
-                           walRestartFrames: self.walRestartFrames, calendar: ShopCalendar(timeZone: self.timeZone)!)
+        var configuration = StoreConfiguration(
+            path: self.path, synchronous: self.synchronous, busyTimeout: self.busyTimeout, maximumReaders: self.readLanes,
+            walRestartFrames: self.walRestartFrames, calendar: ShopCalendar(timeZone: self.timeZone)!)
+        configuration.maxQueuedWrites = self.maxQueuedWrites
+        return configuration
     }
 }
 
@@ -76,6 +82,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest frame payload accepted, in bytes (the 10-byte header is not counted).") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 1024
     @Option(help: "Open connections.") var maxConnections = 10_000
+    @Option(help: "Calls in flight across every connection (writes may take three quarters); more are refused OVERLOADED.")
+    var maxCallsInFlight = 8_192
     @Option(help: "Seconds a connection may go without a whole frame while no call is in flight.") var idleTimeout = 300
     @Option(help: "Seconds a frame may take to arrive whole, from its first byte (slower peers are closed).") var frameTimeout = 10
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
@@ -130,6 +138,7 @@ struct Serve: AsyncParsableCommand {
             rpc: ServerConfiguration(
                 host: self.host, port: self.port, maxFrameSize: self.maxFrameSize,
                 maxConcurrentCallsPerConnection: self.maxConcurrentCalls, maxConnections: self.maxConnections,
+                maxCallsInFlight: self.maxCallsInFlight,
                 idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout)),
                 frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout))),
             store: self.database.store,

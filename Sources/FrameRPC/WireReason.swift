@@ -27,6 +27,8 @@ public enum WireReason {
     public static let cancelled = "CANCELLED"
     /// Too many calls in flight on this connection.
     public static let tooManyConcurrentCalls = "TOO_MANY_CONCURRENT_CALLS"
+    /// The server has as many calls in flight as it admits; retry after the hint in the details.
+    public static let overloaded = "OVERLOADED"
     /// The server is at its connection limit.
     public static let tooManyConnections = "TOO_MANY_CONNECTIONS"
     /// The connection was idle for longer than the server's idle timeout.

@@ -42,6 +42,7 @@ public final class RPCServer: Sendable {
         let router = router.withBuiltins { registry.isDraining }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
         let protocolErrors = LogLimiter()
+        let admission = Admission(limit: configuration.maxCallsInFlight)
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -71,7 +72,7 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(ServerConnectionHandler(
                         router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress,
-                        protocolErrors: protocolErrors))
+                        protocolErrors: protocolErrors, admission: admission))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -12,6 +12,10 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentCallsPerConnection: Int
     /// Open connections; more get a GOAWAY `RESOURCE_EXHAUSTED` / `TOO_MANY_CONNECTIONS` and are closed.
     public var maxConnections: Int
+    /// Calls in flight across every connection; more are answered `RESOURCE_EXHAUSTED` /
+    /// `OVERLOADED` at once, with a `retry_after_ms` detail. Mutating calls may take three quarters
+    /// of them, so reads are not starved by a write flood; Health/Check is always admitted.
+    public var maxCallsInFlight: Int
     /// A connection that completes no frame for this long while no call is in flight gets a GOAWAY
     /// `UNAVAILABLE` / `IDLE_TIMEOUT` and is closed. Bytes of an unfinished frame do not count.
     /// Clients keep connections alive with PING.
@@ -33,6 +37,7 @@ public struct ServerConfiguration: Sendable {
         maxFrameSize: Int = 4 * 1024 * 1024,
         maxConcurrentCallsPerConnection: Int = 1024,
         maxConnections: Int = 10_000,
+        maxCallsInFlight: Int = 8_192,
         idleTimeout: TimeAmount = .seconds(300),
         drainTimeout: TimeAmount = .seconds(30),
         maxDeadline: TimeAmount = .seconds(120),
@@ -46,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         self.maxFrameSize = maxFrameSize
         self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
         self.maxConnections = maxConnections
+        self.maxCallsInFlight = maxCallsInFlight
         self.idleTimeout = idleTimeout
         self.drainTimeout = drainTimeout
         self.maxDeadline = maxDeadline

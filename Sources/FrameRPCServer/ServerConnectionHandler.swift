@@ -36,6 +36,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let progress: ReadProgress
     /// Shared by the server's connections: protocol errors and timeouts are logged a few at a time.
     private let protocolErrors: LogLimiter
+    /// Shared by the server's connections: the server-wide bound on calls in flight.
+    private let admission: Admission
     private var timeoutCheck: Scheduled<Void>?
     private var highestStreamID: UInt32 = 0
     private var prefaceReceived = false
@@ -49,8 +51,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     init(
         router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress,
-        protocolErrors: LogLimiter
+        protocolErrors: LogLimiter, admission: Admission
     ) {
+        self.admission = admission
         self.progress = progress
         self.protocolErrors = protocolErrors
         self.router = router
@@ -86,6 +89,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.deadlines.cancel()
         self.timeoutCheck?.cancel()
         self.timeoutCheck = nil
+        self.admission.release(self.calls.count)
         self.calls.removeAll()
         self.logger.debug("connection closed")
         context.fireChannelInactive()
@@ -218,7 +222,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .request:
             self.startCall(frame)
         case .cancel:
-            if let call = self.calls.removeValue(forKey: frame.streamID) {
+            if let call = self.removeCall(frame.streamID) {
                 call.task.cancel()
                 call.metrics.record(code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
                 self.closeIfDrained()
@@ -276,11 +280,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 message: "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection")))
             return
         }
+        guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix("/framerpc.v1.Health/")) else {
+            // Cheap to refuse: nothing decoded past the envelope, nothing queued.
+            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
+                code: .resourceExhausted, reason: WireReason.overloaded,
+                message: "the server has \(self.admission.limit) calls in flight (\(self.admission.writeLimit) for writes); retry shortly",
+                details: ["retry_after_ms": "\(Self.retryAfterMillis)"])))
+            return
+        }
         self.launch(method: method, request: request, streamID: streamID)
     }
 
+    /// Starts an admitted call; its slot is given back when the call is removed.
     private func launch(method: RPCMethod, request: Framerpc_V1_Request, streamID: UInt32) {
-        guard let context = self.context else { return }
+        guard let context = self.context else {
+            self.admission.release()
+            return
+        }
         let now = NIODeadline.now()
         let maxMicros = self.configuration.maxDeadline.nanoseconds / 1000
         let micros = request.timeoutMicros == 0 ? maxMicros : Int64(min(request.timeoutMicros, UInt64(maxMicros)))
@@ -307,6 +323,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.setDeadlineTimer(for: deadline, on: eventLoop)
     }
 
+    /// How long a client refused as `OVERLOADED` is told to wait.
+    static let retryAfterMillis = 50
+
+    /// Forgets a call (answered, cancelled or expired) and gives its slot back.
+    private func removeCall(_ streamID: UInt32) -> Call? {
+        guard let call = self.calls.removeValue(forKey: streamID) else { return nil }
+        self.admission.release()
+        return call
+    }
+
     private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
         guard !self.deadlines.covers(deadline) else { return }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
@@ -324,7 +350,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, context: ServerContext) {
         // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
-        guard let call = self.calls.removeValue(forKey: streamID) else { return }
+        guard let call = self.removeCall(streamID) else { return }
         let mapped: Result<[UInt8], RPCError> = result.mapError { error in
             if let convertible = error as? any RPCErrorConvertible { return convertible.rpcError }
             if error is CancellationError {
@@ -343,7 +369,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func expire(streamID: UInt32) {
-        guard let call = self.calls.removeValue(forKey: streamID) else { return }
+        guard let call = self.removeCall(streamID) else { return }
         call.task.cancel()
         self.respond(streamID: streamID, metrics: call.metrics, result: .failure(RPCError(
             code: .deadlineExceeded, reason: WireReason.deadlineExceeded,

@@ -139,3 +139,39 @@ struct AbandonedWriteTests {
         }
     }
 }
+
+@Suite("A bounded write queue")
+struct WriteQueueBoundTests {
+    @Test("with the database locked and 100 writes queued, more are refused WRITE_QUEUE_FULL at once while reads still answer; the queued ones commit once it frees")
+    func boundedQueue() async throws {
+        try await withCommerceServer(connections: 4, configure: { $0.store.maxQueuedWrites = 100 }) { server, client in
+            var users: [Int64] = []
+            for index in 0..<10 { users.append(try await client.createUser(name: "queued \(index)").id) }
+            let holder = try WriteLockHolder(path: server.store.configuration.path)
+            let fixedUsers = users
+            let calls = (0..<400).map { index in
+                Task { () -> String in
+                    do {
+                        _ = try await client.chargeBalance(userID: fixedUsers[index % 10], amount: 1_000, idempotencyKey: "q-\(index)")
+                        return "OK"
+                    } catch let error as RPCError {
+                        return "\(error.code.name)/\(error.reason)"
+                    }
+                }
+            }
+            // Refusals come back at once, while the lock still holds every queued write.
+            try await waitUntil("the queue full") { server.store.groupCommitStatistics.queued == 100 }
+            #expect(try await client.getBalance(userID: users[0]) == 0, "reads answer while writes wait")
+            holder.release()
+            var outcomes: [String: Int] = [:]
+            for call in calls { outcomes[try await call.value, default: 0] += 1 }
+            let accepted = outcomes["OK"] ?? 0
+            #expect(outcomes["RESOURCE_EXHAUSTED/WRITE_QUEUE_FULL", default: 0] > 0 && accepted >= 100, "\(outcomes)")
+            #expect(accepted + outcomes["RESOURCE_EXHAUSTED/WRITE_QUEUE_FULL", default: 0] == 400, "\(outcomes)")
+            var stored: Int64 = 0
+            for user in users { stored += try await client.getBalance(userID: user) / 1_000 }
+            #expect(stored == Int64(accepted), "every accepted charge stored, no refused one")
+            #expect(try server.store.audit().isEmpty)
+        }
+    }
+}

@@ -569,3 +569,48 @@ struct SilentServerTests {
         try await listener.close()
     }
 }
+
+@Suite("Admission across connections", .timeLimit(.minutes(1)))
+struct AdmissionTests {
+    @Test("8 calls in flight server-wide: writes stop at 6, reads at 8, each refused OVERLOADED at once with a retry hint; Health/Check always answers; slots come back as calls end")
+    func boundedInFlight() async throws {
+        try await withTestServer({ $0.maxCallsInFlight = 8 }) { server, probe in
+            // Two connections, so the bound is the server's, not one connection's.
+            let a = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
+            let b = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
+            var writes: [Task<[UInt8], any Error>] = []
+            for index in 0..<6 {
+                writes.append(Task { try await (index % 2 == 0 ? a : b).call("/test.v1.Test/SleepWrite", request: Array("60000:w\(index)".utf8)) })
+            }
+            #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 6 })
+            let refusedWrite = await #expect(throws: RPCError.self) { try await b.call("/test.v1.Test/SleepWrite", request: Array("1:w6".utf8)) }
+            #expect(refusedWrite?.code == .resourceExhausted && refusedWrite?.reason == WireReason.overloaded)
+            #expect(refusedWrite?.details["retry_after_ms"] == "50")
+            // Reads still have two slots.
+            var reads: [Task<[UInt8], any Error>] = []
+            for index in 0..<2 { reads.append(Task { try await a.call("/test.v1.Test/Sleep", request: Array("60000:r\(index)".utf8)) }) }
+            #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 8 })
+            let refusedRead = await #expect(throws: RPCError.self) { try await a.call("/test.v1.Test/Echo", request: [1]) }
+            #expect(refusedRead?.reason == WireReason.overloaded)
+            // A probe always gets an answer (a refusal would throw here).
+            _ = try await b.call("/framerpc.v1.Health/Check", request: [])
+            // Calls that end give their slots back.
+            for task in writes + reads { task.cancel() }
+            #expect(await ServerTransportTests.eventually { probe.snapshot.cancelled.count == 2 && probe.snapshot.finished.isEmpty })
+            #expect(try await ServerTransportTests.eventuallyAsync { (try? await a.call("/test.v1.Test/Echo", request: [2])) == [2] })
+            await a.close()
+            await b.close()
+        }
+    }
+}
+
+extension ServerTransportTests {
+    static func eventuallyAsync(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return try await condition()
+    }
+}

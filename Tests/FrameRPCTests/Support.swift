@@ -17,7 +17,7 @@ final class Probe: Sendable {
 
 /// A service with no protobuf of its own: payloads are raw bytes.
 /// - `Echo` returns its payload.
-/// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag.
+/// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag; `SleepWrite` the same, mutating.
 /// - `Fail` throws an RPCError; `Crash` throws a plain Swift error.
 /// - `RequestID` returns the call's request id and its metadata's `Trace-Tag` entry, "id|tag".
 struct TestService: RPCService {
@@ -40,6 +40,16 @@ struct TestService: RPCService {
                     self.probe.cancelled(tag)
                     throw error
                 }
+                self.probe.finished(tag)
+                return Array(tag.utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/SleepWrite", requestType: "bytes", responseType: "bytes", mutating: true) { payload, _ in
+                // Sleep, as a state-changing method (admission keeps a share of the slots from these).
+                let text = String(decoding: payload, as: UTF8.self)
+                let parts = text.split(separator: ":")
+                let tag = parts.count > 1 ? String(parts[1]) : ""
+                self.probe.started(tag)
+                try await Task.sleep(for: .milliseconds(Int64(parts[0]) ?? 0))
                 self.probe.finished(tag)
                 return Array(tag.utf8)
             },
