@@ -46,6 +46,16 @@ public final class RPCClient: Sendable {
             do {
                 let connection = try await self.connection(slot: slot)
                 return try await connection.send(method: method, request: request, timeout: remaining, metadata: options.metadata)
+            } catch let failure as ClientFailure where Self.refusedByAdmission(failure.error) {
+                // Refused by the server's admission before anything ran (OVERLOADED, WRITE_QUEUE_FULL):
+                // safe to send again, writes included, after the hint, while attempts and the deadline last.
+                attempt += 1
+                let hint = Duration.milliseconds(Int64(failure.error.details["retry_after_ms"] ?? "") ?? 50)
+                let delay = max(hint, self.configuration.backoff.delay(attempt: attempt - 1))
+                guard attempt < self.configuration.maxAttempts, !Task.isCancelled, ContinuousClock.now + delay < giveUp else {
+                    throw failure.error
+                }
+                try await Task.sleep(for: delay)
             } catch let failure as ClientFailure {
                 let retryable = failure.kind == .notProcessed || (failure.kind == .connectionLost && options.idempotent)
                 if failure.kind != .final { self.discard(slot: slot) }
@@ -55,6 +65,11 @@ public final class RPCClient: Sendable {
                 if delay > .zero { try await Task.sleep(for: delay) }
             }
         }
+    }
+
+    /// A refusal that says when to come back: it was not processed.
+    static func refusedByAdmission(_ error: RPCError) -> Bool {
+        error.code == .resourceExhausted && error.details["retry_after_ms"] != nil
     }
 
     /// Closes every connection; later calls fail with `UNAVAILABLE`.

@@ -144,7 +144,11 @@ struct AbandonedWriteTests {
 struct WriteQueueBoundTests {
     @Test("with the database locked and 100 writes queued, more are refused WRITE_QUEUE_FULL at once while reads still answer; the queued ones commit once it frees")
     func boundedQueue() async throws {
-        try await withCommerceServer(connections: 4, configure: { $0.store.maxQueuedWrites = 100 }) { server, client in
+        try await withCommerceServer(connections: 4, configure: { $0.store.maxQueuedWrites = 100 }) { server, setup in
+            // One attempt per call: the client would otherwise retry a WRITE_QUEUE_FULL after its hint.
+            let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4, maxAttempts: 1))
+            defer { Task { await client.close() } }
+            _ = setup
             var users: [Int64] = []
             for index in 0..<10 { users.append(try await client.createUser(name: "queued \(index)").id) }
             let holder = try WriteLockHolder(path: server.store.configuration.path)

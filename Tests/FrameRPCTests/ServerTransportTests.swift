@@ -604,6 +604,26 @@ struct AdmissionTests {
     }
 }
 
+extension AdmissionTests {
+    @Test("a call refused OVERLOADED is sent again after the server's hint, and runs once the server has room")
+    func clientRetriesOverloaded() async throws {
+        try await withTestServer({ $0.maxCallsInFlight = 4 }) { server, probe in
+            let holder = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
+            let held = (0..<3).map { index in Task { try await holder.call("/test.v1.Test/SleepWrite", request: Array("60000:held\(index)".utf8)) } }
+            #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 3 })
+            let retrying = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 8))
+            let call = Task { try await retrying.call("/test.v1.Test/SleepWrite", request: Array("1:late".utf8), options: CallOptions(timeout: .seconds(20))) }
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(!probe.snapshot.started.contains("late"), "refused while the write slots are taken")
+            for task in held { task.cancel() }
+            #expect(try await call.value == Array("late".utf8))
+            #expect(probe.snapshot.finished.filter { $0 == "late" }.count == 1)
+            await holder.close()
+            await retrying.close()
+        }
+    }
+}
+
 extension ServerTransportTests {
     static func eventuallyAsync(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let end = ContinuousClock.now + timeout
