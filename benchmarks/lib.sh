@@ -24,6 +24,13 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }  # pid: resident set, KiB
+
+sample_rss() {  # pid file: writes the peak RSS to file while the pid lives and "file.run" exists
+  local peak=0 now
+  while [[ -e "$2.run" ]] && now=$(rss_kib "$1" 2>/dev/null); do (( now > peak )) && peak=$now; echo "$peak" >"$2"; sleep 0.1; done
+}
+
 start_server() {  # database-name [serve options...]; sets SERVER_PID, PORT
   local name="$1"; shift
   rm -f "$WORK/port.json"

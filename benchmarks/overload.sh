@@ -11,11 +11,6 @@
 source "$(dirname "$0")/lib.sh"
 SECONDS_PER_RUN="${1:-10}"
 bench_setup overload
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-sample_rss() {  # pid file: the peak RSS while "$2.run" exists
-  local peak=0 now
-  while [[ -e "$2.run" ]] && now=$(rss_kib "$1" 2>/dev/null); do (( now > peak )) && peak=$now; echo "$peak" >"$2"; sleep 0.1; done
-}
 load() { "$BIN/commerce-load" --port "$PORT" --admin-token bench --json --quiet "$@"; }
 
 start_server overload --synchronous full

@@ -11,11 +11,6 @@ bench_setup resources redis-server redis-tools
 CLK_TCK=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-sample_rss() {  # pid file: peak RSS while the pid lives and the file exists
-  local peak=0 now
-  while [[ -e "$2.run" ]] && now=$(rss_kib "$1" 2>/dev/null); do (( now > peak )) && peak=$now; echo "$peak" >"$2"; sleep 0.1; done
-}
 measure() {  # label pid command...: runs the command, records cpu ticks, peak and idle RSS
   local label=$1 pid=$2; shift 2
   local before idle

@@ -24,8 +24,4 @@ final class ReadProgressHandler: ChannelInboundHandler {
         if self.progress.partialSince == nil { self.progress.partialSince = .now() }
         context.fireChannelRead(data)
     }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.fireChannelReadComplete()
-    }
 }

@@ -93,15 +93,7 @@ struct CLITests {
     @Test("/metrics moves with the calls: counts by method and code, call durations, open connections")
     func metricsMove() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
-        func scrape() async throws -> [String: Double] {
-            let text = try await httpGet(port: server.metricsPort, path: "/metrics")
-            var values: [String: Double] = [:]
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-                values[String(line[..<space])] = value
-            }
-            return values
-        }
+        func scrape() async throws -> [String: Double] { try await metrics(port: server.metricsPort) }
         let getBalanceOK = #"rpc_server_calls_total{method="/commerce.v1.BalanceService/GetBalance",code="OK"}"#
         let getBalanceNotFound = #"rpc_server_calls_total{method="/commerce.v1.BalanceService/GetBalance",code="NOT_FOUND"}"#
         let durations = #"rpc_server_call_duration_seconds_count{method="/commerce.v1.BalanceService/GetBalance"}"#

@@ -154,10 +154,7 @@ struct DataPlatformTests {
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "measured", price: 1_000, initialStock: 100)
         for _ in 0..<6 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
-        func metric(_ name: String) async throws -> Double? {
-            let text = try await httpGet(port: server.metricsPort, path: "/metrics")
-            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
-        }
+        func metric(_ name: String) async throws -> Double? { try await metrics(port: server.metricsPort)[name] }
         try await Self.waitFor("a failed pass counted") { try await metric("outbox_delivery_failures_total") ?? 0 >= 1 }
         #expect(try await metric("outbox_events_delivered_total") ?? 0 == 0)
 
@@ -182,10 +179,7 @@ struct DataPlatformTests {
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "undelivered", price: 1_000, initialStock: 100)
         _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)])
-        func metric(_ name: String) async throws -> Double? {
-            let text = try await httpGet(port: server.metricsPort, path: "/metrics")
-            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
-        }
+        func metric(_ name: String) async throws -> Double? { try await metrics(port: server.metricsPort)[name] }
         // Backoff 100 ms doubling: attempts at about 0, 0.1, 0.3, 0.7 and 1.5 s. Each waited out
         // async-http-client's own connection retries for the whole 5 s request timeout before.
         let started = ContinuousClock.now

@@ -185,6 +185,17 @@ func run(_ executable: String, _ arguments: [String], withErrors: Bool = false) 
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// Every sample of a Prometheus `/metrics` page, by its series (name and labels, as written).
+func metrics(port: Int) async throws -> [String: Double] {
+    let text = try await httpGet(port: port, path: "/metrics")
+    var values: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        values[String(line[..<space])] = value
+    }
+    return values
+}
+
 /// `GET path` over HTTP/1.0 on loopback with NIO (Foundation's URL loading would block a
 /// cooperative thread); returns the whole response, headers included.
 func httpGet(port: Int, path: String) async throws -> String {
