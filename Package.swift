@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: Wire protocol (no commerce knowledge)
@@ -77,6 +78,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CommercePostgres",
+            dependencies: [
+                "CommerceDomain", "CommerceUseCases",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CommerceService",
             dependencies: [
                 "FrameRPC", "FrameRPCServer", "CommerceProto", "CommerceDomain", "CommerceUseCases",
@@ -87,7 +100,7 @@ let package = Package(
         .target(
             name: "CommerceServerRuntime",
             dependencies: [
-                "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommerceUseCases", "CommerceDomain",
+                "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceServerCLI",
             dependencies: [
-                "CommerceServerRuntime", "CommerceSQLite", "CommerceDomain",
+                "CommerceServerRuntime", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -161,7 +174,7 @@ let package = Package(
             name: "CommerceServerTests",
             dependencies: [
                 "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
-                "CommerceSQLite", "CommerceUseCases", "CommerceDomain", "CommerceService",
+                "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests   # every product and the test bundle (the tests run the built commerce-server)
+# A real PostgreSQL for the store and race tests, in a folder of its own, stopped at the end,
+# also when a test fails. Each test makes (and drops) a database of its own on it.
+PG_DIR=$(mktemp -d /tmp/commerce-test-pg.XXXXXX)
+PG_PORT=${COMMERCE_TEST_POSTGRES_PORT:-$((50000 + RANDOM % 10000))}
+trap 'scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"' EXIT
+export COMMERCE_TEST_POSTGRES=$(scripts/postgres.sh start "$PG_DIR" "$PG_PORT")
+export COMMERCE_REQUIRE_POSTGRES=1
+echo "PostgreSQL for the tests: $COMMERCE_TEST_POSTGRES"
 # Suites one at a time: each test races hundreds of real clients by itself; running the heavy ones
 # side by side on 2 cores only starves the timers of the others.
 swift test --skip-build --no-parallel

@@ -176,12 +176,15 @@ extension CommerceError {
             .campaignNotFound, .campaignNotOpen, .couponSoldOut, .couponAlreadyIssued, .invalidDiscount,
             .invalidWindow, .notInCart, .cartFull, .emptyCart, .invalidRankingWindow, .invalidRankBy,
             .invalidPageSize, .invalidPageToken, .missingCredentials, .invalidCredentials, .adminDisabled,
-            .storageBusy, .writeQueueFull,
+            .storageBusy, .storageUnavailable, .writeQueueFull,
         ]
 
         public static let writeQueueFull = Reason(
             "WRITE_QUEUE_FULL", .resourceExhausted,
             "More writes wait for the database than the server queues (--max-queued-writes); retry shortly.")
+        public static let storageUnavailable = Reason(
+            "STORAGE_UNAVAILABLE", .unavailable,
+            "The database server cannot be reached or is restarting; nothing of the call was committed unless said otherwise; retry.")
         public static let storageBusy = Reason(
             "STORAGE_BUSY", .unavailable,
             "The database stayed locked by another process for the busy timeout; retry.")

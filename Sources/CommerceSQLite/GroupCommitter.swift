@@ -6,22 +6,6 @@ import GRDB
 import Metrics
 import Synchronization
 
-/// What the group committer has done since the store opened.
-public struct GroupCommitStatistics: Sendable {
-    public var batches: Int
-    public var writes: Int
-    /// CPU time of the committing thread.
-    public var busySeconds: Double
-    /// Wall time from each batch's start to its commit.
-    public var wallSeconds: Double
-    /// Batches that started over with a savepoint per write.
-    public var replays: Int
-    /// Writes dropped before they started because nobody waited for them any more.
-    public var abandoned: Int
-    /// Writes waiting for a batch now (not counting the batch being committed).
-    public var queued: Int
-}
-
 /// Group commit: many writes, one transaction, one fsync.
 ///
 /// Writes are submitted from the per-user and per-product queues and queued here, in submission

@@ -13,31 +13,8 @@ extension SQLiteStore: OutboxStore {
             """, event.eventID, kind.rawValue, order.id.rawValue, json, at)
     }
 
-    /// A time-ordered (version 7, RFC 9562) UUID, lower-case: 48 bits of Unix milliseconds, then 74
-    /// random bits from the system generator (getrandom, through ``RandomBits``). Time-ordered ids
-    /// append to the outbox's unique index instead of landing on a random page of it in every commit
-    /// (random version 4 ids dirtied one more index page per order). Foundation's `UUID()` on Linux
-    /// also opened /dev/urandom on every call, inside the write transaction.
-    static func eventID(at millis: UnixMillis) -> String {
-        let random = RandomBits.shared.next()
-        let high = UInt64(UInt64(truncatingIfNeeded: millis) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | (random.0 & 0x0FFF)
-        let low = (random.1 & ~(0b11 << 62)) | (0b10 << 62)  // RFC 9562 variant
-        // 8-4-4-4-12 lower-case hex digits, written straight into the string's storage.
-        return String(unsafeUninitializedCapacity: 36) { out in
-            let digits: StaticString = "0123456789abcdef"
-            var index = 0
-            for nibble in 0..<32 {
-                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
-                    out[index] = UInt8(ascii: "-")
-                    index += 1
-                }
-                let word = nibble < 16 ? high : low
-                out[index] = digits.utf8Start[Int(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16)) & 0xF)]
-                index += 1
-            }
-            return index
-        }
-    }
+    /// A time-ordered event id (``OrderEventID``).
+    static func eventID(at millis: UnixMillis) -> String { OrderEventID.make(at: millis) }
 
     public func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?> {
         // An idle relay (polling every few ms, in every instance) takes no write lock.
@@ -59,16 +36,20 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    public func events(after sequence: Int64, limit: Int) async throws -> [PendingEvent] {
-        try await self.readOne { db in
+    /// Sequences are in commit order here (one writer): the events after the lease's cursor.
+    public func events(for lease: RelayLease, limit: Int) async throws -> [PendingEvent] {
+        let sequence = lease.deliveredThrough
+        return try await self.readOne { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
                              arguments: [sequence, limit])
                 .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: 1, createdAt: $0["created_at"]) }
         }
     }
 
-    public func markDelivered(through sequence: Int64, owner: String) -> PendingWrite<Void> {
-        self.transaction { db in
+    /// The batch was contiguous from the cursor on: the cursor moves to its last event.
+    public func markDelivered(_ sequences: [Int64], owner: String) -> PendingWrite<Void> {
+        guard let sequence = sequences.max() else { return PendingWrite(.success(())) }
+        return self.transaction { db in
             try db.run("""
                 UPDATE outbox_relay SET delivered_through = ?, head_attempts = 0, next_attempt_at = 0, last_error = NULL
                 WHERE id = 1 AND owner = ? AND delivered_through < ?

@@ -101,13 +101,3 @@ extension SQLiteStore: RankingStore {
 
     private struct Key: Hashable { var day: Int64; var product: Int64 }
 }
-
-/// The database's rollups count days in another time zone than the server was started with.
-public struct CalendarMismatch: Error, CustomStringConvertible {
-    public var database: String
-    public var configured: String
-    public var description: String {
-        "the database counts sales days in \(self.database), not \(self.configured): start with --time-zone \(self.database), "
-            + "or re-count its rankings in \(self.configured) with `commerce-server migrate --time-zone \(self.configured)`"
-    }
-}

@@ -178,3 +178,12 @@ extension Database {
         try self.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }
+
+extension SQLiteStore: ServedStore {
+    public var calendar: ShopCalendar { self.configuration.calendar }
+
+    /// Waits for the writes already submitted; the connections close with the store.
+    public func close() async {
+        _ = try? await self.transaction { _ in () }.value
+    }
+}

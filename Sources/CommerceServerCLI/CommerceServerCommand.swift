@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommerceDomain
+import CommercePostgres
 import CommerceServerRuntime
 import CommerceSQLite
 import CommerceUseCases
@@ -15,15 +16,24 @@ import ServiceLifecycle
 struct CommerceServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-server",
-        abstract: "The commerce order service: FrameRPC over TCP, SQLite storage.",
+        abstract: "The commerce order service: FrameRPC over TCP, SQLite or PostgreSQL storage.",
         subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self],
         defaultSubcommand: Serve.self
     )
 }
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "Path of the SQLite database file (created if missing).")
+    @Option(name: .customLong("db"), help: """
+        The database: a SQLite file's path (created if missing), or a PostgreSQL URL \
+        (postgres://user[:password]@host[:port]/database, or ?host=/socket/dir) for instances on several hosts.
+        """)
     var path: String = "data/commerce.sqlite"
+
+    @Option(help: "PostgreSQL: write lanes (connections committing groups of writes side by side).")
+    var writeLanes: Int = 8
+
+    @Option(help: "PostgreSQL: the most writes one lane commits in one transaction.")
+    var maxBatch: Int = 32
 
     @Option(help: "SQLite synchronous mode: full (durable on power loss), normal, off.")
     var synchronous: StoreConfiguration.Synchronous = .full
@@ -47,10 +57,40 @@ struct DatabaseOptions: ParsableArguments {
     var timeZone: String = "Asia/Seoul"
 
     func validate() throws {
+        if let postgres = self.postgres { _ = try postgres.endpoint }
+        guard (1...64).contains(self.writeLanes) else { throw ValidationError("--write-lanes must be 1...64") }
+        guard (1...1_000).contains(self.maxBatch) else { throw ValidationError("--max-batch must be 1...1000") }
         guard self.walRestartFrames >= 1 else { throw ValidationError("--wal-restart-frames must be at least 1") }
         guard ShopCalendar(timeZone: self.timeZone) != nil else {
             throw ValidationError("--time-zone \(self.timeZone) is not a time zone this system knows (an IANA name such as Asia/Seoul or UTC)")
         }
+    }
+
+    /// The PostgreSQL store's configuration, if `--db` is a PostgreSQL URL.
+    var postgres: PostgresStoreConfiguration? {
+        guard PostgresStoreConfiguration.isPostgresURL(self.path) else { return nil }
+        return PostgresStoreConfiguration(url: self.path, calendar: ShopCalendar(timeZone: self.timeZone)!, writeLanes: self.writeLanes,
+                                          maximumBatch: self.maxBatch, maxQueuedWrites: self.maxQueuedWrites)
+    }
+
+    /// What the default events file is named after: the SQLite file, or `data/<database>` on PostgreSQL.
+    var eventsFileStem: String {
+        guard let postgres = self.postgres else { return self.path }
+        return "data/\((try? postgres.endpoint.database) ?? "commerce").postgres"
+    }
+
+    /// Where, for messages: the file, or the URL without its password.
+    var displayName: String { self.postgres?.redactedURL ?? self.path }
+
+    /// Opens the store `--db` names (migrating it); `recount` re-counts rankings in another calendar.
+    func open(recount: Bool = false) async throws -> any ServedStore {
+        if var postgres = self.postgres {
+            postgres.recountRankings = recount
+            return try await PostgresStore.open(postgres)
+        }
+        var configuration = self.store
+        configuration.recountRankings = recount
+        return try SQLiteStore(configuration)
     }
 
     var store: StoreConfiguration {
@@ -131,10 +171,11 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         if self.seedDemo {
-            let store = try SQLiteStore(self.database.store)
-            if try DemoCatalogue.seed(into: store) { logger.info("loaded the demo catalogue") }
+            let store = try await self.database.open()
+            if try await DemoCatalogue.seed(into: store) { logger.info("loaded the demo catalogue") }
+            await store.close()
         }
-        let configuration = CommerceServerConfiguration(
+        var configuration = CommerceServerConfiguration(
             rpc: ServerConfiguration(
                 host: self.host, port: self.port, maxFrameSize: self.maxFrameSize,
                 maxConcurrentCallsPerConnection: self.maxConcurrentCalls, maxConnections: self.maxConnections,
@@ -148,9 +189,10 @@ struct Serve: AsyncParsableCommand {
             pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,
             expirySweepMillis: self.expirySweepMs,
             dataPlatform: self.dataPlatformUrl.map { .http(url: $0, eventsPerPost: self.eventsPerPost) }
-                ?? .file(path: self.eventsFile ?? DataPlatformTarget.defaultEventsFile(forDatabase: self.database.path)),
+                ?? .file(path: self.eventsFile ?? DataPlatformTarget.defaultEventsFile(forDatabase: self.database.eventsFileStem)),
             relayLeaseMillis: self.relayLeaseMs,
             eventLoopThreads: self.eventLoops)
+        configuration.postgres = self.database.postgres
         let portFile = self.portFile
         let service = CommerceServerService(
             configuration: configuration,
@@ -168,21 +210,21 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Migrate: ParsableCommand {
+struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create or upgrade the database schema, then exit.",
         discussion: "Given a --time-zone other than the database's, re-counts every day of the rankings in it.")
     @OptionGroup var database: DatabaseOptions
 
-    func run() throws {
-        var configuration = self.database.store
-        configuration.recountRankings = true
-        let store = try SQLiteStore(configuration)
-        for migration in try store.appliedMigrations() { print("applied: \(migration)") }
+    func run() async throws {
+        let store = try await self.database.open(recount: true)
+        let applied = if let store = store as? PostgresStore { try await store.appliedMigrations() } else { try (store as! SQLiteStore).appliedMigrations() }
+        for migration in applied { print("applied: \(migration)") }
+        await store.close()
     }
 }
 
-struct Seed: ParsableCommand {
+struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load data into a database: the demo set, or a sales history for benchmarks.")
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "The demo catalogue and users (only into an empty database).") var demo = false
@@ -194,17 +236,21 @@ struct Seed: ParsableCommand {
         guard self.demo || self.historyLines != nil else { throw ValidationError("say what to seed: --demo and/or --history-lines N") }
         if let lines = self.historyLines, lines <= 0 { throw ValidationError("--history-lines must be positive") }
         guard (1...366).contains(self.historyDays) else { throw ValidationError("--history-days must be 1...366") }
+        if self.historyLines != nil, self.database.postgres != nil {
+            throw ValidationError("--history-lines writes straight into a SQLite file; it does not load PostgreSQL yet")
+        }
     }
 
-    func run() throws {
-        let store = try SQLiteStore(self.database.store)
+    func run() async throws {
+        let opened = try await self.database.open()
         if self.demo {
-            if try DemoCatalogue.seed(into: store) {
-                print("seeded \(DemoCatalogue.products.count) products and \(DemoCatalogue.users.count) users into \(self.database.path)")
+            if try await DemoCatalogue.seed(into: opened) {
+                print("seeded \(DemoCatalogue.products.count) products and \(DemoCatalogue.users.count) users into \(self.database.displayName)")
             } else {
-                print("\(self.database.path) already has data; demo set not seeded")
+                print("\(self.database.displayName) already has data; demo set not seeded")
             }
         }
+        guard let store = opened as? SQLiteStore else { return await opened.close() }
         if let lines = self.historyLines {
             let created = try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: lines, days: self.historyDays)) { done in
                 if done % 100_000 == 0 { FileHandle.standardError.write(Data("  \(done) order lines\n".utf8)) }
@@ -219,14 +265,15 @@ struct Seed: ParsableCommand {
     }
 }
 
-struct Audit: ParsableCommand {
+struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every invariant of the database; exit 1 and list the violations if any is broken.")
     @OptionGroup var database: DatabaseOptions
 
-    func run() throws {
-        let store = try SQLiteStore(self.database.store)
-        let violations = try store.audit()
+    func run() async throws {
+        let store = try await self.database.open()
+        let violations = try await store.checkInvariants()
+        await store.close()
         if violations.isEmpty {
             print("audit clean: balances equal their history, stock is conserved and matches the orders, coupons within quantity, paid orders have payments")
             return

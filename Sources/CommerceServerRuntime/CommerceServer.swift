@@ -1,3 +1,4 @@
+import CommercePostgres
 import CommerceService
 import CommerceSQLite
 import CommerceUseCases
@@ -9,7 +10,10 @@ import NIOPosix
 /// The composition root: opens the store, wires the use cases to their queues and the services
 /// to the router, and starts the FrameRPC server.
 public final class CommerceServer: Sendable {
-    public let store: SQLiteStore
+    /// The SQLite store, or the PostgreSQL one when ``CommerceServerConfiguration/postgres`` is set.
+    public let store: any ServedStore
+    /// The store, if it is the SQLite one (its file, its checkpointer).
+    public var sqlite: SQLiteStore? { self.store as? SQLiteStore }
     /// The use cases the RPCs run (the expiry sweep among them).
     public let useCases: CommerceUseCases
     private let rpc: RPCServer
@@ -23,7 +27,7 @@ public final class CommerceServer: Sendable {
     public var openConnections: Int { self.rpc.openConnections }
 
     private init(
-        store: SQLiteStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
+        store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
         ownGroup: MultiThreadedEventLoopGroup?, logger: Logger
     ) {
         self.useCases = useCases
@@ -38,11 +42,12 @@ public final class CommerceServer: Sendable {
     public static func start(
         _ configuration: CommerceServerConfiguration, logger: Logger = Logger(label: "commerce.server")
     ) async throws -> CommerceServer {
-        let store = try SQLiteStore(configuration.store)
+        let store: any ServedStore =
+            if let postgres = configuration.postgres { try await PostgresStore.open(postgres, logger: logger) } else { try SQLiteStore(configuration.store) }
         let useCases = CommerceUseCases(
             store: store,
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
-            calendar: configuration.store.calendar, rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
+            calendar: store.calendar, rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
         let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
         // Everything that can fail is set up before the listener opens: nothing after it throws, so
         // a failed start leaves no socket or event loop behind.
@@ -62,6 +67,7 @@ public final class CommerceServer: Sendable {
         } catch {
             await sink?.1.close()
             try? await ownGroup?.shutdownGracefully()
+            await store.close()
             throw error
         }
         // Unpaid two-step orders expire by themselves: every instance sweeps, the guarded status
@@ -74,7 +80,7 @@ public final class CommerceServer: Sendable {
                     if expired > 0 { logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
                     // After the shop's midnight, the first sweep of any instance takes the day's ranking snapshot.
                     if try await useCases.takeRankingSnapshot() {
-                        logger.info("took the ranking snapshot", metadata: ["time_zone": "\(configuration.store.calendar)"])
+                        logger.info("took the ranking snapshot", metadata: ["time_zone": "\(store.calendar)"])
                     }
                 } catch {
                     logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
@@ -103,6 +109,7 @@ public final class CommerceServer: Sendable {
         await self.relay?.value
         try await self.rpc.shutdownGracefully()
         try await self.ownGroup?.shutdownGracefully()
+        await self.store.close()
         let commits = self.store.groupCommitStatistics
         self.logger.notice("group commit", metadata: [
             "transactions": "\(commits.batches)", "writes": "\(commits.writes)",

@@ -1,4 +1,5 @@
 import CommerceDomain
+import CommercePostgres
 import CommerceSQLite
 import CommerceUseCases
 import FrameRPCServer
@@ -7,6 +8,9 @@ import FrameRPCServer
 public struct CommerceServerConfiguration: Sendable {
     public var rpc: ServerConfiguration
     public var store: StoreConfiguration
+    /// A PostgreSQL database instead of the SQLite file in ``store`` (whose other settings then do
+    /// not apply): for instances on several hosts.
+    public var postgres: PostgresStoreConfiguration?
     /// Admin calls need `authorization: Bearer <token>`; `nil` disables them.
     public var adminToken: String?
     /// Shards of the per-user and per-product write queues.

@@ -242,12 +242,12 @@ final class DataPlatformRelay: Sendable {
             return 0
         }
         // Read outside the commit path; the lease keeps other relays off these events meanwhile.
-        var events = try await store.events(after: lease.deliveredThrough, limit: batch)
+        var events = try await store.events(for: lease, limit: batch)
         if !events.isEmpty { events[0].attempts = lease.headAttempts + 1 }
         let (count, failure) = await self.sink.deliver(inOrder: events)
         if count > 0 {
-            let through = events[count - 1].sequence
-            try await self.onQueue { store.markDelivered(through: through, owner: owner) }
+            let delivered = events[..<count].map(\.sequence)
+            try await self.onQueue { store.markDelivered(delivered, owner: owner) }
             self.delivered.increment(by: count)
             self.lag.record(Double(max(0, clock() - events[count - 1].createdAt)) / 1_000)
         }

@@ -150,18 +150,20 @@ public protocol CartStore: Sendable {
     func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt>
 }
 
-/// The transactional outbox: events are written by the order transactions themselves, in commit
-/// order; a relay delivers them in that order, at least once. One relay at a time (per database)
-/// holds the lease; delivery progress and the head event's retries are kept with it.
+/// The transactional outbox: events are written by the order transactions themselves. A relay
+/// delivers them at least once, oldest first, and in commit order for each order (an order's
+/// refund commits after its payment, so it is written after it). One relay at a time (per
+/// database) holds the lease; the head event's retries are kept with it.
 public protocol OutboxStore: Sendable {
     /// Takes or renews the relay lease for `owner` until `now + leaseMillis`. Nil when another
     /// owner holds an unexpired lease, when nothing is undelivered, or when the head event's retry
     /// is not due yet.
     func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?>
-    /// Up to `limit` events after `sequence`, oldest first (a read: the lease holder's next batch).
-    func events(after sequence: Int64, limit: Int) async throws -> [PendingEvent]
-    /// Records that every event up to `sequence` was delivered (if `owner` still holds the lease).
-    func markDelivered(through sequence: Int64, owner: String) -> PendingWrite<Void>
+    /// Up to `limit` undelivered events, oldest first (a read: the lease holder's next batch).
+    func events(for lease: RelayLease, limit: Int) async throws -> [PendingEvent]
+    /// Records that these events (of the last batch, in its order) were delivered, if `owner`
+    /// still holds the lease.
+    func markDelivered(_ sequences: [Int64], owner: String) -> PendingWrite<Void>
     /// Records a failed attempt at the head event `sequence`, its `attempts`-th; it is due again at `retryAt`.
     func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void>
     /// Gives up the relay lease, if `owner` holds it.
@@ -171,9 +173,12 @@ public protocol OutboxStore: Sendable {
     func oldestUndeliveredEventTime() async throws -> UnixMillis?
 }
 
-/// The relay lease as its holder took it: how far delivery got, and how often the event right
-/// after that has failed so far.
+/// The relay lease as its holder took it: where delivery stands, and how often the event at the
+/// head has failed so far.
 public struct RelayLease: Hashable, Sendable {
+    /// Every event up to this sequence is delivered, for a store whose sequences are in commit
+    /// order (SQLite: one writer). A store that records delivery per event (PostgreSQL, whose
+    /// sequences several writers take out of commit order) says 0.
     public var deliveredThrough: Int64
     public var headAttempts: Int
 

@@ -283,22 +283,22 @@ struct SQLiteStoreTests {
         #expect(try await migrated.undeliveredEventCount() == 3, "3, 4 (again: at least once) and 5")
         let lease = try #require(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 10).wait())
         #expect(lease == RelayLease(deliveredThrough: 2, headAttempts: 0))
-        #expect(try await migrated.events(after: lease.deliveredThrough, limit: 10).map(\.sequence) == [3, 4, 5])
+        #expect(try await migrated.events(for: lease, limit: 10).map(\.sequence) == [3, 4, 5])
         // Another owner is kept out while the lease lasts.
         #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 500).wait() == nil)
         try migrated.markFailed(3, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").wait()
         #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).wait() == nil, "retry not due yet")
         #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).wait() == RelayLease(deliveredThrough: 2, headAttempts: 1))
-        try migrated.markDelivered(through: 4, owner: "b").wait()  // not the lease holder: ignored
+        try migrated.markDelivered([3, 4], owner: "b").wait()  // not the lease holder: ignored
         #expect(try await migrated.undeliveredEventCount() == 3)
-        try migrated.markDelivered(through: 4, owner: "a").wait()
+        try migrated.markDelivered([3, 4], owner: "a").wait()
         #expect(try await migrated.undeliveredEventCount() == 1)
         // Once the lease has run out, another owner takes over where delivery stopped.
         #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 2_000).wait() == RelayLease(deliveredThrough: 4, headAttempts: 0))
         // A relay that stops hands the lease back: the next one need not wait for it to run out.
         try migrated.releaseRelayLease(owner: "b").wait()
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_001).wait()?.deliveredThrough == 4)
-        try migrated.markDelivered(through: 5, owner: "c").wait()
+        try migrated.markDelivered([5], owner: "c").wait()
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
     }
 
@@ -335,7 +335,7 @@ struct SQLiteStoreTests {
             #expect(indexes.isDisjoint(with: ["payments_by_order", "outbox_by_order", "order_lines_by_product"]), "only the audit read them")
         }
         // The relay cursor still reads the events by id.
-        #expect(try await migrated.events(after: 1, limit: 10).map(\.sequence) == [2, 3])
+        #expect(try await migrated.events(for: RelayLease(deliveredThrough: 1, headAttempts: 0), limit: 10).map(\.sequence) == [2, 3])
         for table in tables {
             let message = table == "outbox" ? "outbox events are append-only" : "\(table) are append-only"
             expectRefused(message, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
@@ -640,8 +640,8 @@ struct SQLiteStoreTests {
     @Test("the demo seed loads once and leaves a clean audit")
     func demoSeed() async throws {
         let store = try temporaryStore()
-        #expect(try DemoCatalogue.seed(into: store))
-        #expect(try !DemoCatalogue.seed(into: store))
+        #expect(try await DemoCatalogue.seed(into: store))
+        #expect(try await !DemoCatalogue.seed(into: store))
         #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
         #expect(try store.audit().isEmpty)
     }

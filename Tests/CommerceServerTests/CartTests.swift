@@ -53,7 +53,7 @@ struct CartTests {
             let again = try await client.checkoutCart(userID: user, idempotencyKey: "checkout-1")
             #expect(again.replayed && again.order.id == placed.order.id)
             #expect(try await client.getBalance(userID: user) == 1_000)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 }

@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Exactness under concurrency", .serialized, .timeLimit(.minutes(5)))
 struct ConcurrencyTests {
-    @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling")
-    func concurrentCharges() async throws {
-        try await withCommerceServer { server, _ in
+    @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling", arguments: StoreKind.available)
+    func concurrentCharges(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, _ in
             let setup = CommerceClient(port: server.port)
             let user = try await setup.createUser(name: "crowd target")
             let clients = (0..<20).map { _ in CommerceClient(port: server.port) }
@@ -40,7 +40,7 @@ struct ConcurrencyTests {
                 token = page.nextPageToken
             } while !token.isEmpty
             #expect(entries == 1_000 && sum == 1_000_000)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for client in clients { await client.close() }
             await setup.close()
         }
@@ -74,14 +74,14 @@ struct ConcurrencyTests {
                 try await group.waitForAll()
             }
             for user in users { #expect(try await client.getBalance(userID: user) == 64 * 20 / 16 * 1_000) }
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
         #expect(ownLoopThreads() == before)
     }
 
-    @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once")
-    func racingIdempotencyKeys() async throws {
-        try await withCommerceServer { server, _ in
+    @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once", arguments: StoreKind.available)
+    func racingIdempotencyKeys(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, _ in
             let setup = CommerceClient(port: server.port)
             let user = try await setup.createUser(name: "double clicker")
             let clients = (0..<10).map { _ in CommerceClient(port: server.port) }
@@ -102,7 +102,7 @@ struct ConcurrencyTests {
             let entriesByKey = Dictionary(grouping: receipts, by: \.0).mapValues { Set($0.map(\.1)) }
             #expect(entriesByKey.values.allSatisfy { $0.count == 1 }, "every copy saw the same entry")
             #expect(try await setup.getBalance(userID: user.id) == 40 * 5_000)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for client in clients { await client.close() }
             await setup.close()
         }

@@ -36,12 +36,12 @@ struct OrderAndCouponTests {
             #expect(history.entries.first?.type == .use && history.entries.first?.amount == -35_000)
             // A price change later does not change what was sold: the order keeps the name and unit
             // price it was placed at (the catalogue row is changed under the server's feet).
-            try server.store.unsafeExecuteForTesting("UPDATE products SET price = 99000, name = 'A renamed' WHERE id = \(a.id)")
+            try server.sqlite!.unsafeExecuteForTesting("UPDATE products SET price = 99000, name = 'A renamed' WHERE id = \(a.id)")
             #expect(try await client.getProduct(productID: a.id).price == 99_000, "the catalogue did change")
             let later = try await client.getOrder(orderID: order.id)
             #expect(later.lines[0].productName == "A" && later.lines[0].unitPrice == 10_000 && later.lines[0].lineTotal == 30_000)
             #expect(later.total == 35_000 && later == order)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -76,7 +76,7 @@ struct OrderAndCouponTests {
             #expect(try await client.getProduct(productID: scarce.id).stock == 1)
             #expect(try await client.getBalance(userID: user) == 20_000)
             #expect(try await client.listOrders(userID: user).orders.isEmpty)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -125,7 +125,7 @@ struct OrderAndCouponTests {
             let listed = try await client.listUserCoupons(userID: u1)
             #expect(listed.count == 1 && listed[0].state == .used && listed[0].orderID == order.id)
             #expect(try await client.listUserCoupons(userID: u3).isEmpty)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -156,7 +156,7 @@ struct OrderAndCouponTests {
             // The coupon works again.
             let again = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
             #expect(again.discount == 2_000)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -199,7 +199,7 @@ struct OrderAndCouponTests {
             #expect(wide.products.map(\.name) == ["old hit", "new favourite"] && wide.products.first?.quantitySold == 20)
             await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(days: 31) }
             await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(limit: -1) }
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -247,7 +247,7 @@ struct OrderAndCouponTests {
             let cancelled = try await client.cancelOrder(userID: stranger, orderID: third.id)
             #expect(cancelled.order.status == .cancelled && cancelled.refunded == 0 && cancelled.balanceAfter == 30_000)
             #expect(try await client.getProduct(productID: product.id).stock == 1)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -279,7 +279,7 @@ struct OrderAndCouponTests {
             await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.payOrder(userID: user, orderID: pending.id) }
             await expectRPCError(.failedPrecondition, "ORDER_EXPIRED") { try await client.cancelOrder(userID: user, orderID: pending.id) }
             #expect(try await client.getProduct(productID: product.id).stock == 5)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -317,7 +317,7 @@ struct OrderAndCouponTests {
             let product = try await client.createProduct(name: "p", price: 1_000, initialStock: 5)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 1)]).order
             // Written around the CHECK, as a foreign writer or a newer schema might.
-            try server.store.unsafeExecuteForTesting("""
+            try server.sqlite!.unsafeExecuteForTesting("""
                 PRAGMA ignore_check_constraints = ON; UPDATE orders SET status = 'SHIPPED' WHERE id = \(order.id); PRAGMA ignore_check_constraints = OFF
                 """)
             await expectRPCError(.internal, "INTERNAL_ERROR") { try await client.getOrder(orderID: order.id) }
@@ -345,7 +345,7 @@ struct OrderAndCouponTests {
             #expect(try await client.getOrder(orderID: pending.id).status == .expired)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 1)], couponID: coupon.id).order
             #expect(order.discount == 500)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 

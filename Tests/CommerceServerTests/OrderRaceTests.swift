@@ -10,9 +10,9 @@ func tally(_ outcomes: [String]) -> [String: Int] { outcomes.reduce(into: [:]) {
 
 @Suite("Orders and coupons under concurrency", .serialized, .timeLimit(.minutes(5)))
 struct OrderRaceTests {
-    @Test("1,000 concurrent PlaceOrder on a product with stock 100: exactly 100 succeed, the rest OUT_OF_STOCK; balances exact")
-    func hotProduct() async throws {
-        try await withCommerceServer(connections: 4) { server, client in
+    @Test("1,000 concurrent PlaceOrder on a product with stock 100: exactly 100 succeed, the rest OUT_OF_STOCK; balances exact", arguments: StoreKind.available)
+    func hotProduct(store: StoreKind) async throws {
+        try await withCommerceServer(store: store, connections: 4) { server, client in
             let product = try await client.createProduct(name: "flash sneakers", price: 1_000, initialStock: 100)
             let users = try await withThrowingTaskGroup(of: Int64.self) { group in
                 for index in 0..<250 { group.addTask { try await fundedUser(client, 10_000, name: "buyer \(index)") } }
@@ -40,16 +40,16 @@ struct OrderRaceTests {
             var total: Int64 = 0
             for user in users { total += try await client.getBalance(userID: user) }
             #expect(total == 250 * 10_000 - 100 * 1_000, "charged - spent = balances")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for c in clients { await c.close() }
         }
     }
 
-    @Test("10,000 racing IssueCoupon for 100 coupons issue exactly 100, to 100 distinct users")
-    func flashCrowd() async throws {
+    @Test("10,000 racing IssueCoupon for 100 coupons issue exactly 100, to 100 distinct users", arguments: StoreKind.available)
+    func flashCrowd(store: StoreKind) async throws {
         // 10,000 calls at once are above the server's default admission bound (writes may take 6,144
         // of 8,192 slots): this test races the store, so it admits them all. Admission has its own tests.
-        try await withCommerceServer(connections: 4, configure: { $0.rpc.maxCallsInFlight = 16_384 }) { server, client in
+        try await withCommerceServer(store: store, connections: 4, configure: { $0.rpc.maxCallsInFlight = 16_384 }) { server, client in
             let now = nowMillis()
             let campaign = try await client.createCouponCampaign(
                 name: "first 100", kind: .fixed, amount: 5_000, totalQuantity: 100, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
@@ -90,14 +90,14 @@ struct OrderRaceTests {
                 }
             }
             #expect(server.store.groupCommitStatistics.writes == writesBefore, "no write for 500 sold-out requests")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for c in clients { await c.close() }
         }
     }
 
-    @Test("one user firing orders and charges at once from many connections ends at the exact balance")
-    func ordersAndCharges() async throws {
-        try await withCommerceServer { server, client in
+    @Test("one user firing orders and charges at once from many connections ends at the exact balance", arguments: StoreKind.available)
+    func ordersAndCharges(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             // Amounts that cannot cancel out: every order (10 won) together is less than one charge
             // (3,001 won), and no number of lost charges equals a count of lost orders under 301.
             let user = try await fundedUser(client, 50_000)
@@ -122,14 +122,14 @@ struct OrderRaceTests {
             #expect(tally(outcomes) == ["ORDER": 300, "CHARGE": 300])
             #expect(try await client.getBalance(userID: user) == 50_000 + 300 * 3_001 - 300 * 10)
             #expect(try await client.getProduct(productID: product.id).stock == 9_700)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for c in clients { await c.close() }
         }
     }
 
-    @Test("orders over overlapping products in opposite orders: no deadlock, all answered, stock exact")
-    func oppositeOrders() async throws {
-        try await withCommerceServer { server, client in
+    @Test("orders over overlapping products in opposite orders: no deadlock, all answered, stock exact", arguments: StoreKind.available)
+    func oppositeOrders(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let products = [
                 try await client.createProduct(name: "A", price: 1_000, initialStock: 1_000),
                 try await client.createProduct(name: "B", price: 1_000, initialStock: 1_000),
@@ -153,14 +153,14 @@ struct OrderRaceTests {
             }
             #expect(answered == 400)
             for product in products { #expect(try await client.getProduct(productID: product).stock == 600) }
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for c in clients { await c.close() }
         }
     }
 
-    @Test("50 racing cancels of one order from 10 connections refund it exactly once")
-    func racingCancels() async throws {
-        try await withCommerceServer { server, client in
+    @Test("50 racing cancels of one order from 10 connections refund it exactly once", arguments: StoreKind.available)
+    func racingCancels(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let user = try await fundedUser(client, 50_000)
             let product = try await client.createProduct(name: "kettle", price: 20_000, initialStock: 3)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 2)]).order
@@ -180,7 +180,7 @@ struct OrderRaceTests {
             #expect(tally(outcomes) == ["OK": 1, "ORDER_NOT_CANCELLABLE": 49])
             #expect(try await client.getBalance(userID: user) == 50_000)
             #expect(try await client.getProduct(productID: product.id).stock == 3)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
             for c in clients { await c.close() }
         }
     }

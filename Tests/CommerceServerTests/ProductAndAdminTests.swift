@@ -71,7 +71,7 @@ struct ProductAndAdminTests {
             _ = try await client.chargeBalance(userID: user.id, amount: 5_000)
             #expect(try await client.audit().isEmpty)
             // Tamper behind the service's back, as a bad migration or manual edit would.
-            try server.store.unsafeExecuteForTesting("UPDATE users SET balance = balance + 1 WHERE id = \(user.id)")
+            try server.sqlite!.unsafeExecuteForTesting("UPDATE users SET balance = balance + 1 WHERE id = \(user.id)")
             let violations = try await client.audit()
             #expect(violations.map(\.rule).contains("balance-equals-history"))
             let anonymous = CommerceClient(port: server.port)

@@ -112,7 +112,7 @@ struct RankingTests {
             #expect(twoDays.products.map(\.orderCount) == [1, 1, 3])
             let byOrders = try await client.topProducts(days: 2, rankBy: .orders, window: .completedDays)
             #expect(byOrders.products.map(\.name) == ["popular", "late", "bulk"], "orders 3, 1, 1; ties by units")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
 
             await expectRPCError(.invalidArgument, "INVALID_RANK_BY") { try await client.topProducts(rankBy: .UNRECOGNIZED(7)) }
             await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(window: .UNRECOGNIZED(3)) }
@@ -144,7 +144,7 @@ struct RankingTests {
             let utcToday = try await client.topProducts(days: 1)
             #expect(utcToday.products.map(\.name) == ["early", "later"] && utcToday.products.map(\.quantitySold) == [4, 2])
             #expect(utcToday.windowStartUnixMs % 86_400_000 == 0)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 }

@@ -1,4 +1,5 @@
 import CommerceClient
+import CommercePostgres
 import CommerceServerRuntime
 import CommerceSQLite
 import CommerceUseCases
@@ -32,8 +33,43 @@ func temporaryDatabasePath() -> String {
         .appendingPathComponent("commerce-test-\(UUID().uuidString)").appendingPathComponent("commerce.sqlite").path
 }
 
-/// A real server on port 0 over a fresh SQLite file, with a client; both torn down afterwards.
+/// The store a test runs against.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    /// The PostgreSQL server the test command started (`scripts/test.sh` sets it), as a URL of
+    /// its maintenance database; each test gets a database of its own on it.
+    static let postgresServer = ProcessInfo.processInfo.environment["COMMERCE_TEST_POSTGRES"]
+
+    /// SQLite always; PostgreSQL when a server is given. `scripts/test.sh` always gives one, and
+    /// sets `COMMERCE_REQUIRE_POSTGRES`, which makes its absence a failure (see `PostgresTestServerTests`).
+    static let available: [StoreKind] = postgresServer == nil ? [.sqlite] : [.sqlite, .postgres]
+
+    var testDescription: String { self.rawValue }
+}
+
+/// A new, empty database on the test's PostgreSQL server; its URL.
+func temporaryPostgresDatabase() throws -> String {
+    let server = try #require(StoreKind.postgresServer, "COMMERCE_TEST_POSTGRES is not set")
+    let name = "commerce_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "_"))"
+    let created = try run("/usr/bin/psql", [server, "-qc", "CREATE DATABASE \(name)"], withErrors: true)
+    guard created.status == 0 else { throw TestSetupError(message: "CREATE DATABASE failed: \(created.output)") }
+    var components = URLComponents(string: server)!
+    components.path = "/\(name)"
+    return components.string!
+}
+
+/// Drops a database made by ``temporaryPostgresDatabase()``.
+func dropPostgresDatabase(_ url: String) {
+    guard let server = StoreKind.postgresServer, let name = URLComponents(string: url)?.path.dropFirst() else { return }
+    _ = try? run("/usr/bin/psql", [server, "-qc", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"], withErrors: true)
+}
+
+/// A real server on port 0 over a fresh SQLite file (or a fresh PostgreSQL database), with a
+/// client; both torn down afterwards.
 func withCommerceServer<T>(
+    store kind: StoreKind = .sqlite,
     adminToken token: String? = adminToken,
     connections: Int = 1,
     clock: TestClock? = nil,
@@ -48,6 +84,15 @@ func withCommerceServer<T>(
         clock: clockFunction(clock),
         rankingCacheMillis: rankingCache)
     configure(&configuration)
+    var postgresDatabase: String?
+    if kind == .postgres {
+        let url = try temporaryPostgresDatabase()
+        postgresDatabase = url
+        var postgres = PostgresStoreConfiguration(url: url, calendar: configuration.store.calendar)
+        postgres.maxQueuedWrites = configuration.store.maxQueuedWrites
+        configuration.postgres = postgres
+    }
+    defer { if let postgresDatabase { dropPostgresDatabase(postgresDatabase) } }
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
         configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)

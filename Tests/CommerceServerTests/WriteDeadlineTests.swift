@@ -49,7 +49,7 @@ struct WriteDeadlineTests {
             #expect(try await client.getBalance(userID: user) == 100 * 1_000 - 100 * 10, "100 charges and 100 orders, each once")
             #expect(try await client.getProduct(productID: product).stock == 10_000 - 100)
             #expect(try await client.listOrders(userID: user, pageSize: 500).orders.count == 100)
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 
@@ -71,7 +71,7 @@ struct WriteDeadlineTests {
             #expect(try await client.getBalance(userID: user) == 200_000)
             let entries = try await client.listBalanceHistory(userID: user, pageSize: 500).entries
             #expect(entries.count == 200, "one history entry per key")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 }
@@ -114,7 +114,7 @@ struct AbandonedWriteTests {
         try await withCommerceServer { server, client in
             var users: [Int64] = []
             for index in 0..<20 { users.append(try await client.createUser(name: "gone \(index)").id) }
-            let holder = try WriteLockHolder(path: server.store.configuration.path)
+            let holder = try WriteLockHolder(path: server.sqlite!.configuration.path)
             // Another client floods charges; the first batch waits for the lock, the rest queue behind it.
             let flooder = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4))
             let fixedUsers = users
@@ -135,7 +135,7 @@ struct AbandonedWriteTests {
             for user in users { stored += try await client.getBalance(userID: user) / 1_000 }
             #expect(statistics.abandoned >= 1_500 - 256, "dropped, not run: \(statistics.abandoned)")
             #expect(stored <= 2_000 - Int64(statistics.abandoned) && stored <= 256 + 20, "only the batch taken before the hang-up ran: \(stored)")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 }
@@ -151,7 +151,7 @@ struct WriteQueueBoundTests {
             _ = setup
             var users: [Int64] = []
             for index in 0..<10 { users.append(try await client.createUser(name: "queued \(index)").id) }
-            let holder = try WriteLockHolder(path: server.store.configuration.path)
+            let holder = try WriteLockHolder(path: server.sqlite!.configuration.path)
             let fixedUsers = users
             let calls = (0..<400).map { index in
                 Task { () -> String in
@@ -175,7 +175,7 @@ struct WriteQueueBoundTests {
             var stored: Int64 = 0
             for user in users { stored += try await client.getBalance(userID: user) / 1_000 }
             #expect(stored == Int64(accepted), "every accepted charge stored, no refused one")
-            #expect(try server.store.audit().isEmpty)
+            #expect(try await server.store.checkInvariants().isEmpty)
         }
     }
 }

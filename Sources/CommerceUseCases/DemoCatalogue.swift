@@ -1,6 +1,4 @@
-import GRDB
 import CommerceDomain
-import CommerceUseCases
 
 /// The demo data set `commerce-server seed --demo` loads: a small catalogue, a welcome coupon
 /// campaign, and a few users with charged balances (charged through the ledger, so their history
@@ -26,27 +24,25 @@ public enum DemoCatalogue {
     /// Campaign 1 of the demo: 5,000 won off, 1,000 coupons, valid for a year from seeding.
     public static let welcomeCampaign = (name: "Welcome: 5,000 won off", won: Won(5_000), quantity: Int64(1_000))
 
-    /// Loads the demo set unless the database already has products or users.
+    /// Loads the demo set, through the store's ports, unless the database already has products or users.
     /// - Returns: false when it was not empty (nothing written).
     @discardableResult
-    public static func seed(into store: SQLiteStore, clock: @Sendable () -> UnixMillis = systemClock) throws -> Bool {
-        let empty = try store.readNow { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM products)") == 0
-        }
-        guard empty else { return false }
+    public static func seed(into store: some CommerceStore, clock: @Sendable () -> UnixMillis = systemClock) async throws -> Bool {
+        let hasProducts = try await !store.products(page: PageQuery(size: 1, after: nil)).items.isEmpty
+        guard !hasProducts, try await store.user(UserID(1)) == nil else { return false }
         for product in self.products {
-            _ = try store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock()).wait()
+            _ = try await store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock()).value
         }
         let now = clock()
-        _ = try store.createCampaign(
+        _ = try await store.createCampaign(
             NewCampaign(name: welcomeCampaign.name, discount: .fixed(won: welcomeCampaign.won), totalQuantity: welcomeCampaign.quantity,
                         validFrom: now, validUntil: now + 365 * 86_400_000),
-            at: now).wait()
+            at: now).value
         for user in self.users {
-            let created = try store.createUser(name: user.name, at: clock()).wait()
+            let created = try await store.createUser(name: user.name, at: clock()).value
             if user.charge > 0 {
-                _ = try store.charge(ChargeCommand(userID: created.id, amount: user.charge, idempotencyKey: "demo-seed",
-                                                   policy: .standard, at: clock())).wait()
+                _ = try await store.charge(ChargeCommand(userID: created.id, amount: user.charge, idempotencyKey: "demo-seed",
+                                                         policy: .standard, at: clock())).value
             }
         }
         return true

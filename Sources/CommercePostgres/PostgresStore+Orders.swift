@@ -1,0 +1,266 @@
+import CommerceDomain
+import CommerceUseCases
+import PostgresNIO
+
+extension PostgresStore: OrderStore {
+    public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
+        self.transaction(key: command.request.userID.rawValue) { session in
+            if let key = command.idempotencyKey,
+               let replay = try await Self.replayedOrder(session, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
+                return replay
+            }
+            return try await self.placeOrder(session, command)
+        }
+    }
+
+    /// The first order placed under `key`, if any; a different fingerprint under it is refused.
+    /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
+    static func replayedOrder(_ session: Session, user: UserID, key: String, fingerprint: String?) async throws -> OrderReceipt? {
+        guard let (firstFingerprint, orderID, balanceAfter) = try await session.first("""
+            SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = \(user.rawValue) AND key = \(key)
+            """, as: (String, Int64, Int64).self)
+        else { return nil }
+        if let fingerprint, firstFingerprint != fingerprint {
+            throw CommerceError(.idempotencyKeyReused, "idempotency key was first used for a different order (order \(orderID))",
+                                details: ["order_id": "\(orderID)"])
+        }
+        guard let order = try await Self.loadOrder(session, OrderID(orderID)) else { return nil }
+        return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: true)
+    }
+
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart).
+    /// Refusals are found by reads before the first change, as in the SQLite store; then every
+    /// change is a guarded statement, which decides whatever another instance did meanwhile:
+    /// stock per line in product-id order (so orders lock products in one order), the coupon's
+    /// hold, the order, and — paid now — the balance.
+    func placeOrder(_ session: Session, _ command: PlaceOrderCommand) async throws -> OrderReceipt {
+        let request = command.request
+        let user = request.userID.rawValue
+        let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
+        guard let balance = try await Self.balance(session, of: request.userID) else {
+            throw CommerceError.userNotFound(request.userID)
+        }
+        var coupon: Coupon?
+        if let couponID = request.couponID { coupon = try await Self.usableCoupon(session, couponID, user: request.userID, at: command.at) }
+        var lines: [OrderLine] = []
+        for (product, quantity) in request.lines {
+            guard let (name, price, stock) = try await session.first("SELECT name, price, stock FROM products WHERE id = \(product.rawValue)",
+                                                                     as: (String, Int64, Int64).self)
+            else {
+                throw CommerceError.productNotFound(product)
+            }
+            try StockRule.check(product, name: name, available: stock, ordered: quantity)
+            lines.append(OrderLine(productID: product, productName: name, unitPrice: price, quantity: quantity))
+        }
+        let pricing = try OrderPricing(lines: lines, coupon: coupon)
+        if status == .paid { try BalancePolicy.standard.checkPayment(pricing.amountDue, balance: balance) }
+
+        for line in lines {
+            let taken = try await session.write("""
+                UPDATE products SET stock = stock - \(line.quantity), sold = sold + \(line.quantity)
+                WHERE id = \(line.productID.rawValue) AND stock >= \(line.quantity) RETURNING stock
+                """, returning: Int64.self)
+            guard !taken.isEmpty else {
+                let stock = try await session.first("SELECT stock FROM products WHERE id = \(line.productID.rawValue)", as: Int64.self) ?? 0
+                throw StockRule.outOfStock(line.productID, name: line.productName, available: stock, ordered: line.quantity)
+            }
+        }
+        let paidAt: Int64? = status == .paid ? command.at : nil
+        let orderID = OrderID(try await session.write("""
+            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
+            VALUES (\(user), \(status.rawValue), \(pricing.total), \(pricing.discount), \(request.couponID?.rawValue), \(command.at),
+                    \(command.at), \(command.expiresAt), \(paidAt))
+            RETURNING id
+            """, returning: Int64.self)[0])
+        for line in lines {
+            try await session.write("""
+                INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
+                VALUES (\(orderID.rawValue), \(line.productID.rawValue), \(line.productName), \(line.unitPrice), \(line.quantity))
+                """)
+        }
+        if let couponID = request.couponID {
+            // Held by one order at a time: taking the hold is the guard.
+            let held = try await session.write("""
+                UPDATE coupons SET status = 'USED', order_id = \(orderID.rawValue), used_at = \(command.at)
+                WHERE id = \(couponID.rawValue) AND status = 'AVAILABLE' RETURNING id
+                """, returning: Int64.self)
+            guard !held.isEmpty else {
+                throw CommerceError(.couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
+            }
+        }
+        var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: pricing.total, discount: pricing.discount,
+                          couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
+        let balanceAfter: Won
+        if status == .paid {
+            balanceAfter = try await self.pay(session, order, at: command.at)
+            order.expiresAt = nil
+        } else {
+            balanceAfter = balance
+        }
+        if let key = command.idempotencyKey {
+            try await session.write("""
+                INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after)
+                VALUES (\(user), \(key), \(request.fingerprint), \(orderID.rawValue), \(balanceAfter))
+                """)
+        }
+        return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
+    }
+
+    /// Debits the balance (guarded: never below zero), writes the USE entry, the payment, the event
+    /// and the ranking's rollups for the day of payment. The caller has made the order PAID.
+    func pay(_ session: Session, _ order: Order, at: UnixMillis) async throws -> Won {
+        let amount = order.amountPaid
+        guard let balanceAfter = try await session.write("""
+            UPDATE users SET balance = balance - \(amount) WHERE id = \(order.userID.rawValue) AND balance >= \(amount) RETURNING balance
+            """, returning: Int64.self).first
+        else {
+            throw BalancePolicy.insufficientBalance(try await Self.balance(session, of: order.userID) ?? 0, required: amount)
+        }
+        let entryID = try await Self.appendEntry(session, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
+        try await session.write("""
+            INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (\(order.id.rawValue), 'PAYMENT', \(amount), \(entryID), \(at))
+            """)
+        try await Self.appendEvent(session, .orderPaid, order: order, amount: amount, at: at)
+        let day = self.configuration.calendar.day(containing: at).rawValue
+        for line in order.lines {
+            try await session.write("""
+                INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (\(day), \(line.productID.rawValue), \(line.quantity), 1)
+                ON CONFLICT (day, product_id) DO UPDATE
+                SET quantity = product_daily_sales.quantity + excluded.quantity, orders = product_daily_sales.orders + 1
+                """)
+        }
+        return balanceAfter
+    }
+
+    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+        self.transaction(key: user.rawValue) { session in
+            let order = try await Self.ownedOrder(session, id, user: user)
+            let paid = try order.paying(at: at)
+            try BalancePolicy.standard.checkPayment(order.amountPaid, balance: try await Self.balance(session, of: user) ?? 0)
+            try await Self.move(session, order, to: paid.status, at: at, paidAt: at)
+            let balanceAfter = try await self.pay(session, paid, at: at)
+            return OrderReceipt(order: paid, balanceAfter: balanceAfter, replayed: false)
+        }
+    }
+
+    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+        self.transaction(key: user.rawValue) { session in
+            var order = try await Self.ownedOrder(session, id, user: user)
+            let cancellation = try order.cancellation(at: at)
+            try await Self.move(session, order, to: cancellation.newStatus, at: at)
+            try await Self.returnStockAndCoupon(session, order)
+            order.status = cancellation.newStatus
+            order.expiresAt = nil
+            guard case .refund(let refund) = cancellation else {
+                return RefundReceipt(order: order, refunded: 0, balanceAfter: try await Self.balance(session, of: user) ?? 0)
+            }
+            let paidAt = try await session.first("SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = \(id.rawValue)", as: Int64.self)!
+            let day = self.configuration.calendar.day(containing: paidAt).rawValue
+            for line in order.lines {
+                try await session.write("""
+                    UPDATE product_daily_sales SET quantity = quantity - \(line.quantity), orders = orders - 1
+                    WHERE day = \(day) AND product_id = \(line.productID.rawValue)
+                    """)
+            }
+            let balance = try await session.write("UPDATE users SET balance = balance + \(refund) WHERE id = \(user.rawValue) RETURNING balance",
+                                                  returning: Int64.self)[0]
+            let entryID = try await Self.appendEntry(session, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
+            try await session.write("""
+                INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (\(id.rawValue), 'REFUND', \(refund), \(entryID), \(at))
+                """)
+            try await Self.appendEvent(session, .orderRefunded, order: order, amount: refund, at: at)
+            return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
+        }
+    }
+
+    public func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int> {
+        // Every instance sweeps each second: an idle sweep reads, and starts no write transaction.
+        self.transaction(ifDue: { session in
+            try await session.first("SELECT 1::BIGINT FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= \(at) LIMIT 1",
+                                    as: Int64.self) != nil
+        }, otherwise: 0) { session in
+            // Every instance sweeps: SKIP LOCKED leaves the orders another sweep (or a payment) is
+            // deciding to it; the guarded status change makes each expiry happen once regardless.
+            let due = try await session.all("""
+                SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= \(at)
+                ORDER BY expires_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+                """, as: Int64.self)
+            var expired = 0
+            for id in due {
+                guard let order = try await Self.loadOrder(session, OrderID(id)), order.isDue(at: at) else { continue }
+                try await Self.move(session, order, to: .expired, at: at)
+                try await Self.returnStockAndCoupon(session, order)
+                expired += 1
+            }
+            return expired
+        }
+    }
+
+    /// Writes a move of the state machine, guarded on the status it was read in.
+    static func move(_ session: Session, _ order: Order, to next: OrderStatus, at: UnixMillis, paidAt: UnixMillis? = nil) async throws {
+        precondition(order.status.canMove(to: next), "the domain allowed \(order.status) → \(next)")
+        let moved = try await session.write("""
+            UPDATE orders SET status = \(next.rawValue), updated_at = \(at), paid_at = COALESCE(\(paidAt), paid_at)
+            WHERE id = \(order.id.rawValue) AND status = \(order.status.rawValue) RETURNING id
+            """, returning: Int64.self)
+        guard !moved.isEmpty else {
+            throw CommerceError(next == .paid ? .orderNotPayable : .orderNotCancellable,
+                                "order \(order.id) is no longer \(order.status.rawValue)", details: ["order_id": "\(order.id)"])
+        }
+    }
+
+    /// Puts an order's units back (counted as returned) and makes its coupon AVAILABLE again.
+    static func returnStockAndCoupon(_ session: Session, _ order: Order) async throws {
+        for line in order.lines {
+            try await session.write("""
+                UPDATE products SET stock = stock + \(line.quantity), returned = returned + \(line.quantity) WHERE id = \(line.productID.rawValue)
+                """)
+        }
+        if let coupon = order.couponID {
+            try await session.write("""
+                UPDATE coupons SET status = 'AVAILABLE', order_id = NULL, used_at = NULL WHERE id = \(coupon.rawValue) AND order_id = \(order.id.rawValue)
+                """)
+        }
+    }
+
+    static func ownedOrder(_ session: Session, _ id: OrderID, user: UserID) async throws -> Order {
+        guard let order = try await Self.loadOrder(session, id) else {
+            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+        }
+        try order.checkOwner(user)
+        return order
+    }
+
+    public func order(_ id: OrderID) async throws -> Order? {
+        try await self.read { session in try await Self.loadOrder(session, id) }
+    }
+
+    public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
+        try await self.read { session in
+            guard try await Self.userExists(session, user) else { return nil }
+            let ids = try await session.all("""
+                SELECT id FROM orders WHERE user_id = \(user.rawValue) AND id < \(page.after ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(page.size + 1))
+                """, as: Int64.self)
+            var orders: [Order] = []
+            for id in ids.prefix(page.size) {
+                if let order = try await Self.loadOrder(session, OrderID(id)) { orders.append(order) }
+            }
+            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last?.id.rawValue : nil)
+        }
+    }
+
+    static func loadOrder(_ session: Session, _ id: OrderID) async throws -> Order? {
+        guard let row = try await session.first("""
+            SELECT user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = \(id.rawValue)
+            """, as: (Int64, String, Int64, Int64, Int64?, Int64, Int64?).self)
+        else { return nil }
+        let lines = try await session.all("""
+            SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = \(id.rawValue) ORDER BY product_id
+            """, as: (Int64, String, Int64, Int64).self).map {
+            OrderLine(productID: ProductID($0.0), productName: $0.1, unitPrice: $0.2, quantity: $0.3)
+        }
+        let status = try OrderStatus(stored: row.1)
+        return Order(id: id, userID: UserID(row.0), status: status, lines: lines, total: row.2, discount: row.3,
+                     couponID: row.4.map { CouponID($0) }, createdAt: row.5, expiresAt: status == .pendingPayment ? row.6 : nil)
+    }
+}

@@ -1,0 +1,216 @@
+import CommerceDomain
+import CommerceUseCases
+import Dispatch
+import Logging
+import Metrics
+import PostgresNIO
+import Synchronization
+
+/// Group commit over a network: one lane of writes, committed a group at a time.
+///
+/// Writes submitted to a lane queue in submission order. While any are queued, one task of the
+/// lane takes them all (up to ``maximumBatch``), runs them in one transaction on one connection and
+/// commits once: one round trip and one WAL flush for the group, instead of one per write. The
+/// store keeps several lanes, so several groups are in flight at once on their own connections;
+/// a user's writes always take the same lane, so they run in the order they were submitted.
+///
+/// PostgreSQL still arbitrates every write: each one's guarded statements decide, whatever the
+/// other lanes and other instances do. A write refused before it changed anything (the stores find
+/// refusals with reads first) just fails. If one fails after changing rows, or a statement fails
+/// (a failed statement aborts PostgreSQL's whole transaction), or the group loses a deadlock, the
+/// group is rolled back and each write runs again in a transaction of its own, from the same
+/// state and in the same order. Alone, a write takes its row locks in one order (products by id,
+/// then the buyer), so writes alone do not deadlock each other; a deadlock or serialization
+/// failure (40P01, 40001) is retried up to ``conflictRetries`` times and then fails `STORAGE_BUSY`.
+final class WriteLane: Sendable {
+    private final class Job: @unchecked Sendable {
+        let run: (Session) async throws -> Void
+        let fail: (any Error) -> Void
+        let finish: () -> Void
+        let isAbandoned: () -> Bool
+        /// Its outcome is final: committed, or failed in a transaction that was rolled back.
+        var settled = false
+
+        init(run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void,
+             isAbandoned: @escaping () -> Bool) {
+            self.run = run
+            self.fail = fail
+            self.finish = finish
+            self.isAbandoned = isAbandoned
+        }
+    }
+
+    /// A job's result between the statement that made it and the commit that releases it; only
+    /// the lane's task touches it.
+    private final class ResultBox<T>: @unchecked Sendable {
+        var result: Result<T, any Error> = .failure(CancellationError())
+    }
+
+    struct Statistics {
+        var batches = 0
+        var writes = 0
+        var wallNanoseconds: UInt64 = 0
+        var replays = 0
+        var abandoned = 0
+        var queued = 0
+    }
+
+    private struct State {
+        var queued: [Job] = []
+        var committing = false
+        var statistics = Statistics()
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let maximumBatch: Int
+    private let maximumQueued: Int
+    private let conflictRetries: Int
+    private let state = Mutex(State())
+    private let abandonedCounter = Counter(label: "commerce_writes_abandoned_total")
+    private let conflictCounter = Counter(label: "commerce_postgres_conflicts_total")
+
+    init(client: PostgresClient, logger: Logger, maximumBatch: Int, maximumQueued: Int, conflictRetries: Int) {
+        self.client = client
+        self.logger = logger
+        self.maximumBatch = maximumBatch
+        self.maximumQueued = max(1, maximumQueued)
+        self.conflictRetries = conflictRetries
+    }
+
+    var statistics: Statistics {
+        self.state.withLock { state in
+            var statistics = state.statistics
+            statistics.queued = state.queued.count
+            return statistics
+        }
+    }
+
+    /// Queues `body` behind every write submitted to this lane before it.
+    func submit<T: Sendable>(_ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+        let pending = PendingWrite<T>()
+        let box = ResultBox<T>()
+        let job = Job(
+            run: { session in box.result = .success(try await body(session)) },
+            fail: { box.result = .failure($0) },
+            finish: { pending.complete(box.result.mapError(PostgresErrors.storeError)) },
+            isAbandoned: { pending.isAbandoned })
+        let start = self.state.withLock { state -> Bool? in
+            guard state.queued.count < self.maximumQueued else { return nil }
+            state.queued.append(job)
+            if state.committing { return false }
+            state.committing = true
+            return true
+        }
+        guard let start else {
+            return PendingWrite(.failure(CommerceError(
+                .writeQueueFull, "\(self.maximumQueued) writes already wait for this database lane; retry shortly",
+                details: ["retry_after_ms": "50"])))
+        }
+        if start { Task { await self.commitUntilEmpty() } }
+        return pending
+    }
+
+    /// Commits groups until the queue is empty; writes whose callers are gone are dropped unrun.
+    private func commitUntilEmpty() async {
+        while true {
+            let (batch, dropped) = self.state.withLock { state -> ([Job], [Job]) in
+                var batch: [Job] = [], dropped: [Job] = []
+                var taken = 0
+                while taken < state.queued.count, batch.count < self.maximumBatch {
+                    let job = state.queued[taken]
+                    taken += 1
+                    if job.isAbandoned() { dropped.append(job) } else { batch.append(job) }
+                }
+                state.queued.removeFirst(taken)
+                state.statistics.abandoned += dropped.count
+                if taken == 0 { state.committing = false }
+                return (batch, dropped)
+            }
+            if !dropped.isEmpty {
+                self.abandonedCounter.increment(by: dropped.count)
+                for job in dropped {
+                    job.fail(CancellationError())
+                    job.finish()
+                }
+            }
+            if batch.isEmpty {
+                if dropped.isEmpty { return }
+                continue
+            }
+            await self.commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Job]) async {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var replayed = false
+        do {
+            try await self.client.withConnection { connection in
+                let session = Session(connection, logger: self.logger)
+                if try await self.runTogether(batch, session) { return }
+                replayed = true
+                for job in batch { try await self.runAlone(job, session) }
+            }
+        } catch {
+            // The connection or a commit failed: what was not committed did not happen. (A commit
+            // whose answer was lost with the connection may have happened: its write is reported
+            // failed, STORAGE_UNAVAILABLE, and a retry under an idempotency key finds it.)
+            for job in batch where !job.settled { job.fail(error) }
+        }
+        let wall = DispatchTime.now().uptimeNanoseconds &- started
+        self.state.withLock { state in
+            state.statistics.batches += 1
+            state.statistics.writes += batch.count
+            state.statistics.wallNanoseconds &+= wall
+            if replayed { state.statistics.replays += 1 }
+        }
+        for job in batch { job.finish() }
+    }
+
+    /// The whole group in one transaction. - Returns: false if it was rolled back, to run each
+    /// write alone (a write failed after changing rows, a statement failed, or a conflict).
+    private func runTogether(_ batch: [Job], _ session: Session) async throws -> Bool {
+        try await session.control("BEGIN")
+        for job in batch {
+            session.resetWrites()
+            do {
+                try await job.run(session)
+            } catch {
+                job.fail(error)
+                if session.wrote || session.statementFailed {
+                    if PostgresErrors.isConflict(error) { self.conflictCounter.increment() }
+                    try await session.control("ROLLBACK")
+                    return false
+                }
+            }
+        }
+        try await session.control("COMMIT")
+        for job in batch { job.settled = true }
+        return true
+    }
+
+    /// One write in a transaction of its own, run again after a conflict.
+    private func runAlone(_ job: Job, _ session: Session) async throws {
+        var attempt = 0
+        while true {
+            try await session.control("BEGIN")
+            do {
+                try await job.run(session)
+                try await session.control("COMMIT")
+                job.settled = true
+                return
+            } catch {
+                job.fail(error)
+                try await session.control("ROLLBACK")
+                guard PostgresErrors.isConflict(error), attempt < self.conflictRetries else {
+                    job.settled = true
+                    return
+                }
+                self.conflictCounter.increment()
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(attempt))
+            }
+        }
+    }
+}

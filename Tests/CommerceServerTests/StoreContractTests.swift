@@ -1,0 +1,296 @@
+import CommerceDomain
+import CommercePostgres
+import CommerceSQLite
+import CommerceUseCases
+import Foundation
+import Testing
+
+/// A fresh store of `kind` (a new SQLite file, or a new database on the test's PostgreSQL server),
+/// closed and removed afterwards.
+func withStore<T>(_ kind: StoreKind, calendar: ShopCalendar = .seoul, _ body: (any ServedStore) async throws -> T) async throws -> T {
+    let (store, cleanup) = try await openStore(kind, calendar: calendar)
+    do {
+        let result = try await body(store)
+        await store.close()
+        cleanup()
+        return result
+    } catch {
+        await store.close()
+        cleanup()
+        throw error
+    }
+}
+
+/// A new store of `kind`, and what removes its database once it is closed.
+func openStore(_ kind: StoreKind, calendar: ShopCalendar = .seoul) async throws -> (any ServedStore, @Sendable () -> Void) {
+    switch kind {
+    case .sqlite:
+        return (try SQLiteStore(StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal, calendar: calendar)), {})
+    case .postgres:
+        let url = try temporaryPostgresDatabase()
+        return (try await PostgresStore.open(PostgresStoreConfiguration(url: url, calendar: calendar)), { dropPostgresDatabase(url) })
+    }
+}
+
+/// A second store on the same database as `store` (another connection pool, as another process has).
+func secondStore(beside store: any ServedStore) async throws -> any ServedStore {
+    if let sqlite = store as? SQLiteStore { return try SQLiteStore(sqlite.configuration) }
+    return try await PostgresStore.open((store as! PostgresStore).configuration)
+}
+
+/// Raw SQL outside the store's rules, to prove the audit notices.
+func tamper(_ store: any ServedStore, _ sql: String) async throws {
+    if let sqlite = store as? SQLiteStore { return try sqlite.unsafeExecuteForTesting(sql) }
+    try await (store as! PostgresStore).unsafeExecuteForTesting(sql)
+}
+
+/// The ports' contract, proven against each store: what the use cases rely on, whichever database
+/// holds the data. (Store-specific mechanics — SQLite's checkpointer and migrations of old files,
+/// PostgreSQL's lanes — have their own tests.)
+@Suite("Store contract, on SQLite and on PostgreSQL", .serialized, .timeLimit(.minutes(5)))
+struct StoreContractTests {
+    func charge(_ store: any ServedStore, _ user: UserID, _ amount: Won, key: String? = nil) async throws -> ChargeReceipt {
+        try await store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1)).value
+    }
+
+    func reason(_ body: () async throws -> Void) async -> CommerceError.Reason? {
+        do {
+            try await body()
+            return nil
+        } catch let error as CommerceError {
+            return error.reason
+        } catch {
+            Issue.record("expected a CommerceError, got \(error)")
+            return nil
+        }
+    }
+
+    @Test("charges: balance and one history entry; the ceiling guarded; unknown users; idempotency keys per user", arguments: StoreKind.available)
+    func charges(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            let first = try await self.charge(store, user.id, 3_000, key: "k")
+            #expect(first.balance == 3_000 && !first.replayed)
+            let again = try await self.charge(store, user.id, 3_000, key: "k")
+            #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
+            #expect(await self.reason { _ = try await self.charge(store, user.id, 4_000, key: "k") } == .idempotencyKeyReused)
+            _ = try await self.charge(store, user.id, 996_000)
+            #expect(await self.reason { _ = try await self.charge(store, user.id, 2_000) } == .balanceLimitExceeded)
+            _ = try await self.charge(store, user.id, 1_000)
+            #expect(try await store.balance(of: user.id) == 1_000_000)
+            let other = try await store.createUser(name: "b", at: 1).value
+            #expect(try await !self.charge(store, other.id, 3_000, key: "k").replayed, "keys are per user")
+            #expect(await self.reason { _ = try await self.charge(store, UserID(777), 1_000) } == .userNotFound)
+            #expect(try await store.balance(of: UserID(777)) == nil)
+            #expect(try await store.history(of: UserID(777), page: PageQuery(size: 1, after: nil)) == nil)
+            let history = try #require(try await store.history(of: user.id, page: PageQuery(size: 10, after: nil)))
+            #expect(history.items.map(\.amount) == [1_000, 996_000, 3_000])
+            #expect(try await store.checkInvariants().isEmpty)
+        }
+    }
+
+    @Test("history pages newest first and the cursor walks every entry exactly once", arguments: StoreKind.available)
+    func paging(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            for index in 1...23 { _ = try await self.charge(store, user.id, Won(1_000 + index)) }
+            var seen: [Won] = []
+            var after: Int64?
+            repeat {
+                let page = try #require(try await store.history(of: user.id, page: PageQuery(size: 5, after: after)))
+                seen += page.items.map(\.amount)
+                after = page.nextAfter
+            } while after != nil
+            #expect(seen == (1...23).reversed().map { Won(1_000 + $0) })
+        }
+    }
+
+    @Test("writes submitted back to back, without waiting, complete in submission order; a refused one changes nothing", arguments: StoreKind.available)
+    func submissionOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            let writes = (1...40).map { index in
+                store.charge(ChargeCommand(userID: user.id, amount: index == 7 ? 5_000_000 : Won(index) * 1_000, idempotencyKey: nil,
+                                           policy: .standard, at: 1))
+            }
+            var expected: Won = 0
+            for (offset, write) in writes.enumerated() {
+                let index = offset + 1
+                if index == 7 {
+                    #expect(await self.reason { _ = try await write.value } == .balanceLimitExceeded)
+                    continue
+                }
+                expected += Won(index) * 1_000
+                #expect(try await write.value.balance == expected)
+            }
+            #expect(try await store.balance(of: user.id) == expected)
+            #expect(try await store.checkInvariants().isEmpty)
+        }
+    }
+
+    @Test("an order takes stock, coupon and balance in one transaction; a refused one changes nothing; refund puts all back",
+          arguments: StoreKind.available)
+    func orderAndRefund(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            _ = try await self.charge(store, user.id, 100_000)
+            let a = try await store.createProduct(name: "A", price: 10_000, stock: 5, at: 1).value
+            let b = try await store.createProduct(name: "B", price: 3_000, stock: 1, at: 1).value
+            let campaign = try await store.createCampaign(
+                NewCampaign(name: "c", discount: .fixed(won: 2_000), totalQuantity: 1, validFrom: 0, validUntil: Int64.max / 2), at: 1).value
+            let coupon = try await store.issueCoupon(campaign: campaign.id, user: user.id, at: 2).value
+            #expect(await self.reason { _ = try await store.issueCoupon(campaign: campaign.id, user: user.id, at: 2).value } == .couponAlreadyIssued)
+            let tooMany = try OrderRequest.validate(userID: user.id, items: [(a.id, 1), (b.id, 2)], couponID: coupon.id)
+            #expect(await self.reason { _ = try await store.placeOrder(PlaceOrderCommand(request: tooMany, idempotencyKey: nil, at: 3)).value }
+                    == .outOfStock)
+            #expect(try await store.product(a.id)?.stock == 5, "the refused order took nothing")
+            let request = try OrderRequest.validate(userID: user.id, items: [(a.id, 2), (b.id, 1)], couponID: coupon.id)
+            let receipt = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 3)).value
+            #expect(receipt.order.status == .paid && receipt.balanceAfter == 100_000 - 23_000 + 2_000)
+            #expect(try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 4)).value.replayed)
+            #expect(try await store.product(b.id)?.stock == 0)
+            #expect(try await store.topSellers(in: SalesDay(rawValue: 0)...SalesDay(rawValue: 100_000), limit: 5, by: .units).map(\.quantitySold) == [2, 1])
+            let refund = try await store.refundOrder(receipt.order.id, user: user.id, at: 5).value
+            #expect(refund.refunded == 21_000 && refund.balanceAfter == 100_000)
+            #expect(await self.reason { _ = try await store.refundOrder(receipt.order.id, user: user.id, at: 6).value } == .orderNotCancellable)
+            #expect(try await store.product(a.id)?.stock == 5)
+            #expect(try await store.product(b.id)?.stock == 1)
+            #expect(try await store.coupons(of: user.id)?.first?.hold == .free)
+            #expect(try await store.undeliveredEventCount() == 2, "paid, then refunded")
+            #expect(try await store.checkInvariants().isEmpty)
+        }
+    }
+
+    @Test("the audit notices a balance changed outside the rules", arguments: StoreKind.available)
+    func auditNotices(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            _ = try await self.charge(store, user.id, 5_000)
+            #expect(try await store.checkInvariants().isEmpty)
+            try await tamper(store, "UPDATE users SET balance = balance + 1 WHERE id = \(user.id.rawValue)")
+            #expect(try await store.checkInvariants().map(\.rule) == ["balance-equals-history", "balance-equals-last-entry"])
+        }
+    }
+
+    @Test("two stores (two connection pools, as two processes or hosts have) charging one user at the ceiling stay exact",
+          arguments: StoreKind.available)
+    func twoStores(kind: StoreKind) async throws {
+        try await withStore(kind) { first in
+            let second = try await secondStore(beside: first)
+            let user = try await first.createUser(name: "a", at: 1).value
+            let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<300 {
+                    let store = index.isMultiple(of: 2) ? first : second
+                    group.addTask {
+                        do {
+                            _ = try await store.charge(ChargeCommand(userID: user.id, amount: 5_000, idempotencyKey: nil, policy: .standard, at: 1)).value
+                            return true
+                        } catch let error as CommerceError where error.reason == .balanceLimitExceeded {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(accepted == 200, "exactly 1,000,000 / 5,000 fit")
+            #expect(try await first.balance(of: user.id) == 1_000_000)
+            #expect(try await second.checkInvariants().isEmpty)
+            await second.close()
+        }
+    }
+
+    @Test("a day's ranking snapshot is taken once by two stores racing", arguments: StoreKind.available)
+    func snapshotOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { first in
+            let second = try await secondStore(beside: first)
+            let today = SalesDay(rawValue: 20_000)
+            async let a = first.takeRankingSnapshot(today: today, at: 1).value
+            async let b = second.takeRankingSnapshot(today: today, at: 1).value
+            let taken = try await [a, b]
+            #expect(taken.filter { $0 }.count == 1)
+            #expect(try await second.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == [])
+            await second.close()
+        }
+    }
+
+    @Test("the relay lease keeps one relay at a time; events oldest first; a non-holder cannot mark them delivered",
+          arguments: StoreKind.available)
+    func relayLease(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            _ = try await self.charge(store, user.id, 100_000)
+            let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
+            for _ in 0..<3 {
+                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
+                _ = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).value
+            }
+            let lease = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 10).value)
+            #expect(try await store.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 500).value == nil)
+            let events = try await store.events(for: lease, limit: 10)
+            #expect(events.count == 3 && events.map(\.sequence) == events.map(\.sequence).sorted())
+            try await store.markDelivered(events.prefix(2).map(\.sequence), owner: "b").value  // not the holder: ignored
+            #expect(try await store.undeliveredEventCount() == 3)
+            try await store.markFailed(events[0].sequence, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").value
+            #expect(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).value == nil, "retry not due yet")
+            #expect(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).value?.headAttempts == 1)
+            try await store.markDelivered(events.prefix(2).map(\.sequence), owner: "a").value
+            #expect(try await store.undeliveredEventCount() == 1)
+            try await store.releaseRelayLease(owner: "a").value
+            let next = try #require(try await store.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 301).value)
+            #expect(try await store.events(for: next, limit: 10).map(\.sequence) == [events[2].sequence])
+        }
+    }
+
+    @Test("a store opened with another calendar than the database's is refused until it re-counts", arguments: StoreKind.available)
+    func calendarMismatch(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let utc = ShopCalendar(timeZone: "UTC")!
+            func reopen(recount: Bool) async throws -> any ServedStore {
+                switch kind {
+                case .sqlite:
+                    var configuration = StoreConfiguration(path: (store as! SQLiteStore).configuration.path, calendar: utc)
+                    configuration.recountRankings = recount
+                    return try SQLiteStore(configuration)
+                case .postgres:
+                    var configuration = (store as! PostgresStore).configuration
+                    configuration.calendar = utc
+                    configuration.recountRankings = recount
+                    return try await PostgresStore.open(configuration)
+                }
+            }
+            do {
+                _ = try await reopen(recount: false)
+                Issue.record("opened with another calendar")
+            } catch let mismatch as CalendarMismatch {
+                #expect(mismatch.database == "Asia/Seoul" && mismatch.configured == utc.identifier)
+            }
+            let recounted = try await reopen(recount: true)
+            #expect(recounted.calendar.identifier == utc.identifier)
+            #expect(try await recounted.checkInvariants().isEmpty)
+            await recounted.close()
+            await #expect(throws: CalendarMismatch.self) { _ = try await secondStore(beside: store) }
+        }
+    }
+
+    @Test("the demo seed loads once, through the ports, and leaves a clean audit", arguments: StoreKind.available)
+    func demoSeed(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seeded = try await DemoCatalogue.seed(into: store)
+            let again = try await DemoCatalogue.seed(into: store)
+            #expect(seeded && !again)
+            #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
+            #expect(try await store.checkInvariants().isEmpty)
+        }
+    }
+}
+
+@Suite("The test command's PostgreSQL server")
+struct PostgresTestServerTests {
+    @Test("scripts/test.sh runs every store test on PostgreSQL too: with COMMERCE_REQUIRE_POSTGRES set, a missing server fails")
+    func serverGiven() {
+        if ProcessInfo.processInfo.environment["COMMERCE_REQUIRE_POSTGRES"] == "1" {
+            #expect(StoreKind.postgresServer != nil, "COMMERCE_TEST_POSTGRES is not set: the PostgreSQL cases would be skipped")
+            #expect(StoreKind.available == [.sqlite, .postgres])
+        }
+    }
+}
