@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Cart through the real server", .timeLimit(.minutes(2)))
 struct CartTests {
-    @Test("add merges quantities and checks stock; update and remove; GetCart shows current price and availability")
-    func editing() async throws {
-        try await withCommerceServer { _, client in
+    @Test("add merges quantities and checks stock; update and remove; GetCart shows current price and availability", arguments: StoreKind.available)
+    func editing(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await fundedUser(client, 0)
             let mug = try await client.createProduct(name: "mug", price: 8_000, initialStock: 5)
             let pen = try await client.createProduct(name: "pen", price: 1_500, initialStock: 100)
@@ -34,9 +34,9 @@ struct CartTests {
         }
     }
 
-    @Test("CheckoutCart orders the whole cart and empties it; a failed checkout leaves the cart; a repeat replays")
-    func checkout() async throws {
-        try await withCommerceServer { server, client in
+    @Test("CheckoutCart orders the whole cart and empties it; a failed checkout leaves the cart; a repeat replays", arguments: StoreKind.available)
+    func checkout(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let user = try await fundedUser(client, 20_000)
             let mug = try await client.createProduct(name: "mug", price: 8_000, initialStock: 5)
             let pen = try await client.createProduct(name: "pen", price: 1_500, initialStock: 100)

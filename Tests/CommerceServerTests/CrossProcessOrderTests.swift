@@ -16,9 +16,9 @@ struct CrossProcessOrderTests {
         }
     }
 
-    @Test("PayOrder ‖ PayOrder and PayOrder ‖ CancelOrder on the same orders from two processes: paid at most once, refunded at most once; balances and stock exact")
-    func payAgainstPayAndCancel() async throws {
-        try await withTwoServerProcesses { a, b, _ in
+    @Test("PayOrder ‖ PayOrder and PayOrder ‖ CancelOrder on the same orders from two processes: paid at most once, refunded at most once; balances and stock exact", arguments: StoreKind.available)
+    func payAgainstPayAndCancel(store: StoreKind) async throws {
+        try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "raced", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
             for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 200_000, name: "u\(index)")) }
@@ -81,9 +81,9 @@ struct CrossProcessOrderTests {
         }
     }
 
-    @Test("two processes' expiry sweeps expire each unpaid order once, racing PayOrder at the deadline: PAID or EXPIRED, stock and coupons back exactly once")
-    func sweepsAgainstPayment() async throws {
-        try await withTwoServerProcesses(extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) { a, b, _ in
+    @Test("two processes' expiry sweeps expire each unpaid order once, racing PayOrder at the deadline: PAID or EXPIRED, stock and coupons back exactly once", arguments: StoreKind.available)
+    func sweepsAgainstPayment(store: StoreKind) async throws {
+        try await withTwoServerProcesses(store: store, extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) { a, b, _ in
             let product = try await a.createProduct(name: "timed", price: 500, initialStock: 1_000).id
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let campaign = try await a.createCouponCampaign(
@@ -136,9 +136,9 @@ struct CrossProcessOrderTests {
         }
     }
 
-    @Test("PlaceOrder and CheckoutCart raced with one idempotency key through two processes: one order per key, every answer names it")
-    func sameKeyAcrossProcesses() async throws {
-        try await withTwoServerProcesses { a, b, _ in
+    @Test("PlaceOrder and CheckoutCart raced with one idempotency key through two processes: one order per key, every answer names it", arguments: StoreKind.available)
+    func sameKeyAcrossProcesses(store: StoreKind) async throws {
+        try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "keyed", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
             for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 100_000, name: "k\(index)")) }

@@ -9,9 +9,9 @@ import Testing
 
 @Suite("Two server processes on one SQLite file", .timeLimit(.minutes(5)))
 struct MultiProcessTests {
-    @Test("racing charges through two commerce-server processes stay exact: a key repeated across both charges once; audit clean")
-    func twoProcesses() async throws {
-        try await withTwoServerProcesses { a, b, first in
+    @Test("racing charges through two commerce-server processes stay exact: a key repeated across both charges once; audit clean", arguments: StoreKind.available)
+    func twoProcesses(store: StoreKind) async throws {
+        try await withTwoServerProcesses(store: store) { a, b, first in
             let user = try await a.createUser(name: "shared")
             #expect(try await b.getUser(userID: user.id).name == "shared", "the second process sees the first one's user")
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
@@ -50,9 +50,9 @@ struct MultiProcessTests {
         }
     }
 
-    @Test("two commerce-server processes running the order race on one file: exactly the stock is sold")
-    func twoProcessOrderRace() async throws {
-        try await withTwoServerProcesses { a, b, _ in
+    @Test("two commerce-server processes running the order race on one file: exactly the stock is sold", arguments: StoreKind.available)
+    func twoProcessOrderRace(store: StoreKind) async throws {
+        try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "limited", price: 2_000, initialStock: 100)
             var funded: [Int64] = []
             for index in 0..<100 { funded.append(try await fundedUser(index % 2 == 0 ? a : b, 20_000, name: "p\(index)")) }

@@ -45,9 +45,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("refused orders carry their reasons and change nothing (all or nothing)")
-    func refusedOrders() async throws {
-        try await withCommerceServer { server, client in
+    @Test("refused orders carry their reasons and change nothing (all or nothing)", arguments: StoreKind.available)
+    func refusedOrders(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let user = try await fundedUser(client, 20_000)
             let a = try await client.createProduct(name: "Plenty", price: 1_000, initialStock: 100)
             let scarce = try await client.createProduct(name: "Scarce", price: 1_000, initialStock: 1)
@@ -80,9 +80,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("a repeated idempotency key returns the first order and pays once; another order under it is refused")
-    func idempotentOrders() async throws {
-        try await withCommerceServer { _, client in
+    @Test("a repeated idempotency key returns the first order and pays once; another order under it is refused", arguments: StoreKind.available)
+    func idempotentOrders(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await fundedUser(client, 50_000)
             let a = try await client.createProduct(name: "A", price: 4_000, initialStock: 10)
             let first = try await client.placeOrder(userID: user, items: [(a.id, 2)], idempotencyKey: "cart-1")
@@ -96,9 +96,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("coupons: issue once per user, sold out at the quantity, applied at order, used once, owner checked")
-    func coupons() async throws {
-        try await withCommerceServer { server, client in
+    @Test("coupons: issue once per user, sold out at the quantity, applied at order, used once, owner checked", arguments: StoreKind.available)
+    func coupons(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let now = nowMillis()
             let campaign = try await client.createCouponCampaign(
                 name: "3,000 off", kind: .fixed, amount: 3_000, totalQuantity: 2, validFromUnixMs: now - 60_000, validUntilUnixMs: now + 3_600_000)
@@ -129,9 +129,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("CancelOrder refunds a paid order: stock, balance (REFUND entry) and coupon come back; once only")
-    func cancelOrder() async throws {
-        try await withCommerceServer { server, client in
+    @Test("CancelOrder refunds a paid order: stock, balance (REFUND entry) and coupon come back; once only", arguments: StoreKind.available)
+    func cancelOrder(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let now = nowMillis()
             let campaign = try await client.createCouponCampaign(
                 name: "2,000 off", kind: .fixed, amount: 2_000, totalQuantity: 5, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
@@ -160,11 +160,11 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("TopProducts ranks the last 3 days (Seoul) from the rollups, over orders spread across 5 days; refunds subtract")
-    func topProducts() async throws {
+    @Test("TopProducts ranks the last 3 days (Seoul) from the rollups, over orders spread across 5 days; refunds subtract", arguments: StoreKind.available)
+    func topProducts(store: StoreKind) async throws {
         let clock = TestClock()
         let noon: Int64 = 1_781_578_800_000  // 2026-06-16 12:00 in Seoul
-        try await withCommerceServer(clock: clock, rankingCache: 0) { server, client in
+        try await withCommerceServer(store: store, clock: clock, rankingCache: 0) { server, client in
             let buyer = try await fundedUser(client, 1_000_000)
             var ids: [Int64] = []
             for name in ["old hit", "steady", "new favourite", "newcomer", "unsold"] {
@@ -203,10 +203,10 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("two-step orders: CreateOrder reserves stock and coupon, PayOrder pays, unpaid orders expire and release both")
-    func twoStep() async throws {
+    @Test("two-step orders: CreateOrder reserves stock and coupon, PayOrder pays, unpaid orders expire and release both", arguments: StoreKind.available)
+    func twoStep(store: StoreKind) async throws {
         let clock = TestClock()
-        try await withCommerceServer(clock: clock, configure: {
+        try await withCommerceServer(store: store, clock: clock, configure: {
             $0.pendingOrderTTLMillis = 60_000
             $0.expirySweepMillis = 20
         }) { server, client in
@@ -251,10 +251,10 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("an unpaid order past its expiry reads EXPIRED and PayOrder and CancelOrder refuse it with ORDER_EXPIRED, before and after the sweep; the sweep returns its stock once")
-    func payAfterExpiry() async throws {
+    @Test("an unpaid order past its expiry reads EXPIRED and PayOrder and CancelOrder refuse it with ORDER_EXPIRED, before and after the sweep; the sweep returns its stock once", arguments: StoreKind.available)
+    func payAfterExpiry(store: StoreKind) async throws {
         let clock = TestClock()
-        try await withCommerceServer(clock: clock, configure: {
+        try await withCommerceServer(store: store, clock: clock, configure: {
             $0.pendingOrderTTLMillis = 1_000
             $0.expirySweepMillis = 3_600_000  // the sweeper runs once at start, then sleeps
         }) { server, client in
@@ -283,9 +283,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("a user who already holds a coupon of a sold-out campaign is told COUPON_ALREADY_ISSUED, not COUPON_SOLD_OUT, before and after the server remembers it sold out")
-    func alreadyIssuedWinsOverSoldOut() async throws {
-        try await withCommerceServer { server, client in
+    @Test("a user who already holds a coupon of a sold-out campaign is told COUPON_ALREADY_ISSUED, not COUPON_SOLD_OUT, before and after the server remembers it sold out", arguments: StoreKind.available)
+    func alreadyIssuedWinsOverSoldOut(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let now = nowMillis()
             let campaign = try await client.createCouponCampaign(
                 name: "one", kind: .fixed, amount: 500, totalQuantity: 1, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
@@ -325,10 +325,10 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("the sweeper releases an expired order's coupon: AVAILABLE again and usable")
-    func expiredReservationReleasesCoupon() async throws {
+    @Test("the sweeper releases an expired order's coupon: AVAILABLE again and usable", arguments: StoreKind.available)
+    func expiredReservationReleasesCoupon(store: StoreKind) async throws {
         let clock = TestClock()
-        try await withCommerceServer(clock: clock, configure: {
+        try await withCommerceServer(store: store, clock: clock, configure: {
             $0.pendingOrderTTLMillis = 1_000
             $0.expirySweepMillis = 20
         }) { server, client in
@@ -349,9 +349,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("discounts: percent with a cap, and never more than the order total")
-    func discounts() async throws {
-        try await withCommerceServer { _, client in
+    @Test("discounts: percent with a cap, and never more than the order total", arguments: StoreKind.available)
+    func discounts(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let now = nowMillis()
             let percent = try await client.createCouponCampaign(
                 name: "10% up to 2,500", kind: .percent, amount: 10, maxDiscount: 2_500, totalQuantity: 10,
@@ -371,10 +371,10 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("coupon windows: a campaign not open yet, and a coupon that expired before use (on a clock the test moves)")
-    func windows() async throws {
+    @Test("coupon windows: a campaign not open yet, and a coupon that expired before use (on a clock the test moves)", arguments: StoreKind.available)
+    func windows(store: StoreKind) async throws {
         let clock = TestClock()
-        try await withCommerceServer(clock: clock) { _, client in
+        try await withCommerceServer(store: store, clock: clock) { _, client in
             let now = clock.now
             let later = try await client.createCouponCampaign(
                 name: "tomorrow", kind: .fixed, amount: 1_000, totalQuantity: 5, validFromUnixMs: now + 86_400_000, validUntilUnixMs: now + 2 * 86_400_000)
@@ -394,9 +394,9 @@ struct OrderAndCouponTests {
         }
     }
 
-    @Test("campaign creation is admin-only and validated")
-    func campaignValidation() async throws {
-        try await withCommerceServer { server, client in
+    @Test("campaign creation is admin-only and validated", arguments: StoreKind.available)
+    func campaignValidation(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, client in
             let now = nowMillis()
             await expectRPCError(.invalidArgument, "INVALID_DISCOUNT") {
                 try await client.createCouponCampaign(name: "x", kind: .percent, amount: 101, totalQuantity: 1, validFromUnixMs: now, validUntilUnixMs: now + 1)

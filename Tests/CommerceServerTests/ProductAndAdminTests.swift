@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Products and admin through the real server", .timeLimit(.minutes(2)))
 struct ProductAndAdminTests {
-    @Test("CreateProduct, Restock, GetProduct and ListProducts")
-    func catalogue() async throws {
-        try await withCommerceServer { _, client in
+    @Test("CreateProduct, Restock, GetProduct and ListProducts", arguments: StoreKind.available)
+    func catalogue(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let product = try await client.createProduct(name: "Keyboard", price: 89_000, initialStock: 10)
             #expect(product.id > 0 && product.stock == 10 && product.price == 89_000)
             #expect(try await client.restock(productID: product.id, quantity: 5).stock == 15)
@@ -20,9 +20,9 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("product and admin refusals carry their reasons")
-    func refusals() async throws {
-        try await withCommerceServer { _, client in
+    @Test("product and admin refusals carry their reasons", arguments: StoreKind.available)
+    func refusals(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let product = try await client.createProduct(name: "Lamp", price: 32_000, initialStock: 1)
             await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.getProduct(productID: 777_777) }
             await expectRPCError(.invalidArgument, "INVALID_PRODUCT_ID") { try await client.getProduct(productID: 0) }
@@ -37,9 +37,9 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("admin calls need the right token: missing is MISSING_CREDENTIALS, wrong is INVALID_CREDENTIALS")
-    func adminToken() async throws {
-        try await withCommerceServer { server, _ in
+    @Test("admin calls need the right token: missing is MISSING_CREDENTIALS, wrong is INVALID_CREDENTIALS", arguments: StoreKind.available)
+    func adminToken(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { server, _ in
             let anonymous = CommerceClient(port: server.port)
             let impostor = CommerceClient(port: server.port, adminToken: "wrong")
             await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") {
@@ -53,9 +53,9 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("a server started without an admin token refuses admin calls with ADMIN_DISABLED")
-    func adminDisabled() async throws {
-        try await withCommerceServer(adminToken: nil) { server, _ in
+    @Test("a server started without an admin token refuses admin calls with ADMIN_DISABLED", arguments: StoreKind.available)
+    func adminDisabled(store: StoreKind) async throws {
+        try await withCommerceServer(store: store, adminToken: nil) { server, _ in
             let client = CommerceClient(port: server.port, adminToken: "anything")
             await expectRPCError(.permissionDenied, "ADMIN_DISABLED") {
                 try await client.createProduct(name: "x", price: 10, initialStock: 1)
@@ -80,9 +80,9 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("Health and the method listing")
-    func builtins() async throws {
-        try await withCommerceServer { _, client in
+    @Test("Health and the method listing", arguments: StoreKind.available)
+    func builtins(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             #expect(try await client.health() == .serving)
             #expect(try await client.health(service: "commerce.v1.BalanceService") == .serving)
             let names = try await client.listMethods().map(\.name)

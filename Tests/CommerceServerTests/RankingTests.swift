@@ -58,11 +58,11 @@ struct RankingTests {
         }
     }
 
-    @Test("across a midnight: rolling windows move at once, completed days come from the midnight snapshot and hold all day; units and orders rank differently; a refund subtracts from both counts")
-    func acrossMidnight() async throws {
+    @Test("across a midnight: rolling windows move at once, completed days come from the midnight snapshot and hold all day; units and orders rank differently; a refund subtracts from both counts", arguments: StoreKind.available)
+    func acrossMidnight(store: StoreKind) async throws {
         let clock = TestClock()
         clock.set(to: Self.midnight - 30_000)  // 23:59:30 on 2026-06-15 in Seoul
-        try await withCommerceServer(clock: clock, rankingCache: 0) { server, client in
+        try await withCommerceServer(store: store, clock: clock, rankingCache: 0) { server, client in
             let buyer = try await fundedUser(client, 1_000_000)
             let bulk = try await client.createProduct(name: "bulk", price: 100, initialStock: 1_000).id
             let popular = try await client.createProduct(name: "popular", price: 100, initialStock: 1_000).id

@@ -140,13 +140,15 @@ struct TestSetupError: Error, CustomStringConvertible {
     var description: String { self.message }
 }
 
-/// Two `commerce-server` processes on one fresh SQLite file, a client (with the admin token) for
-/// each; afterwards both get SIGTERM and must exit 0, and `commerce-server audit` must exit 0.
+/// Two `commerce-server` processes on one fresh SQLite file (or PostgreSQL database), a client
+/// (with the admin token) for each; afterwards both get SIGTERM and must exit 0, and
+/// `commerce-server audit` must exit 0.
 func withTwoServerProcesses(
-    extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
+    store kind: StoreKind = .sqlite, extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (_ a: CommerceClient, _ b: CommerceClient, _ first: ServerProcess) async throws -> Void
 ) async throws {
-    let database = temporaryDatabasePath()
+    let database = kind == .postgres ? try temporaryPostgresDatabase() : temporaryDatabasePath()
+    defer { if kind == .postgres { dropPostgresDatabase(database) } }
     #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0, sourceLocation: sourceLocation)
     let first = try await ServerProcess.launch(database: database, extra: extra)
     let second = try await ServerProcess.launch(database: database, extra: extra)

@@ -7,9 +7,9 @@ import Testing
 
 @Suite("Users and balance through the real server", .timeLimit(.minutes(2)))
 struct UserAndBalanceTests {
-    @Test("CreateUser and GetUser")
-    func users() async throws {
-        try await withCommerceServer { _, client in
+    @Test("CreateUser and GetUser", arguments: StoreKind.available)
+    func users(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await client.createUser(name: "  Kim Minji ")
             #expect(user.id > 0 && user.name == "Kim Minji" && user.balance == 0 && user.createdAtUnixMs > 0)
             let fetched = try await client.getUser(userID: user.id)
@@ -21,9 +21,9 @@ struct UserAndBalanceTests {
         }
     }
 
-    @Test("ChargeBalance, GetBalance and ListBalanceHistory, with every refusal and its reason")
-    func balance() async throws {
-        try await withCommerceServer { _, client in
+    @Test("ChargeBalance, GetBalance and ListBalanceHistory, with every refusal and its reason", arguments: StoreKind.available)
+    func balance(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await client.createUser(name: "payer")
             let receipt = try await client.chargeBalance(userID: user.id, amount: 10_000)
             #expect(receipt.balance == 10_000 && receipt.charged == 10_000 && !receipt.replayed && receipt.entryID > 0)
@@ -49,9 +49,9 @@ struct UserAndBalanceTests {
         }
     }
 
-    @Test("idempotency keys: a repeat replays the first result; a conflicting or malformed key is refused")
-    func idempotencyKeys() async throws {
-        try await withCommerceServer { _, client in
+    @Test("idempotency keys: a repeat replays the first result; a conflicting or malformed key is refused", arguments: StoreKind.available)
+    func idempotencyKeys(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await client.createUser(name: "retrier")
             let first = try await client.chargeBalance(userID: user.id, amount: 2_000, idempotencyKey: "pay-1")
             let second = try await client.chargeBalance(userID: user.id, amount: 2_000, idempotencyKey: "pay-1")
@@ -77,9 +77,9 @@ struct UserAndBalanceTests {
         }
     }
 
-    @Test("history pages through every entry, newest first")
-    func historyPaging() async throws {
-        try await withCommerceServer { _, client in
+    @Test("history pages through every entry, newest first", arguments: StoreKind.available)
+    func historyPaging(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             let user = try await client.createUser(name: "pager")
             for index in 1...12 { _ = try await client.chargeBalance(userID: user.id, amount: Int64(1_000 * index)) }
             var amounts: [Int64] = []
@@ -96,9 +96,9 @@ struct UserAndBalanceTests {
         }
     }
 
-    @Test("a string field with invalid UTF-8 is INVALID_ARGUMENT / INVALID_UTF8, and the connection survives")
-    func invalidUTF8() async throws {
-        try await withCommerceServer { _, client in
+    @Test("a string field with invalid UTF-8 is INVALID_ARGUMENT / INVALID_UTF8, and the connection survives", arguments: StoreKind.available)
+    func invalidUTF8(store: StoreKind) async throws {
+        try await withCommerceServer(store: store) { _, client in
             // CreateUserRequest.name (field 1) = 0xFF 0xFE: protobuf-c would send this; swift-protobuf refuses it.
             await expectRPCError(.invalidArgument, WireReason.invalidUTF8) {
                 try await client.rpc.call("/commerce.v1.UserService/CreateUser", request: [0x0A, 0x02, 0xFF, 0xFE])
