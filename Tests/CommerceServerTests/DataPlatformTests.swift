@@ -1,5 +1,6 @@
 import CommerceClient
 import CommerceDomain
+import CommercePostgres
 @testable import CommerceServerRuntime
 import CommerceSQLite
 import CommerceUseCases
@@ -12,11 +13,14 @@ import Testing
 
 @Suite("The data platform: transactional outbox and relay", .serialized, .timeLimit(.minutes(3)))
 struct DataPlatformTests {
+    /// A server on `database`: a SQLite path, or a PostgreSQL URL.
     func start(database: String, target: DataPlatformTarget) async throws -> (CommerceServer, CommerceClient) {
-        let server = try await CommerceServer.start(CommerceServerConfiguration(
+        var configuration = CommerceServerConfiguration(
             rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
             store: StoreConfiguration(path: database, synchronous: .normal),
-            adminToken: adminToken, dataPlatform: target, relayPollMillis: 20))
+            adminToken: adminToken, dataPlatform: target, relayPollMillis: 20)
+        if PostgresStoreConfiguration.isPostgresURL(database) { configuration.postgres = PostgresStoreConfiguration(url: database) }
+        let server = try await CommerceServer.start(configuration)
         return (server, CommerceClient(configuration: ClientConfiguration(port: server.port, connections: 2), adminToken: adminToken))
     }
 
@@ -195,11 +199,13 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
-    @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order")
-    func twoInstancesOneRelay() async throws {
+    @Test("two server instances on one database: one relay at a time delivers every event exactly once, in commit order (on PostgreSQL: per order)",
+          arguments: StoreKind.available)
+    func twoInstancesOneRelay(store: StoreKind) async throws {
         let receiver = EventReceiver()
         try await receiver.start()
-        let database = temporaryDatabasePath()
+        let database = store == .postgres ? try temporaryPostgresDatabase() : temporaryDatabasePath()
+        defer { if store == .postgres { dropPostgresDatabase(database) } }
         let (first, firstClient) = try await self.start(database: database, target: .http(url: receiver.url))
         let (second, secondClient) = try await self.start(database: database, target: .http(url: receiver.url))
         let buyer = try await fundedUser(firstClient, 500_000)
@@ -215,15 +221,29 @@ struct DataPlatformTests {
             }
             return try await group.reduce(into: [Int64]()) { $0 += $1 }
         }
-        try await Self.waitFor("all 80 events") { receiver.eventIDs.count == 80 }
-        let arrived = receiver.arrivals.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["order_id"] as? Int64 }
-        #expect(receiver.deliveries == 80, "no event delivered twice")
-        #expect(Set(arrived) == Set(orders))
-        #expect(arrived == arrived.sorted(), "delivered in commit order")
+        // Every fourth order is refunded through the other instance: its refund must arrive after its payment.
+        let refunded = Array(orders.enumerated().filter { $0.offset.isMultiple(of: 4) }.map(\.element))
+        for (index, order) in refunded.enumerated() {
+            _ = try await (index.isMultiple(of: 2) ? secondClient : firstClient).cancelOrder(userID: buyer, orderID: order)
+        }
+        let total = 80 + refunded.count
+        try await Self.waitFor("all \(total) events") { receiver.eventIDs.count == total }
+        let arrived = receiver.arrivals.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { event in (event["order_id"] as? Int64).map { ($0, event["type"] as? String ?? "") } }
+        #expect(receiver.deliveries == total, "no event delivered twice")
+        #expect(Set(arrived.map(\.0)) == Set(orders))
+        let paid = arrived.filter { $0.1 == "ORDER_PAID" }.map(\.0)
+        if store == .sqlite {
+            #expect(paid == paid.sorted(), "one writer: delivered in commit order")
+        }
+        for order in refunded {
+            let kinds = arrived.filter { $0.0 == order }.map(\.1)
+            #expect(kinds == ["ORDER_PAID", "ORDER_REFUNDED"], "order \(order): its payment, then its refund")
+        }
         // The relay records a delivery after the receiver's answer: wait for it, then both instances see it.
-        try await Self.waitFor("the relay cursor past all 80 events") { try await first.store.undeliveredEventCount() == 0 }
+        try await Self.waitFor("every event recorded delivered") { try await first.store.undeliveredEventCount() == 0 }
         #expect(try await second.store.undeliveredEventCount() == 0)
-        #expect(receiver.deliveries == 80, "no event delivered twice")
+        #expect(receiver.deliveries == total, "no event delivered twice")
         for (server, client) in [(first, firstClient), (second, secondClient)] {
             await client.close()
             try await server.shutdownGracefully()
