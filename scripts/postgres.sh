@@ -34,6 +34,11 @@ fsync = on
 synchronous_commit = on
 CONF
     fi
+    # The server outlives this script: it must not inherit descriptors beyond 0-2 (a caller's pipe
+    # or the socket a parent process watches for this script's exit would then never close).
+    for fd in $(ls /proc/$$/fd); do
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;

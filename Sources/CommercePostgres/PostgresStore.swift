@@ -19,6 +19,7 @@ import Synchronization
 /// the domain's; this type holds queries and guards.
 public final class PostgresStore: Sendable {
     let client: PostgresClient
+    let connections: ConnectionLeaser
     private let runner: Task<Void, Never>
     private let lanes: [WriteLane]
     private let nextLane = Atomic<Int>(0)
@@ -28,6 +29,7 @@ public final class PostgresStore: Sendable {
     private init(client: PostgresClient, runner: Task<Void, Never>, lanes: [WriteLane], logger: Logger,
                  configuration: PostgresStoreConfiguration) {
         self.client = client
+        self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout)
         self.runner = runner
         self.lanes = lanes
         self.logger = logger
@@ -54,7 +56,7 @@ public final class PostgresStore: Sendable {
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runner = Task { await client.run() }
         let lanes = (0..<configuration.writeLanes).map { _ in
-            WriteLane(client: client, logger: logger, maximumBatch: configuration.maximumBatch,
+            WriteLane(connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout), logger: logger, maximumBatch: configuration.maximumBatch,
                       maximumQueued: max(1, configuration.maxQueuedWrites / configuration.writeLanes),
                       conflictRetries: configuration.conflictRetries)
         }
@@ -127,10 +129,11 @@ public final class PostgresStore: Sendable {
     // MARK: Reads
 
     /// One pooled connection for `body`; errors mapped as for writes.
-    func withSession<T: Sendable>(_ body: @Sendable (Session) async throws -> T) async throws -> T {
+    func withSession<T: Sendable>(_ body: @escaping @Sendable (Session) async throws -> T) async throws -> T {
+        let logger = self.logger
         do {
-            return try await self.client.withConnection { connection in
-                try await body(Session(connection, logger: self.logger))
+            return try await self.connections.withConnection { connection in
+                try await body(Session(connection, logger: logger))
             }
         } catch {
             throw PostgresErrors.storeError(error)
@@ -138,7 +141,7 @@ public final class PostgresStore: Sendable {
     }
 
     /// Several statements that must see one snapshot: a read-only REPEATABLE READ transaction.
-    func read<T: Sendable>(_ body: @Sendable (Session) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Session) async throws -> T) async throws -> T {
         try await self.withSession { session in
             try await session.control("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             do {

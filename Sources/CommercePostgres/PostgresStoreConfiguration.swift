@@ -21,6 +21,9 @@ public struct PostgresStoreConfiguration: Sendable {
     /// How often a write that lost a deadlock or a serialization conflict (40P01, 40001) runs again
     /// before it fails `STORAGE_BUSY`.
     public var conflictRetries: Int
+    /// How long a call waits for a pooled connection before it fails `STORAGE_UNAVAILABLE`
+    /// (PostgreSQL down or restarting, or every connection busy that long).
+    public var connectionWaitTimeout: Duration = .seconds(2)
     /// Opened with a calendar other than the database's, re-count every rollup in the new one.
     public var recountRankings = false
 

@@ -61,7 +61,7 @@ final class WriteLane: Sendable {
         var statistics = Statistics()
     }
 
-    private let client: PostgresClient
+    private let connections: ConnectionLeaser
     private let logger: Logger
     private let maximumBatch: Int
     private let maximumQueued: Int
@@ -70,8 +70,8 @@ final class WriteLane: Sendable {
     private let abandonedCounter = Counter(label: "commerce_writes_abandoned_total")
     private let conflictCounter = Counter(label: "commerce_postgres_conflicts_total")
 
-    init(client: PostgresClient, logger: Logger, maximumBatch: Int, maximumQueued: Int, conflictRetries: Int) {
-        self.client = client
+    init(connections: ConnectionLeaser, logger: Logger, maximumBatch: Int, maximumQueued: Int, conflictRetries: Int) {
+        self.connections = connections
         self.logger = logger
         self.maximumBatch = maximumBatch
         self.maximumQueued = max(1, maximumQueued)
@@ -138,25 +138,41 @@ final class WriteLane: Sendable {
                 if dropped.isEmpty { return }
                 continue
             }
-            await self.commit(batch)
+            if let unavailable = await self.commit(batch) { self.failQueued(unavailable) }
         }
     }
 
-    private func commit(_ batch: [Job]) async {
+    /// The database could not be reached for a whole connection wait: the writes queued behind
+    /// the batch would each wait as long again, so they fail now, with the same retryable error.
+    private func failQueued(_ error: CommerceError) {
+        let queued = self.state.withLock { state -> [Job] in
+            defer { state.queued.removeAll() }
+            return state.queued
+        }
+        for job in queued {
+            job.fail(error)
+            job.finish()
+        }
+    }
+
+    /// - Returns: the error, if the batch failed because no connection could be had.
+    private func commit(_ batch: [Job]) async -> CommerceError? {
         let started = DispatchTime.now().uptimeNanoseconds
         var replayed = false
+        var unavailable: CommerceError?
         do {
-            try await self.client.withConnection { connection in
+            replayed = try await self.connections.withConnection { connection in
                 let session = Session(connection, logger: self.logger)
-                if try await self.runTogether(batch, session) { return }
-                replayed = true
+                if try await self.runTogether(batch, session) { return false }
                 for job in batch { try await self.runAlone(job, session) }
+                return true
             }
         } catch {
             // The connection or a commit failed: what was not committed did not happen. (A commit
             // whose answer was lost with the connection may have happened: its write is reported
             // failed, STORAGE_UNAVAILABLE, and a retry under an idempotency key finds it.)
             for job in batch where !job.settled { job.fail(error) }
+            if let error = error as? CommerceError, error.reason == .storageUnavailable { unavailable = error }
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- started
         self.state.withLock { state in
@@ -166,6 +182,7 @@ final class WriteLane: Sendable {
             if replayed { state.statistics.replays += 1 }
         }
         for job in batch { job.finish() }
+        return unavailable
     }
 
     /// The whole group in one transaction. - Returns: false if it was rolled back, to run each
