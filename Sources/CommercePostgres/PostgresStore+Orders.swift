@@ -223,8 +223,11 @@ extension PostgresStore: OrderStore {
         }
     }
 
+    /// The order, locked until the transaction ends: a move of its state machine decides on the
+    /// status it reads, so a concurrent move (a payment racing a cancel from another instance) is
+    /// waited for and seen, never read stale and then refused by the guard.
     static func ownedOrder(_ session: Session, _ id: OrderID, user: UserID) async throws -> Order {
-        guard let order = try await Self.loadOrder(session, id) else {
+        guard let order = try await Self.loadOrder(session, id, forUpdate: true) else {
             throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
         }
         try order.checkOwner(user)
@@ -249,9 +252,10 @@ extension PostgresStore: OrderStore {
         }
     }
 
-    static func loadOrder(_ session: Session, _ id: OrderID) async throws -> Order? {
+    static func loadOrder(_ session: Session, _ id: OrderID, forUpdate: Bool = false) async throws -> Order? {
         guard let row = try await session.first("""
             SELECT user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = \(id.rawValue)
+            \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """, as: (Int64, String, Int64, Int64, Int64?, Int64, Int64?).self)
         else { return nil }
         let lines = try await session.all("""
