@@ -14,8 +14,11 @@ source "$(dirname "$0")/lib.sh"
 SECONDS_PER_RUN="${1:-10}"
 bench_setup postgres postgresql postgresql-contrib
 PG_PORT=${PG_PORT:-56432}
-PG_URL=$(scripts/postgres.sh start "$WORK/pg" "$PG_PORT")
-trap 'stop_all; scripts/postgres.sh stop "$WORK/pg"; bench_cleanup' EXIT
+# Outside the repository's results folder: as root the cluster belongs to the postgres user, which
+# must reach its folder (the results folder is private to root).
+PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)
+PG_URL=$(scripts/postgres.sh start "$PG_DIR" "$PG_PORT")
+trap 'stop_all; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
 PSQL=(psql -q -v ON_ERROR_STOP=1)
 PGBENCH=$(ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -1)
 db_url() { echo "${PG_URL%/*}/$1"; }
