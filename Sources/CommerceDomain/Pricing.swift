@@ -26,6 +26,15 @@ public struct OrderPricing: Hashable, Sendable {
 
 /// The rule of stock: an order line takes units only while that many are on the shelf.
 public enum StockRule {
+    /// The most units one product may hold (a restock beyond it is refused).
+    public static let maximumStock: Int64 = 1_000_000_000
+
+    /// A restock that would take `stock` past ``maximumStock``.
+    public static func limitExceeded(_ product: ProductID, stock: Int64, restocking quantity: Int64) -> CommerceError {
+        CommerceError(.stockLimitExceeded, "restocking \(quantity) units onto \(stock) would exceed \(maximumStock)",
+                      details: ["product_id": "\(product)", "stock": "\(stock)"])
+    }
+
     /// - Throws: `OUT_OF_STOCK` when `ordered` exceeds `available`.
     public static func check(_ product: ProductID, name: String, available: Int64, ordered: Int64) throws(CommerceError) {
         guard available >= ordered else { throw outOfStock(product, name: name, available: available, ordered: ordered) }

@@ -3,9 +3,6 @@ import CommerceUseCases
 import PostgresNIO
 
 extension PostgresStore: ProductStore {
-    /// The most units one product may hold (as the SQLite store).
-    static let maximumStock: Int64 = 1_000_000_000
-
     public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) -> PendingWrite<Product> {
         self.transaction { session in
             let id = try await session.write("""
@@ -19,15 +16,14 @@ extension PostgresStore: ProductStore {
         self.transaction(key: product.rawValue) { session in
             if let row = try await session.write("""
                 UPDATE products SET stock = stock + \(quantity), restocked = restocked + \(quantity)
-                WHERE id = \(product.rawValue) AND stock + \(quantity) <= \(Self.maximumStock)
+                WHERE id = \(product.rawValue) AND stock + \(quantity) <= \(StockRule.maximumStock)
                 RETURNING id, name, price, stock, created_at
                 """, returning: (Int64, String, Int64, Int64, Int64).self).first
             {
                 return Self.product(row)
             }
             if let stock = try await session.first("SELECT stock FROM products WHERE id = \(product.rawValue)", as: Int64.self) {
-                throw CommerceError(.stockLimitExceeded, "restocking \(quantity) units onto \(stock) would exceed \(Self.maximumStock)",
-                                    details: ["product_id": "\(product)", "stock": "\(stock)"])
+                throw StockRule.limitExceeded(product, stock: stock, restocking: quantity)
             }
             throw CommerceError.productNotFound(product)
         }

@@ -3,9 +3,6 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: ProductStore {
-    /// The most units one product may hold.
-    static let maximumStock: Int64 = 1_000_000_000
-
     public func createProduct(name: String, price: Won, stock: Int64, at: UnixMillis) -> PendingWrite<Product> {
         self.transaction { db in
             try db.run("""
@@ -21,14 +18,12 @@ extension SQLiteStore: ProductStore {
                 UPDATE products SET stock = stock + :quantity, restocked = restocked + :quantity
                 WHERE id = :id AND stock + :quantity <= :limit
                 RETURNING \(Self.productColumns)
-                """, arguments: ["quantity": quantity, "id": product.rawValue, "limit": Self.maximumStock])
+                """, arguments: ["quantity": quantity, "id": product.rawValue, "limit": StockRule.maximumStock])
             {
                 return Self.product(row)
             }
             if let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [product.rawValue]) {
-                throw CommerceError(.stockLimitExceeded,
-                                    "restocking \(quantity) units onto \(stock) would exceed \(Self.maximumStock)",
-                                    details: ["product_id": "\(product)", "stock": "\(stock)"])
+                throw StockRule.limitExceeded(product, stock: stock, restocking: quantity)
             }
             throw CommerceError.productNotFound(product)
         }

@@ -218,8 +218,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await self.database.open(recount: true)
-        let applied = if let store = store as? PostgresStore { try await store.appliedMigrations() } else { try (store as! SQLiteStore).appliedMigrations() }
-        for migration in applied { print("applied: \(migration)") }
+        for migration in try await store.appliedMigrations() { print("applied: \(migration)") }
         await store.close()
     }
 }

@@ -7,6 +7,8 @@ public protocol ServedStore: CommerceStore {
     var calendar: ShopCalendar { get }
     /// What the store's group commit has done so far.
     var groupCommitStatistics: GroupCommitStatistics { get }
+    /// The schema migrations applied to the database, oldest first.
+    func appliedMigrations() async throws -> [String]
     /// Finishes the writes already accepted and closes the connections.
     func close() async
 }

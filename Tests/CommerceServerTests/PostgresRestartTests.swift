@@ -38,7 +38,7 @@ struct OwnPostgres {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [self.script] + arguments
         let log = self.directory + ".script.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         defer { try? handle.close() }
         process.standardOutput = handle
