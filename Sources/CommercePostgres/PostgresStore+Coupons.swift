@@ -50,7 +50,8 @@ extension PostgresStore: CouponStore {
     }
 
     public func issuanceFacts(campaign: CampaignID, user: UserID) async throws -> CouponIssuanceFacts {
-        try await self.read { session in try await Self.issuanceFacts(session, campaign: campaign, user: user) }
+        // One statement: a snapshot by itself, no transaction around it.
+        try await self.withSession { session in try await Self.issuanceFacts(session, campaign: campaign, user: user) }
     }
 
     public func holderFacts(campaign: CampaignID, user: UserID) async throws -> (userExists: Bool, alreadyHolds: Bool) {

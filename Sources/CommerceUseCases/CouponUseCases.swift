@@ -46,7 +46,9 @@ public struct IssueCoupon: Sendable {
             return try await self.queues.write(user: userID) { store.issueCoupon(campaign: campaign, user: userID, at: clock()) }
         } catch let error as CommerceError where error.reason == .couponSoldOut {
             // Read after the store saw it sold out: every issue's coupon row committed with its count.
-            if let known = try? await store.issuanceFacts(campaign: campaign, user: userID).campaign {
+            // Once is enough: the thousands of requests queued before the first sold-out answer
+            // came back each get one too, and need not read the campaign and its holders again.
+            if soldOut.campaign(campaign) == nil, let known = try? await store.issuanceFacts(campaign: campaign, user: userID).campaign {
                 soldOut.insert(known, holders: try? await store.holders(of: campaign, limit: SoldOutCampaigns.maximumHolders))
             }
             throw error
