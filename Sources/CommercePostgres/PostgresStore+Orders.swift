@@ -4,13 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
-        self.transaction(key: command.request.userID.rawValue) { session in
-            if let key = command.idempotencyKey,
-               let replay = try await Self.replayedOrder(session, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
-                return replay
-            }
-            return try await self.placeOrder(session, command)
-        }
+        self.transaction(key: command.request.userID.rawValue) { session in try await self.placeOrder(session, command) }
     }
 
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
@@ -20,88 +14,81 @@ extension PostgresStore: OrderStore {
             SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = \(user.rawValue) AND key = \(key)
             """, as: (String, Int64, Int64).self)
         else { return nil }
-        if let fingerprint, firstFingerprint != fingerprint {
-            throw CommerceError(.idempotencyKeyReused, "idempotency key was first used for a different order (order \(orderID))",
-                                details: ["order_id": "\(orderID)"])
-        }
-        guard let order = try await Self.loadOrder(session, OrderID(orderID)) else { return nil }
-        return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: true)
+        return try await Self.replay(session, key: (firstFingerprint, orderID, balanceAfter), fingerprint: fingerprint)
     }
 
-    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart).
-    /// Refusals are found by reads before the first change, as in the SQLite store; then every
-    /// change is a guarded statement, which decides whatever another instance did meanwhile:
-    /// stock per line in product-id order (so orders lock products in one order), the coupon's
-    /// hold, the order, and — paid now — the balance.
+    static func replay(_ session: Session, key first: (fingerprint: String, order: Int64, balanceAfter: Int64), fingerprint: String?)
+        async throws -> OrderReceipt?
+    {
+        if let fingerprint, first.fingerprint != fingerprint {
+            throw CommerceError(.idempotencyKeyReused, "idempotency key was first used for a different order (order \(first.order))",
+                                details: ["order_id": "\(first.order)"])
+        }
+        guard let order = try await Self.loadOrder(session, OrderID(first.order)) else { return nil }
+        return OrderReceipt(order: order, balanceAfter: first.balanceAfter, replayed: true)
+    }
+
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart),
+    /// in two round trips: one read of what the domain decides on (refusals are found there, before
+    /// any change, as in the SQLite store), then one statement of guarded changes
+    /// (``OrderWritesStatement``), which decides whatever another lane or instance did meanwhile.
     func placeOrder(_ session: Session, _ command: PlaceOrderCommand) async throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
-        guard let balance = try await Self.balance(session, of: request.userID) else {
+        let wanted = request.lines.map(\.productID.rawValue)
+        guard let inputs = try await session.rows(OrderInputsStatement(user: user, products: wanted, idempotencyKey: command.idempotencyKey)).first
+        else {
             throw CommerceError.userNotFound(request.userID)
+        }
+        if let first = inputs.firstOrder, let fingerprint = inputs.fingerprint, let balanceAfter = inputs.firstBalanceAfter {
+            if let replay = try await Self.replay(session, key: (fingerprint, first, balanceAfter), fingerprint: request.fingerprint) { return replay }
+        }
+        guard let newOrderID = inputs.newOrderID else {
+            throw CommerceError(.orderNotFound, "the order first placed under this idempotency key is gone")
         }
         var coupon: Coupon?
         if let couponID = request.couponID { coupon = try await Self.usableCoupon(session, couponID, user: request.userID, at: command.at) }
         var lines: [OrderLine] = []
         for (product, quantity) in request.lines {
-            guard let (name, price, stock) = try await session.first("SELECT name, price, stock FROM products WHERE id = \(product.rawValue)",
-                                                                     as: (String, Int64, Int64).self)
-            else {
-                throw CommerceError.productNotFound(product)
-            }
-            try StockRule.check(product, name: name, available: stock, ordered: quantity)
-            lines.append(OrderLine(productID: product, productName: name, unitPrice: price, quantity: quantity))
+            guard let index = inputs.ids.firstIndex(of: product.rawValue) else { throw CommerceError.productNotFound(product) }
+            try StockRule.check(product, name: inputs.names[index], available: inputs.stocks[index], ordered: quantity)
+            lines.append(OrderLine(productID: product, productName: inputs.names[index], unitPrice: inputs.prices[index], quantity: quantity))
         }
         let pricing = try OrderPricing(lines: lines, coupon: coupon)
-        if status == .paid { try BalancePolicy.standard.checkPayment(pricing.amountDue, balance: balance) }
+        if status == .paid { try BalancePolicy.standard.checkPayment(pricing.amountDue, balance: inputs.balance) }
 
-        for line in lines {
-            let taken = try await session.write("""
-                UPDATE products SET stock = stock - \(line.quantity), sold = sold + \(line.quantity)
-                WHERE id = \(line.productID.rawValue) AND stock >= \(line.quantity) RETURNING stock
-                """, returning: Int64.self)
-            guard !taken.isEmpty else {
-                let stock = try await session.first("SELECT stock FROM products WHERE id = \(line.productID.rawValue)", as: Int64.self) ?? 0
-                throw StockRule.outOfStock(line.productID, name: line.productName, available: stock, ordered: line.quantity)
-            }
-        }
-        let paidAt: Int64? = status == .paid ? command.at : nil
-        let orderID = OrderID(try await session.write("""
-            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
-            VALUES (\(user), \(status.rawValue), \(pricing.total), \(pricing.discount), \(request.couponID?.rawValue), \(command.at),
-                    \(command.at), \(command.expiresAt), \(paidAt))
-            RETURNING id
-            """, returning: Int64.self)[0])
-        for line in lines {
-            try await session.write("""
-                INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
-                VALUES (\(orderID.rawValue), \(line.productID.rawValue), \(line.productName), \(line.unitPrice), \(line.quantity))
-                """)
-        }
-        if let couponID = request.couponID {
-            // Held by one order at a time: taking the hold is the guard.
-            let held = try await session.write("""
-                UPDATE coupons SET status = 'USED', order_id = \(orderID.rawValue), used_at = \(command.at)
-                WHERE id = \(couponID.rawValue) AND status = 'AVAILABLE' RETURNING id
-                """, returning: Int64.self)
-            guard !held.isEmpty else {
-                throw CommerceError(.couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
-            }
-        }
+        let orderID = OrderID(newOrderID)
         var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: pricing.total, discount: pricing.discount,
                           couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
+        let event = status == .paid
+            ? OrderEvent(eventID: OrderEventID.make(at: command.at), kind: .orderPaid, order: order, amount: order.amountPaid, at: command.at)
+            : nil
+        let outcome = try await session.rows(OrderWritesStatement(
+            user: user, products: lines.map(\.productID.rawValue), quantities: lines.map(\.quantity), names: lines.map(\.productName),
+            prices: lines.map(\.unitPrice), order: orderID.rawValue, status: status.rawValue, total: pricing.total, discount: pricing.discount,
+            coupon: request.couponID?.rawValue, at: command.at, expiresAt: command.expiresAt, amount: order.amountPaid,
+            eventID: event?.eventID, payload: event?.json, day: self.configuration.calendar.day(containing: command.at).rawValue,
+            idempotencyKey: command.idempotencyKey, fingerprint: request.fingerprint, balance: inputs.balance))[0]
+        if !outcome.taken.isEmpty { session.markWrote() }
+        if let short = lines.first(where: { !outcome.taken.contains($0.productID.rawValue) }) {
+            // Another order took the units since the read.
+            let stock = try await session.first("SELECT stock FROM products WHERE id = \(short.productID.rawValue)", as: Int64.self) ?? 0
+            throw StockRule.outOfStock(short.productID, name: short.productName, available: stock, ordered: short.quantity)
+        }
+        guard outcome.reserved else {
+            throw CommerceError(.couponAlreadyUsed, "coupon \(request.couponID ?? CouponID(0)) is held by another order",
+                                details: ["coupon_id": "\(request.couponID ?? CouponID(0))"])
+        }
+        guard outcome.placed else {
+            throw BalancePolicy.insufficientBalance(try await Self.balance(session, of: request.userID) ?? 0, required: order.amountPaid)
+        }
         let balanceAfter: Won
         if status == .paid {
-            balanceAfter = try await self.pay(session, order, at: command.at)
+            balanceAfter = outcome.balanceAfter ?? inputs.balance
             order.expiresAt = nil
         } else {
-            balanceAfter = balance
-        }
-        if let key = command.idempotencyKey {
-            try await session.write("""
-                INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after)
-                VALUES (\(user), \(key), \(request.fingerprint), \(orderID.rawValue), \(balanceAfter))
-                """)
+            balanceAfter = inputs.balance
         }
         return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
     }

@@ -83,6 +83,23 @@ final class Session: @unchecked Sendable {
         try await self.each(query) { _ in }
     }
 
+    /// Every row of a prepared statement (prepared on this connection at its first use).
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        var rows: [Statement.Row] = []
+        do {
+            for try await row in try await self.connection.execute(statement, logger: self.logger) { rows.append(row) }
+        } catch {
+            self.statementFailed = true
+            throw error
+        }
+        return rows
+    }
+
+    /// A statement run through ``rows(_:)`` changed rows.
+    func markWrote() {
+        self.wrote = true
+    }
+
     /// A statement outside the store's data (BEGIN, SAVEPOINT, COMMIT).
     func control(_ query: PostgresQuery) async throws {
         try await self.each(query) { _ in }
