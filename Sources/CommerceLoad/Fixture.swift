@@ -36,6 +36,8 @@ struct Fixture: Sendable {
         var users: Int
         var stock: Int64
         var coupons: Int64
+        /// order: how many products the orders spread over.
+        var products: Int = 1
     }
 
     static func prepare(client: CommerceClient, scenario: Scenario, sizes: Sizes) async throws -> Fixture {
@@ -83,7 +85,9 @@ struct Fixture: Sendable {
         case .hotProduct:
             try await fixture.addProduct(client, name: "hot product", stock: sizes.stock)
         case .order:
-            try await fixture.addProduct(client, name: "everyday product", stock: 1_000_000_000)
+            for index in 0..<max(1, sizes.products) {
+                try await fixture.addProduct(client, name: "everyday product \(index)", stock: 1_000_000_000)
+            }
         case .mixed:
             // A small shop: a few products sell out during a long run, most do not.
             for index in 0..<20 {

@@ -25,7 +25,8 @@ struct LoadCommand: AsyncParsableCommand {
               flash-sale    --users users race for --coupons coupons, and order with the ones they get
               mixed         a shop's day: product pages, catalogue, best sellers, carts and checkouts,
                             orders, charges (20 products, 3 of them with only --stock units)
-              order         sustained PlaceOrder of one unit, many users, ample stock
+              order         sustained PlaceOrder of one unit, many users, ample stock, of one product
+                            (or spread over --products)
 
             After a write scenario the invariants are checked through the API (no oversell, balances equal
             charged minus spent, coupons within quantity and one per user) and with the server's audit
@@ -45,6 +46,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Users to create in set-up.") var users = 100
     @Option(help: "hot-product: units of the product.") var stock: Int64 = 100
     @Option(help: "flash-sale: coupons in the campaign.") var coupons: Int64 = 100
+    @Option(help: "order: products the orders spread over (one: every order races for one row).") var products = 1
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @Option(help: "Label for this run in the JSON report.") var label: String?
     @Option(help: "Draw latency over time and the latency distribution into this SVG file.") var plot: String?
@@ -59,7 +61,7 @@ struct LoadCommand: AsyncParsableCommand {
             configuration: ClientConfiguration(host: self.host, port: self.port, connections: self.connections),
             adminToken: self.adminToken, group: loop)
         let fixture = try await Fixture.prepare(
-            client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons))
+            client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons, products: self.products))
         let workload = self.scenario.workload(client: client, fixture: fixture)
 
         let runner = LoadRunner(

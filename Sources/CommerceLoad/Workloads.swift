@@ -36,9 +36,12 @@ extension Scenario {
                 return replayed ? Outcome(method: "ChargeBalance(replayed)", failure: nil) : outcome
             }
         case .hotProduct, .order:
-            let product = fixture.productIDs[0]
+            let products = fixture.productIDs
             return { sequence in
-                await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: users[sequence % users.count], items: [(product, 1)]) }
+                // Users and products vary independently (their counts may share factors).
+                let mixed = UInt64(truncatingIfNeeded: sequence) &* 0x9E37_79B9_7F4A_7C15
+                let product = products[Int((mixed >> 24) % UInt64(products.count))]
+                return await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: users[sequence % users.count], items: [(product, 1)]) }
             }
         case .flashSale:
             let (product, campaign) = (fixture.productIDs[0], fixture.campaignID)

@@ -2,9 +2,10 @@
 -- the statements the PostgreSQL store runs for a one-line PlaceOrder (reads first, then the guarded
 -- stock and balance updates, the order, its line, the history entry, the payment, the outbox event
 -- and the ranking's rollup), on the same schema, over the same connection count, durable
--- (synchronous_commit on). Users 1..1000 and products 1..20 exist with ample balance and stock.
+-- (synchronous_commit on). Users 1..1000 and products 1..:products (pgbench -D products=N) exist with
+-- ample balance and stock.
 \set uid random(1, 1000)
-\set pid random(1, 20)
+\set pid random(1, :products)
 BEGIN;
 SELECT balance FROM users WHERE id = :uid;
 SELECT name, price, stock FROM products WHERE id = :pid;
