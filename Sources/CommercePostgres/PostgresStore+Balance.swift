@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: BalanceStore {
     public func charge(_ command: ChargeCommand) -> PendingWrite<ChargeReceipt> {
-        self.transaction(key: command.userID.rawValue) { session in
+        self.transaction(key: command.userID.rawValue, locks: RowLocks(users: [command.userID.rawValue])) { session in
             let user = command.userID.rawValue
             if let key = command.idempotencyKey,
                let (amount, balanceAfter, entryID) = try await session.first("""

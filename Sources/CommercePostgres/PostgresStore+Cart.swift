@@ -59,7 +59,7 @@ extension PostgresStore: CartStore {
     }
 
     public func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt> {
-        self.transaction(key: user.rawValue) { session in
+        self.transaction(key: user.rawValue, locks: RowLocks(users: [user.rawValue])) { session in
             if let key = idempotencyKey, let replay = try await Self.replayedOrder(session, user: user, key: key, fingerprint: nil) { return replay }
             guard try await Self.userExists(session, user) else { throw CommerceError.userNotFound(user) }
             let cart = try await Self.loadCart(session, user)

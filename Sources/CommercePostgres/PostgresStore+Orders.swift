@@ -3,8 +3,13 @@ import CommerceUseCases
 import PostgresNIO
 
 extension PostgresStore: OrderStore {
+    /// Orders take the lane of their first product, not their buyer's: orders of a hot product then
+    /// commit in one group instead of every lane's group queueing on its row; a user's orders of
+    /// different products are concurrent calls, which promise no order to each other.
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
-        self.transaction(key: command.request.userID.rawValue) { session in try await self.placeOrder(session, command) }
+        let request = command.request
+        let locks = RowLocks(products: Set(request.lines.map(\.productID.rawValue)), users: [request.userID.rawValue])
+        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in try await self.placeOrder(session, command) }
     }
 
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
@@ -120,7 +125,7 @@ extension PostgresStore: OrderStore {
     }
 
     public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
-        self.transaction(key: user.rawValue) { session in
+        self.transaction(key: user.rawValue, locks: RowLocks(users: [user.rawValue])) { session in
             let order = try await Self.ownedOrder(session, id, user: user)
             let paid = try order.paying(at: at)
             try BalancePolicy.standard.checkPayment(order.amountPaid, balance: try await Self.balance(session, of: user) ?? 0)
@@ -131,6 +136,8 @@ extension PostgresStore: OrderStore {
     }
 
     public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+        // No declared locks: its products are known only once the order is read, and the buyer's
+        // row must come after them.
         self.transaction(key: user.rawValue) { session in
             var order = try await Self.ownedOrder(session, id, user: user)
             let cancellation = try order.cancellation(at: at)

@@ -24,6 +24,7 @@ import Synchronization
 /// failure (40P01, 40001) is retried up to ``conflictRetries`` times and then fails `STORAGE_BUSY`.
 final class WriteLane: Sendable {
     private final class Job: @unchecked Sendable {
+        let locks: RowLocks
         let run: (Session) async throws -> Void
         let fail: (any Error) -> Void
         let finish: () -> Void
@@ -31,8 +32,9 @@ final class WriteLane: Sendable {
         /// Its outcome is final: committed, or failed in a transaction that was rolled back.
         var settled = false
 
-        init(run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void,
-             isAbandoned: @escaping () -> Bool) {
+        init(locks: RowLocks, run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void,
+             finish: @escaping () -> Void, isAbandoned: @escaping () -> Bool) {
+            self.locks = locks
             self.run = run
             self.fail = fail
             self.finish = finish
@@ -86,11 +88,13 @@ final class WriteLane: Sendable {
         }
     }
 
-    /// Queues `body` behind every write submitted to this lane before it.
-    func submit<T: Sendable>(_ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+    /// Queues `body` behind every write submitted to this lane before it. `locks`: the rows of
+    /// contended tables it will change, which a group takes first, in one order (see ``RowLocks``).
+    func submit<T: Sendable>(locks: RowLocks = RowLocks(), _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
         let pending = PendingWrite<T>()
         let box = ResultBox<T>()
         let job = Job(
+            locks: locks,
             run: { session in box.result = .success(try await body(session)) },
             fail: { box.result = .failure($0) },
             finish: { pending.complete(box.result.mapError(PostgresErrors.storeError)) },
@@ -189,6 +193,15 @@ final class WriteLane: Sendable {
     /// write alone (a write failed after changing rows, a statement failed, or a conflict).
     private func runTogether(_ batch: [Job], _ session: Session) async throws -> Bool {
         try await session.control("BEGIN")
+        if batch.count > 1 {
+            do {
+                try await batch.reduce(into: RowLocks()) { $0.formUnion($1.locks) }.take(session)
+            } catch {
+                if PostgresErrors.isConflict(error) { self.conflictCounter.increment() }
+                try await session.control("ROLLBACK")
+                return false
+            }
+        }
         for job in batch {
             session.resetWrites()
             do {
