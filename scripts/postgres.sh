@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for tests and benchmarks, from Debian's packages.
-#   scripts/postgres.sh start DIR [PORT]   initdb a cluster in DIR (if new), start it on 127.0.0.1:PORT
-#                                          (default 55432) and on a Unix socket in DIR; prints its URL
+#   scripts/postgres.sh start DIR [PORT [ADDRESS]]
+#                                          initdb a cluster in DIR (if new), start it on ADDRESS:PORT
+#                                          (default 127.0.0.1:55432) and on a Unix socket in DIR; prints
+#                                          its URL
 #   scripts/postgres.sh stop DIR           stop it (fast shutdown)
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user that
-# Debian's package creates. Authentication is `trust`, on loopback and the socket only.
+# Debian's package creates. Authentication is `trust`, on loopback, the socket and — given an
+# ADDRESS (scripts/multihost.sh: a private network of namespaces) — that address's /24.
 set -euo pipefail
 command=${1:?start|stop}
 dir=${2:?cluster directory}
 port=${3:-55432}
+address=${4:-127.0.0.1}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -x "$bin/pg_ctl" ]] || { echo "PostgreSQL is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 as_owner() {
@@ -24,7 +28,7 @@ case "$command" in
       # group-commit transactions is found after deadlock_timeout (1 s by default): the store then
       # runs each write alone, so finding it sooner costs little (docs/scale-out.md).
       cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '$address'
 port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
@@ -33,6 +37,9 @@ deadlock_timeout = 100ms
 fsync = on
 synchronous_commit = on
 CONF
+      if [[ $address != 127.0.0.1 ]]; then
+        echo "host all all ${address%.*}.0/24 trust" >>"$dir/data/pg_hba.conf"
+      fi
     fi
     # The server outlives this script: it must not inherit descriptors beyond 0-2 (a caller's pipe
     # or the socket a parent process watches for this script's exit would then never close).
@@ -40,7 +47,7 @@ CONF
       if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
-    echo "postgres://postgres@127.0.0.1:$port/postgres"
+    echo "postgres://postgres@$address:$port/postgres"
     ;;
   stop)
     [[ -f "$dir/data/postmaster.pid" ]] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true

@@ -37,7 +37,11 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).") var scenario: Scenario = .getBalance
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7070
-    @Option(help: "Connections in the client pool.") var connections = 1
+    @Option(help: "Connections in the client pool (per server).") var connections = 1
+    @Option(help: """
+        More servers on one database, as host:port,host:port: calls rotate over --host:--port and these \
+        (set-up and the invariant check go through --host:--port).
+        """) var alsoTargets: String?
     @Option(help: "Concurrent callers.") var concurrency = 1
     @Option(help: "Seconds of measured load.") var duration: Double = 10
     @Option(help: "Seconds of unmeasured warm-up before it.") var warmup: Double = 2
@@ -62,7 +66,17 @@ struct LoadCommand: AsyncParsableCommand {
             adminToken: self.adminToken, group: loop)
         let fixture = try await Fixture.prepare(
             client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons, products: self.products))
-        let workload = self.scenario.workload(client: client, fixture: fixture)
+        var clients = [client]
+        for target in self.alsoTargets?.split(separator: ",") ?? [] {
+            guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
+                throw ValidationError("--also-targets takes host:port,host:port; got \(target)")
+            }
+            clients.append(CommerceClient(
+                configuration: ClientConfiguration(host: String(target[..<colon]), port: port, connections: self.connections),
+                adminToken: self.adminToken, group: loop))
+        }
+        let workloads = clients.map { self.scenario.workload(client: $0, fixture: fixture) }
+        let workload: @Sendable (Int) async -> Outcome = { sequence in await workloads[sequence % workloads.count](sequence) }
 
         let runner = LoadRunner(
             executor: EventLoopTaskExecutor(loop),
@@ -71,7 +85,7 @@ struct LoadCommand: AsyncParsableCommand {
         let result = try await runner.run(workload)
         let broken = self.scenario.writes
             ? try await checkInvariants(scenario: self.scenario, client: client, fixture: fixture, result: result) : []
-        await client.close()
+        for client in clients { await client.close() }
 
         let report = Report(
             label: self.label ?? "\(self.scenario.rawValue) c=\(self.concurrency)", scenario: self.scenario.rawValue,
