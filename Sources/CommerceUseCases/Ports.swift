@@ -4,7 +4,8 @@ import CommerceDomain
 // transaction whose guarded statements enforce the invariant named on it, so that several
 // server processes sharing one database stay exact. Write methods are called on the use cases'
 // serialized Dispatch write queues and return at once with a ``PendingWrite``: the store must run
-// the writes it accepts in the order it accepted them, and finish each once it is durable. Read
+// the writes it accepts for one key (a user's balance writes; SQLite: all of them) in the order it
+// accepted them, and finish each once it is durable. Read
 // methods are async: the store runs them on its own reader queues (Dispatch), concurrently, never
 // on the caller's thread.
 
