@@ -42,21 +42,22 @@ struct OrderInputsStatement: PostgresPreparedStatement {
 
 /// Every change of an order in one statement, each step guarded on the ones before it, so that a
 /// refusal changes as little as it can:
-///   1. the stock of every line (`stock >= quantity`), in product-id order;
+///   1. the stock of every line (`stock >= quantity`, at the price and name the order was priced
+///      with), in product-id order;
 ///   2. only if every line was taken: the coupon's hold (`status = 'AVAILABLE'`);
 ///   3. only if so, and paid now: the balance (`balance >= amount`);
 ///   4. only if all held: the order, its lines, and — paid — the history entry, the payment, the
 ///      outbox event, the ranking's rollup; and the idempotency key's row.
 /// A refusal at step 1 of a one-line order changes nothing; a later one has changed rows, which
-/// the caller's transaction must roll back. Row: the products whose lines were taken, reserved (steps 1–2 held), the
-/// balance after the debit (nil when not debited), placed (all held).
+/// the caller's transaction must roll back. Row: the products whose lines were taken, reserved
+/// (steps 1–2 held), the buyer's balance after it, placed (all held).
 struct OrderWritesStatement: PostgresPreparedStatement {
     static let sql = """
         WITH lines AS (
             SELECT * FROM unnest($2::int8[], $3::int8[], $4::text[], $5::int8[]) AS l(product_id, quantity, name, price)
         ), taken AS (
             UPDATE products p SET stock = p.stock - l.quantity, sold = p.sold + l.quantity
-            FROM lines l WHERE p.id = l.product_id AND p.stock >= l.quantity
+            FROM lines l WHERE p.id = l.product_id AND p.stock >= l.quantity AND p.price = l.price AND p.name = l.name
             RETURNING p.id
         ), stocked AS (
             SELECT count(*) = cardinality($2::int8[]) AS ok FROM taken
@@ -91,15 +92,17 @@ struct OrderWritesStatement: PostgresPreparedStatement {
             SELECT $16, product_id, quantity, 1 FROM lines WHERE EXISTS (SELECT 1 FROM debited)
             ON CONFLICT (day, product_id) DO UPDATE
             SET quantity = product_daily_sales.quantity + excluded.quantity, orders = product_daily_sales.orders + 1
+        ), after AS (
+            SELECT COALESCE((SELECT balance FROM debited), (SELECT balance FROM users WHERE id = $1)) AS balance
         ), request AS (
             INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after)
-            SELECT $1, $17, $18, $6, COALESCE((SELECT balance FROM debited), $19) FROM placed WHERE ok AND $17::text IS NOT NULL
+            SELECT $1, $17, $18, $6, (SELECT balance FROM after) FROM placed WHERE ok AND $17::text IS NOT NULL
         )
-        SELECT ARRAY(SELECT id FROM taken), (SELECT ok FROM reserved), (SELECT balance FROM debited), (SELECT ok FROM placed)
+        SELECT ARRAY(SELECT id FROM taken), (SELECT ok FROM reserved), (SELECT balance FROM after), (SELECT ok FROM placed)
         """
     static let bindingDataTypes: [PostgresDataType] = [
         .int8, .int8Array, .int8Array, .textArray, .int8Array, .int8, .text, .int8, .int8, .int8, .int8, .int8, .int8,
-        .text, .text, .int8, .text, .text, .int8,
+        .text, .text, .int8, .text, .text,
     ]
     typealias Row = (taken: [Int64], reserved: Bool, balanceAfter: Int64?, placed: Bool)
 
@@ -122,11 +125,9 @@ struct OrderWritesStatement: PostgresPreparedStatement {
     var day: Int64
     var idempotencyKey: String?
     var fingerprint: String
-    /// The balance an unpaid order leaves (what its idempotency row records).
-    var balance: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 19)
+        var bindings = PostgresBindings(capacity: 18)
         func optional<Value: PostgresNonThrowingEncodable>(_ value: Value?) {
             if let value { bindings.append(value) } else { bindings.appendNull() }
         }
@@ -148,7 +149,6 @@ struct OrderWritesStatement: PostgresPreparedStatement {
         bindings.append(self.day)
         optional(self.idempotencyKey)
         bindings.append(self.fingerprint)
-        bindings.append(self.balance)
         return bindings
     }
 

@@ -18,10 +18,15 @@ enum PostgresErrors {
     /// running the write again finds it and answers as a replay.
     static let idempotencyConstraints: Set<String> = ["order_requests_pkey", "idempotency_keys_pkey"]
 
-    /// A deadlock, a serialization failure, or a raced idempotency key: running the write again
-    /// (alone) is safe and will decide it.
+    /// What an order decided on (a product's price or name) changed between its read and its
+    /// guarded write: running it again reads them anew.
+    struct InputsChanged: Error {}
+
+    /// A deadlock, a serialization failure, a raced idempotency key, or inputs changed under a
+    /// write: running the write again (alone) is safe and will decide it.
     static func isConflict(_ error: any Error) -> Bool {
-        switch self.sqlState(error) {
+        if error is InputsChanged { return true }
+        return switch self.sqlState(error) {
         case "40001", "40P01": true
         case "23505": self.constraint(error).map(self.idempotencyConstraints.contains) ?? false
         default: false

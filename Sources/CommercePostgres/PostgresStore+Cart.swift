@@ -63,7 +63,14 @@ extension PostgresStore: CartStore {
             if let key = idempotencyKey, let replay = try await Self.replayedOrder(session, user: user, key: key, fingerprint: nil) { return replay }
             guard try await Self.userExists(session, user) else { throw CommerceError.userNotFound(user) }
             let cart = try await Self.loadCart(session, user)
-            guard !cart.lines.isEmpty else { throw CommerceError(.emptyCart, "the cart is empty") }
+            guard !cart.lines.isEmpty else {
+                // A checkout or an order under the same key may have committed (and emptied the
+                // cart) since the key was looked up: this statement sees it.
+                if let key = idempotencyKey, let replay = try await Self.replayedOrder(session, user: user, key: key, fingerprint: nil) {
+                    return replay
+                }
+                throw CommerceError(.emptyCart, "the cart is empty")
+            }
             let request = try OrderRequest.validate(userID: user, items: cart.lines.map { ($0.productID, $0.quantity) }, couponID: couponID)
             let receipt = try await self.placeOrder(session, PlaceOrderCommand(request: request, idempotencyKey: idempotencyKey, at: at))
             try await session.write("DELETE FROM cart_items WHERE user_id = \(user.rawValue)")

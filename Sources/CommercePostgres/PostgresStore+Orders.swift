@@ -1,15 +1,44 @@
 import CommerceDomain
 import CommerceUseCases
 import PostgresNIO
+import Synchronization
 
 extension PostgresStore: OrderStore {
     /// Orders take the lane of their first product, not their buyer's: orders of a hot product then
     /// commit in one group instead of every lane's group queueing on its row; a user's orders of
     /// different products are concurrent calls, which promise no order to each other.
+    ///
+    /// What the order is decided on is read as it is submitted, on a reader connection, so that
+    /// inside its group (which holds its rows until COMMIT) the order costs one round trip, not two.
+    /// Those inputs may be stale by then: the guards decide every acceptance, and any refusal is
+    /// decided again on a read inside the transaction (``placeOrder(_:_:prefetched:)``).
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
         let request = command.request
         let locks = RowLocks(products: Set(request.lines.map(\.productID.rawValue)), users: [request.userID.rawValue])
-        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in try await self.placeOrder(session, command) }
+        let prefetch = Prefetch(Task { [self] in
+            try? await self.withSession { session in try await session.rows(Self.inputsStatement(command)).first }
+        })
+        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in
+            try await self.placeOrder(session, command, prefetched: await prefetch.take())
+        }
+    }
+
+    /// A read made ahead, used once: a write run again (alone, after its group rolled back) reads anew.
+    final class Prefetch<Value: Sendable>: Sendable {
+        private let task: Task<Value?, Never>
+        private let taken = Atomic(false)
+
+        init(_ task: Task<Value?, Never>) { self.task = task }
+
+        func take() async -> Value? {
+            guard !self.taken.exchange(true, ordering: .relaxed) else { return nil }
+            return await self.task.value
+        }
+    }
+
+    static func inputsStatement(_ command: PlaceOrderCommand) -> OrderInputsStatement {
+        OrderInputsStatement(user: command.request.userID.rawValue, products: command.request.lines.map(\.productID.rawValue),
+                             idempotencyKey: command.idempotencyKey)
     }
 
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
@@ -33,19 +62,39 @@ extension PostgresStore: OrderStore {
         return OrderReceipt(order: order, balanceAfter: first.balanceAfter, replayed: true)
     }
 
-    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart),
-    /// in two round trips: one read of what the domain decides on (refusals are found there, before
-    /// any change, as in the SQLite store), then one statement of guarded changes
-    /// (``OrderWritesStatement``), which decides whatever another lane or instance did meanwhile.
-    func placeOrder(_ session: Session, _ command: PlaceOrderCommand) async throws -> OrderReceipt {
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart):
+    /// one read of what the domain decides on (refusals are found there, before any change, as in the
+    /// SQLite store) — or the `prefetched` one, read before the transaction — then one statement of
+    /// guarded changes (``OrderWritesStatement``), which decides whatever another lane or instance
+    /// did meanwhile. A refusal decided on prefetched inputs is decided again on a read inside the
+    /// transaction, here if nothing was changed yet, otherwise when the write runs again alone.
+    func placeOrder(_ session: Session, _ command: PlaceOrderCommand, prefetched: OrderInputsStatement.Row? = nil) async throws -> OrderReceipt {
+        var prefetched = prefetched
+        for attempt in 1... {
+            let inputs: OrderInputsStatement.Row
+            if let prefetched {
+                inputs = prefetched
+            } else {
+                guard let read = try await session.rows(Self.inputsStatement(command)).first else {
+                    throw CommerceError.userNotFound(command.request.userID)
+                }
+                inputs = read
+            }
+            do {
+                return try await self.placeOrder(session, command, inputs: inputs)
+            } catch where !session.wrote && !session.statementFailed
+                && (prefetched != nil && error is CommerceError || error is PostgresErrors.InputsChanged && attempt < 3)
+            {
+                prefetched = nil
+            }
+        }
+        preconditionFailure("unreachable")
+    }
+
+    private func placeOrder(_ session: Session, _ command: PlaceOrderCommand, inputs: OrderInputsStatement.Row) async throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment
-        let wanted = request.lines.map(\.productID.rawValue)
-        guard let inputs = try await session.rows(OrderInputsStatement(user: user, products: wanted, idempotencyKey: command.idempotencyKey)).first
-        else {
-            throw CommerceError.userNotFound(request.userID)
-        }
         if let first = inputs.firstOrder, let fingerprint = inputs.fingerprint, let balanceAfter = inputs.firstBalanceAfter {
             if let replay = try await Self.replay(session, key: (fingerprint, first, balanceAfter), fingerprint: request.fingerprint) { return replay }
         }
@@ -74,11 +123,12 @@ extension PostgresStore: OrderStore {
             prices: lines.map(\.unitPrice), order: orderID.rawValue, status: status.rawValue, total: pricing.total, discount: pricing.discount,
             coupon: request.couponID?.rawValue, at: command.at, expiresAt: command.expiresAt, amount: order.amountPaid,
             eventID: event?.eventID, payload: event?.json, day: self.configuration.calendar.day(containing: command.at).rawValue,
-            idempotencyKey: command.idempotencyKey, fingerprint: request.fingerprint, balance: inputs.balance))[0]
+            idempotencyKey: command.idempotencyKey, fingerprint: request.fingerprint))[0]
         if !outcome.taken.isEmpty { session.markWrote() }
         if let short = lines.first(where: { !outcome.taken.contains($0.productID.rawValue) }) {
-            // Another order took the units since the read.
             let stock = try await session.first("SELECT stock FROM products WHERE id = \(short.productID.rawValue)", as: Int64.self) ?? 0
+            // Enough units: its price or name changed since the read, and the order was priced on what is gone.
+            guard stock < short.quantity else { throw PostgresErrors.InputsChanged() }
             throw StockRule.outOfStock(short.productID, name: short.productName, available: stock, ordered: short.quantity)
         }
         guard outcome.reserved else {
@@ -86,16 +136,10 @@ extension PostgresStore: OrderStore {
                                 details: ["coupon_id": "\(request.couponID ?? CouponID(0))"])
         }
         guard outcome.placed else {
-            throw BalancePolicy.insufficientBalance(try await Self.balance(session, of: request.userID) ?? 0, required: order.amountPaid)
+            throw BalancePolicy.insufficientBalance(outcome.balanceAfter ?? 0, required: order.amountPaid)
         }
-        let balanceAfter: Won
-        if status == .paid {
-            balanceAfter = outcome.balanceAfter ?? inputs.balance
-            order.expiresAt = nil
-        } else {
-            balanceAfter = inputs.balance
-        }
-        return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
+        if status == .paid { order.expiresAt = nil }
+        return OrderReceipt(order: order, balanceAfter: outcome.balanceAfter ?? 0, replayed: false)
     }
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment, the event

@@ -20,16 +20,18 @@ import Synchronization
 public final class PostgresStore: Sendable {
     let client: PostgresClient
     let connections: ConnectionLeaser
+    private let gate: ConnectionGate
     private let runner: Task<Void, Never>
     private let lanes: [WriteLane]
     private let nextLane = Atomic<Int>(0)
     let logger: Logger
     public let configuration: PostgresStoreConfiguration
 
-    private init(client: PostgresClient, runner: Task<Void, Never>, lanes: [WriteLane], logger: Logger,
+    private init(client: PostgresClient, gate: ConnectionGate, runner: Task<Void, Never>, lanes: [WriteLane], logger: Logger,
                  configuration: PostgresStoreConfiguration) {
         self.client = client
-        self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout)
+        self.gate = gate
+        self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate)
         self.runner = runner
         self.lanes = lanes
         self.logger = logger
@@ -55,12 +57,14 @@ public final class PostgresStore: Sendable {
         clientConfiguration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let runner = Task { await client.run() }
+        let gate = ConnectionGate()
         let lanes = (0..<configuration.writeLanes).map { _ in
-            WriteLane(connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout), logger: logger, maximumBatch: configuration.maximumBatch,
+            WriteLane(connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate), logger: logger,
+                      maximumBatch: configuration.maximumBatch,
                       maximumQueued: max(1, configuration.maxQueuedWrites / configuration.writeLanes),
                       conflictRetries: configuration.conflictRetries)
         }
-        let store = PostgresStore(client: client, runner: runner, lanes: lanes, logger: logger, configuration: configuration)
+        let store = PostgresStore(client: client, gate: gate, runner: runner, lanes: lanes, logger: logger, configuration: configuration)
         do {
             try await store.withSession { session in
                 try await PostgresSchema.migrate(session, calendar: configuration.calendar)
@@ -73,11 +77,20 @@ public final class PostgresStore: Sendable {
         return store
     }
 
-    /// Lets the writes already accepted finish, then closes the pool.
+    /// Lets the writes already accepted finish, refuses new work (`STORAGE_UNAVAILABLE`), lets
+    /// the work holding or awaiting a connection finish, then shuts the pool down. Each step waits
+    /// at most 10 s: a shutdown ends even if PostgreSQL stopped answering.
     public func close() async {
-        for lane in self.lanes { _ = try? await lane.submit { _ in () }.value }
-        self.runner.cancel()
-        await self.runner.value
+        let lanes = self.lanes, gate = self.gate, runner = self.runner
+        let drained = await finishes(within: .seconds(10)) { for lane in lanes { _ = try? await lane.submit { _ in () }.value } }
+        let idle = await finishes(within: .seconds(10)) { await gate.close() }
+        runner.cancel()
+        let stopped = await finishes(within: .seconds(10)) { await runner.value }
+        if !(drained && idle && stopped) {
+            self.logger.warning("the PostgreSQL store did not close cleanly within its bounds", metadata: [
+                "writes_drained": "\(drained)", "connections_returned": "\(idle)", "pool_stopped": "\(stopped)",
+            ])
+        }
     }
 
     // MARK: Writes

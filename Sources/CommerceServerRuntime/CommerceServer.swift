@@ -106,7 +106,10 @@ public final class CommerceServer: Sendable {
     public func shutdownGracefully() async throws {
         self.sweeper.cancel()
         self.relay?.cancel()
+        await self.sweeper.value
+        self.logger.debug("expiry sweeper stopped")
         await self.relay?.value
+        self.logger.debug("outbox relay stopped")
         try await self.rpc.shutdownGracefully()
         try await self.ownGroup?.shutdownGracefully()
         await self.store.close()

@@ -229,6 +229,7 @@ final class DataPlatformRelay: Sendable {
                 try? await Task.sleep(for: self.pollInterval)
             }
         }
+        self.logger.debug("outbox relay: handing the lease back")
         _ = try? await self.onQueue { store.releaseRelayLease(owner: owner) }
     }
 

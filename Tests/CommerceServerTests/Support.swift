@@ -185,7 +185,8 @@ final class ServerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: try serverBinary())
         process.arguments = [
             "serve", "--db", database, "--port", "0", "--metrics-port", metricsPort, "--port-file", portFile,
-            "--admin-token", adminToken, "--log-level", "warning", "--synchronous", "normal",
+            "--admin-token", adminToken, "--log-level", ProcessInfo.processInfo.environment["COMMERCE_TEST_SERVER_LOG_LEVEL"] ?? "warning",
+            "--synchronous", "normal",
         ] + extra
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
@@ -210,9 +211,18 @@ final class ServerProcess: Sendable {
     }
 
     /// SIGTERM, then wait for the exit status.
+    /// A server still running 60 s after SIGTERM is SIGKILLed and reported as -1: a shutdown that
+    /// hangs fails the test instead of hanging the suite.
     func terminate() async -> Int32 {
         self.process.terminate()
-        while self.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while self.process.isRunning {
+            if ContinuousClock.now > deadline {
+                await self.kill()
+                return -1
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         return self.process.terminationStatus
     }
 }
