@@ -8,6 +8,8 @@
 #      in all (commerce-load's `order` scenario with --products, split evenly; its invariant check
 #      runs per load generator, through the API and AdminService/Audit);
 #   3. GetBalance at 64 callers on PostgreSQL against the same on SQLite.
+# Each order run also reports where the machine's CPU went over its measured seconds (PostgreSQL's
+# processes, the servers, the rest — mostly the load generators — and idle), to say what limits it.
 # Writes benchmarks/results/<UTC date>-postgres.{json,md}.
 #
 #   benchmarks/postgres.sh [seconds per run, default 10]
@@ -24,6 +26,11 @@ PSQL=(psql -q -v ON_ERROR_STOP=1)
 PGBENCH=$(ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -1)
 db_url() { echo "${PG_URL%/*}/$1"; }
 fresh_db() { "${PSQL[@]}" "$PG_URL" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
+
+# CPU time (clock ticks) of every process named $1, and of the whole machine: where the cores go.
+ticks_of() { local total=0; for pid in $(pgrep -x "$1"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+machine_idle() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
 
 SERVERS=()
 start_instance() {  # database-url: one more server; appends its port to PORTS
@@ -67,6 +74,13 @@ SQL
         >"$WORK/order-$products-$instances-$i.json" &
       pids+=($!)
     done
+    # CPU over the measured seconds (after the load generators' set-up and warm-up).
+    sleep 4
+    read -r pg0 sv0 all0 idle0 <<<"$(ticks_of postgres) $(ticks_of commerce-server) $(machine_ticks) $(machine_idle)"
+    sleep $((SECONDS_PER_RUN - 2))
+    read -r pg1 sv1 all1 idle1 <<<"$(ticks_of postgres) $(ticks_of commerce-server) $(machine_ticks) $(machine_idle)"
+    echo "{\"postgres\": $((pg1 - pg0)), \"servers\": $((sv1 - sv0)), \"machine\": $((all1 - all0)), \"idle\": $((idle1 - idle0))}" \
+      >"$WORK/cpu-$products-$instances.json"
     for pid in "${pids[@]}"; do wait "$pid"; done
     stop_all
   done
@@ -97,7 +111,11 @@ for products in (1, 20):
         errors = sum(sum(r["methods"]["PlaceOrder"]["errors"].values()) for r in reports)
         p99 = max(r["methods"]["PlaceOrder"]["latency_us"]["p99"] for r in reports)
         invariants = "hold" if all(r["invariants"] == "hold" for r in reports) else "BROKEN"
-        runs.append({"instances": n, "orders_per_s": rate, "p99_us": p99, "errors": errors, "invariants": invariants, "ratio": rate / naive})
+        cpu = json.load(open(f"{work}/cpu-{products}-{n}.json"))
+        share = lambda ticks: round(100 * ticks / max(1, cpu["machine"]))
+        runs.append({"instances": n, "orders_per_s": rate, "p99_us": p99, "errors": errors, "invariants": invariants, "ratio": rate / naive,
+                     "cpu_percent": {"postgres": share(cpu["postgres"]), "servers": share(cpu["servers"]), "idle": share(cpu["idle"]),
+                                     "other": 100 - share(cpu["postgres"]) - share(cpu["servers"]) - share(cpu["idle"])}})
     workloads.append({"products": products, "naive_orders_per_s": naive, "naive_failed": int(failed.group(1)) if failed else None, "runs": runs})
 bp, bs = json.load(open(f"{work}/balance-postgres.json")), json.load(open(f"{work}/balance-sqlite.json"))
 down = lambda ratio: f"{int(ratio * 100) / 100:.2f}"
@@ -111,9 +129,12 @@ md = [f"PostgreSQL store — `{result['command']}` — {result['date']} — one 
 for w in workloads:
     md += [f"Orders of one unit of {'one product' if w['products'] == 1 else str(w['products']) + ' products'}: naive baseline (pgbench, 64 clients, "
            f"one transaction per order, the store's statements) **{w['naive_orders_per_s']:,.0f} orders/s**", "",
-           "| instances | commerce PlaceOrder, 64 callers in all | p99 µs | errors | invariants | vs naive |", "| ---: | ---: | ---: | ---: | --- | ---: |"]
+           "| instances | commerce PlaceOrder, 64 callers in all | p99 µs | errors | invariants | vs naive | CPU: PostgreSQL / servers / load generators / idle |",
+           "| ---: | ---: | ---: | ---: | --- | ---: | --- |"]
     for r in w["runs"]:
-        md.append(f"| {r['instances']} | {r['orders_per_s']:,.0f} | {r['p99_us']:,.0f} | {r['errors']} | {r['invariants']} | {down(r['ratio'])}× |")
+        c = r["cpu_percent"]
+        md.append(f"| {r['instances']} | {r['orders_per_s']:,.0f} | {r['p99_us']:,.0f} | {r['errors']} | {r['invariants']} | {down(r['ratio'])}× "
+                  f"| {c['postgres']} % / {c['servers']} % / {c['other']} % / {c['idle']} % |")
     md.append("")
 md += [f"GetBalance, 64 callers: PostgreSQL {bp['rate_per_s']:,.0f}/s (p99 {result['get_balance_postgres_p99_us']:,.0f} µs) against "
        f"SQLite {bs['rate_per_s']:,.0f}/s (p99 {result['get_balance_sqlite_p99_us']:,.0f} µs): {down(bp['rate_per_s'] / bs['rate_per_s'])}×."]
