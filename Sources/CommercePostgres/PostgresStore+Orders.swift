@@ -1,39 +1,15 @@
 import CommerceDomain
 import CommerceUseCases
 import PostgresNIO
-import Synchronization
 
 extension PostgresStore: OrderStore {
     /// Orders take the lane of their first product, not their buyer's: orders of a hot product then
     /// commit in one group instead of every lane's group queueing on its row; a user's orders of
     /// different products are concurrent calls, which promise no order to each other.
-    ///
-    /// What the order is decided on is read as it is submitted, on a reader connection, so that
-    /// inside its group (which holds its rows until COMMIT) the order costs one round trip, not two.
-    /// Those inputs may be stale by then: the guards decide every acceptance, and any refusal is
-    /// decided again on a read inside the transaction (``placeOrder(_:_:prefetched:)``).
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
         let request = command.request
         let locks = RowLocks(products: Set(request.lines.map(\.productID.rawValue)), users: [request.userID.rawValue])
-        let prefetch = Prefetch(Task { [self] in
-            try? await self.withSession { session in try await session.rows(Self.inputsStatement(command)).first }
-        })
-        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in
-            try await self.placeOrder(session, command, prefetched: await prefetch.take())
-        }
-    }
-
-    /// A read made ahead, used once: a write run again (alone, after its group rolled back) reads anew.
-    final class Prefetch<Value: Sendable>: Sendable {
-        private let task: Task<Value?, Never>
-        private let taken = Atomic(false)
-
-        init(_ task: Task<Value?, Never>) { self.task = task }
-
-        func take() async -> Value? {
-            guard !self.taken.exchange(true, ordering: .relaxed) else { return nil }
-            return await self.task.value
-        }
+        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in try await self.placeOrder(session, command) }
     }
 
     static func inputsStatement(_ command: PlaceOrderCommand) -> OrderInputsStatement {
@@ -62,30 +38,20 @@ extension PostgresStore: OrderStore {
         return OrderReceipt(order: order, balanceAfter: first.balanceAfter, replayed: true)
     }
 
-    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart):
-    /// one read of what the domain decides on (refusals are found there, before any change, as in the
-    /// SQLite store) — or the `prefetched` one, read before the transaction — then one statement of
-    /// guarded changes (``OrderWritesStatement``), which decides whatever another lane or instance
-    /// did meanwhile. A refusal decided on prefetched inputs is decided again on a read inside the
-    /// transaction, here if nothing was changed yet, otherwise when the write runs again alone.
-    func placeOrder(_ session: Session, _ command: PlaceOrderCommand, prefetched: OrderInputsStatement.Row? = nil) async throws -> OrderReceipt {
-        var prefetched = prefetched
+    /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart),
+    /// in two round trips: one read of what the domain decides on (refusals are found there, before
+    /// any change, as in the SQLite store), then one statement of guarded changes
+    /// (``OrderWritesStatement``), which decides whatever another lane or instance did meanwhile.
+    /// A product's price or name changed between the two reads it again (a few times at most).
+    func placeOrder(_ session: Session, _ command: PlaceOrderCommand) async throws -> OrderReceipt {
         for attempt in 1... {
-            let inputs: OrderInputsStatement.Row
-            if let prefetched {
-                inputs = prefetched
-            } else {
-                guard let read = try await session.rows(Self.inputsStatement(command)).first else {
-                    throw CommerceError.userNotFound(command.request.userID)
-                }
-                inputs = read
+            guard let inputs = try await session.rows(Self.inputsStatement(command)).first else {
+                throw CommerceError.userNotFound(command.request.userID)
             }
             do {
                 return try await self.placeOrder(session, command, inputs: inputs)
-            } catch where !session.wrote && !session.statementFailed
-                && (prefetched != nil && error is CommerceError || error is PostgresErrors.InputsChanged && attempt < 3)
-            {
-                prefetched = nil
+            } catch is PostgresErrors.InputsChanged where !session.wrote && !session.statementFailed && attempt < 3 {
+                continue
             }
         }
         preconditionFailure("unreachable")
