@@ -114,8 +114,8 @@ stored=$(ip netns exec "${TAG}db" psql -qtA "$DB" -c \
   "SELECT count(*) FROM order_lines l JOIN products p ON p.id = l.product_id WHERE p.name = 'everyday product 0'")
 ((acknowledged > 0)) || fail "kill: no order was acknowledged"
 ((stored >= acknowledged)) || fail "kill: $acknowledged orders acknowledged but $stored stored"
-failed=$(field "$WORK/kill.json" "', '.join(f'{n} {r}' for r, n in d['methods']['PlaceOrder']['errors'].items()) or 'none'")
-say "   $acknowledged orders acknowledged, $stored stored (an order in flight on the killed instance may commit unanswered); failed calls: $failed"
+outcomes=$(field "$WORK/kill.json" "f\"{d['failed']} failed, {d['unknown']} unknown: \" + (', '.join(f'{n} {r}' for r, n in d['methods']['PlaceOrder']['errors'].items()) or 'none')")
+say "   $acknowledged orders acknowledged, $stored stored (an unknown call — in flight on the killed instance — may have committed); $outcomes"
 load "$WORK/after.json" 1 "$SUBNET.13:7070" --scenario order --users 50 --concurrency 16 --connections 1 --duration 2 \
   || fail "the surviving instances: invariants broken"
 errors=$(field "$WORK/after.json" "sum(sum(m['errors'].values()) for m in d['methods'].values())")

@@ -3,10 +3,13 @@ import CommerceProto
 import FrameRPC
 import Foundation
 
-/// What one call of a scenario did: the method, and the failure reason if it failed.
+/// What one call of a scenario did: the method, and the failure reason if it failed. A call whose
+/// outcome the client cannot know (its connection closed after it was sent, it timed out, or the
+/// run's drain ended it) is `unknown`: it may or may not have taken effect.
 struct Outcome: Sendable {
     var method: String
     var failure: String?
+    var unknown = false
 }
 
 /// Runs `body` as `method`, turning its error into the outcome's failure reason.
@@ -15,7 +18,10 @@ func attempt(_ method: String, _ body: () async throws -> Void) async -> Outcome
         try await body()
         return Outcome(method: method, failure: nil)
     } catch let error as RPCError {
-        return Outcome(method: method, failure: "\(error.code.name)/\(error.reason)")
+        let unknown = error.reason == WireReason.connectionClosed || error.code == .deadlineExceeded || error.code == .cancelled
+        return Outcome(method: method, failure: "\(error.code.name)/\(error.reason)", unknown: unknown)
+    } catch is CancellationError {
+        return Outcome(method: method, failure: "CLIENT/CANCELLED", unknown: true)
     } catch {
         return Outcome(method: method, failure: "CLIENT/\(type(of: error))")
     }

@@ -1,10 +1,25 @@
 import CommerceClient
 import CommerceProto
 import Foundation
+import Synchronization
+
+/// Balances a write scenario tops up during the run: a buyer refused INSUFFICIENT_BALANCE is charged
+/// again (outside the measured calls, counted here), so a long run keeps measuring orders instead
+/// of refusals. The refused call still counts as failed.
+final class TopUps: Sendable {
+    static let amount: Int64 = 900_000
+    let count = Atomic<Int>(0)
+
+    func afterRefusal(_ outcome: Outcome, user: Int64, client: CommerceClient) async -> Outcome {
+        guard outcome.failure?.hasSuffix("/INSUFFICIENT_BALANCE") == true else { return outcome }
+        if (try? await client.chargeBalance(userID: user, amount: Self.amount)) != nil { self.count.add(1, ordering: .relaxed) }
+        return outcome
+    }
+}
 
 extension Scenario {
     /// One call of the scenario; `sequence` numbers the calls of one run.
-    func workload(client: CommerceClient, fixture: Fixture) -> @Sendable (_ sequence: Int) async -> Outcome {
+    func workload(client: CommerceClient, fixture: Fixture, topUps: TopUps) -> @Sendable (_ sequence: Int) async -> Outcome {
         let users = fixture.userIDs
         switch self {
         case .getBalance:
@@ -41,7 +56,9 @@ extension Scenario {
                 // Users and products vary independently (their counts may share factors).
                 let mixed = UInt64(truncatingIfNeeded: sequence) &* 0x9E37_79B9_7F4A_7C15
                 let product = products[Int((mixed >> 24) % UInt64(products.count))]
-                return await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: users[sequence % users.count], items: [(product, 1)]) }
+                let user = users[sequence % users.count]
+                let outcome = await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: user, items: [(product, 1)]) }
+                return self == .order ? await topUps.afterRefusal(outcome, user: user, client: client) : outcome
             }
         case .flashSale:
             let (product, campaign) = (fixture.productIDs[0], fixture.campaignID)
@@ -55,13 +72,13 @@ extension Scenario {
                 }
             }
         case .mixed:
-            return Self.shopDay(client: client, users: users, products: fixture.productIDs)
+            return Self.shopDay(client: client, users: users, products: fixture.productIDs, topUps: topUps)
         }
     }
 
     /// A shop's day, by share of calls: browsing 40 % (product pages, catalogue pages), best sellers 10 %,
     /// carts 25 % (add, look, check out), orders 15 %, charges and balance looks 10 %.
-    private static func shopDay(client: CommerceClient, users: [Int64], products: [Int64]) -> @Sendable (Int) async -> Outcome {
+    private static func shopDay(client: CommerceClient, users: [Int64], products: [Int64], topUps: TopUps) -> @Sendable (Int) async -> Outcome {
         let runID = UUID().uuidString.prefix(8)
         return { sequence in
             // A cheap mix of the sequence number, so user, product and action vary independently.
@@ -80,15 +97,15 @@ extension Scenario {
             case 12:
                 return await attempt("GetCart") { _ = try await client.getCart(userID: user) }
             case 13, 14:
-                return await attempt("CheckoutCart") {
+                return await topUps.afterRefusal(await attempt("CheckoutCart") {
                     _ = try await client.checkoutCart(userID: user, idempotencyKey: "\(runID)-checkout-\(sequence)")
-                }
+                }, user: user, client: client)
             case 15, 16, 17:
                 let second = products[Int((mixed >> 40) % UInt64(products.count))]
                 let items = second == product ? [(product, Int64(2))] : [(product, Int64(1)), (second, Int64(1))]
-                return await attempt("PlaceOrder") {
+                return await topUps.afterRefusal(await attempt("PlaceOrder") {
                     _ = try await client.placeOrder(userID: user, items: items, idempotencyKey: "\(runID)-order-\(sequence)")
-                }
+                }, user: user, client: client)
             case 18:
                 return await attempt("ChargeBalance") {
                     _ = try await client.chargeBalance(userID: user, amount: 5_000, idempotencyKey: "\(runID)-charge-\(sequence)")

@@ -204,6 +204,8 @@ final class ServerProcess: Sendable {
         throw TestSetupError(message: "commerce-server did not start within 30 s")
     }
 
+    var pid: Int32 { self.process.processIdentifier }
+
     /// SIGKILL: no drain, no cleanup, as a crash or the OOM killer would end it.
     func kill() async {
         _ = Foundation.kill(self.process.processIdentifier, SIGKILL)
