@@ -10,7 +10,8 @@
 #   1. flash sale: 2,000 users race for 100 coupons and order with them: exactly 100 issued and used;
 #   2. hot product: 1,000 buyers race for 100 units: exactly 100 orders;
 #   3. one instance SIGKILLed mid-run under sustained orders: every acknowledged order is in the
-#      database, the other two keep serving (a run against them alone has no error);
+#      database and nothing beyond the calls left unanswered, the other two keep serving (a run
+#      against them alone has no error);
 # and after each, the load generator's invariant check (through the API and AdminService/Audit) and
 # `commerce-server audit` on the database.
 # Exit 0: all held. 1: a check failed. 77: this machine cannot make network namespaces (skipped).
@@ -114,6 +115,8 @@ stored=$(ip netns exec "${TAG}db" psql -qtA "$DB" -c \
   "SELECT count(*) FROM order_lines l JOIN products p ON p.id = l.product_id WHERE p.name = 'everyday product 0'")
 ((acknowledged > 0)) || fail "kill: no order was acknowledged"
 ((stored >= acknowledged)) || fail "kill: $acknowledged orders acknowledged but $stored stored"
+unknown=$(field "$WORK/kill.json" "d['methods']['PlaceOrder']['unknown']")
+((stored <= acknowledged + unknown)) || fail "kill: $stored stored, more than $acknowledged acknowledged + $unknown unanswered"
 outcomes=$(field "$WORK/kill.json" "f\"{d['failed']} failed, {d['unknown']} unknown: \" + (', '.join(f'{n} {r}' for r, n in d['methods']['PlaceOrder']['errors'].items()) or 'none')")
 say "   $acknowledged orders acknowledged, $stored stored (an unknown call — in flight on the killed instance — may have committed); $outcomes"
 load "$WORK/after.json" 1 "$SUBNET.13:7070" --scenario order --users 50 --concurrency 16 --connections 1 --duration 2 \
