@@ -17,7 +17,7 @@ struct CommerceServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-server",
         abstract: "The commerce order service: FrameRPC over TCP, SQLite or PostgreSQL storage.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self, Backup.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -279,5 +279,31 @@ struct Audit: AsyncParsableCommand {
         }
         for violation in violations { print("VIOLATION \(violation)") }
         throw ExitCode(1)
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a SQLite database while servers run on it (SQLite's online backup API), then check the copy.",
+        discussion: """
+            The copy is the database as of one commit: every write acknowledged before it began is in it. It is \
+            written under a temporary name and renamed into place once whole and checked (PRAGMA quick_check). \
+            For PostgreSQL use its own tools (pg_dump, pg_basebackup).
+            """)
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The file to write the copy to.") var to: String
+    @Flag(help: "Replace --to if it exists.") var force = false
+
+    func validate() throws {
+        if self.database.postgres != nil { throw ValidationError("backup copies a SQLite file; for PostgreSQL use pg_dump or pg_basebackup") }
+    }
+
+    func run() async throws {
+        let copied = try SQLiteBackup.copy(from: self.database.path, to: self.to, replace: self.force)
+        guard copied.integrity == "ok" else {
+            FileHandle.standardError.write(Data("the copy failed its integrity check: \(copied.integrity)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("backed up \(self.database.path) to \(self.to): \(copied.bytes) bytes, integrity ok")
     }
 }
