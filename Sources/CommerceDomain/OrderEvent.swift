@@ -59,6 +59,14 @@ public struct PendingEvent: Hashable, Sendable {
     /// When the change it reports committed.
     public var createdAt: UnixMillis
 
+    /// What the data platform receives: the stored JSON with the outbox `sequence` first. A receiver
+    /// sorts on it: on SQLite (one writer) it is the commit order of every event; on PostgreSQL the
+    /// commit order of each order's events (a refund's is above its payment's), not across orders.
+    /// A redelivered event carries the same sequence and `event_id`.
+    public var delivered: String {
+        "{\"sequence\":\(self.sequence)," + self.json.dropFirst()
+    }
+
     public init(sequence: Int64, eventID: String, json: String, attempts: Int, createdAt: UnixMillis) {
         self.sequence = sequence
         self.eventID = eventID

@@ -108,11 +108,11 @@ final class HTTPEventSink: EventSink {
         if self.eventsPerPost == 1, let event = events.first {
             request.headers.add(name: "content-type", value: "application/json")
             request.headers.add(name: "x-event-id", value: event.eventID)
-            request.body = .bytes(ByteBuffer(string: event.json))
+            request.body = .bytes(ByteBuffer(string: event.delivered))
         } else {
             request.headers.add(name: "content-type", value: "application/x-ndjson")
             request.headers.add(name: "x-event-count", value: "\(events.count)")
-            request.body = .bytes(ByteBuffer(string: events.map { $0.json + "\n" }.joined()))
+            request.body = .bytes(ByteBuffer(string: events.map { $0.delivered + "\n" }.joined()))
         }
         let response = try await self.client.execute(request, timeout: self.timeout)
         _ = try? await response.body.collect(upTo: 64 * 1024)
@@ -149,7 +149,7 @@ final class FileEventSink: EventSink {
     /// The whole batch, then one fsync: a file sink costs one sync per relay pass, not per event
     /// (per-event syncs competed with the database's own commits for the disk).
     func deliver(inOrder events: [PendingEvent]) async -> (delivered: Int, failure: (any Error)?) {
-        let lines = Data(events.map { $0.json + "\n" }.joined().utf8)
+        let lines = Data(events.map { $0.delivered + "\n" }.joined().utf8)
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do {

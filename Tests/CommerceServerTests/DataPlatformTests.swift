@@ -270,20 +270,30 @@ struct DataPlatformTests {
         await receiver.stop()
     }
 
-    @Test("with no URL, events go to a JSON-lines file, one line per paid order")
+    @Test("with no URL, events go to a JSON-lines file, one line per payment or refund, each with its commit-ordered sequence")
     func fileSink() async throws {
         let database = temporaryDatabasePath()
         let file = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("events.jsonl").path
         let (server, client) = try await self.start(database: database, target: .file(path: file))
         let buyer = try await fundedUser(client, 50_000)
         let product = try await client.createProduct(name: "filed", price: 2_000, initialStock: 10)
-        for _ in 0..<5 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
-        try await Self.waitFor("5 lines in the file") {
-            (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").count == 5
+        var orders: [Int64] = []
+        for _ in 0..<5 { orders.append(try await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id) }
+        _ = try await client.cancelOrder(userID: buyer, orderID: orders[1])
+        try await Self.waitFor("6 lines in the file") {
+            (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").count == 6
         }
-        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
-        let ids = Set(lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["event_id"] as? String })
-        #expect(ids.count == 5)
+        let events = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(Set(events.compactMap { $0["event_id"] as? String }).count == 6)
+        // The outbox sequence rides first in each event: in the file's order, increasing (one writer:
+        // commit order), and an order's refund above its payment.
+        let sequences = events.compactMap { ($0["sequence"] as? NSNumber)?.int64Value }
+        #expect(sequences.count == 6 && sequences == sequences.sorted() && Set(sequences).count == 6)
+        let refund = try #require(events.first { $0["type"] as? String == "ORDER_REFUNDED" })
+        let payment = try #require(events.first { $0["type"] as? String == "ORDER_PAID" && ($0["order_id"] as? NSNumber)?.int64Value == orders[1] })
+        #expect((refund["sequence"] as? NSNumber)!.int64Value > (payment["sequence"] as? NSNumber)!.int64Value)
         await client.close()
         try await server.shutdownGracefully()
     }
