@@ -156,3 +156,59 @@ struct OrderWritesStatement: PostgresPreparedStatement {
         try row.decode(([Int64], Bool, Int64?, Bool).self)
     }
 }
+
+/// ``OrderInputsStatement`` for every order of a lane's group at once: one round trip at the start
+/// of the group (after its row locks) instead of one per order inside it. Each request is numbered;
+/// a request whose user does not exist has no row. `keys` holds "" for no idempotency key.
+struct OrderInputsBatchStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT r.idx, u.balance, q.fingerprint, q.order_id, q.balance_after,
+               CASE WHEN q.order_id IS NULL THEN nextval(pg_get_serial_sequence('orders', 'id')) END,
+               ARRAY(SELECT p.id FROM unnest($4::int8[], $5::int8[]) AS w(idx, id) JOIN products p ON p.id = w.id
+                     WHERE w.idx = r.idx ORDER BY p.id),
+               ARRAY(SELECT p.name FROM unnest($4::int8[], $5::int8[]) AS w(idx, id) JOIN products p ON p.id = w.id
+                     WHERE w.idx = r.idx ORDER BY p.id),
+               ARRAY(SELECT p.price FROM unnest($4::int8[], $5::int8[]) AS w(idx, id) JOIN products p ON p.id = w.id
+                     WHERE w.idx = r.idx ORDER BY p.id),
+               ARRAY(SELECT p.stock FROM unnest($4::int8[], $5::int8[]) AS w(idx, id) JOIN products p ON p.id = w.id
+                     WHERE w.idx = r.idx ORDER BY p.id)
+        FROM unnest($1::int8[], $2::int8[], $3::text[]) AS r(idx, user_id, key)
+        JOIN users u ON u.id = r.user_id
+        LEFT JOIN order_requests q ON q.user_id = r.user_id AND q.key = NULLIF(r.key, '')
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .int8Array, .textArray, .int8Array, .int8Array]
+    typealias Row = (index: Int64, inputs: OrderInputsStatement.Row)
+
+    var requests: [OrderInputsStatement]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(self.requests.indices.map { Int64($0) })
+        bindings.append(self.requests.map(\.user))
+        bindings.append(self.requests.map { $0.idempotencyKey ?? "" })
+        bindings.append(self.requests.indices.flatMap { index in self.requests[index].products.map { _ in Int64(index) } })
+        bindings.append(self.requests.flatMap(\.products))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (index, balance, fingerprint, first, firstBalance, newID, ids, names, prices, stocks) =
+            try row.decode((Int64, Int64, String?, Int64?, Int64?, Int64?, [Int64], [String], [Int64], [Int64]).self)
+        return (index, (balance, fingerprint, first, firstBalance, newID, ids, names, prices, stocks))
+    }
+}
+
+/// An order's inputs read by its group (``OrderInputsBatchStatement``), handed to the order once: a
+/// write run again alone, after its group rolled back, reads them itself.
+final class GroupedInputs: @unchecked Sendable {
+    let request: OrderInputsStatement
+    /// Set by the lane before the group's writes run; taken by the order.
+    var row: OrderInputsStatement.Row?
+
+    init(_ request: OrderInputsStatement) { self.request = request }
+
+    func take() -> OrderInputsStatement.Row? {
+        defer { self.row = nil }
+        return self.row
+    }
+}

@@ -9,7 +9,10 @@ extension PostgresStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
         let request = command.request
         let locks = RowLocks(products: Set(request.lines.map(\.productID.rawValue)), users: [request.userID.rawValue])
-        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks) { session in try await self.placeOrder(session, command) }
+        let inputs = GroupedInputs(Self.inputsStatement(command))
+        return self.transaction(key: request.lines[0].productID.rawValue, locks: locks, inputs: inputs) { session in
+            try await self.placeOrder(session, command, grouped: inputs.take())
+        }
     }
 
     static func inputsStatement(_ command: PlaceOrderCommand) -> OrderInputsStatement {
@@ -42,16 +45,28 @@ extension PostgresStore: OrderStore {
     /// in two round trips: one read of what the domain decides on (refusals are found there, before
     /// any change, as in the SQLite store), then one statement of guarded changes
     /// (``OrderWritesStatement``), which decides whatever another lane or instance did meanwhile.
-    /// A product's price or name changed between the two reads it again (a few times at most).
-    func placeOrder(_ session: Session, _ command: PlaceOrderCommand) async throws -> OrderReceipt {
+    /// In a group the read was made for all its orders at once (`grouped`), with the group's rows
+    /// locked but before the orders ahead of it in the group changed them: a refusal decided on it
+    /// is decided again on a read of this order's own, and so is a product whose price or name
+    /// changed between read and write.
+    func placeOrder(_ session: Session, _ command: PlaceOrderCommand, grouped: OrderInputsStatement.Row? = nil) async throws -> OrderReceipt {
+        var grouped = grouped
         for attempt in 1... {
-            guard let inputs = try await session.rows(Self.inputsStatement(command)).first else {
-                throw CommerceError.userNotFound(command.request.userID)
+            let inputs: OrderInputsStatement.Row
+            if let read = grouped {
+                inputs = read
+            } else {
+                guard let read = try await session.rows(Self.inputsStatement(command)).first else {
+                    throw CommerceError.userNotFound(command.request.userID)
+                }
+                inputs = read
             }
             do {
                 return try await self.placeOrder(session, command, inputs: inputs)
-            } catch is PostgresErrors.InputsChanged where !session.wrote && !session.statementFailed && attempt < 3 {
-                continue
+            } catch where !session.wrote && !session.statementFailed
+                && (grouped != nil && error is CommerceError || error is PostgresErrors.InputsChanged && attempt < 3)
+            {
+                grouped = nil
             }
         }
         preconditionFailure("unreachable")

@@ -98,10 +98,9 @@ public final class PostgresStore: Sendable {
     /// Submits `body` to run in one transaction on the lane of `key` (a user's, a product's or a
     /// campaign's id: the same key always takes the same lane, so its writes keep their order).
     /// `locks`: the products and users it changes, which its group locks first (``RowLocks``).
-    func transaction<T: Sendable>(key: Int64, locks: RowLocks = RowLocks(), _ body: @escaping @Sendable (Session) async throws -> T)
-        -> PendingWrite<T>
-    {
-        self.lanes[Int(UInt64(bitPattern: key) % UInt64(self.lanes.count))].submit(locks: locks, body)
+    func transaction<T: Sendable>(key: Int64, locks: RowLocks = RowLocks(), inputs: GroupedInputs? = nil,
+                                  _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+        self.lanes[Int(UInt64(bitPattern: key) % UInt64(self.lanes.count))].submit(locks: locks, inputs: inputs, body)
     }
 
     /// A write with no key to order it by: the lanes in turn.

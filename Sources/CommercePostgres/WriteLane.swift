@@ -25,6 +25,7 @@ import Synchronization
 final class WriteLane: Sendable {
     private final class Job: @unchecked Sendable {
         let locks: RowLocks
+        let inputs: GroupedInputs?
         let run: (Session) async throws -> Void
         let fail: (any Error) -> Void
         let finish: () -> Void
@@ -32,9 +33,10 @@ final class WriteLane: Sendable {
         /// Its outcome is final: committed, or failed in a transaction that was rolled back.
         var settled = false
 
-        init(locks: RowLocks, run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void,
+        init(locks: RowLocks, inputs: GroupedInputs?, run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void,
              finish: @escaping () -> Void, isAbandoned: @escaping () -> Bool) {
             self.locks = locks
+            self.inputs = inputs
             self.run = run
             self.fail = fail
             self.finish = finish
@@ -90,11 +92,14 @@ final class WriteLane: Sendable {
 
     /// Queues `body` behind every write submitted to this lane before it. `locks`: the rows of
     /// contended tables it will change, which a group takes first, in one order (see ``RowLocks``).
-    func submit<T: Sendable>(locks: RowLocks = RowLocks(), _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+    /// `inputs`: an order's read, which a group makes for all its orders in one statement.
+    func submit<T: Sendable>(locks: RowLocks = RowLocks(), inputs: GroupedInputs? = nil,
+                             _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
         let pending = PendingWrite<T>()
         let box = ResultBox<T>()
         let job = Job(
             locks: locks,
+            inputs: inputs,
             run: { session in box.result = .success(try await body(session)) },
             fail: { box.result = .failure($0) },
             finish: { pending.complete(box.result.mapError(PostgresErrors.storeError)) },
@@ -196,6 +201,13 @@ final class WriteLane: Sendable {
         if batch.count > 1 {
             do {
                 try await batch.reduce(into: RowLocks()) { $0.formUnion($1.locks) }.take(session)
+                // With its rows locked, the group reads every order's inputs in one round trip.
+                let reads = batch.compactMap(\.inputs)
+                if reads.count > 1 {
+                    for (index, inputs) in try await session.rows(OrderInputsBatchStatement(requests: reads.map(\.request))) {
+                        reads[Int(index)].row = inputs
+                    }
+                }
             } catch {
                 if PostgresErrors.isConflict(error) { self.conflictCounter.increment() }
                 try await session.control("ROLLBACK")
