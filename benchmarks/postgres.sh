@@ -115,7 +115,7 @@ for products in (1, 20):
         share = lambda ticks: round(100 * ticks / max(1, cpu["machine"]))
         runs.append({"instances": n, "orders_per_s": rate, "p99_us": p99, "errors": errors, "invariants": invariants, "ratio": rate / naive,
                      "cpu_percent": {"postgres": share(cpu["postgres"]), "servers": share(cpu["servers"]), "idle": share(cpu["idle"]),
-                                     "other": 100 - share(cpu["postgres"]) - share(cpu["servers"]) - share(cpu["idle"])}})
+                                     "other": max(0, 100 - share(cpu["postgres"]) - share(cpu["servers"]) - share(cpu["idle"]))}})
     workloads.append({"products": products, "naive_orders_per_s": naive, "naive_failed": int(failed.group(1)) if failed else None, "runs": runs})
 bp, bs = json.load(open(f"{work}/balance-postgres.json")), json.load(open(f"{work}/balance-sqlite.json"))
 down = lambda ratio: f"{int(ratio * 100) / 100:.2f}"
