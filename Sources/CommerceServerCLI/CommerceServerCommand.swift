@@ -126,6 +126,8 @@ struct Serve: AsyncParsableCommand {
     var maxCallsInFlight = 8_192
     @Option(help: "Seconds a connection may go without a whole frame while no call is in flight.") var idleTimeout = 300
     @Option(help: "Seconds a frame may take to arrive whole, from its first byte (slower peers are closed).") var frameTimeout = 10
+    @Option(help: "MiB of unfinished frames held across all connections; past it the connection holding the most is closed.")
+    var maxPartialFrameMib = 64
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
@@ -181,7 +183,8 @@ struct Serve: AsyncParsableCommand {
                 maxConcurrentCallsPerConnection: self.maxConcurrentCalls, maxConnections: self.maxConnections,
                 maxCallsInFlight: self.maxCallsInFlight,
                 idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout)),
-                frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout))),
+                frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout)),
+                maxBufferedPartialBytes: self.maxPartialFrameMib * 1024 * 1024),
             store: self.database.store,
             adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
             writeQueueShards: self.writeQueueShards,

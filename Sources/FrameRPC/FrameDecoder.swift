@@ -15,6 +15,15 @@ public struct FrameDecoder: ByteToMessageDecoder {
         case frame(Frame)
         /// A frame whose payload exceeds the limit; its payload is being discarded.
         case oversizeFrame(FrameHeader)
+
+        /// The bytes of the stream it stands for (an oversize frame's whole length, skipped or not).
+        public var wireSize: Int {
+            switch self {
+            case .preface: Preface.size
+            case .frame(let frame): Frame.headerSize + frame.payload.readableBytes
+            case .oversizeFrame(let header): Frame.headerSize + Int(header.length)
+            }
+        }
     }
 
     private enum State {

@@ -35,6 +35,8 @@ public enum WireReason {
     public static let idleTimeout = "IDLE_TIMEOUT"
     /// A frame did not arrive whole within the server's frame timeout of its first byte.
     public static let frameTimeout = "FRAME_TIMEOUT"
+    /// The server held more bytes of unfinished frames than its budget; this connection held the most.
+    public static let partialFrameBudget = "PARTIAL_FRAME_BUDGET"
     /// The client's preface did not arrive within the server's handshake timeout.
     public static let handshakeTimeout = "HANDSHAKE_TIMEOUT"
     /// The server is shutting down gracefully and takes no new calls.

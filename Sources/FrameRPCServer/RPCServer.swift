@@ -43,6 +43,7 @@ public final class RPCServer: Sendable {
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
         let protocolErrors = LogLimiter()
         let admission = Admission(limit: configuration.maxCallsInFlight)
+        let partialFrames = PartialFrameBudget(limit: configuration.maxBufferedPartialBytes)
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -68,7 +69,7 @@ public final class RPCServer: Sendable {
                         metrics.connections.record(registry.count)
                     }
                     let progress = ReadProgress()
-                    try sync.addHandler(ReadProgressHandler(progress: progress))
+                    try sync.addHandler(ReadProgressHandler(progress: progress, budget: partialFrames))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(ServerConnectionHandler(
                         router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress,

@@ -5,6 +5,13 @@ import NIOCore
 /// connection's event loop.
 final class ReadProgress {
     let opened = NIODeadline.now()
+    /// This connection's share of the server's ``PartialFrameBudget`` (set once it is in a pipeline).
+    var budget: (PartialFrameBudget, PartialFrameBudget.Account)?
+
+    /// `bytes` of what arrived made a whole frame (or the preface, or were skipped).
+    func completed(_ bytes: Int) {
+        if let (budget, account) = self.budget { budget.consumed(bytes, on: account) }
+    }
     /// The first byte received after the last complete frame (or after opening); nil when no
     /// unfinished frame is pending.
     var partialSince: NIODeadline?
@@ -17,11 +24,29 @@ final class ReadProgressHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     private let progress: ReadProgress
+    private let budget: PartialFrameBudget
 
-    init(progress: ReadProgress) { self.progress = progress }
+    init(progress: ReadProgress, budget: PartialFrameBudget) {
+        self.progress = progress
+        self.budget = budget
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let account = self.budget.open {
+            bound.eventLoop.execute { bound.value.fireUserInboundEventTriggered(PartialFrameBudgetExceeded()) }
+        }
+        self.progress.budget = (self.budget, account)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let (budget, account) = self.progress.budget { budget.close(account) }
+        self.progress.budget = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if self.progress.partialSince == nil { self.progress.partialSince = .now() }
+        if let (budget, account) = self.progress.budget { budget.received(Self.unwrapInboundIn(data).readableBytes, on: account) }
         context.fireChannelRead(data)
     }
 }

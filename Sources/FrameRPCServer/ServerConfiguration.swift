@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// The client's preface must arrive within this long of the connection opening, else the
     /// connection gets a GOAWAY `UNAVAILABLE` / `HANDSHAKE_TIMEOUT` and is closed.
     public var handshakeTimeout: TimeAmount
+    /// Bytes of unfinished frames the server holds across every connection; past it, the connection
+    /// holding the most gets a GOAWAY `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and is closed.
+    public var maxBufferedPartialBytes: Int
     /// How long a graceful shutdown waits for calls in flight before closing connections anyway.
     public var drainTimeout: TimeAmount
     /// The longest deadline the server honours; calls asking for more (or none) get this one.
@@ -42,8 +45,10 @@ public struct ServerConfiguration: Sendable {
         drainTimeout: TimeAmount = .seconds(30),
         maxDeadline: TimeAmount = .seconds(120),
         frameTimeout: TimeAmount = .seconds(10),
-        handshakeTimeout: TimeAmount = .seconds(5)
+        handshakeTimeout: TimeAmount = .seconds(5),
+        maxBufferedPartialBytes: Int = 64 * 1024 * 1024
     ) {
+        self.maxBufferedPartialBytes = maxBufferedPartialBytes
         self.frameTimeout = frameTimeout
         self.handshakeTimeout = handshakeTimeout
         self.host = host

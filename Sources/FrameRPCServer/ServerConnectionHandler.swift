@@ -106,7 +106,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // A whole frame (or the preface) arrived: what the idle and frame timeouts count.
         self.progress.lastFrame = .now()
         self.progress.partialSince = nil
-        switch Self.unwrapInboundIn(data) {
+        let event = Self.unwrapInboundIn(data)
+        self.progress.completed(event.wireSize)
+        switch event {
         case .preface(let preface):
             guard preface.version == Preface.currentVersion else {
                 self.goAway(
@@ -136,6 +138,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainEvent {
             self.beginDrain()
+        } else if event is PartialFrameBudgetExceeded {
+            self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.partialFrameBudget,
+                                 message: "the server holds too many bytes of unfinished frames; this connection held the most"), close: true)
+            self.logProtocolError("closing the connection holding the most bytes of unfinished frames", WireReason.partialFrameBudget)
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -459,6 +459,40 @@ struct SlowPeerTests {
         return Array(buffer.readableBytesView)
     }
 
+    /// The start of a frame declaring `length` payload bytes, with `sent` of them.
+    static func partialFrame(length: Int, sent: Int) -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.writeMultipleIntegers(UInt32(length), UInt32(1), FrameType.request.rawValue, UInt8(0))  // the header's layout
+        buffer.writeBytes([UInt8](repeating: 7, count: sent))
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test("past the server-wide budget for unfinished frames, the connection holding the most gets GOAWAY PARTIAL_FRAME_BUDGET; the others and new clients are served")
+    func partialFrameBudget() async throws {
+        try await withTestServer({ $0.maxBufferedPartialBytes = 1_000_000; $0.frameTimeout = .seconds(60) }) { server, _ in
+            var peers: [RawPeer] = []
+            // 600 kB, 300 kB, then 200 kB of three 2 MB frames: the third pushes the total past 1 MB.
+            for sent in [600_000, 300_000, 200_000] {
+                let peer = try await RawPeer.connect(port: server.port)
+                try await peer.send(Preface().bytes)
+                try await peer.send(Self.partialFrame(length: 2_000_000, sent: sent))
+                peers.append(peer)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await peers[0].waitUntil { $0.isClosed })
+            let goAway = try #require(try peers[0].goAway())
+            #expect(goAway.status.code == StatusCode.resourceExhausted.rawValue && goAway.status.reason == WireReason.partialFrameBudget)
+            #expect(!peers[1].isClosed && !peers[2].isClosed, "only the largest holder was closed")
+            // A new client is served.
+            let fresh = try await RawPeer.connect(port: server.port)
+            try await fresh.send(Preface().bytes)
+            try await fresh.sendRequest(streamID: 1, method: "/framerpc.v1.Health/Check")
+            #expect(try await fresh.waitUntil { try $0.responses()[1] != nil })
+            for peer in peers { await peer.close() }
+            await fresh.close()
+        }
+    }
+
     @Test("a frame dripped a byte at a time gets GOAWAY FRAME_TIMEOUT and a close, though bytes keep arriving within the idle timeout")
     func dripFedFrame() async throws {
         try await withTestServer({ $0.frameTimeout = .milliseconds(500); $0.idleTimeout = .seconds(60) }) { server, _ in
