@@ -22,8 +22,25 @@ extension PostgresStore: UserStore {
         try await session.first("SELECT 1::BIGINT FROM users WHERE id = \(user.rawValue)", as: Int64.self) != nil
     }
 
-    /// A user's balance as this transaction sees it; nil for an unknown user.
+    /// A user's balance as this transaction sees it; nil for an unknown user. Prepared: GetBalance,
+    /// the most frequent read, is this one statement.
     static func balance(_ session: Session, of user: UserID) async throws -> Won? {
-        try await session.first("SELECT balance FROM users WHERE id = \(user.rawValue)", as: Int64.self)
+        try await session.rows(BalanceStatement(user: user.rawValue)).first
     }
+}
+
+struct BalanceStatement: PostgresPreparedStatement {
+    static let sql = "SELECT balance FROM users WHERE id = $1"
+    static let bindingDataTypes: [PostgresDataType] = [.int8]
+    typealias Row = Int64
+
+    var user: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(self.user)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }
