@@ -4,40 +4,18 @@ import PostgresNIO
 /// reads what the domain decides on, one writes what it decided. Inside a lane's group every round
 /// trip lengthens the time the group holds its rows, so an order is two, not one per row.
 
-/// What the domain decides an order on, in one row: the buyer's balance, the first order under the
+/// What the domain decides an order on: the buyer's balance, the first order under the
 /// idempotency key if there is one, a fresh order id (taken only when there is no such order: the
 /// outbox event carries the id, so it must be known before the write), and the ordered products
-/// (ordered by id; a product that does not exist is missing). No row: no such user.
-struct OrderInputsStatement: PostgresPreparedStatement {
-    static let sql = """
-        SELECT u.balance, r.fingerprint, r.order_id, r.balance_after,
-               CASE WHEN r.order_id IS NULL THEN nextval(pg_get_serial_sequence('orders', 'id')) END,
-               ARRAY(SELECT id FROM products WHERE id = ANY($2) ORDER BY id),
-               ARRAY(SELECT name FROM products WHERE id = ANY($2) ORDER BY id),
-               ARRAY(SELECT price FROM products WHERE id = ANY($2) ORDER BY id),
-               ARRAY(SELECT stock FROM products WHERE id = ANY($2) ORDER BY id)
-        FROM users u LEFT JOIN order_requests r ON r.user_id = u.id AND r.key = $3
-        WHERE u.id = $1
-        """
-    static let bindingDataTypes: [PostgresDataType] = [.int8, .int8Array, .text]
+/// (ordered by id; a product that does not exist is missing). Read by ``OrderInputsStatement``.
+struct OrderInputsRequest: Sendable {
     typealias Row = (balance: Int64, fingerprint: String?, firstOrder: Int64?, firstBalanceAfter: Int64?, newOrderID: Int64?,
                      ids: [Int64], names: [String], prices: [Int64], stocks: [Int64])
 
     var user: Int64
     var products: [Int64]
+    /// Validated keys are never empty, which the statement's "no key" relies on.
     var idempotencyKey: String?
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(self.user)
-        bindings.append(self.products)
-        if let key = self.idempotencyKey { bindings.append(key) } else { bindings.appendNull() }
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row {
-        try row.decode((Int64, String?, Int64?, Int64?, Int64?, [Int64], [String], [Int64], [Int64]).self)
-    }
 }
 
 /// Every change of an order in one statement, each step guarded on the ones before it, so that a
@@ -157,10 +135,11 @@ struct OrderWritesStatement: PostgresPreparedStatement {
     }
 }
 
-/// ``OrderInputsStatement`` for every order of a lane's group at once: one round trip at the start
-/// of the group (after its row locks) instead of one per order inside it. Each request is numbered;
-/// a request whose user does not exist has no row. `keys` holds "" for no idempotency key.
-struct OrderInputsBatchStatement: PostgresPreparedStatement {
+/// The inputs (``OrderInputsRequest``) of one order, or of every order of a lane's group at once:
+/// one round trip at the start of the group (after its row locks) instead of one per order inside
+/// it. Each request is numbered; a request whose user does not exist has no row. `keys` holds ""
+/// for no idempotency key.
+struct OrderInputsStatement: PostgresPreparedStatement {
     static let sql = """
         SELECT r.idx, u.balance, q.fingerprint, q.order_id, q.balance_after,
                CASE WHEN q.order_id IS NULL THEN nextval(pg_get_serial_sequence('orders', 'id')) END,
@@ -177,9 +156,9 @@ struct OrderInputsBatchStatement: PostgresPreparedStatement {
         LEFT JOIN order_requests q ON q.user_id = r.user_id AND q.key = NULLIF(r.key, '')
         """
     static let bindingDataTypes: [PostgresDataType] = [.int8Array, .int8Array, .textArray, .int8Array, .int8Array]
-    typealias Row = (index: Int64, inputs: OrderInputsStatement.Row)
+    typealias Row = (index: Int64, inputs: OrderInputsRequest.Row)
 
-    var requests: [OrderInputsStatement]
+    var requests: [OrderInputsRequest]
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 5)
@@ -198,16 +177,16 @@ struct OrderInputsBatchStatement: PostgresPreparedStatement {
     }
 }
 
-/// An order's inputs read by its group (``OrderInputsBatchStatement``), handed to the order once: a
+/// An order's inputs read by its group (``OrderInputsStatement``), handed to the order once: a
 /// write run again alone, after its group rolled back, reads them itself.
 final class GroupedInputs: @unchecked Sendable {
-    let request: OrderInputsStatement
+    let request: OrderInputsRequest
     /// Set by the lane before the group's writes run; taken by the order.
-    var row: OrderInputsStatement.Row?
+    var row: OrderInputsRequest.Row?
 
-    init(_ request: OrderInputsStatement) { self.request = request }
+    init(_ request: OrderInputsRequest) { self.request = request }
 
-    func take() -> OrderInputsStatement.Row? {
+    func take() -> OrderInputsRequest.Row? {
         defer { self.row = nil }
         return self.row
     }

@@ -9,14 +9,14 @@ extension PostgresStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
         let request = command.request
         let locks = RowLocks(products: Set(request.lines.map(\.productID.rawValue)), users: [request.userID.rawValue])
-        let inputs = GroupedInputs(Self.inputsStatement(command))
+        let inputs = GroupedInputs(Self.inputsRequest(command))
         return self.transaction(key: request.lines[0].productID.rawValue, locks: locks, inputs: inputs) { session in
             try await self.placeOrder(session, command, grouped: inputs.take())
         }
     }
 
-    static func inputsStatement(_ command: PlaceOrderCommand) -> OrderInputsStatement {
-        OrderInputsStatement(user: command.request.userID.rawValue, products: command.request.lines.map(\.productID.rawValue),
+    static func inputsRequest(_ command: PlaceOrderCommand) -> OrderInputsRequest {
+        OrderInputsRequest(user: command.request.userID.rawValue, products: command.request.lines.map(\.productID.rawValue),
                              idempotencyKey: command.idempotencyKey)
     }
 
@@ -49,14 +49,14 @@ extension PostgresStore: OrderStore {
     /// locked but before the orders ahead of it in the group changed them: a refusal decided on it
     /// is decided again on a read of this order's own, and so is a product whose price or name
     /// changed between read and write.
-    func placeOrder(_ session: Session, _ command: PlaceOrderCommand, grouped: OrderInputsStatement.Row? = nil) async throws -> OrderReceipt {
+    func placeOrder(_ session: Session, _ command: PlaceOrderCommand, grouped: OrderInputsRequest.Row? = nil) async throws -> OrderReceipt {
         var grouped = grouped
         for attempt in 1... {
-            let inputs: OrderInputsStatement.Row
+            let inputs: OrderInputsRequest.Row
             if let read = grouped {
                 inputs = read
             } else {
-                guard let read = try await session.rows(Self.inputsStatement(command)).first else {
+                guard let read = try await session.rows(OrderInputsStatement(requests: [Self.inputsRequest(command)])).first?.inputs else {
                     throw CommerceError.userNotFound(command.request.userID)
                 }
                 inputs = read
@@ -72,7 +72,7 @@ extension PostgresStore: OrderStore {
         preconditionFailure("unreachable")
     }
 
-    private func placeOrder(_ session: Session, _ command: PlaceOrderCommand, inputs: OrderInputsStatement.Row) async throws -> OrderReceipt {
+    private func placeOrder(_ session: Session, _ command: PlaceOrderCommand, inputs: OrderInputsRequest.Row) async throws -> OrderReceipt {
         let request = command.request
         let user = request.userID.rawValue
         let status: OrderStatus = command.expiresAt == nil ? .paid : .pendingPayment

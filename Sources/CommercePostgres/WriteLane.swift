@@ -204,7 +204,7 @@ final class WriteLane: Sendable {
                 // With its rows locked, the group reads every order's inputs in one round trip.
                 let reads = batch.compactMap(\.inputs)
                 if reads.count > 1 {
-                    for (index, inputs) in try await session.rows(OrderInputsBatchStatement(requests: reads.map(\.request))) {
+                    for (index, inputs) in try await session.rows(OrderInputsStatement(requests: reads.map(\.request))) {
                         reads[Int(index)].row = inputs
                     }
                 }
