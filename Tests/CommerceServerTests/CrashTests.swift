@@ -118,25 +118,29 @@ struct CrashTests {
     }
 
     static func allOrders(_ client: CommerceClient, _ user: Int64) async throws -> [Commerce_V1_Order] {
-        var orders: [Commerce_V1_Order] = []
-        var token = ""
-        repeat {
+        try await Self.allPages { token in
             let page = try await client.listOrders(userID: user, pageSize: 500, pageToken: token)
-            orders += page.orders
-            token = page.nextPageToken
-        } while !token.isEmpty
-        return orders
+            return (page.orders, page.nextPageToken)
+        }
     }
 
     static func allEntries(_ client: CommerceClient, _ user: Int64) async throws -> [Commerce_V1_BalanceEntry] {
-        var entries: [Commerce_V1_BalanceEntry] = []
+        try await Self.allPages { token in
+            let page = try await client.listBalanceHistory(userID: user, pageSize: 500, pageToken: token)
+            return (page.entries, page.nextPageToken)
+        }
+    }
+
+    /// Every item of a paged listing, following its page tokens to the end.
+    static func allPages<Item>(_ page: (_ token: String) async throws -> (items: [Item], next: String)) async throws -> [Item] {
+        var items: [Item] = []
         var token = ""
         repeat {
-            let page = try await client.listBalanceHistory(userID: user, pageSize: 500, pageToken: token)
-            entries += page.entries
-            token = page.nextPageToken
+            let (more, next) = try await page(token)
+            items += more
+            token = next
         } while !token.isEmpty
-        return entries
+        return items
     }
 
     /// ORDER_PAID events in the file: the event ids seen for each order.
