@@ -183,3 +183,37 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: Fuzzing
+// libFuzzer targets, declared only for `scripts/fuzz.sh` (COMMERCE_FUZZ=1), which builds them with
+// `-sanitize=fuzzer,address` in a build folder of their own: without the sanitizer they have no `main`.
+if Context.environment["COMMERCE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzFrames", ["FrameRPC", .product(name: "NIOCore", package: "swift-nio")]),
+        (
+            "FuzzEnvelope",
+            [
+                "FrameRPC", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        ("FuzzPageToken", ["CommerceService"]),
+        ("FuzzEventJSON", ["CommerceDomain"]),
+        (
+            "FuzzRequests",
+            [
+                "CommerceService", "CommerceSQLite", "CommerceUseCases", "FrameRPC", "FrameRPCServer",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+    ]
+    package.targets.append(.target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Tests/Fuzz/FuzzSupport"))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: ["FuzzSupport"] + target.dependencies, path: "Tests/Fuzz/\(target.name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

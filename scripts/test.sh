@@ -24,6 +24,9 @@ fi
 status=0
 scripts/multihost.sh .build/debug || status=$?
 if ((status == 77)); then echo "multihost: skipped (see above)"; elif ((status != 0)); then exit "$status"; fi
+# Coverage-guided fuzzing, short and bounded: each libFuzzer target replays its regression inputs,
+# then fuzzes for FUZZ_SECONDS (20) from the seed corpus; a crash or leak fails the run.
+scripts/fuzz.sh all "${FUZZ_SECONDS:-20}"
 if [[ -x benchmarks/smoke.sh ]]; then
   benchmarks/smoke.sh
 fi

@@ -176,7 +176,7 @@ extension CommerceError {
             .campaignNotFound, .campaignNotOpen, .couponSoldOut, .couponAlreadyIssued, .invalidDiscount,
             .invalidWindow, .notInCart, .cartFull, .emptyCart, .invalidRankingWindow, .invalidRankBy,
             .invalidPageSize, .invalidPageToken, .missingCredentials, .invalidCredentials, .adminDisabled,
-            .storageBusy, .storageUnavailable, .writeQueueFull,
+            .storageBusy, .storageUnavailable, .storageFull, .writeQueueFull,
         ]
 
         public static let writeQueueFull = Reason(
@@ -185,6 +185,9 @@ extension CommerceError {
         public static let storageUnavailable = Reason(
             "STORAGE_UNAVAILABLE", .unavailable,
             "The database server cannot be reached or is restarting; nothing of the call was committed unless said otherwise; retry.")
+        public static let storageFull = Reason(
+            "STORAGE_FULL", .unavailable,
+            "The database's disk is full: nothing of the call was committed; reads still answer, and writes resume by themselves once space is freed.")
         public static let storageBusy = Reason(
             "STORAGE_BUSY", .unavailable,
             "The database stayed locked by another process for the busy timeout; retry.")

@@ -155,7 +155,8 @@ public final class SQLiteStore: Sendable {
     }
 }
 
-/// A lock wait that ran out becomes `UNAVAILABLE / STORAGE_BUSY` (safe to retry); others pass through.
+/// A lock wait that ran out becomes `UNAVAILABLE / STORAGE_BUSY`, a full disk `UNAVAILABLE /
+/// STORAGE_FULL` (both safe to retry: the transaction rolled back); others pass through.
 func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
@@ -167,6 +168,13 @@ func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
 @Sendable func storageError(_ error: any Error) -> any Error {
     if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
         return CommerceError(.storageBusy, "the database is busy; retry")
+    }
+    // SQLite answers SQLITE_FULL when a write meets ENOSPC, and SQLITE_IOERR_SHMSIZE when the
+    // WAL index cannot grow; either way the transaction rolled back and the file is intact.
+    if let error = error as? DatabaseError,
+        error.resultCode == .SQLITE_FULL || error.extendedResultCode == .SQLITE_IOERR_SHMSIZE
+    {
+        return CommerceError(.storageFull, "the database's disk is full; nothing was committed, retry once space is freed")
     }
     return error
 }

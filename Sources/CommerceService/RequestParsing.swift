@@ -29,27 +29,20 @@ enum Wire {
 }
 
 extension Commerce_V1_PageRequest {
-    /// page_size 0 means the default; an empty token, the first page. A token is `c<key>`, the key
-    /// the next page continues after (opaque to clients).
+    /// page_size 0 means the default; an empty token, the first page.
     func query() throws(CommerceError) -> PageQuery {
         guard self.pageSize >= 0, Int(self.pageSize) <= PageQuery.maximumSize else {
             throw CommerceError(.invalidPageSize,
                                 "page_size must be between 0 and \(PageQuery.maximumSize), got \(self.pageSize)")
         }
-        var after: Int64?
-        if !self.pageToken.isEmpty {
-            guard self.pageToken.hasPrefix("c"), let key = Int64(self.pageToken.dropFirst()), key >= 0 else {
-                throw CommerceError(.invalidPageToken, "page_token \"\(self.pageToken.prefix(40))\" was not issued by this server")
-            }
-            after = key
-        }
-        return try PageQuery.validate(size: self.pageSize == 0 ? PageQuery.defaultSize : Int(self.pageSize), after: after)
+        return try PageQuery.validate(
+            size: self.pageSize == 0 ? PageQuery.defaultSize : Int(self.pageSize), after: try PageToken.after(self.pageToken))
     }
 }
 
 extension Page {
     /// The reply's `next_page_token`: empty on the last page.
-    var nextPageToken: String { self.nextAfter.map { "c\($0)" } ?? "" }
+    var nextPageToken: String { PageToken.token(after: self.nextAfter) }
 }
 
 extension Commerce_V1_PlaceOrderRequest {

@@ -304,9 +304,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         let now = NIODeadline.now()
-        let maxMicros = self.configuration.maxDeadline.nanoseconds / 1000
-        let micros = request.timeoutMicros == 0 ? maxMicros : Int64(min(request.timeoutMicros, UInt64(maxMicros)))
-        let deadline = now + .microseconds(micros)
+        let deadline = request.deadline(from: now, maximum: self.configuration.maxDeadline)
 
         let serverContext = ServerContext(
             method: method.name, metadata: Metadata(request.metadata), deadline: deadline, connectionTag: self.connectionTag,

@@ -65,6 +65,10 @@ struct EdgeParsingTests {
             Case(name: "ListOrders page size -1", reason: "INVALID_PAGE_SIZE") { c, f in _ = try await c.listOrders(userID: f.user, pageSize: -1) },
             Case(name: "ListOrders page size 501", reason: "INVALID_PAGE_SIZE") { c, f in _ = try await c.listOrders(userID: f.user, pageSize: 501) },
             Case(name: "ListOrders forged token", reason: "INVALID_PAGE_TOKEN") { c, f in _ = try await c.listOrders(userID: f.user, pageToken: "c-4") },
+            // Found by FuzzPageToken (Tests/Fuzz/Regressions): numbers the server never issues as tokens.
+            Case(name: "ListOrders token c-0", reason: "INVALID_PAGE_TOKEN") { c, f in _ = try await c.listOrders(userID: f.user, pageToken: "c-0") },
+            Case(name: "ListOrders token c+5", reason: "INVALID_PAGE_TOKEN") { c, f in _ = try await c.listOrders(userID: f.user, pageToken: "c+5") },
+            Case(name: "ListProducts token c007", reason: "INVALID_PAGE_TOKEN") { c, _ in _ = try await c.listProducts(pageToken: "c007") },
             Case(name: "ListProducts page size -1", reason: "INVALID_PAGE_SIZE") { c, _ in _ = try await c.listProducts(pageSize: -1) },
             Case(name: "ListProducts forged token", reason: "INVALID_PAGE_TOKEN") { c, _ in _ = try await c.listProducts(pageToken: "drop table") },
             Case(name: "ListBalanceHistory user 0", reason: "INVALID_USER_ID") { c, _ in _ = try await c.listBalanceHistory(userID: 0) },
