@@ -5,26 +5,42 @@
 # on a connection of its own calls once at a time. Reported per flood: calls accepted and refused
 # (OVERLOADED and the rest), the accepted calls' rate against the same method's unflooded rate
 # (64 callers, measured just before), the probe's p99, and the server's RSS before, at its peak and
-# 5 s after the flood.
+# 5 s after the flood, and where the two cores went in each phase (server, load generators, idle),
+# so the accepted calls' rate can be read against the server's share of the machine.
 #
 #   benchmarks/overload.sh [seconds per flood, default 10]
+#   OVERLOAD_SERVER_ARGS="--max-calls-in-flight 2048" benchmarks/overload.sh   # other limits than the defaults
 source "$(dirname "$0")/lib.sh"
 SECONDS_PER_RUN="${1:-10}"
 bench_setup overload
 load() { "$BIN/commerce-load" --port "$PORT" --admin-token bench --json --quiet "$@"; }
 
-start_server overload --synchronous full
+# Ticks of the server, the load generators and the machine over the measured middle of a run.
+cpu_split() {  # file
+  sleep 3
+  read -r s0 l0 a0 i0 <<<"$(ticks_of commerce-server) $(ticks_of commerce-load) $(machine_ticks) $(machine_idle)"
+  sleep $((SECONDS_PER_RUN - 3))
+  read -r s1 l1 a1 i1 <<<"$(ticks_of commerce-server) $(ticks_of commerce-load) $(machine_ticks) $(machine_idle)"
+  echo "{\"server\": $((s1 - s0)), \"load\": $((l1 - l0)), \"machine\": $((a1 - a0)), \"idle\": $((i1 - i0)), \"seconds\": $((SECONDS_PER_RUN - 3))}" >"$1"
+}
+
+start_server overload --synchronous full ${OVERLOAD_SERVER_ARGS:-}
 for scenario in order get-balance; do
   echo "unflooded $scenario, 64 callers" >&2
   load --scenario "$scenario" --users 1000 --connections 8 --concurrency 64 --duration "$SECONDS_PER_RUN" --warmup 1 \
-    >"$WORK/$scenario-calm.json" || true
+    >"$WORK/$scenario-calm.json" &
+  cpu_split "$WORK/$scenario-calm.cpu"
+  wait $! || true
   echo "flood of $scenario: 20,000 callers on 100 connections, and a Health/Check probe" >&2
   rss_kib "$SERVER_PID" >"$WORK/$scenario.rss-before"
   touch "$WORK/$scenario.rss.run"; sample_rss "$SERVER_PID" "$WORK/$scenario.rss" & sampler=$!
   load --scenario health --connections 1 --concurrency 1 --duration "$SECONDS_PER_RUN" --warmup 1 >"$WORK/$scenario-probe.json" &
   probe=$!
   load --scenario "$scenario" --users 1000 --connections 100 --concurrency 20000 --duration "$SECONDS_PER_RUN" --warmup 1 \
-    >"$WORK/$scenario-flood.json" || true
+    >"$WORK/$scenario-flood.json" &
+  flood=$!
+  cpu_split "$WORK/$scenario-flood.cpu"
+  wait "$flood" || true
   wait "$probe" || true
   rm -f "$WORK/$scenario.rss.run"; wait "$sampler" || true
   sleep 5
@@ -32,10 +48,10 @@ for scenario in order get-balance; do
 done
 
 python3 - "$WORK" "$OUT" "$SECONDS_PER_RUN" <<'PY'
-import json, sys, datetime
+import json, os, sys, datetime
 work, out, secs = sys.argv[1:4]
 result = {"benchmark": "overload", "date": datetime.datetime.utcnow().isoformat() + "Z",
-          "command": f"benchmarks/overload.sh {secs}", "floods": []}
+          "command": (f"OVERLOAD_SERVER_ARGS='{os.environ['OVERLOAD_SERVER_ARGS']}' " if os.environ.get("OVERLOAD_SERVER_ARGS") else "") + f"benchmarks/overload.sh {secs}", "floods": []}
 rows = []
 def ok_rate(report):
     calls = sum(m["count"] for m in report["methods"].values())
@@ -51,18 +67,28 @@ for scenario in ("order", "get-balance"):
     probe_p99 = max(m["latency_us"]["p99"] for m in probe["methods"].values())
     probe_errors = sum(sum(m["errors"].values()) for m in probe["methods"].values())
     mib = lambda name: int(open(f"{work}/{scenario}.{name}").read().strip() or 0) / 1024
+    cpu = {phase: json.load(open(f"{work}/{scenario}-{phase}.cpu")) for phase in ("calm", "flood")}
+    share = lambda phase, part: 100 * cpu[phase][part] / max(1, cpu[phase]["machine"])
+    # Server CPU per OK call: clock ticks (100 a second) over the sampled seconds, at the phase's OK rate.
+    per_call = lambda phase, rate: 1e6 * cpu[phase]["server"] / 100 / max(1e-9, rate * cpu[phase]["seconds"])
     run = {"scenario": scenario, "unflooded_ok_per_s": calm_rate, "unflooded_errors": calm_errors,
            "flood_accepted": accepted, "flood_refused": refused, "flood_refusals": reasons, "flood_ok_per_s": flood_rate,
            "accepted_vs_unflooded": flood_rate / max(calm_rate, 1e-9), "probe_p99_ms": probe_p99 / 1000, "probe_errors": probe_errors,
-           "rss_before_mib": mib("rss-before"), "rss_peak_mib": mib("rss"), "rss_after_mib": mib("rss-after")}
+           "rss_before_mib": mib("rss-before"), "rss_peak_mib": mib("rss"), "rss_after_mib": mib("rss-after"),
+           "cpu_percent": {phase: {part: round(share(phase, part)) for part in ("server", "load", "idle")} for phase in ("calm", "flood")},
+           "server_cpu_us_per_ok_call": {"calm": per_call("calm", calm_rate), "flood": per_call("flood", flood_rate)}}
     result["floods"].append(run)
     rows.append(f"| {scenario} | {calm_rate:,.0f} | {flood_rate:,.0f} ({run['accepted_vs_unflooded']:.2f}×) | {accepted:,} / {refused:,} "
                 f"({', '.join(f'{k} {v:,}' for k, v in sorted(reasons.items())) or '—'}) | {run['probe_p99_ms']:.1f} ms ({probe_errors} errors) | "
-                f"{run['rss_before_mib']:.0f} / {run['rss_peak_mib']:.0f} / {run['rss_after_mib']:.0f} |")
+                f"{run['rss_before_mib']:.0f} / {run['rss_peak_mib']:.0f} / {run['rss_after_mib']:.0f} | "
+                f"{run['cpu_percent']['calm']['server']} / {run['cpu_percent']['calm']['load']} → {run['cpu_percent']['flood']['server']} / {run['cpu_percent']['flood']['load']} | "
+                f"{run['server_cpu_us_per_ok_call']['calm']:.0f} → {run['server_cpu_us_per_ok_call']['flood']:.0f} |")
 json.dump(result, open(out + ".json", "w"), indent=2)
-md = [f"Overload — `{result['command']}` — {result['date']}; 20,000 callers on 100 connections against the defaults", "",
-      "| flood | unflooded OK/s (64 callers) | accepted OK/s in the flood (vs unflooded) | accepted / refused (by reason) | Health/Check p99 during the flood | RSS MiB before / peak / 5 s after |",
-      "| --- | ---: | ---: | --- | ---: | --- |"] + rows
+args = os.environ.get("OVERLOAD_SERVER_ARGS", "")
+result["server_args"] = args
+md = [f"Overload — `{result['command']}` — {result['date']}; 20,000 callers on 100 connections against the defaults{' with ' + args if args else ''}", "",
+      "| flood | unflooded OK/s (64 callers) | accepted OK/s in the flood (vs unflooded) | accepted / refused (by reason) | Health/Check p99 during the flood | RSS MiB before / peak / 5 s after | CPU % server / load generator, unflooded → flood | server CPU µs per OK call, unflooded → flood |",
+      "| --- | ---: | ---: | --- | ---: | --- | --- | --- |"] + rows
 open(out + ".md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))
 PY

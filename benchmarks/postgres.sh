@@ -27,10 +27,6 @@ PGBENCH=$(ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -1)
 db_url() { echo "${PG_URL%/*}/$1"; }
 fresh_db() { "${PSQL[@]}" "$PG_URL" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 
-# CPU time (clock ticks) of every process named $1, and of the whole machine: where the cores go.
-ticks_of() { local total=0; for pid in $(pgrep -x "$1"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
-machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
-machine_idle() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
 
 SERVERS=()
 start_instance() {  # database-url: one more server; appends its port to PORTS

@@ -73,8 +73,10 @@ public final class CommerceServer: Sendable {
         // Unpaid two-step orders expire by themselves: every instance sweeps, the guarded status
         // change makes each expiry happen once.
         let interval = Duration.milliseconds(max(10, configuration.expirySweepMillis))
+        let memory = MemoryReleaser()
         let sweeper = Task {
             while !Task.isCancelled {
+                memory.observe(callsInFlight: rpc.callsInFlight)
                 do {
                     let expired = try await useCases.expireOrders()
                     if expired > 0 { logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }

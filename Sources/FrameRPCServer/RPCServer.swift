@@ -16,13 +16,16 @@ public final class RPCServer: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private let shutdownPromise: EventLoopPromise<Void>
+    private let admission: Admission
 
     /// The port the server listens on (useful with port 0).
     public let port: Int
 
     private init(
-        channel: any Channel, registry: ConnectionRegistry, configuration: ServerConfiguration, logger: Logger
+        channel: any Channel, registry: ConnectionRegistry, configuration: ServerConfiguration, logger: Logger,
+        admission: Admission
     ) {
+        self.admission = admission
         self.channel = channel
         self.registry = registry
         self.configuration = configuration
@@ -77,7 +80,8 @@ public final class RPCServer: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        let server = RPCServer(channel: channel, registry: registry, configuration: configuration, logger: logger)
+        let server = RPCServer(
+            channel: channel, registry: registry, configuration: configuration, logger: logger, admission: admission)
         logger.info("FrameRPC server listening", metadata: [
             "address": "\(configuration.host):\(server.port)", "methods": "\(router.methods.count)",
         ])
@@ -85,6 +89,9 @@ public final class RPCServer: Sendable {
     }
 
     public var openConnections: Int { self.registry.count }
+
+    /// Calls admitted and not yet answered, across every connection.
+    public var callsInFlight: Int { self.admission.current }
 
     /// Stops accepting, sends GOAWAY on every connection, lets calls in flight finish (up to the
     /// drain timeout), then closes what is left. Safe to call more than once.
