@@ -75,7 +75,7 @@ struct LoadRunner: Sendable {
     var drain: Duration = .seconds(5)
 
     private enum Finished: Sendable {
-        case worker([String: MethodStats], [Sample], late: Int)
+        case worker([Sample], late: Int)
         case drainExpired
         case done
     }
@@ -106,11 +106,14 @@ struct LoadRunner: Sendable {
         } : nil
 
         let recordSamples = self.recordSamples
+        // Callers record into a few shared shards, not stats of their own: a histogram is ~240 KB,
+        // and 20,000 callers each with their own spent their generator's core clearing pages.
+        let shards = (0..<min(concurrency, 32)).map { _ in StatsShard() }
         let drainDeadline = requests == nil ? stopAt + self.drain : nil
         let (merged, allSamples, late, drainExpired) = try await withThrowingTaskGroup(of: Finished.self) { group in
             for worker in 0..<concurrency {
                 group.addTask(executorPreference: self.executor) {
-                    var stats: [String: MethodStats] = [:]
+                    let shard = shards[worker % shards.count]
                     var samples: [Sample] = []
                     var late = 0
                     var next = interval.map { start + $0 * worker }
@@ -133,14 +136,14 @@ struct LoadRunner: Sendable {
                         let end = clock.now
                         guard scheduled >= measureFrom else { continue }
                         let micros = UInt64(max(0, (end - scheduled) / .microseconds(1)))
-                        stats[outcome.method, default: MethodStats()].record(outcome, micros: micros)
+                        shard.stats.withLock { $0[outcome.method, default: MethodStats()].record(outcome, micros: micros) }
                         if recordSamples {
                             let startMillis = UInt32(max(0, min(Double(UInt32.max), (scheduled - measureFrom) / .milliseconds(1))))
                             samples.append(Sample(startMillis: startMillis, micros: UInt32(clamping: micros), failed: outcome.failure != nil))
                         }
                         if self.progress { shared.live.withLock { $0.record(outcome, micros: micros) } }
                     }
-                    return .worker(stats, samples, late: late)
+                    return .worker(samples, late: late)
                 }
             }
             if let drainDeadline {
@@ -155,8 +158,7 @@ struct LoadRunner: Sendable {
             var late = 0, finishedWorkers = 0, drainExpired = false
             for try await finished in group {
                 switch finished {
-                case .worker(let stats, let workerSamples, let workerLate):
-                    for (method, value) in stats { merged[method, default: MethodStats()].merge(value) }
+                case .worker(let workerSamples, let workerLate):
                     samples += workerSamples
                     late += workerLate
                     finishedWorkers += 1
@@ -167,6 +169,9 @@ struct LoadRunner: Sendable {
                 case .done:
                     break
                 }
+            }
+            for shard in shards {
+                for (method, value) in shard.stats.withLock({ $0 }) { merged[method, default: MethodStats()].merge(value) }
             }
             samples.sort { $0.startMillis < $1.startMillis }
             return (merged, samples, late, drainExpired)
@@ -179,6 +184,11 @@ struct LoadRunner: Sendable {
         let schedule = self.rate.map { Schedule(targetPerSecond: $0, planned: Int(($0 * measured).rounded()), late: late) }
         return LoadResult(methods: merged, seconds: measured, schedule: schedule, drainExpired: drainExpired, samples: allSamples)
     }
+}
+
+/// Stats some of the callers record into.
+final class StatsShard: Sendable {
+    let stats = Mutex<[String: MethodStats]>([:])
 }
 
 /// State the callers share.
