@@ -1,13 +1,14 @@
 import FrameRPC
 
 /// `framerpc.v1.Health`: SERVING while the server takes calls, NOT_SERVING once it drains.
+/// Answered immediately on the event loop, so a probe's latency is the server's, not its queue's.
 struct HealthService: RPCService {
     let serviceNames: Set<String>
     let isDraining: @Sendable () -> Bool
 
     var methods: [RPCMethod] {
         [
-            .unary("/framerpc.v1.Health/Check") { (request: Framerpc_V1_HealthCheckRequest, _) in
+            .immediate("/framerpc.v1.Health/Check") { (request: Framerpc_V1_HealthCheckRequest) in
                 var response = Framerpc_V1_HealthCheckResponse()
                 if !request.service.isEmpty && !self.serviceNames.contains(request.service) {
                     response.status = .serviceUnknown

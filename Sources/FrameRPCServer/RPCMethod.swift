@@ -13,13 +13,20 @@ public struct RPCMethod: Sendable {
     /// Whether the call changes state.
     public let mutating: Bool
     public let handler: Handler
+    /// Set for a method answered on the connection's event loop as its request arrives (see
+    /// ``immediate(_:_:)``); it then never runs as a task.
+    public let immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])?
 
-    public init(name: String, requestType: String, responseType: String, mutating: Bool, handler: @escaping Handler) {
+    public init(
+        name: String, requestType: String, responseType: String, mutating: Bool, handler: @escaping Handler,
+        immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])? = nil
+    ) {
         self.name = name
         self.requestType = requestType
         self.responseType = responseType
         self.mutating = mutating
         self.handler = handler
+        self.immediate = immediate
     }
 
     /// A unary method over protobuf messages; decoding failures become `INVALID_ARGUMENT`.
@@ -42,6 +49,31 @@ public struct RPCMethod: Sendable {
             }
             return try await body(request, context).serializedBytes()
         }
+    }
+
+    /// A method answered on the event loop that reads its request, ahead of every call already
+    /// queued there, without a task or an admission slot: for what is cheap, never blocks and must
+    /// stay fast under any load — a health check measures the server, not the queue of a flood.
+    public static func immediate<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ name: String,
+        _ body: @escaping @Sendable (Request) -> Response
+    ) -> RPCMethod {
+        let answer: @Sendable (Data) throws(RPCError) -> [UInt8] = { payload throws(RPCError) in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: payload)
+            } catch {
+                throw RPCError(decoding: error, what: "request for \(name)")
+            }
+            do {
+                return try body(request).serializedBytes()
+            } catch {
+                throw RPCError(code: .internal, reason: WireReason.internalError, message: "the reply could not be encoded")
+            }
+        }
+        return RPCMethod(
+            name: name, requestType: Request.protoMessageName, responseType: Response.protoMessageName, mutating: false,
+            handler: { payload, _ in try answer(payload) }, immediate: answer)
     }
 
     /// The service part of the name: `package.Service`.

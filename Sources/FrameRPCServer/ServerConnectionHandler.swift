@@ -280,6 +280,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 message: "no method \"\(request.method)\"; call /framerpc.v1.Reflection/ListMethods for the list")))
             return
         }
+        if let immediate = method.immediate {
+            let started = NIODeadline.now()
+            let result = Result { () throws(RPCError) in try immediate(request.payload) }
+            self.respond(streamID: streamID, metrics: self.metrics.method(method.name), result: result, started: started)
+            return
+        }
         guard self.calls.count < self.configuration.maxConcurrentCallsPerConnection else {
             self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
                 code: .resourceExhausted, reason: WireReason.tooManyConcurrentCalls,

@@ -300,6 +300,26 @@ struct ServerTransportTests {
         }
     }
 
+    @Test("Health/Check is answered on arrival, ahead of the calls queued on its connection and beyond its call limit")
+    func healthAnsweredOnArrival() async throws {
+        try await withTestServer({ $0.maxConcurrentCallsPerConnection = 4 }) { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            try await peer.send(Preface().bytes)
+            // Four calls fill the connection's limit; the check arrives in the same write, behind them.
+            try await peer.send(
+                try (UInt32(1)...4).flatMap { stream in
+                    try RawPeer.requestFrame(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("2000:s\(stream)".utf8))
+                } + RawPeer.requestFrame(streamID: 5, method: "/framerpc.v1.Health/Check"))
+            #expect(try await peer.waitUntil { try $0.responses()[5] != nil })
+            let responses = try peer.responses()
+            #expect(responses[5]?.status.code == 0, "\(String(describing: responses[5]?.status))")
+            #expect(try Framerpc_V1_HealthCheckResponse(serializedBytes: responses[5]?.payload ?? Data()).status == .serving)
+            #expect(responses.count == 1, "the check was answered before the calls ahead of it")
+            #expect(try await peer.waitUntil { try $0.responses().count == 5 })
+            await peer.close()
+        }
+    }
+
     @Test("connections beyond the limit get GOAWAY TOO_MANY_CONNECTIONS")
     func connectionLimit() async throws {
         try await withTestServer({ $0.maxConnections = 2 }) { server, _ in
