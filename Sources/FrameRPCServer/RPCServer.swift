@@ -135,7 +135,8 @@ final class RefuseConnectionHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: Preface.size + Frame.headerSize + payload.count)
         buffer.writePreface(Preface())
         buffer.writeFrame(streamID: 0, type: .goAway, payload: payload)
-        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}

@@ -154,7 +154,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 var buffer = context.channel.allocator.buffer(capacity: 96)
                 buffer.writeString("FRPC BAD_PREFACE: this is a FrameRPC server; send the preface \"FRPC\\0\\1\\0\\0\" first\n")
                 self.closing = true
-                context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             } else {
                 self.goAway(RPCError(code: .invalidArgument, reason: error.reason, message: error.description), close: true)
             }
@@ -449,7 +450,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         buffer.writeFrame(streamID: 0, type: .goAway, payload: bytes)
         if close {
             self.closing = true
-            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
         }
