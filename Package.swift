@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "FrameRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -55,6 +56,7 @@ let package = Package(
             dependencies: [
                 "FrameRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -102,6 +104,7 @@ let package = Package(
             dependencies: [
                 "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,16 +130,20 @@ let package = Package(
         .executableTarget(
             name: "CommerceServerCLI",
             dependencies: [
-                "CommerceServerRuntime", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases",
+                "CommerceServerRuntime", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "CommerceCLI",
             dependencies: [
-                "CommerceClient", "FrameRPC",
+                "CommerceClient", "FrameRPC", "FrameRPCClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -145,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceLoad",
             dependencies: [
-                "CommerceClient", "FrameRPC", "FrameRPCClient",
+                "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

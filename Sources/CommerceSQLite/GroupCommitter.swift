@@ -1,7 +1,11 @@
 import CommerceDomain
 import CommerceUseCases
 import Dispatch
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GRDB
 import Metrics
 import Synchronization
