@@ -167,26 +167,34 @@ let package = Package(
                 "FrameRPC", "FrameRPCServer", "FrameRPCClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            swiftSettings: strict
         ),
-        .testTarget(name: "CommerceDomainTests", dependencies: ["CommerceDomain"]),
+        .testTarget(name: "CommerceDomainTests", dependencies: ["CommerceDomain"], swiftSettings: strict),
         .testTarget(
             name: "CommerceSQLiteTests",
-            dependencies: ["CommerceSQLite", "CommerceUseCases", "CommerceDomain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CommerceSQLite", "CommerceUseCases", "CommerceDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "CommerceServerTests",
             dependencies: [
                 "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
-                "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService",
+                "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService", "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: strict
         ),
     ]
 )
@@ -216,11 +224,11 @@ if Context.environment["COMMERCE_FUZZ"] == "1" {
         ),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"))
-    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Tests/Fuzz/FuzzSupport"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Tests/Fuzz/FuzzSupport", swiftSettings: strict))
     for target in fuzzTargets {
         package.targets.append(
             .executableTarget(
                 name: target.name, dependencies: ["FuzzSupport"] + target.dependencies, path: "Tests/Fuzz/\(target.name)",
-                swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
     }
 }
