@@ -4,7 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build --build-tests   # every product and the test bundle (the tests run the built commerce-server)
+# Every product and the test bundle (the tests run the built commerce-server). The project's own
+# code builds without warnings: any warning in Sources/ or Tests/ fails the run.
+BUILD_LOG=$(mktemp)
+swift build --build-tests 2>&1 | tee "$BUILD_LOG"
+if grep -E "^$PWD/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" "$BUILD_LOG" | sort -u; then
+  echo "compiler warnings in the project's own code (above): fix them" >&2
+  exit 1
+fi
+rm -f "$BUILD_LOG"
 # A real PostgreSQL for the store and race tests, in a folder of its own, stopped at the end,
 # also when a test fails. Each test makes (and drops) a database of its own on it.
 PG_DIR=$(mktemp -d /tmp/commerce-test-pg.XXXXXX)

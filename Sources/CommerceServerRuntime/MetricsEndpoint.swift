@@ -59,9 +59,11 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             if !self.keepAlive { headers.add(name: "connection", value: "close") }
             context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-            let keepAlive = self.keepAlive
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { context.close(promise: nil) }
+            if self.keepAlive {
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+            } else {
+                let channel = context.channel
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
             }
         }
     }

@@ -248,7 +248,8 @@ final class GoAwayFront: Sendable {
                 goAway.status = Framerpc_V1_Status(RPCError(code: .unavailable, reason: WireReason.draining, message: "front refuses"))
                 var out = ByteBuffer()
                 out.writeFrame(streamID: 0, type: .goAway, payload: (try? goAway.serializedBytes()) ?? [UInt8]())
-                context.writeAndFlush(NIOAny(out)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(out)).whenComplete { _ in channel.close(promise: nil) }
                 return
             }
         }
@@ -258,7 +259,9 @@ final class GoAwayFront: Sendable {
         typealias InboundIn = ByteBuffer
         let peer: any Channel
         init(peer: any Channel) { self.peer = peer }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { self.peer.writeAndFlush(data, promise: nil) }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            self.peer.writeAndFlush(self.unwrapInboundIn(data), promise: nil)
+        }
         func channelInactive(context: ChannelHandlerContext) { self.peer.close(promise: nil) }
     }
 }
