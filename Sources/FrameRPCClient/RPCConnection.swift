@@ -33,10 +33,10 @@ public final class RPCConnection: Sendable {
         let health = ConnectionHealth()
         let eventLoop = group.next()
         let ready = eventLoop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
-        let keepalive = configuration.keepaliveInterval.timeAmount
+        let keepalive = TimeAmount(configuration.keepaliveInterval)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(configuration.connectTimeout.timeAmount)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -56,7 +56,7 @@ public final class RPCConnection: Sendable {
         // A server that accepts but never sends its preface must not hold the caller: the handshake
         // gets the connect timeout too.
         let (host, port) = (configuration.host, configuration.port)
-        let handshake = channel.eventLoop.scheduleTask(in: configuration.connectTimeout.timeAmount) {
+        let handshake = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
             ready.fail(ClientFailure(kind: .notProcessed, error: RPCError(
                 code: .unavailable, reason: WireReason.connectFailed,
                 message: "no FrameRPC preface from \(host):\(port) within \(configuration.connectTimeout)")))

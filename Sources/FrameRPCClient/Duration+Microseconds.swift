@@ -1,11 +1,4 @@
-import NIOCore
-
 extension Duration {
-    /// This duration in whole nanoseconds, as NIO's `TimeAmount`.
-    var timeAmount: TimeAmount {
-        .nanoseconds(self.components.seconds * 1_000_000_000 + self.components.attoseconds / 1_000_000_000)
-    }
-
     /// This duration in whole microseconds (for a request's `timeout_micros`).
     var microseconds: Int64 {
         self.components.seconds * 1_000_000 + self.components.attoseconds / 1_000_000_000_000
