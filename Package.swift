@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "CommerceServerRuntime",
             dependencies: [
-                "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
+                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

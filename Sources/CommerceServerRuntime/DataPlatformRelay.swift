@@ -3,6 +3,8 @@ import CommerceDomain
 import CommerceUseCases
 import Dispatch
 import Foundation
+import FrameRPC
+import FrameRPCServer
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -185,6 +187,10 @@ final class DataPlatformRelay: Sendable {
     private let delivered = Counter(label: "outbox_events_delivered_total")
     /// Passes that stopped at a failed delivery (it is retried with backoff).
     private let failures = Counter(label: "outbox_delivery_failures_total")
+    private let passFailureLines = LogLimiter()
+    private let deliveryFailureLines = LogLimiter()
+    /// After a failed delivery the relay waits 100 ms, doubling per attempt up to 30 s.
+    static let retryBackoff = Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(30))
     /// How long the last event this relay delivered waited after its commit: how far the data
     /// platform is behind, as of the last delivery.
     private let lag = Gauge(label: "outbox_delivery_lag_seconds")
@@ -225,7 +231,11 @@ final class DataPlatformRelay: Sendable {
             } catch is CancellationError {
                 break
             } catch {
-                self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)"])
+                // A pass fails on every poll while the database cannot be written (a full disk): a
+                // few lines per window, with the count left out, instead of one per poll.
+                if let suppressed = self.passFailureLines.admit() {
+                    self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
+                }
                 try? await Task.sleep(for: self.pollInterval)
             }
         }
@@ -255,13 +265,17 @@ final class DataPlatformRelay: Sendable {
         if let failure, count < events.count, !(failure is CancellationError) {
             self.failures.increment()
             let event = events[count]
-            let backoff = min(Int64(30_000), Int64(100) << Int64(min(event.attempts - 1, 20)))
+            let backoff = Self.retryBackoff.delay(attempt: event.attempts - 1) / .milliseconds(1)
+            let backoffMillis = Int64(backoff)
             let message = "\(failure)"
-            self.logger.warning("data platform delivery failed; will retry", metadata: [
-                "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoff)", "error": "\(message)",
-            ])
+            if let suppressed = self.deliveryFailureLines.admit() {
+                self.logger.warning("data platform delivery failed; will retry", metadata: [
+                    "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoffMillis)", "error": "\(message)",
+                    "suppressed": "\(suppressed)",
+                ])
+            }
             try await self.onQueue {
-                store.markFailed(event.sequence, attempts: event.attempts, error: message, retryAt: clock() + backoff, owner: owner)
+                store.markFailed(event.sequence, attempts: event.attempts, error: message, retryAt: clock() + backoffMillis, owner: owner)
             }
         }
         return count

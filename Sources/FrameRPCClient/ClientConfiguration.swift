@@ -42,26 +42,6 @@ public struct ClientConfiguration: Sendable {
     }
 }
 
-public struct Backoff: Sendable {
-    public var initial: Duration
-    public var multiplier: Double
-    public var maximum: Duration
-
-    public init(initial: Duration = .milliseconds(50), multiplier: Double = 2, maximum: Duration = .seconds(5)) {
-        self.initial = initial
-        self.multiplier = multiplier
-        self.maximum = maximum
-    }
-
-    /// The delay before attempt `attempt` (0 = the first retry).
-    public func delay(attempt: Int) -> Duration {
-        let base = self.initial * pow(self.multiplier, Double(attempt))
-        let capped = min(base, self.maximum)
-        return capped * Double.random(in: 0.8...1.0)
-    }
-}
-
-
 /// Per-call options.
 public struct CallOptions: Sendable {
     /// Overrides ``ClientConfiguration/defaultTimeout``.

@@ -4,7 +4,7 @@ import Synchronization
 /// Lets through at most `perWindow` log lines of one kind per `window`, and counts the rest, so a
 /// flood of bad connections costs a few lines, not one each (garbage traffic once wrote 9.3 MB of
 /// logs in 10 minutes). The next line let through says how many were left out before it.
-final class LogLimiter: Sendable {
+public final class LogLimiter: Sendable {
     private struct State {
         var windowStart: NIODeadline
         var logged = 0
@@ -12,17 +12,17 @@ final class LogLimiter: Sendable {
     }
 
     private let state: Mutex<State>
-    let perWindow: Int
-    let window: TimeAmount
+    public let perWindow: Int
+    public let window: TimeAmount
 
-    init(perWindow: Int = 10, window: TimeAmount = .seconds(10)) {
+    public init(perWindow: Int = 10, window: TimeAmount = .seconds(10)) {
         self.perWindow = perWindow
         self.window = window
         self.state = Mutex(State(windowStart: .now()))
     }
 
     /// `nil`: leave this line out. Otherwise log it, with the number left out since the last one.
-    func admit(now: NIODeadline = .now()) -> Int? {
+    public func admit(now: NIODeadline = .now()) -> Int? {
         self.state.withLock { state in
             if now - state.windowStart >= self.window {
                 state.windowStart = now

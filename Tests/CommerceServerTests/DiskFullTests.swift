@@ -15,7 +15,7 @@ import Testing
 struct DiskFullTests {
     @Test("writes fail at once with UNAVAILABLE / STORAGE_FULL, reads answer, nothing acknowledged is lost, writes resume once space is freed")
     func fillTheDiskUnderOrders() async throws {
-        let mount = try SmallFilesystem(megabytes: 16)
+        let mount = try SmallFilesystem(megabytes: 64)
         defer { mount.remove() }
         let database = mount.path + "/shop.sqlite"
         // The events file lives on another filesystem: the relay delivers what the outbox kept.
@@ -68,11 +68,20 @@ struct DiskFullTests {
         // Free the space: orders succeed again without anyone restarting anything.
         try FileManager.default.removeItem(atPath: ballast)
         let freedAt = ledger.acknowledged.count
-        try await waitUntil("orders succeed again after the space is freed", timeout: .seconds(20)) {
-            ledger.acknowledged.count > freedAt + 50
+        let reasonsWhenFreed = ledger.reasons
+        let giveUp = ContinuousClock.now + .seconds(30)
+        while ledger.acknowledged.count <= freedAt + 50 && ContinuousClock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(20))
         }
+        let resumed = ledger.acknowledged.count > freedAt + 50
         stop.value.store(true, ordering: .relaxed)
         await load.value
+        #expect(resumed, "orders after the space was freed: \(ledger.acknowledged.count - freedAt) ok; refusals by then \(reasonsWhenFreed), now \(ledger.reasons); files: \(mount.usage())")
+        guard resumed else {
+            await client.close()
+            _ = await server.terminate()
+            return
+        }
 
         #expect(beforeFull > 0, "orders ran before the disk filled")
         #expect(ledger.answers > filledAt, "orders ran while the disk was full")
@@ -135,6 +144,16 @@ struct SmallFilesystem {
             }
         }
         return ballast
+    }
+
+    /// The files on the filesystem and their sizes, and what `df` says is free.
+    func usage() -> String {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: self.path)) ?? []
+        let sizes = files.sorted().map { name in
+            "\(name) \(((try? FileManager.default.attributesOfItem(atPath: self.path + "/" + name))?[.size] as? Int) ?? -1)"
+        }
+        let df = (try? run("/bin/df", ["-k", self.path]))?.output ?? ""
+        return sizes.joined(separator: ", ") + "; " + (df.split(separator: "\n").last.map(String.init) ?? "")
     }
 
     func remove() {
