@@ -52,39 +52,104 @@ struct Report: Sendable {
 
     /// - Parameter invariants: "hold", "broken", "not checked", or why they could not be checked.
     func json(invariantsBroken: [String], invariants: String) throws -> String {
-        var methods: [String: Any] = [:]
-        for (method, stats) in self.result.methods {
-            let h = stats.latency
-            methods[method] = [
-                "count": stats.count, "ok": stats.ok, "failed": stats.failed, "unknown": stats.unknown,
-                "rate_per_s": Double(stats.ok) / self.result.seconds,
-                "errors": stats.errors,
-                "latency_us": [
-                    "p50": h.valueAtPercentile(50), "p90": h.valueAtPercentile(90), "p99": h.valueAtPercentile(99),
-                    "p99_9": h.valueAtPercentile(99.9), "max": h.max, "mean": h.mean,
-                ],
-            ]
-        }
+        let seconds = self.result.seconds
         let total = self.result.methods.values.reduce(0) { $0 + $1.count }
-        var object: [String: Any] = [
-            "label": self.label, "scenario": self.scenario, "concurrency": self.concurrency,
-            "connections": self.connections, "open_loop_rate": self.openLoopRate ?? NSNull(),
-            "seconds": self.result.seconds, "total": total,
-            "ok": self.ok, "failed": self.failed, "unknown": self.unknown,
-            "rate_per_s": Double(self.ok) / self.result.seconds, "failed_per_s": Double(self.failed + self.unknown) / self.result.seconds,
-            "top_ups": self.topUps, "drain_expired": self.result.drainExpired,
-            "methods": methods,
-            "invariants": invariants,
-            "invariants_broken": invariantsBroken,
-        ]
-        if let schedule = self.result.schedule {
-            object["open_loop"] = [
-                "planned_per_s": schedule.targetPerSecond, "planned": schedule.planned, "started": total,
-                "started_per_s": Double(total) / self.result.seconds, "started_late": schedule.late,
-                "not_started": max(0, schedule.planned - total),
-            ]
+        let document = ReportDocument(
+            label: self.label, scenario: self.scenario, concurrency: self.concurrency, connections: self.connections,
+            openLoopRate: self.openLoopRate, seconds: seconds, total: total, ok: self.ok, failed: self.failed, unknown: self.unknown,
+            ratePerSecond: Double(self.ok) / seconds, failedPerSecond: Double(self.failed + self.unknown) / seconds,
+            topUps: self.topUps, drainExpired: self.result.drainExpired,
+            methods: self.result.methods.mapValues { stats in
+                let h = stats.latency
+                return ReportDocument.Method(
+                    count: stats.count, ok: stats.ok, failed: stats.failed, unknown: stats.unknown,
+                    ratePerSecond: Double(stats.ok) / seconds, errors: stats.errors,
+                    latency: .init(
+                        p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99),
+                        p99_9: h.valueAtPercentile(99.9), max: h.max, mean: h.mean))
+            },
+            invariants: invariants, invariantsBroken: invariantsBroken,
+            openLoop: self.result.schedule.map { schedule in
+                .init(
+                    plannedPerSecond: schedule.targetPerSecond, planned: schedule.planned, started: total,
+                    startedPerSecond: Double(total) / seconds, startedLate: schedule.late, notStarted: max(0, schedule.planned - total))
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+}
+
+/// The JSON report (`--json`): what the benchmark scripts read.
+struct ReportDocument: Encodable {
+    struct Latency: Encodable {
+        var p50, p90, p99, p99_9, max: UInt64
+        var mean: Double
+    }
+
+    struct Method: Encodable {
+        var count, ok, failed, unknown: Int
+        var ratePerSecond: Double
+        var errors: [String: Int]
+        var latency: Latency
+
+        enum CodingKeys: String, CodingKey {
+            case count, ok, failed, unknown, errors, ratePerSecond = "rate_per_s", latency = "latency_us"
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+    }
+
+    struct OpenLoop: Encodable {
+        var plannedPerSecond: Double
+        var planned, started: Int
+        var startedPerSecond: Double
+        var startedLate, notStarted: Int
+
+        enum CodingKeys: String, CodingKey {
+            case planned, started, plannedPerSecond = "planned_per_s", startedPerSecond = "started_per_s"
+            case startedLate = "started_late", notStarted = "not_started"
+        }
+    }
+
+    var label, scenario: String
+    var concurrency, connections: Int
+    /// `null` for a closed loop.
+    var openLoopRate: Double?
+    var seconds: Double
+    var total, ok, failed, unknown: Int
+    var ratePerSecond, failedPerSecond: Double
+    var topUps: Int
+    var drainExpired: Bool
+    var methods: [String: Method]
+    var invariants: String
+    var invariantsBroken: [String]
+    /// Only for an open loop.
+    var openLoop: OpenLoop?
+
+    enum CodingKeys: String, CodingKey {
+        case label, scenario, concurrency, connections, seconds, total, ok, failed, unknown, methods, invariants
+        case openLoopRate = "open_loop_rate", ratePerSecond = "rate_per_s", failedPerSecond = "failed_per_s"
+        case topUps = "top_ups", drainExpired = "drain_expired", invariantsBroken = "invariants_broken", openLoop = "open_loop"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.label, forKey: .label)
+        try container.encode(self.scenario, forKey: .scenario)
+        try container.encode(self.concurrency, forKey: .concurrency)
+        try container.encode(self.connections, forKey: .connections)
+        try container.encode(self.openLoopRate, forKey: .openLoopRate)  // null when closed: scripts read the key
+        try container.encode(self.seconds, forKey: .seconds)
+        try container.encode(self.total, forKey: .total)
+        try container.encode(self.ok, forKey: .ok)
+        try container.encode(self.failed, forKey: .failed)
+        try container.encode(self.unknown, forKey: .unknown)
+        try container.encode(self.ratePerSecond, forKey: .ratePerSecond)
+        try container.encode(self.failedPerSecond, forKey: .failedPerSecond)
+        try container.encode(self.topUps, forKey: .topUps)
+        try container.encode(self.drainExpired, forKey: .drainExpired)
+        try container.encode(self.methods, forKey: .methods)
+        try container.encode(self.invariants, forKey: .invariants)
+        try container.encode(self.invariantsBroken, forKey: .invariantsBroken)
+        try container.encodeIfPresent(self.openLoop, forKey: .openLoop)
     }
 }
