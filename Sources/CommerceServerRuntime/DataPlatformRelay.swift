@@ -265,8 +265,7 @@ final class DataPlatformRelay: Sendable {
         if let failure, count < events.count, !(failure is CancellationError) {
             self.failures.increment()
             let event = events[count]
-            let backoff = Self.retryBackoff.delay(attempt: event.attempts - 1) / .milliseconds(1)
-            let backoffMillis = Int64(backoff)
+            let backoffMillis = Int64(Self.retryBackoff.delay(attempt: event.attempts - 1) / .milliseconds(1))
             let message = "\(failure)"
             if let suppressed = self.deliveryFailureLines.admit() {
                 self.logger.warning("data platform delivery failed; will retry", metadata: [

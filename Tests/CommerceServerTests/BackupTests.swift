@@ -68,7 +68,3 @@ struct BackupTests {
         #expect(refused.status != 0 && refused.output.contains("pg_dump"), "\(refused.output)")
     }
 }
-
-private final class StopFlag: Sendable {
-    let value = Atomic(false)
-}

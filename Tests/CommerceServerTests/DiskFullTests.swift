@@ -29,7 +29,7 @@ struct DiskFullTests {
 
         // 8 callers order without pause; every answer is recorded.
         let ledger = Ledger()
-        let stop = Flag()
+        let stop = StopFlag()
         let load = Task {
             await withTaskGroup(of: Void.self) { group in
                 for buyer in buyers {
@@ -160,10 +160,6 @@ struct SmallFilesystem {
         _ = try? run("/bin/umount", ["-l", self.path], withErrors: true)
         try? FileManager.default.removeItem(atPath: self.path)
     }
-}
-
-private final class Flag: Sendable {
-    let value = Atomic(false)
 }
 
 /// Every order call's outcome, from the callers' side.

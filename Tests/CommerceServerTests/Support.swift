@@ -271,3 +271,8 @@ func httpGet(port: Int, path: String) async throws -> String {
         return response
     }
 }
+
+/// Tells callers racing in a test's task group when to stop.
+final class StopFlag: Sendable {
+    let value = Atomic(false)
+}
