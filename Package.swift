@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: Wire protocol (no commerce knowledge)
@@ -72,6 +74,11 @@ let package = Package(
         .target(name: "CommerceDomain", swiftSettings: strict),
         .target(name: "CommerceUseCases", dependencies: ["CommerceDomain"], swiftSettings: strict),
         .target(
+            name: "CommerceAuth",
+            dependencies: ["CommerceDomain", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CommerceSQLite",
             dependencies: [
                 "CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift"),
@@ -94,15 +101,17 @@ let package = Package(
         .target(
             name: "CommerceService",
             dependencies: [
-                "FrameRPC", "FrameRPCServer", "CommerceProto", "CommerceDomain", "CommerceUseCases",
+                "FrameRPC", "FrameRPCServer", "CommerceProto", "CommerceDomain", "CommerceUseCases", "CommerceAuth",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "CommerceServerRuntime",
             dependencies: [
-                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
+                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceAuth", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -130,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceServerCLI",
             dependencies: [
-                "CommerceServerRuntime", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
+                "CommerceServerRuntime", "CommerceAuth", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -186,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "CommerceServerTests",
             dependencies: [
-                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
+                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth",
                 "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService", "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -217,7 +226,7 @@ if Context.environment["COMMERCE_FUZZ"] == "1" {
         (
             "FuzzRequests",
             [
-                "CommerceService", "CommerceSQLite", "CommerceUseCases", "FrameRPC", "FrameRPCServer",
+                "CommerceService", "CommerceAuth", "CommerceSQLite", "CommerceUseCases", "FrameRPC", "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

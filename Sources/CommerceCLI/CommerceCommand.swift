@@ -13,7 +13,8 @@ struct CommerceCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               commerce list
-              commerce call commerce.v1.BalanceService/GetBalance '{"user_id": 1}'
+              commerce call commerce.v1.ProductService/ListProducts
+              commerce call commerce.v1.BalanceService/GetBalance '{"user_id": 1}' --token "$(cat data/tokens/user-1)"
               commerce call commerce.v1.AdminService/Restock '{"product_id": 1, "quantity": 5}' --admin-token demo-admin-token
 
             On an error reply the status is printed to stderr and the exit code is 64 + the status code number.
@@ -27,12 +28,17 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Server port.") var port = 7070
     @Option(help: "Deadline of the call in seconds.") var timeout: Double = 10
     @Option(name: [.customShort("H"), .long], help: "Metadata entry key=value (repeatable).") var metadata: [String] = []
-    @Option(help: "Sent as 'authorization: Bearer <token>' (or env COMMERCE_ADMIN_TOKEN).") var adminToken: String?
+    @Option(help: "Bearer token sent on every call (or env COMMERCE_TOKEN): a user's, a service's or an admin's.")
+    var token: String?
+    @Option(help: "Sent instead of --token on AdminService calls (or env COMMERCE_ADMIN_TOKEN): the server's static admin token.")
+    var adminToken: String?
 
     func client() -> CommerceClient {
-        CommerceClient(
+        let environment = ProcessInfo.processInfo.environment
+        return CommerceClient(
             configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1),
-            adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"])
+            token: self.token ?? environment["COMMERCE_TOKEN"],
+            adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"])
     }
 
     func callOptions() throws -> CallOptions {
@@ -66,9 +72,7 @@ struct Call: AsyncParsableCommand {
         }
         let client = self.connection.client()
         var options = try self.connection.callOptions()
-        if name.contains("AdminService"), let token = client.adminToken, options.metadata[MetadataKey.authorization] == nil {
-            options.metadata[MetadataKey.authorization] = "Bearer \(token)"
-        }
+        options = client.authorized(options, admin: name.contains("AdminService"))
         do {
             let bytes = try await client.rpc.call(name, request: try request.serializedBytes(), options: options)
             let reply = try entry.response.init(serializedBytes: bytes)
@@ -107,7 +111,7 @@ struct List: AsyncParsableCommand {
         do {
             let methods = try await client.listMethods(options: try self.connection.callOptions())
             for method in methods {
-                print("\(method.name)\t\(method.requestType) -> \(method.responseType)\(method.mutating ? "\t(mutating)" : "")")
+                print("\(method.name)\t\(method.requestType) -> \(method.responseType)\t\(method.access)\(method.mutating ? "\t(mutating)" : "")")
             }
             await client.close()
         } catch let error as RPCError {

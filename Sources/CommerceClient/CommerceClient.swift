@@ -17,21 +17,30 @@ import SwiftProtobuf
 /// ```
 public final class CommerceClient: Sendable {
     public let rpc: RPCClient
-    /// Sent as `authorization: Bearer <token>` on admin calls.
+    /// The bearer token sent as `authorization: Bearer <token>` on every call (a user's own, or a
+    /// service's); browsing needs none. Calls whose options carry an `authorization` entry keep theirs.
+    public let token: String?
+    /// Sent instead of ``token`` on admin calls (the server's static `--admin-token`), if set.
     public let adminToken: String?
 
     /// - Parameter group: where the connections live. Pass a single `EventLoop` to keep every
     ///   connection on one thread; callers whose tasks run on that loop (see
     ///   ``FrameRPC/EventLoopTaskExecutor``) then send and resume without any thread hop.
-    public init(configuration: ClientConfiguration, adminToken: String? = nil,
+    public init(configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.rpc = RPCClient(configuration: configuration, group: group)
-        self.adminToken = adminToken
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
+        self.authorization = self.token.map { "Bearer \($0)" }
     }
 
-    public convenience init(host: String = "127.0.0.1", port: Int = 7070, connections: Int = 1, adminToken: String? = nil) {
-        self.init(configuration: ClientConfiguration(host: host, port: port, connections: connections), adminToken: adminToken)
+    public convenience init(
+        host: String = "127.0.0.1", port: Int = 7070, connections: Int = 1, token: String? = nil, adminToken: String? = nil
+    ) {
+        self.init(configuration: ClientConfiguration(host: host, port: port, connections: connections), token: token, adminToken: adminToken)
     }
+
+    private let authorization: String?
 
     public func close() async {
         await self.rpc.close()
@@ -41,6 +50,7 @@ public final class CommerceClient: Sendable {
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: String, _ request: Request, as: Response.Type = Response.self, options: CallOptions = CallOptions()
     ) async throws -> Response {
+        let options = self.authorized(options)
         let bytes = try await self.rpc.call(method, request: try request.serializedBytes(), options: options)
         do {
             return try Response(serializedBytes: bytes)
@@ -58,9 +68,18 @@ public final class CommerceClient: Sendable {
     }
 
     func admin(_ options: CallOptions) -> CallOptions {
+        self.authorized(options, admin: true)
+    }
+
+    /// `options` with this client's credential in `authorization`, unless they carry one: the
+    /// admin token on admin calls if there is one, the token otherwise.
+    public func authorized(_ options: CallOptions, admin: Bool = false) -> CallOptions {
+        guard options.metadata[MetadataKey.authorization] == nil else { return options }
         var options = options
-        if let token = self.adminToken, options.metadata[MetadataKey.authorization] == nil {
+        if admin, let token = self.adminToken {
             options.metadata[MetadataKey.authorization] = "Bearer \(token)"
+        } else if let authorization = self.authorization {
+            options.metadata[MetadataKey.authorization] = authorization
         }
         return options
     }

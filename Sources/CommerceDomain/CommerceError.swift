@@ -84,15 +84,13 @@ extension CommerceError {
             "Too little stock for a line (details: product_id, available).")
 
         // Orders
-        public static let orderNotFound = Reason("ORDER_NOT_FOUND", .notFound, "No order has the id.")
+        public static let orderNotFound = Reason("ORDER_NOT_FOUND", .notFound, "No order has the id, or the order is not the caller's.")
         public static let invalidOrderID = Reason(
             "INVALID_ORDER_ID", .invalidArgument, "order_id is not a positive id.")
         public static let emptyOrder = Reason(
             "EMPTY_ORDER", .invalidArgument, "An order without items.")
         public static let tooManyLines = Reason(
             "TOO_MANY_LINES", .invalidArgument, "An order with more than 50 lines.")
-        public static let orderNotOwned = Reason(
-            "ORDER_NOT_OWNED", .permissionDenied, "The order belongs to another user.")
         public static let orderNotCancellable = Reason(
             "ORDER_NOT_CANCELLABLE", .failedPrecondition,
             "The order is CANCELLED, EXPIRED or REFUNDED already.")
@@ -155,14 +153,34 @@ extension CommerceError {
         public static let invalidPageToken = Reason(
             "INVALID_PAGE_TOKEN", .invalidArgument, "page_token was not issued by this server.")
 
-        // Access
+        // Access (docs/security.md)
         public static let missingCredentials = Reason(
-            "MISSING_CREDENTIALS", .unauthenticated, "An admin call without the admin token.")
+            "MISSING_CREDENTIALS", .unauthenticated,
+            "A call that needs a credential has no `authorization: Bearer <token>` metadata.")
         public static let invalidCredentials = Reason(
-            "INVALID_CREDENTIALS", .unauthenticated, "An admin call with a wrong token.")
+            "INVALID_CREDENTIALS", .unauthenticated,
+            "The bearer credential is not a token and not the admin token.")
+        public static let tokenMalformed = Reason(
+            "TOKEN_MALFORMED", .unauthenticated,
+            "The token is not a compact JWS with a JSON header and claims (sub, scope, exp), or a user token's subject is not a user id.")
+        public static let tokenExpired = Reason(
+            "TOKEN_EXPIRED", .unauthenticated, "The token's exp has passed (30 s of clock skew allowed).")
+        public static let tokenNotYetValid = Reason(
+            "TOKEN_NOT_YET_VALID", .unauthenticated, "The token's nbf is in the future (30 s of clock skew allowed).")
+        public static let tokenSignatureInvalid = Reason(
+            "TOKEN_SIGNATURE_INVALID", .unauthenticated, "The token's signature does not verify with the key its kid names.")
+        public static let tokenKeyUnknown = Reason(
+            "TOKEN_KEY_UNKNOWN", .unauthenticated, "The token names no kid, or one the server does not hold (a removed key).")
+        public static let tokenAlgorithmRefused = Reason(
+            "TOKEN_ALGORITHM_REFUSED", .unauthenticated,
+            "The token's alg is none, unsupported, or not the algorithm of the key its kid names.")
+        public static let scopeMissing = Reason(
+            "SCOPE_MISSING", .permissionDenied, "The token lacks the scope the method needs (details: required_scope).")
+        public static let subjectMismatch = Reason(
+            "SUBJECT_MISMATCH", .permissionDenied, "A user token used for another user's data.")
         public static let adminDisabled = Reason(
             "ADMIN_DISABLED", .permissionDenied,
-            "An admin call to a server started without an admin token.")
+            "An admin call to a server with neither an admin token nor token keys.")
 
         // Storage
         /// Every reason, in the order above (a test checks none is missing).
@@ -170,12 +188,14 @@ extension CommerceError {
             .userNotFound, .invalidUserID, .invalidName, .invalidAmount, .chargeBelowMinimum,
             .balanceLimitExceeded, .insufficientBalance, .invalidIdempotencyKey, .idempotencyKeyReused,
             .productNotFound, .invalidProductID, .invalidPrice, .invalidQuantity, .stockLimitExceeded,
-            .outOfStock, .orderNotFound, .invalidOrderID, .emptyOrder, .tooManyLines, .orderNotOwned,
+            .outOfStock, .orderNotFound, .invalidOrderID, .emptyOrder, .tooManyLines,
             .orderNotCancellable, .orderNotPayable, .orderExpired, .invalidCouponID, .invalidCampaignID,
             .couponNotFound, .couponNotOwned, .couponAlreadyUsed, .couponExpired, .couponNotYetValid,
             .campaignNotFound, .campaignNotOpen, .couponSoldOut, .couponAlreadyIssued, .invalidDiscount,
             .invalidWindow, .notInCart, .cartFull, .emptyCart, .invalidRankingWindow, .invalidRankBy,
-            .invalidPageSize, .invalidPageToken, .missingCredentials, .invalidCredentials, .adminDisabled,
+            .invalidPageSize, .invalidPageToken, .missingCredentials, .invalidCredentials, .tokenMalformed,
+            .tokenExpired, .tokenNotYetValid, .tokenSignatureInvalid, .tokenKeyUnknown, .tokenAlgorithmRefused,
+            .scopeMissing, .subjectMismatch, .adminDisabled,
             .storageBusy, .storageUnavailable, .storageFull, .writeQueueFull,
         ]
 

@@ -74,11 +74,14 @@ extension Order {
         return order
     }
 
-    /// Checks that `user` may act on this order.
+    /// Checks that `user` may act on this order. Another user's order is reported as not found,
+    /// like an id that was never issued: order ids cannot be probed.
     public func checkOwner(_ user: UserID) throws(CommerceError) {
-        guard self.userID == user else {
-            throw CommerceError(.orderNotOwned, "order \(self.id) belongs to another user", details: ["order_id": "\(self.id)"])
-        }
+        guard self.userID == user else { throw Self.notFound(self.id) }
+    }
+
+    public static func notFound(_ id: OrderID) -> CommerceError {
+        CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
     }
 
     /// PENDING_PAYMENT → PAID at `now`, if allowed. An expired order is refused as ORDER_EXPIRED

@@ -247,7 +247,7 @@ extension PostgresStore: OrderStore {
     /// waited for and seen, never read stale and then refused by the guard.
     static func ownedOrder(_ session: Session, _ id: OrderID, user: UserID) async throws -> Order {
         guard let order = try await Self.loadOrder(session, id, forUpdate: true) else {
-            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+            throw Order.notFound(id)
         }
         try order.checkOwner(user)
         return order

@@ -231,7 +231,7 @@ extension SQLiteStore: OrderStore {
 
     static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {
         guard let order = try Self.loadOrder(db, id) else {
-            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+            throw Order.notFound(id)
         }
         try order.checkOwner(user)
         return order

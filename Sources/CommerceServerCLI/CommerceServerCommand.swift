@@ -17,7 +17,7 @@ struct CommerceServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-server",
         abstract: "The commerce order service: FrameRPC over TCP, SQLite or PostgreSQL storage.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self, Backup.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, Audit.self, Backup.self, Keys.self, Token.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -111,13 +111,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server until SIGTERM/SIGINT, then drain gracefully.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var access: AuthOptions
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "FrameRPC port (0 picks a free one).") var port = 7070
     // `.unconditional`: `--metrics-port -1` works like `--metrics-port=-1` ("-1" is not an option).
     @Option(parsing: .unconditional, help: "Prometheus /metrics HTTP port; -1 disables it.") var metricsPort = 9090
-    @Option(help: "Admin token for AdminService calls (or env COMMERCE_ADMIN_TOKEN); none disables them.")
-    var adminToken: String?
     @Flag(help: "Load the demo catalogue and users if the database is empty.") var seedDemo = false
     @Option(help: "Largest frame payload accepted, in bytes (the 10-byte header is not counted).") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 1024
@@ -186,7 +185,8 @@ struct Serve: AsyncParsableCommand {
                 frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout)),
                 maxBufferedPartialBytes: self.maxPartialFrameMib * 1024 * 1024),
             store: self.database.store,
-            adminToken: self.adminToken ?? ProcessInfo.processInfo.environment["COMMERCE_ADMIN_TOKEN"],
+            auth: try self.access.mode(),
+            adminToken: self.access.staticAdminToken,
             writeQueueShards: self.writeQueueShards,
             rankingCacheMillis: self.rankingCacheMs,
             pendingOrderTTLMillis: self.pendingOrderTtl * 1_000,

@@ -48,7 +48,12 @@ public final class CommerceServer: Sendable {
             store: store,
             queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
             calendar: store.calendar, rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
-        let router = CommerceServices.router(useCases: useCases, adminToken: configuration.adminToken)
+        // Tokens expire by the real clock, not the shop's (which tests move).
+        let gate = Gate(mode: configuration.auth, adminToken: configuration.adminToken, clock: systemClock)
+        if case .off = configuration.auth {
+            logger.warning("authentication is off (--auth off): anyone who reaches the port acts for any user")
+        }
+        let router = CommerceServices.router(useCases: useCases, gate: gate)
         // Everything that can fail is set up before the listener opens: nothing after it throws, so
         // a failed start leaves no socket or event loop behind.
         let sink: (DataPlatformTarget, any EventSink)? = try configuration.dataPlatform.map { target in

@@ -1,4 +1,6 @@
 import CommerceDomain
+import Foundation
+import CommerceService
 import CommercePostgres
 import CommerceSQLite
 import CommerceUseCases
@@ -11,7 +13,10 @@ public struct CommerceServerConfiguration: Sendable {
     /// A PostgreSQL database instead of the SQLite file in ``store`` (whose other settings then do
     /// not apply): for instances on several hosts.
     public var postgres: PostgresStoreConfiguration?
-    /// Admin calls need `authorization: Bearer <token>`; `nil` disables them.
+    /// How callers are identified: tokens signed by these keys, or (explicitly) not at all.
+    public var auth: AuthMode
+    /// A static credential for the admin calls, besides tokens with the admin scope (a bootstrap:
+    /// the first operator's way in); `nil`: none.
     public var adminToken: String?
     /// Shards of the per-user and per-product write queues.
     public var writeQueueShards: Int
@@ -38,6 +43,7 @@ public struct CommerceServerConfiguration: Sendable {
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),
         store: StoreConfiguration,
+        auth: AuthMode,
         adminToken: String? = nil,
         writeQueueShards: Int = 128,
         policy: BalancePolicy = .standard,
@@ -60,8 +66,29 @@ public struct CommerceServerConfiguration: Sendable {
         self.clock = clock
         self.rpc = rpc
         self.store = store
+        self.auth = auth
         self.adminToken = adminToken
         self.writeQueueShards = writeQueueShards
         self.policy = policy
+    }
+}
+
+extension CommerceServerConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The settings without their secrets (the admin token, keys, a database password), for logs.
+    public var description: String {
+        let database = self.postgres.map { Redacted.url($0.url) } ?? self.store.path
+        return "CommerceServerConfiguration(rpc: \(self.rpc.host):\(self.rpc.port), database: \(database), auth: \(self.auth), "
+            + "adminToken: \(self.adminToken == nil ? "none" : "<redacted>"), writeQueueShards: \(self.writeQueueShards))"
+    }
+
+    public var debugDescription: String { self.description }
+}
+
+enum Redacted {
+    /// A URL with its password replaced.
+    static func url(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "redacted"
+        return components.string ?? "<url>"
     }
 }

@@ -36,3 +36,8 @@ public struct CommerceServerService: Service {
         await endpoint?.close()
     }
 }
+
+extension CommerceServerService: CustomStringConvertible {
+    /// What ServiceLifecycle logs at start: no configuration, so no secret.
+    public var description: String { "CommerceServerService" }
+}

@@ -3,33 +3,30 @@ import CommerceProto
 import CommerceUseCases
 import FrameRPCServer
 
-/// `commerce.v1.AdminService`: the catalogue, behind the admin token.
+/// `commerce.v1.AdminService`: the catalogue, campaigns and the audit, for admin credentials only.
 public struct AdminService: RPCService {
     let useCases: CommerceUseCases
-    let authenticator: AdminAuthenticator
+    let guarded: GuardedMethods
 
-    public init(useCases: CommerceUseCases, authenticator: AdminAuthenticator) {
+    public init(useCases: CommerceUseCases, gate: Gate) {
         self.useCases = useCases
-        self.authenticator = authenticator
+        self.guarded = GuardedMethods(gate: gate)
     }
 
     public var methods: [RPCMethod] {
         [
-            .unary("/commerce.v1.AdminService/CreateProduct", mutating: true) { (request: Commerce_V1_CreateProductRequest, context) in
-                try self.authenticator.authorize(context.metadata)
+            self.guarded.admin("/commerce.v1.AdminService/CreateProduct", mutating: true) { (request: Commerce_V1_CreateProductRequest, _) in
                 let product = try await self.useCases.createProduct(
                     try NewProduct.validate(name: request.name, price: request.price, initialStock: request.initialStock))
                 return Commerce_V1_CreateProductResponse.with { $0.product = .init(product) }
             },
-            .unary("/commerce.v1.AdminService/Restock", mutating: true) { (request: Commerce_V1_RestockRequest, context) in
-                try self.authenticator.authorize(context.metadata)
+            self.guarded.admin("/commerce.v1.AdminService/Restock", mutating: true) { (request: Commerce_V1_RestockRequest, _) in
                 let product = try await self.useCases.restock(
                     try Validate.productID(request.productID), quantity: try Validate.quantity(request.quantity))
                 return Commerce_V1_RestockResponse.with { $0.product = .init(product) }
             },
-            .unary("/commerce.v1.AdminService/CreateCouponCampaign", mutating: true) {
-                (request: Commerce_V1_CreateCouponCampaignRequest, context) in
-                try self.authenticator.authorize(context.metadata)
+            self.guarded.admin("/commerce.v1.AdminService/CreateCouponCampaign", mutating: true) {
+                (request: Commerce_V1_CreateCouponCampaignRequest, _) in
                 guard request.kind == .fixed || request.kind == .percent else {
                     throw CommerceError(.invalidDiscount, "kind must be DISCOUNT_KIND_FIXED or DISCOUNT_KIND_PERCENT")
                 }
@@ -39,8 +36,7 @@ public struct AdminService: RPCService {
                 let created = try await self.useCases.createCouponCampaign(campaign)
                 return Commerce_V1_CreateCouponCampaignResponse.with { $0.campaign = .init(created) }
             },
-            .unary("/commerce.v1.AdminService/Audit") { (_: Commerce_V1_AuditRequest, context) in
-                try self.authenticator.authorize(context.metadata)
+            self.guarded.admin("/commerce.v1.AdminService/Audit") { (_: Commerce_V1_AuditRequest, _) in
                 let violations = try await self.useCases.audit()
                 return Commerce_V1_AuditResponse.with {
                     $0.violations = violations.map { violation in

@@ -6,27 +6,31 @@ import FrameRPCServer
 /// `commerce.v1.CartService`.
 public struct CartService: RPCService {
     let useCases: CommerceUseCases
+    let guarded: GuardedMethods
 
-    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+    public init(useCases: CommerceUseCases, gate: Gate) {
+        self.useCases = useCases
+        self.guarded = GuardedMethods(gate: gate)
+    }
 
     public var methods: [RPCMethod] {
         [
-            .unary("/commerce.v1.CartService/AddItem", mutating: true) { (request: Commerce_V1_AddCartItemRequest, _) in
+            self.guarded.user("/commerce.v1.CartService/AddItem", mutating: true, user: { $0.userID }) { (request: Commerce_V1_AddCartItemRequest, user, _) in
                 Self.reply(try await self.useCases.changeCart(
-                    user: try Validate.userID(request.userID), try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
+                    user: user, try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
             },
-            .unary("/commerce.v1.CartService/RemoveItem", mutating: true) { (request: Commerce_V1_RemoveCartItemRequest, _) in
-                Self.reply(try await self.useCases.changeCart(user: try Validate.userID(request.userID), .remove(try Validate.productID(request.productID))))
+            self.guarded.user("/commerce.v1.CartService/RemoveItem", mutating: true, user: { $0.userID }) { (request: Commerce_V1_RemoveCartItemRequest, user, _) in
+                Self.reply(try await self.useCases.changeCart(user: user, .remove(try Validate.productID(request.productID))))
             },
-            .unary("/commerce.v1.CartService/UpdateQuantity", mutating: true) { (request: Commerce_V1_UpdateCartItemRequest, _) in
+            self.guarded.user("/commerce.v1.CartService/UpdateQuantity", mutating: true, user: { $0.userID }) { (request: Commerce_V1_UpdateCartItemRequest, user, _) in
                 Self.reply(try await self.useCases.changeCart(
-                    user: try Validate.userID(request.userID), try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
+                    user: user, try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
             },
-            .unary("/commerce.v1.CartService/GetCart") { (request: Commerce_V1_GetCartRequest, _) in
-                Self.reply(try await self.useCases.getCart(user: try Validate.userID(request.userID)))
+            self.guarded.user("/commerce.v1.CartService/GetCart", user: { $0.userID }) { (request: Commerce_V1_GetCartRequest, user, _) in
+                Self.reply(try await self.useCases.getCart(user: user))
             },
-            .unary("/commerce.v1.CartService/CheckoutCart", mutating: true) { (request: Commerce_V1_CheckoutCartRequest, context) in
-                let user = try Validate.userID(request.userID)
+            self.guarded.user("/commerce.v1.CartService/CheckoutCart", mutating: true, user: { $0.userID }) {
+                (request: Commerce_V1_CheckoutCartRequest, user, context) in
                 let coupon = try Wire.optionalCoupon(request.couponID)
                 let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
                 return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))

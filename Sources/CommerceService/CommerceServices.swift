@@ -3,15 +3,15 @@ import FrameRPCServer
 
 /// Every commerce service, ready to register on a router.
 public enum CommerceServices {
-    public static func router(useCases: CommerceUseCases, adminToken: String?) -> RPCRouter {
+    public static func router(useCases: CommerceUseCases, gate: Gate) -> RPCRouter {
         RPCRouter(services: [
-            UserService(useCases: useCases),
-            BalanceService(useCases: useCases),
-            ProductService(useCases: useCases),
-            OrderService(useCases: useCases),
-            CouponService(useCases: useCases),
-            CartService(useCases: useCases),
-            AdminService(useCases: useCases, authenticator: AdminAuthenticator(token: adminToken)),
+            UserService(useCases: useCases, gate: gate),
+            BalanceService(useCases: useCases, gate: gate),
+            ProductService(useCases: useCases, gate: gate),
+            OrderService(useCases: useCases, gate: gate),
+            CouponService(useCases: useCases, gate: gate),
+            CartService(useCases: useCases, gate: gate),
+            AdminService(useCases: useCases, gate: gate),
         ])
     }
 }

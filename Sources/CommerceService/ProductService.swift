@@ -6,23 +6,27 @@ import FrameRPCServer
 /// `commerce.v1.ProductService`.
 public struct ProductService: RPCService {
     let useCases: CommerceUseCases
+    let guarded: GuardedMethods
 
-    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+    public init(useCases: CommerceUseCases, gate: Gate) {
+        self.useCases = useCases
+        self.guarded = GuardedMethods(gate: gate)
+    }
 
     public var methods: [RPCMethod] {
         [
-            .unary("/commerce.v1.ProductService/GetProduct") { (request: Commerce_V1_GetProductRequest, _) in
+            self.guarded.open("/commerce.v1.ProductService/GetProduct") { (request: Commerce_V1_GetProductRequest, _) in
                 let product = try await self.useCases.getProduct(try Validate.productID(request.productID))
                 return Commerce_V1_GetProductResponse.with { $0.product = .init(product) }
             },
-            .unary("/commerce.v1.ProductService/ListProducts") { (request: Commerce_V1_ListProductsRequest, _) in
+            self.guarded.open("/commerce.v1.ProductService/ListProducts") { (request: Commerce_V1_ListProductsRequest, _) in
                 let page = try await self.useCases.listProducts(page: try request.page.query())
                 return Commerce_V1_ListProductsResponse.with {
                     $0.products = page.items.map(Commerce_V1_Product.init)
                     $0.nextPageToken = page.nextPageToken
                 }
             },
-            .unary("/commerce.v1.ProductService/TopProducts") { (request: Commerce_V1_TopProductsRequest, _) in
+            self.guarded.open("/commerce.v1.ProductService/TopProducts") { (request: Commerce_V1_TopProductsRequest, _) in
                 let ranking = try await self.useCases.topProducts(try request.query())
                 return Commerce_V1_TopProductsResponse.with {
                     $0.products = ranking.sellers.map { seller in

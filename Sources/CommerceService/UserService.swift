@@ -6,17 +6,21 @@ import FrameRPCServer
 /// `commerce.v1.UserService`.
 public struct UserService: RPCService {
     let useCases: CommerceUseCases
+    let guarded: GuardedMethods
 
-    public init(useCases: CommerceUseCases) { self.useCases = useCases }
+    public init(useCases: CommerceUseCases, gate: Gate) {
+        self.useCases = useCases
+        self.guarded = GuardedMethods(gate: gate)
+    }
 
     public var methods: [RPCMethod] {
         [
-            .unary("/commerce.v1.UserService/CreateUser", mutating: true) { (request: Commerce_V1_CreateUserRequest, _) in
+            self.guarded.service("/commerce.v1.UserService/CreateUser", mutating: true) { (request: Commerce_V1_CreateUserRequest, _) in
                 let user = try await self.useCases.createUser(name: try User.validName(request.name))
                 return Commerce_V1_CreateUserResponse.with { $0.user = .init(user) }
             },
-            .unary("/commerce.v1.UserService/GetUser") { (request: Commerce_V1_GetUserRequest, _) in
-                let user = try await self.useCases.getUser(try Validate.userID(request.userID))
+            self.guarded.user("/commerce.v1.UserService/GetUser", user: { $0.userID }) { (_: Commerce_V1_GetUserRequest, id, _) in
+                let user = try await self.useCases.getUser(id)
                 return Commerce_V1_GetUserResponse.with { $0.user = .init(user) }
             },
         ]

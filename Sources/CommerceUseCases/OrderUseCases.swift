@@ -81,9 +81,10 @@ public struct GetOrder: Sendable {
     let store: any OrderStore
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(_ id: OrderID) async throws -> Order {
-        guard let order = try await self.store.order(id) else {
-            throw CommerceError(.orderNotFound, "no order with id \(id)", details: ["order_id": "\(id)"])
+    /// The order, if `caller` may see it: another user's order is not found, as if never issued.
+    public func callAsFunction(_ id: OrderID, for caller: Caller) async throws -> Order {
+        guard let order = try await self.store.order(id), caller.maySee(ownedBy: order.userID) else {
+            throw Order.notFound(id)
         }
         return order.asOf(self.clock())
     }

@@ -95,10 +95,10 @@ public protocol OrderStore: Sendable {
     /// Cancels an order of `user` in one transaction. PAID: refunded — stock back (counted as
     /// returned), the amount paid back to the balance with a REFUND entry and payment, the coupon
     /// AVAILABLE again. PENDING_PAYMENT: cancelled — stock and coupon released, nothing to refund.
-    /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`, `ORDER_NOT_CANCELLABLE`.
+    /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND` (also for another user's order), `ORDER_NOT_CANCELLABLE`.
     func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt>
     /// Pays a PENDING_PAYMENT order of `user` that has not expired (guarded status change, debit,
-    /// USE entry, payment, rollups). - Throws: `ORDER_NOT_FOUND`, `ORDER_NOT_OWNED`,
+    /// USE entry, payment, rollups). - Throws: `ORDER_NOT_FOUND` (also for another user's order),
     /// `ORDER_NOT_PAYABLE`, `ORDER_EXPIRED`, `INSUFFICIENT_BALANCE`.
     func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt>
     /// Ends up to `limit` unpaid orders whose time is up: EXPIRED, stock and coupon released.

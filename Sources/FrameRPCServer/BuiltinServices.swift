@@ -27,7 +27,7 @@ struct ReflectionService: RPCService {
 
     var methods: [RPCMethod] {
         [
-            .unary("/framerpc.v1.Reflection/ListMethods") { (_: Framerpc_V1_ListMethodsRequest, _) in
+            .unary("/framerpc.v1.Reflection/ListMethods", access: .public) { (_: Framerpc_V1_ListMethodsRequest, _) in
                 var response = Framerpc_V1_ListMethodsResponse()
                 response.methods = self.listing
                 return response
@@ -45,22 +45,23 @@ extension RPCRouter {
         let reflectionName = "/framerpc.v1.Reflection/ListMethods"
         var listing = router.methods.map(Self.info)
         listing.append(Self.info(name: reflectionName, request: Framerpc_V1_ListMethodsRequest.protoMessageName,
-                                 response: Framerpc_V1_ListMethodsResponse.protoMessageName, mutating: false))
+                                 response: Framerpc_V1_ListMethodsResponse.protoMessageName, mutating: false, access: .public))
         listing.sort { $0.name < $1.name }
         router.register(ReflectionService(listing: listing))
         return router
     }
 
     private static func info(_ method: RPCMethod) -> Framerpc_V1_MethodInfo {
-        info(name: method.name, request: method.requestType, response: method.responseType, mutating: method.mutating)
+        info(name: method.name, request: method.requestType, response: method.responseType, mutating: method.mutating, access: method.access)
     }
 
-    private static func info(name: String, request: String, response: String, mutating: Bool) -> Framerpc_V1_MethodInfo {
+    private static func info(name: String, request: String, response: String, mutating: Bool, access: RPCAccess) -> Framerpc_V1_MethodInfo {
         var info = Framerpc_V1_MethodInfo()
         info.name = name
         info.requestType = request
         info.responseType = response
         info.mutating = mutating
+        info.access = access.name
         return info
     }
 }

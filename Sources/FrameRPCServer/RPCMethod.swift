@@ -12,15 +12,18 @@ public struct RPCMethod: Sendable {
     public let responseType: String
     /// Whether the call changes state.
     public let mutating: Bool
+    /// Who may call it (see ``RPCAccess``).
+    public var access: RPCAccess
     public let handler: Handler
     /// Set for a method answered on the connection's event loop as its request arrives (see
     /// ``immediate(_:_:)``); it then never runs as a task.
     public let immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])?
 
     public init(
-        name: String, requestType: String, responseType: String, mutating: Bool, handler: @escaping Handler,
-        immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])? = nil
+        name: String, requestType: String, responseType: String, mutating: Bool, access: RPCAccess = .unclassified,
+        handler: @escaping Handler, immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])? = nil
     ) {
+        self.access = access
         self.name = name
         self.requestType = requestType
         self.responseType = responseType
@@ -33,13 +36,15 @@ public struct RPCMethod: Sendable {
     public static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ name: String,
         mutating: Bool = false,
+        access: RPCAccess = .unclassified,
         _ body: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> RPCMethod {
         RPCMethod(
             name: name,
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
-            mutating: mutating
+            mutating: mutating,
+            access: access
         ) { payload, context in
             let request: Request
             do {
@@ -73,7 +78,7 @@ public struct RPCMethod: Sendable {
         }
         return RPCMethod(
             name: name, requestType: Request.protoMessageName, responseType: Response.protoMessageName, mutating: false,
-            handler: { payload, _ in try answer(payload) }, immediate: answer)
+            access: .public, handler: { payload, _ in try answer(payload) }, immediate: answer)
     }
 
     /// The service part of the name: `package.Service`.

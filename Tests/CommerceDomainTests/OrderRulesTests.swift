@@ -59,7 +59,7 @@ struct OrderRulesTests {
         #expect(self.reason { _ = try self.order(.expired).cancellation(at: 0) } == "ORDER_EXPIRED")
         #expect(self.reason { _ = try self.order(.cancelled).cancellation(at: 0) } == "ORDER_NOT_CANCELLABLE")
         #expect(self.reason { _ = try self.order(.refunded).cancellation(at: 0) } == "ORDER_NOT_CANCELLABLE")
-        #expect(self.reason { try self.order(.paid).checkOwner(UserID(2)) } == "ORDER_NOT_OWNED")
+        #expect(self.reason { try self.order(.paid).checkOwner(UserID(2)) } == "ORDER_NOT_FOUND")
     }
 
     @Test("an unknown stored status is an error, never a default")

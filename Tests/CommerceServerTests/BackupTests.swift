@@ -12,7 +12,7 @@ struct BackupTests {
         let database = temporaryDatabasePath()
         let copy = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("copy.sqlite").path
         let server = try await ServerProcess.launch(database: database)
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
         let product = try await client.createProduct(name: "backed up", price: 1_000, initialStock: 1_000_000).id
         var buyers: [Int64] = []
         for index in 0..<8 { buyers.append(try await fundedUser(client, 1_000_000, name: "b\(index)")) }
@@ -50,7 +50,7 @@ struct BackupTests {
         let audit = try run(try serverBinary(), ["audit", "--db", copy])
         #expect(audit.status == 0, "\(audit.output)")
         let restored = try await ServerProcess.launch(database: copy)
-        let reader = CommerceClient(configuration: ClientConfiguration(port: restored.rpcPort), adminToken: adminToken)
+        let reader = CommerceClient(configuration: ClientConfiguration(port: restored.rpcPort), token: serviceToken, adminToken: adminToken)
         for id in acknowledged { #expect(try await reader.getOrder(orderID: id).status == .paid, "order \(id)") }
         await reader.close()
         #expect(await restored.terminate() == 0)

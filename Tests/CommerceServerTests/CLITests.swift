@@ -45,13 +45,15 @@ struct CLITests {
         }
         #expect(rows.contains { $0.first == "/commerce.v1.OrderService/PlaceOrder" && $0.last == "(mutating)" })
 
-        let created = try self.commerce(["call", "commerce.v1.UserService/CreateUser", #"{"name": "from the shell"}"#] + port)
+        let anonymous = try self.commerce(["call", "commerce.v1.UserService/CreateUser", #"{"name": "from the shell"}"#] + port)
+        #expect(anonymous.status == 64 + 16 && anonymous.err.contains("Reason: MISSING_CREDENTIALS"), "no token: UNAUTHENTICATED (16)")
+        let created = try self.commerce(["call", "commerce.v1.UserService/CreateUser", #"{"name": "from the shell"}"#, "--token", serviceToken] + port)
         #expect(created.status == 0, "\(created.err)")
         let reply = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
         let user = try #require(reply["user"] as? [String: Any])
         #expect(user["name"] as? String == "from the shell" && (user["id"] as? Int ?? 0) > 0)
 
-        let missing = try self.commerce(["call", "commerce.v1.BalanceService/GetBalance", #"{"user_id": 987654}"#] + port)
+        let missing = try self.commerce(["call", "commerce.v1.BalanceService/GetBalance", #"{"user_id": 987654}"#, "--token", serviceToken] + port)
         #expect(missing.status == 64 + 5, "NOT_FOUND is 5")
         #expect(missing.out.isEmpty && missing.err.contains("Code: NOT_FOUND (5)") && missing.err.contains("Reason: USER_NOT_FOUND"))
         #expect(missing.err.contains("Detail: user_id=987654"))
@@ -62,6 +64,8 @@ struct CLITests {
             ["call", "commerce.v1.AdminService/CreateProduct", #"{"name": "x", "price": 1, "initial_stock": 1}"#, "--admin-token", adminToken] + port)
         #expect(admitted.status == 0 && admitted.out.contains("\"product\""), "\(admitted.err)")
 
+        let browsing = try self.commerce(["call", "commerce.v1.ProductService/ListProducts"] + port)
+        #expect(browsing.status == 0 && browsing.out.contains("\"products\""), "browsing needs no token: \(browsing.err)")
         let badJSON = try self.commerce(["call", "commerce.v1.UserService/CreateUser", "{name"] + port)
         #expect(badJSON.status == 64 && badJSON.err.contains("not valid JSON for commerce.v1.CreateUserRequest"), "a usage error: \(badJSON.err)")
         let unknown = try self.commerce(["call", "commerce.v1.Nope/Nothing"] + port)
@@ -76,7 +80,7 @@ struct CLITests {
     func auditExitStatus() async throws {
         let database = temporaryDatabasePath()
         let server = try await ServerProcess.launch(database: database)
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         let buyer = try await fundedUser(client, 10_000)
         let product = try await client.createProduct(name: "audited", price: 1_000, initialStock: 5).id
         _ = try await client.placeOrder(userID: buyer, items: [(product, 2)])
@@ -98,7 +102,7 @@ struct CLITests {
         let getBalanceNotFound = #"rpc_server_calls_total{method="/commerce.v1.BalanceService/GetBalance",code="NOT_FOUND"}"#
         let durations = #"rpc_server_call_duration_seconds_count{method="/commerce.v1.BalanceService/GetBalance"}"#
         let before = try await scrape()
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 2))
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 2), token: serviceToken)
         let user = try await client.createUser(name: "measured").id
         for _ in 0..<7 { _ = try await client.getBalance(userID: user) }
         for _ in 0..<3 { await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.getBalance(userID: 999_999) } }

@@ -11,9 +11,9 @@ struct ConcurrencyTests {
     @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling", arguments: StoreKind.available)
     func concurrentCharges(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, _ in
-            let setup = CommerceClient(port: server.port)
+            let setup = CommerceClient(port: server.port, token: serviceToken)
             let user = try await setup.createUser(name: "crowd target")
-            let clients = (0..<20).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<20).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<1_100 {
                     let client = clients[index % clients.count]
@@ -82,9 +82,9 @@ struct ConcurrencyTests {
     @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once", arguments: StoreKind.available)
     func racingIdempotencyKeys(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, _ in
-            let setup = CommerceClient(port: server.port)
+            let setup = CommerceClient(port: server.port, token: serviceToken)
             let user = try await setup.createUser(name: "double clicker")
-            let clients = (0..<10).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<10).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let receipts = try await withThrowingTaskGroup(of: (String, Int64, Bool).self) { group in
                 for copy in 0..<25 {
                     for key in 0..<40 {

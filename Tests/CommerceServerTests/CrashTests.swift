@@ -30,7 +30,7 @@ struct CrashTests {
         #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
 
         var server = try await ServerProcess.launch(database: database, extra: extra)
-        var client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), adminToken: adminToken)
+        var client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
         let product = try await client.createProduct(name: "crash", price: 1_000, initialStock: 1_000_000).id
         var funded: [Int64] = []
         for index in 0..<8 { funded.append(try await fundedUser(client, 500_000, name: "c\(index)")) }
@@ -40,7 +40,7 @@ struct CrashTests {
         for round in 0..<4 {
             if round > 0 {
                 server = try await ServerProcess.launch(database: database, extra: extra)
-                client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), adminToken: adminToken)
+                client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
             }
             let roundClient = client
             // Each caller alternates a charge and an order of its own user, every call under a new key.
@@ -83,7 +83,7 @@ struct CrashTests {
         }
 
         server = try await ServerProcess.launch(database: database, extra: extra)
-        client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), adminToken: adminToken)
+        client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
         var acknowledged = 0
         for (index, user) in users.enumerated() {
             let mine = sent[index]

@@ -17,11 +17,11 @@ struct DataPlatformTests {
     func start(database: String, target: DataPlatformTarget) async throws -> (CommerceServer, CommerceClient) {
         var configuration = CommerceServerConfiguration(
             rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
-            store: StoreConfiguration(path: database, synchronous: .normal),
+            store: StoreConfiguration(path: database, synchronous: .normal), auth: testAuth,
             adminToken: adminToken, dataPlatform: target, relayPollMillis: 20)
         if PostgresStoreConfiguration.isPostgresURL(database) { configuration.postgres = PostgresStoreConfiguration(url: database) }
         let server = try await CommerceServer.start(configuration)
-        return (server, CommerceClient(configuration: ClientConfiguration(port: server.port, connections: 2), adminToken: adminToken))
+        return (server, CommerceClient(configuration: ClientConfiguration(port: server.port, connections: 2), token: serviceToken, adminToken: adminToken))
     }
 
     static func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
@@ -41,12 +41,12 @@ struct DataPlatformTests {
         try FileManager.default.createDirectory(atPath: (database as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         #expect(FileManager.default.createFile(atPath: blocker, contents: Data()))
         let probe = try await CommerceServer.start(CommerceServerConfiguration(
-            rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: database, synchronous: .normal)))
+            rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: database, synchronous: .normal), auth: testAuth))
         let port = probe.port
         try await probe.shutdownGracefully()
 
         var configuration = CommerceServerConfiguration(
-            rpc: ServerConfiguration(host: "127.0.0.1", port: port), store: StoreConfiguration(path: database, synchronous: .normal),
+            rpc: ServerConfiguration(host: "127.0.0.1", port: port), store: StoreConfiguration(path: database, synchronous: .normal), auth: testAuth,
             adminToken: adminToken, dataPlatform: .file(path: blocker + "/events.jsonl"), eventLoopThreads: 1)
         // The sink's own error (its directory is a file), not some other failure of the start.
         let error = await #expect(throws: CocoaError.self) { _ = try await CommerceServer.start(configuration) }
@@ -55,7 +55,7 @@ struct DataPlatformTests {
         configuration.dataPlatform = nil
         let server = try await CommerceServer.start(configuration)
         #expect(server.port == port)
-        let client = CommerceClient(configuration: ClientConfiguration(port: port, connections: 1), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: port, connections: 1), token: serviceToken, adminToken: adminToken)
         #expect(try await client.createUser(name: "after a failed start").id > 0)
         await client.close()
         try await server.shutdownGracefully()
@@ -154,7 +154,7 @@ struct DataPlatformTests {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath(), extra: [
             "--data-platform-url", receiver.url, "--events-per-post", "4",
         ])
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "measured", price: 1_000, initialStock: 100)
         for _ in 0..<6 { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
@@ -179,7 +179,7 @@ struct DataPlatformTests {
         try await receiver.start()
         await receiver.stop()  // its port now refuses connections
         let server = try await ServerProcess.launch(database: temporaryDatabasePath(), extra: ["--data-platform-url", receiver.url])
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "undelivered", price: 1_000, initialStock: 100)
         _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)])

@@ -21,7 +21,7 @@ struct DiskFullTests {
         // The events file lives on another filesystem: the relay delivers what the outbox kept.
         let events = temporaryDatabasePath() + ".events.jsonl"
         let server = try await ServerProcess.launch(database: database, extra: ["--events-file", events])
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
         let product = try await client.createProduct(name: "disk", price: 1_000, initialStock: 1_000_000).id
         var funded: [Int64] = []
         for index in 0..<8 { funded.append(try await fundedUser(client, 1_000_000, name: "d\(index)")) }

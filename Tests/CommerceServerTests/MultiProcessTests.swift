@@ -82,7 +82,7 @@ struct MultiProcessTests {
         let database = temporaryDatabasePath()
         #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
         let server = try await ServerProcess.launch(database: database)
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4, maxAttempts: 1))
+        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4, maxAttempts: 1), token: serviceToken)
         let workers = 64, callsPerWorker = 300
         var created: [Int64] = []
         for index in 0..<workers { created.append(try await client.createUser(name: "drain \(index)").id) }
@@ -139,7 +139,7 @@ struct MultiProcessTests {
         let b = try await ServerProcess.launch(database: second, metricsPort: "-1")
         #expect(a.metricsPort == -1 && b.metricsPort == -1, "no metrics listener")
         for (server, orders) in [(a, 1), (b, 2)] {
-            let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), adminToken: adminToken)
+            let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
             let buyer = try await fundedUser(client, 10_000)
             let product = try await client.createProduct(name: "p", price: 1_000, initialStock: 5)
             for _ in 0..<orders { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }

@@ -143,7 +143,7 @@ struct OrderAndCouponTests {
             #expect(order.amountPaid == 16_000)
             #expect(try await client.getBalance(userID: user) == 14_000)
 
-            await expectRPCError(.permissionDenied, "ORDER_NOT_OWNED") { try await client.cancelOrder(userID: stranger, orderID: order.id) }
+            await expectRPCError(.notFound, "ORDER_NOT_FOUND") { try await client.cancelOrder(userID: stranger, orderID: order.id) }
             await expectRPCError(.notFound, "ORDER_NOT_FOUND") { try await client.cancelOrder(userID: user, orderID: 999_999) }
             await expectRPCError(.invalidArgument, "INVALID_ORDER_ID") { try await client.cancelOrder(userID: user, orderID: 0) }
             let refund = try await client.cancelOrder(userID: user, orderID: order.id)
@@ -225,7 +225,7 @@ struct OrderAndCouponTests {
             #expect(try await client.getProduct(productID: product.id).stock == 1, "stock reserved")
             #expect(try await client.getBalance(userID: user) == 30_000, "nothing paid yet")
             #expect(try await client.listUserCoupons(userID: user).first?.state == .reserved, "coupon reserved, not used, while unpaid")
-            await expectRPCError(.permissionDenied, "ORDER_NOT_OWNED") { try await client.payOrder(userID: stranger, orderID: pending.id) }
+            await expectRPCError(.notFound, "ORDER_NOT_FOUND") { try await client.payOrder(userID: stranger, orderID: pending.id) }
             let paid = try await client.payOrder(userID: user, orderID: pending.id)
             #expect(paid.order.status == .paid && paid.balanceAfter == 11_000 && paid.order.expiresAtUnixMs == 0)
             #expect(try await client.listUserCoupons(userID: user).first?.state == .used, "USED once the order is paid")

@@ -18,7 +18,7 @@ struct OrderRaceTests {
                 for index in 0..<250 { group.addTask { try await fundedUser(client, 10_000, name: "buyer \(index)") } }
                 return try await group.reduce(into: [Int64]()) { $0.append($1) }
             }
-            let clients = (0..<16).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<16).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<1_000 {
                     let buyer = clients[index % clients.count]
@@ -57,7 +57,7 @@ struct OrderRaceTests {
                 for index in 0..<1_000 { group.addTask { try await client.createUser(name: "fan \(index)").id } }
                 return try await group.reduce(into: [Int64]()) { $0.append($1) }
             }
-            let clients = (0..<16).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<16).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let outcomes = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
                 for index in 0..<10_000 {
                     let fan = clients[index % clients.count]
@@ -102,7 +102,7 @@ struct OrderRaceTests {
             // (3,001 won), and no number of lost charges equals a count of lost orders under 301.
             let user = try await fundedUser(client, 50_000)
             let product = try await client.createProduct(name: "gum", price: 10, initialStock: 10_000)
-            let clients = (0..<12).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<12).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<600 {
                     let c = clients[index % clients.count]
@@ -139,7 +139,7 @@ struct OrderRaceTests {
                 for index in 0..<40 { group.addTask { try await fundedUser(client, 100_000, name: "u\(index)") } }
                 return try await group.reduce(into: [Int64]()) { $0.append($1) }
             }
-            let clients = (0..<8).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<8).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<400 {
                     let order = index % 2 == 0 ? products : products.reversed()
@@ -164,7 +164,7 @@ struct OrderRaceTests {
             let user = try await fundedUser(client, 50_000)
             let product = try await client.createProduct(name: "kettle", price: 20_000, initialStock: 3)
             let order = try await client.placeOrder(userID: user, items: [(product.id, 2)]).order
-            let clients = (0..<10).map { _ in CommerceClient(port: server.port) }
+            let clients = (0..<10).map { _ in CommerceClient(port: server.port, token: serviceToken) }
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<50 {
                     let c = clients[index % clients.count]

@@ -83,11 +83,11 @@ struct PostgresRestartTests {
         let postgres = OwnPostgres()
         defer { postgres.removeNow() }
         try await postgres.start()
-        var configuration = CommerceServerConfiguration(rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: "unused"),
+        var configuration = CommerceServerConfiguration(rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: "unused"), auth: testAuth,
                                                         adminToken: adminToken)
         configuration.postgres = PostgresStoreConfiguration(url: postgres.url)
         let server = try await CommerceServer.start(configuration)
-        let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4), token: serviceToken, adminToken: adminToken)
         let product = try await client.createProduct(name: "restocked often", price: 100, initialStock: 1_000_000)
         var buyers: [Int64] = []
         for index in 0..<8 { buyers.append(try await fundedUser(client, 1_000_000, name: "buyer \(index)")) }

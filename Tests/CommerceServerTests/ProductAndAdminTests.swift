@@ -53,9 +53,9 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("a server started without an admin token refuses admin calls with ADMIN_DISABLED", arguments: StoreKind.available)
+    @Test("a server with --auth off and no admin token refuses admin calls with ADMIN_DISABLED", arguments: StoreKind.available)
     func adminDisabled(store: StoreKind) async throws {
-        try await withCommerceServer(store: store, adminToken: nil) { server, _ in
+        try await withCommerceServer(store: store, adminToken: nil, configure: { $0.auth = .off }) { server, _ in
             let client = CommerceClient(port: server.port, adminToken: "anything")
             await expectRPCError(.permissionDenied, "ADMIN_DISABLED") {
                 try await client.createProduct(name: "x", price: 10, initialStock: 1)

@@ -20,7 +20,7 @@ struct RelayCrashTests {
         let database = temporaryDatabasePath()
         let relay = ["--data-platform-url", receiver.url, "--relay-lease-ms", "1000"]
         let first = try await ServerProcess.launch(database: database, extra: relay)
-        let client = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 1), adminToken: adminToken)
+        let client = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "crash", price: 1_000, initialStock: 100).id
         var orders: [Int64] = []
@@ -47,7 +47,7 @@ struct RelayCrashTests {
         let database = temporaryDatabasePath()
         let relay = ["--data-platform-url", receiver.url, "--relay-lease-ms", "1000"]
         let holder = try await ServerProcess.launch(database: database, extra: relay)
-        let a = CommerceClient(configuration: ClientConfiguration(port: holder.rpcPort, connections: 1), adminToken: adminToken)
+        let a = CommerceClient(configuration: ClientConfiguration(port: holder.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         let buyer = try await fundedUser(a, 500_000)
         let product = try await a.createProduct(name: "takeover", price: 1_000, initialStock: 1_000).id
         var orders: [Int64] = []
@@ -55,7 +55,7 @@ struct RelayCrashTests {
         // The first process relays alone until its events are in: it holds the lease.
         try await DataPlatformTests.waitFor("the holder delivered the first 10") { receiver.eventIDs.count == 10 }
         let other = try await ServerProcess.launch(database: database, extra: relay)
-        let b = CommerceClient(configuration: ClientConfiguration(port: other.rpcPort, connections: 1), adminToken: adminToken)
+        let b = CommerceClient(configuration: ClientConfiguration(port: other.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
         for _ in 0..<10 { orders.append(try await b.placeOrder(userID: buyer, items: [(product, 1)]).order.id) }
         await a.close()
         await holder.kill()

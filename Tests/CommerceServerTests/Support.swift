@@ -1,6 +1,9 @@
+import CommerceAuth
 import CommerceClient
+import CommerceDomain
 import CommercePostgres
 import CommerceServerRuntime
+import CommerceService
 import CommerceSQLite
 import CommerceUseCases
 import FrameRPC
@@ -13,6 +16,30 @@ import Synchronization
 import Testing
 
 let adminToken = "test-admin-token"
+
+/// The keys every test server verifies tokens with (HS256: a shared secret, cheap to check).
+let testKeys = try! TokenKeySet([TokenKey.generate(id: "test-key", algorithm: .hs256)])
+let testAuth = AuthMode.tokens(testKeys)
+
+/// A token signed with ``testKeys``, valid for a day.
+func testToken(subject: String, scopes: Set<Scope>, ttl: Int64 = 86_400) -> String {
+    let now = Int64(Date().timeIntervalSince1970)
+    return try! AccessToken(subject: subject, scopes: scopes, expiresAt: now + ttl, notBefore: now, issuedAt: now)
+        .signed(with: testKeys.signingKey!)
+}
+
+/// What the tests' clients send: a storefront acting for the users it names.
+let serviceToken = testToken(subject: "test-storefront", scopes: [.service])
+
+/// A token of user `id` only.
+func userToken(_ id: Int64) -> String { testToken(subject: "\(id)", scopes: [.user]) }
+
+/// ``testKeys`` as a key set file, for the server processes the tests start.
+let testKeysFile: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-test-keys-\(UUID().uuidString).json").path
+    try! testKeys.write(path: path)
+    return path
+}()
 
 func clockFunction(_ clock: TestClock?) -> @Sendable () -> Int64 {
     guard let clock else { return systemClock }
@@ -80,6 +107,7 @@ func withCommerceServer<T>(
     var configuration = CommerceServerConfiguration(
         rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
         store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
+        auth: testAuth,
         adminToken: token,
         clock: clockFunction(clock),
         rankingCacheMillis: rankingCache)
@@ -95,7 +123,8 @@ func withCommerceServer<T>(
     defer { if let postgresDatabase { dropPostgresDatabase(postgresDatabase) } }
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
-        configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), adminToken: token)
+        configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), token: serviceToken,
+        adminToken: token)
     do {
         let result = try await body(server, client)
         await client.close()
@@ -152,8 +181,8 @@ func withTwoServerProcesses(
     #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0, sourceLocation: sourceLocation)
     let first = try await ServerProcess.launch(database: database, extra: extra)
     let second = try await ServerProcess.launch(database: database, extra: extra)
-    let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), adminToken: adminToken)
-    let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), adminToken: adminToken)
+    let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+    let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
     do {
         try await body(a, b, first)
     } catch {
@@ -179,15 +208,22 @@ final class ServerProcess: Sendable {
         self.metricsPort = metricsPort
     }
 
-    static func launch(database: String, metricsPort: String = "0", extra: [String] = []) async throws -> ServerProcess {
+    /// - Parameter standardError: a file the server's log goes to (it inherits the test's otherwise).
+    static func launch(
+        database: String, metricsPort: String = "0", extra: [String] = [], standardError: String? = nil
+    ) async throws -> ServerProcess {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).json").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try serverBinary())
         process.arguments = [
             "serve", "--db", database, "--port", "0", "--metrics-port", metricsPort, "--port-file", portFile,
-            "--admin-token", adminToken, "--log-level", ProcessInfo.processInfo.environment["COMMERCE_TEST_SERVER_LOG_LEVEL"] ?? "warning",
+            "--admin-token", adminToken, "--auth-keys", testKeysFile, "--log-level", ProcessInfo.processInfo.environment["COMMERCE_TEST_SERVER_LOG_LEVEL"] ?? "warning",
             "--synchronous", "normal",
         ] + extra
+        if let standardError {
+            _ = FileManager.default.createFile(atPath: standardError, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: standardError)
+        }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

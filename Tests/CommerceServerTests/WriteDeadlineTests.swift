@@ -116,7 +116,7 @@ struct AbandonedWriteTests {
             for index in 0..<20 { users.append(try await client.createUser(name: "gone \(index)").id) }
             let holder = try WriteLockHolder(path: server.sqlite!.configuration.path)
             // Another client floods charges; the first batch waits for the lock, the rest queue behind it.
-            let flooder = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4))
+            let flooder = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4), token: serviceToken)
             let fixedUsers = users
             let calls = (0..<2_000).map { index in
                 Task { try await flooder.chargeBalance(userID: fixedUsers[index % 20], amount: 1_000, idempotencyKey: "gone-\(index)") }
@@ -146,7 +146,7 @@ struct WriteQueueBoundTests {
     func boundedQueue() async throws {
         try await withCommerceServer(connections: 4, configure: { $0.store.maxQueuedWrites = 100 }) { server, setup in
             // One attempt per call: the client would otherwise retry a WRITE_QUEUE_FULL after its hint.
-            let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4, maxAttempts: 1))
+            let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4, maxAttempts: 1), token: serviceToken)
             defer { Task { await client.close() } }
             _ = setup
             var users: [Int64] = []

@@ -115,6 +115,10 @@ public nonisolated struct Framerpc_V1_MethodInfo: Sendable {
   /// True if the call changes state (it runs on a serialized write queue).
   public var mutating: Bool = false
 
+  /// Who may call it, as the service declares: "public" (no credential read), or a scope the
+  /// caller's token needs ("user", "service", "admin"); see docs/security.md.
+  public var access: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -221,7 +225,7 @@ nonisolated extension Framerpc_V1_ListMethodsRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Framerpc_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MethodInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}request_type\0\u{3}response_type\0\u{1}mutating\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}request_type\0\u{3}response_type\0\u{1}mutating\0\u{1}access\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -233,6 +237,7 @@ nonisolated extension Framerpc_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularStringField(value: &self.requestType) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.responseType) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.mutating) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.access) }()
       default: break
       }
     }
@@ -251,6 +256,9 @@ nonisolated extension Framerpc_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtob
     if self.mutating != false {
       try visitor.visitSingularBoolField(value: self.mutating, fieldNumber: 4)
     }
+    if !self.access.isEmpty {
+      try visitor.visitSingularStringField(value: self.access, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -259,6 +267,7 @@ nonisolated extension Framerpc_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtob
     if lhs.requestType != rhs.requestType {return false}
     if lhs.responseType != rhs.responseType {return false}
     if lhs.mutating != rhs.mutating {return false}
+    if lhs.access != rhs.access {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

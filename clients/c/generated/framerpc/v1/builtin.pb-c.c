@@ -358,7 +358,7 @@ const ProtobufCMessageDescriptor framerpc__v1__list_methods_request__descriptor 
   (ProtobufCMessageInit) framerpc__v1__list_methods_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor framerpc__v1__method_info__field_descriptors[4] =
+static const ProtobufCFieldDescriptor framerpc__v1__method_info__field_descriptors[5] =
 {
   {
     "name",
@@ -408,8 +408,21 @@ static const ProtobufCFieldDescriptor framerpc__v1__method_info__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "access",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Framerpc__V1__MethodInfo, access),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned framerpc__v1__method_info__field_indices_by_name[] = {
+  4,   /* field[4] = access */
   3,   /* field[3] = mutating */
   0,   /* field[0] = name */
   1,   /* field[1] = request_type */
@@ -418,7 +431,7 @@ static const unsigned framerpc__v1__method_info__field_indices_by_name[] = {
 static const ProtobufCIntRange framerpc__v1__method_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor framerpc__v1__method_info__descriptor =
 {
@@ -428,7 +441,7 @@ const ProtobufCMessageDescriptor framerpc__v1__method_info__descriptor =
   "Framerpc__V1__MethodInfo",
   "framerpc.v1",
   sizeof(Framerpc__V1__MethodInfo),
-  4,
+  5,
   framerpc__v1__method_info__field_descriptors,
   framerpc__v1__method_info__field_indices_by_name,
   1,  framerpc__v1__method_info__number_ranges,

@@ -82,10 +82,15 @@ struct  Framerpc__V1__MethodInfo
    * True if the call changes state (it runs on a serialized write queue).
    */
   protobuf_c_boolean mutating;
+  /*
+   * Who may call it, as the service declares: "public" (no credential read), or a scope the
+   * caller's token needs ("user", "service", "admin"); see docs/security.md.
+   */
+  char *access;
 };
 #define FRAMERPC__V1__METHOD_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&framerpc__v1__method_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Framerpc__V1__ListMethodsResponse

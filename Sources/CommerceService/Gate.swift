@@ -1,0 +1,90 @@
+import CommerceAuth
+import CommerceDomain
+import Crypto
+import FrameRPC
+import FrameRPCServer
+import Foundation
+
+/// How the server establishes who calls (docs/security.md).
+public enum AuthMode: Sendable {
+    /// Bearer tokens signed by one of these keys; the default, and the only safe one.
+    case tokens(TokenKeySet)
+    /// Every call is trusted as a service acting for the users it names (`--auth off`): for a
+    /// server that only trusted backends can reach. Admin calls still need an admin credential.
+    case off
+}
+
+/// Names the keys, never their material: for logs.
+extension AuthMode: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        switch self {
+        case .off: "off"
+        case .tokens(let keys): "tokens(keys: \(keys.keys.map { "\($0.id) \($0.algorithm.rawValue)" }.joined(separator: ", ")))"
+        }
+    }
+
+    public var debugDescription: String { self.description }
+}
+
+/// Turns a call's `authorization` metadata into a ``Caller``: a verified token, or the static
+/// admin token. Verified credentials are kept (``CredentialCache``), so a client that sends the
+/// same token on every call pays for one verification; expiry is checked at every use.
+public struct Gate: Sendable {
+    private let verifier: TokenVerifier?
+    /// SHA-256 of the admin token: compared digest to digest, so neither its content nor its
+    /// length shows in the time a comparison takes.
+    private let adminTokenDigest: SHA256.Digest?
+    private let clock: @Sendable () -> UnixMillis
+    private let verified = CredentialCache()
+
+    public init(mode: AuthMode, adminToken: String?, clock: @escaping @Sendable () -> UnixMillis) {
+        switch mode {
+        case .tokens(let keys): self.verifier = TokenVerifier(keys: keys)
+        case .off: self.verifier = nil
+        }
+        self.adminTokenDigest = adminToken.flatMap { $0.isEmpty ? nil : SHA256.hash(data: Data($0.utf8)) }
+        self.clock = clock
+    }
+
+    public var authenticates: Bool { self.verifier != nil }
+
+    /// The caller of a method that needs `scope`.
+    func caller(_ context: ServerContext, needs scope: Scope) throws(CommerceError) -> Caller {
+        if scope != .admin && self.verifier == nil { return .unauthenticated }
+        guard let header = context.metadata[MetadataKey.authorization] else {
+            if scope == .admin && self.verifier == nil && self.adminTokenDigest == nil {
+                throw CommerceError(.adminDisabled, "admin calls are disabled: the server has neither --admin-token nor token keys")
+            }
+            throw CommerceError(.missingCredentials, "the call needs the metadata entry \"authorization: Bearer <token>\"")
+        }
+        let caller = try self.resolve(header)
+        try caller.require(scope)
+        return caller
+    }
+
+    private func resolve(_ header: String) throws(CommerceError) -> Caller {
+        let now = self.clock() / 1_000
+        if let cached = self.verified[header] {
+            if let token = cached.token { try self.verifier?.check(token, now: now) }
+            return cached.caller
+        }
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix) else {
+            throw CommerceError(.tokenMalformed, "the authorization metadata is not \"Bearer <token>\"")
+        }
+        let credential = header.dropFirst(prefix.count)
+        let resolved: CredentialCache.Entry
+        if let digest = self.adminTokenDigest, SHA256.hash(data: Data(credential.utf8)) == digest {
+            resolved = CredentialCache.Entry(caller: .bootstrapAdmin, token: nil)
+        } else if let verifier = self.verifier, credential.contains(".") {
+            let token = try verifier.verify(credential, now: now)
+            resolved = CredentialCache.Entry(caller: token.caller, token: token)
+        } else if self.verifier == nil && self.adminTokenDigest == nil {
+            throw CommerceError(.adminDisabled, "admin calls are disabled: the server has neither --admin-token nor token keys")
+        } else {
+            throw CommerceError(.invalidCredentials, "the bearer credential is neither a valid token nor the admin token")
+        }
+        self.verified.store(resolved, for: header)
+        return resolved.caller
+    }
+}
