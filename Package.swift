@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceLoad",
             dependencies: [
-                "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
+                "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth", "CommerceDomain",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -16,6 +16,16 @@ bench_setup() {  # name [extra Debian packages...]
   WORK="$(mktemp -d -p "$PWD/benchmarks/results" tmp.XXXXXX)"   # the repository's disk
   OUT="${BENCH_OUT:-benchmarks/results/$(date -u +%Y-%m-%dT%H%M%SZ)-$BENCH_NAME}"
   trap bench_cleanup EXIT
+  auth_setup "$BIN" "$WORK"
+}
+
+# Servers verify tokens, as deployed: a key set, and a service token for the load generator, both
+# through the environment (commerce-server reads COMMERCE_AUTH_KEYS, commerce-load COMMERCE_TOKEN).
+auth_setup() {  # bin-dir work-dir
+  "$1/commerce-server" keys add --file "$2/auth-keys.json" >/dev/null
+  export COMMERCE_AUTH_KEYS="$2/auth-keys.json"
+  COMMERCE_TOKEN=$("$1/commerce-server" token --keys "$2/auth-keys.json" --service bench --ttl 1d)
+  export COMMERCE_TOKEN
 }
 
 bench_cleanup() {

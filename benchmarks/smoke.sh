@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$(swift build --show-bin-path)"
 WORK="$(mktemp -d)"
+# Tokens as deployed: a key set the servers verify with (COMMERCE_AUTH_KEYS), a service token for
+# the load generator (COMMERCE_TOKEN), and user tokens minted from the key set (--user-tokens).
+"$BIN/commerce-server" keys add --file "$WORK/auth-keys.json" >/dev/null
+export COMMERCE_AUTH_KEYS="$WORK/auth-keys.json"
+COMMERCE_TOKEN=$("$BIN/commerce-server" token --keys "$WORK/auth-keys.json" --service smoke --ttl 1h)
+export COMMERCE_TOKEN
 "$BIN/commerce-server" serve --db "$WORK/smoke.sqlite" --seed-demo --port 0 --metrics-port=-1 \
   --port-file "$WORK/port.json" --admin-token smoke --log-level warning --synchronous normal &
 SERVER_PID=$!
@@ -38,6 +44,18 @@ for title in ("Latency over time (all methods)", "Calls per second (errors in re
 lines = list(svg.iter(ns + "polyline"))
 assert len(lines) == 5 + len(report["methods"]), f"{len(lines)} lines for {len(report['methods'])} methods"
 PY
+done
+# Each call with its own user's token (minted from the key set) instead of the service token.
+for scenario in get-balance order; do
+  echo "--- commerce-load smoke: $scenario with user tokens"
+  "$BIN/commerce-load" --scenario "$scenario" --port "$PORT" --concurrency 8 --connections 2 --requests 300 --warmup 0 --users 40 \
+    --user-tokens "$COMMERCE_AUTH_KEYS" --admin-token smoke --json --quiet >"$WORK/$scenario-user-tokens.json"
+  python3 -c "
+import json, sys
+report = json.load(open(sys.argv[1]))
+errors = {k: v for m in report['methods'].values() for k, v in m['errors'].items()}
+assert not errors and report['total'] >= 300, f'{report[\"total\"]} calls, errors {errors}'
+print(f'{report[\"scenario\"]} with user tokens: {report[\"total\"]} calls, no errors')" "$WORK/$scenario-user-tokens.json"
 done
 "$BIN/commerce-server" audit --db "$WORK/smoke.sqlite"
 # The benchmark's sales history, at tiny size: every line in the window, the seed leaves no WAL

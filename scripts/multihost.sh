@@ -53,6 +53,11 @@ host() {  # name last-octet: a namespace with eth0 at $SUBNET.octet, cabled to t
 host db 2; host s1 11; host s2 12; host s3 13; host ld 20
 say "hosts: PostgreSQL $SUBNET.2, instances $SUBNET.11-13, load generator $SUBNET.20 (namespaces $TAG*)"
 
+# Tokens as deployed: every instance verifies with one key set; the load generator acts as a service.
+"$BIN/commerce-server" keys add --file "$WORK/auth-keys.json" >/dev/null
+export COMMERCE_AUTH_KEYS="$WORK/auth-keys.json"
+COMMERCE_TOKEN=$("$BIN/commerce-server" token --keys "$WORK/auth-keys.json" --service multihost --ttl 1h)
+export COMMERCE_TOKEN
 DB_URL=$(ip netns exec "${TAG}db" scripts/postgres.sh start "$WORK/pg" 5432 "$SUBNET.2")
 DB=${DB_URL%/*}/commerce
 ip netns exec "${TAG}db" psql -q "$DB_URL" -c "CREATE DATABASE commerce"

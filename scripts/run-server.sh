@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # Starts the server on an embedded SQLite file (data/commerce.sqlite) with the demo catalogue and
 # users, on 127.0.0.1:7070 (metrics on :9090). Extra arguments go to `commerce-server serve`.
+# On its first run it makes the key set tokens are signed with (data/auth-keys.json); on every run it
+# mints 30-day tokens into data/tokens/: `service` (acts for any user) and `user-1` … `user-10`
+# (each for that user only), and prints the service token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product commerce-server
 swift build -c release --product commerce
-exec "$(swift build -c release --show-bin-path)/commerce-server" serve \
-  --db data/commerce.sqlite --seed-demo --admin-token "${COMMERCE_ADMIN_TOKEN:-demo-admin-token}" "$@"
+BIN="$(swift build -c release --show-bin-path)"
+umask 077
+"$BIN/commerce-server" keys add --file data/auth-keys.json --if-missing >/dev/null
+mkdir -p data/tokens
+"$BIN/commerce-server" token --keys data/auth-keys.json --service storefront --ttl 30d >data/tokens/service
+for user in $(seq 1 10); do
+  "$BIN/commerce-server" token --keys data/auth-keys.json --user "$user" --ttl 30d >"data/tokens/user-$user"
+done
+echo "tokens in data/tokens/ (service; user-1 … user-10); for the tour: export COMMERCE_TOKEN=\$(cat data/tokens/service)" >&2
+exec "$BIN/commerce-server" serve \
+  --db data/commerce.sqlite --seed-demo --auth-keys data/auth-keys.json \
+  --admin-token "${COMMERCE_ADMIN_TOKEN:-demo-admin-token}" "$@"

@@ -60,6 +60,12 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "hot-product: units of the product.") var stock: Int64 = 100
     @Option(help: "flash-sale: coupons in the campaign.") var coupons: Int64 = 100
     @Option(help: "order: products the orders spread over (one: every order races for one row).") var products = 1
+    @Option(help: "Bearer token of a service (or env COMMERCE_TOKEN): set-up creates users and every call acts for them.")
+    var token: String?
+    @Option(help: """
+        A key set file (JWKS): each call acting for a user carries that user's own token, minted here from the set's         signing key, instead of --token (set-up still uses --token). For the cost of user tokens; not in the mixed scenario.
+        """)
+    var userTokens: String?
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @Option(help: "Label for this run in the JSON report.") var label: String?
     @Option(help: "Draw latency over time and the latency distribution into this SVG file.") var plot: String?
@@ -70,11 +76,13 @@ struct LoadCommand: AsyncParsableCommand {
         // One event loop for every connection, and the callers' tasks run on it: like
         // redis-benchmark's single event loop, a call costs no thread hand-off on this side.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let token = self.token ?? ProcessInfo.processInfo.environment["COMMERCE_TOKEN"]
         let client = CommerceClient(
             configuration: ClientConfiguration(host: self.host, port: self.port, connections: self.connections),
-            adminToken: self.adminToken, group: loop)
+            token: token, adminToken: self.adminToken, group: loop)
         let fixture = try await Fixture.prepare(
             client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons, products: self.products))
+        let credentials = try self.userTokens.map { try Credentials(keys: $0, users: fixture.userIDs) } ?? Credentials()
         var clients = [client]
         for target in self.alsoTargets?.split(separator: ",") ?? [] {
             guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
@@ -82,10 +90,10 @@ struct LoadCommand: AsyncParsableCommand {
             }
             clients.append(CommerceClient(
                 configuration: ClientConfiguration(host: String(target[..<colon]), port: port, connections: self.connections),
-                adminToken: self.adminToken, group: loop))
+                token: token, adminToken: self.adminToken, group: loop))
         }
         let topUps = TopUps()
-        let workloads = clients.map { self.scenario.workload(client: $0, fixture: fixture, topUps: topUps) }
+        let workloads = clients.map { self.scenario.workload(client: $0, fixture: fixture, topUps: topUps, credentials: credentials) }
         let workload: @Sendable (Int) async -> Outcome = { sequence in await workloads[sequence % workloads.count](sequence) }
 
         let runner = LoadRunner(

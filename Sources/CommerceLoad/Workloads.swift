@@ -19,12 +19,18 @@ final class TopUps: Sendable {
 
 extension Scenario {
     /// One call of the scenario; `sequence` numbers the calls of one run.
-    func workload(client: CommerceClient, fixture: Fixture, topUps: TopUps) -> @Sendable (_ sequence: Int) async -> Outcome {
+    func workload(
+        client: CommerceClient, fixture: Fixture, topUps: TopUps, credentials: Credentials
+    ) -> @Sendable (_ sequence: Int) async -> Outcome {
         let users = fixture.userIDs
+        let by = credentials.options
         switch self {
         case .getBalance:
             return { sequence in
-                await attempt("GetBalance") { _ = try await client.getBalance(userID: users[sequence % users.count]) }
+                await attempt("GetBalance") {
+                    let user = users[sequence % users.count]
+                    _ = try await client.getBalance(userID: user, options: by(user))
+                }
             }
         case .health:
             return { _ in await attempt("Health/Check") { _ = try await client.health() } }
@@ -32,7 +38,10 @@ extension Scenario {
             let products = fixture.productIDs
             return { sequence in
                 if sequence % 5 == 0 {
-                    return await attempt("GetBalance") { _ = try await client.getBalance(userID: users[sequence % users.count]) }
+                    return await attempt("GetBalance") {
+                    let user = users[sequence % users.count]
+                    _ = try await client.getBalance(userID: user, options: by(user))
+                }
                 }
                 return await attempt("GetProduct") { _ = try await client.getProduct(productID: products[sequence % products.count]) }
             }
@@ -46,7 +55,8 @@ extension Scenario {
                 let keySequence = sequence % 10 == 9 && sequence >= users.count ? sequence - users.count : sequence
                 var replayed = false
                 let outcome = await attempt("ChargeBalance") {
-                    replayed = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "\(runID)-\(keySequence)").replayed
+                    replayed = try await client.chargeBalance(
+                        userID: user, amount: 1_000, idempotencyKey: "\(runID)-\(keySequence)", options: by(user)).replayed
                 }
                 return replayed ? Outcome(method: "ChargeBalance(replayed)", failure: nil) : outcome
             }
@@ -57,7 +67,7 @@ extension Scenario {
                 let mixed = UInt64(truncatingIfNeeded: sequence) &* 0x9E37_79B9_7F4A_7C15
                 let product = products[Int((mixed >> 24) % UInt64(products.count))]
                 let user = users[sequence % users.count]
-                let outcome = await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: user, items: [(product, 1)]) }
+                let outcome = await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: user, items: [(product, 1)], options: by(user)) }
                 return self == .order ? await topUps.afterRefusal(outcome, user: user, client: client) : outcome
             }
         case .flashSale:
@@ -65,10 +75,10 @@ extension Scenario {
             return { sequence in
                 let user = users[sequence % users.count]
                 var coupon: Commerce_V1_Coupon?
-                let issued = await attempt("IssueCoupon") { coupon = try await client.issueCoupon(userID: user, campaignID: campaign) }
+                let issued = await attempt("IssueCoupon") { coupon = try await client.issueCoupon(userID: user, campaignID: campaign, options: by(user)) }
                 guard let coupon else { return issued }
                 return await attempt("IssueCoupon+PlaceOrder") {
-                    _ = try await client.placeOrder(userID: user, items: [(product, 1)], couponID: coupon.id)
+                    _ = try await client.placeOrder(userID: user, items: [(product, 1)], couponID: coupon.id, options: by(user))
                 }
             }
         case .mixed:

@@ -139,7 +139,8 @@ struct DataPlatformTests {
     func eventsPerPostRange() throws {
         for value in ["0", "1001", "-5"] {
             let (status, output) = try run(try serverBinary(), ["serve", "--db", temporaryDatabasePath(), "--port", "0", "--metrics-port=-1",
-                                                                "--data-platform-url", "http://127.0.0.1:1/events", "--events-per-post=\(value)"],
+                                                                "--data-platform-url", "http://127.0.0.1:1/events", "--events-per-post=\(value)",
+                                                                "--auth-keys", testKeysFile],
                                            withErrors: true)
             #expect(status != 0, "\(value)")
             #expect(output.contains("--events-per-post must be 1...1000, got \(value)"), "\(output)")

@@ -1,6 +1,7 @@
 import CommerceClient
 import CommerceProto
 import FrameRPC
+import FrameRPCClient
 import Foundation
 import Testing
 
@@ -169,7 +170,8 @@ struct MalformedMessageTests {
         try await withCommerceServer { _, client in
             for payload in Self.payloads {
                 do {
-                    _ = try await client.rpc.call(method, request: payload.bytes)
+                    let options = client.authorized(CallOptions(), admin: method.contains("AdminService"))
+                    _ = try await client.rpc.call(method, request: payload.bytes, options: options)
                     Issue.record("\(method) accepted \(payload.name)")
                 } catch let error as RPCError {
                     #expect(error.code == .invalidArgument && error.reason == WireReason.malformedMessage, "\(method), \(payload.name): \(error)")

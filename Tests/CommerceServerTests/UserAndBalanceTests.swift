@@ -101,10 +101,10 @@ struct UserAndBalanceTests {
         try await withCommerceServer(store: store) { _, client in
             // CreateUserRequest.name (field 1) = 0xFF 0xFE: protobuf-c would send this; swift-protobuf refuses it.
             await expectRPCError(.invalidArgument, WireReason.invalidUTF8) {
-                try await client.rpc.call("/commerce.v1.UserService/CreateUser", request: [0x0A, 0x02, 0xFF, 0xFE])
+                try await client.rpc.call("/commerce.v1.UserService/CreateUser", request: [0x0A, 0x02, 0xFF, 0xFE], options: client.authorized(CallOptions()))
             }
             await expectRPCError(.invalidArgument, WireReason.malformedMessage) {
-                try await client.rpc.call("/commerce.v1.UserService/CreateUser", request: [0x0A, 0x09, 0x41])
+                try await client.rpc.call("/commerce.v1.UserService/CreateUser", request: [0x0A, 0x09, 0x41], options: client.authorized(CallOptions()))
             }
             let user = try await client.createUser(name: "still fine")
             #expect(user.id > 0)

@@ -36,6 +36,7 @@ struct cc_client {
     cc_status goaway;            /* why, once a GOAWAY arrived */
     int broken;                  /* the connection failed; no more calls */
     parked *parked;
+    char *authorization;         /* "Bearer <token>" sent on every call, or NULL */
 };
 
 /* ---- status helpers ---- */
@@ -213,7 +214,19 @@ void cc_close(cc_client *client) {
         client->parked = next;
     }
     cc_status_clear(&client->goaway);
+    free(client->authorization);
     free(client);
+}
+
+int cc_set_token(cc_client *client, const char *token) {
+    free(client->authorization);
+    client->authorization = NULL;
+    if (token == NULL || token[0] == '\0') return 0;
+    size_t length = strlen("Bearer ") + strlen(token) + 1;
+    client->authorization = malloc(length);
+    if (client->authorization == NULL) return -1;
+    snprintf(client->authorization, length, "Bearer %s", token);
+    return 0;
 }
 
 /* ---- calls ---- */
@@ -237,8 +250,14 @@ int cc_send(cc_client *client, const char *method, const ProtobufCMessage *reque
     }
     protobuf_c_message_pack(request, message);
 
-    Framerpc__V1__KeyValue *entries = calloc(metadata_count ? metadata_count : 1, sizeof *entries);
-    Framerpc__V1__KeyValue **pointers = calloc(metadata_count ? metadata_count : 1, sizeof *pointers);
+    /* The client's token goes along unless the call brings its own authorization entry. */
+    int add_token = client->authorization != NULL;
+    for (size_t i = 0; i < metadata_count && add_token; i++) {
+        if (strcmp(metadata[i].key, "authorization") == 0) add_token = 0;
+    }
+    size_t entry_count = metadata_count + (size_t)add_token;
+    Framerpc__V1__KeyValue *entries = calloc(entry_count ? entry_count : 1, sizeof *entries);
+    Framerpc__V1__KeyValue **pointers = calloc(entry_count ? entry_count : 1, sizeof *pointers);
     if (entries == NULL || pointers == NULL) {
         free(message); free(entries); free(pointers);
         set_status(status, CC_INTERNAL, "OUT_OF_MEMORY", "out of memory");
@@ -250,12 +269,18 @@ int cc_send(cc_client *client, const char *method, const ProtobufCMessage *reque
         entries[i].value = (char *)metadata[i].value;
         pointers[i] = &entries[i];
     }
+    if (add_token) {
+        framerpc__v1__key_value__init(&entries[metadata_count]);
+        entries[metadata_count].key = "authorization";
+        entries[metadata_count].value = client->authorization;
+        pointers[metadata_count] = &entries[metadata_count];
+    }
     Framerpc__V1__Request envelope = FRAMERPC__V1__REQUEST__INIT;
     envelope.method = (char *)method;
     envelope.payload.data = message;
     envelope.payload.len = message_size;
     envelope.timeout_micros = (uint64_t)timeout_ms * 1000;
-    envelope.n_metadata = metadata_count;
+    envelope.n_metadata = entry_count;
     envelope.metadata = pointers;
 
     size_t size = framerpc__v1__request__get_packed_size(&envelope);

@@ -74,6 +74,10 @@ typedef struct cc_client cc_client;
 /* Connects, sends the preface and checks the server's. 0 on success; -1 with *status set. */
 int cc_connect(cc_client **out, const char *host, int port, cc_status *status);
 void cc_set_max_frame_size(cc_client *client, uint32_t bytes);
+/* The bearer token sent as "authorization: Bearer <token>" on every call whose metadata has no
+ * authorization entry of its own (NULL or "" sends none). The token is copied. 0, or -1 if out of
+ * memory. Browsing (products, best sellers) needs no token; see docs/security.md. */
+int cc_set_token(cc_client *client, const char *token);
 /* Closes the socket and frees the client and any answers nobody collected. */
 void cc_close(cc_client *client);
 

@@ -4,7 +4,7 @@
  * in flight answered out of order. Servers that misbehave are hostile_test.c's.
  * Run by run-tests.sh under AddressSanitizer and under Valgrind.
  *
- *   ./build/interop_test <port> <admin token>
+ *   ./build/interop_test <port> <admin token> <service token> <token of user 1>
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -134,8 +134,9 @@ static void test_products_and_admin(void) {
     create.name = "C product";
     create.price = 1200;
     create.initial_stock = 3;
+    /* The client's service token is not an admin credential. */
     expect_error("/commerce.v1.AdminService/CreateProduct", &create.base, NULL, 0, &commerce__v1__create_product_response__descriptor,
-                 CC_UNAUTHENTICATED, "MISSING_CREDENTIALS");
+                 CC_PERMISSION_DENIED, "SCOPE_MISSING");
     Commerce__V1__CreateProductResponse *created = call_ok("/commerce.v1.AdminService/CreateProduct", &create.base, &auth, 1,
                                                            &commerce__v1__create_product_response__descriptor);
     if (created == NULL) return;
@@ -316,9 +317,34 @@ static void test_protocol(void) {
     if (again) protobuf_c_message_free_unpacked(&again->base, NULL);
 }
 
+/* Browsing needs no token; a user's data needs theirs (or a service's); a user token reaches its
+ * own user only. Leaves the service token set for the other tests. */
+static void test_access(const char *service_token, const char *user_token) {
+    Commerce__V1__ListProductsRequest list = COMMERCE__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Commerce__V1__ListProductsResponse *products =
+        call_ok("/commerce.v1.ProductService/ListProducts", &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
+    if (products) protobuf_c_message_free_unpacked(&products->base, NULL);
+    Commerce__V1__GetBalanceRequest mine = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
+    mine.user_id = 1;
+    expect_error("/commerce.v1.BalanceService/GetBalance", &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
+                 CC_UNAUTHENTICATED, "MISSING_CREDENTIALS");
+    CHECK(cc_set_token(client, user_token) == 0, "cc_set_token");
+    Commerce__V1__GetBalanceResponse *balance =
+        call_ok("/commerce.v1.BalanceService/GetBalance", &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
+    if (balance) protobuf_c_message_free_unpacked(&balance->base, NULL);
+    Commerce__V1__GetBalanceRequest theirs = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
+    theirs.user_id = 2;
+    expect_error("/commerce.v1.BalanceService/GetBalance", &theirs.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
+                 CC_PERMISSION_DENIED, "SUBJECT_MISMATCH");
+    cc_metadata forged = {"authorization", "Bearer not.a.token"};
+    expect_error("/commerce.v1.BalanceService/GetBalance", &mine.base, &forged, 1, &commerce__v1__get_balance_response__descriptor,
+                 CC_UNAUTHENTICATED, "TOKEN_MALFORMED");
+    CHECK(cc_set_token(client, service_token) == 0, "cc_set_token");
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s <port> <admin token>\n", argv[0]);
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s <port> <admin token> <service token> <token of user 1>\n", argv[0]);
         return 2;
     }
     admin_token = argv[2];
@@ -328,6 +354,7 @@ int main(int argc, char **argv) {
         cc_status_clear(&status);
         return 1;
     }
+    test_access(argv[3], argv[4]);
     test_users_and_balance();
     test_products_and_admin();
     test_orders_and_coupons();

@@ -4,7 +4,9 @@
  * history, and see how an error reads. Expects the demo data (`commerce-server serve --seed-demo`):
  * products 1..10 and coupon campaign 1.
  *
- *   make sample && ./build/sample 127.0.0.1 7070
+ *   make sample && ./build/sample 127.0.0.1 7070 "$(cat data/tokens/service)"
+ *
+ * The token (third argument, or COMMERCE_TOKEN) is a service's: it creates a user and acts for them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,13 @@ int main(int argc, char **argv) {
     if (cc_connect(&client, host, port, &status) != 0) {
         report("connect", &status);
         cc_status_clear(&status);
+        return 1;
+    }
+    /* Every call carries the token ("authorization: Bearer <token>"); browsing would need none. */
+    const char *token = argc > 3 ? argv[3] : getenv("COMMERCE_TOKEN");
+    if (cc_set_token(client, token) != 0) {
+        fprintf(stderr, "out of memory\n");
+        cc_close(client);
         return 1;
     }
 

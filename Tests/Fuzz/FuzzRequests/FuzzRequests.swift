@@ -1,3 +1,4 @@
+import CommerceAuth
 import CommerceDomain
 import CommerceSQLite
 import CommerceService
@@ -62,8 +63,11 @@ final class Slot<T>: @unchecked Sendable {
 
 /// The store and method table every input runs against, made once per fuzzing process.
 final class Fixture: @unchecked Sendable {
-    static let adminToken = "fuzz-admin-token"
-    static let metadata: Metadata = [MetadataKey.authorization: "Bearer \(adminToken)"]
+    /// A token that may act for any user and make the admin calls: every method gets past the gate
+    /// to the code behind it (the gate itself is fuzzed by the token tests' cases).
+    static let keys = try! TokenKeySet([TokenKey.generate(id: "fuzz", algorithm: .hs256)])
+    static let token = try! AccessToken(subject: "fuzz", scopes: [.service, .admin], expiresAt: Int64.max / 2).signed(with: keys.keys[0])
+    static let metadata: Metadata = [MetadataKey.authorization: "Bearer \(token)"]
     static let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     static let shared = Fixture()
 
@@ -78,7 +82,8 @@ final class Fixture: @unchecked Sendable {
         let store = try! SQLiteStore(StoreConfiguration(path: self.directory.appendingPathComponent("fuzz.sqlite").path, synchronous: .off))
         _ = try! blocking { try await DemoCatalogue.seed(into: store) }.get()
         self.useCases = CommerceUseCases(store: store, queues: WorkQueues(shards: 8), calendar: store.calendar)
-        self.router = CommerceServices.router(useCases: self.useCases, adminToken: Self.adminToken)
+        self.router = CommerceServices.router(
+            useCases: self.useCases, gate: Gate(mode: .tokens(Self.keys), adminToken: nil, clock: systemClock))
         atexit { try? FileManager.default.removeItem(at: Fixture.shared.directory) }
     }
 
