@@ -7,13 +7,12 @@ import Foundation
 public struct TokenVerifier: Sendable {
     public let keys: TokenKeySet
     /// Seconds a clock may be off: a token is taken until `exp + skew` and from `nbf - skew`.
-    public let allowedSkew: Int64
+    public static let allowedSkew: Int64 = 30
     /// Longer tokens are refused unread.
     public static let maximumLength = 4_096
 
-    public init(keys: TokenKeySet, allowedSkew: Int64 = 30) {
+    public init(keys: TokenKeySet) {
         self.keys = keys
-        self.allowedSkew = allowedSkew
     }
 
     /// The token's claims, if it verifies at `now` (seconds since 1970).
@@ -52,16 +51,16 @@ public struct TokenVerifier: Sendable {
         if scopes.contains(.user) && token.caller.user == nil {
             throw Self.malformed("has the user scope but a subject that is not a user id")
         }
-        try self.check(token, now: now)
+        try Self.check(token, now: now)
         return token
     }
 
     /// `exp` and `nbf` at `now`: for a token verified earlier and cached.
-    public func check(_ token: AccessToken, now: Int64) throws(CommerceError) {
-        guard now <= token.expiresAt + self.allowedSkew else {
+    public static func check(_ token: AccessToken, now: Int64) throws(CommerceError) {
+        guard now <= token.expiresAt + Self.allowedSkew else {
             throw CommerceError(.tokenExpired, "the token expired at \(token.expiresAt) (now \(now))")
         }
-        if let notBefore = token.notBefore, now < notBefore - self.allowedSkew {
+        if let notBefore = token.notBefore, now < notBefore - Self.allowedSkew {
             throw CommerceError(.tokenNotYetValid, "the token is valid from \(notBefore) (now \(now))")
         }
     }

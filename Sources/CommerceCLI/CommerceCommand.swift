@@ -32,11 +32,18 @@ struct ConnectionOptions: ParsableArguments {
     var token: String?
     @Option(help: "Sent instead of --token on AdminService calls (or env COMMERCE_ADMIN_TOKEN): the server's static admin token.")
     var adminToken: String?
+    @Flag(help: "Connect with TLS, trusting the system's CAs (implied by the other --tls options).") var tls = false
+    @Option(help: "PEM file of the CAs the server's certificate must chain to.") var tlsCa: String?
+    @Option(help: "PEM client certificate, for servers that require one (mutual TLS).") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "The name the server's certificate must carry (default: --host).") var tlsServerName: String?
 
-    func client() -> CommerceClient {
+    func client() throws -> CommerceClient {
         let environment = ProcessInfo.processInfo.environment
+        let tls = try ClientTLS.options(
+            enabled: self.tls, trustRoots: self.tlsCa, certificate: self.tlsCert, key: self.tlsKey, serverName: self.tlsServerName)
         return CommerceClient(
-            configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1),
+            configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1, tls: tls),
             token: self.token ?? environment["COMMERCE_TOKEN"],
             adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"])
     }
@@ -70,7 +77,7 @@ struct Call: AsyncParsableCommand {
         } catch {
             throw ValidationError("the request is not valid JSON for \(entry.request.protoMessageName): \(error)")
         }
-        let client = self.connection.client()
+        let client = try self.connection.client()
         var options = try self.connection.callOptions()
         options = client.authorized(options, admin: name.contains("AdminService"))
         do {
@@ -107,7 +114,7 @@ struct List: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = self.connection.client()
+        let client = try self.connection.client()
         do {
             let methods = try await client.listMethods(options: try self.connection.callOptions())
             for method in methods {

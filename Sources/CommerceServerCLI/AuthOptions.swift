@@ -2,6 +2,7 @@ import ArgumentParser
 import CommerceAuth
 import CommerceService
 import Foundation
+import FrameRPCServer
 
 /// How `serve` identifies callers (docs/security.md).
 struct AuthOptions: ParsableArguments {
@@ -36,6 +37,28 @@ struct AuthOptions: ParsableArguments {
             } catch {
                 throw ValidationError("\(error)")
             }
+        }
+    }
+}
+
+/// TLS on the FrameRPC listener.
+struct TLSOptions: ParsableArguments {
+    @Option(help: "PEM certificate chain: with --tls-key, the listener takes TLS connections only (plaintext ones get TLS_REQUIRED).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "PEM CA file: clients must present a certificate it issued (mutual TLS, for services).") var tlsClientCa: String?
+
+    func validate() throws {
+        guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if self.tlsClientCa != nil && self.tlsCert == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+    }
+
+    func serverTLS() throws -> ServerTLS? {
+        guard let certificate = self.tlsCert, let key = self.tlsKey else { return nil }
+        do {
+            return try ServerTLS(certificate: certificate, key: key, clientCA: self.tlsClientCa)
+        } catch {
+            throw ValidationError("cannot use the TLS certificate \(certificate) and key \(key): \(error)")
         }
     }
 }

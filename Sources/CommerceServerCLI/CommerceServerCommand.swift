@@ -8,6 +8,7 @@ import FrameRPCServer
 import Foundation
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 import ServiceLifecycle
@@ -112,6 +113,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var access: AuthOptions
+    @OptionGroup var tls: TLSOptions
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "FrameRPC port (0 picks a free one).") var port = 7070
@@ -183,7 +185,7 @@ struct Serve: AsyncParsableCommand {
                 maxCallsInFlight: self.maxCallsInFlight,
                 idleTimeout: .seconds(Int64(self.idleTimeout)), drainTimeout: .seconds(Int64(self.drainTimeout)),
                 frameTimeout: .seconds(Int64(self.frameTimeout)), handshakeTimeout: .seconds(Int64(self.handshakeTimeout)),
-                maxBufferedPartialBytes: self.maxPartialFrameMib * 1024 * 1024),
+                maxBufferedPartialBytes: self.maxPartialFrameMib * 1024 * 1024, tls: try self.tls.serverTLS()),
             store: self.database.store,
             auth: try self.access.mode(),
             adminToken: self.access.staticAdminToken,
@@ -197,11 +199,15 @@ struct Serve: AsyncParsableCommand {
             eventLoopThreads: self.eventLoops)
         configuration.postgres = self.database.postgres
         let portFile = self.portFile
+        let keysPath = self.access.auth == .on ? self.access.keysPath : nil
+        let tls = configuration.rpc.tls
+        let reloader = NIOLockedValueBox<Reloader?>(nil)
         let service = CommerceServerService(
             configuration: configuration,
             metrics: self.metricsPort >= 0 ? (self.host, self.metricsPort, registry) : nil,
             logger: logger
         ) { server, metricsPort in
+            reloader.withLockedValue { $0 = Reloader(server: server, keysPath: keysPath, tls: tls, logger: logger) }
             if let portFile {
                 let json = "{\"rpc\": \(server.port), \"metrics\": \(metricsPort ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
                 try json.write(toFile: portFile, atomically: true, encoding: .utf8)

@@ -17,6 +17,8 @@ public final class CommerceServer: Sendable {
     /// The use cases the RPCs run (the expiry sweep among them).
     public let useCases: CommerceUseCases
     private let rpc: RPCServer
+    /// Who calls: verifies tokens with keys ``reload(keys:)`` can replace.
+    public let gate: Gate
     private let sweeper: Task<Void, Never>
     private let relay: Task<Void, Never>?
     /// The event loops the server owns (``CommerceServerConfiguration/eventLoopThreads``), if any.
@@ -27,7 +29,7 @@ public final class CommerceServer: Sendable {
     public var openConnections: Int { self.rpc.openConnections }
 
     private init(
-        store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
+        gate: Gate, store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
         ownGroup: MultiThreadedEventLoopGroup?, logger: Logger
     ) {
         self.useCases = useCases
@@ -36,6 +38,7 @@ public final class CommerceServer: Sendable {
         self.relay = relay
         self.store = store
         self.rpc = rpc
+        self.gate = gate
         self.sweeper = sweeper
     }
 
@@ -106,7 +109,7 @@ public final class CommerceServer: Sendable {
             }
             logger.info("data platform relay running", metadata: ["target": "\(target)"])
         }
-        return CommerceServer(store: store, useCases: useCases, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
+        return CommerceServer(gate: gate, store: store, useCases: useCases, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
     }
 
     /// GOAWAY to every client, finish calls in flight, close.

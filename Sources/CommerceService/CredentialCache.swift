@@ -33,6 +33,10 @@ final class CredentialCache: Sendable {
         }
     }
 
+    func removeAll() {
+        for shard in self.storage { shard.withLockedValue { $0.removeAll() } }
+    }
+
     private func shard(_ credential: String) -> NIOLockedValueBox<[String: Entry]> {
         // A token ends with its signature: its last byte is as good as random.
         self.storage[Int(credential.utf8.last ?? 0) % Self.shards]

@@ -4,6 +4,7 @@ import Crypto
 import FrameRPC
 import FrameRPCServer
 import Foundation
+import NIOConcurrencyHelpers
 
 /// How the server establishes who calls (docs/security.md).
 public enum AuthMode: Sendable {
@@ -30,7 +31,8 @@ extension AuthMode: CustomStringConvertible, CustomDebugStringConvertible {
 /// admin token. Verified credentials are kept (``CredentialCache``), so a client that sends the
 /// same token on every call pays for one verification; expiry is checked at every use.
 public struct Gate: Sendable {
-    private let verifier: TokenVerifier?
+    /// nil with `--auth off`; replaced whole by ``reload(keys:)``.
+    private let verifier: NIOLockedValueBox<TokenVerifier>?
     /// SHA-256 of the admin token: compared digest to digest, so neither its content nor its
     /// length shows in the time a comparison takes.
     private let adminTokenDigest: SHA256.Digest?
@@ -39,7 +41,7 @@ public struct Gate: Sendable {
 
     public init(mode: AuthMode, adminToken: String?, clock: @escaping @Sendable () -> UnixMillis) {
         switch mode {
-        case .tokens(let keys): self.verifier = TokenVerifier(keys: keys)
+        case .tokens(let keys): self.verifier = NIOLockedValueBox(TokenVerifier(keys: keys))
         case .off: self.verifier = nil
         }
         self.adminTokenDigest = adminToken.flatMap { $0.isEmpty ? nil : SHA256.hash(data: Data($0.utf8)) }
@@ -47,6 +49,16 @@ public struct Gate: Sendable {
     }
 
     public var authenticates: Bool { self.verifier != nil }
+
+    /// Verifies with `keys` from now on (a key added or removed: `commerce-server keys`); forgets
+    /// every credential verified with the old ones. - Returns: false if auth is off.
+    @discardableResult
+    public func reload(keys: TokenKeySet) -> Bool {
+        guard let verifier = self.verifier else { return false }
+        verifier.withLockedValue { $0 = TokenVerifier(keys: keys) }
+        self.verified.removeAll()
+        return true
+    }
 
     /// The caller of a method that needs `scope`.
     func caller(_ context: ServerContext, needs scope: Scope) throws(CommerceError) -> Caller {
@@ -65,7 +77,7 @@ public struct Gate: Sendable {
     private func resolve(_ header: String) throws(CommerceError) -> Caller {
         let now = self.clock() / 1_000
         if let cached = self.verified[header] {
-            if let token = cached.token { try self.verifier?.check(token, now: now) }
+            if let token = cached.token { try TokenVerifier.check(token, now: now) }
             return cached.caller
         }
         let prefix = "Bearer "
@@ -76,7 +88,7 @@ public struct Gate: Sendable {
         let resolved: CredentialCache.Entry
         if let digest = self.adminTokenDigest, SHA256.hash(data: Data(credential.utf8)) == digest {
             resolved = CredentialCache.Entry(caller: .bootstrapAdmin, token: nil)
-        } else if let verifier = self.verifier, credential.contains(".") {
+        } else if let verifier = self.verifier?.withLockedValue({ $0 }), credential.contains(".") {
             let token = try verifier.verify(credential, now: now)
             resolved = CredentialCache.Entry(caller: token.caller, token: token)
         } else if self.verifier == nil && self.adminTokenDigest == nil {

@@ -45,6 +45,10 @@ public enum WireReason {
     public static let connectionClosed = "CONNECTION_CLOSED"
     /// The client could not connect.
     public static let connectFailed = "CONNECT_FAILED"
+    /// A plaintext connection to a listener that takes TLS only (sent in plaintext, so the client can read it).
+    public static let tlsRequired = "TLS_REQUIRED"
+    /// The TLS handshake failed: an untrusted or wrong certificate on either side, or a peer that does not speak TLS.
+    public static let tlsHandshakeFailed = "TLS_HANDSHAKE_FAILED"
     /// The server failed in a way it does not describe.
     public static let internalError = "INTERNAL_ERROR"
 }

@@ -18,6 +18,8 @@ public struct ClientConfiguration: Sendable {
     public var backoff: Backoff
     /// Attempts per call, counting the first, for calls that are safe to retry.
     public var maxAttempts: Int
+    /// TLS on every connection; nil: plaintext.
+    public var tls: ClientTLS?
 
     public init(
         host: String = "127.0.0.1",
@@ -28,8 +30,10 @@ public struct ClientConfiguration: Sendable {
         defaultTimeout: Duration = .seconds(30),
         keepaliveInterval: Duration = .seconds(60),
         backoff: Backoff = Backoff(),
-        maxAttempts: Int = 4
+        maxAttempts: Int = 4,
+        tls: ClientTLS? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.connections = max(1, connections)

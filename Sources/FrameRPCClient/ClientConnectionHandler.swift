@@ -2,6 +2,7 @@ import FrameRPC
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 import SwiftProtobuf
 
 /// Shared between a connection's handler (writer) and its callers (readers).
@@ -171,6 +172,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let failure: ClientFailure
         if let error = error as? FrameDecodingError {
             failure = ClientFailure(kind: .connectionLost, error: RPCError(code: .unavailable, reason: error.reason, message: error.description))
+        } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            // Before the handshake completes nothing was sent: the call may go elsewhere.
+            failure = ClientFailure(kind: .notProcessed, error: RPCError(
+                code: .unavailable, reason: WireReason.tlsHandshakeFailed, message: "TLS failed: \(error)"))
         } else {
             failure = ClientFailure.closed("connection error: \(error)")
         }

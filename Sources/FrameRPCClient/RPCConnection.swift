@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SwiftProtobuf
 
 /// One multiplexed FrameRPC connection: many calls in flight, answered in any order.
@@ -40,6 +41,9 @@ public final class RPCConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls = configuration.tls {
+                        try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.hostname(for: configuration.host)))
+                    }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(ClientConnectionHandler(ready: ready, health: health, keepaliveInterval: keepalive))
                 }

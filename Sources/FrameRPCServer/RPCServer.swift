@@ -2,6 +2,7 @@ import FrameRPC
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A FrameRPC server: SwiftNIO sockets, one ``ServerConnectionHandler`` per connection.
 ///
@@ -71,6 +72,10 @@ public final class RPCServer: Sendable {
                         registry.remove(channel)
                         metrics.connections.record(registry.count)
                     }
+                    if let tls = configuration.tls {
+                        try sync.addHandler(PlaintextRefusalHandler())
+                        try sync.addHandler(NIOSSLServerHandler(context: tls.context))
+                    }
                     let progress = ReadProgress()
                     try sync.addHandler(ReadProgressHandler(progress: progress, budget: partialFrames))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
@@ -128,13 +133,19 @@ final class RefuseConnectionHandler: ChannelInboundHandler {
 
     init(error: RPCError) { self.error = error }
 
-    func channelActive(context: ChannelHandlerContext) {
+    /// A preface and a GOAWAY carrying `error`: all a refused connection gets.
+    static func refusal(_ error: RPCError, allocator: ByteBufferAllocator) -> ByteBuffer {
         var goAway = Framerpc_V1_GoAway()
-        goAway.status = Framerpc_V1_Status(self.error)
+        goAway.status = Framerpc_V1_Status(error)
         let payload: [UInt8] = (try? goAway.serializedBytes()) ?? []
-        var buffer = context.channel.allocator.buffer(capacity: Preface.size + Frame.headerSize + payload.count)
+        var buffer = allocator.buffer(capacity: Preface.size + Frame.headerSize + payload.count)
         buffer.writePreface(Preface())
         buffer.writeFrame(streamID: 0, type: .goAway, payload: payload)
+        return buffer
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let buffer = Self.refusal(self.error, allocator: context.channel.allocator)
         let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// The longest deadline the server honours; calls asking for more (or none) get this one.
     public var maxDeadline: TimeAmount
+    /// TLS on the listener (plaintext connections are refused `TLS_REQUIRED`); nil: plaintext.
+    public var tls: ServerTLS?
 
     public init(
         host: String = "127.0.0.1",
@@ -46,8 +48,10 @@ public struct ServerConfiguration: Sendable {
         maxDeadline: TimeAmount = .seconds(120),
         frameTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(5),
-        maxBufferedPartialBytes: Int = 64 * 1024 * 1024
+        maxBufferedPartialBytes: Int = 64 * 1024 * 1024,
+        tls: ServerTLS? = nil
     ) {
+        self.tls = tls
         self.maxBufferedPartialBytes = maxBufferedPartialBytes
         self.frameTimeout = frameTimeout
         self.handshakeTimeout = handshakeTimeout
