@@ -38,6 +38,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
 
     let registry: PrometheusCollectorRegistry
     private var path = ""
+    private var method = HTTPMethod.GET
     private var keepAlive = false
 
     init(registry: PrometheusCollectorRegistry) { self.registry = registry }
@@ -46,18 +47,25 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             self.path = head.uri
+            self.method = head.method
             self.keepAlive = head.isKeepAlive
         case .body:
             break
         case .end:
-            let (status, body): (HTTPResponseStatus, [UInt8]) =
-                self.path == "/metrics" || self.path.hasPrefix("/metrics?")
-                ? (.ok, self.registry.emitToBuffer()) : (.notFound, Array("not found; try /metrics\n".utf8))
+            let found = self.path == "/metrics" || self.path.hasPrefix("/metrics?")
+            var (status, body): (HTTPResponseStatus, [UInt8]) =
+                switch (found, self.method) {
+                case (false, _): (.notFound, Array("not found; try /metrics\n".utf8))
+                case (true, .GET), (true, .HEAD): (.ok, self.registry.emitToBuffer())
+                case (true, _): (.methodNotAllowed, Array("/metrics answers GET only\n".utf8))
+                }
             var headers = HTTPHeaders()
+            if status == .methodNotAllowed { headers.add(name: "allow", value: "GET, HEAD") }
             headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
             headers.add(name: "content-length", value: "\(body.count)")
             if !self.keepAlive { headers.add(name: "connection", value: "close") }
             context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            if self.method == .HEAD { body = [] }
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
             if self.keepAlive {
                 context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)

@@ -12,7 +12,7 @@ struct LoadGeneratorTests {
             throw TestSetupError(message: "no \(binary): run `swift build` before `swift test`")
         }
         let (status, output) = try await Task.detached {
-            try run(binary, ["--port", "\(port)", "--admin-token", adminToken, "--json", "--quiet"] + arguments)
+            try run(binary, ["--port", "\(port)", "--token", serviceToken, "--admin-token", adminToken, "--json", "--quiet"] + arguments)
         }.value
         guard let report = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
             throw TestSetupError(message: "commerce-load printed no report (exit \(status)): \(output)")

@@ -293,7 +293,7 @@ func metrics(port: Int) async throws -> [String: Double] {
 
 /// `GET path` over HTTP/1.0 on loopback with NIO (Foundation's URL loading would block a
 /// cooperative thread); returns the whole response, headers included.
-func httpGet(port: Int, path: String) async throws -> String {
+func httpGet(port: Int, path: String, method: String = "GET") async throws -> String {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -301,7 +301,7 @@ func httpGet(port: Int, path: String) async throws -> String {
             }
         }
     return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"))
+        try await outbound.write(ByteBuffer(string: "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n"))
         var response = ""
         for try await chunk in inbound { response += String(buffer: chunk) }
         return response

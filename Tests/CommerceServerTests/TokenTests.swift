@@ -177,4 +177,18 @@ struct TokenTests {
             if let signature = value.split(separator: ".").last, value.contains(".") { #expect(!text.contains(signature), "\(what)'s signature is in the log") }
         }
     }
+
+    @Test("/metrics answers GET and HEAD only: POST, PUT and DELETE get 405 with Allow")
+    func metricsMethods() async throws {
+        let server = try await ServerProcess.launch(database: temporaryDatabasePath())
+        #expect(try await httpGet(port: server.metricsPort, path: "/metrics").hasPrefix("HTTP/1.1 200"))
+        let head = try await httpGet(port: server.metricsPort, path: "/metrics", method: "HEAD")
+        #expect(head.hasPrefix("HTTP/1.1 200") && !head.contains("rpc_server_calls_total"), "HEAD: no body")
+        for method in ["POST", "PUT", "DELETE"] {
+            let answer = try await httpGet(port: server.metricsPort, path: "/metrics", method: method)
+            #expect(answer.hasPrefix("HTTP/1.1 405") && answer.lowercased().contains("allow: get, head"), "\(method): \(answer.prefix(80))")
+            #expect(!answer.contains("rpc_server_calls_total"), "\(method) gets no metrics")
+        }
+        #expect(await server.terminate() == 0)
+    }
 }
