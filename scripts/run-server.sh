@@ -3,7 +3,7 @@
 # users, on 127.0.0.1:7070 (metrics on :9090). Extra arguments go to `commerce-server serve`.
 # On its first run it makes the key set tokens are signed with (data/auth-keys.json); on every run it
 # mints 30-day tokens into data/tokens/: `service` (acts for any user) and `user-1` … `user-10`
-# (each for that user only), and prints the service token.
+# (each for that user only), and prints them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,7 +17,12 @@ mkdir -p data/tokens
 for user in $(seq 1 10); do
   "$BIN/commerce-server" token --keys data/auth-keys.json --user "$user" --ttl 30d >"data/tokens/user-$user"
 done
-echo "tokens in data/tokens/ (service; user-1 … user-10); for the tour: export COMMERCE_TOKEN=\$(cat data/tokens/service)" >&2
+{
+  echo "tokens (30 days; also in data/tokens/): for the tour, export COMMERCE_TOKEN=\$(cat data/tokens/service)"
+  echo "service (acts for any user): $(cat data/tokens/service)"
+  for user in $(seq 1 5); do echo "user-$user (demo user $user only): $(cat "data/tokens/user-$user")"; done
+  echo "user-6 … user-10: data/tokens/ (for users the tour creates)"
+} >&2
 exec "$BIN/commerce-server" serve \
   --db data/commerce.sqlite --seed-demo --auth-keys data/auth-keys.json \
   --admin-token "${COMMERCE_ADMIN_TOKEN:-demo-admin-token}" "$@"

@@ -38,14 +38,20 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
     @Option(help: "The name the server's certificate must carry (default: --host).") var tlsServerName: String?
 
-    func client() throws -> CommerceClient {
+    /// Runs `body` with a client of these options (closed afterwards); an error reply becomes the
+    /// report on stderr and exit code 64 + its status code.
+    func withClient(_ body: (CommerceClient) async throws -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
         let tls = try ClientTLS.options(
             enabled: self.tls, trustRoots: self.tlsCa, certificate: self.tlsCert, key: self.tlsKey, serverName: self.tlsServerName)
-        return CommerceClient(
-            configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1, tls: tls),
-            token: self.token ?? environment["COMMERCE_TOKEN"],
-            adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"])
+        do {
+            try await withCommerceClient(
+                configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1, tls: tls),
+                token: self.token ?? environment["COMMERCE_TOKEN"], adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"], body)
+        } catch let error as RPCError {
+            Call.report(error)
+            throw ExitCode(Int32(64 + error.code.rawValue))
+        }
     }
 
     func callOptions() throws -> CallOptions {
@@ -77,18 +83,11 @@ struct Call: AsyncParsableCommand {
         } catch {
             throw ValidationError("the request is not valid JSON for \(entry.request.protoMessageName): \(error)")
         }
-        let client = try self.connection.client()
-        var options = try self.connection.callOptions()
-        options = client.authorized(options, admin: name.contains("AdminService"))
-        do {
-            let bytes = try await client.rpc.call(name, request: try request.serializedBytes(), options: options)
-            let reply = try entry.response.init(serializedBytes: bytes)
-            print(try Self.prettyJSON(reply))
-            await client.close()
-        } catch let error as RPCError {
-            await client.close()
-            Self.report(error)
-            throw ExitCode(Int32(64 + error.code.rawValue))
+        let options = try self.connection.callOptions()
+        let payload: [UInt8] = try request.serializedBytes()
+        try await self.connection.withClient { client in
+            let bytes = try await client.rpc.call(name, request: payload, options: client.authorized(options, admin: name.contains("AdminService")))
+            print(try Self.prettyJSON(try entry.response.init(serializedBytes: bytes)))
         }
     }
 
@@ -114,17 +113,11 @@ struct List: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = try self.connection.client()
-        do {
-            let methods = try await client.listMethods(options: try self.connection.callOptions())
-            for method in methods {
+        let options = try self.connection.callOptions()
+        try await self.connection.withClient { client in
+            for method in try await client.listMethods(options: options) {
                 print("\(method.name)\t\(method.requestType) -> \(method.responseType)\t\(method.access)\(method.mutating ? "\t(mutating)" : "")")
             }
-            await client.close()
-        } catch let error as RPCError {
-            await client.close()
-            Call.report(error)
-            throw ExitCode(Int32(64 + error.code.rawValue))
         }
     }
 }

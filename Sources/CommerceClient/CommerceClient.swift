@@ -84,3 +84,28 @@ public final class CommerceClient: Sendable {
         return options
     }
 }
+
+/// Runs `body` with a client, and closes the client on every way out of it, as `withGRPCClient`
+/// does:
+///
+/// ```swift
+/// let balance = try await withCommerceClient(configuration: ClientConfiguration(port: 7070), token: token) { client in
+///     try await client.getBalance(userID: 6)
+/// }
+/// ```
+public func withCommerceClient<Result: Sendable>(
+    configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (CommerceClient) async throws -> Result
+) async throws -> Result {
+    let client = CommerceClient(configuration: configuration, token: token, adminToken: adminToken)
+    let result: Result
+    do {
+        result = try await body(client)
+    } catch {
+        await client.close()
+        throw error
+    }
+    await client.close()
+    return result
+}

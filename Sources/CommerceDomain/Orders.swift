@@ -1,11 +1,3 @@
-public struct OrderID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var rawValue: Int64
-    public init(rawValue: Int64) { self.rawValue = rawValue }
-    public init(_ rawValue: Int64) { self.rawValue = rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "\(self.rawValue)" }
-}
-
 public enum OrderStatus: String, Hashable, Sendable {
     case pendingPayment = "PENDING_PAYMENT"
     case paid = "PAID"

@@ -66,12 +66,14 @@ struct Keys: ParsableCommand {
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a bearer token for a user, a service or an admin, signed with the key set's signing key.",
-        discussion: "commerce-server token --keys data/auth-keys.json --user 6 --ttl 1h")
+        discussion: "commerce-server token --keys data/auth-keys.json --user 6 --scope user --ttl 1h")
 
     @Option(help: "The key set file (or env COMMERCE_AUTH_KEYS).") var keys: String?
     @Option(help: "A user's id: the token acts for this user only (scope user).") var user: Int64?
     @Option(help: "A service's name: the token acts for any user it names (scope service).") var service: String?
     @Option(help: "An operator's name: the token may make the admin calls (scope admin).") var admin: String?
+    @Option(help: "The token's scopes (repeatable: user, service, admin); default: the one its subject implies.")
+    var scope: [String] = []
     @Option(help: "How long the token is valid: 90s, 15m, 1h, 30d.") var ttl: String = "1h"
     @Option(help: "Sign with this key instead of the set's first.") var kid: String?
 
@@ -81,6 +83,12 @@ struct Token: ParsableCommand {
         }
         if let user = self.user, user <= 0 { throw ValidationError("--user must be a positive user id") }
         guard Self.seconds(self.ttl) != nil else { throw ValidationError("--ttl must be a number with s, m, h or d, such as 1h") }
+        for name in self.scope where Scope(rawValue: name) == nil {
+            throw ValidationError("--scope must be user, service or admin, got \(name)")
+        }
+        if self.scope.contains(Scope.user.rawValue) && self.user == nil {
+            throw ValidationError("--scope user needs --user ID: a user token acts for its own user only")
+        }
     }
 
     func run() throws {
@@ -92,9 +100,10 @@ struct Token: ParsableCommand {
             throw ValidationError(self.kid == nil ? "no key in \(path) can sign" : "no key \(self.kid!) that can sign in \(path)")
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let (subject, scope): (String, Scope) =
+        let (subject, implied): (String, Scope) =
             if let user = self.user { ("\(user)", .user) } else if let service = self.service { (service, .service) } else { (self.admin!, .admin) }
-        let token = AccessToken(subject: subject, scopes: [scope], expiresAt: now + Self.seconds(self.ttl)!, notBefore: now, issuedAt: now)
+        let scopes = self.scope.isEmpty ? [implied] : Set(self.scope.compactMap(Scope.init(rawValue:)))
+        let token = AccessToken(subject: subject, scopes: scopes, expiresAt: now + Self.seconds(self.ttl)!, notBefore: now, issuedAt: now)
         print(try token.signed(with: key))
     }
 

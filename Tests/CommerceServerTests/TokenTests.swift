@@ -139,7 +139,10 @@ struct TokenTests {
         let client = CommerceClient(port: server.rpcPort, token: minted.output.trimmingCharacters(in: .whitespacesAndNewlines))
         let user = try await client.createUser(name: "minted").id
         #expect(try await client.getBalance(userID: user) == 0)
-        let mintedUser = try run(binary, ["token", "--keys", file, "--user", "\(user)"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mintedUser = try run(binary, ["token", "--keys", file, "--user", "\(user)", "--scope", "user", "--ttl", "1h"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try run(binary, ["token", "--keys", file, "--service", "x", "--scope", "user"], withErrors: true).status != 0,
+                "a user scope needs a user")
         let asUser = CommerceClient(port: server.rpcPort, token: mintedUser)
         #expect(try await asUser.getBalance(userID: user) == 0)
         await expectRPCError(.permissionDenied, "SUBJECT_MISMATCH") { try await asUser.getBalance(userID: user + 1) }
