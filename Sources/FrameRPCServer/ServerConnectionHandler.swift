@@ -40,9 +40,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let admission: Admission
     private var timeoutCheck: Scheduled<Void>?
     private var highestStreamID: UInt32 = 0
-    private var prefaceReceived = false
-    private var draining = false
-    private var closing = false
+    private var state = ConnectionState.awaitingPreface(draining: false)
     private var flushPending = false
     private var remoteAddress = "?"
     private var executor: EventLoopTaskExecutor?
@@ -102,7 +100,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.closing else { return }
+        guard !self.state.isClosing else { return }
         // A whole frame (or the preface) arrived: what the idle and frame timeouts count.
         self.progress.lastFrame = .now()
         self.progress.partialSince = nil
@@ -117,7 +115,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                     close: true)
                 return
             }
-            self.prefaceReceived = true
+            self.state.prefaceArrived()
 
         case .oversizeFrame(let header):
             let error = RPCError(
@@ -149,11 +147,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? FrameDecodingError {
-            if error == .badPreface && !self.prefaceReceived {
+            if error == .badPreface && !self.state.prefaceReceived {
                 // Not a FrameRPC peer: say so in plain text, which any client can show.
                 var buffer = context.channel.allocator.buffer(capacity: 96)
                 buffer.writeString("FRPC BAD_PREFACE: this is a FrameRPC server; send the preface \"FRPC\\0\\1\\0\\0\" first\n")
-                self.closing = true
+                self.state = .closing
                 let channel = context.channel
             context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             } else {
@@ -188,11 +186,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// caught within one and a half frame timeouts).
     private func checkTimeouts() {
         self.timeoutCheck = nil
-        guard let eventLoop = self.context?.eventLoop, !self.closing else { return }
+        guard let eventLoop = self.context?.eventLoop, !self.state.isClosing else { return }
         let now = NIODeadline.now()
         let configuration = self.configuration
         func milliseconds(_ amount: TimeAmount) -> Int64 { amount.nanoseconds / 1_000_000 }
-        if !self.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
+        if !self.state.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
             self.goAway(RPCError(code: .unavailable, reason: WireReason.handshakeTimeout,
                                  message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"), close: true)
             self.logProtocolError("closing connection after a timeout", WireReason.handshakeTimeout)
@@ -216,7 +214,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let configuration = self.configuration
         var next = now + .nanoseconds(max(configuration.frameTimeout.nanoseconds / 2, 1_000_000))
         if let since = self.progress.partialSince { next = min(next, since + configuration.frameTimeout) }
-        if !self.prefaceReceived { next = min(next, self.progress.opened + configuration.handshakeTimeout) }
+        if !self.state.prefaceReceived { next = min(next, self.progress.opened + configuration.handshakeTimeout) }
         if self.calls.isEmpty { next = min(next, self.progress.lastFrame + configuration.idleTimeout) }
         return max(next, now + .milliseconds(1))
     }
@@ -224,7 +222,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: Frames
 
     private func handle(frame: Frame) {
-        guard self.prefaceReceived else { return }
+        guard self.state.prefaceReceived else { return }
         switch frame.type {
         case .request:
             self.startCall(frame)
@@ -258,7 +256,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 close: true)
             return
         }
-        if self.draining {
+        if self.state.isDraining {
             // Above the GOAWAY's last stream id: not processed, safe for the client to retry elsewhere.
             self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
                 code: .unavailable, reason: WireReason.draining, message: "the server is shutting down; retry on another connection")))
@@ -441,7 +439,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func goAway(_ error: RPCError, close: Bool) {
-        guard let context = self.context, !self.closing else { return }
+        guard let context = self.context, !self.state.isClosing else { return }
         var goAway = Framerpc_V1_GoAway()
         goAway.lastStreamID = self.highestStreamID
         goAway.status = Framerpc_V1_Status(error)
@@ -449,7 +447,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
         buffer.writeFrame(streamID: 0, type: .goAway, payload: bytes)
         if close {
-            self.closing = true
+            self.state = .closing
             let channel = context.channel
             context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         } else {
@@ -460,8 +458,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: Draining
 
     private func beginDrain() {
-        guard !self.draining, !self.closing else { return }
-        self.draining = true
+        guard self.state.beginDrain() else { return }
         self.goAway(
             RPCError(code: .unavailable, reason: WireReason.draining,
                      message: "the server is shutting down; calls up to the last stream id finish, later ones were not processed"),
@@ -470,8 +467,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDrained() {
-        guard self.draining, self.calls.isEmpty, !self.closing, let context = self.context else { return }
-        self.closing = true
+        guard self.state.isDraining, self.calls.isEmpty, let context = self.context else { return }
+        self.state = .closing
         context.flush()
         context.close(promise: nil)
     }
