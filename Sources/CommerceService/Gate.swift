@@ -4,6 +4,7 @@ import Crypto
 import FrameRPC
 import FrameRPCServer
 import Foundation
+import Metrics
 import NIOConcurrencyHelpers
 
 /// How the server establishes who calls (docs/security.md).
@@ -38,6 +39,8 @@ public struct Gate: Sendable {
     private let adminTokenDigest: SHA256.Digest?
     private let clock: @Sendable () -> UnixMillis
     private let verified = CredentialCache()
+    /// Tokens verified in full (signature, claims): the cache's misses.
+    private static let verifications = Counter(label: "auth_token_verifications_total")
 
     public init(mode: AuthMode, adminToken: String?, clock: @escaping @Sendable () -> UnixMillis) {
         switch mode {
@@ -62,6 +65,17 @@ public struct Gate: Sendable {
 
     /// The caller of a method that needs `scope`.
     func caller(_ context: ServerContext, needs scope: Scope) throws(CommerceError) -> Caller {
+        do {
+            return try self.establish(context, needs: scope)
+        } catch {
+            // What an operator watches: a rotation gone wrong shows as TOKEN_KEY_UNKNOWN, an attack as
+            // TOKEN_SIGNATURE_INVALID or TOKEN_MALFORMED.
+            Counter(label: "auth_refusals_total", dimensions: [("reason", error.reason.rawValue)]).increment()
+            throw error
+        }
+    }
+
+    private func establish(_ context: ServerContext, needs scope: Scope) throws(CommerceError) -> Caller {
         if scope != .admin && self.verifier == nil { return .unauthenticated }
         guard let header = context.metadata[MetadataKey.authorization] else {
             if scope == .admin && self.verifier == nil && self.adminTokenDigest == nil {
@@ -89,6 +103,7 @@ public struct Gate: Sendable {
         if let digest = self.adminTokenDigest, SHA256.hash(data: Data(credential.utf8)) == digest {
             resolved = CredentialCache.Entry(caller: .bootstrapAdmin, token: nil)
         } else if let verifier = self.verifier?.withLockedValue({ $0 }), credential.contains(".") {
+            Self.verifications.increment()
             let token = try verifier.verify(credential, now: now)
             resolved = CredentialCache.Entry(caller: token.caller, token: token)
         } else if self.verifier == nil && self.adminTokenDigest == nil {

@@ -192,6 +192,17 @@ struct TokenTests {
             #expect(answer.hasPrefix("HTTP/1.1 405") && answer.lowercased().contains("allow: get, head"), "\(method): \(answer.prefix(80))")
             #expect(!answer.contains("rpc_server_calls_total"), "\(method) gets no metrics")
         }
+        // What an operator watches: full verifications (the cache's misses), refusals by reason.
+        let client = CommerceClient(port: server.rpcPort, token: serviceToken)
+        for _ in 0..<5 { _ = try await client.listUserCoupons(userID: try await client.createUser(name: "m").id) }
+        await client.close()
+        let forged = try AccessToken.user(UserID(1), now: now, ttl: 60).signed(with: TokenKey.generate(id: "test-key", algorithm: .hs256))
+        for _ in 0..<3 { _ = await self.refusal(server.rpcPort, header: "Bearer \(forged)", user: 1) }
+        _ = await self.refusal(server.rpcPort, header: "Bearer a.b", user: 1)
+        let values = try await metrics(port: server.metricsPort)
+        #expect(values["auth_token_verifications_total"] == 5, "one for the service token (then cached), three for the forged one, one for a.b")
+        #expect(values[#"auth_refusals_total{reason="TOKEN_SIGNATURE_INVALID"}"#] == 3)
+        #expect(values[#"auth_refusals_total{reason="TOKEN_MALFORMED"}"#] == 1)
         #expect(await server.terminate() == 0)
     }
 }
