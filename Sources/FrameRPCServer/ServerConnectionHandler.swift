@@ -1,7 +1,9 @@
 import FrameRPC
 import Foundation
 import Logging
+import Metrics
 import NIOCore
+import NIOSSL
 import SwiftProtobuf
 
 /// Asks a connection to drain: send GOAWAY, take no new calls, close once the calls in flight end.
@@ -160,9 +162,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.logProtocolError("closing connection after a protocol error", "\(error)")
             return
         }
-        self.logger.debug("connection error", metadata: ["error": "\(error)"])
+        if error is NIOSSLError || error is BoringSSLError {
+            // A client that does not trust the certificate (or an expired one), a missing client
+            // certificate: what an operator must see, at a bounded rate.
+            Self.tlsFailures.increment()
+            self.logProtocolError("TLS handshake failed", "\(error)")
+        } else {
+            self.logger.debug("connection error", metadata: ["error": "\(error)"])
+        }
         context.close(promise: nil)
     }
+
+    static let tlsFailures = Counter(label: "rpc_server_tls_handshake_failures_total")
 
     /// At most ``LogLimiter/perWindow`` such lines per window, across the server's connections.
     private func logProtocolError(_ message: Logger.Message, _ detail: String) {

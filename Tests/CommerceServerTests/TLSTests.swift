@@ -149,6 +149,11 @@ struct TLSTests {
             do { _ = try await storefront.getBalance(userID: user); return false } catch let error as RPCError { return error.reason == "TOKEN_KEY_UNKNOWN" }
         }
         #expect(try await rotated.getBalance(userID: user) == 1_000)
+        // A client that does not trust the server's certificate: counted where an operator looks.
+        let distrustful = self.client(server.rpcPort, try ClientTLS(trustRoots: try TestPKI(name: "foreign").ca))
+        await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) { try await distrustful.health() }
+        await distrustful.close()
+        try await eventually { (try await metrics(port: server.metricsPort))["rpc_server_tls_handshake_failures_total"] == 1 }
         await rotated.close()
         await storefront.close()
         #expect(await server.terminate() == 0)
