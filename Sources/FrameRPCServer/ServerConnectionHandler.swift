@@ -18,36 +18,36 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = FrameDecoder.Event
     typealias OutboundOut = ByteBuffer
 
-    private struct Call {
+    struct Call {
         let metrics: MethodMetrics
         let task: Task<Void, Never>
         let started: NIODeadline
         let deadline: NIODeadline
     }
 
-    private let router: RPCRouter
-    private let configuration: ServerConfiguration
-    private let metrics: ServerMetrics
-    private var logger: Logger
+    let router: RPCRouter
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+    var logger: Logger
 
-    private var context: ChannelHandlerContext?
-    private var calls: [UInt32: Call] = [:]
+    var context: ChannelHandlerContext?
+    var calls: [UInt32: Call] = [:]
     /// Set for the earliest deadline of the calls in flight.
-    private var deadlines = DeadlineTimer()
+    var deadlines = DeadlineTimer()
     /// When bytes and whole frames last arrived, for the handshake, frame and idle timeouts.
-    private let progress: ReadProgress
+    let progress: ReadProgress
     /// Shared by the server's connections: protocol errors and timeouts are logged a few at a time.
-    private let protocolErrors: LogLimiter
+    let protocolErrors: LogLimiter
     /// Shared by the server's connections: the server-wide bound on calls in flight.
-    private let admission: Admission
-    private var timeoutCheck: Scheduled<Void>?
-    private var highestStreamID: UInt32 = 0
-    private var state = ConnectionState.awaitingPreface(draining: false)
-    private var flushPending = false
-    private var remoteAddress = "?"
-    private var executor: EventLoopTaskExecutor?
+    let admission: Admission
+    var timeoutCheck: Scheduled<Void>?
+    var highestStreamID: UInt32 = 0
+    var state = ConnectionState.awaitingPreface(draining: false)
+    var flushPending = false
+    var remoteAddress = "?"
+    var executor: EventLoopTaskExecutor?
     /// Prefix of the request ids this connection makes up for calls that bring none.
-    private let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
     init(
         router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress,
@@ -176,312 +176,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     static let tlsFailures = Counter(label: "rpc_server_tls_handshake_failures_total")
 
     /// At most ``LogLimiter/perWindow`` such lines per window, across the server's connections.
-    private func logProtocolError(_ message: Logger.Message, _ detail: String) {
+    func logProtocolError(_ message: Logger.Message, _ detail: String) {
         guard let suppressed = self.protocolErrors.admit() else { return }
         var metadata: Logger.Metadata = ["error": "\(detail)"]
         if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
         self.logger.info(message, metadata: metadata)
-    }
-
-    // MARK: Timeouts that count whole frames
-
-    private func scheduleTimeoutCheck(at deadline: NIODeadline, on eventLoop: any EventLoop) {
-        self.timeoutCheck?.cancel()
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        self.timeoutCheck = eventLoop.scheduleTask(deadline: deadline) { handler.value.checkTimeouts() }
-    }
-
-    /// A preface late, a frame dripping in, or no frame for the idle timeout (with no call in
-    /// flight) ends the connection with a GOAWAY saying which; otherwise the next check is set for
-    /// the earliest moment one of them could apply (an unfinished frame that starts meanwhile is
-    /// caught within one and a half frame timeouts).
-    private func checkTimeouts() {
-        self.timeoutCheck = nil
-        guard let eventLoop = self.context?.eventLoop, !self.state.isClosing else { return }
-        let now = NIODeadline.now()
-        let configuration = self.configuration
-        func milliseconds(_ amount: TimeAmount) -> Int64 { amount.nanoseconds / 1_000_000 }
-        if !self.state.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
-            self.goAway(RPCError(code: .unavailable, reason: WireReason.handshakeTimeout,
-                                 message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"), close: true)
-            self.logProtocolError("closing connection after a timeout", WireReason.handshakeTimeout)
-            return
-        }
-        if let since = self.progress.partialSince, now - since >= configuration.frameTimeout {
-            self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.frameTimeout,
-                                 message: "a frame did not arrive whole within \(milliseconds(configuration.frameTimeout)) ms"), close: true)
-            self.logProtocolError("closing connection after a timeout", WireReason.frameTimeout)
-            return
-        }
-        if self.calls.isEmpty, now - self.progress.lastFrame >= configuration.idleTimeout {
-            self.goAway(RPCError(code: .unavailable, reason: WireReason.idleTimeout,
-                                 message: "no frame for longer than \(milliseconds(configuration.idleTimeout)) ms"), close: true)
-            return
-        }
-        self.scheduleTimeoutCheck(at: self.nextTimeoutCheck(now: now), on: eventLoop)
-    }
-
-    private func nextTimeoutCheck(now: NIODeadline) -> NIODeadline {
-        let configuration = self.configuration
-        var next = now + .nanoseconds(max(configuration.frameTimeout.nanoseconds / 2, 1_000_000))
-        if let since = self.progress.partialSince { next = min(next, since + configuration.frameTimeout) }
-        if !self.state.prefaceReceived { next = min(next, self.progress.opened + configuration.handshakeTimeout) }
-        if self.calls.isEmpty { next = min(next, self.progress.lastFrame + configuration.idleTimeout) }
-        return max(next, now + .milliseconds(1))
-    }
-
-    // MARK: Frames
-
-    private func handle(frame: Frame) {
-        guard self.state.prefaceReceived else { return }
-        switch frame.type {
-        case .request:
-            self.startCall(frame)
-        case .cancel:
-            if let call = self.removeCall(frame.streamID) {
-                call.task.cancel()
-                call.metrics.record(code: .cancelled, nanoseconds: (NIODeadline.now() - call.started).nanoseconds)
-                self.closeIfDrained()
-            }
-        case .ping:
-            guard frame.payload.readableBytes <= 64 else {
-                self.goAway(RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "PING payload above 64 bytes"), close: true)
-                return
-            }
-            self.write(Frame(streamID: 0, type: .pong, payload: frame.payload))
-        case .pong:
-            break
-        default:
-            self.goAway(
-                RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "a client may not send \(frame.type) frames"),
-                close: true)
-        }
-    }
-
-    private func startCall(_ frame: Frame) {
-        let streamID = frame.streamID
-        guard streamID != 0, self.calls[streamID] == nil else {
-            self.goAway(
-                RPCError(code: .invalidArgument, reason: WireReason.invalidStreamID,
-                         message: streamID == 0 ? "REQUEST on stream 0" : "REQUEST on stream \(streamID), which is still in flight"),
-                close: true)
-            return
-        }
-        if self.state.isDraining {
-            // Above the GOAWAY's last stream id: not processed, safe for the client to retry elsewhere.
-            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
-                code: .unavailable, reason: WireReason.draining, message: "the server is shutting down; retry on another connection")))
-            return
-        }
-        self.highestStreamID = max(self.highestStreamID, streamID)
-
-        let request: Framerpc_V1_Request
-        do {
-            request = try Framerpc_V1_Request(serializedBytes: Array(frame.payload.readableBytesView))
-        } catch {
-            var rpcError = RPCError(decoding: error, what: "request envelope")
-            if rpcError.reason == WireReason.malformedMessage { rpcError.reason = WireReason.malformedEnvelope }
-            self.respond(streamID: streamID, method: "?", result: .failure(rpcError))
-            return
-        }
-        guard let method = self.router[request.method] else {
-            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
-                code: .unimplemented, reason: WireReason.methodNotFound,
-                message: "no method \"\(request.method)\"; call /framerpc.v1.Reflection/ListMethods for the list")))
-            return
-        }
-        if let immediate = method.immediate {
-            let started = NIODeadline.now()
-            let result = Result { () throws(RPCError) in try immediate(request.payload) }
-            self.respond(streamID: streamID, metrics: self.metrics.method(method.name), result: result, started: started)
-            return
-        }
-        guard self.calls.count < self.configuration.maxConcurrentCallsPerConnection else {
-            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
-                code: .resourceExhausted, reason: WireReason.tooManyConcurrentCalls,
-                message: "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection")))
-            return
-        }
-        guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix("/framerpc.v1.Health/")) else {
-            // Cheap to refuse: nothing decoded past the envelope, nothing queued.
-            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
-                code: .resourceExhausted, reason: WireReason.overloaded,
-                message: "the server has \(self.admission.limit) calls in flight (\(self.admission.writeLimit) for writes); retry shortly",
-                details: ["retry_after_ms": "\(Self.retryAfterMillis)"])))
-            return
-        }
-        self.launch(method: method, request: request, streamID: streamID)
-    }
-
-    /// Starts an admitted call; its slot is given back when the call is removed.
-    private func launch(method: RPCMethod, request: Framerpc_V1_Request, streamID: UInt32) {
-        guard let context = self.context else {
-            self.admission.release()
-            return
-        }
-        let now = NIODeadline.now()
-        let deadline = request.deadline(from: now, maximum: self.configuration.maxDeadline)
-
-        let serverContext = ServerContext(
-            method: method.name, metadata: Metadata(request.metadata), deadline: deadline, connectionTag: self.connectionTag,
-            streamID: streamID, connectionLogger: self.logger, remoteAddress: self.remoteAddress)
-
-        let eventLoop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        let payload = request.payload
-        let body = method.handler
-        let task = Task(executorPreference: self.executor) {
-            let result: Result<[UInt8], any Error>
-            do {
-                result = .success(try await body(payload, serverContext))
-            } catch {
-                result = .failure(error)
-            }
-            eventLoop.execute { handler.value.finish(streamID: streamID, result: result, context: serverContext) }
-        }
-        self.calls[streamID] = Call(metrics: self.metrics.method(method.name), task: task, started: now, deadline: deadline)
-        self.setDeadlineTimer(for: deadline, on: eventLoop)
-    }
-
-    /// How long a client refused as `OVERLOADED` is told to wait.
-    static let retryAfterMillis = 50
-
-    /// Forgets a call (answered, cancelled or expired) and gives its slot back.
-    private func removeCall(_ streamID: UInt32) -> Call? {
-        guard let call = self.calls.removeValue(forKey: streamID) else { return nil }
-        self.admission.release()
-        return call
-    }
-
-    private func setDeadlineTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
-        guard !self.deadlines.covers(deadline) else { return }
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        self.deadlines.set(for: deadline, on: eventLoop) { handler.value.expireOverdueCalls() }
-    }
-
-    /// The deadline timer fired: answer every overdue call, then wait for the next deadline.
-    private func expireOverdueCalls() {
-        self.deadlines.fired()
-        guard let eventLoop = self.context?.eventLoop else { return }
-        let (overdue, next) = DeadlineTimer.sweep(self.calls) { $0.deadline }
-        for streamID in overdue { self.expire(streamID: streamID) }
-        if let next { self.setDeadlineTimer(for: next, on: eventLoop) }
-    }
-
-    private func finish(streamID: UInt32, result: Result<[UInt8], any Error>, context: ServerContext) {
-        // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
-        guard let call = self.removeCall(streamID) else { return }
-        let mapped: Result<[UInt8], RPCError> = result.mapError { error in
-            if let convertible = error as? any RPCErrorConvertible { return convertible.rpcError }
-            if error is CancellationError {
-                return RPCError(code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled")
-            }
-            context.logger.error("handler failed with an unmapped error", metadata: ["error": "\(error)"])
-            return RPCError(code: .internal, reason: WireReason.internalError, message: "internal error")
-        }
-        if case .failure(let error) = mapped {
-            if self.logger.logLevel <= .debug {
-                context.logger.debug("call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
-            }
-        }
-        self.respond(streamID: streamID, metrics: call.metrics, result: mapped, started: call.started)
-        self.closeIfDrained()
-    }
-
-    private func expire(streamID: UInt32) {
-        guard let call = self.removeCall(streamID) else { return }
-        call.task.cancel()
-        self.respond(streamID: streamID, metrics: call.metrics, result: .failure(RPCError(
-            code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
-            message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key")),
-            started: call.started)
-        self.closeIfDrained()
-    }
-
-    // MARK: Writing
-
-    private func respond(streamID: UInt32, method: String, result: Result<[UInt8], RPCError>) {
-        self.respond(streamID: streamID, metrics: self.metrics.method(method), result: result, started: nil)
-    }
-
-    private func respond(streamID: UInt32, metrics: MethodMetrics, result: Result<[UInt8], RPCError>, started: NIODeadline?) {
-        var response = Framerpc_V1_Response()
-        let code: StatusCode
-        switch result {
-        case .success(let payload):
-            response.status = .ok
-            response.payload = Data(payload)
-            code = .ok
-        case .failure(let error):
-            response.status = Framerpc_V1_Status(error)
-            code = error.code
-        }
-        let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
-        self.write(streamID: streamID, type: .response, payload: bytes)
-        let elapsed = started.map { (NIODeadline.now() - $0).nanoseconds } ?? 0
-        metrics.record(code: code, nanoseconds: elapsed)
-    }
-
-    private func write(_ frame: Frame) {
-        guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
-        buffer.writeFrame(frame)
-        self.enqueue(buffer, context: context)
-    }
-
-    private func write(streamID: UInt32, type: FrameType, payload: [UInt8]) {
-        guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + payload.count)
-        buffer.writeFrame(streamID: streamID, type: type, payload: payload)
-        self.enqueue(buffer, context: context)
-    }
-
-    /// Writes now, flushes once at the end of this event-loop tick: many answers, one syscall.
-    private func enqueue(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
-        guard !self.flushPending else { return }
-        self.flushPending = true
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = handler.value
-            handler.flushPending = false
-            handler.context?.flush()
-        }
-    }
-
-    private func goAway(_ error: RPCError, close: Bool) {
-        guard let context = self.context, !self.state.isClosing else { return }
-        var goAway = Framerpc_V1_GoAway()
-        goAway.lastStreamID = self.highestStreamID
-        goAway.status = Framerpc_V1_Status(error)
-        let bytes: [UInt8] = (try? goAway.serializedBytes()) ?? []
-        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
-        buffer.writeFrame(streamID: 0, type: .goAway, payload: bytes)
-        if close {
-            self.state = .closing
-            let channel = context.channel
-            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
-        }
-    }
-
-    // MARK: Draining
-
-    private func beginDrain() {
-        guard self.state.beginDrain() else { return }
-        self.goAway(
-            RPCError(code: .unavailable, reason: WireReason.draining,
-                     message: "the server is shutting down; calls up to the last stream id finish, later ones were not processed"),
-            close: false)
-        self.closeIfDrained()
-    }
-
-    private func closeIfDrained() {
-        guard self.state.isDraining, self.calls.isEmpty, let context = self.context else { return }
-        self.state = .closing
-        context.flush()
-        context.close(promise: nil)
     }
 }
 
