@@ -95,8 +95,10 @@ struct CrossProcessOrderTests {
                 let coupon = try await client.issueCoupon(userID: user, campaignID: campaign.id).id
                 let created = try await client.createOrder(userID: user, items: [(product, 2)], couponID: coupon)
                 orders.append((user, created.order.id, created.order.expiresAtUnixMs, coupon, created.order.amountPaid))
+                // Looked at at once: the 60 orders take longer to place on a loaded machine than the
+                // 2 s the first one has before it expires.
+                if index == 0 { #expect(try await client.listUserCoupons(userID: user).first?.state == .reserved) }
             }
-            #expect(try await a.listUserCoupons(userID: orders[0].user).first?.state == .reserved)
             // Each order is paid from the other process at a moment spread around its deadline.
             let placed = orders
             let paid = await withTaskGroup(of: (Int, Bool).self) { group in
