@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A/B at session start (64d1de7) against HEAD: GetBalance, 1 and 64 callers, the session-start load
 # generator for both, the HEAD server with --auth off (the token's own cost is auth.sh's).
+#
+#   OLD=<release bin dir of the old commit> NEW=<release bin dir of HEAD> W=<scratch dir> benchmarks/ab/session-start-vs-head.sh
 set -euo pipefail
-OLD=/work/bench/.build/release; NEW=/tmp/new-bin; W=/tmp/ab
+OLD=${OLD:-/work/bench/.build/release}; NEW=${NEW:-.build/release}; W=${W:-$(mktemp -d)}
 run() {  # tag server-bin callers round [serve options]
   local tag=$1 bin=$2 callers=$3 round=$4; shift 4
   rm -f $W/port.json $W/$tag.sqlite*
@@ -22,12 +24,12 @@ for round in 1 2 3; do
     else run new $NEW $callers $round --auth off; run old $OLD $callers $round; fi
   done
 done
-python3 - <<'PY'
+W=$W python3 - <<'PY'
 import json, statistics
 for callers in (1, 64):
     out = {}
     for tag in ("old", "new"):
-        rs = [json.load(open(f"/tmp/ab/{tag}-{callers}-{r}.json")) for r in (1, 2, 3)]
+        rs = [json.load(open(f"{__import__('os').environ['W']}/{tag}-{callers}-{r}.json")) for r in (1, 2, 3)]
         out[tag] = ([round(x["rate_per_s"]) for x in rs], [x["methods"]["GetBalance"]["latency_us"]["p50"] for x in rs])
     ratios = [n / o for n, o in zip(out["new"][0], out["old"][0])]
     print(callers, "old", out["old"], "new", out["new"], "new/old per round", [round(r, 2) for r in ratios], "median", round(statistics.median(ratios), 2))
