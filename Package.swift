@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "commerce-server", targets: ["CommerceServerCLI"]),
         .executable(name: "commerce", targets: ["CommerceCLI"]),
         .executable(name: "commerce-load", targets: ["CommerceLoad"]),
+        .executable(name: "protoc-gen-framerpc", targets: ["FrameRPCGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -50,6 +51,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
@@ -70,7 +72,7 @@ let package = Package(
         // MARK: Commerce
         .target(
             name: "CommerceProto",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["FrameRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strict
         ),
         .target(name: "CommerceDomain", swiftSettings: strict),
@@ -123,6 +125,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
@@ -139,6 +142,16 @@ let package = Package(
         ),
 
         // MARK: Executables
+        // The protoc plugin that writes the method tables from proto/ (scripts/generate-protos.sh).
+        .executableTarget(
+            name: "FrameRPCGenerator",
+            dependencies: [
+                "FrameRPC",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "CommerceServerCLI",
             dependencies: [

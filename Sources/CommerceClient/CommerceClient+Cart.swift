@@ -4,31 +4,24 @@ import FrameRPCClient
 
 extension CommerceClient {
     public func addToCart(userID: Int64, productID: Int64, quantity: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Cart {
-        let reply: Commerce_V1_CartResponse = try await self.call(
-            "/commerce.v1.CartService/AddItem",
-            Commerce_V1_AddCartItemRequest.with { $0.userID = userID; $0.productID = productID; $0.quantity = quantity }, options: options)
+        let reply = try await self.addItem(Commerce_V1_AddCartItemRequest.with { $0.userID = userID; $0.productID = productID; $0.quantity = quantity }, options: options)
         return reply.cart
     }
 
     public func removeFromCart(userID: Int64, productID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Cart {
-        let reply: Commerce_V1_CartResponse = try await self.call(
-            "/commerce.v1.CartService/RemoveItem",
-            Commerce_V1_RemoveCartItemRequest.with { $0.userID = userID; $0.productID = productID }, options: options)
+        let reply = try await self.removeItem(Commerce_V1_RemoveCartItemRequest.with { $0.userID = userID; $0.productID = productID }, options: options)
         return reply.cart
     }
 
     public func updateCartQuantity(userID: Int64, productID: Int64, quantity: Int64, options: CallOptions = CallOptions()) async throws
         -> Commerce_V1_Cart
     {
-        let reply: Commerce_V1_CartResponse = try await self.call(
-            "/commerce.v1.CartService/UpdateQuantity",
-            Commerce_V1_UpdateCartItemRequest.with { $0.userID = userID; $0.productID = productID; $0.quantity = quantity }, options: options)
+        let reply = try await self.updateQuantity(Commerce_V1_UpdateCartItemRequest.with { $0.userID = userID; $0.productID = productID; $0.quantity = quantity }, options: options)
         return reply.cart
     }
 
     public func getCart(userID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Cart {
-        let reply: Commerce_V1_CartResponse = try await self.read(
-            "/commerce.v1.CartService/GetCart", Commerce_V1_GetCartRequest.with { $0.userID = userID }, options)
+        let reply = try await self.getCart(Commerce_V1_GetCartRequest.with { $0.userID = userID }, options: options)
         return reply.cart
     }
 
@@ -38,8 +31,6 @@ extension CommerceClient {
     {
         var options = options
         if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
-        return try await self.call(
-            "/commerce.v1.CartService/CheckoutCart",
-            Commerce_V1_CheckoutCartRequest.with { $0.userID = userID; $0.couponID = couponID }, options: options)
+        return try await self.checkoutCart(Commerce_V1_CheckoutCartRequest.with { $0.userID = userID; $0.couponID = couponID }, options: options)
     }
 }

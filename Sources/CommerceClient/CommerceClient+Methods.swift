@@ -6,14 +6,12 @@ extension CommerceClient {
     // MARK: Users
 
     public func createUser(name: String, options: CallOptions = CallOptions()) async throws -> Commerce_V1_User {
-        let reply: Commerce_V1_CreateUserResponse = try await self.call(
-            "/commerce.v1.UserService/CreateUser", Commerce_V1_CreateUserRequest.with { $0.name = name }, options: options)
+        let reply = try await self.createUser(Commerce_V1_CreateUserRequest.with { $0.name = name }, options: options)
         return reply.user
     }
 
     public func getUser(userID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_User {
-        let reply: Commerce_V1_GetUserResponse = try await self.read(
-            "/commerce.v1.UserService/GetUser", Commerce_V1_GetUserRequest.with { $0.userID = userID }, options)
+        let reply = try await self.getUser(Commerce_V1_GetUserRequest.with { $0.userID = userID }, options: options)
         return reply.user
     }
 
@@ -26,49 +24,41 @@ extension CommerceClient {
     ) async throws -> Commerce_V1_ChargeBalanceResponse {
         var options = options
         if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
-        return try await self.call(
-            "/commerce.v1.BalanceService/ChargeBalance",
-            Commerce_V1_ChargeBalanceRequest.with {
+        return try await self.chargeBalance(Commerce_V1_ChargeBalanceRequest.with {
                 $0.userID = userID
                 $0.amount = amount
             }, options: options)
     }
 
     public func getBalance(userID: Int64, options: CallOptions = CallOptions()) async throws -> Int64 {
-        let reply: Commerce_V1_GetBalanceResponse = try await self.read(
-            "/commerce.v1.BalanceService/GetBalance", Commerce_V1_GetBalanceRequest.with { $0.userID = userID }, options)
+        let reply = try await self.getBalance(Commerce_V1_GetBalanceRequest.with { $0.userID = userID }, options: options)
         return reply.balance
     }
 
     public func listBalanceHistory(
         userID: Int64, pageSize: Int32 = 0, pageToken: String = "", options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_ListBalanceHistoryResponse {
-        try await self.read(
-            "/commerce.v1.BalanceService/ListBalanceHistory",
-            Commerce_V1_ListBalanceHistoryRequest.with {
+        try await self.listBalanceHistory(Commerce_V1_ListBalanceHistoryRequest.with {
                 $0.userID = userID
                 $0.page.pageSize = pageSize
                 $0.page.pageToken = pageToken
-            }, options)
+            }, options: options)
     }
 
     // MARK: Products
 
     public func getProduct(productID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Product {
-        let reply: Commerce_V1_GetProductResponse = try await self.read(
-            "/commerce.v1.ProductService/GetProduct", Commerce_V1_GetProductRequest.with { $0.productID = productID }, options)
+        let reply = try await self.getProduct(Commerce_V1_GetProductRequest.with { $0.productID = productID }, options: options)
         return reply.product
     }
 
     public func listProducts(pageSize: Int32 = 0, pageToken: String = "", options: CallOptions = CallOptions()) async throws
         -> Commerce_V1_ListProductsResponse
     {
-        try await self.read(
-            "/commerce.v1.ProductService/ListProducts",
-            Commerce_V1_ListProductsRequest.with {
+        try await self.listProducts(Commerce_V1_ListProductsRequest.with {
                 $0.page.pageSize = pageSize
                 $0.page.pageToken = pageToken
-            }, options)
+            }, options: options)
     }
 
     /// Best sellers over `days` days of the shop's calendar (0 = 3), top `limit` (0 = 5), by units or
@@ -77,14 +67,12 @@ extension CommerceClient {
         days: Int32 = 0, limit: Int32 = 0, rankBy: Commerce_V1_RankBy = .unspecified, window: Commerce_V1_RankingWindow = .unspecified,
         options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_TopProductsResponse {
-        try await self.read(
-            "/commerce.v1.ProductService/TopProducts",
-            Commerce_V1_TopProductsRequest.with {
+        try await self.topProducts(Commerce_V1_TopProductsRequest.with {
                 $0.days = days
                 $0.limit = limit
                 $0.rankBy = rankBy
                 $0.window = window
-            }, options)
+            }, options: options)
     }
 
     // MARK: Admin
@@ -92,23 +80,19 @@ extension CommerceClient {
     public func createProduct(name: String, price: Int64, initialStock: Int64, options: CallOptions = CallOptions()) async throws
         -> Commerce_V1_Product
     {
-        let reply: Commerce_V1_CreateProductResponse = try await self.call(
-            "/commerce.v1.AdminService/CreateProduct",
-            Commerce_V1_CreateProductRequest.with {
+        let reply = try await self.createProduct(Commerce_V1_CreateProductRequest.with {
                 $0.name = name
                 $0.price = price
                 $0.initialStock = initialStock
-            }, options: self.admin(options))
+            }, options: options)
         return reply.product
     }
 
     public func restock(productID: Int64, quantity: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Product {
-        let reply: Commerce_V1_RestockResponse = try await self.call(
-            "/commerce.v1.AdminService/Restock",
-            Commerce_V1_RestockRequest.with {
+        let reply = try await self.restock(Commerce_V1_RestockRequest.with {
                 $0.productID = productID
                 $0.quantity = quantity
-            }, options: self.admin(options))
+            }, options: options)
         return reply.product
     }
 
@@ -117,14 +101,12 @@ extension CommerceClient {
     public func health(service: String = "", options: CallOptions = CallOptions()) async throws
         -> Framerpc_V1_HealthCheckResponse.ServingStatus
     {
-        let reply: Framerpc_V1_HealthCheckResponse = try await self.read(
-            "/framerpc.v1.Health/Check", Framerpc_V1_HealthCheckRequest.with { $0.service = service }, options)
+        let reply = try await self.check(Framerpc_V1_HealthCheckRequest.with { $0.service = service }, options: options)
         return reply.status
     }
 
     public func listMethods(options: CallOptions = CallOptions()) async throws -> [Framerpc_V1_MethodInfo] {
-        let reply: Framerpc_V1_ListMethodsResponse = try await self.read(
-            "/framerpc.v1.Reflection/ListMethods", Framerpc_V1_ListMethodsRequest(), options)
+        let reply = try await self.listMethods(Framerpc_V1_ListMethodsRequest(), options: options)
         return reply.methods
     }
 }

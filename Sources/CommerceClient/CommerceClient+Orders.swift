@@ -11,7 +11,7 @@ extension CommerceClient {
         userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
         options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_PlaceOrderResponse {
-        try await self.order("/commerce.v1.OrderService/PlaceOrder", userID, items, couponID, idempotencyKey, options)
+        try await self.order(Commerce_V1_OrderService.PlaceOrder.self, userID, items, couponID, idempotencyKey, options)
     }
 
     /// Two-step flow, step 1: reserves stock and coupon; the order is PENDING_PAYMENT until paid,
@@ -20,13 +20,14 @@ extension CommerceClient {
         userID: Int64, items: [(productID: Int64, quantity: Int64)], couponID: Int64 = 0, idempotencyKey: String? = nil,
         options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_PlaceOrderResponse {
-        try await self.order("/commerce.v1.OrderService/CreateOrder", userID, items, couponID, idempotencyKey, options)
+        try await self.order(Commerce_V1_OrderService.CreateOrder.self, userID, items, couponID, idempotencyKey, options)
     }
 
-    private func order(
-        _ method: String, _ userID: Int64, _ items: [(productID: Int64, quantity: Int64)], _ couponID: Int64, _ idempotencyKey: String?,
+    private func order<Method: RPCMethodSpec>(
+        _ method: Method.Type, _ userID: Int64, _ items: [(productID: Int64, quantity: Int64)], _ couponID: Int64, _ idempotencyKey: String?,
         _ options: CallOptions
-    ) async throws -> Commerce_V1_PlaceOrderResponse {
+    ) async throws -> Commerce_V1_PlaceOrderResponse
+    where Method.Request == Commerce_V1_PlaceOrderRequest, Method.Response == Commerce_V1_PlaceOrderResponse {
         var options = options
         if let idempotencyKey { options.idempotent = true; options.metadata[MetadataKey.idempotencyKey] = idempotencyKey }
         return try await self.call(
@@ -40,9 +41,7 @@ extension CommerceClient {
 
     /// Two-step flow, step 2.
     public func payOrder(userID: Int64, orderID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_PlaceOrderResponse {
-        try await self.call(
-            "/commerce.v1.OrderService/PayOrder",
-            Commerce_V1_PayOrderRequest.with {
+        try await self.payOrder(Commerce_V1_PayOrderRequest.with {
                 $0.userID = userID
                 $0.orderID = orderID
             }, options: options)
@@ -52,38 +51,31 @@ extension CommerceClient {
     public func cancelOrder(userID: Int64, orderID: Int64, options: CallOptions = CallOptions()) async throws
         -> Commerce_V1_CancelOrderResponse
     {
-        try await self.call(
-            "/commerce.v1.OrderService/CancelOrder",
-            Commerce_V1_CancelOrderRequest.with {
+        try await self.cancelOrder(Commerce_V1_CancelOrderRequest.with {
                 $0.userID = userID
                 $0.orderID = orderID
             }, options: options)
     }
 
     public func getOrder(orderID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Order {
-        let reply: Commerce_V1_GetOrderResponse = try await self.read(
-            "/commerce.v1.OrderService/GetOrder", Commerce_V1_GetOrderRequest.with { $0.orderID = orderID }, options)
+        let reply = try await self.getOrder(Commerce_V1_GetOrderRequest.with { $0.orderID = orderID }, options: options)
         return reply.order
     }
 
     public func listOrders(userID: Int64, pageSize: Int32 = 0, pageToken: String = "", options: CallOptions = CallOptions())
         async throws -> Commerce_V1_ListOrdersResponse
     {
-        try await self.read(
-            "/commerce.v1.OrderService/ListOrders",
-            Commerce_V1_ListOrdersRequest.with {
+        try await self.listOrders(Commerce_V1_ListOrdersRequest.with {
                 $0.userID = userID
                 $0.page.pageSize = pageSize
                 $0.page.pageToken = pageToken
-            }, options)
+            }, options: options)
     }
 
     // MARK: Coupons
 
     public func issueCoupon(userID: Int64, campaignID: Int64, options: CallOptions = CallOptions()) async throws -> Commerce_V1_Coupon {
-        let reply: Commerce_V1_IssueCouponResponse = try await self.call(
-            "/commerce.v1.CouponService/IssueCoupon",
-            Commerce_V1_IssueCouponRequest.with {
+        let reply = try await self.issueCoupon(Commerce_V1_IssueCouponRequest.with {
                 $0.userID = userID
                 $0.campaignID = campaignID
             }, options: options)
@@ -91,16 +83,13 @@ extension CommerceClient {
     }
 
     public func listUserCoupons(userID: Int64, options: CallOptions = CallOptions()) async throws -> [Commerce_V1_Coupon] {
-        let reply: Commerce_V1_ListUserCouponsResponse = try await self.read(
-            "/commerce.v1.CouponService/ListUserCoupons", Commerce_V1_ListUserCouponsRequest.with { $0.userID = userID }, options)
+        let reply = try await self.listUserCoupons(Commerce_V1_ListUserCouponsRequest.with { $0.userID = userID }, options: options)
         return reply.coupons
     }
 
     /// Admin: the server's invariant check over the whole database; empty when consistent.
     public func audit(options: CallOptions = CallOptions()) async throws -> [Commerce_V1_AuditViolation] {
-        var options = self.admin(options)
-        options.idempotent = true
-        let reply: Commerce_V1_AuditResponse = try await self.call("/commerce.v1.AdminService/Audit", Commerce_V1_AuditRequest(), options: options)
+        let reply = try await self.audit(Commerce_V1_AuditRequest(), options: options)
         return reply.violations
     }
 
@@ -109,9 +98,7 @@ extension CommerceClient {
         name: String, kind: Commerce_V1_DiscountKind, amount: Int64, maxDiscount: Int64 = 0, totalQuantity: Int64,
         validFromUnixMs: Int64, validUntilUnixMs: Int64, options: CallOptions = CallOptions()
     ) async throws -> Commerce_V1_CouponCampaign {
-        let reply: Commerce_V1_CreateCouponCampaignResponse = try await self.call(
-            "/commerce.v1.AdminService/CreateCouponCampaign",
-            Commerce_V1_CreateCouponCampaignRequest.with {
+        let reply = try await self.createCouponCampaign(Commerce_V1_CreateCouponCampaignRequest.with {
                 $0.name = name
                 $0.kind = kind
                 $0.amount = amount
@@ -119,7 +106,7 @@ extension CommerceClient {
                 $0.totalQuantity = totalQuantity
                 $0.validFromUnixMs = validFromUnixMs
                 $0.validUntilUnixMs = validUntilUnixMs
-            }, options: self.admin(options))
+            }, options: options)
         return reply.campaign
     }
 }

@@ -59,16 +59,20 @@ public final class CommerceClient: Sendable {
         }
     }
 
-    func read<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String, _ request: Request, _ options: CallOptions
-    ) async throws -> Response {
-        var options = options
-        options.idempotent = true
-        return try await self.call(method, request, options: options)
-    }
-
-    func admin(_ options: CallOptions) -> CallOptions {
-        self.authorized(options, admin: true)
+    /// Calls the method `spec` declares, with this client's credential (the admin token, if any, on
+    /// an admin method) and retries where it is a read (`idempotency_level = NO_SIDE_EFFECTS`).
+    /// The generated typed methods (`getBalance(_:options:)`, …) call this.
+    public func call<Method: RPCMethodSpec>(
+        _ spec: Method.Type, _ request: Method.Request, options: CallOptions = CallOptions()
+    ) async throws -> Method.Response {
+        var options = self.authorized(options, admin: Method.descriptor.access == .admin)
+        if !Method.descriptor.mutating { options.idempotent = true }
+        let bytes = try await self.rpc.call(Method.descriptor.path, request: try request.serializedBytes(), options: options)
+        do {
+            return try Method.Response(serializedBytes: bytes)
+        } catch {
+            throw RPCError(decoding: error, what: "reply of \(Method.descriptor.path)")
+        }
     }
 
     /// `options` with this client's credential in `authorization`, unless they carry one: the

@@ -201,21 +201,26 @@ struct Serve: AsyncParsableCommand {
         let portFile = self.portFile
         let keysPath = self.access.auth == .on ? self.access.keysPath : nil
         let tls = configuration.rpc.tls
-        let reloader = NIOLockedValueBox<Reloader?>(nil)
-        let service = CommerceServerService(
-            configuration: configuration,
-            metrics: self.metricsPort >= 0 ? (self.host, self.metricsPort, registry) : nil,
-            logger: logger
-        ) { server, metricsPort in
-            reloader.withLockedValue { $0 = Reloader(server: server, keysPath: keysPath, tls: tls, logger: logger) }
-            if let portFile {
-                let json = "{\"rpc\": \(server.port), \"metrics\": \(metricsPort ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
-                try json.write(toFile: portFile, atomically: true, encoding: .utf8)
-            }
+        let metrics = self.metricsPort >= 0 ? try await MetricsEndpoint.start(host: self.host, port: self.metricsPort, registry: registry) : nil
+        let server: CommerceServer
+        do {
+            server = try await CommerceServer.make(configuration, logger: logger)
+        } catch {
+            await metrics?.close()
+            throw error
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        if let metrics {
+            logger.info("metrics endpoint listening", metadata: ["address": "http://\(self.host):\(metrics.port)/metrics"])
+        }
+        let reloader = Reloader(server: server, keysPath: keysPath, tls: tls, logger: logger)
+        if let portFile {
+            let json = "{\"rpc\": \(server.port), \"metrics\": \(metrics?.port ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
+            try json.write(toFile: portFile, atomically: true, encoding: .utf8)
+        }
+        // One service group: SIGTERM or SIGINT stops the listener (draining its calls), the
+        // metrics endpoint, the sweeper, the relay (after its pass) and the store, in that order.
+        try await server.run(alongside: metrics.map { [$0] } ?? [], gracefulShutdownSignals: [.sigterm, .sigint])
+        withExtendedLifetime(reloader) {}
     }
 }
 

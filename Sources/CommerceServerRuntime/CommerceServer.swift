@@ -4,11 +4,18 @@ import CommerceSQLite
 import CommerceUseCases
 import FrameRPCServer
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import UnixSignals
 
 /// The composition root: opens the store, wires the use cases to their queues and the services
-/// to the router, and starts the FrameRPC server.
+/// to the router, and binds the FrameRPC listener. What then runs until shutdown — the expiry
+/// sweeper, the outbox relay, the listener, and the store's closing — are swift-service-lifecycle
+/// services in one `ServiceGroup` (``run(alongside:gracefulShutdownSignals:)``), which a graceful
+/// shutdown stops in reverse order: stop accepting and finish the calls in flight, stop the sweeper,
+/// let the relay finish its pass, then close the store and the event loops the server owns.
 public final class CommerceServer: Sendable {
     /// The SQLite store, or the PostgreSQL one when ``CommerceServerConfiguration/postgres`` is set.
     public let store: any ServedStore
@@ -19,30 +26,27 @@ public final class CommerceServer: Sendable {
     private let rpc: RPCServer
     /// Who calls: verifies tokens with keys ``reload(keys:)`` can replace.
     public let gate: Gate
-    private let sweeper: Task<Void, Never>
-    private let relay: Task<Void, Never>?
-    /// The event loops the server owns (``CommerceServerConfiguration/eventLoopThreads``), if any.
-    private let ownGroup: MultiThreadedEventLoopGroup?
+    /// What runs until shutdown, in start order (a graceful shutdown stops them in reverse).
+    private let parts: [any Service]
     private let logger: Logger
+    /// The group ``start(_:logger:)`` runs the parts in, for ``shutdownGracefully()``.
+    private let launched = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
 
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(
-        gate: Gate, store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, sweeper: Task<Void, Never>, relay: Task<Void, Never>?,
-        ownGroup: MultiThreadedEventLoopGroup?, logger: Logger
-    ) {
+    private init(gate: Gate, store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, parts: [any Service], logger: Logger) {
         self.useCases = useCases
         self.logger = logger
-        self.ownGroup = ownGroup
-        self.relay = relay
         self.store = store
         self.rpc = rpc
         self.gate = gate
-        self.sweeper = sweeper
+        self.parts = parts
     }
 
-    public static func start(
+    /// Opens the store and binds the listener (calls are answered from here on); the sweeper and
+    /// the relay start with ``run(alongside:gracefulShutdownSignals:)``.
+    public static func make(
         _ configuration: CommerceServerConfiguration, logger: Logger = Logger(label: "commerce.server")
     ) async throws -> CommerceServer {
         let store: any ServedStore =
@@ -78,59 +82,56 @@ public final class CommerceServer: Sendable {
             await store.close()
             throw error
         }
-        // Unpaid two-step orders expire by themselves: every instance sweeps, the guarded status
-        // change makes each expiry happen once.
-        let interval = Duration.milliseconds(max(10, configuration.expirySweepMillis))
         let memory = MemoryReleaser()
-        let sweeper = Task {
-            while !Task.isCancelled {
-                memory.observe(callsInFlight: rpc.callsInFlight)
-                do {
-                    let expired = try await useCases.expireOrders()
-                    if expired > 0 { logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
-                    // After the shop's midnight, the first sweep of any instance takes the day's ranking snapshot.
-                    if try await useCases.takeRankingSnapshot() {
-                        logger.info("took the ranking snapshot", metadata: ["time_zone": "\(store.calendar)"])
-                    }
-                } catch {
-                    logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
-        }
-        var relay: Task<Void, Never>?
+        let sweeper = ExpirySweeper(
+            useCases: useCases, interval: .milliseconds(max(10, configuration.expirySweepMillis)), timeZone: "\(store.calendar)", logger: logger
+        ) { memory.observe(callsInFlight: rpc.callsInFlight) }
+        var relay: DataPlatformRelay?
         if let (target, sink) = sink {
-            let relayer = DataPlatformRelay(
+            relay = DataPlatformRelay(
                 store: store, sink: sink, clock: configuration.clock, logger: logger,
                 pollInterval: .milliseconds(max(5, configuration.relayPollMillis)), leaseMillis: max(100, configuration.relayLeaseMillis))
-            relay = Task {
-                await relayer.run()
-                await sink.close()
-            }
-            logger.info("data platform relay running", metadata: ["target": "\(target)"])
+            logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }
-        return CommerceServer(gate: gate, store: store, useCases: useCases, rpc: rpc, sweeper: sweeper, relay: relay, ownGroup: ownGroup, logger: logger)
+        let closer = StoreCloser(store: store, ownGroup: ownGroup, logger: logger)
+        let parts: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper, rpc]
+        return CommerceServer(gate: gate, store: store, useCases: useCases, rpc: rpc, parts: parts, logger: logger)
     }
 
-    /// GOAWAY to every client, finish calls in flight, close.
+    /// ``make(_:logger:)`` and its parts running in a group of their own, stopped by
+    /// ``shutdownGracefully()``: for tests and programs that embed the server. The command line
+    /// runs ``run(alongside:gracefulShutdownSignals:)`` instead.
+    public static func start(
+        _ configuration: CommerceServerConfiguration, logger: Logger = Logger(label: "commerce.server")
+    ) async throws -> CommerceServer {
+        let server = try await Self.make(configuration, logger: logger)
+        let group = server.group(alongside: [], gracefulShutdownSignals: [])
+        server.launched.withLockedValue { $0 = (group, Task { try await group.run() }) }
+        return server
+    }
+
+    /// Runs the parts, and `services` (a metrics endpoint) after the relay and before the
+    /// listener, as one `ServiceGroup` until a graceful shutdown (`signals`, or the group this runs
+    /// in) has stopped them all in reverse order.
+    public func run(alongside services: [any Service] = [], gracefulShutdownSignals signals: [UnixSignal] = []) async throws {
+        try await self.group(alongside: services, gracefulShutdownSignals: signals).run()
+    }
+
+    private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup {
+        var parts = self.parts
+        parts.insert(contentsOf: services, at: parts.count - 1)
+        return ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: signals, logger: self.logger))
+    }
+
+    /// For a server from ``start(_:logger:)``: GOAWAY to every client, finish calls in flight,
+    /// stop the sweeper and the relay, close the store; returns when all of it is done.
     public func shutdownGracefully() async throws {
-        self.sweeper.cancel()
-        self.relay?.cancel()
-        await self.sweeper.value
-        self.logger.debug("expiry sweeper stopped")
-        await self.relay?.value
-        self.logger.debug("outbox relay stopped")
-        try await self.rpc.shutdownGracefully()
-        try await self.ownGroup?.shutdownGracefully()
-        await self.store.close()
-        let commits = self.store.groupCommitStatistics
-        self.logger.notice("group commit", metadata: [
-            "transactions": "\(commits.batches)", "writes": "\(commits.writes)",
-            "writes_per_transaction": "\(commits.batches == 0 ? 0 : Double(commits.writes) / Double(commits.batches))",
-            "commit_cpu_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.busySeconds * 1e6 / Double(commits.writes)))",
-            "commit_wall_us_per_write": "\(commits.writes == 0 ? 0 : Int(commits.wallSeconds * 1e6 / Double(commits.writes)))",
-            "replayed_transactions": "\(commits.replays)",
-            "abandoned_writes": "\(commits.abandoned)",
-        ])
+        guard let (group, task) = self.launched.withLockedValue({ $0 }) else {
+            preconditionFailure("shutdownGracefully() stops a server from start(); one from make() stops with its group")
+        }
+        await group.triggerGracefulShutdown()
+        try await task.value
     }
 }

@@ -9,6 +9,7 @@ import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
 /// Where events go.
 public enum DataPlatformTarget: Sendable, Hashable {
@@ -173,7 +174,7 @@ final class FileEventSink: EventSink {
 /// 100 ms doubling up to 30 s). Orders never wait for it: they only write the outbox row.
 /// Several instances may run a relay on one database: a lease lets one of them deliver at a time,
 /// and another takes over when it stops renewing (after `leaseMillis`, `--relay-lease-ms`).
-final class DataPlatformRelay: Sendable {
+final class DataPlatformRelay: Service, Sendable {
     /// This relay's name in the lease.
     let owner = "relay-\(UUID().uuidString.lowercased())"
     private let store: any OutboxStore
@@ -211,12 +212,13 @@ final class DataPlatformRelay: Sendable {
         self.pollInterval = pollInterval
     }
 
-    /// Runs until the task is cancelled, then hands the lease back so another instance (or this
-    /// one, restarted) relays at once rather than after the lease runs out.
+    /// Relays until a graceful shutdown (or cancellation): a pass under way finishes, a wait does
+    /// not. Then hands the lease back, so that another instance (or this one, restarted) relays
+    /// at once rather than after the lease runs out, and closes the sink.
     func run() async {
         let (store, owner) = (self.store, self.owner)
         var agedAt = ContinuousClock.now - .seconds(1)
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if ContinuousClock.now - agedAt >= .seconds(1) {
                 agedAt = ContinuousClock.now
                 if let oldest = try? await store.oldestUndeliveredEventTime() {
@@ -227,7 +229,7 @@ final class DataPlatformRelay: Sendable {
             }
             do {
                 let delivered = try await self.relayOnce()
-                if delivered == 0 { try await Task.sleep(for: self.pollInterval) }
+                if delivered == 0 { try await self.pause() }
             } catch is CancellationError {
                 break
             } catch {
@@ -236,11 +238,18 @@ final class DataPlatformRelay: Sendable {
                 if let suppressed = self.passFailureLines.admit() {
                     self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
                 }
-                try? await Task.sleep(for: self.pollInterval)
+                try? await self.pause()
             }
         }
         self.logger.debug("outbox relay: handing the lease back")
         _ = try? await self.onQueue { store.releaseRelayLease(owner: owner) }
+        await self.sink.close()
+        self.logger.debug("outbox relay stopped")
+    }
+
+    /// The poll interval, cut short by a graceful shutdown.
+    private func pause() async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.pollInterval) }
     }
 
     /// Claims a batch (up to the sink's ``EventSink/passLimit``) and delivers it in order; stops at

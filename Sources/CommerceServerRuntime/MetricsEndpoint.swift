@@ -3,9 +3,11 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import ServiceLifecycle
 
-/// Serves `GET /metrics` in the Prometheus text format from a collector registry.
-public final class MetricsEndpoint: Sendable {
+/// Serves `GET /metrics` in the Prometheus text format from a collector registry, from
+/// ``start(host:port:registry:group:)`` until the service group it runs in shuts down.
+public final class MetricsEndpoint: Service, Sendable {
     private let channel: any Channel
     public var port: Int { self.channel.localAddress?.port ?? 0 }
 
@@ -29,6 +31,12 @@ public final class MetricsEndpoint: Sendable {
 
     public func close() async {
         try? await self.channel.close()
+    }
+
+    /// Serves until a graceful shutdown, then closes.
+    public func run() async {
+        try? await gracefulShutdown()
+        await self.close()
     }
 }
 

@@ -4,7 +4,7 @@ import CommerceUseCases
 import FrameRPCServer
 
 /// `commerce.v1.CartService`.
-public struct CartService: RPCService {
+public struct CartService: RPCService, Commerce_V1_CartServiceHandler {
     let useCases: CommerceUseCases
     let guarded: GuardedMethods
 
@@ -13,29 +13,28 @@ public struct CartService: RPCService {
         self.guarded = GuardedMethods(gate: gate)
     }
 
-    public var methods: [RPCMethod] {
-        [
-            self.guarded.user("/commerce.v1.CartService/AddItem", mutating: true, user: { $0.userID }) { (request: Commerce_V1_AddCartItemRequest, user, _) in
-                Self.reply(try await self.useCases.changeCart(
-                    user: user, try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
-            },
-            self.guarded.user("/commerce.v1.CartService/RemoveItem", mutating: true, user: { $0.userID }) { (request: Commerce_V1_RemoveCartItemRequest, user, _) in
-                Self.reply(try await self.useCases.changeCart(user: user, .remove(try Validate.productID(request.productID))))
-            },
-            self.guarded.user("/commerce.v1.CartService/UpdateQuantity", mutating: true, user: { $0.userID }) { (request: Commerce_V1_UpdateCartItemRequest, user, _) in
-                Self.reply(try await self.useCases.changeCart(
-                    user: user, try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
-            },
-            self.guarded.user("/commerce.v1.CartService/GetCart", user: { $0.userID }) { (request: Commerce_V1_GetCartRequest, user, _) in
-                Self.reply(try await self.useCases.getCart(user: user))
-            },
-            self.guarded.user("/commerce.v1.CartService/CheckoutCart", mutating: true, user: { $0.userID }) {
-                (request: Commerce_V1_CheckoutCartRequest, user, context) in
-                let coupon = try Wire.optionalCoupon(request.couponID)
-                let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-                return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))
-            },
-        ]
+    public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
+
+    func addItem(_ request: Commerce_V1_AddCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+        Self.reply(try await self.useCases.changeCart(user: user, try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
+    }
+
+    func removeItem(_ request: Commerce_V1_RemoveCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+        Self.reply(try await self.useCases.changeCart(user: user, .remove(try Validate.productID(request.productID))))
+    }
+
+    func updateQuantity(_ request: Commerce_V1_UpdateCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+        Self.reply(try await self.useCases.changeCart(user: user, try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
+    }
+
+    func getCart(_ request: Commerce_V1_GetCartRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+        Self.reply(try await self.useCases.getCart(user: user))
+    }
+
+    func checkoutCart(_ request: Commerce_V1_CheckoutCartRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_PlaceOrderResponse {
+        let coupon = try Wire.optionalCoupon(request.couponID)
+        let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
+        return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))
     }
 
     static func reply(_ cart: Cart) -> Commerce_V1_CartResponse {

@@ -4,7 +4,7 @@ import CommerceUseCases
 import FrameRPCServer
 
 /// `commerce.v1.UserService`.
-public struct UserService: RPCService {
+public struct UserService: RPCService, Commerce_V1_UserServiceHandler {
     let useCases: CommerceUseCases
     let guarded: GuardedMethods
 
@@ -13,16 +13,15 @@ public struct UserService: RPCService {
         self.guarded = GuardedMethods(gate: gate)
     }
 
-    public var methods: [RPCMethod] {
-        [
-            self.guarded.service("/commerce.v1.UserService/CreateUser", mutating: true) { (request: Commerce_V1_CreateUserRequest, _) in
-                let user = try await self.useCases.createUser(name: try User.validName(request.name))
-                return Commerce_V1_CreateUserResponse.with { $0.user = .init(user) }
-            },
-            self.guarded.user("/commerce.v1.UserService/GetUser", user: { $0.userID }) { (_: Commerce_V1_GetUserRequest, id, _) in
-                let user = try await self.useCases.getUser(id)
-                return Commerce_V1_GetUserResponse.with { $0.user = .init(user) }
-            },
-        ]
+    public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
+
+    func createUser(_ request: Commerce_V1_CreateUserRequest, context: ServerContext) async throws -> Commerce_V1_CreateUserResponse {
+        let user = try await self.useCases.createUser(name: try User.validName(request.name))
+        return Commerce_V1_CreateUserResponse.with { $0.user = .init(user) }
+    }
+
+    func getUser(_ request: Commerce_V1_GetUserRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_GetUserResponse {
+        let found = try await self.useCases.getUser(user)
+        return Commerce_V1_GetUserResponse.with { $0.user = .init(found) }
     }
 }

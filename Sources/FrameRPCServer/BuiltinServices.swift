@@ -8,7 +8,7 @@ struct HealthService: RPCService {
 
     var methods: [RPCMethod] {
         [
-            .immediate("/framerpc.v1.Health/Check") { (request: Framerpc_V1_HealthCheckRequest) in
+            .immediate(Framerpc_V1_Health.Check.self) { request in
                 var response = Framerpc_V1_HealthCheckResponse()
                 if !request.service.isEmpty && !self.serviceNames.contains(request.service) {
                     response.status = .serviceUnknown
@@ -27,7 +27,7 @@ struct ReflectionService: RPCService {
 
     var methods: [RPCMethod] {
         [
-            .unary("/framerpc.v1.Reflection/ListMethods", access: .public) { (_: Framerpc_V1_ListMethodsRequest, _) in
+            .unary(Framerpc_V1_Reflection.ListMethods.self) { _, _ in
                 var response = Framerpc_V1_ListMethodsResponse()
                 response.methods = self.listing
                 return response
@@ -41,27 +41,22 @@ extension RPCRouter {
     func withBuiltins(isDraining: @escaping @Sendable () -> Bool) -> RPCRouter {
         var router = self
         let userServices = self.serviceNames
-        router.register(HealthService(serviceNames: userServices.union(["framerpc.v1.Health", "framerpc.v1.Reflection"]), isDraining: isDraining))
-        let reflectionName = "/framerpc.v1.Reflection/ListMethods"
-        var listing = router.methods.map(Self.info)
-        listing.append(Self.info(name: reflectionName, request: Framerpc_V1_ListMethodsRequest.protoMessageName,
-                                 response: Framerpc_V1_ListMethodsResponse.protoMessageName, mutating: false, access: .public))
+        router.register(HealthService(serviceNames: userServices.union([Framerpc_V1_Health.name, Framerpc_V1_Reflection.name]), isDraining: isDraining))
+        // Reflection lists itself: its table is built from a probe registration of it.
+        let reflection = ReflectionService(listing: []).methods
+        var listing = (router.methods + reflection).map(Self.info)
         listing.sort { $0.name < $1.name }
         router.register(ReflectionService(listing: listing))
         return router
     }
 
     private static func info(_ method: RPCMethod) -> Framerpc_V1_MethodInfo {
-        info(name: method.name, request: method.requestType, response: method.responseType, mutating: method.mutating, access: method.access)
-    }
-
-    private static func info(name: String, request: String, response: String, mutating: Bool, access: RPCAccess) -> Framerpc_V1_MethodInfo {
         var info = Framerpc_V1_MethodInfo()
-        info.name = name
-        info.requestType = request
-        info.responseType = response
-        info.mutating = mutating
-        info.access = access.name
+        info.name = method.name
+        info.requestType = method.requestType
+        info.responseType = method.responseType
+        info.mutating = method.mutating
+        info.access = method.access.name
         return info
     }
 }

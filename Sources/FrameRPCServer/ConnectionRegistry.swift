@@ -6,6 +6,9 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var draining = false
+        /// Who waits in ``drained()``, resumed when the last connection closes.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -20,7 +23,13 @@ final class ConnectionRegistry: Sendable {
     }
 
     func remove(_ channel: any Channel) {
-        _ = self.state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        let waiters: [CheckedContinuation<Void, Never>] = self.state.withLockedValue { state in
+            state.channels.removeValue(forKey: ObjectIdentifier(channel))
+            guard state.channels.isEmpty, !state.waiters.isEmpty else { return [] }
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     var count: Int { self.state.withLockedValue { $0.channels.count } }
@@ -32,6 +41,26 @@ final class ConnectionRegistry: Sendable {
         self.state.withLockedValue { state in
             state.draining = true
             return Array(state.channels.values)
+        }
+    }
+
+    /// Returns once no connection is open, or when the task is cancelled.
+    func drained() async {
+        let id: UInt64 = self.state.withLockedValue { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = self.state.withLockedValue { state in
+                    if state.channels.isEmpty || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            self.state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

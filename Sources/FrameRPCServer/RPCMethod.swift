@@ -32,6 +32,20 @@ public struct RPCMethod: Sendable {
         self.immediate = immediate
     }
 
+    /// The method `spec` declares (name, message types, access, side effects), answered by `handler`.
+    public init<Method: RPCMethodSpec>(_ spec: Method.Type, handler: @escaping Handler) {
+        self.init(
+            name: Method.descriptor.path, requestType: Method.Request.protoMessageName, responseType: Method.Response.protoMessageName,
+            mutating: Method.descriptor.mutating, access: Method.descriptor.access, handler: handler)
+    }
+
+    /// The method `spec` declares, over its protobuf messages; decoding failures become `INVALID_ARGUMENT`.
+    public static func unary<Method: RPCMethodSpec>(
+        _ spec: Method.Type, _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
+    ) -> RPCMethod {
+        Self.unary(Method.descriptor.path, mutating: Method.descriptor.mutating, access: Method.descriptor.access, body)
+    }
+
     /// A unary method over protobuf messages; decoding failures become `INVALID_ARGUMENT`.
     public static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ name: String,
@@ -59,8 +73,16 @@ public struct RPCMethod: Sendable {
     /// A method answered on the event loop that reads its request, ahead of every call already
     /// queued there, without a task or an admission slot: for what is cheap, never blocks and must
     /// stay fast under any load — a health check measures the server, not the queue of a flood.
+    public static func immediate<Method: RPCMethodSpec>(
+        _ spec: Method.Type, _ body: @escaping @Sendable (Method.Request) -> Method.Response
+    ) -> RPCMethod {
+        precondition(!Method.descriptor.mutating, "\(Method.descriptor) changes state: it cannot be answered on the event loop")
+        return Self.immediate(Method.descriptor.path, access: Method.descriptor.access, body)
+    }
+
+    /// ``immediate(_:_:)`` for a method without a generated spec (tests).
     public static func immediate<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String,
+        _ name: String, access: RPCAccess = .public,
         _ body: @escaping @Sendable (Request) -> Response
     ) -> RPCMethod {
         let answer: @Sendable (Data) throws(RPCError) -> [UInt8] = { payload throws(RPCError) in
@@ -78,7 +100,7 @@ public struct RPCMethod: Sendable {
         }
         return RPCMethod(
             name: name, requestType: Request.protoMessageName, responseType: Response.protoMessageName, mutating: false,
-            access: .public, handler: { payload, _ in try answer(payload) }, immediate: answer)
+            access: access, handler: { payload, _ in try answer(payload) }, immediate: answer)
     }
 
     /// The service part of the name: `package.Service`.

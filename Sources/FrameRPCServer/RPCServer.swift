@@ -3,15 +3,18 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 
-/// A FrameRPC server: SwiftNIO sockets, one ``ServerConnectionHandler`` per connection.
+/// A FrameRPC server: SwiftNIO sockets, one ``ServerConnectionHandler`` per connection. It serves
+/// from ``start(router:configuration:logger:group:)`` on; as a swift-service-lifecycle `Service`
+/// its ``run()`` returns after a graceful shutdown has drained it.
 ///
 /// ```swift
 /// let server = try await RPCServer.start(router: router, configuration: config)
 /// // ... server.port
 /// try await server.shutdownGracefully()   // GOAWAY, finish calls in flight, close
 /// ```
-public final class RPCServer: Sendable {
+public final class RPCServer: Service, Sendable {
     private let channel: any Channel
     private let registry: ConnectionRegistry
     private let configuration: ServerConfiguration
@@ -107,9 +110,14 @@ public final class RPCServer: Sendable {
         for channel in channels {
             channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
         }
-        let deadline = ContinuousClock.now + .nanoseconds(self.configuration.drainTimeout.nanoseconds)
-        while self.registry.count > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        // Each connection closes itself once its last call is answered: wait for the last one, or
+        // for the drain timeout.
+        let registry = self.registry
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await registry.drained() }
+            group.addTask { try? await Task.sleep(for: .nanoseconds(self.configuration.drainTimeout.nanoseconds)) }
+            await group.next()
+            group.cancelAll()
         }
         let stragglers = self.registry.beginDraining()
         for channel in stragglers {
@@ -117,6 +125,12 @@ public final class RPCServer: Sendable {
         }
         self.shutdownPromise.succeed()
         self.logger.info("drained", metadata: ["forced": "\(stragglers.count)"])
+    }
+
+    /// Serves until the service group shuts down gracefully (or this task is cancelled), then drains.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await self.shutdownGracefully()
     }
 
     /// Completes once ``shutdownGracefully()`` has finished.

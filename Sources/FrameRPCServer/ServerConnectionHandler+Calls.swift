@@ -6,6 +6,9 @@ import SwiftProtobuf
 
 /// Frames and calls: admission, launching a call as a task on the loop, deadlines, answers.
 extension ServerConnectionHandler {
+    /// Health probes are never refused for load: they measure the server, not its queue.
+    static let healthPrefix = "/\(Framerpc_V1_Health.name)/"
+
     // MARK: Frames
 
     func handle(frame: Frame) {
@@ -78,7 +81,7 @@ extension ServerConnectionHandler {
                 message: "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection")))
             return
         }
-        guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix("/framerpc.v1.Health/")) else {
+        guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix(Self.healthPrefix)) else {
             // Cheap to refuse: nothing decoded past the envelope, nothing queued.
             self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
                 code: .resourceExhausted, reason: WireReason.overloaded,

@@ -19,6 +19,7 @@
 #include "commerce_client.h"
 #include "framerpc/v1/builtin.pb-c.h"
 #include "framerpc/v1/envelope.pb-c.h"
+#include "commerce_methods.h"
 
 static int checks = 0, failures = 0;
 #define CHECK(cond, ...)                                                    \
@@ -108,7 +109,7 @@ static int health_check(int port, uint32_t timeout_ms, cc_status *status, uint32
     if (cc_connect(&client, "127.0.0.1", port, status) != 0) return -2;
     Framerpc__V1__HealthCheckRequest request = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    int rc = cc_call(client, "/framerpc.v1.Health/Check", &request.base, NULL, 0, timeout_ms, &framerpc__v1__health_check_response__descriptor,
+    int rc = cc_call(client, FRAMERPC_V1_HEALTH_CHECK, &request.base, NULL, 0, timeout_ms, &framerpc__v1__health_check_response__descriptor,
                      &reply, status);
     if (rc == 0 && serving) *serving = ((Framerpc__V1__HealthCheckResponse *)reply)->status;
     if (reply) protobuf_c_message_free_unpacked(reply, NULL);
@@ -197,7 +198,7 @@ int main(void) {
     if (client) {
         Framerpc__V1__HealthCheckRequest request = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
         uint32_t stream_id = 0;
-        CHECK(cc_send(client, "/framerpc.v1.Health/Check", &request.base, NULL, 0, 10000, &stream_id, &status) == 0 && stream_id == 1,
+        CHECK(cc_send(client, FRAMERPC_V1_HEALTH_CHECK, &request.base, NULL, 0, 10000, &stream_id, &status) == 0 && stream_id == 1,
               "send: stream %u", stream_id);
         CHECK(cc_cancel(client, stream_id) == 0, "cancel");
         ProtobufCMessage *reply = NULL;

@@ -24,6 +24,7 @@
 #include "commerce/v1/product.pb-c.h"
 #include "commerce/v1/user.pb-c.h"
 #include "framerpc/v1/builtin.pb-c.h"
+#include "commerce_methods.h"
 
 static int failures = 0;
 static int checks = 0;
@@ -70,7 +71,7 @@ static void test_users_and_balance(void) {
     Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
     create.name = "interop";
     Commerce__V1__CreateUserResponse *created =
-        call_ok("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor);
+        call_ok(COMMERCE_V1_USER_SERVICE_CREATE_USER, &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor);
     if (created == NULL) return;
     int64_t user = created->user->id;
     CHECK(user > 0 && strcmp(created->user->name, "interop") == 0, "created user");
@@ -78,7 +79,7 @@ static void test_users_and_balance(void) {
 
     Commerce__V1__GetUserRequest get = COMMERCE__V1__GET_USER_REQUEST__INIT;
     get.user_id = user;
-    Commerce__V1__GetUserResponse *got = call_ok("/commerce.v1.UserService/GetUser", &get.base, NULL, 0, &commerce__v1__get_user_response__descriptor);
+    Commerce__V1__GetUserResponse *got = call_ok(COMMERCE_V1_USER_SERVICE_GET_USER, &get.base, NULL, 0, &commerce__v1__get_user_response__descriptor);
     if (got) { CHECK(got->user->id == user, "GetUser id"); protobuf_c_message_free_unpacked(&got->base, NULL); }
 
     Commerce__V1__ChargeBalanceRequest charge = COMMERCE__V1__CHARGE_BALANCE_REQUEST__INIT;
@@ -86,34 +87,34 @@ static void test_users_and_balance(void) {
     charge.amount = 7000;
     cc_metadata key = {"idempotency-key", "interop-1"};
     for (int i = 0; i < 2; i++) {
-        Commerce__V1__ChargeBalanceResponse *r = call_ok("/commerce.v1.BalanceService/ChargeBalance", &charge.base, &key, 1,
+        Commerce__V1__ChargeBalanceResponse *r = call_ok(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, &key, 1,
                                                          &commerce__v1__charge_balance_response__descriptor);
         if (r) { CHECK(r->balance == 7000 && r->replayed == (i == 1), "charge %d: balance %lld replayed %d", i, (long long)r->balance, r->replayed); protobuf_c_message_free_unpacked(&r->base, NULL); }
     }
     charge.amount = 999;
-    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
                  CC_INVALID_ARGUMENT, "CHARGE_BELOW_MINIMUM");
     charge.amount = -5;
-    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
                  CC_INVALID_ARGUMENT, "INVALID_AMOUNT");
     charge.amount = 999000;
-    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
                  CC_FAILED_PRECONDITION, "BALANCE_LIMIT_EXCEEDED");
     charge.amount = 3000;
-    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, &key, 1, &commerce__v1__charge_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, &key, 1, &commerce__v1__charge_balance_response__descriptor,
                  CC_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED");
     charge.user_id = 987654321;
-    expect_error("/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, NULL, 0, &commerce__v1__charge_balance_response__descriptor,
                  CC_NOT_FOUND, "USER_NOT_FOUND");
 
     Commerce__V1__GetBalanceRequest balance = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
     balance.user_id = user;
-    Commerce__V1__GetBalanceResponse *b = call_ok("/commerce.v1.BalanceService/GetBalance", &balance.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
+    Commerce__V1__GetBalanceResponse *b = call_ok(COMMERCE_V1_BALANCE_SERVICE_GET_BALANCE, &balance.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
     if (b) { CHECK(b->balance == 7000, "balance %lld", (long long)b->balance); protobuf_c_message_free_unpacked(&b->base, NULL); }
 
     Commerce__V1__ListBalanceHistoryRequest history = COMMERCE__V1__LIST_BALANCE_HISTORY_REQUEST__INIT;
     history.user_id = user;
-    Commerce__V1__ListBalanceHistoryResponse *h = call_ok("/commerce.v1.BalanceService/ListBalanceHistory", &history.base, NULL, 0,
+    Commerce__V1__ListBalanceHistoryResponse *h = call_ok(COMMERCE_V1_BALANCE_SERVICE_LIST_BALANCE_HISTORY, &history.base, NULL, 0,
                                                           &commerce__v1__list_balance_history_response__descriptor);
     if (h) {
         CHECK(h->n_entries == 1 && h->entries[0]->type == COMMERCE__V1__BALANCE_ENTRY_TYPE__BALANCE_ENTRY_TYPE_CHARGE, "history");
@@ -122,7 +123,7 @@ static void test_users_and_balance(void) {
 
     /* protobuf-c sends strings unchecked: the server must refuse invalid UTF-8 and keep the connection. */
     create.name = "\xff\xfe";
-    expect_error("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
+    expect_error(COMMERCE_V1_USER_SERVICE_CREATE_USER, &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
                  CC_INVALID_ARGUMENT, "INVALID_UTF8");
 }
 
@@ -135,9 +136,9 @@ static void test_products_and_admin(void) {
     create.price = 1200;
     create.initial_stock = 3;
     /* The client's service token is not an admin credential. */
-    expect_error("/commerce.v1.AdminService/CreateProduct", &create.base, NULL, 0, &commerce__v1__create_product_response__descriptor,
+    expect_error(COMMERCE_V1_ADMIN_SERVICE_CREATE_PRODUCT, &create.base, NULL, 0, &commerce__v1__create_product_response__descriptor,
                  CC_PERMISSION_DENIED, "SCOPE_MISSING");
-    Commerce__V1__CreateProductResponse *created = call_ok("/commerce.v1.AdminService/CreateProduct", &create.base, &auth, 1,
+    Commerce__V1__CreateProductResponse *created = call_ok(COMMERCE_V1_ADMIN_SERVICE_CREATE_PRODUCT, &create.base, &auth, 1,
                                                            &commerce__v1__create_product_response__descriptor);
     if (created == NULL) return;
     int64_t product = created->product->id;
@@ -146,26 +147,26 @@ static void test_products_and_admin(void) {
     Commerce__V1__RestockRequest restock = COMMERCE__V1__RESTOCK_REQUEST__INIT;
     restock.product_id = product;
     restock.quantity = 4;
-    Commerce__V1__RestockResponse *r = call_ok("/commerce.v1.AdminService/Restock", &restock.base, &auth, 1, &commerce__v1__restock_response__descriptor);
+    Commerce__V1__RestockResponse *r = call_ok(COMMERCE_V1_ADMIN_SERVICE_RESTOCK, &restock.base, &auth, 1, &commerce__v1__restock_response__descriptor);
     if (r) { CHECK(r->product->stock == 7, "restocked to %lld", (long long)r->product->stock); protobuf_c_message_free_unpacked(&r->base, NULL); }
 
     Commerce__V1__GetProductRequest get = COMMERCE__V1__GET_PRODUCT_REQUEST__INIT;
     get.product_id = product;
-    Commerce__V1__GetProductResponse *p = call_ok("/commerce.v1.ProductService/GetProduct", &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor);
+    Commerce__V1__GetProductResponse *p = call_ok(COMMERCE_V1_PRODUCT_SERVICE_GET_PRODUCT, &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor);
     if (p) { CHECK(p->product->stock == 7 && p->product->price == 1200, "GetProduct"); protobuf_c_message_free_unpacked(&p->base, NULL); }
     get.product_id = 987654321;
-    expect_error("/commerce.v1.ProductService/GetProduct", &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor,
+    expect_error(COMMERCE_V1_PRODUCT_SERVICE_GET_PRODUCT, &get.base, NULL, 0, &commerce__v1__get_product_response__descriptor,
                  CC_NOT_FOUND, "PRODUCT_NOT_FOUND");
 
     Commerce__V1__ListProductsRequest list = COMMERCE__V1__LIST_PRODUCTS_REQUEST__INIT;
-    Commerce__V1__ListProductsResponse *l = call_ok("/commerce.v1.ProductService/ListProducts", &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
+    Commerce__V1__ListProductsResponse *l = call_ok(COMMERCE_V1_PRODUCT_SERVICE_LIST_PRODUCTS, &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
     if (l) { CHECK(l->n_products >= 1, "ListProducts"); protobuf_c_message_free_unpacked(&l->base, NULL); }
 }
 
 static int64_t new_user(const char *name, int64_t charge) {
     Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
     create.name = (char *)name;
-    Commerce__V1__CreateUserResponse *created = call_ok("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0,
+    Commerce__V1__CreateUserResponse *created = call_ok(COMMERCE_V1_USER_SERVICE_CREATE_USER, &create.base, NULL, 0,
                                                         &commerce__v1__create_user_response__descriptor);
     if (created == NULL) return 0;
     int64_t id = created->user->id;
@@ -174,7 +175,7 @@ static int64_t new_user(const char *name, int64_t charge) {
         Commerce__V1__ChargeBalanceRequest request = COMMERCE__V1__CHARGE_BALANCE_REQUEST__INIT;
         request.user_id = id;
         request.amount = charge;
-        Commerce__V1__ChargeBalanceResponse *r = call_ok("/commerce.v1.BalanceService/ChargeBalance", &request.base, NULL, 0,
+        Commerce__V1__ChargeBalanceResponse *r = call_ok(COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &request.base, NULL, 0,
                                                          &commerce__v1__charge_balance_response__descriptor);
         if (r) protobuf_c_message_free_unpacked(&r->base, NULL);
     }
@@ -186,13 +187,13 @@ static void test_orders_and_coupons(void) {
     Commerce__V1__IssueCouponRequest issue = COMMERCE__V1__ISSUE_COUPON_REQUEST__INIT;
     issue.user_id = buyer;
     issue.campaign_id = 1; /* the demo's welcome campaign: 5,000 off */
-    Commerce__V1__IssueCouponResponse *issued = call_ok("/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0,
+    Commerce__V1__IssueCouponResponse *issued = call_ok(COMMERCE_V1_COUPON_SERVICE_ISSUE_COUPON, &issue.base, NULL, 0,
                                                         &commerce__v1__issue_coupon_response__descriptor);
     if (issued == NULL) return;
     int64_t coupon = issued->coupon->id;
     CHECK(issued->coupon->state == COMMERCE__V1__COUPON_STATE__COUPON_STATE_AVAILABLE, "coupon available");
     protobuf_c_message_free_unpacked(&issued->base, NULL);
-    expect_error("/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0, &commerce__v1__issue_coupon_response__descriptor,
+    expect_error(COMMERCE_V1_COUPON_SERVICE_ISSUE_COUPON, &issue.base, NULL, 0, &commerce__v1__issue_coupon_response__descriptor,
                  CC_ALREADY_EXISTS, "COUPON_ALREADY_ISSUED");
 
     Commerce__V1__OrderItem item = COMMERCE__V1__ORDER_ITEM__INIT;
@@ -204,14 +205,14 @@ static void test_orders_and_coupons(void) {
     place.n_items = 1;
     place.items = items;
     place.coupon_id = coupon;
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_PERMISSION_DENIED, "COUPON_NOT_OWNED");
     place.coupon_id = 0;
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_FAILED_PRECONDITION, "INSUFFICIENT_BALANCE");
     place.user_id = buyer;
     place.coupon_id = coupon;
-    Commerce__V1__PlaceOrderResponse *placed = call_ok("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0,
+    Commerce__V1__PlaceOrderResponse *placed = call_ok(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0,
                                                        &commerce__v1__place_order_response__descriptor);
     if (placed == NULL) return;
     CHECK(placed->order->total == 50000 && placed->order->discount == 5000 && placed->order->amount_paid == 45000 &&
@@ -220,29 +221,29 @@ static void test_orders_and_coupons(void) {
           (long long)placed->order->discount, (long long)placed->order->amount_paid, (long long)placed->balance_after);
     int64_t order = placed->order->id;
     protobuf_c_message_free_unpacked(&placed->base, NULL);
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_FAILED_PRECONDITION, "COUPON_ALREADY_USED");
     item.quantity = 100000;
     place.coupon_id = 0;
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_INVALID_ARGUMENT, "INVALID_QUANTITY");
     item.quantity = 1000;
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_FAILED_PRECONDITION, "OUT_OF_STOCK");
     place.n_items = 0;
-    expect_error("/commerce.v1.OrderService/PlaceOrder", &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
+    expect_error(COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, NULL, 0, &commerce__v1__place_order_response__descriptor,
                  CC_INVALID_ARGUMENT, "EMPTY_ORDER");
 
     Commerce__V1__GetOrderRequest get = COMMERCE__V1__GET_ORDER_REQUEST__INIT;
     get.order_id = order;
-    Commerce__V1__GetOrderResponse *got = call_ok("/commerce.v1.OrderService/GetOrder", &get.base, NULL, 0, &commerce__v1__get_order_response__descriptor);
+    Commerce__V1__GetOrderResponse *got = call_ok(COMMERCE_V1_ORDER_SERVICE_GET_ORDER, &get.base, NULL, 0, &commerce__v1__get_order_response__descriptor);
     if (got) {
         CHECK(got->order->status == COMMERCE__V1__ORDER_STATUS__ORDER_STATUS_PAID && strcmp(got->order->lines[0]->product_name, "Wireless mouse") == 0, "GetOrder");
         protobuf_c_message_free_unpacked(&got->base, NULL);
     }
     Commerce__V1__ListUserCouponsRequest list = COMMERCE__V1__LIST_USER_COUPONS_REQUEST__INIT;
     list.user_id = buyer;
-    Commerce__V1__ListUserCouponsResponse *coupons = call_ok("/commerce.v1.CouponService/ListUserCoupons", &list.base, NULL, 0,
+    Commerce__V1__ListUserCouponsResponse *coupons = call_ok(COMMERCE_V1_COUPON_SERVICE_LIST_USER_COUPONS, &list.base, NULL, 0,
                                                              &commerce__v1__list_user_coupons_response__descriptor);
     if (coupons) {
         CHECK(coupons->n_coupons == 1 && coupons->coupons[0]->state == COMMERCE__V1__COUPON_STATE__COUPON_STATE_USED &&
@@ -253,11 +254,11 @@ static void test_orders_and_coupons(void) {
 
 static void test_protocol(void) {
     Framerpc__V1__HealthCheckRequest health = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
-    Framerpc__V1__HealthCheckResponse *hr = call_ok("/framerpc.v1.Health/Check", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
+    Framerpc__V1__HealthCheckResponse *hr = call_ok(FRAMERPC_V1_HEALTH_CHECK, &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
     if (hr) { CHECK(hr->status == FRAMERPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING, "health"); protobuf_c_message_free_unpacked(&hr->base, NULL); }
 
     Framerpc__V1__ListMethodsRequest methods = FRAMERPC__V1__LIST_METHODS_REQUEST__INIT;
-    Framerpc__V1__ListMethodsResponse *mr = call_ok("/framerpc.v1.Reflection/ListMethods", &methods.base, NULL, 0, &framerpc__v1__list_methods_response__descriptor);
+    Framerpc__V1__ListMethodsResponse *mr = call_ok(FRAMERPC_V1_REFLECTION_LIST_METHODS, &methods.base, NULL, 0, &framerpc__v1__list_methods_response__descriptor);
     if (mr) {
         /* Exactly the methods proto/ declares (from protobuf-c's service descriptors) and the two built-ins. */
         const ProtobufCServiceDescriptor *services[] = {
@@ -290,7 +291,7 @@ static void test_protocol(void) {
     Commerce__V1__GetUserRequest get = COMMERCE__V1__GET_USER_REQUEST__INIT;
     for (int i = 0; i < 3; i++) {
         get.user_id = 987654320 + i;
-        CHECK(cc_send(client, "/commerce.v1.UserService/GetUser", &get.base, NULL, 0, 5000, &ids[i], &status) == 0, "send %d", i);
+        CHECK(cc_send(client, COMMERCE_V1_USER_SERVICE_GET_USER, &get.base, NULL, 0, 5000, &ids[i], &status) == 0, "send %d", i);
     }
     for (int i = 2; i >= 0; i--) {
         ProtobufCMessage *reply = NULL;
@@ -309,11 +310,11 @@ static void test_protocol(void) {
     Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
     create.name = big;
     cc_set_max_frame_size(client, 8u * 1024u * 1024u);
-    expect_error("/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
+    expect_error(COMMERCE_V1_USER_SERVICE_CREATE_USER, &create.base, NULL, 0, &commerce__v1__create_user_response__descriptor,
                  CC_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE");
     cc_set_max_frame_size(client, CC_DEFAULT_MAX_FRAME);
     free(big);
-    Framerpc__V1__HealthCheckResponse *again = call_ok("/framerpc.v1.Health/Check", &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
+    Framerpc__V1__HealthCheckResponse *again = call_ok(FRAMERPC_V1_HEALTH_CHECK, &health.base, NULL, 0, &framerpc__v1__health_check_response__descriptor);
     if (again) protobuf_c_message_free_unpacked(&again->base, NULL);
 }
 
@@ -322,22 +323,22 @@ static void test_protocol(void) {
 static void test_access(const char *service_token, const char *user_token) {
     Commerce__V1__ListProductsRequest list = COMMERCE__V1__LIST_PRODUCTS_REQUEST__INIT;
     Commerce__V1__ListProductsResponse *products =
-        call_ok("/commerce.v1.ProductService/ListProducts", &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
+        call_ok(COMMERCE_V1_PRODUCT_SERVICE_LIST_PRODUCTS, &list.base, NULL, 0, &commerce__v1__list_products_response__descriptor);
     if (products) protobuf_c_message_free_unpacked(&products->base, NULL);
     Commerce__V1__GetBalanceRequest mine = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
     mine.user_id = 1;
-    expect_error("/commerce.v1.BalanceService/GetBalance", &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_GET_BALANCE, &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
                  CC_UNAUTHENTICATED, "MISSING_CREDENTIALS");
     CHECK(cc_set_token(client, user_token) == 0, "cc_set_token");
     Commerce__V1__GetBalanceResponse *balance =
-        call_ok("/commerce.v1.BalanceService/GetBalance", &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
+        call_ok(COMMERCE_V1_BALANCE_SERVICE_GET_BALANCE, &mine.base, NULL, 0, &commerce__v1__get_balance_response__descriptor);
     if (balance) protobuf_c_message_free_unpacked(&balance->base, NULL);
     Commerce__V1__GetBalanceRequest theirs = COMMERCE__V1__GET_BALANCE_REQUEST__INIT;
     theirs.user_id = 2;
-    expect_error("/commerce.v1.BalanceService/GetBalance", &theirs.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_GET_BALANCE, &theirs.base, NULL, 0, &commerce__v1__get_balance_response__descriptor,
                  CC_PERMISSION_DENIED, "SUBJECT_MISMATCH");
     cc_metadata forged = {"authorization", "Bearer not.a.token"};
-    expect_error("/commerce.v1.BalanceService/GetBalance", &mine.base, &forged, 1, &commerce__v1__get_balance_response__descriptor,
+    expect_error(COMMERCE_V1_BALANCE_SERVICE_GET_BALANCE, &mine.base, &forged, 1, &commerce__v1__get_balance_response__descriptor,
                  CC_UNAUTHENTICATED, "TOKEN_MALFORMED");
     CHECK(cc_set_token(client, service_token) == 0, "cc_set_token");
 }

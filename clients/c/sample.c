@@ -17,6 +17,7 @@
 #include "commerce/v1/order.pb-c.h"
 #include "commerce/v1/product.pb-c.h"
 #include "commerce/v1/user.pb-c.h"
+#include "commerce_methods.h"
 
 /* Prints a failed call's status the way a program should read it: code, then reason. */
 static void report(const char *what, const cc_status *status) {
@@ -49,7 +50,7 @@ int main(int argc, char **argv) {
     Commerce__V1__CreateUserRequest create = COMMERCE__V1__CREATE_USER_REQUEST__INIT;
     create.name = "C sample user";
     Commerce__V1__CreateUserResponse *created = NULL;
-    if (cc_call(client, "/commerce.v1.UserService/CreateUser", &create.base, NULL, 0, 5000,
+    if (cc_call(client, COMMERCE_V1_USER_SERVICE_CREATE_USER, &create.base, NULL, 0, 5000,
                 &commerce__v1__create_user_response__descriptor, (ProtobufCMessage **)&created, &status) != 0) {
         report("CreateUser", &status);
         goto done;
@@ -66,7 +67,7 @@ int main(int argc, char **argv) {
     cc_metadata key = {"idempotency-key", "c-sample-charge-1"};
     for (int attempt = 1; attempt <= 2; attempt++) {
         Commerce__V1__ChargeBalanceResponse *charged = NULL;
-        if (cc_call(client, "/commerce.v1.BalanceService/ChargeBalance", &charge.base, &key, 1, 5000,
+        if (cc_call(client, COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, &key, 1, 5000,
                     &commerce__v1__charge_balance_response__descriptor, (ProtobufCMessage **)&charged, &status) != 0) {
             report("ChargeBalance", &status);
             goto done;
@@ -79,7 +80,7 @@ int main(int argc, char **argv) {
     /* 4. An error reply: a charge below the 1,000 won minimum. Programs switch on status.reason. */
     charge.amount = 10;
     Commerce__V1__ChargeBalanceResponse *refused = NULL;
-    if (cc_call(client, "/commerce.v1.BalanceService/ChargeBalance", &charge.base, NULL, 0, 5000,
+    if (cc_call(client, COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE, &charge.base, NULL, 0, 5000,
                 &commerce__v1__charge_balance_response__descriptor, (ProtobufCMessage **)&refused, &status) != 0) {
         printf("a 10 won charge is refused: %s / %s\n", cc_code_name(status.code), status.reason);
     }
@@ -90,7 +91,7 @@ int main(int argc, char **argv) {
     Commerce__V1__ListProductsRequest list = COMMERCE__V1__LIST_PRODUCTS_REQUEST__INIT;
     list.page = &page;
     Commerce__V1__ListProductsResponse *products = NULL;
-    if (cc_call(client, "/commerce.v1.ProductService/ListProducts", &list.base, NULL, 0, 5000,
+    if (cc_call(client, COMMERCE_V1_PRODUCT_SERVICE_LIST_PRODUCTS, &list.base, NULL, 0, 5000,
                 &commerce__v1__list_products_response__descriptor, (ProtobufCMessage **)&products, &status) != 0) {
         report("ListProducts", &status);
         goto done;
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
     issue.campaign_id = 1;
     Commerce__V1__IssueCouponResponse *issued = NULL;
     int64_t coupon_id = 0;
-    if (cc_call(client, "/commerce.v1.CouponService/IssueCoupon", &issue.base, NULL, 0, 5000,
+    if (cc_call(client, COMMERCE_V1_COUPON_SERVICE_ISSUE_COUPON, &issue.base, NULL, 0, 5000,
                 &commerce__v1__issue_coupon_response__descriptor, (ProtobufCMessage **)&issued, &status) == 0) {
         coupon_id = issued->coupon->id;
         printf("coupon %lld: %s\n", (long long)coupon_id, issued->coupon->campaign->name);
@@ -129,7 +130,7 @@ int main(int argc, char **argv) {
     place.coupon_id = coupon_id;
     cc_metadata order_key = {"idempotency-key", "c-sample-order-1"};
     Commerce__V1__PlaceOrderResponse *placed = NULL;
-    if (cc_call(client, "/commerce.v1.OrderService/PlaceOrder", &place.base, &order_key, 1, 5000,
+    if (cc_call(client, COMMERCE_V1_ORDER_SERVICE_PLACE_ORDER, &place.base, &order_key, 1, 5000,
                 &commerce__v1__place_order_response__descriptor, (ProtobufCMessage **)&placed, &status) != 0) {
         report("PlaceOrder", &status);
         goto done;
@@ -143,7 +144,7 @@ int main(int argc, char **argv) {
     Commerce__V1__ListBalanceHistoryRequest history = COMMERCE__V1__LIST_BALANCE_HISTORY_REQUEST__INIT;
     history.user_id = user_id;
     Commerce__V1__ListBalanceHistoryResponse *entries = NULL;
-    if (cc_call(client, "/commerce.v1.BalanceService/ListBalanceHistory", &history.base, NULL, 0, 5000,
+    if (cc_call(client, COMMERCE_V1_BALANCE_SERVICE_LIST_BALANCE_HISTORY, &history.base, NULL, 0, 5000,
                 &commerce__v1__list_balance_history_response__descriptor, (ProtobufCMessage **)&entries, &status) != 0) {
         report("ListBalanceHistory", &status);
         goto done;

@@ -1,0 +1,34 @@
+import CommerceUseCases
+import Logging
+import ServiceLifecycle
+
+/// Expires unpaid two-step orders and takes the day's ranking snapshot, every `interval`, until a
+/// graceful shutdown. Every instance sweeps: the guarded status change makes each expiry happen
+/// once, and the first sweep of any instance after the shop's midnight takes the snapshot.
+struct ExpirySweeper: Service {
+    let useCases: CommerceUseCases
+    let interval: Duration
+    /// The shop's calendar, for the snapshot's log line.
+    let timeZone: String
+    let logger: Logger
+    /// Runs before each sweep (the memory releaser's look at the load).
+    let tick: @Sendable () -> Void
+
+    func run() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            self.tick()
+            do {
+                let expired = try await self.useCases.expireOrders()
+                if expired > 0 { self.logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
+                if try await self.useCases.takeRankingSnapshot() {
+                    self.logger.info("took the ranking snapshot", metadata: ["time_zone": "\(self.timeZone)"])
+                }
+            } catch {
+                self.logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
+            }
+            // The wait ends early on a graceful shutdown; a sweep in progress does not.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+        }
+        self.logger.debug("expiry sweeper stopped")
+    }
+}
