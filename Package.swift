@@ -141,6 +141,28 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Test seams
+        // A client transport into a server's router, without a socket.
+        .target(
+            name: "FrameRPCInProcess",
+            dependencies: [
+                "FrameRPC", "FrameRPCServer", "FrameRPCClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The whole service in-process on a temporary SQLite store, with test credentials.
+        .target(
+            name: "CommerceTestSupport",
+            dependencies: [
+                "FrameRPCInProcess", "FrameRPCServer", "CommerceClient", "CommerceService", "CommerceSQLite", "CommerceUseCases",
+                "CommerceDomain", "CommerceAuth",
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: Executables
         // The protoc plugin that writes the method tables from proto/ (scripts/generate-protos.sh).
         .executableTarget(
@@ -202,6 +224,13 @@ let package = Package(
         ),
         .testTarget(name: "CommerceDomainTests", dependencies: ["CommerceDomain"], swiftSettings: strict),
         .testTarget(
+            name: "CommerceServiceTests",
+            dependencies: [
+                "CommerceTestSupport", "CommerceClient", "CommerceProto", "CommerceDomain", "FrameRPC", "FrameRPCClient",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "CommerceSQLiteTests",
             dependencies: [
                 "CommerceSQLite", "CommerceUseCases", "CommerceDomain", .product(name: "GRDB", package: "GRDB.swift"),
@@ -212,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "CommerceServerTests",
             dependencies: [
-                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth",
+                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth", "CommerceTestSupport",
                 "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService", "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

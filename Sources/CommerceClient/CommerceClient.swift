@@ -16,7 +16,9 @@ import SwiftProtobuf
 /// let receipt = try await client.chargeBalance(userID: user.id, amount: 10_000, idempotencyKey: UUID().uuidString)
 /// ```
 public final class CommerceClient: Sendable {
-    public let rpc: RPCClient
+    /// What carries the calls: an ``FrameRPCClient/RPCClient`` (TCP or TLS connections), or an
+    /// in-process transport in tests.
+    public let rpc: any RPCTransport
     /// The bearer token sent as `authorization: Bearer <token>` on every call (a user's own, or a
     /// service's); browsing needs none. Calls whose options carry an `authorization` entry keep theirs.
     public let token: String?
@@ -26,9 +28,14 @@ public final class CommerceClient: Sendable {
     /// - Parameter group: where the connections live. Pass a single `EventLoop` to keep every
     ///   connection on one thread; callers whose tasks run on that loop (see
     ///   ``FrameRPC/EventLoopTaskExecutor``) then send and resume without any thread hop.
-    public init(configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
+    public convenience init(configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.rpc = RPCClient(configuration: configuration, group: group)
+        self.init(transport: RPCClient(configuration: configuration, group: group), token: token, adminToken: adminToken)
+    }
+
+    /// A client over `transport`: `FrameRPCInProcess`'s `InProcessTransport` for tests without a socket.
+    public init(transport: any RPCTransport, token: String? = nil, adminToken: String? = nil) {
+        self.rpc = transport
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
         self.authorization = self.token.map { "Bearer \($0)" }

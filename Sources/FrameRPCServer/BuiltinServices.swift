@@ -37,8 +37,8 @@ struct ReflectionService: RPCService {
 }
 
 extension RPCRouter {
-    /// This router plus the built-in Health and Reflection services.
-    func withBuiltins(isDraining: @escaping @Sendable () -> Bool) -> RPCRouter {
+    /// This router plus the built-in Health and Reflection services: the table a server serves.
+    public func withBuiltins(isDraining: @escaping @Sendable () -> Bool) -> RPCRouter {
         var router = self
         let userServices = self.serviceNames
         router.register(HealthService(serviceNames: userServices.union([Framerpc_V1_Health.name, Framerpc_V1_Reflection.name]), isDraining: isDraining))

@@ -150,14 +150,7 @@ extension ServerConnectionHandler {
     func finish(streamID: UInt32, result: Result<[UInt8], any Error>, context: ServerContext) {
         // Gone when the deadline already answered it, the client cancelled it, or the connection closed.
         guard let call = self.removeCall(streamID) else { return }
-        let mapped: Result<[UInt8], RPCError> = result.mapError { error in
-            if let convertible = error as? any RPCErrorConvertible { return convertible.rpcError }
-            if error is CancellationError {
-                return RPCError(code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled")
-            }
-            context.logger.error("handler failed with an unmapped error", metadata: ["error": "\(error)"])
-            return RPCError(code: .internal, reason: WireReason.internalError, message: "internal error")
-        }
+        let mapped: Result<[UInt8], RPCError> = result.mapError { RPCError.answering($0, logger: context.logger) }
         if case .failure(let error) = mapped {
             if self.logger.logLevel <= .debug {
                 context.logger.debug("call failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])

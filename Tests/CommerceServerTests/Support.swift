@@ -5,6 +5,7 @@ import CommercePostgres
 import CommerceServerRuntime
 import CommerceService
 import CommerceSQLite
+import CommerceTestSupport
 import CommerceUseCases
 import FrameRPC
 import FrameRPCClient
@@ -15,24 +16,22 @@ import NIOPosix
 import Synchronization
 import Testing
 
-let adminToken = "test-admin-token"
+/// The keys every test server verifies tokens with, and the tokens signed with them.
+let credentials = TestCredentials()
+let adminToken = credentials.adminToken
+let testKeys = credentials.keys
+let testAuth = credentials.auth
 
-/// The keys every test server verifies tokens with (HS256: a shared secret, cheap to check).
-let testKeys = try! TokenKeySet([TokenKey.generate(id: "test-key", algorithm: .hs256)])
-let testAuth = AuthMode.tokens(testKeys)
-
-/// A token signed with ``testKeys``, valid for a day.
+/// A token signed with ``testKeys``, valid for `ttl` seconds.
 func testToken(subject: String, scopes: Set<Scope>, ttl: Int64 = 86_400) -> String {
-    let now = Int64(Date().timeIntervalSince1970)
-    return try! AccessToken(subject: subject, scopes: scopes, expiresAt: now + ttl, notBefore: now, issuedAt: now)
-        .signed(with: testKeys.signingKey!)
+    credentials.token(subject: subject, scopes: scopes, ttl: ttl)
 }
 
 /// What the tests' clients send: a storefront acting for the users it names.
-let serviceToken = testToken(subject: "test-storefront", scopes: [.service])
+let serviceToken = credentials.serviceToken
 
 /// A token of user `id` only.
-func userToken(_ id: Int64) -> String { testToken(subject: "\(id)", scopes: [.user]) }
+func userToken(_ id: Int64) -> String { credentials.userToken(id) }
 
 /// ``testKeys`` as a key set file, for the server processes the tests start.
 let testKeysFile: String = {
