@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -86,7 +86,8 @@ let package = Package(
             name: "CommerceSQLite",
             dependencies: [
                 "CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -116,7 +117,8 @@ let package = Package(
         .target(
             name: "CommerceServerRuntime",
             dependencies: [
-                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceAuth", "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain",
+                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceAuth", "CommerceSQLite", "CommercePostgres",
+                "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -157,7 +159,8 @@ let package = Package(
         .target(
             name: "CommerceTestSupport",
             dependencies: [
-                "FrameRPCInProcess", "FrameRPCServer", "CommerceClient", "CommerceService", "CommerceSQLite", "CommerceUseCases",
+                "FrameRPCInProcess", "FrameRPCServer", "CommerceClient", "CommerceService", "CommerceSQLite",
+                "CommerceUseCases",
                 "CommerceDomain", "CommerceAuth",
             ],
             swiftSettings: strict
@@ -177,7 +180,8 @@ let package = Package(
         .executableTarget(
             name: "CommerceServerCLI",
             dependencies: [
-                "CommerceServerRuntime", "CommerceAuth", "CommerceService", "CommerceSQLite", "CommercePostgres", "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
+                "CommerceServerRuntime", "CommerceAuth", "CommerceService", "CommerceSQLite", "CommercePostgres",
+                "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -226,7 +230,8 @@ let package = Package(
         .testTarget(
             name: "CommerceServiceTests",
             dependencies: [
-                "CommerceTestSupport", "CommerceClient", "CommerceProto", "CommerceDomain", "FrameRPC", "FrameRPCClient",
+                "CommerceTestSupport", "CommerceClient", "CommerceProto", "CommerceDomain", "FrameRPC",
+                "FrameRPCClient",
             ],
             swiftSettings: strict
         ),
@@ -241,8 +246,10 @@ let package = Package(
         .testTarget(
             name: "CommerceServerTests",
             dependencies: [
-                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth", "CommerceTestSupport",
-                "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService", "FrameRPCServer",
+                "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
+                "CommerceAuth", "CommerceTestSupport",
+                "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService",
+                "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -279,11 +286,22 @@ if Context.environment["COMMERCE_FUZZ"] == "1" {
         ),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"))
-    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Tests/Fuzz/FuzzSupport", swiftSettings: strict))
+    package.targets.append(
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CFuzzDriver"],
+            path: "Tests/Fuzz/FuzzSupport",
+            swiftSettings: strict
+        )
+    )
     for target in fuzzTargets {
         package.targets.append(
             .executableTarget(
-                name: target.name, dependencies: ["FuzzSupport"] + target.dependencies, path: "Tests/Fuzz/\(target.name)",
-                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+                name: target.name,
+                dependencies: ["FuzzSupport"] + target.dependencies,
+                path: "Tests/Fuzz/\(target.name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
+            )
+        )
     }
 }

@@ -10,7 +10,8 @@ public struct AccessToken: Sendable, Hashable {
     public var notBefore: Int64?
     public var issuedAt: Int64?
 
-    public init(subject: String, scopes: Set<Scope>, expiresAt: Int64, notBefore: Int64? = nil, issuedAt: Int64? = nil) {
+    public init(subject: String, scopes: Set<Scope>, expiresAt: Int64, notBefore: Int64? = nil, issuedAt: Int64? = nil)
+    {
         self.subject = subject
         self.scopes = scopes
         self.expiresAt = expiresAt
@@ -44,9 +45,15 @@ public struct AccessToken: Sendable, Hashable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let header = try encoder.encode(Header(alg: key.algorithm.rawValue, typ: "JWT", kid: key.id))
-        let claims = try encoder.encode(Claims(
-            sub: self.subject, scope: Scope.allCases.filter(self.scopes.contains).map(\.rawValue).joined(separator: " "),
-            exp: self.expiresAt, nbf: self.notBefore, iat: self.issuedAt))
+        let claims = try encoder.encode(
+            Claims(
+                sub: self.subject,
+                scope: Scope.allCases.filter(self.scopes.contains).map(\.rawValue).joined(separator: " "),
+                exp: self.expiresAt,
+                nbf: self.notBefore,
+                iat: self.issuedAt
+            )
+        )
         let input = Base64URL.encode(header) + "." + Base64URL.encode(claims)
         return input + "." + Base64URL.encode(try key.sign(Data(input.utf8)))
     }

@@ -49,7 +49,9 @@ public struct TokenKey: Sendable {
         switch self.material {
         case .secret(let key): return Data(HMAC<SHA256>.authenticationCode(for: input, using: key))
         case .ed25519(_, let privateKey):
-            guard let privateKey else { throw TokenKeyError(message: "key \(self.id) holds only a public key: it cannot sign") }
+            guard let privateKey else {
+                throw TokenKeyError(message: "key \(self.id) holds only a public key: it cannot sign")
+            }
             return try privateKey.signature(for: input)
         }
     }

@@ -77,12 +77,23 @@ public struct TokenKeySet: Sendable {
         let keys = self.keys.map { key -> JWK in
             switch key.material {
             case .secret(let secret):
-                return JWK(kty: "oct", kid: key.id, alg: key.algorithm.rawValue, use: "sig",
-                           k: secret.withUnsafeBytes { Base64URL.encode($0) })
+                return JWK(
+                    kty: "oct",
+                    kid: key.id,
+                    alg: key.algorithm.rawValue,
+                    use: "sig",
+                    k: secret.withUnsafeBytes { Base64URL.encode($0) }
+                )
             case .ed25519(let publicKey, let privateKey):
-                return JWK(kty: "OKP", kid: key.id, alg: key.algorithm.rawValue, use: "sig", crv: "Ed25519",
-                           x: Base64URL.encode(publicKey.rawRepresentation),
-                           d: privateParts ? privateKey.map { Base64URL.encode($0.rawRepresentation) } : nil)
+                return JWK(
+                    kty: "OKP",
+                    kid: key.id,
+                    alg: key.algorithm.rawValue,
+                    use: "sig",
+                    crv: "Ed25519",
+                    x: Base64URL.encode(publicKey.rawRepresentation),
+                    d: privateParts ? privateKey.map { Base64URL.encode($0.rawRepresentation) } : nil
+                )
             }
         }
         let encoder = JSONEncoder()
@@ -96,7 +107,13 @@ public struct TokenKeySet: Sendable {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path,
+                contents: data,
+                attributes: [.posixPermissions: 0o600]
+            )
+        else {
             throw TokenKeyError(message: "cannot write \(temporary.path)")
         }
         // rename(2) replaces the old set in one step: a server reloading it sees the old or the new.
@@ -121,7 +138,9 @@ public struct TokenKeySet: Sendable {
                 throw TokenKeyError(message: "key \(id): an oct key is for HS256, not \(jwk.alg ?? "")")
             }
             let secret = try bytes(jwk.k, "k")
-            guard secret.count >= 32 else { throw TokenKeyError(message: "key \(id): an HS256 secret needs at least 32 bytes") }
+            guard secret.count >= 32 else {
+                throw TokenKeyError(message: "key \(id): an HS256 secret needs at least 32 bytes")
+            }
             return TokenKey(id: id, material: .secret(SymmetricKey(data: secret)))
         case ("OKP", "Ed25519"):
             guard jwk.alg == nil || jwk.alg == TokenKey.Algorithm.edDSA.rawValue else {
@@ -129,7 +148,9 @@ public struct TokenKeySet: Sendable {
             }
             do {
                 let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: try bytes(jwk.x, "x"))
-                let privateKey = try jwk.d.map { _ in try Curve25519.Signing.PrivateKey(rawRepresentation: try bytes(jwk.d, "d")) }
+                let privateKey = try jwk.d.map { _ in
+                    try Curve25519.Signing.PrivateKey(rawRepresentation: try bytes(jwk.d, "d"))
+                }
                 if let privateKey, privateKey.publicKey.rawRepresentation != publicKey.rawRepresentation {
                     throw TokenKeyError(message: "key \(id): d is not the private key of x")
                 }
@@ -140,7 +161,10 @@ public struct TokenKeySet: Sendable {
                 throw TokenKeyError(message: "key \(id): not an Ed25519 key: \(error)")
             }
         default:
-            throw TokenKeyError(message: "key \(id): kty \(jwk.kty) \(jwk.crv ?? "") is not supported (oct for HS256, OKP Ed25519 for EdDSA)")
+            throw TokenKeyError(
+                message:
+                    "key \(id): kty \(jwk.kty) \(jwk.crv ?? "") is not supported (oct for HS256, OKP Ed25519 for EdDSA)"
+            )
         }
     }
 }

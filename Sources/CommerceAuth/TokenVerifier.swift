@@ -17,7 +17,9 @@ public struct TokenVerifier: Sendable {
 
     /// The token's claims, if it verifies at `now` (seconds since 1970).
     public func verify(_ token: some StringProtocol, now: Int64) throws(CommerceError) -> AccessToken {
-        guard token.utf8.count <= Self.maximumLength else { throw Self.malformed("is longer than \(Self.maximumLength) bytes") }
+        guard token.utf8.count <= Self.maximumLength else {
+            throw Self.malformed("is longer than \(Self.maximumLength) bytes")
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw Self.malformed("is not three base64url parts joined by dots") }
         guard let headerBytes = Base64URL.decode(parts[0]), let claimBytes = Base64URL.decode(parts[1]),
@@ -27,13 +29,22 @@ public struct TokenVerifier: Sendable {
             throw Self.malformed("has a header that is not JSON with alg")
         }
         guard let algorithm = TokenKey.Algorithm(rawValue: header.alg) else {
-            throw CommerceError(.tokenAlgorithmRefused, "the token's alg \"\(header.alg.prefix(16))\" is not accepted (HS256, EdDSA)")
+            throw CommerceError(
+                .tokenAlgorithmRefused,
+                "the token's alg \"\(header.alg.prefix(16))\" is not accepted (HS256, EdDSA)"
+            )
         }
         guard let kid = header.kid, let key = self.keys[kid] else {
-            throw CommerceError(.tokenKeyUnknown, header.kid == nil ? "the token names no kid" : "no key has the token's kid")
+            throw CommerceError(
+                .tokenKeyUnknown,
+                header.kid == nil ? "the token names no kid" : "no key has the token's kid"
+            )
         }
         guard key.algorithm == algorithm else {
-            throw CommerceError(.tokenAlgorithmRefused, "the token's alg \(algorithm.rawValue) is not its key's (\(key.algorithm.rawValue))")
+            throw CommerceError(
+                .tokenAlgorithmRefused,
+                "the token's alg \(algorithm.rawValue) is not its key's (\(key.algorithm.rawValue))"
+            )
         }
         let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
         guard key.verify(signature, of: Data(signingInput)) else {
@@ -47,7 +58,13 @@ public struct TokenVerifier: Sendable {
             // Scopes this server does not know grant nothing here; they are not an error.
             if let scope = Scope(rawValue: String(name)) { scopes.insert(scope) }
         }
-        let token = AccessToken(subject: claims.sub, scopes: scopes, expiresAt: claims.exp, notBefore: claims.nbf, issuedAt: claims.iat)
+        let token = AccessToken(
+            subject: claims.sub,
+            scopes: scopes,
+            expiresAt: claims.exp,
+            notBefore: claims.nbf,
+            issuedAt: claims.iat
+        )
         if scopes.contains(.user) && token.caller.user == nil {
             throw Self.malformed("has the user scope but a subject that is not a user id")
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CommerceClient
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import SwiftProtobuf
 
 @main
@@ -27,10 +27,14 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7070
     @Option(help: "Deadline of the call in seconds.") var timeout: Double = 10
-    @Option(name: [.customShort("H"), .long], help: "Metadata entry key=value (repeatable).") var metadata: [String] = []
+    @Option(name: [.customShort("H"), .long], help: "Metadata entry key=value (repeatable).") var metadata: [String] =
+        []
     @Option(help: "Bearer token sent on every call (or env COMMERCE_TOKEN): a user's, a service's or an admin's.")
     var token: String?
-    @Option(help: "Sent instead of --token on AdminService calls (or env COMMERCE_ADMIN_TOKEN): the server's static admin token.")
+    @Option(
+        help:
+            "Sent instead of --token on AdminService calls (or env COMMERCE_ADMIN_TOKEN): the server's static admin token."
+    )
     var adminToken: String?
     @Flag(help: "Connect with TLS, trusting the system's CAs (implied by the other --tls options).") var tls = false
     @Option(help: "PEM file of the CAs the server's certificate must chain to.") var tlsCa: String?
@@ -43,11 +47,19 @@ struct ConnectionOptions: ParsableArguments {
     func withClient(_ body: (CommerceClient) async throws -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
         let tls = try ClientTLS.options(
-            enabled: self.tls, trustRoots: self.tlsCa, certificate: self.tlsCert, key: self.tlsKey, serverName: self.tlsServerName)
+            enabled: self.tls,
+            trustRoots: self.tlsCa,
+            certificate: self.tlsCert,
+            key: self.tlsKey,
+            serverName: self.tlsServerName
+        )
         do {
             try await withCommerceClient(
                 configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1, tls: tls),
-                token: self.token ?? environment["COMMERCE_TOKEN"], adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"], body)
+                token: self.token ?? environment["COMMERCE_TOKEN"],
+                adminToken: self.adminToken ?? environment["COMMERCE_ADMIN_TOKEN"],
+                body
+            )
         } catch let error as RPCError {
             Call.report(error)
             throw ExitCode(Int32(64 + error.code.rawValue))
@@ -57,7 +69,9 @@ struct ConnectionOptions: ParsableArguments {
     func callOptions() throws -> CallOptions {
         var metadata = Metadata()
         for entry in self.metadata {
-            guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("metadata must be key=value, got \(entry)") }
+            guard let equals = entry.firstIndex(of: "=") else {
+                throw ValidationError("metadata must be key=value, got \(entry)")
+            }
             metadata.add(String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
         }
         return CallOptions(timeout: .milliseconds(Int64(self.timeout * 1000)), metadata: metadata)
@@ -65,10 +79,13 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 struct Call: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Call one method with a JSON request; print the JSON reply.")
+    static let configuration = CommandConfiguration(
+        abstract: "Call one method with a JSON request; print the JSON reply."
+    )
 
     @Argument(help: "The method, e.g. commerce.v1.BalanceService/GetBalance.") var method: String
-    @Argument(help: "The request as JSON (proto field names or lowerCamelCase); '-' reads stdin.") var json: String = "{}"
+    @Argument(help: "The request as JSON (proto field names or lowerCamelCase); '-' reads stdin.") var json: String =
+        "{}"
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -76,7 +93,9 @@ struct Call: AsyncParsableCommand {
         guard let entry = MethodCatalog.entry(named: name) else {
             throw ValidationError("unknown method \(name); `commerce list` shows what the server offers")
         }
-        let text = self.json == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : self.json
+        let text =
+            self.json == "-"
+            ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : self.json
         let request: any SwiftProtobuf.Message
         do {
             request = try entry.request.init(jsonString: text)
@@ -86,7 +105,11 @@ struct Call: AsyncParsableCommand {
         let options = try self.connection.callOptions()
         let payload: [UInt8] = try request.serializedBytes()
         try await self.connection.withClient { client in
-            let bytes = try await client.rpc.call(name, request: payload, options: client.authorized(options, admin: name.contains("AdminService")))
+            let bytes = try await client.rpc.call(
+                name,
+                request: payload,
+                options: client.authorized(options, admin: name.contains("AdminService"))
+            )
             print(try Self.prettyJSON(try entry.response.init(serializedBytes: bytes)))
         }
     }
@@ -102,7 +125,8 @@ struct Call: AsyncParsableCommand {
     }
 
     static func report(_ error: RPCError) {
-        var text = "ERROR:\n  Code: \(error.code.name) (\(error.code.rawValue))\n  Reason: \(error.reason)\n  Message: \(error.message)\n"
+        var text =
+            "ERROR:\n  Code: \(error.code.name) (\(error.code.rawValue))\n  Reason: \(error.reason)\n  Message: \(error.message)\n"
         for (key, value) in error.details.sorted(by: { $0.key < $1.key }) { text += "  Detail: \(key)=\(value)\n" }
         FileHandle.standardError.write(Data(text.utf8))
     }
@@ -116,7 +140,9 @@ struct List: AsyncParsableCommand {
         let options = try self.connection.callOptions()
         try await self.connection.withClient { client in
             for method in try await client.listMethods(options: options) {
-                print("\(method.name)\t\(method.requestType) -> \(method.responseType)\t\(method.access)\(method.mutating ? "\t(mutating)" : "")")
+                print(
+                    "\(method.name)\t\(method.requestType) -> \(method.responseType)\t\(method.access)\(method.mutating ? "\t(mutating)" : "")"
+                )
             }
         }
     }

@@ -1,7 +1,7 @@
 import CommerceProto
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import NIOCore
 import NIOPosix
 import SwiftProtobuf
@@ -28,9 +28,17 @@ public final class CommerceClient: Sendable {
     /// - Parameter group: where the connections live. Pass a single `EventLoop` to keep every
     ///   connection on one thread; callers whose tasks run on that loop (see
     ///   ``FrameRPC/EventLoopTaskExecutor``) then send and resume without any thread hop.
-    public convenience init(configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.init(transport: RPCClient(configuration: configuration, group: group), token: token, adminToken: adminToken)
+    public convenience init(
+        configuration: ClientConfiguration,
+        token: String? = nil,
+        adminToken: String? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.init(
+            transport: RPCClient(configuration: configuration, group: group),
+            token: token,
+            adminToken: adminToken
+        )
     }
 
     /// A client over `transport`: `FrameRPCInProcess`'s `InProcessTransport` for tests without a socket.
@@ -42,9 +50,17 @@ public final class CommerceClient: Sendable {
     }
 
     public convenience init(
-        host: String = "127.0.0.1", port: Int = 7070, connections: Int = 1, token: String? = nil, adminToken: String? = nil
+        host: String = "127.0.0.1",
+        port: Int = 7070,
+        connections: Int = 1,
+        token: String? = nil,
+        adminToken: String? = nil
     ) {
-        self.init(configuration: ClientConfiguration(host: host, port: port, connections: connections), token: token, adminToken: adminToken)
+        self.init(
+            configuration: ClientConfiguration(host: host, port: port, connections: connections),
+            token: token,
+            adminToken: adminToken
+        )
     }
 
     private let authorization: String?
@@ -55,7 +71,10 @@ public final class CommerceClient: Sendable {
 
     /// Calls any method with typed messages.
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String, _ request: Request, as: Response.Type = Response.self, options: CallOptions = CallOptions()
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
     ) async throws -> Response {
         let options = self.authorized(options)
         let bytes = try await self.rpc.call(method, request: try request.serializedBytes(), options: options)
@@ -70,11 +89,17 @@ public final class CommerceClient: Sendable {
     /// an admin method) and retries where it is a read (`idempotency_level = NO_SIDE_EFFECTS`).
     /// The generated typed methods (`getBalance(_:options:)`, …) call this.
     public func call<Method: RPCMethodSpec>(
-        _ spec: Method.Type, _ request: Method.Request, options: CallOptions = CallOptions()
+        _ spec: Method.Type,
+        _ request: Method.Request,
+        options: CallOptions = CallOptions()
     ) async throws -> Method.Response {
         var options = self.authorized(options, admin: Method.descriptor.access == .admin)
         if !Method.descriptor.mutating { options.idempotent = true }
-        let bytes = try await self.rpc.call(Method.descriptor.path, request: try request.serializedBytes(), options: options)
+        let bytes = try await self.rpc.call(
+            Method.descriptor.path,
+            request: try request.serializedBytes(),
+            options: options
+        )
         do {
             return try Method.Response(serializedBytes: bytes)
         } catch {
@@ -105,7 +130,9 @@ public final class CommerceClient: Sendable {
 /// }
 /// ```
 public func withCommerceClient<Result: Sendable>(
-    configuration: ClientConfiguration, token: String? = nil, adminToken: String? = nil,
+    configuration: ClientConfiguration,
+    token: String? = nil,
+    adminToken: String? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (CommerceClient) async throws -> Result
 ) async throws -> Result {

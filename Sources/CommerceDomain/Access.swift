@@ -33,8 +33,10 @@ public struct Caller: Sendable, Hashable {
         guard self.scopes.contains(.user) else { throw self.missing(.user) }
         guard self.user == user else {
             throw CommerceError(
-                .subjectMismatch, "the token acts for user \(self.subject), not for user \(user)",
-                details: ["user_id": "\(user)"])
+                .subjectMismatch,
+                "the token acts for user \(self.subject), not for user \(user)",
+                details: ["user_id": "\(user)"]
+            )
         }
     }
 
@@ -53,7 +55,9 @@ public struct Caller: Sendable, Hashable {
 
     private func missing(_ scope: Scope) -> CommerceError {
         CommerceError(
-            .scopeMissing, "the call needs a token with the \(scope.rawValue) scope",
-            details: ["required_scope": scope.rawValue])
+            .scopeMissing,
+            "the call needs a token with the \(scope.rawValue) scope",
+            details: ["required_scope": scope.rawValue]
+        )
     }
 }

@@ -19,20 +19,26 @@ public struct BalancePolicy: Hashable, Sendable {
             throw CommerceError(.invalidAmount, "amount must be positive, got \(amount)")
         }
         guard amount >= self.minimumCharge else {
-            throw CommerceError(.chargeBelowMinimum,
-                                "the minimum charge is \(self.minimumCharge) won, got \(amount)",
-                                details: ["minimum": "\(self.minimumCharge)"])
+            throw CommerceError(
+                .chargeBelowMinimum,
+                "the minimum charge is \(self.minimumCharge) won, got \(amount)",
+                details: ["minimum": "\(self.minimumCharge)"]
+            )
         }
         guard amount <= self.maximumBalance else {
-            throw CommerceError(.balanceLimitExceeded,
-                                "a charge of \(amount) won would exceed the balance limit of \(self.maximumBalance) won",
-                                details: ["limit": "\(self.maximumBalance)"])
+            throw CommerceError(
+                .balanceLimitExceeded,
+                "a charge of \(amount) won would exceed the balance limit of \(self.maximumBalance) won",
+                details: ["limit": "\(self.maximumBalance)"]
+            )
         }
     }
 
     public func limitExceeded(userID: UserID, amount: Won, balance: Won) -> CommerceError {
-        CommerceError(.balanceLimitExceeded,
-                      "charging \(amount) won to a balance of \(balance) won would exceed the limit of \(self.maximumBalance) won",
-                      details: ["limit": "\(self.maximumBalance)", "balance": "\(balance)", "user_id": "\(userID)"])
+        CommerceError(
+            .balanceLimitExceeded,
+            "charging \(amount) won to a balance of \(balance) won would exceed the limit of \(self.maximumBalance) won",
+            details: ["limit": "\(self.maximumBalance)", "balance": "\(balance)", "user_id": "\(userID)"]
+        )
     }
 }

@@ -48,139 +48,279 @@ extension CommerceError {
         // Users and balance
         public static let userNotFound = Reason("USER_NOT_FOUND", .notFound, "No user has the id.")
         public static let invalidUserID = Reason(
-            "INVALID_USER_ID", .invalidArgument, "user_id is not a positive id.")
+            "INVALID_USER_ID",
+            .invalidArgument,
+            "user_id is not a positive id."
+        )
         public static let invalidName = Reason(
-            "INVALID_NAME", .invalidArgument,
-            "A name is empty after trimming, too long, or holds control characters.")
+            "INVALID_NAME",
+            .invalidArgument,
+            "A name is empty after trimming, too long, or holds control characters."
+        )
         public static let invalidAmount = Reason(
-            "INVALID_AMOUNT", .invalidArgument, "A charge amount is not positive.")
+            "INVALID_AMOUNT",
+            .invalidArgument,
+            "A charge amount is not positive."
+        )
         public static let chargeBelowMinimum = Reason(
-            "CHARGE_BELOW_MINIMUM", .invalidArgument, "A charge is below the minimum (1,000 won).")
+            "CHARGE_BELOW_MINIMUM",
+            .invalidArgument,
+            "A charge is below the minimum (1,000 won)."
+        )
         public static let balanceLimitExceeded = Reason(
-            "BALANCE_LIMIT_EXCEEDED", .failedPrecondition,
-            "The charge would take the balance above its ceiling (1,000,000 won).")
+            "BALANCE_LIMIT_EXCEEDED",
+            .failedPrecondition,
+            "The charge would take the balance above its ceiling (1,000,000 won)."
+        )
         public static let insufficientBalance = Reason(
-            "INSUFFICIENT_BALANCE", .failedPrecondition, "The balance does not cover the amount due.")
+            "INSUFFICIENT_BALANCE",
+            .failedPrecondition,
+            "The balance does not cover the amount due."
+        )
         public static let invalidIdempotencyKey = Reason(
-            "INVALID_IDEMPOTENCY_KEY", .invalidArgument,
-            "The key is not 1 to 128 printable ASCII characters, or the field and the metadata disagree.")
+            "INVALID_IDEMPOTENCY_KEY",
+            .invalidArgument,
+            "The key is not 1 to 128 printable ASCII characters, or the field and the metadata disagree."
+        )
         public static let idempotencyKeyReused = Reason(
-            "IDEMPOTENCY_KEY_REUSED", .alreadyExists, "The key was first used for a different request.")
+            "IDEMPOTENCY_KEY_REUSED",
+            .alreadyExists,
+            "The key was first used for a different request."
+        )
 
         // Products
         public static let productNotFound = Reason(
-            "PRODUCT_NOT_FOUND", .notFound, "No product has the id.")
+            "PRODUCT_NOT_FOUND",
+            .notFound,
+            "No product has the id."
+        )
         public static let invalidProductID = Reason(
-            "INVALID_PRODUCT_ID", .invalidArgument, "product_id is not a positive id.")
+            "INVALID_PRODUCT_ID",
+            .invalidArgument,
+            "product_id is not a positive id."
+        )
         public static let invalidPrice = Reason(
-            "INVALID_PRICE", .invalidArgument, "A price is not 1 to 100,000,000 won.")
+            "INVALID_PRICE",
+            .invalidArgument,
+            "A price is not 1 to 100,000,000 won."
+        )
         public static let invalidQuantity = Reason(
-            "INVALID_QUANTITY", .invalidArgument,
-            "A quantity is out of its range (an order line 1 to 1,000, merged lines included).")
+            "INVALID_QUANTITY",
+            .invalidArgument,
+            "A quantity is out of its range (an order line 1 to 1,000, merged lines included)."
+        )
         public static let stockLimitExceeded = Reason(
-            "STOCK_LIMIT_EXCEEDED", .failedPrecondition, "A restock would take stock above its maximum.")
+            "STOCK_LIMIT_EXCEEDED",
+            .failedPrecondition,
+            "A restock would take stock above its maximum."
+        )
         public static let outOfStock = Reason(
-            "OUT_OF_STOCK", .failedPrecondition,
-            "Too little stock for a line (details: product_id, available).")
+            "OUT_OF_STOCK",
+            .failedPrecondition,
+            "Too little stock for a line (details: product_id, available)."
+        )
 
         // Orders
-        public static let orderNotFound = Reason("ORDER_NOT_FOUND", .notFound, "No order has the id, or the order is not the caller's.")
+        public static let orderNotFound = Reason(
+            "ORDER_NOT_FOUND",
+            .notFound,
+            "No order has the id, or the order is not the caller's."
+        )
         public static let invalidOrderID = Reason(
-            "INVALID_ORDER_ID", .invalidArgument, "order_id is not a positive id.")
+            "INVALID_ORDER_ID",
+            .invalidArgument,
+            "order_id is not a positive id."
+        )
         public static let emptyOrder = Reason(
-            "EMPTY_ORDER", .invalidArgument, "An order without items.")
+            "EMPTY_ORDER",
+            .invalidArgument,
+            "An order without items."
+        )
         public static let tooManyLines = Reason(
-            "TOO_MANY_LINES", .invalidArgument, "An order with more than 50 lines.")
+            "TOO_MANY_LINES",
+            .invalidArgument,
+            "An order with more than 50 lines."
+        )
         public static let orderNotCancellable = Reason(
-            "ORDER_NOT_CANCELLABLE", .failedPrecondition,
-            "The order is CANCELLED, EXPIRED or REFUNDED already.")
+            "ORDER_NOT_CANCELLABLE",
+            .failedPrecondition,
+            "The order is CANCELLED, EXPIRED or REFUNDED already."
+        )
         public static let orderNotPayable = Reason(
-            "ORDER_NOT_PAYABLE", .failedPrecondition, "The order is not PENDING_PAYMENT.")
+            "ORDER_NOT_PAYABLE",
+            .failedPrecondition,
+            "The order is not PENDING_PAYMENT."
+        )
         public static let orderExpired = Reason(
-            "ORDER_EXPIRED", .failedPrecondition,
-            "The order's time to pay ran out (before or after the sweep).")
+            "ORDER_EXPIRED",
+            .failedPrecondition,
+            "The order's time to pay ran out (before or after the sweep)."
+        )
 
         // Coupons
         public static let invalidCouponID = Reason(
-            "INVALID_COUPON_ID", .invalidArgument, "coupon_id is negative (0 means none).")
+            "INVALID_COUPON_ID",
+            .invalidArgument,
+            "coupon_id is negative (0 means none)."
+        )
         public static let invalidCampaignID = Reason(
-            "INVALID_CAMPAIGN_ID", .invalidArgument, "campaign_id is not a positive id.")
+            "INVALID_CAMPAIGN_ID",
+            .invalidArgument,
+            "campaign_id is not a positive id."
+        )
         public static let couponNotFound = Reason(
-            "COUPON_NOT_FOUND", .notFound, "No coupon has the id.")
+            "COUPON_NOT_FOUND",
+            .notFound,
+            "No coupon has the id."
+        )
         public static let couponNotOwned = Reason(
-            "COUPON_NOT_OWNED", .permissionDenied, "The coupon belongs to another user.")
+            "COUPON_NOT_OWNED",
+            .permissionDenied,
+            "The coupon belongs to another user."
+        )
         public static let couponAlreadyUsed = Reason(
-            "COUPON_ALREADY_USED", .failedPrecondition, "The coupon is used or reserved by another order."
+            "COUPON_ALREADY_USED",
+            .failedPrecondition,
+            "The coupon is used or reserved by another order."
         )
         public static let couponExpired = Reason(
-            "COUPON_EXPIRED", .failedPrecondition, "The coupon's campaign window has ended.")
+            "COUPON_EXPIRED",
+            .failedPrecondition,
+            "The coupon's campaign window has ended."
+        )
         public static let couponNotYetValid = Reason(
-            "COUPON_NOT_YET_VALID", .failedPrecondition, "The coupon's campaign window has not begun.")
+            "COUPON_NOT_YET_VALID",
+            .failedPrecondition,
+            "The coupon's campaign window has not begun."
+        )
         public static let campaignNotFound = Reason(
-            "CAMPAIGN_NOT_FOUND", .notFound, "No campaign has the id.")
+            "CAMPAIGN_NOT_FOUND",
+            .notFound,
+            "No campaign has the id."
+        )
         public static let campaignNotOpen = Reason(
-            "CAMPAIGN_NOT_OPEN", .failedPrecondition, "Issuing outside the campaign's window.")
+            "CAMPAIGN_NOT_OPEN",
+            .failedPrecondition,
+            "Issuing outside the campaign's window."
+        )
         public static let couponSoldOut = Reason(
-            "COUPON_SOLD_OUT", .failedPrecondition, "Every coupon of the campaign is issued.")
+            "COUPON_SOLD_OUT",
+            .failedPrecondition,
+            "Every coupon of the campaign is issued."
+        )
         public static let couponAlreadyIssued = Reason(
-            "COUPON_ALREADY_ISSUED", .alreadyExists,
-            "The user already holds a coupon of the campaign (wins over COUPON_SOLD_OUT).")
+            "COUPON_ALREADY_ISSUED",
+            .alreadyExists,
+            "The user already holds a coupon of the campaign (wins over COUPON_SOLD_OUT)."
+        )
         public static let invalidDiscount = Reason(
-            "INVALID_DISCOUNT", .invalidArgument,
-            "A campaign's discount kind, amount or cap is out of range.")
+            "INVALID_DISCOUNT",
+            .invalidArgument,
+            "A campaign's discount kind, amount or cap is out of range."
+        )
         public static let invalidWindow = Reason(
-            "INVALID_WINDOW", .invalidArgument,
-            "A campaign's valid_from is not positive or not before valid_until.")
+            "INVALID_WINDOW",
+            .invalidArgument,
+            "A campaign's valid_from is not positive or not before valid_until."
+        )
 
         // Cart
         public static let notInCart = Reason(
-            "NOT_IN_CART", .notFound, "The product is not in the cart.")
+            "NOT_IN_CART",
+            .notFound,
+            "The product is not in the cart."
+        )
         public static let cartFull = Reason(
-            "CART_FULL", .failedPrecondition, "The cart already holds 50 products.")
+            "CART_FULL",
+            .failedPrecondition,
+            "The cart already holds 50 products."
+        )
         public static let emptyCart = Reason(
-            "EMPTY_CART", .failedPrecondition, "Checking out an empty cart.")
+            "EMPTY_CART",
+            .failedPrecondition,
+            "Checking out an empty cart."
+        )
 
         // Rankings
         public static let invalidRankingWindow = Reason(
-            "INVALID_RANKING_WINDOW", .invalidArgument,
-            "days or limit out of range, or an unknown window.")
+            "INVALID_RANKING_WINDOW",
+            .invalidArgument,
+            "days or limit out of range, or an unknown window."
+        )
         public static let invalidRankBy = Reason(
-            "INVALID_RANK_BY", .invalidArgument, "An unknown rank_by.")
+            "INVALID_RANK_BY",
+            .invalidArgument,
+            "An unknown rank_by."
+        )
 
         // Paging
         public static let invalidPageSize = Reason(
-            "INVALID_PAGE_SIZE", .invalidArgument, "page_size is not 0 to 500.")
+            "INVALID_PAGE_SIZE",
+            .invalidArgument,
+            "page_size is not 0 to 500."
+        )
         public static let invalidPageToken = Reason(
-            "INVALID_PAGE_TOKEN", .invalidArgument, "page_token was not issued by this server.")
+            "INVALID_PAGE_TOKEN",
+            .invalidArgument,
+            "page_token was not issued by this server."
+        )
 
         // Access (docs/security.md)
         public static let missingCredentials = Reason(
-            "MISSING_CREDENTIALS", .unauthenticated,
-            "A call that needs a credential has no `authorization: Bearer <token>` metadata.")
+            "MISSING_CREDENTIALS",
+            .unauthenticated,
+            "A call that needs a credential has no `authorization: Bearer <token>` metadata."
+        )
         public static let invalidCredentials = Reason(
-            "INVALID_CREDENTIALS", .unauthenticated,
-            "The bearer credential is not a token and not the admin token.")
+            "INVALID_CREDENTIALS",
+            .unauthenticated,
+            "The bearer credential is not a token and not the admin token."
+        )
         public static let tokenMalformed = Reason(
-            "TOKEN_MALFORMED", .unauthenticated,
-            "The token is not a compact JWS with a JSON header and claims (sub, scope, exp), or a user token's subject is not a user id.")
+            "TOKEN_MALFORMED",
+            .unauthenticated,
+            "The token is not a compact JWS with a JSON header and claims (sub, scope, exp), or a user token's subject is not a user id."
+        )
         public static let tokenExpired = Reason(
-            "TOKEN_EXPIRED", .unauthenticated, "The token's exp has passed (30 s of clock skew allowed).")
+            "TOKEN_EXPIRED",
+            .unauthenticated,
+            "The token's exp has passed (30 s of clock skew allowed)."
+        )
         public static let tokenNotYetValid = Reason(
-            "TOKEN_NOT_YET_VALID", .unauthenticated, "The token's nbf is in the future (30 s of clock skew allowed).")
+            "TOKEN_NOT_YET_VALID",
+            .unauthenticated,
+            "The token's nbf is in the future (30 s of clock skew allowed)."
+        )
         public static let tokenSignatureInvalid = Reason(
-            "TOKEN_SIGNATURE_INVALID", .unauthenticated, "The token's signature does not verify with the key its kid names.")
+            "TOKEN_SIGNATURE_INVALID",
+            .unauthenticated,
+            "The token's signature does not verify with the key its kid names."
+        )
         public static let tokenKeyUnknown = Reason(
-            "TOKEN_KEY_UNKNOWN", .unauthenticated, "The token names no kid, or one the server does not hold (a removed key).")
+            "TOKEN_KEY_UNKNOWN",
+            .unauthenticated,
+            "The token names no kid, or one the server does not hold (a removed key)."
+        )
         public static let tokenAlgorithmRefused = Reason(
-            "TOKEN_ALGORITHM_REFUSED", .unauthenticated,
-            "The token's alg is none, unsupported, or not the algorithm of the key its kid names.")
+            "TOKEN_ALGORITHM_REFUSED",
+            .unauthenticated,
+            "The token's alg is none, unsupported, or not the algorithm of the key its kid names."
+        )
         public static let scopeMissing = Reason(
-            "SCOPE_MISSING", .permissionDenied, "The token lacks the scope the method needs (details: required_scope).")
+            "SCOPE_MISSING",
+            .permissionDenied,
+            "The token lacks the scope the method needs (details: required_scope)."
+        )
         public static let subjectMismatch = Reason(
-            "SUBJECT_MISMATCH", .permissionDenied, "A user token used for another user's data.")
+            "SUBJECT_MISMATCH",
+            .permissionDenied,
+            "A user token used for another user's data."
+        )
         public static let adminDisabled = Reason(
-            "ADMIN_DISABLED", .permissionDenied,
-            "An admin call to a server with neither an admin token nor token keys.")
+            "ADMIN_DISABLED",
+            .permissionDenied,
+            "An admin call to a server with neither an admin token nor token keys."
+        )
 
         // Storage
         /// Every reason, in the order above (a test checks none is missing).
@@ -200,17 +340,25 @@ extension CommerceError {
         ]
 
         public static let writeQueueFull = Reason(
-            "WRITE_QUEUE_FULL", .resourceExhausted,
-            "More writes wait for the database than the server queues (--max-queued-writes); retry shortly.")
+            "WRITE_QUEUE_FULL",
+            .resourceExhausted,
+            "More writes wait for the database than the server queues (--max-queued-writes); retry shortly."
+        )
         public static let storageUnavailable = Reason(
-            "STORAGE_UNAVAILABLE", .unavailable,
-            "The database server cannot be reached or is restarting; nothing of the call was committed unless said otherwise; retry.")
+            "STORAGE_UNAVAILABLE",
+            .unavailable,
+            "The database server cannot be reached or is restarting; nothing of the call was committed unless said otherwise; retry."
+        )
         public static let storageFull = Reason(
-            "STORAGE_FULL", .unavailable,
-            "The database's disk is full: nothing of the call was committed; reads still answer, and writes resume by themselves once space is freed.")
+            "STORAGE_FULL",
+            .unavailable,
+            "The database's disk is full: nothing of the call was committed; reads still answer, and writes resume by themselves once space is freed."
+        )
         public static let storageBusy = Reason(
-            "STORAGE_BUSY", .unavailable,
-            "The database stayed locked by another process for the busy timeout; retry.")
+            "STORAGE_BUSY",
+            .unavailable,
+            "The database stayed locked by another process for the busy timeout; retry."
+        )
     }
 }
 

@@ -27,8 +27,15 @@ public struct CouponCampaign: Hashable, Sendable {
     public var validFrom: UnixMillis
     public var validUntil: UnixMillis
 
-    public init(id: CampaignID, name: String, discount: Discount, totalQuantity: Int64, issued: Int64,
-                validFrom: UnixMillis, validUntil: UnixMillis) {
+    public init(
+        id: CampaignID,
+        name: String,
+        discount: Discount,
+        totalQuantity: Int64,
+        issued: Int64,
+        validFrom: UnixMillis,
+        validUntil: UnixMillis
+    ) {
         self.id = id
         self.name = name
         self.discount = discount
@@ -59,7 +66,10 @@ public enum CouponHold: Hashable, Sendable {
 
     /// The hold a coupon has when `order` (in `status`) holds it.
     public init(order: OrderID?, status: OrderStatus?) {
-        guard let order else { self = .free; return }
+        guard let order else {
+            self = .free
+            return
+        }
         self = status == .pendingPayment ? .reserved(by: order) : .used(by: order)
     }
 }
@@ -100,19 +110,32 @@ public struct Coupon: Hashable, Sendable {
     /// inside its campaign's window — refusals in that order.
     public func checkUsable(by user: UserID, at now: UnixMillis) throws(CommerceError) {
         guard self.userID == user else {
-            throw CommerceError(.couponNotOwned, "coupon \(self.id) belongs to another user", details: ["coupon_id": "\(self.id)"])
+            throw CommerceError(
+                .couponNotOwned,
+                "coupon \(self.id) belongs to another user",
+                details: ["coupon_id": "\(self.id)"]
+            )
         }
         if let order = self.orderID {
-            throw CommerceError(.couponAlreadyUsed, "coupon \(self.id) is held by order \(order)",
-                                details: ["coupon_id": "\(self.id)", "order_id": "\(order)"])
+            throw CommerceError(
+                .couponAlreadyUsed,
+                "coupon \(self.id) is held by order \(order)",
+                details: ["coupon_id": "\(self.id)", "order_id": "\(order)"]
+            )
         }
         guard now >= self.campaign.validFrom else {
-            throw CommerceError(.couponNotYetValid, "coupon \(self.id) is valid from \(self.campaign.validFrom)",
-                                details: ["coupon_id": "\(self.id)"])
+            throw CommerceError(
+                .couponNotYetValid,
+                "coupon \(self.id) is valid from \(self.campaign.validFrom)",
+                details: ["coupon_id": "\(self.id)"]
+            )
         }
         guard now <= self.campaign.validUntil else {
-            throw CommerceError(.couponExpired, "coupon \(self.id) expired at \(self.campaign.validUntil)",
-                                details: ["coupon_id": "\(self.id)"])
+            throw CommerceError(
+                .couponExpired,
+                "coupon \(self.id) expired at \(self.campaign.validUntil)",
+                details: ["coupon_id": "\(self.id)"]
+            )
         }
     }
 }
@@ -121,25 +144,44 @@ public struct Coupon: Hashable, Sendable {
 /// CAMPAIGN_NOT_FOUND, CAMPAIGN_NOT_OPEN, USER_NOT_FOUND, COUPON_ALREADY_ISSUED, then COUPON_SOLD_OUT
 /// (decided last, by the store's guarded count).
 public enum CouponIssuance {
-    public static func check(_ id: CampaignID, campaign: CouponCampaign?, user: UserID, userExists: Bool, alreadyHolds: Bool,
-                             at now: UnixMillis) throws(CommerceError) {
+    public static func check(
+        _ id: CampaignID,
+        campaign: CouponCampaign?,
+        user: UserID,
+        userExists: Bool,
+        alreadyHolds: Bool,
+        at now: UnixMillis
+    ) throws(CommerceError) {
         guard let campaign else {
-            throw CommerceError(.campaignNotFound, "no coupon campaign with id \(id)", details: ["campaign_id": "\(id)"])
+            throw CommerceError(
+                .campaignNotFound,
+                "no coupon campaign with id \(id)",
+                details: ["campaign_id": "\(id)"]
+            )
         }
         guard campaign.isOpen(at: now) else {
-            throw CommerceError(.campaignNotOpen,
-                                now < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
-                                details: ["campaign_id": "\(id)"])
+            throw CommerceError(
+                .campaignNotOpen,
+                now < campaign.validFrom ? "campaign \(id) has not started" : "campaign \(id) has ended",
+                details: ["campaign_id": "\(id)"]
+            )
         }
         guard userExists else { throw CommerceError.userNotFound(user) }
         guard !alreadyHolds else {
-            throw CommerceError(.couponAlreadyIssued, "user \(user) already has a coupon of campaign \(id)",
-                                details: ["campaign_id": "\(id)", "user_id": "\(user)"])
+            throw CommerceError(
+                .couponAlreadyIssued,
+                "user \(user) already has a coupon of campaign \(id)",
+                details: ["campaign_id": "\(id)", "user_id": "\(user)"]
+            )
         }
     }
 
     public static func soldOut(_ campaign: CampaignID) -> CommerceError {
-        CommerceError(.couponSoldOut, "campaign \(campaign) has no coupons left", details: ["campaign_id": "\(campaign)"])
+        CommerceError(
+            .couponSoldOut,
+            "campaign \(campaign) has no coupons left",
+            details: ["campaign_id": "\(campaign)"]
+        )
     }
 }
 
@@ -160,8 +202,15 @@ public struct NewCampaign: Hashable, Sendable {
     }
 
     /// `maxDiscount` caps a percent discount; `nil` leaves it uncapped.
-    public static func validate(name rawName: String, fixed: Bool, amount: Int64, maxDiscount: Won?, quantity: Int64,
-                                validFrom: UnixMillis, validUntil: UnixMillis) throws(CommerceError) -> NewCampaign {
+    public static func validate(
+        name rawName: String,
+        fixed: Bool,
+        amount: Int64,
+        maxDiscount: Won?,
+        quantity: Int64,
+        validFrom: UnixMillis,
+        validUntil: UnixMillis
+    ) throws(CommerceError) -> NewCampaign {
         let name = try Validate.name(rawName, maxLength: 200)
         let discount: Discount
         if fixed {
@@ -182,6 +231,12 @@ public struct NewCampaign: Hashable, Sendable {
         guard validFrom > 0, validUntil > validFrom else {
             throw CommerceError(.invalidWindow, "valid_from must be positive and before valid_until")
         }
-        return NewCampaign(name: name, discount: discount, totalQuantity: quantity, validFrom: validFrom, validUntil: validUntil)
+        return NewCampaign(
+            name: name,
+            discount: discount,
+            totalQuantity: quantity,
+            validFrom: validFrom,
+            validUntil: validUntil
+        )
     }
 }

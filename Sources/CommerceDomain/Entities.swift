@@ -12,7 +12,9 @@ public struct User: Hashable, Sendable {
     }
 
     /// A user's name: trimmed, 1 to 100 characters, no control characters.
-    public static func validName(_ raw: String) throws(CommerceError) -> String { try Validate.name(raw, maxLength: 100) }
+    public static func validName(_ raw: String) throws(CommerceError) -> String {
+        try Validate.name(raw, maxLength: 100)
+    }
 }
 
 public struct Product: Hashable, Sendable {
@@ -38,8 +40,11 @@ public struct NewProduct: Hashable, Sendable {
     public var initialStock: Int64
 
     public static func validate(name: String, price: Int64, initialStock: Int64) throws(CommerceError) -> NewProduct {
-        NewProduct(name: try Validate.name(name, maxLength: 200), price: try Validate.price(price),
-                   initialStock: try Validate.quantity(initialStock, field: "initial_stock", allowZero: true))
+        NewProduct(
+            name: try Validate.name(name, maxLength: 200),
+            price: try Validate.price(price),
+            initialStock: try Validate.quantity(initialStock, field: "initial_stock", allowZero: true)
+        )
     }
 
     private init(name: String, price: Won, initialStock: Int64) {
@@ -65,7 +70,14 @@ public struct BalanceEntry: Hashable, Sendable {
     public var balanceAfter: Won
     public var createdAt: UnixMillis
 
-    public init(id: Int64, userID: UserID, type: BalanceEntryType, amount: Won, balanceAfter: Won, createdAt: UnixMillis) {
+    public init(
+        id: Int64,
+        userID: UserID,
+        type: BalanceEntryType,
+        amount: Won,
+        balanceAfter: Won,
+        createdAt: UnixMillis
+    ) {
         self.id = id
         self.userID = userID
         self.type = type

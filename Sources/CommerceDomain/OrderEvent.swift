@@ -13,7 +13,10 @@ public struct OrderEvent: Codable, Hashable, Sendable {
         public var quantity: Int64
 
         enum CodingKeys: String, CodingKey {
-            case productID = "product_id", productName = "product_name", unitPrice = "unit_price", quantity
+            case productID = "product_id"
+            case productName = "product_name"
+            case unitPrice = "unit_price"
+            case quantity
         }
     }
 
@@ -30,8 +33,14 @@ public struct OrderEvent: Codable, Hashable, Sendable {
     public var occurredAtUnixMs: UnixMillis
 
     enum CodingKeys: String, CodingKey {
-        case eventID = "event_id", kind = "type", orderID = "order_id", userID = "user_id", total, discount, amount
-        case couponID = "coupon_id", lines, occurredAtUnixMs = "occurred_at_unix_ms"
+        case eventID = "event_id"
+        case kind = "type"
+        case orderID = "order_id"
+        case userID = "user_id"
+        case total, discount, amount
+        case couponID = "coupon_id"
+        case lines
+        case occurredAtUnixMs = "occurred_at_unix_ms"
     }
 
     public init(eventID: String, kind: Kind, order: Order, amount: Won, at: UnixMillis) {
@@ -44,7 +53,12 @@ public struct OrderEvent: Codable, Hashable, Sendable {
         self.amount = amount
         self.couponID = order.couponID?.rawValue
         self.lines = order.lines.map {
-            Line(productID: $0.productID.rawValue, productName: $0.productName, unitPrice: $0.unitPrice, quantity: $0.quantity)
+            Line(
+                productID: $0.productID.rawValue,
+                productName: $0.productName,
+                unitPrice: $0.unitPrice,
+                quantity: $0.quantity
+            )
         }
         self.occurredAtUnixMs = at
     }

@@ -15,7 +15,8 @@ extension OrderStatus {
     /// The moves the state machine allows.
     public func canMove(to next: OrderStatus) -> Bool {
         switch (self, next) {
-        case (.pendingPayment, .paid), (.pendingPayment, .cancelled), (.pendingPayment, .expired), (.paid, .refunded): true
+        case (.pendingPayment, .paid), (.pendingPayment, .cancelled), (.pendingPayment, .expired), (.paid, .refunded):
+            true
         default: false
         }
     }
@@ -33,13 +34,17 @@ public struct UnknownStoredValue: Error, Hashable, Sendable, CustomStringConvert
         self.field = field
         self.value = value
     }
-    public var description: String { "the database holds \(self.field) '\(self.value)', which this server does not know" }
+    public var description: String {
+        "the database holds \(self.field) '\(self.value)', which this server does not know"
+    }
 }
 
 extension OrderStatus {
     /// Reads a stored status; an unknown one is an error, never a default.
     public init(stored: String) throws(UnknownStoredValue) {
-        guard let status = OrderStatus(rawValue: stored) else { throw UnknownStoredValue(field: "orders.status", value: stored) }
+        guard let status = OrderStatus(rawValue: stored) else {
+            throw UnknownStoredValue(field: "orders.status", value: stored)
+        }
         self = status
     }
 }
@@ -90,9 +95,11 @@ extension Order {
         let current = self.asOf(now)
         if current.status == .expired { throw self.expired() }
         guard current.status.canMove(to: .paid) else {
-            throw CommerceError(.orderNotPayable,
-                                "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT orders can be paid",
-                                details: ["order_id": "\(self.id)", "status": current.status.rawValue])
+            throw CommerceError(
+                .orderNotPayable,
+                "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT orders can be paid",
+                details: ["order_id": "\(self.id)", "status": current.status.rawValue]
+            )
         }
         var paid = self
         paid.status = .paid
@@ -109,14 +116,19 @@ extension Order {
         case .paid: return .refund(amount: self.amountPaid)
         case .expired: throw self.expired()
         case .cancelled, .refunded:
-            throw CommerceError(.orderNotCancellable,
-                                "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
-                                details: ["order_id": "\(self.id)", "status": current.status.rawValue])
+            throw CommerceError(
+                .orderNotCancellable,
+                "order \(self.id) is \(current.status.rawValue), only PENDING_PAYMENT and PAID orders can be cancelled",
+                details: ["order_id": "\(self.id)", "status": current.status.rawValue]
+            )
         }
     }
 
     private func expired() -> CommerceError {
-        CommerceError(.orderExpired, "order \(self.id) expired unpaid; its stock and coupon are released",
-                      details: ["order_id": "\(self.id)", "status": OrderStatus.expired.rawValue])
+        CommerceError(
+            .orderExpired,
+            "order \(self.id) expired unpaid; its stock and coupon are released",
+            details: ["order_id": "\(self.id)", "status": OrderStatus.expired.rawValue]
+        )
     }
 }

@@ -35,8 +35,17 @@ public struct Order: Hashable, Sendable {
     /// When an unpaid (PENDING_PAYMENT) order expires; nil otherwise.
     public var expiresAt: UnixMillis?
 
-    public init(id: OrderID, userID: UserID, status: OrderStatus, lines: [OrderLine], total: Won, discount: Won,
-                couponID: CouponID?, createdAt: UnixMillis, expiresAt: UnixMillis? = nil) {
+    public init(
+        id: OrderID,
+        userID: UserID,
+        status: OrderStatus,
+        lines: [OrderLine],
+        total: Won,
+        discount: Won,
+        couponID: CouponID?,
+        createdAt: UnixMillis,
+        expiresAt: UnixMillis? = nil
+    ) {
         self.expiresAt = expiresAt
         self.id = id
         self.userID = userID
@@ -88,7 +97,11 @@ public struct OrderRequest: Hashable, Sendable {
 
     /// Duplicate product lines are **merged**: their quantities are added (the sum must stay
     /// within the per-line maximum).
-    public static func validate(userID: UserID, items: [(productID: ProductID, quantity: Int64)], couponID: CouponID?)
+    public static func validate(
+        userID: UserID,
+        items: [(productID: ProductID, quantity: Int64)],
+        couponID: CouponID?
+    )
         throws(CommerceError) -> OrderRequest
     {
         guard !items.isEmpty else {
@@ -99,21 +112,34 @@ public struct OrderRequest: Hashable, Sendable {
         }
         var merged: [ProductID: Int64] = [:]
         for (product, quantity) in items {
-            merged[product, default: 0] += try Validate.quantity(quantity, field: "quantity of product \(product)", max: maximumQuantity)
+            merged[product, default: 0] += try Validate.quantity(
+                quantity,
+                field: "quantity of product \(product)",
+                max: maximumQuantity
+            )
         }
         for (product, quantity) in merged where quantity > maximumQuantity {
-            throw CommerceError(.invalidQuantity,
-                                "lines of product \(product) add up to \(quantity), more than \(maximumQuantity)",
-                                details: ["product_id": "\(product)"])
+            throw CommerceError(
+                .invalidQuantity,
+                "lines of product \(product) add up to \(quantity), more than \(maximumQuantity)",
+                details: ["product_id": "\(product)"]
+            )
         }
-        return OrderRequest(userID: userID, lines: merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, couponID: couponID)
+        return OrderRequest(
+            userID: userID,
+            lines: merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            couponID: couponID
+        )
     }
 
     /// A stable description of what was asked, to tell a replay from a reused idempotency key.
     public var fingerprint: String {
-        self.lines.map { "\($0.productID.rawValue)x\($0.quantity)" }.joined(separator: ",") + "|c\(self.couponID?.rawValue ?? 0)"
+        self.lines.map { "\($0.productID.rawValue)x\($0.quantity)" }.joined(separator: ",")
+            + "|c\(self.couponID?.rawValue ?? 0)"
     }
 
-    public static func == (lhs: OrderRequest, rhs: OrderRequest) -> Bool { lhs.fingerprint == rhs.fingerprint && lhs.userID == rhs.userID }
+    public static func == (lhs: OrderRequest, rhs: OrderRequest) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.userID == rhs.userID
+    }
     public func hash(into hasher: inout Hasher) { hasher.combine(self.fingerprint) }
 }

@@ -31,18 +31,28 @@ public enum StockRule {
 
     /// A restock that would take `stock` past ``maximumStock``.
     public static func limitExceeded(_ product: ProductID, stock: Int64, restocking quantity: Int64) -> CommerceError {
-        CommerceError(.stockLimitExceeded, "restocking \(quantity) units onto \(stock) would exceed \(maximumStock)",
-                      details: ["product_id": "\(product)", "stock": "\(stock)"])
+        CommerceError(
+            .stockLimitExceeded,
+            "restocking \(quantity) units onto \(stock) would exceed \(maximumStock)",
+            details: ["product_id": "\(product)", "stock": "\(stock)"]
+        )
     }
 
     /// - Throws: `OUT_OF_STOCK` when `ordered` exceeds `available`.
-    public static func check(_ product: ProductID, name: String, available: Int64, ordered: Int64) throws(CommerceError) {
-        guard available >= ordered else { throw outOfStock(product, name: name, available: available, ordered: ordered) }
+    public static func check(_ product: ProductID, name: String, available: Int64, ordered: Int64) throws(CommerceError)
+    {
+        guard available >= ordered else {
+            throw outOfStock(product, name: name, available: available, ordered: ordered)
+        }
     }
 
-    public static func outOfStock(_ product: ProductID, name: String, available: Int64, ordered: Int64) -> CommerceError {
-        CommerceError(.outOfStock, "\"\(name)\" has \(available) in stock, \(ordered) ordered",
-                      details: ["product_id": "\(product)", "product_name": name, "available": "\(available)"])
+    public static func outOfStock(_ product: ProductID, name: String, available: Int64, ordered: Int64) -> CommerceError
+    {
+        CommerceError(
+            .outOfStock,
+            "\"\(name)\" has \(available) in stock, \(ordered) ordered",
+            details: ["product_id": "\(product)", "product_name": name, "available": "\(available)"]
+        )
     }
 }
 
@@ -54,8 +64,11 @@ extension BalancePolicy {
     }
 
     public static func insufficientBalance(_ balance: Won, required: Won) -> CommerceError {
-        CommerceError(.insufficientBalance, "the order costs \(required) won, the balance is \(balance) won",
-                      details: ["balance": "\(balance)", "required": "\(required)"])
+        CommerceError(
+            .insufficientBalance,
+            "the order costs \(required) won, the balance is \(balance) won",
+            details: ["balance": "\(balance)", "required": "\(required)"]
+        )
     }
 
     /// A charge never takes a balance above the maximum.

@@ -53,7 +53,8 @@ public struct ShopCalendar: Sendable, CustomStringConvertible {
             }
             return high
         }
-        while self.day(containing: guess - 1) == day { guess -= 3_600_000 }  // a repeated midnight hour: the earlier one
+        // a repeated midnight hour: the earlier one
+        while self.day(containing: guess - 1) == day { guess -= 3_600_000 }
         return guess
     }
 
@@ -85,12 +86,19 @@ public struct RankingQuery: Hashable, Sendable {
     public var rankBy: RankBy
     public var window: RankingWindow
 
-    public static func validate(days: Int, limit: Int, rankBy: RankBy = .units, window: RankingWindow = .rolling)
+    public static func validate(
+        days: Int,
+        limit: Int,
+        rankBy: RankBy = .units,
+        window: RankingWindow = .rolling
+    )
         throws(CommerceError) -> RankingQuery
     {
         guard (1...maximumDays).contains(days), (1...maximumLimit).contains(limit) else {
-            throw CommerceError(.invalidRankingWindow,
-                                "days must be 1 to \(maximumDays) and limit 1 to \(maximumLimit), got \(days) and \(limit)")
+            throw CommerceError(
+                .invalidRankingWindow,
+                "days must be 1 to \(maximumDays) and limit 1 to \(maximumLimit), got \(days) and \(limit)"
+            )
         }
         return RankingQuery(days: days, limit: limit, rankBy: rankBy, window: window)
     }
@@ -169,7 +177,9 @@ public struct SalesTally: Sendable {
     }
 
     public static func ranksBefore(_ a: Total, _ b: Total, by rankBy: RankBy) -> Bool {
-        let (first, second) = rankBy == .units ? ((a.quantity, b.quantity), (a.orders, b.orders)) : ((a.orders, b.orders), (a.quantity, b.quantity))
+        let (first, second) =
+            rankBy == .units
+            ? ((a.quantity, b.quantity), (a.orders, b.orders)) : ((a.orders, b.orders), (a.quantity, b.quantity))
         if first.0 != first.1 { return first.0 > first.1 }
         if second.0 != second.1 { return second.0 > second.1 }
         return a.productID < b.productID
@@ -206,7 +216,10 @@ public struct RankingSnapshot: Sendable {
     }
 
     /// The entries of the snapshot for `today` from the daily rollups of ``span(today:)``.
-    public static func entries(today: SalesDay, rollups: [(day: SalesDay, productID: ProductID, quantity: Int64, orders: Int64)]) -> [Entry] {
+    public static func entries(
+        today: SalesDay,
+        rollups: [(day: SalesDay, productID: ProductID, quantity: Int64, orders: Int64)]
+    ) -> [Entry] {
         let byDay = Dictionary(grouping: rollups, by: \.day)
         var tally = SalesTally()
         var entries: [Entry] = []
@@ -216,8 +229,16 @@ public struct RankingSnapshot: Sendable {
             }
             for rankBy in RankBy.allCases {
                 for (index, total) in tally.top(RankingQuery.maximumLimit, by: rankBy).enumerated() {
-                    entries.append(Entry(days: days, rankBy: rankBy, position: index + 1, productID: total.productID,
-                                         quantity: total.quantity, orders: total.orders))
+                    entries.append(
+                        Entry(
+                            days: days,
+                            rankBy: rankBy,
+                            position: index + 1,
+                            productID: total.productID,
+                            quantity: total.quantity,
+                            orders: total.orders
+                        )
+                    )
                 }
             }
         }

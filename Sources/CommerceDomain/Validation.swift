@@ -43,18 +43,27 @@ public enum Validate {
     /// 1...128 printable ASCII characters.
     public static func idempotencyKey(_ raw: String) throws(CommerceError) -> String {
         guard !raw.isEmpty, raw.utf8.count <= 128, raw.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-            throw CommerceError(.invalidIdempotencyKey,
-                                "idempotency key must be 1 to 128 printable ASCII characters without spaces")
+            throw CommerceError(
+                .invalidIdempotencyKey,
+                "idempotency key must be 1 to 128 printable ASCII characters without spaces"
+            )
         }
         return raw
     }
 
-    public static func quantity(_ raw: Int64, field: String = "quantity", allowZero: Bool = false, max: Int64 = 1_000_000_000)
+    public static func quantity(
+        _ raw: Int64,
+        field: String = "quantity",
+        allowZero: Bool = false,
+        max: Int64 = 1_000_000_000
+    )
         throws(CommerceError) -> Int64
     {
         guard raw >= (allowZero ? 0 : 1), raw <= max else {
-            throw CommerceError(.invalidQuantity,
-                                "\(field) must be between \(allowZero ? 0 : 1) and \(max), got \(raw)")
+            throw CommerceError(
+                .invalidQuantity,
+                "\(field) must be between \(allowZero ? 0 : 1) and \(max), got \(raw)"
+            )
         }
         return raw
     }

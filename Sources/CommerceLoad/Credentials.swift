@@ -1,8 +1,8 @@
 import CommerceAuth
 import CommerceDomain
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 
 /// The credential each call of a run carries: the client's own (a service token) by default, or,
 /// with `--user-tokens`, the token of the user the call acts for, minted once before the run.
@@ -18,7 +18,8 @@ struct Credentials: Sendable {
         var byUser: [Int64: CallOptions] = [:]
         for user in users {
             var options = CallOptions()
-            options.metadata[MetadataKey.authorization] = "Bearer \(try AccessToken.user(UserID(user), now: now, ttl: 86_400).signed(with: key))"
+            options.metadata[MetadataKey.authorization] =
+                "Bearer \(try AccessToken.user(UserID(user), now: now, ttl: 86_400).signed(with: key))"
             byUser[user] = options
         }
         self.byUser = byUser

@@ -1,7 +1,7 @@
 import CommerceClient
 import CommerceProto
-import FrameRPC
 import Foundation
+import FrameRPC
 
 /// What one call of a scenario did: the method, and the failure reason if it failed. A call whose
 /// outcome the client cannot know (its connection closed after it was sent, it timed out, or the
@@ -18,7 +18,8 @@ func attempt(_ method: String, _ body: () async throws -> Void) async -> Outcome
         try await body()
         return Outcome(method: method, failure: nil)
     } catch let error as RPCError {
-        let unknown = error.reason == WireReason.connectionClosed || error.code == .deadlineExceeded || error.code == .cancelled
+        let unknown =
+            error.reason == WireReason.connectionClosed || error.code == .deadlineExceeded || error.code == .cancelled
         return Outcome(method: method, failure: "\(error.code.name)/\(error.reason)", unknown: unknown)
     } catch is CancellationError {
         return Outcome(method: method, failure: "CLIENT/CANCELLED", unknown: true)
@@ -64,16 +65,29 @@ struct Fixture: Sendable {
                 group.addTask {
                     let user = try await client.createUser(name: "load-\(index)")
                     if charge > 0 {
-                        _ = try await client.chargeBalance(userID: user.id, amount: charge, idempotencyKey: "load-setup-\(user.id)")
+                        _ = try await client.chargeBalance(
+                            userID: user.id,
+                            amount: charge,
+                            idempotencyKey: "load-setup-\(user.id)"
+                        )
                     }
                     return user.id
                 }
             }
             for try await id in group { userIDs.append(id) }
         }
-        var fixture = Fixture(userIDs: userIDs, charged: charge, productIDs: [], productPrice: 1_000, initialStock: [:], campaignID: 0)
+        var fixture = Fixture(
+            userIDs: userIDs,
+            charged: charge,
+            productIDs: [],
+            productPrice: 1_000,
+            initialStock: [:],
+            campaignID: 0
+        )
         if scenario.writes && client.adminToken == nil {
-            throw FixtureError(message: "the \(scenario.rawValue) scenario checks the server's audit afterwards: pass --admin-token")
+            throw FixtureError(
+                message: "the \(scenario.rawValue) scenario checks the server's audit afterwards: pass --admin-token"
+            )
         }
         switch scenario {
         case .getBalance, .health, .chargeStorm:
@@ -82,10 +96,15 @@ struct Fixture: Sendable {
             fixture.productIDs = try await client.listProducts(pageSize: 100).products.map(\.id)
             if fixture.productIDs.isEmpty {
                 guard client.adminToken != nil else {
-                    throw FixtureError(message: "the server has no products; pass --admin-token so the read scenario can create some")
+                    throw FixtureError(
+                        message: "the server has no products; pass --admin-token so the read scenario can create some"
+                    )
                 }
                 for index in 0..<10 {
-                    fixture.productIDs.append(try await client.createProduct(name: "load product \(index)", price: 1_000, initialStock: 1_000).id)
+                    fixture.productIDs.append(
+                        try await client.createProduct(name: "load product \(index)", price: 1_000, initialStock: 1_000)
+                            .id
+                    )
                 }
             }
         case .hotProduct:
@@ -97,8 +116,12 @@ struct Fixture: Sendable {
         case .mixed:
             // A small shop: a few products sell out during a long run, most do not.
             for index in 0..<20 {
-                try await fixture.addProduct(client, name: "shop product \(index)", price: Int64(500 + 250 * index),
-                                             stock: index < 3 ? sizes.stock : 1_000_000)
+                try await fixture.addProduct(
+                    client,
+                    name: "shop product \(index)",
+                    price: Int64(500 + 250 * index),
+                    stock: index < 3 ? sizes.stock : 1_000_000
+                )
             }
         case .flashSale:
             fixture.productPrice = 5_000
@@ -106,8 +129,13 @@ struct Fixture: Sendable {
             try await fixture.addProduct(client, name: "flash sale product", stock: 1_000_000_000)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             fixture.campaignID = try await client.createCouponCampaign(
-                name: "flash sale", kind: .fixed, amount: 1_000, totalQuantity: sizes.coupons,
-                validFromUnixMs: now - 60_000, validUntilUnixMs: now + 86_400_000).id
+                name: "flash sale",
+                kind: .fixed,
+                amount: 1_000,
+                totalQuantity: sizes.coupons,
+                validFromUnixMs: now - 60_000,
+                validUntilUnixMs: now + 86_400_000
+            ).id
         }
         return fixture
     }
@@ -123,4 +151,3 @@ struct FixtureError: Error, CustomStringConvertible {
     var message: String
     var description: String { self.message }
 }
-

@@ -8,7 +8,12 @@ import Foundation
 /// Calls made during warm-up are not in the run's statistics, so the checks compare what the
 /// server holds with itself and with the fixture, not with the client's counts (except where a
 /// count can only be an upper bound).
-func checkInvariants(scenario: Scenario, client: CommerceClient, fixture: Fixture, result: LoadResult) async throws -> [String] {
+func checkInvariants(
+    scenario: Scenario,
+    client: CommerceClient,
+    fixture: Fixture,
+    result: LoadResult
+) async throws -> [String] {
     guard scenario.writes else { return [] }
     var broken: [String] = []
     var soldByProduct: [Int64: Int64] = [:]
@@ -37,15 +42,25 @@ func checkInvariants(scenario: Scenario, client: CommerceClient, fixture: Fixtur
         let stock = try await client.getProduct(productID: product).stock
         let sold = soldByProduct[product] ?? 0
         if stock < 0 { broken.append("product \(product) oversold: stock \(stock)") }
-        if stock + sold != initial { broken.append("product \(product): stock \(stock) + sold \(sold) != initial \(initial)") }
+        if stock + sold != initial {
+            broken.append("product \(product): stock \(stock) + sold \(sold) != initial \(initial)")
+        }
     }
     if scenario == .flashSale {
-        if couponsHeld > fixture.couponQuantity { broken.append("\(couponsHeld) coupons issued of \(fixture.couponQuantity)") }
+        if couponsHeld > fixture.couponQuantity {
+            broken.append("\(couponsHeld) coupons issued of \(fixture.couponQuantity)")
+        }
         let granted = result.succeeded("IssueCoupon") + result.succeeded("IssueCoupon+PlaceOrder")
-        if granted > couponsHeld { broken.append("the client was granted \(granted) coupons but users hold \(couponsHeld)") }
+        if granted > couponsHeld {
+            broken.append("the client was granted \(granted) coupons but users hold \(couponsHeld)")
+        }
     }
-    if scenario == .hotProduct, let product = fixture.productIDs.first, result.succeeded("PlaceOrder") > soldByProduct[product] ?? 0 {
-        broken.append("\(result.succeeded("PlaceOrder")) orders succeeded but \(soldByProduct[product] ?? 0) units were sold")
+    if scenario == .hotProduct, let product = fixture.productIDs.first,
+        result.succeeded("PlaceOrder") > soldByProduct[product] ?? 0
+    {
+        broken.append(
+            "\(result.succeeded("PlaceOrder")) orders succeeded but \(soldByProduct[product] ?? 0) units were sold"
+        )
     }
     for violation in try await client.audit() {
         broken.append("server audit: \(violation.rule) \(violation.subject): \(violation.detail)")
@@ -68,7 +83,11 @@ struct UserAccount {
     var coupons = 0
 
     /// Every user's account, 64 loads at a time, in the order given.
-    static func loadAll(_ users: [Int64], client: CommerceClient, couponsOf campaign: Int64?) async throws -> [(Int64, UserAccount)] {
+    static func loadAll(
+        _ users: [Int64],
+        client: CommerceClient,
+        couponsOf campaign: Int64?
+    ) async throws -> [(Int64, UserAccount)] {
         try await withThrowingTaskGroup(of: (Int, UserAccount).self) { group in
             var accounts: [(Int, UserAccount)] = []
             for (index, user) in users.enumerated() {
@@ -76,7 +95,9 @@ struct UserAccount {
                 group.addTask {
                     var account = try await UserAccount.load(user, client: client)
                     if let campaign {
-                        account.coupons = try await client.listUserCoupons(userID: user).filter { $0.campaign.id == campaign }.count
+                        account.coupons = try await client.listUserCoupons(userID: user).filter {
+                            $0.campaign.id == campaign
+                        }.count
                     }
                     return (index, account)
                 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CommerceClient
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import NIOPosix
 
 @main
@@ -41,30 +41,40 @@ struct LoadCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).") var scenario: Scenario = .getBalance
+    @Option(help: "Scenario: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).") var scenario: Scenario =
+        .getBalance
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7070
     @Option(help: "Connections in the client pool (per server).") var connections = 1
-    @Option(help: """
-        More servers on one database, as host:port,host:port: calls rotate over --host:--port and these \
-        (set-up and the invariant check go through --host:--port).
-        """) var alsoTargets: String?
+    @Option(
+        help: """
+            More servers on one database, as host:port,host:port: calls rotate over --host:--port and these \
+            (set-up and the invariant check go through --host:--port).
+            """
+    ) var alsoTargets: String?
     @Option(help: "Concurrent callers.") var concurrency = 1
     @Option(help: "Seconds of measured load.") var duration: Double = 10
     @Option(help: "Seconds of unmeasured warm-up before it.") var warmup: Double = 2
     @Option(help: "Stop after this many measured calls instead of --duration.") var requests: Int?
-    @Option(help: "Seconds calls still in flight at the end of --duration may take; then they are cancelled and counted unknown.")
+    @Option(
+        help:
+            "Seconds calls still in flight at the end of --duration may take; then they are cancelled and counted unknown."
+    )
     var drain: Double = 5
     @Option(help: "Open loop: total calls per second (default: closed loop).") var rate: Double?
     @Option(help: "Users to create in set-up.") var users = 100
     @Option(help: "hot-product: units of the product.") var stock: Int64 = 100
     @Option(help: "flash-sale: coupons in the campaign.") var coupons: Int64 = 100
     @Option(help: "order: products the orders spread over (one: every order races for one row).") var products = 1
-    @Option(help: "Bearer token of a service (or env COMMERCE_TOKEN): set-up creates users and every call acts for them.")
+    @Option(
+        help: "Bearer token of a service (or env COMMERCE_TOKEN): set-up creates users and every call acts for them."
+    )
     var token: String?
-    @Option(help: """
-        A key set file (JWKS): each call acting for a user carries that user's own token, minted here from the set's         signing key, instead of --token (set-up still uses --token). For the cost of user tokens; not in the mixed scenario.
-        """)
+    @Option(
+        help: """
+            A key set file (JWKS): each call acting for a user carries that user's own token, minted here from the set's         signing key, instead of --token (set-up still uses --token). For the cost of user tokens; not in the mixed scenario.
+            """
+    )
     var userTokens: String?
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @Flag(help: "Connect with TLS, trusting the system's CAs (implied by the other --tls options).") var tls = false
@@ -83,31 +93,67 @@ struct LoadCommand: AsyncParsableCommand {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let token = self.token ?? ProcessInfo.processInfo.environment["COMMERCE_TOKEN"]
         let tls = try ClientTLS.options(
-            enabled: self.tls, trustRoots: self.tlsCa, certificate: self.tlsCert, key: self.tlsKey, serverName: self.tlsServerName)
+            enabled: self.tls,
+            trustRoots: self.tlsCa,
+            certificate: self.tlsCert,
+            key: self.tlsKey,
+            serverName: self.tlsServerName
+        )
         let client = CommerceClient(
-            configuration: ClientConfiguration(host: self.host, port: self.port, connections: self.connections, tls: tls),
-            token: token, adminToken: self.adminToken, group: loop)
+            configuration: ClientConfiguration(
+                host: self.host,
+                port: self.port,
+                connections: self.connections,
+                tls: tls
+            ),
+            token: token,
+            adminToken: self.adminToken,
+            group: loop
+        )
         let fixture = try await Fixture.prepare(
-            client: client, scenario: self.scenario, sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons, products: self.products))
+            client: client,
+            scenario: self.scenario,
+            sizes: Fixture.Sizes(users: self.users, stock: self.stock, coupons: self.coupons, products: self.products)
+        )
         let credentials = try self.userTokens.map { try Credentials(keys: $0, users: fixture.userIDs) } ?? Credentials()
         var clients = [client]
         for target in self.alsoTargets?.split(separator: ",") ?? [] {
             guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
                 throw ValidationError("--also-targets takes host:port,host:port; got \(target)")
             }
-            clients.append(CommerceClient(
-                configuration: ClientConfiguration(host: String(target[..<colon]), port: port, connections: self.connections, tls: tls),
-                token: token, adminToken: self.adminToken, group: loop))
+            clients.append(
+                CommerceClient(
+                    configuration: ClientConfiguration(
+                        host: String(target[..<colon]),
+                        port: port,
+                        connections: self.connections,
+                        tls: tls
+                    ),
+                    token: token,
+                    adminToken: self.adminToken,
+                    group: loop
+                )
+            )
         }
         let topUps = TopUps()
-        let workloads = clients.map { self.scenario.workload(client: $0, fixture: fixture, topUps: topUps, credentials: credentials) }
-        let workload: @Sendable (Int) async -> Outcome = { sequence in await workloads[sequence % workloads.count](sequence) }
+        let workloads = clients.map {
+            self.scenario.workload(client: $0, fixture: fixture, topUps: topUps, credentials: credentials)
+        }
+        let workload: @Sendable (Int) async -> Outcome = { sequence in
+            await workloads[sequence % workloads.count](sequence)
+        }
 
         let runner = LoadRunner(
             executor: EventLoopTaskExecutor(loop),
-            concurrency: self.concurrency, rate: self.rate, warmup: self.warmup, duration: self.duration,
-            requests: self.requests, progress: !self.quiet && !self.json, recordSamples: self.plot != nil,
-            drain: .milliseconds(Int64(self.drain * 1_000)))
+            concurrency: self.concurrency,
+            rate: self.rate,
+            warmup: self.warmup,
+            duration: self.duration,
+            requests: self.requests,
+            progress: !self.quiet && !self.json,
+            recordSamples: self.plot != nil,
+            drain: .milliseconds(Int64(self.drain * 1_000))
+        )
         let result = try await runner.run(workload)
         // The report is printed whatever happens next: a server that died mid-run still gets its
         // count of calls acknowledged, failed and unknown.
@@ -115,7 +161,12 @@ struct LoadCommand: AsyncParsableCommand {
         var invariants = "not checked"
         if self.scenario.writes {
             do {
-                broken = try await checkInvariants(scenario: self.scenario, client: client, fixture: fixture, result: result)
+                broken = try await checkInvariants(
+                    scenario: self.scenario,
+                    client: client,
+                    fixture: fixture,
+                    result: result
+                )
                 invariants = broken.isEmpty ? "hold" : "broken"
             } catch {
                 invariants = "not checked: \(error)"
@@ -124,11 +175,20 @@ struct LoadCommand: AsyncParsableCommand {
         for client in clients { await client.close() }
 
         let report = Report(
-            label: self.label ?? "\(self.scenario.rawValue) c=\(self.concurrency)", scenario: self.scenario.rawValue,
-            concurrency: self.concurrency, connections: self.connections, openLoopRate: self.rate, result: result,
-            topUps: topUps.count.load(ordering: .relaxed))
+            label: self.label ?? "\(self.scenario.rawValue) c=\(self.concurrency)",
+            scenario: self.scenario.rawValue,
+            concurrency: self.concurrency,
+            connections: self.connections,
+            openLoopRate: self.rate,
+            result: result,
+            topUps: topUps.count.load(ordering: .relaxed)
+        )
         if let plot = self.plot {
-            try LatencyPlot(title: report.label, result: result).svg().write(toFile: plot, atomically: true, encoding: .utf8)
+            try LatencyPlot(title: report.label, result: result).svg().write(
+                toFile: plot,
+                atomically: true,
+                encoding: .utf8
+            )
             if !self.json { print("plot written to \(plot)") }
         }
         if self.json {

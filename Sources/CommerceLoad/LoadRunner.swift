@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import Histogram
 import Synchronization
 
@@ -90,20 +90,26 @@ struct LoadRunner: Sendable {
         let interval: Duration? = self.rate.map { .nanoseconds(Int64(1_000_000_000 / $0)) }
         let concurrency = self.concurrency
 
-        let progressTask = self.progress ? Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                let snapshot = shared.live.withLock { stats -> MethodStats in
-                    defer { stats = MethodStats() }
-                    return stats
+        let progressTask =
+            self.progress
+            ? Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    let snapshot = shared.live.withLock { stats -> MethodStats in
+                        defer { stats = MethodStats() }
+                        return stats
+                    }
+                    let errors = snapshot.errors.values.reduce(0, +)
+                    let line = String(
+                        format: "\r%7d calls/s  errors %5d  p50 %7.0f µs  p99 %7.0f µs   ",
+                        snapshot.count,
+                        errors,
+                        Double(snapshot.latency.valueAtPercentile(50)),
+                        Double(snapshot.latency.valueAtPercentile(99))
+                    )
+                    FileHandle.standardError.write(Data(line.utf8))
                 }
-                let errors = snapshot.errors.values.reduce(0, +)
-                let line = String(format: "\r%7d calls/s  errors %5d  p50 %7.0f µs  p99 %7.0f µs   ",
-                                  snapshot.count, errors, Double(snapshot.latency.valueAtPercentile(50)),
-                                  Double(snapshot.latency.valueAtPercentile(99)))
-                FileHandle.standardError.write(Data(line.utf8))
-            }
-        } : nil
+            } : nil
 
         let recordSamples = self.recordSamples
         // Callers record into a few shared shards, not stats of their own: a histogram is ~240 KB,
@@ -130,16 +136,30 @@ struct LoadRunner: Sendable {
                         }
                         if requests == nil && scheduled >= stopAt { break }
                         // --requests: a measured call claims its slot before it starts, so exactly that many run.
-                        if let requests, scheduled >= measureFrom, shared.measured.add(1, ordering: .relaxed).oldValue >= requests { break }
+                        if let requests, scheduled >= measureFrom,
+                            shared.measured.add(1, ordering: .relaxed).oldValue >= requests
+                        {
+                            break
+                        }
                         let sequence = shared.sequence.add(1, ordering: .relaxed).oldValue
                         let outcome = await call(sequence)
                         let end = clock.now
                         guard scheduled >= measureFrom else { continue }
                         let micros = UInt64(max(0, (end - scheduled) / .microseconds(1)))
-                        shard.stats.withLock { $0[outcome.method, default: MethodStats()].record(outcome, micros: micros) }
+                        shard.stats.withLock {
+                            $0[outcome.method, default: MethodStats()].record(outcome, micros: micros)
+                        }
                         if recordSamples {
-                            let startMillis = UInt32(max(0, min(Double(UInt32.max), (scheduled - measureFrom) / .milliseconds(1))))
-                            samples.append(Sample(startMillis: startMillis, micros: UInt32(clamping: micros), failed: outcome.failure != nil))
+                            let startMillis = UInt32(
+                                max(0, min(Double(UInt32.max), (scheduled - measureFrom) / .milliseconds(1)))
+                            )
+                            samples.append(
+                                Sample(
+                                    startMillis: startMillis,
+                                    micros: UInt32(clamping: micros),
+                                    failed: outcome.failure != nil
+                                )
+                            )
                         }
                         if self.progress { shared.live.withLock { $0.record(outcome, micros: micros) } }
                     }
@@ -155,7 +175,9 @@ struct LoadRunner: Sendable {
             }
             var merged: [String: MethodStats] = [:]
             var samples: [Sample] = []
-            var late = 0, finishedWorkers = 0, drainExpired = false
+            var late = 0
+            var finishedWorkers = 0
+            var drainExpired = false
             for try await finished in group {
                 switch finished {
                 case .worker(let workerSamples, let workerLate):
@@ -171,7 +193,9 @@ struct LoadRunner: Sendable {
                 }
             }
             for shard in shards {
-                for (method, value) in shard.stats.withLock({ $0 }) { merged[method, default: MethodStats()].merge(value) }
+                for (method, value) in shard.stats.withLock({ $0 }) {
+                    merged[method, default: MethodStats()].merge(value)
+                }
             }
             samples.sort { $0.startMillis < $1.startMillis }
             return (merged, samples, late, drainExpired)
@@ -181,8 +205,16 @@ struct LoadRunner: Sendable {
         let elapsed = clock.now - measureFrom
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let measured = requests == nil ? min(seconds, self.duration) : seconds
-        let schedule = self.rate.map { Schedule(targetPerSecond: $0, planned: Int(($0 * measured).rounded()), late: late) }
-        return LoadResult(methods: merged, seconds: measured, schedule: schedule, drainExpired: drainExpired, samples: allSamples)
+        let schedule = self.rate.map {
+            Schedule(targetPerSecond: $0, planned: Int(($0 * measured).rounded()), late: late)
+        }
+        return LoadResult(
+            methods: merged,
+            seconds: measured,
+            schedule: schedule,
+            drainExpired: drainExpired,
+            samples: allSamples
+        )
     }
 }
 

@@ -17,11 +17,22 @@ struct Report: Sendable {
 
     /// The headline: successful calls per second, with the others beside it.
     var summary: String {
-        var text = String(format: "%.0f ok/s (%d ok, %d failed, %d unknown", Double(self.ok) / self.result.seconds, self.ok, self.failed, self.unknown)
+        var text = String(
+            format: "%.0f ok/s (%d ok, %d failed, %d unknown",
+            Double(self.ok) / self.result.seconds,
+            self.ok,
+            self.failed,
+            self.unknown
+        )
         if let schedule = self.result.schedule {
             let started = self.result.methods.values.reduce(0) { $0 + $1.count }
-            text += String(format: "; open loop: %.0f/s planned, %.0f/s started, %d started late, %d not started",
-                           schedule.targetPerSecond, Double(started) / self.result.seconds, schedule.late, max(0, schedule.planned - started))
+            text += String(
+                format: "; open loop: %.0f/s planned, %.0f/s started, %d started late, %d not started",
+                schedule.targetPerSecond,
+                Double(started) / self.result.seconds,
+                schedule.late,
+                max(0, schedule.planned - started)
+            )
         }
         if self.topUps > 0 { text += "; \(self.topUps) balances topped up" }
         if self.result.drainExpired { text += "; calls still unanswered after the drain were cancelled (unknown)" }
@@ -39,10 +50,20 @@ struct Report: Sendable {
         for (method, stats) in self.result.methods.sorted(by: { $0.key < $1.key }) {
             let h = stats.latency
             let errors = stats.errors.values.reduce(0, +)
-            lines.append(String(
-                format: "%@ %8d %10.0f %8d %8llu %8llu %8llu %8llu %8llu",
-                method.padding(toLength: 26, withPad: " ", startingAt: 0) as NSString, stats.count, Double(stats.ok) / self.result.seconds, errors,
-                h.valueAtPercentile(50), h.valueAtPercentile(90), h.valueAtPercentile(99), h.valueAtPercentile(99.9), h.max))
+            lines.append(
+                String(
+                    format: "%@ %8d %10.0f %8d %8llu %8llu %8llu %8llu %8llu",
+                    method.padding(toLength: 26, withPad: " ", startingAt: 0) as NSString,
+                    stats.count,
+                    Double(stats.ok) / self.result.seconds,
+                    errors,
+                    h.valueAtPercentile(50),
+                    h.valueAtPercentile(90),
+                    h.valueAtPercentile(99),
+                    h.valueAtPercentile(99.9),
+                    h.max
+                )
+            )
             for (reason, count) in stats.errors.sorted(by: { $0.value > $1.value }) {
                 lines.append("    \(reason): \(count)")
             }
@@ -55,25 +76,52 @@ struct Report: Sendable {
         let seconds = self.result.seconds
         let total = self.result.methods.values.reduce(0) { $0 + $1.count }
         let document = ReportDocument(
-            label: self.label, scenario: self.scenario, concurrency: self.concurrency, connections: self.connections,
-            openLoopRate: self.openLoopRate, seconds: seconds, total: total, ok: self.ok, failed: self.failed, unknown: self.unknown,
-            ratePerSecond: Double(self.ok) / seconds, failedPerSecond: Double(self.failed + self.unknown) / seconds,
-            topUps: self.topUps, drainExpired: self.result.drainExpired,
+            label: self.label,
+            scenario: self.scenario,
+            concurrency: self.concurrency,
+            connections: self.connections,
+            openLoopRate: self.openLoopRate,
+            seconds: seconds,
+            total: total,
+            ok: self.ok,
+            failed: self.failed,
+            unknown: self.unknown,
+            ratePerSecond: Double(self.ok) / seconds,
+            failedPerSecond: Double(self.failed + self.unknown) / seconds,
+            topUps: self.topUps,
+            drainExpired: self.result.drainExpired,
             methods: self.result.methods.mapValues { stats in
                 let h = stats.latency
                 return ReportDocument.Method(
-                    count: stats.count, ok: stats.ok, failed: stats.failed, unknown: stats.unknown,
-                    ratePerSecond: Double(stats.ok) / seconds, errors: stats.errors,
+                    count: stats.count,
+                    ok: stats.ok,
+                    failed: stats.failed,
+                    unknown: stats.unknown,
+                    ratePerSecond: Double(stats.ok) / seconds,
+                    errors: stats.errors,
                     latency: .init(
-                        p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99),
-                        p99_9: h.valueAtPercentile(99.9), max: h.max, mean: h.mean))
+                        p50: h.valueAtPercentile(50),
+                        p90: h.valueAtPercentile(90),
+                        p99: h.valueAtPercentile(99),
+                        p99_9: h.valueAtPercentile(99.9),
+                        max: h.max,
+                        mean: h.mean
+                    )
+                )
             },
-            invariants: invariants, invariantsBroken: invariantsBroken,
+            invariants: invariants,
+            invariantsBroken: invariantsBroken,
             openLoop: self.result.schedule.map { schedule in
                 .init(
-                    plannedPerSecond: schedule.targetPerSecond, planned: schedule.planned, started: total,
-                    startedPerSecond: Double(total) / seconds, startedLate: schedule.late, notStarted: max(0, schedule.planned - total))
-            })
+                    plannedPerSecond: schedule.targetPerSecond,
+                    planned: schedule.planned,
+                    started: total,
+                    startedPerSecond: Double(total) / seconds,
+                    startedLate: schedule.late,
+                    notStarted: max(0, schedule.planned - total)
+                )
+            }
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(document), as: UTF8.self)
@@ -94,7 +142,9 @@ struct ReportDocument: Encodable {
         var latency: Latency
 
         enum CodingKeys: String, CodingKey {
-            case count, ok, failed, unknown, errors, ratePerSecond = "rate_per_s", latency = "latency_us"
+            case count, ok, failed, unknown, errors
+            case ratePerSecond = "rate_per_s"
+            case latency = "latency_us"
         }
     }
 
@@ -105,8 +155,11 @@ struct ReportDocument: Encodable {
         var startedLate, notStarted: Int
 
         enum CodingKeys: String, CodingKey {
-            case planned, started, plannedPerSecond = "planned_per_s", startedPerSecond = "started_per_s"
-            case startedLate = "started_late", notStarted = "not_started"
+            case planned, started
+            case plannedPerSecond = "planned_per_s"
+            case startedPerSecond = "started_per_s"
+            case startedLate = "started_late"
+            case notStarted = "not_started"
         }
     }
 
@@ -127,8 +180,13 @@ struct ReportDocument: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case label, scenario, concurrency, connections, seconds, total, ok, failed, unknown, methods, invariants
-        case openLoopRate = "open_loop_rate", ratePerSecond = "rate_per_s", failedPerSecond = "failed_per_s"
-        case topUps = "top_ups", drainExpired = "drain_expired", invariantsBroken = "invariants_broken", openLoop = "open_loop"
+        case openLoopRate = "open_loop_rate"
+        case ratePerSecond = "rate_per_s"
+        case failedPerSecond = "failed_per_s"
+        case topUps = "top_ups"
+        case drainExpired = "drain_expired"
+        case invariantsBroken = "invariants_broken"
+        case openLoop = "open_loop"
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -12,7 +12,9 @@ final class TopUps: Sendable {
 
     func afterRefusal(_ outcome: Outcome, user: Int64, client: CommerceClient) async -> Outcome {
         guard outcome.failure?.hasSuffix("/INSUFFICIENT_BALANCE") == true else { return outcome }
-        if (try? await client.chargeBalance(userID: user, amount: Self.amount)) != nil { self.count.add(1, ordering: .relaxed) }
+        if (try? await client.chargeBalance(userID: user, amount: Self.amount)) != nil {
+            self.count.add(1, ordering: .relaxed)
+        }
         return outcome
     }
 }
@@ -20,7 +22,10 @@ final class TopUps: Sendable {
 extension Scenario {
     /// One call of the scenario; `sequence` numbers the calls of one run.
     func workload(
-        client: CommerceClient, fixture: Fixture, topUps: TopUps, credentials: Credentials
+        client: CommerceClient,
+        fixture: Fixture,
+        topUps: TopUps,
+        credentials: Credentials
     ) -> @Sendable (_ sequence: Int) async -> Outcome {
         let users = fixture.userIDs
         let by = credentials.options
@@ -39,11 +44,13 @@ extension Scenario {
             return { sequence in
                 if sequence % 5 == 0 {
                     return await attempt("GetBalance") {
-                    let user = users[sequence % users.count]
-                    _ = try await client.getBalance(userID: user, options: by(user))
+                        let user = users[sequence % users.count]
+                        _ = try await client.getBalance(userID: user, options: by(user))
+                    }
                 }
+                return await attempt("GetProduct") {
+                    _ = try await client.getProduct(productID: products[sequence % products.count])
                 }
-                return await attempt("GetProduct") { _ = try await client.getProduct(productID: products[sequence % products.count]) }
             }
         case .topProducts:
             return { _ in await attempt("TopProducts") { _ = try await client.topProducts(days: 3, limit: 5) } }
@@ -56,7 +63,11 @@ extension Scenario {
                 var replayed = false
                 let outcome = await attempt("ChargeBalance") {
                     replayed = try await client.chargeBalance(
-                        userID: user, amount: 1_000, idempotencyKey: "\(runID)-\(keySequence)", options: by(user)).replayed
+                        userID: user,
+                        amount: 1_000,
+                        idempotencyKey: "\(runID)-\(keySequence)",
+                        options: by(user)
+                    ).replayed
                 }
                 return replayed ? Outcome(method: "ChargeBalance(replayed)", failure: nil) : outcome
             }
@@ -67,7 +78,9 @@ extension Scenario {
                 let mixed = UInt64(truncatingIfNeeded: sequence) &* 0x9E37_79B9_7F4A_7C15
                 let product = products[Int((mixed >> 24) % UInt64(products.count))]
                 let user = users[sequence % users.count]
-                let outcome = await attempt("PlaceOrder") { _ = try await client.placeOrder(userID: user, items: [(product, 1)], options: by(user)) }
+                let outcome = await attempt("PlaceOrder") {
+                    _ = try await client.placeOrder(userID: user, items: [(product, 1)], options: by(user))
+                }
                 return self == .order ? await topUps.afterRefusal(outcome, user: user, client: client) : outcome
             }
         case .flashSale:
@@ -75,10 +88,17 @@ extension Scenario {
             return { sequence in
                 let user = users[sequence % users.count]
                 var coupon: Commerce_V1_Coupon?
-                let issued = await attempt("IssueCoupon") { coupon = try await client.issueCoupon(userID: user, campaignID: campaign, options: by(user)) }
+                let issued = await attempt("IssueCoupon") {
+                    coupon = try await client.issueCoupon(userID: user, campaignID: campaign, options: by(user))
+                }
                 guard let coupon else { return issued }
                 return await attempt("IssueCoupon+PlaceOrder") {
-                    _ = try await client.placeOrder(userID: user, items: [(product, 1)], couponID: coupon.id, options: by(user))
+                    _ = try await client.placeOrder(
+                        userID: user,
+                        items: [(product, 1)],
+                        couponID: coupon.id,
+                        options: by(user)
+                    )
                 }
             }
         case .mixed:
@@ -88,7 +108,12 @@ extension Scenario {
 
     /// A shop's day, by share of calls: browsing 40 % (product pages, catalogue pages), best sellers 10 %,
     /// carts 25 % (add, look, check out), orders 15 %, charges and balance looks 10 %.
-    private static func shopDay(client: CommerceClient, users: [Int64], products: [Int64], topUps: TopUps) -> @Sendable (Int) async -> Outcome {
+    private static func shopDay(
+        client: CommerceClient,
+        users: [Int64],
+        products: [Int64],
+        topUps: TopUps
+    ) -> @Sendable (Int) async -> Outcome {
         let runID = UUID().uuidString.prefix(8)
         return { sequence in
             // A cheap mix of the sequence number, so user, product and action vary independently.
@@ -103,22 +128,40 @@ extension Scenario {
             case 8, 9:
                 return await attempt("TopProducts") { _ = try await client.topProducts(days: 3, limit: 5) }
             case 10, 11:
-                return await attempt("AddToCart") { _ = try await client.addToCart(userID: user, productID: product, quantity: 1) }
+                return await attempt("AddToCart") {
+                    _ = try await client.addToCart(userID: user, productID: product, quantity: 1)
+                }
             case 12:
                 return await attempt("GetCart") { _ = try await client.getCart(userID: user) }
             case 13, 14:
-                return await topUps.afterRefusal(await attempt("CheckoutCart") {
-                    _ = try await client.checkoutCart(userID: user, idempotencyKey: "\(runID)-checkout-\(sequence)")
-                }, user: user, client: client)
+                return await topUps.afterRefusal(
+                    await attempt("CheckoutCart") {
+                        _ = try await client.checkoutCart(userID: user, idempotencyKey: "\(runID)-checkout-\(sequence)")
+                    },
+                    user: user,
+                    client: client
+                )
             case 15, 16, 17:
                 let second = products[Int((mixed >> 40) % UInt64(products.count))]
                 let items = second == product ? [(product, Int64(2))] : [(product, Int64(1)), (second, Int64(1))]
-                return await topUps.afterRefusal(await attempt("PlaceOrder") {
-                    _ = try await client.placeOrder(userID: user, items: items, idempotencyKey: "\(runID)-order-\(sequence)")
-                }, user: user, client: client)
+                return await topUps.afterRefusal(
+                    await attempt("PlaceOrder") {
+                        _ = try await client.placeOrder(
+                            userID: user,
+                            items: items,
+                            idempotencyKey: "\(runID)-order-\(sequence)"
+                        )
+                    },
+                    user: user,
+                    client: client
+                )
             case 18:
                 return await attempt("ChargeBalance") {
-                    _ = try await client.chargeBalance(userID: user, amount: 5_000, idempotencyKey: "\(runID)-charge-\(sequence)")
+                    _ = try await client.chargeBalance(
+                        userID: user,
+                        amount: 5_000,
+                        idempotencyKey: "\(runID)-charge-\(sequence)"
+                    )
                 }
             default:
                 return await attempt("GetBalance") { _ = try await client.getBalance(userID: user) }

@@ -44,8 +44,12 @@ struct ConnectionLeaser: Sendable {
         }
     }
 
-    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        guard self.gate.enter() else { throw CommerceError(.storageUnavailable, "the store is closing; retry on another instance") }
+    func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        guard self.gate.enter() else {
+            throw CommerceError(.storageUnavailable, "the store is closing; retry on another instance")
+        }
         defer { self.gate.leave() }
         let call = Call<T>()
         let (client, timeout) = (self.client, self.timeout)
@@ -71,7 +75,11 @@ struct ConnectionLeaser: Sendable {
                 let timer = Task {
                     guard (try? await Task.sleep(for: timeout)) != nil else { return }
                     if call.giveUp() {
-                        call.settle(.failure(CommerceError(.storageUnavailable, "no database connection within \(timeout); retry")))
+                        call.settle(
+                            .failure(
+                                CommerceError(.storageUnavailable, "no database connection within \(timeout); retry")
+                            )
+                        )
                     }
                 }
                 call.timer.withLock { $0 = timer }

@@ -9,8 +9,10 @@ import PostgresNIO
 /// outbox event carries the id, so it must be known before the write), and the ordered products
 /// (ordered by id; a product that does not exist is missing). Read by ``OrderInputsStatement``.
 struct OrderInputsRequest: Sendable {
-    typealias Row = (balance: Int64, fingerprint: String?, firstOrder: Int64?, firstBalanceAfter: Int64?, newOrderID: Int64?,
-                     ids: [Int64], names: [String], prices: [Int64], stocks: [Int64])
+    typealias Row = (
+        balance: Int64, fingerprint: String?, firstOrder: Int64?, firstBalanceAfter: Int64?, newOrderID: Int64?,
+        ids: [Int64], names: [String], prices: [Int64], stocks: [Int64]
+    )
 
     var user: Int64
     var products: [Int64]
@@ -165,7 +167,9 @@ struct OrderInputsStatement: PostgresPreparedStatement {
         bindings.append(self.requests.indices.map { Int64($0) })
         bindings.append(self.requests.map(\.user))
         bindings.append(self.requests.map { $0.idempotencyKey ?? "" })
-        bindings.append(self.requests.indices.flatMap { index in self.requests[index].products.map { _ in Int64(index) } })
+        bindings.append(
+            self.requests.indices.flatMap { index in self.requests[index].products.map { _ in Int64(index) } }
+        )
         bindings.append(self.requests.flatMap(\.products))
         return bindings
     }

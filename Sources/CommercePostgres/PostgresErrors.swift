@@ -49,7 +49,10 @@ enum PostgresErrors {
         if let state = self.sqlState(error) {
             // 53100 disk_full, 53200 out_of_memory … are 53 too, but a full disk has its own reason.
             if state == "53100" {
-                return CommerceError(.storageFull, "the database's disk is full (SQLSTATE 53100); nothing was committed, retry later")
+                return CommerceError(
+                    .storageFull,
+                    "the database's disk is full (SQLSTATE 53100); nothing was committed, retry later"
+                )
             }
             // 08: connection exceptions; 57P01-03: admin/crash shutdown, cannot connect now; 53: insufficient resources.
             if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
@@ -60,7 +63,7 @@ enum PostgresErrors {
         if let error = error as? PSQLError {
             switch error.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
-                 .sslUnsupported, .failedToAddSSLHandler:
+                .sslUnsupported, .failedToAddSSLHandler:
                 return CommerceError(.storageUnavailable, "the database connection failed (\(error.code)); retry")
             default:
                 return error

@@ -13,32 +13,53 @@ extension PostgresStore: AuditStore {
             func add(_ rule: String, _ subject: String, _ detail: String) {
                 violations.append(InvariantViolation(rule: rule, subject: subject, detail: detail))
             }
-            for (id, balance, sum, last) in try await session.all("""
+            for (id, balance, sum, last) in try await session.all(
+                """
                 WITH history AS (SELECT user_id, SUM(amount)::BIGINT AS total, MAX(id) AS newest FROM balance_entries GROUP BY user_id)
                 SELECT u.id, u.balance, COALESCE(h.total, 0)::BIGINT, e.balance_after
                 FROM users u LEFT JOIN history h ON h.user_id = u.id LEFT JOIN balance_entries e ON e.id = h.newest
                 WHERE u.balance != COALESCE(h.total, 0) OR (e.balance_after IS NOT NULL AND e.balance_after != u.balance)
-                """, as: (Int64, Int64, Int64, Int64?).self) {
-                if balance != sum { add("balance-equals-history", "user \(id)", "balance \(balance) but history sums to \(sum)") }
-                if let last, last != balance { add("balance-equals-last-entry", "user \(id)", "balance \(balance) but newest entry says \(last)") }
+                """,
+                as: (Int64, Int64, Int64, Int64?).self
+            ) {
+                if balance != sum {
+                    add("balance-equals-history", "user \(id)", "balance \(balance) but history sums to \(sum)")
+                }
+                if let last, last != balance {
+                    add("balance-equals-last-entry", "user \(id)", "balance \(balance) but newest entry says \(last)")
+                }
             }
-            for (id, stock, initial, restocked, sold, returned) in try await session.all("""
+            for (id, stock, initial, restocked, sold, returned) in try await session.all(
+                """
                 SELECT id, stock, initial_stock, restocked, sold, returned FROM products
                 WHERE stock != initial_stock + restocked - sold + returned OR stock < 0
-                """, as: (Int64, Int64, Int64, Int64, Int64, Int64).self) {
-                add("stock-conservation", "product \(id)",
-                    "stock \(stock) != initial \(initial) + restocked \(restocked) - sold \(sold) + returned \(returned)")
+                """,
+                as: (Int64, Int64, Int64, Int64, Int64, Int64).self
+            ) {
+                add(
+                    "stock-conservation",
+                    "product \(id)",
+                    "stock \(stock) != initial \(initial) + restocked \(restocked) - sold \(sold) + returned \(returned)"
+                )
             }
-            for (id, netSold, inOrders) in try await session.all("""
+            for (id, netSold, inOrders) in try await session.all(
+                """
                 WITH lines AS (
                     SELECT l.product_id, SUM(l.quantity)::BIGINT AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
                     WHERE o.status IN ('PAID', 'PENDING_PAYMENT') GROUP BY l.product_id)
                 SELECT p.id, p.sold - p.returned, COALESCE(lines.quantity, 0)::BIGINT
                 FROM products p LEFT JOIN lines ON lines.product_id = p.id WHERE p.sold - p.returned != COALESCE(lines.quantity, 0)
-                """, as: (Int64, Int64, Int64).self) {
-                add("sold-equals-order-lines", "product \(id)", "sold - returned = \(netSold) but live orders hold \(inOrders)")
+                """,
+                as: (Int64, Int64, Int64).self
+            ) {
+                add(
+                    "sold-equals-order-lines",
+                    "product \(id)",
+                    "sold - returned = \(netSold) but live orders hold \(inOrders)"
+                )
             }
-            for (id, rolled, paid) in try await session.all("""
+            for (id, rolled, paid) in try await session.all(
+                """
                 WITH lines AS (
                     SELECT l.product_id, SUM(l.quantity)::BIGINT AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
                     WHERE o.status = 'PAID' GROUP BY l.product_id),
@@ -46,45 +67,70 @@ extension PostgresStore: AuditStore {
                 SELECT p.id, COALESCE(rolled.quantity, 0)::BIGINT, COALESCE(lines.quantity, 0)::BIGINT
                 FROM products p LEFT JOIN lines ON lines.product_id = p.id LEFT JOIN rolled ON rolled.product_id = p.id
                 WHERE COALESCE(rolled.quantity, 0) != COALESCE(lines.quantity, 0)
-                """, as: (Int64, Int64, Int64).self) {
+                """,
+                as: (Int64, Int64, Int64).self
+            ) {
                 add("rollups-match-orders", "product \(id)", "daily rollups say \(rolled) sold, paid orders \(paid)")
             }
-            for (id, issued, quantity, rows, users) in try await session.all("""
+            for (id, issued, quantity, rows, users) in try await session.all(
+                """
                 WITH counts AS (SELECT campaign_id, COUNT(*) AS rows, COUNT(DISTINCT user_id) AS users FROM coupons GROUP BY campaign_id)
                 SELECT c.id, c.issued, c.total_quantity, COALESCE(counts.rows, 0)::BIGINT, COALESCE(counts.users, 0)::BIGINT
                 FROM coupon_campaigns c LEFT JOIN counts ON counts.campaign_id = c.id
                 WHERE c.issued > c.total_quantity OR COALESCE(counts.rows, 0) != c.issued OR COALESCE(counts.users, 0) != COALESCE(counts.rows, 0)
-                """, as: (Int64, Int64, Int64, Int64, Int64).self) {
-                add("coupons-within-quantity", "campaign \(id)", "quantity \(quantity), issued \(issued), coupons \(rows), distinct users \(users)")
+                """,
+                as: (Int64, Int64, Int64, Int64, Int64).self
+            ) {
+                add(
+                    "coupons-within-quantity",
+                    "campaign \(id)",
+                    "quantity \(quantity), issued \(issued), coupons \(rows), distinct users \(users)"
+                )
             }
-            for (id, due, paid) in try await session.all("""
+            for (id, due, paid) in try await session.all(
+                """
                 WITH paid AS (SELECT order_id, SUM(amount)::BIGINT AS amount FROM payments WHERE kind = 'PAYMENT' GROUP BY order_id)
                 SELECT o.id, o.total - o.discount, paid.amount FROM orders o LEFT JOIN paid ON paid.order_id = o.id
                 WHERE o.status = 'PAID' AND paid.amount IS DISTINCT FROM o.total - o.discount
-                """, as: (Int64, Int64, Int64?).self) {
+                """,
+                as: (Int64, Int64, Int64?).self
+            ) {
                 add("paid-order-has-payment", "order \(id)", "due \(due), paid \(paid.map(String.init) ?? "nil")")
             }
-            for (id, paid, refunded) in try await session.all("""
+            for (id, paid, refunded) in try await session.all(
+                """
                 WITH sums AS (
                     SELECT order_id, SUM(CASE kind WHEN 'PAYMENT' THEN amount END)::BIGINT AS paid,
                            SUM(CASE kind WHEN 'REFUND' THEN amount END)::BIGINT AS refunded
                     FROM payments GROUP BY order_id)
                 SELECT o.id, sums.paid, sums.refunded FROM orders o LEFT JOIN sums ON sums.order_id = o.id
                 WHERE o.status = 'REFUNDED' AND sums.paid IS DISTINCT FROM sums.refunded
-                """, as: (Int64, Int64?, Int64?).self) {
-                add("refunded-order-refunds-payment", "order \(id)", "paid \(paid.map(String.init) ?? "nil"), refunded \(refunded.map(String.init) ?? "nil")")
+                """,
+                as: (Int64, Int64?, Int64?).self
+            ) {
+                add(
+                    "refunded-order-refunds-payment",
+                    "order \(id)",
+                    "paid \(paid.map(String.init) ?? "nil"), refunded \(refunded.map(String.init) ?? "nil")"
+                )
             }
-            for (order, kind) in try await session.all("""
+            for (order, kind) in try await session.all(
+                """
                 SELECT p.order_id, p.kind FROM payments p
                 WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
                                   AND e.kind = CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
-                """, as: (Int64, String).self) {
+                """,
+                as: (Int64, String).self
+            ) {
                 add("payment-has-outbox-event", "order \(order)", "\(kind) without its data-platform event")
             }
-            for id in try await session.all("""
+            for id in try await session.all(
+                """
                 SELECT c.id FROM coupons c WHERE c.status = 'USED'
                 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
-                """, as: Int64.self) {
+                """,
+                as: Int64.self
+            ) {
                 add("used-coupon-has-order", "coupon \(id)", "USED but no order points at it")
             }
             return violations

@@ -9,37 +9,57 @@ import PostgresNIO
 /// commits after its payment and reads it first, so per order the order holds.
 extension PostgresStore: OutboxStore {
     /// Writes the event in the caller's transaction: it exists if and only if the order change does.
-    static func appendEvent(_ session: Session, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) async throws {
+    static func appendEvent(
+        _ session: Session,
+        _ kind: OrderEvent.Kind,
+        order: Order,
+        amount: Won,
+        at: UnixMillis
+    ) async throws {
         let event = OrderEvent(eventID: OrderEventID.make(at: at), kind: kind, order: order, amount: amount, at: at)
-        try await session.write("""
+        try await session.write(
+            """
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at)
             VALUES (\(event.eventID), \(kind.rawValue), \(order.id.rawValue), \(event.json), \(at))
-            """)
+            """
+        )
     }
 
     public func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?> {
         // Every instance polls every few ms: an idle poll reads, and starts no write transaction.
-        self.transaction(ifDue: { session in
-            try await session.first("""
-                SELECT EXISTS (SELECT 1 FROM outbox WHERE delivered_at IS NULL) FROM outbox_relay
-                WHERE id = 1 AND next_attempt_at <= \(now) AND (owner = \(owner) OR lease_until <= \(now))
-                """, as: Bool.self) ?? false
-        }, otherwise: nil) { session in
+        self.transaction(
+            ifDue: { session in
+                try await session.first(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM outbox WHERE delivered_at IS NULL) FROM outbox_relay
+                    WHERE id = 1 AND next_attempt_at <= \(now) AND (owner = \(owner) OR lease_until <= \(now))
+                    """,
+                    as: Bool.self
+                ) ?? false
+            },
+            otherwise: nil
+        ) { session in
             // The lease is the guard: one relay per database at a time.
-            try await session.write("""
+            try await session.write(
+                """
                 UPDATE outbox_relay SET owner = \(owner), lease_until = \(now + leaseMillis)
                 WHERE id = 1 AND next_attempt_at <= \(now) AND (owner = \(owner) OR lease_until <= \(now))
                   AND EXISTS (SELECT 1 FROM outbox WHERE delivered_at IS NULL)
                 RETURNING head_attempts
-                """, returning: Int64.self).first.map { RelayLease(deliveredThrough: 0, headAttempts: Int($0)) }
+                """,
+                returning: Int64.self
+            ).first.map { RelayLease(deliveredThrough: 0, headAttempts: Int($0)) }
         }
     }
 
     public func events(for lease: RelayLease, limit: Int) async throws -> [PendingEvent] {
         try await self.withSession { session in
-            try await session.all("""
+            try await session.all(
+                """
                 SELECT id, event_id, payload, created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT \(Int64(limit))
-                """, as: (Int64, String, String, Int64).self).map {
+                """,
+                as: (Int64, String, String, Int64).self
+            ).map {
                 PendingEvent(sequence: $0.0, eventID: $0.1, json: $0.2, attempts: 1, createdAt: $0.3)
             }
         }
@@ -48,20 +68,33 @@ extension PostgresStore: OutboxStore {
     public func markDelivered(_ sequences: [Int64], owner: String) -> PendingWrite<Void> {
         guard !sequences.isEmpty else { return PendingWrite(.success(())) }
         return self.transaction { session in
-            let holds = try await session.write("""
+            let holds = try await session.write(
+                """
                 UPDATE outbox_relay SET head_attempts = 0, next_attempt_at = 0, last_error = NULL WHERE id = 1 AND owner = \(owner) RETURNING id
-                """, returning: Int64.self)
+                """,
+                returning: Int64.self
+            )
             guard !holds.isEmpty else { return }
-            try await session.write("UPDATE outbox SET delivered_at = \(systemClock()) WHERE id = ANY(\(sequences)) AND delivered_at IS NULL")
+            try await session.write(
+                "UPDATE outbox SET delivered_at = \(systemClock()) WHERE id = ANY(\(sequences)) AND delivered_at IS NULL"
+            )
         }
     }
 
-    public func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void> {
+    public func markFailed(
+        _ sequence: Int64,
+        attempts: Int,
+        error: String,
+        retryAt: UnixMillis,
+        owner: String
+    ) -> PendingWrite<Void> {
         self.transaction { session in
-            try await session.write("""
+            try await session.write(
+                """
                 UPDATE outbox_relay SET head_attempts = \(Int64(attempts)), next_attempt_at = \(retryAt), last_error = \(String(error.prefix(500)))
                 WHERE id = 1 AND owner = \(owner)
-                """)
+                """
+            )
         }
     }
 
@@ -79,7 +112,10 @@ extension PostgresStore: OutboxStore {
 
     public func oldestUndeliveredEventTime() async throws -> UnixMillis? {
         try await self.withSession { session in
-            try await session.first("SELECT created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1", as: Int64.self)
+            try await session.first(
+                "SELECT created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1",
+                as: Int64.self
+            )
         }
     }
 }

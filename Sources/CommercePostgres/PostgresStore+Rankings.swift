@@ -8,15 +8,24 @@ extension PostgresStore: RankingStore {
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { session in
             var tally = SalesTally()
-            for (product, quantity, orders) in try await session.all("""
+            for (product, quantity, orders) in try await session.all(
+                """
                 SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(span.lowerBound.rawValue) AND \(span.upperBound.rawValue)
-                """, as: (Int64, Int64, Int64).self) {
+                """,
+                as: (Int64, Int64, Int64).self
+            ) {
                 tally.add(ProductID(product), quantity: quantity, orders: orders)
             }
             var sellers: [TopSeller] = []
             for total in tally.top(limit, by: rankBy) {
-                sellers.append(TopSeller(productID: total.productID, name: try await Self.productName(session, total.productID),
-                                         quantitySold: total.quantity, orderCount: total.orders))
+                sellers.append(
+                    TopSeller(
+                        productID: total.productID,
+                        name: try await Self.productName(session, total.productID),
+                        quantitySold: total.quantity,
+                        orderCount: total.orders
+                    )
+                )
             }
             return sellers
         }
@@ -25,22 +34,30 @@ extension PostgresStore: RankingStore {
     public func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool> {
         self.transaction { session in
             // The day's row decides who takes it: another instance that got here first leaves nothing to do.
-            let taken = try await session.write("""
+            let taken = try await session.write(
+                """
                 INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (\(today.rawValue), \(at)) ON CONFLICT (day) DO NOTHING RETURNING day
-                """, returning: Int64.self)
+                """,
+                returning: Int64.self
+            )
             guard !taken.isEmpty else { return false }
             let span = RankingSnapshot.span(today: today)
-            let rollups = try await session.all("""
+            let rollups = try await session.all(
+                """
                 SELECT day, product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(span.lowerBound.rawValue) AND \(span.upperBound.rawValue)
-                """, as: (Int64, Int64, Int64, Int64).self).map {
+                """,
+                as: (Int64, Int64, Int64, Int64).self
+            ).map {
                 (day: SalesDay(rawValue: $0.0), productID: ProductID($0.1), quantity: $0.2, orders: $0.3)
             }
             for entry in RankingSnapshot.entries(today: today, rollups: rollups) {
-                try await session.write("""
+                try await session.write(
+                    """
                     INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders)
                     VALUES (\(today.rawValue), \(entry.rankBy.rawValue), \(Int64(entry.days)), \(Int64(entry.position)), \(entry.productID.rawValue),
                             \(entry.quantity), \(entry.orders))
-                    """)
+                    """
+                )
             }
             // A week of snapshots is kept; their entries go with their day.
             try await session.write("DELETE FROM ranking_snapshot_days WHERE day < \(today.adding(days: -7).rawValue)")
@@ -50,14 +67,22 @@ extension PostgresStore: RankingStore {
 
     public func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]? {
         try await self.read { session in
-            guard try await session.first("SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)", as: Int64.self) != nil else {
+            guard
+                try await session.first(
+                    "SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)",
+                    as: Int64.self
+                ) != nil
+            else {
                 return nil
             }
-            let rows = try await session.all("""
+            let rows = try await session.all(
+                """
                 SELECT s.product_id, p.name, s.quantity, s.orders FROM ranking_snapshots s JOIN products p ON p.id = s.product_id
                 WHERE s.day = \(today.rawValue) AND s.rank_by = \(rankBy.rawValue) AND s.days = \(Int64(days)) AND s.position <= \(Int64(limit))
                 ORDER BY s.position
-                """, as: (Int64, String, Int64, Int64).self)
+                """,
+                as: (Int64, String, Int64, Int64).self
+            )
             return rows.map { TopSeller(productID: ProductID($0.0), name: $0.1, quantitySold: $0.2, orderCount: $0.3) }
         }
     }
@@ -69,19 +94,25 @@ extension PostgresStore: RankingStore {
     /// Refuses a calendar other than the one the database's rollups count in, or re-counts them in
     /// it when the configuration says so.
     func checkCalendar(_ session: Session) async throws {
-        let recorded = try await session.first("SELECT time_zone FROM shop_calendar WHERE id = 1", as: String.self) ?? "UTC"
+        let recorded =
+            try await session.first("SELECT time_zone FROM shop_calendar WHERE id = 1", as: String.self) ?? "UTC"
         let configured = self.configuration.calendar
         guard recorded != configured.identifier else { return }
-        guard self.configuration.recountRankings else { throw CalendarMismatch(database: recorded, configured: configured.identifier) }
+        guard self.configuration.recountRankings else {
+            throw CalendarMismatch(database: recorded, configured: configured.identifier)
+        }
         try await session.control("BEGIN")
         do {
             // Every writer of rollups waits while they are re-counted.
             try await session.control("LOCK TABLE product_daily_sales IN EXCLUSIVE MODE")
             var sums: [Key: (quantity: Int64, orders: Int64)] = [:]
-            for (at, product, quantity) in try await session.all("""
+            for (at, product, quantity) in try await session.all(
+                """
                 SELECT COALESCE(o.paid_at, o.created_at), l.product_id, l.quantity FROM orders o JOIN order_lines l ON l.order_id = o.id
                 WHERE o.status = 'PAID'
-                """, as: (Int64, Int64, Int64).self) {
+                """,
+                as: (Int64, Int64, Int64).self
+            ) {
                 let key = Key(day: configured.day(containing: at).rawValue, product: product)
                 sums[key, default: (0, 0)].quantity += quantity
                 sums[key, default: (0, 0)].orders += 1
@@ -89,9 +120,11 @@ extension PostgresStore: RankingStore {
             try await session.write("DELETE FROM product_daily_sales")
             try await session.write("DELETE FROM ranking_snapshot_days")
             for (key, sum) in sums {
-                try await session.write("""
+                try await session.write(
+                    """
                     INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (\(key.day), \(key.product), \(sum.quantity), \(sum.orders))
-                    """)
+                    """
+                )
             }
             try await session.write("UPDATE shop_calendar SET time_zone = \(configured.identifier) WHERE id = 1")
             try await session.control("COMMIT")

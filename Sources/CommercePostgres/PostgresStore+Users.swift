@@ -5,16 +5,21 @@ import PostgresNIO
 extension PostgresStore: UserStore {
     public func createUser(name: String, at: UnixMillis) -> PendingWrite<User> {
         self.transaction { session in
-            let id = try await session.write("INSERT INTO users (name, balance, created_at) VALUES (\(name), 0, \(at)) RETURNING id",
-                                             returning: Int64.self)[0]
+            let id = try await session.write(
+                "INSERT INTO users (name, balance, created_at) VALUES (\(name), 0, \(at)) RETURNING id",
+                returning: Int64.self
+            )[0]
             return User(id: UserID(id), name: name, balance: 0, createdAt: at)
         }
     }
 
     public func user(_ id: UserID) async throws -> User? {
         try await self.withSession { session in
-            try await session.first("SELECT name, balance, created_at FROM users WHERE id = \(id.rawValue)", as: (String, Int64, Int64).self)
-                .map { User(id: id, name: $0.0, balance: $0.1, createdAt: $0.2) }
+            try await session.first(
+                "SELECT name, balance, created_at FROM users WHERE id = \(id.rawValue)",
+                as: (String, Int64, Int64).self
+            )
+            .map { User(id: id, name: $0.0, balance: $0.1, createdAt: $0.2) }
         }
     }
 

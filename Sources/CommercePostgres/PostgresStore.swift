@@ -27,8 +27,14 @@ public final class PostgresStore: Sendable {
     let logger: Logger
     public let configuration: PostgresStoreConfiguration
 
-    private init(client: PostgresClient, gate: ConnectionGate, runner: Task<Void, Never>, lanes: [WriteLane], logger: Logger,
-                 configuration: PostgresStoreConfiguration) {
+    private init(
+        client: PostgresClient,
+        gate: ConnectionGate,
+        runner: Task<Void, Never>,
+        lanes: [WriteLane],
+        logger: Logger,
+        configuration: PostgresStoreConfiguration
+    ) {
         self.client = client
         self.gate = gate
         self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate)
@@ -40,17 +46,28 @@ public final class PostgresStore: Sendable {
 
     /// Connects, creates or upgrades the schema, and checks the calendar.
     /// - Throws: ``InvalidPostgresURL``, ``CalendarMismatch``, or the database's error.
-    public static func open(_ configuration: PostgresStoreConfiguration,
-                            logger: Logger = Logger(label: "commerce.postgres")) async throws -> PostgresStore {
+    public static func open(
+        _ configuration: PostgresStoreConfiguration,
+        logger: Logger = Logger(label: "commerce.postgres")
+    ) async throws -> PostgresStore {
         let endpoint = try configuration.endpoint
         var clientConfiguration: PostgresClient.Configuration
         if let socketPath = endpoint.socketPath {
             clientConfiguration = PostgresClient.Configuration(
-                unixSocketPath: socketPath, username: endpoint.user, password: endpoint.password, database: endpoint.database)
+                unixSocketPath: socketPath,
+                username: endpoint.user,
+                password: endpoint.password,
+                database: endpoint.database
+            )
         } else {
             clientConfiguration = PostgresClient.Configuration(
-                host: endpoint.host!, port: endpoint.port, username: endpoint.user, password: endpoint.password,
-                database: endpoint.database, tls: endpoint.tls ? .require(.makeClientConfiguration()) : .disable)
+                host: endpoint.host!,
+                port: endpoint.port,
+                username: endpoint.user,
+                password: endpoint.password,
+                database: endpoint.database,
+                tls: endpoint.tls ? .require(.makeClientConfiguration()) : .disable
+            )
         }
         clientConfiguration.options.maximumConnections = configuration.writeLanes + configuration.readConnections
         clientConfiguration.options.minimumConnections = 0
@@ -59,12 +76,22 @@ public final class PostgresStore: Sendable {
         let runner = Task { await client.run() }
         let gate = ConnectionGate()
         let lanes = (0..<configuration.writeLanes).map { _ in
-            WriteLane(connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate), logger: logger,
-                      maximumBatch: configuration.maximumBatch,
-                      maximumQueued: max(1, configuration.maxQueuedWrites / configuration.writeLanes),
-                      conflictRetries: configuration.conflictRetries)
+            WriteLane(
+                connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate),
+                logger: logger,
+                maximumBatch: configuration.maximumBatch,
+                maximumQueued: max(1, configuration.maxQueuedWrites / configuration.writeLanes),
+                conflictRetries: configuration.conflictRetries
+            )
         }
-        let store = PostgresStore(client: client, gate: gate, runner: runner, lanes: lanes, logger: logger, configuration: configuration)
+        let store = PostgresStore(
+            client: client,
+            gate: gate,
+            runner: runner,
+            lanes: lanes,
+            logger: logger,
+            configuration: configuration
+        )
         do {
             try await store.withSession { session in
                 try await PostgresSchema.migrate(session, calendar: configuration.calendar)
@@ -81,15 +108,22 @@ public final class PostgresStore: Sendable {
     /// the work holding or awaiting a connection finish, then shuts the pool down. Each step waits
     /// at most 10 s: a shutdown ends even if PostgreSQL stopped answering.
     public func close() async {
-        let lanes = self.lanes, gate = self.gate, runner = self.runner
-        let drained = await finishes(within: .seconds(10)) { for lane in lanes { _ = try? await lane.submit { _ in () }.value } }
+        let lanes = self.lanes
+        let gate = self.gate
+        let runner = self.runner
+        let drained = await finishes(within: .seconds(10)) {
+            for lane in lanes { _ = try? await lane.submit { _ in () }.value }
+        }
         let idle = await finishes(within: .seconds(10)) { await gate.close() }
         runner.cancel()
         let stopped = await finishes(within: .seconds(10)) { await runner.value }
         if !(drained && idle && stopped) {
-            self.logger.warning("the PostgreSQL store did not close cleanly within its bounds", metadata: [
-                "writes_drained": "\(drained)", "connections_returned": "\(idle)", "pool_stopped": "\(stopped)",
-            ])
+            self.logger.warning(
+                "the PostgreSQL store did not close cleanly within its bounds",
+                metadata: [
+                    "writes_drained": "\(drained)", "connections_returned": "\(idle)", "pool_stopped": "\(stopped)",
+                ]
+            )
         }
     }
 
@@ -98,8 +132,12 @@ public final class PostgresStore: Sendable {
     /// Submits `body` to run in one transaction on the lane of `key` (a user's, a product's or a
     /// campaign's id: the same key always takes the same lane, so its writes keep their order).
     /// `locks`: the products and users it changes, which its group locks first (``RowLocks``).
-    func transaction<T: Sendable>(key: Int64, locks: RowLocks = RowLocks(), inputs: GroupedInputs? = nil,
-                                  _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+    func transaction<T: Sendable>(
+        key: Int64,
+        locks: RowLocks = RowLocks(),
+        inputs: GroupedInputs? = nil,
+        _ body: @escaping @Sendable (Session) async throws -> T
+    ) -> PendingWrite<T> {
         self.lanes[Int(UInt64(bitPattern: key) % UInt64(self.lanes.count))].submit(locks: locks, inputs: inputs, body)
     }
 
@@ -111,8 +149,11 @@ public final class PostgresStore: Sendable {
 
     /// A write that often has nothing to do (relay polls): `due` looks first with a read, and only
     /// if it finds work is `body` submitted; otherwise the write is over with `idle`.
-    func transaction<T: Sendable>(ifDue due: @escaping @Sendable (Session) async throws -> Bool, otherwise idle: T,
-                                  _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+    func transaction<T: Sendable>(
+        ifDue due: @escaping @Sendable (Session) async throws -> Bool,
+        otherwise idle: T,
+        _ body: @escaping @Sendable (Session) async throws -> T
+    ) -> PendingWrite<T> {
         let pending = PendingWrite<T>()
         Task {
             do {
@@ -136,9 +177,15 @@ public final class PostgresStore: Sendable {
             total.abandoned += statistics.abandoned
             total.queued += statistics.queued
         }
-        return GroupCommitStatistics(batches: total.batches, writes: total.writes, busySeconds: 0,
-                                     wallSeconds: Double(total.wallNanoseconds) / 1e9, replays: total.replays,
-                                     abandoned: total.abandoned, queued: total.queued)
+        return GroupCommitStatistics(
+            batches: total.batches,
+            writes: total.writes,
+            busySeconds: 0,
+            wallSeconds: Double(total.wallNanoseconds) / 1e9,
+            replays: total.replays,
+            abandoned: total.abandoned,
+            queued: total.queued
+        )
     }
 
     // MARK: Reads

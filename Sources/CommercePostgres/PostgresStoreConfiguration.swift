@@ -27,8 +27,15 @@ public struct PostgresStoreConfiguration: Sendable {
     /// Opened with a calendar other than the database's, re-count every rollup in the new one.
     public var recountRankings = false
 
-    public init(url: String, calendar: ShopCalendar = .seoul, writeLanes: Int = 8, maximumBatch: Int = 32,
-                readConnections: Int = 8, maxQueuedWrites: Int = 10_000, conflictRetries: Int = 10) {
+    public init(
+        url: String,
+        calendar: ShopCalendar = .seoul,
+        writeLanes: Int = 8,
+        maximumBatch: Int = 32,
+        readConnections: Int = 8,
+        maxQueuedWrites: Int = 10_000,
+        conflictRetries: Int = 10
+    ) {
         self.url = url
         self.calendar = calendar
         self.writeLanes = max(1, writeLanes)
@@ -49,8 +56,12 @@ public struct PostgresStoreConfiguration: Sendable {
             guard Self.isPostgresURL(self.url), let components = URLComponents(string: self.url) else {
                 throw InvalidPostgresURL(url: self.redactedURL, problem: "not a postgres:// URL")
             }
-            let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-            guard let user = components.user.flatMap({ $0.removingPercentEncoding }) ?? query["user"], !user.isEmpty else {
+            let query = Dictionary(
+                (components.queryItems ?? []).map { ($0.name, $0.value ?? "") },
+                uniquingKeysWith: { $1 }
+            )
+            guard let user = components.user.flatMap({ $0.removingPercentEncoding }) ?? query["user"], !user.isEmpty
+            else {
                 throw InvalidPostgresURL(url: self.redactedURL, problem: "no user name")
             }
             let database = String(components.path.dropFirst()).removingPercentEncoding ?? ""
@@ -58,14 +69,28 @@ public struct PostgresStoreConfiguration: Sendable {
             let tls = query["sslmode"] == "require" || query["sslmode"] == "verify-full"
             if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
                 let port = components.port ?? 5432
-                return Endpoint(host: nil, port: port, socketPath: "\(socketDirectory)/.s.PGSQL.\(port)", user: user,
-                                password: password, database: database.isEmpty ? user : database, tls: false)
+                return Endpoint(
+                    host: nil,
+                    port: port,
+                    socketPath: "\(socketDirectory)/.s.PGSQL.\(port)",
+                    user: user,
+                    password: password,
+                    database: database.isEmpty ? user : database,
+                    tls: false
+                )
             }
             guard let host = components.host, !host.isEmpty else {
                 throw InvalidPostgresURL(url: self.redactedURL, problem: "no host (or ?host=/socket/directory)")
             }
-            return Endpoint(host: host, port: components.port ?? 5432, socketPath: nil, user: user, password: password,
-                            database: database.isEmpty ? user : database, tls: tls)
+            return Endpoint(
+                host: host,
+                port: components.port ?? 5432,
+                socketPath: nil,
+                user: user,
+                password: password,
+                database: database.isEmpty ? user : database,
+                tls: tls
+            )
         }
     }
 
@@ -73,7 +98,9 @@ public struct PostgresStoreConfiguration: Sendable {
     public var redactedURL: String {
         guard var components = URLComponents(string: self.url) else { return "postgres://…" }
         if components.password != nil { components.password = "***" }
-        components.queryItems = components.queryItems?.map { $0.name == "password" ? URLQueryItem(name: "password", value: "***") : $0 }
+        components.queryItems = components.queryItems?.map {
+            $0.name == "password" ? URLQueryItem(name: "password", value: "***") : $0
+        }
         return components.string ?? "postgres://…"
     }
 

@@ -15,11 +15,16 @@ struct RowLocks: Sendable {
 
     func take(_ session: Session) async throws {
         if !self.products.isEmpty {
-            _ = try await session.all("SELECT id FROM products WHERE id = ANY(\(self.products.sorted())) ORDER BY id FOR UPDATE",
-                                      as: Int64.self)
+            _ = try await session.all(
+                "SELECT id FROM products WHERE id = ANY(\(self.products.sorted())) ORDER BY id FOR UPDATE",
+                as: Int64.self
+            )
         }
         if !self.users.isEmpty {
-            _ = try await session.all("SELECT id FROM users WHERE id = ANY(\(self.users.sorted())) ORDER BY id FOR UPDATE", as: Int64.self)
+            _ = try await session.all(
+                "SELECT id FROM users WHERE id = ANY(\(self.users.sorted())) ORDER BY id FOR UPDATE",
+                as: Int64.self
+            )
         }
     }
 }

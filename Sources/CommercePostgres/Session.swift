@@ -56,7 +56,10 @@ final class Session: @unchecked Sendable {
 
     /// Every row of a read, decoded.
     @_disfavoredOverload
-    func all<each Column: PostgresDecodable>(_ query: PostgresQuery, as: (repeat each Column).Type) async throws -> [(repeat each Column)] {
+    func all<each Column: PostgresDecodable>(
+        _ query: PostgresQuery,
+        as: (repeat each Column).Type
+    ) async throws -> [(repeat each Column)] {
         var rows: [(repeat each Column)] = []
         try await self.each(query) { rows.append(try $0.decode((repeat each Column).self)) }
         return rows
@@ -64,14 +67,20 @@ final class Session: @unchecked Sendable {
 
     /// The first row of a read, decoded; nil when there is none.
     @_disfavoredOverload
-    func first<each Column: PostgresDecodable>(_ query: PostgresQuery, as: (repeat each Column).Type) async throws -> (repeat each Column)? {
+    func first<each Column: PostgresDecodable>(
+        _ query: PostgresQuery,
+        as: (repeat each Column).Type
+    ) async throws -> (repeat each Column)? {
         try await self.all(query, as: (repeat each Column).self).first
     }
 
     /// A statement that may change rows; returns what its RETURNING clause gives (empty if it has none).
     @discardableResult
     @_disfavoredOverload
-    func write<each Column: PostgresDecodable>(_ query: PostgresQuery, returning: (repeat each Column).Type) async throws -> [(repeat each Column)] {
+    func write<each Column: PostgresDecodable>(
+        _ query: PostgresQuery,
+        returning: (repeat each Column).Type
+    ) async throws -> [(repeat each Column)] {
         let rows = try await self.all(query, as: (repeat each Column).self)
         if !rows.isEmpty { self.wrote = true }
         return rows

@@ -33,8 +33,14 @@ final class WriteLane: Sendable {
         /// Its outcome is final: committed, or failed in a transaction that was rolled back.
         var settled = false
 
-        init(locks: RowLocks, inputs: GroupedInputs?, run: @escaping (Session) async throws -> Void, fail: @escaping (any Error) -> Void,
-             finish: @escaping () -> Void, isAbandoned: @escaping () -> Bool) {
+        init(
+            locks: RowLocks,
+            inputs: GroupedInputs?,
+            run: @escaping (Session) async throws -> Void,
+            fail: @escaping (any Error) -> Void,
+            finish: @escaping () -> Void,
+            isAbandoned: @escaping () -> Bool
+        ) {
             self.locks = locks
             self.inputs = inputs
             self.run = run
@@ -93,8 +99,11 @@ final class WriteLane: Sendable {
     /// Queues `body` behind every write submitted to this lane before it. `locks`: the rows of
     /// contended tables it will change, which a group takes first, in one order (see ``RowLocks``).
     /// `inputs`: an order's read, which a group makes for all its orders in one statement.
-    func submit<T: Sendable>(locks: RowLocks = RowLocks(), inputs: GroupedInputs? = nil,
-                             _ body: @escaping @Sendable (Session) async throws -> T) -> PendingWrite<T> {
+    func submit<T: Sendable>(
+        locks: RowLocks = RowLocks(),
+        inputs: GroupedInputs? = nil,
+        _ body: @escaping @Sendable (Session) async throws -> T
+    ) -> PendingWrite<T> {
         let pending = PendingWrite<T>()
         let box = ResultBox<T>()
         let job = Job(
@@ -103,7 +112,8 @@ final class WriteLane: Sendable {
             run: { session in box.result = .success(try await body(session)) },
             fail: { box.result = .failure($0) },
             finish: { pending.complete(box.result.mapError(PostgresErrors.storeError)) },
-            isAbandoned: { pending.isAbandoned })
+            isAbandoned: { pending.isAbandoned }
+        )
         let start = self.state.withLock { state -> Bool? in
             guard state.queued.count < self.maximumQueued else { return nil }
             state.queued.append(job)
@@ -112,9 +122,15 @@ final class WriteLane: Sendable {
             return true
         }
         guard let start else {
-            return PendingWrite(.failure(CommerceError(
-                .writeQueueFull, "\(self.maximumQueued) writes already wait for this database lane; retry shortly",
-                details: ["retry_after_ms": "50"])))
+            return PendingWrite(
+                .failure(
+                    CommerceError(
+                        .writeQueueFull,
+                        "\(self.maximumQueued) writes already wait for this database lane; retry shortly",
+                        details: ["retry_after_ms": "50"]
+                    )
+                )
+            )
         }
         if start { Task { await self.commitUntilEmpty() } }
         return pending
@@ -124,7 +140,8 @@ final class WriteLane: Sendable {
     private func commitUntilEmpty() async {
         while true {
             let (batch, dropped) = self.state.withLock { state -> ([Job], [Job]) in
-                var batch: [Job] = [], dropped: [Job] = []
+                var batch: [Job] = []
+                var dropped: [Job] = []
                 var taken = 0
                 while taken < state.queued.count, batch.count < self.maximumBatch {
                     let job = state.queued[taken]
@@ -204,7 +221,8 @@ final class WriteLane: Sendable {
                 // With its rows locked, the group reads every order's inputs in one round trip.
                 let reads = batch.compactMap(\.inputs)
                 if reads.count > 1 {
-                    for (index, inputs) in try await session.rows(OrderInputsStatement(requests: reads.map(\.request))) {
+                    for (index, inputs) in try await session.rows(OrderInputsStatement(requests: reads.map(\.request)))
+                    {
                         reads[Int(index)].row = inputs
                     }
                 }

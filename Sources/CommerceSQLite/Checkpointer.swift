@@ -35,7 +35,12 @@ final class Checkpointer: @unchecked Sendable {
     private let last = LastPass()
     var lastPass: Pass { self.last.value.withLock { $0 } }
 
-    init(path: String, busyTimeout: Double, restartFrames: Int, interval: DispatchTimeInterval = .milliseconds(100)) throws {
+    init(
+        path: String,
+        busyTimeout: Double,
+        restartFrames: Int,
+        interval: DispatchTimeInterval = .milliseconds(100)
+    ) throws {
         var config = Configuration()
         // A RESTART holds writers back while it waits for readers to leave the WAL: poll every
         // millisecond rather than SQLite's sleeps of up to 100 ms.
@@ -70,7 +75,8 @@ final class Checkpointer: @unchecked Sendable {
     /// One `wal_checkpoint(mode)` on `writer`'s connection; nil when another connection kept it
     /// from running to the end (busy).
     static func walCheckpoint(_ writer: some DatabaseWriter, _ mode: String) throws -> Pass? {
-        let row = try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))") }
+        let row = try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))")
+        }
         guard let row, (row[0] as Int) == 0 else { return nil }
         return Pass(walFrames: row[1], checkpointed: row[2])
     }

@@ -49,7 +49,9 @@ extension Database {
     /// was a fifth of an order's time. Plain data statements only: nothing GRDB tracks (no
     /// transaction or savepoint statements, no observed tables) goes through here.
     func fetchFirst<each Value: DirectBinding, Result>(
-        direct sql: String, _ values: repeat each Value, read: (DirectRow) -> Result
+        direct sql: String,
+        _ values: repeat each Value,
+        read: (DirectRow) -> Result
     ) throws -> Result? {
         var result: Result?
         try self.forEachRow(direct: sql, repeat each values) { row in
@@ -61,7 +63,9 @@ extension Database {
     /// Runs a statement with directly bound values (see ``fetchFirst(direct:_:read:)``) and hands
     /// every row it returns to `body`, in order.
     func forEachRow<each Value: DirectBinding>(
-        direct sql: String, _ values: repeat each Value, row body: (DirectRow) throws -> Void
+        direct sql: String,
+        _ values: repeat each Value,
+        row body: (DirectRow) throws -> Void
     ) throws {
         let statement = try self.cachedStatement(sql: sql).sqliteStatement
         sqlite3_reset(statement)

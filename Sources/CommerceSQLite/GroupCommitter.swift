@@ -1,14 +1,15 @@
 import CommerceDomain
 import CommerceUseCases
 import Dispatch
+import GRDB
+import Metrics
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import GRDB
-import Metrics
-import Synchronization
 
 /// Group commit: many writes, one transaction, one fsync.
 ///
@@ -36,8 +37,12 @@ final class GroupCommitter: Sendable {
         /// Nobody waits for it: drop it if it has not run.
         let isAbandoned: () -> Bool
 
-        init(run: @escaping (Database) throws -> Void, fail: @escaping (any Error) -> Void, finish: @escaping () -> Void,
-             isAbandoned: @escaping () -> Bool) {
+        init(
+            run: @escaping (Database) throws -> Void,
+            fail: @escaping (any Error) -> Void,
+            finish: @escaping () -> Void,
+            isAbandoned: @escaping () -> Bool
+        ) {
             self.run = run
             self.fail = fail
             self.finish = finish
@@ -86,22 +91,31 @@ final class GroupCommitter: Sendable {
     var statistics: GroupCommitStatistics {
         self.state.withLock {
             GroupCommitStatistics(
-                batches: $0.batches, writes: $0.writes, busySeconds: Double($0.busyNanoseconds) / 1e9,
-                wallSeconds: Double($0.wallNanoseconds) / 1e9, replays: $0.replays, abandoned: $0.abandoned,
-                queued: $0.queued.count)
+                batches: $0.batches,
+                writes: $0.writes,
+                busySeconds: Double($0.busyNanoseconds) / 1e9,
+                wallSeconds: Double($0.wallNanoseconds) / 1e9,
+                replays: $0.replays,
+                abandoned: $0.abandoned,
+                queued: $0.queued.count
+            )
         }
     }
 
     /// Queues `body` behind every write submitted before it; `mapError` translates a failure
     /// before the caller sees it.
-    func submit<T: Sendable>(_ body: @escaping (Database) throws -> T, mapError: @escaping @Sendable (any Error) -> any Error) -> PendingWrite<T> {
+    func submit<T: Sendable>(
+        _ body: @escaping (Database) throws -> T,
+        mapError: @escaping @Sendable (any Error) -> any Error
+    ) -> PendingWrite<T> {
         let pending = PendingWrite<T>()
         let box = ResultBox<T>()
         let job = Job(
             run: { db in box.result = .success(try body(db)) },
             fail: { box.result = .failure($0) },
             finish: { pending.complete(box.result.mapError(mapError)) },
-            isAbandoned: { pending.isAbandoned })
+            isAbandoned: { pending.isAbandoned }
+        )
         let start = self.state.withLock { state -> Bool? in
             guard state.queued.count < self.maximumQueued else { return nil }
             state.queued.append(job)
@@ -111,9 +125,15 @@ final class GroupCommitter: Sendable {
         }
         guard let start else {
             // Refused before it was queued: nothing of it happened.
-            return PendingWrite(.failure(CommerceError(
-                .writeQueueFull, "\(self.maximumQueued) writes already wait for the database; retry shortly",
-                details: ["retry_after_ms": "50"])))
+            return PendingWrite(
+                .failure(
+                    CommerceError(
+                        .writeQueueFull,
+                        "\(self.maximumQueued) writes already wait for the database; retry shortly",
+                        details: ["retry_after_ms": "50"]
+                    )
+                )
+            )
         }
         if start { self.queue.async { self.commitUntilEmpty() } }
         return pending
@@ -125,7 +145,8 @@ final class GroupCommitter: Sendable {
     private func commitUntilEmpty() {
         while true {
             let (batch, dropped) = self.state.withLock { state -> ([Job], [Job]) in
-                var batch: [Job] = [], dropped: [Job] = []
+                var batch: [Job] = []
+                var dropped: [Job] = []
                 var taken = 0
                 while taken < state.queued.count, batch.count < self.maximumBatch {
                     let job = state.queued[taken]

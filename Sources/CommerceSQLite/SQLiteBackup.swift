@@ -19,11 +19,17 @@ public enum SQLiteBackup {
 
     /// Copies `source` into `destination` (written under a temporary name and renamed into place
     /// once whole, so a failed or interrupted backup never leaves a partial file under that name).
-    public static func copy(from source: String, to destination: String, replace: Bool = false,
-                            busyTimeout: TimeInterval = 5) throws -> Copied {
+    public static func copy(
+        from source: String,
+        to destination: String,
+        replace: Bool = false,
+        busyTimeout: TimeInterval = 5
+    ) throws -> Copied {
         let manager = FileManager.default
         if manager.fileExists(atPath: destination), !replace { throw DestinationExists(path: destination) }
-        guard manager.fileExists(atPath: source) else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: source]) }
+        guard manager.fileExists(atPath: source) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: source])
+        }
         let partial = destination + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
         for suffix in ["", "-wal", "-shm"] { try? manager.removeItem(atPath: partial + suffix) }
         var configuration = Configuration()

@@ -16,9 +16,13 @@ extension SQLiteStore: AuditStore {
         // A whole-database scan: on a Dispatch queue of its own, never on a caller's thread.
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global(qos: .utility).async {
-                continuation.resume(with: Result {
-                    try self.audit().map { InvariantViolation(rule: $0.rule, subject: $0.subject, detail: $0.detail) }
-                })
+                continuation.resume(
+                    with: Result {
+                        try self.audit().map {
+                            InvariantViolation(rule: $0.rule, subject: $0.subject, detail: $0.detail)
+                        }
+                    }
+                )
             }
         }
     }
@@ -32,105 +36,196 @@ extension SQLiteStore: AuditStore {
     public func audit() throws -> [AuditViolation] {
         try self.readNow { db in
             var violations: [AuditViolation] = []
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT u.id, u.balance,
-                       COALESCE((SELECT SUM(amount) FROM balance_entries WHERE user_id = u.id), 0) AS history_sum,
-                       (SELECT balance_after FROM balance_entries WHERE user_id = u.id ORDER BY id DESC LIMIT 1) AS last_after
-                FROM users u
-                """))
-            {
-                let id: Int64 = row["id"], balance: Int64 = row["balance"], sum: Int64 = row["history_sum"]
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT u.id, u.balance,
+                               COALESCE((SELECT SUM(amount) FROM balance_entries WHERE user_id = u.id), 0) AS history_sum,
+                               (SELECT balance_after FROM balance_entries WHERE user_id = u.id ORDER BY id DESC LIMIT 1) AS last_after
+                        FROM users u
+                        """
+                )
+            ) {
+                let id: Int64 = row["id"]
+                let balance: Int64 = row["balance"]
+                let sum: Int64 = row["history_sum"]
                 if balance != sum {
-                    violations.append(AuditViolation(rule: "balance-equals-history", subject: "user \(id)",
-                                                     detail: "balance \(balance) but history sums to \(sum)"))
+                    violations.append(
+                        AuditViolation(
+                            rule: "balance-equals-history",
+                            subject: "user \(id)",
+                            detail: "balance \(balance) but history sums to \(sum)"
+                        )
+                    )
                 }
                 if let last: Int64 = row["last_after"], last != balance {
-                    violations.append(AuditViolation(rule: "balance-equals-last-entry", subject: "user \(id)",
-                                                     detail: "balance \(balance) but newest entry says \(last)"))
+                    violations.append(
+                        AuditViolation(
+                            rule: "balance-equals-last-entry",
+                            subject: "user \(id)",
+                            detail: "balance \(balance) but newest entry says \(last)"
+                        )
+                    )
                 }
             }
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, stock, initial_stock, restocked, sold, returned FROM products
-                WHERE stock != initial_stock + restocked - sold + returned OR stock < 0
-                """))
-            {
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, stock, initial_stock, restocked, sold, returned FROM products
+                        WHERE stock != initial_stock + restocked - sold + returned OR stock < 0
+                        """
+                )
+            ) {
                 let id: Int64 = row["id"]
-                violations.append(AuditViolation(
-                    rule: "stock-conservation", subject: "product \(id)",
-                    detail: "stock \(row["stock"] as Int64) != initial \(row["initial_stock"] as Int64) + restocked \(row["restocked"] as Int64) - sold \(row["sold"] as Int64) + returned \(row["returned"] as Int64)"))
+                violations.append(
+                    AuditViolation(
+                        rule: "stock-conservation",
+                        subject: "product \(id)",
+                        detail:
+                            "stock \(row["stock"] as Int64) != initial \(row["initial_stock"] as Int64) + restocked \(row["restocked"] as Int64) - sold \(row["sold"] as Int64) + returned \(row["returned"] as Int64)"
+                    )
+                )
             }
             // Products: what the counters say was sold matches the order lines of orders that took stock.
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                WITH lines AS (
-                    SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
-                    WHERE o.status IN ('PAID', 'PENDING_PAYMENT') GROUP BY l.product_id)
-                SELECT p.id, p.sold - p.returned AS net_sold, COALESCE(lines.quantity, 0) AS in_orders
-                FROM products p LEFT JOIN lines ON lines.product_id = p.id
-                """)) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
-                violations.append(AuditViolation(rule: "sold-equals-order-lines", subject: "product \(row["id"] as Int64)",
-                                                 detail: "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        WITH lines AS (
+                            SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
+                            WHERE o.status IN ('PAID', 'PENDING_PAYMENT') GROUP BY l.product_id)
+                        SELECT p.id, p.sold - p.returned AS net_sold, COALESCE(lines.quantity, 0) AS in_orders
+                        FROM products p LEFT JOIN lines ON lines.product_id = p.id
+                        """
+                )
+            ) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
+                violations.append(
+                    AuditViolation(
+                        rule: "sold-equals-order-lines",
+                        subject: "product \(row["id"] as Int64)",
+                        detail:
+                            "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"
+                    )
+                )
             }
             // Rollups: the ranking's per-day sums match the lines of paid orders.
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                WITH lines AS (
-                    SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
-                    WHERE o.status = 'PAID' GROUP BY l.product_id)
-                SELECT p.id,
-                       COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
-                       COALESCE(lines.quantity, 0) AS paid
-                FROM products p LEFT JOIN lines ON lines.product_id = p.id
-                """)) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
-                violations.append(AuditViolation(rule: "rollups-match-orders", subject: "product \(row["id"] as Int64)",
-                                                 detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        WITH lines AS (
+                            SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
+                            WHERE o.status = 'PAID' GROUP BY l.product_id)
+                        SELECT p.id,
+                               COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
+                               COALESCE(lines.quantity, 0) AS paid
+                        FROM products p LEFT JOIN lines ON lines.product_id = p.id
+                        """
+                )
+            ) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
+                violations.append(
+                    AuditViolation(
+                        rule: "rollups-match-orders",
+                        subject: "product \(row["id"] as Int64)",
+                        detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"
+                    )
+                )
             }
             // Coupons: never beyond the quantity, the count matches the coupons, one per user.
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT c.id, c.issued, c.total_quantity, (SELECT COUNT(*) FROM coupons WHERE campaign_id = c.id) AS rows,
-                       (SELECT COUNT(DISTINCT user_id) FROM coupons WHERE campaign_id = c.id) AS users
-                FROM coupon_campaigns c
-                """)) {
-                let id: Int64 = row["id"], issued: Int64 = row["issued"], quantity: Int64 = row["total_quantity"]
-                let rows: Int64 = row["rows"], users: Int64 = row["users"]
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.issued, c.total_quantity, (SELECT COUNT(*) FROM coupons WHERE campaign_id = c.id) AS rows,
+                               (SELECT COUNT(DISTINCT user_id) FROM coupons WHERE campaign_id = c.id) AS users
+                        FROM coupon_campaigns c
+                        """
+                )
+            ) {
+                let id: Int64 = row["id"]
+                let issued: Int64 = row["issued"]
+                let quantity: Int64 = row["total_quantity"]
+                let rows: Int64 = row["rows"]
+                let users: Int64 = row["users"]
                 if issued > quantity || rows != issued || users != rows {
-                    violations.append(AuditViolation(rule: "coupons-within-quantity", subject: "campaign \(id)",
-                                                     detail: "quantity \(quantity), issued \(issued), coupons \(rows), distinct users \(users)"))
+                    violations.append(
+                        AuditViolation(
+                            rule: "coupons-within-quantity",
+                            subject: "campaign \(id)",
+                            detail: "quantity \(quantity), issued \(issued), coupons \(rows), distinct users \(users)"
+                        )
+                    )
                 }
             }
             // Orders: every paid order has its payment, equal to total - discount; a used coupon points at its order.
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                WITH paid AS (SELECT order_id, SUM(amount) AS amount FROM payments WHERE kind = 'PAYMENT' GROUP BY order_id)
-                SELECT o.id, o.total - o.discount AS due, paid.amount AS paid
-                FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE o.status = 'PAID'
-                """)) where (row["paid"] as Int64?) != (row["due"] as Int64) {
-                violations.append(AuditViolation(rule: "paid-order-has-payment", subject: "order \(row["id"] as Int64)",
-                                                 detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        WITH paid AS (SELECT order_id, SUM(amount) AS amount FROM payments WHERE kind = 'PAYMENT' GROUP BY order_id)
+                        SELECT o.id, o.total - o.discount AS due, paid.amount AS paid
+                        FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE o.status = 'PAID'
+                        """
+                )
+            ) where (row["paid"] as Int64?) != (row["due"] as Int64) {
+                violations.append(
+                    AuditViolation(
+                        rule: "paid-order-has-payment",
+                        subject: "order \(row["id"] as Int64)",
+                        detail: "due \(row["due"] as Int64), paid \(String(describing: row["paid"] as Int64?))"
+                    )
+                )
             }
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                WITH sums AS (
-                    SELECT order_id, SUM(CASE kind WHEN 'PAYMENT' THEN amount END) AS paid,
-                           SUM(CASE kind WHEN 'REFUND' THEN amount END) AS refunded
-                    FROM payments GROUP BY order_id)
-                SELECT o.id, sums.paid, sums.refunded
-                FROM orders o LEFT JOIN sums ON sums.order_id = o.id WHERE o.status = 'REFUNDED'
-                """)) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
-                violations.append(AuditViolation(rule: "refunded-order-refunds-payment", subject: "order \(row["id"] as Int64)",
-                                                 detail: "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        WITH sums AS (
+                            SELECT order_id, SUM(CASE kind WHEN 'PAYMENT' THEN amount END) AS paid,
+                                   SUM(CASE kind WHEN 'REFUND' THEN amount END) AS refunded
+                            FROM payments GROUP BY order_id)
+                        SELECT o.id, sums.paid, sums.refunded
+                        FROM orders o LEFT JOIN sums ON sums.order_id = o.id WHERE o.status = 'REFUNDED'
+                        """
+                )
+            ) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
+                violations.append(
+                    AuditViolation(
+                        rule: "refunded-order-refunds-payment",
+                        subject: "order \(row["id"] as Int64)",
+                        detail:
+                            "paid \(String(describing: row["paid"] as Int64?)), refunded \(String(describing: row["refunded"] as Int64?))"
+                    )
+                )
             }
             // The data platform: every payment and every refund has its event in the outbox.
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT p.order_id, p.kind FROM payments p
-                WHERE (p.order_id, CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
-                      NOT IN (SELECT order_id, kind FROM outbox)
-                """)) {
-                violations.append(AuditViolation(rule: "payment-has-outbox-event", subject: "order \(row["order_id"] as Int64)",
-                                                 detail: "\(row["kind"] as String) without its data-platform event"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT p.order_id, p.kind FROM payments p
+                        WHERE (p.order_id, CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
+                              NOT IN (SELECT order_id, kind FROM outbox)
+                        """
+                )
+            ) {
+                violations.append(
+                    AuditViolation(
+                        rule: "payment-has-outbox-event",
+                        subject: "order \(row["order_id"] as Int64)",
+                        detail: "\(row["kind"] as String) without its data-platform event"
+                    )
+                )
             }
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT c.id FROM coupons c WHERE c.status = 'USED'
-                AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
-                """)) {
-                violations.append(AuditViolation(rule: "used-coupon-has-order", subject: "coupon \(row["id"] as Int64)",
-                                                 detail: "USED but no order points at it"))
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.id FROM coupons c WHERE c.status = 'USED'
+                        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id AND o.coupon_id = c.id)
+                        """
+                )
+            ) {
+                violations.append(
+                    AuditViolation(
+                        rule: "used-coupon-has-order",
+                        subject: "coupon \(row["id"] as Int64)",
+                        detail: "USED but no order points at it"
+                    )
+                )
             }
             return violations
         }

@@ -6,7 +6,13 @@ extension SQLiteStore: OrderStore {
     public func placeOrder(_ command: PlaceOrderCommand) -> PendingWrite<OrderReceipt> {
         self.transaction { db in
             if let key = command.idempotencyKey,
-               let replay = try Self.replayedOrder(db, user: command.request.userID, key: key, fingerprint: command.request.fingerprint) {
+                let replay = try Self.replayedOrder(
+                    db,
+                    user: command.request.userID,
+                    key: key,
+                    fingerprint: command.request.fingerprint
+                )
+            {
                 return replay
             }
             return try self.placeOrder(db, command)
@@ -15,15 +21,28 @@ extension SQLiteStore: OrderStore {
 
     /// The first order placed under `key`, if any; a different fingerprint under it is refused.
     /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
-    static func replayedOrder(_ db: Database, user: UserID, key: String, fingerprint: @autoclosure () -> String?) throws -> OrderReceipt? {
-        guard let first = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
-            """), arguments: [user.rawValue, key])
+    static func replayedOrder(
+        _ db: Database,
+        user: UserID,
+        key: String,
+        fingerprint: @autoclosure () -> String?
+    ) throws -> OrderReceipt? {
+        guard
+            let first = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = ? AND key = ?
+                        """
+                ),
+                arguments: [user.rawValue, key]
+            )
         else { return nil }
         if let fingerprint = fingerprint(), (first["fingerprint"] as String) != fingerprint {
-            throw CommerceError(.idempotencyKeyReused,
-                                "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
-                                details: ["order_id": "\(first["order_id"] as Int64)"])
+            throw CommerceError(
+                .idempotencyKeyReused,
+                "idempotency key was first used for a different order (order \(first["order_id"] as Int64))",
+                details: ["order_id": "\(first["order_id"] as Int64)"]
+            )
         }
         let order = try Self.loadOrder(db, OrderID(first["order_id"]))!
         return OrderReceipt(order: order, balanceAfter: first["balance_after"], replayed: true)
@@ -47,8 +66,12 @@ extension SQLiteStore: OrderStore {
         let coupon = try request.couponID.map { try Self.usableCoupon(db, $0, user: request.userID, at: command.at) }
         var lines: [OrderLine] = []
         for (product, quantity) in request.lines {
-            guard let (name, price, stock) = try db.fetchFirst(direct: "SELECT name, price, stock FROM products WHERE id = ?", product.rawValue,
-                                                               read: { ($0.string(0), $0.int64(1), $0.int64(2)) })
+            guard
+                let (name, price, stock) = try db.fetchFirst(
+                    direct: "SELECT name, price, stock FROM products WHERE id = ?",
+                    product.rawValue,
+                    read: { ($0.string(0), $0.int64(1), $0.int64(2)) }
+                )
             else {
                 throw CommerceError.productNotFound(product)
             }
@@ -61,34 +84,78 @@ extension SQLiteStore: OrderStore {
 
         // Stock: one guarded statement per line, in product-id order.
         for line in lines {
-            try db.execute(direct: "UPDATE products SET stock = stock - ?1, sold = sold + ?1 WHERE id = ?2 AND stock >= ?1",
-                           line.quantity, line.productID.rawValue)
+            try db.execute(
+                direct: "UPDATE products SET stock = stock - ?1, sold = sold + ?1 WHERE id = ?2 AND stock >= ?1",
+                line.quantity,
+                line.productID.rawValue
+            )
             guard db.changesCount == 1 else {
-                let stock = try Int64.fetchOne(db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"), arguments: [line.productID.rawValue]) ?? 0
-                throw StockRule.outOfStock(line.productID, name: line.productName, available: stock, ordered: line.quantity)
+                let stock =
+                    try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"),
+                        arguments: [line.productID.rawValue]
+                    ) ?? 0
+                throw StockRule.outOfStock(
+                    line.productID,
+                    name: line.productName,
+                    available: stock,
+                    ordered: line.quantity
+                )
             }
         }
-        try db.execute(direct: """
-            INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, user, status.rawValue, total, discount, request.couponID?.rawValue, command.at, command.at, command.expiresAt,
-            status == .paid ? command.at : nil)
+        try db.execute(
+            direct: """
+                INSERT INTO orders (user_id, status, total, discount, coupon_id, created_at, updated_at, expires_at, paid_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            user,
+            status.rawValue,
+            total,
+            discount,
+            request.couponID?.rawValue,
+            command.at,
+            command.at,
+            command.expiresAt,
+            status == .paid ? command.at : nil
+        )
         let orderID = OrderID(db.lastInsertedRowID)
         for line in lines {
-            try db.execute(direct: """
-                INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
-                """, orderID.rawValue, line.productID.rawValue, line.productName, line.unitPrice, line.quantity)
+            try db.execute(
+                direct: """
+                    INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity) VALUES (?, ?, ?, ?, ?)
+                    """,
+                orderID.rawValue,
+                line.productID.rawValue,
+                line.productName,
+                line.unitPrice,
+                line.quantity
+            )
         }
         if let couponID = request.couponID {
             // Held by one order at a time: taking the hold is the guard.
-            try db.run("UPDATE coupons SET status = '\(StoredCoupon.held)', order_id = ?, used_at = ? WHERE id = ? AND status = '\(StoredCoupon.free)'",
-                           arguments: [orderID.rawValue, command.at, couponID.rawValue])
+            try db.run(
+                "UPDATE coupons SET status = '\(StoredCoupon.held)', order_id = ?, used_at = ? WHERE id = ? AND status = '\(StoredCoupon.free)'",
+                arguments: [orderID.rawValue, command.at, couponID.rawValue]
+            )
             guard db.changesCount == 1 else {
-                throw CommerceError(.couponAlreadyUsed, "coupon \(couponID) is held by another order", details: ["coupon_id": "\(couponID)"])
+                throw CommerceError(
+                    .couponAlreadyUsed,
+                    "coupon \(couponID) is held by another order",
+                    details: ["coupon_id": "\(couponID)"]
+                )
             }
         }
-        var order = Order(id: orderID, userID: request.userID, status: status, lines: lines, total: total, discount: discount,
-                          couponID: request.couponID, createdAt: command.at, expiresAt: command.expiresAt)
+        var order = Order(
+            id: orderID,
+            userID: request.userID,
+            status: status,
+            lines: lines,
+            total: total,
+            discount: discount,
+            couponID: request.couponID,
+            createdAt: command.at,
+            expiresAt: command.expiresAt
+        )
         let balanceAfter: Won
         if status == .paid {
             balanceAfter = try self.pay(db, order, at: command.at)
@@ -97,9 +164,12 @@ extension SQLiteStore: OrderStore {
             balanceAfter = balance
         }
         if let key = command.idempotencyKey {
-            try db.run("""
+            try db.run(
+                """
                 INSERT INTO order_requests (user_id, key, fingerprint, order_id, balance_after) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [user, key, request.fingerprint, orderID.rawValue, balanceAfter])
+                """,
+                arguments: [user, key, request.fingerprint, orderID.rawValue, balanceAfter]
+            )
         }
         return OrderReceipt(order: order, balanceAfter: balanceAfter, replayed: false)
     }
@@ -111,21 +181,43 @@ extension SQLiteStore: OrderStore {
         // The balance is read back with a SELECT rather than RETURNING, for which SQLite fills a
         // transient b-tree on every call; the transaction holds the write lock, so it reads the
         // value this UPDATE left.
-        try db.execute(direct: "UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1", amount, order.userID.rawValue)
+        try db.execute(
+            direct: "UPDATE users SET balance = balance - ?1 WHERE id = ?2 AND balance >= ?1",
+            amount,
+            order.userID.rawValue
+        )
         guard db.changesCount == 1, let balanceAfter = try Self.balance(db, of: order.userID) else {
             throw BalancePolicy.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
         }
-        let entryID = try Self.appendEntry(db, user: order.userID.rawValue, type: .use, amount: -amount, balanceAfter: balanceAfter, at: at)
-        try db.execute(direct: "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
-                       order.id.rawValue, amount, entryID, at)
+        let entryID = try Self.appendEntry(
+            db,
+            user: order.userID.rawValue,
+            type: .use,
+            amount: -amount,
+            balanceAfter: balanceAfter,
+            at: at
+        )
+        try db.execute(
+            direct:
+                "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'PAYMENT', ?, ?, ?)",
+            order.id.rawValue,
+            amount,
+            entryID,
+            at
+        )
         try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
         let day = self.configuration.calendar.day(containing: at).rawValue
         for line in order.lines {
             // The ranking's rollup, in the same transaction as the sale.
-            try db.execute(direct: """
-                INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
-                ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
-                """, day, line.productID.rawValue, line.quantity)
+            try db.execute(
+                direct: """
+                    INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (day, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + 1
+                    """,
+                day,
+                line.productID.rawValue,
+                line.quantity
+            )
         }
         return balanceAfter
     }
@@ -154,19 +246,33 @@ extension SQLiteStore: OrderStore {
                 // Nothing was paid: the reservation is released.
                 return RefundReceipt(order: order, refunded: 0, balanceAfter: try Self.balance(db, of: user) ?? 0)
             }
-            let paidAt = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?"), arguments: [id.rawValue])!
+            let paidAt = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT COALESCE(paid_at, created_at) FROM orders WHERE id = ?"),
+                arguments: [id.rawValue]
+            )!
             let day = self.configuration.calendar.day(containing: paidAt).rawValue
             for line in order.lines {
                 // The sale leaves the ranking of the day it was paid.
-                try db.run("UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
-                               arguments: [line.quantity, day, line.productID.rawValue])
+                try db.run(
+                    "UPDATE product_daily_sales SET quantity = quantity - ?, orders = orders - 1 WHERE day = ? AND product_id = ?",
+                    arguments: [line.quantity, day, line.productID.rawValue]
+                )
             }
             // A refund restores what was paid; it may take a balance above the charge ceiling, which only limits charges.
             try db.execute(direct: "UPDATE users SET balance = balance + ? WHERE id = ?", refund, user.rawValue)
             let balance = try Self.balance(db, of: user)!
-            let entryID = try Self.appendEntry(db, user: user.rawValue, type: .refund, amount: refund, balanceAfter: balance, at: at)
-            try db.run("INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
-                           arguments: [id.rawValue, refund, entryID, at])
+            let entryID = try Self.appendEntry(
+                db,
+                user: user.rawValue,
+                type: .refund,
+                amount: refund,
+                balanceAfter: balance,
+                at: at
+            )
+            try db.run(
+                "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
+                arguments: [id.rawValue, refund, entryID, at]
+            )
             try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
@@ -179,12 +285,22 @@ extension SQLiteStore: OrderStore {
     public func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int> {
         // Every instance sweeps each second: an idle sweep takes no write lock.
         let due: (Database) throws -> Bool = { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? LIMIT 1"), arguments: [at]) != nil
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT 1 FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? LIMIT 1"
+                ),
+                arguments: [at]
+            ) != nil
         }
         return self.transaction(ifDue: due, otherwise: 0) { db in
-            let due = try Int64.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?
-                """), arguments: [at, limit])
+            let due = try Int64.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?
+                        """
+                ),
+                arguments: [at, limit]
+            )
             for id in due {
                 guard let order = try Self.loadOrder(db, OrderID(id)), order.isDue(at: at) else { continue }
                 try Self.move(db, order, to: .expired, at: at)
@@ -196,18 +312,38 @@ extension SQLiteStore: OrderStore {
 
     /// Writes a move of the state machine, guarded on the status it was read in: of writers racing
     /// in any process, one moves the order and the others are refused.
-    static func move(_ db: Database, _ order: Order, to next: OrderStatus, at: UnixMillis, paidAt: UnixMillis? = nil) throws {
+    static func move(
+        _ db: Database,
+        _ order: Order,
+        to next: OrderStatus,
+        at: UnixMillis,
+        paidAt: UnixMillis? = nil
+    ) throws {
         precondition(order.status.canMove(to: next), "the domain allowed \(order.status) → \(next)")
         if let paidAt {
-            try db.execute(direct: "UPDATE orders SET status = ?, updated_at = ?, paid_at = ? WHERE id = ? AND status = ?",
-                           next.rawValue, at, paidAt, order.id.rawValue, order.status.rawValue)
+            try db.execute(
+                direct: "UPDATE orders SET status = ?, updated_at = ?, paid_at = ? WHERE id = ? AND status = ?",
+                next.rawValue,
+                at,
+                paidAt,
+                order.id.rawValue,
+                order.status.rawValue
+            )
         } else {
-            try db.execute(direct: "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                           next.rawValue, at, order.id.rawValue, order.status.rawValue)
+            try db.execute(
+                direct: "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                next.rawValue,
+                at,
+                order.id.rawValue,
+                order.status.rawValue
+            )
         }
         guard db.changesCount == 1 else {
-            throw CommerceError(next == .paid ? .orderNotPayable : .orderNotCancellable,
-                                "order \(order.id) is no longer \(order.status.rawValue)", details: ["order_id": "\(order.id)"])
+            throw CommerceError(
+                next == .paid ? .orderNotPayable : .orderNotCancellable,
+                "order \(order.id) is no longer \(order.status.rawValue)",
+                details: ["order_id": "\(order.id)"]
+            )
         }
     }
 
@@ -215,12 +351,16 @@ extension SQLiteStore: OrderStore {
     /// again: what expiry, cancel and refund share.
     static func returnStockAndCoupon(_ db: Database, _ order: Order) throws {
         for line in order.lines {
-            try db.run("UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
-                           arguments: [line.quantity, line.quantity, line.productID.rawValue])
+            try db.run(
+                "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
+                arguments: [line.quantity, line.quantity, line.productID.rawValue]
+            )
         }
         if let coupon = order.couponID {
-            try db.run("UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
-                           arguments: [coupon.rawValue, order.id.rawValue])
+            try db.run(
+                "UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+                arguments: [coupon.rawValue, order.id.rawValue]
+            )
         }
     }
 
@@ -244,8 +384,10 @@ extension SQLiteStore: OrderStore {
     public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
         try await self.read { db in
             guard try Self.userExists(db, user) else { return nil }
-            let ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
-                                         arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1])
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+                arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1]
+            )
             let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
             let next = ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil
             return Page(items: orders, nextAfter: next)
@@ -253,19 +395,43 @@ extension SQLiteStore: OrderStore {
     }
 
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?
-            """), arguments: [id.rawValue])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?
+                        """
+                ),
+                arguments: [id.rawValue]
+            )
         else { return nil }
-        let lines = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id
-            """), arguments: [id.rawValue]).map {
-            OrderLine(productID: ProductID($0["product_id"]), productName: $0["product_name"], unitPrice: $0["unit_price"], quantity: $0["quantity"])
+        let lines = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id
+                    """
+            ),
+            arguments: [id.rawValue]
+        ).map {
+            OrderLine(
+                productID: ProductID($0["product_id"]),
+                productName: $0["product_name"],
+                unitPrice: $0["unit_price"],
+                quantity: $0["quantity"]
+            )
         }
         let status = try OrderStatus(stored: row["status"])
-        return Order(id: id, userID: UserID(row["user_id"]), status: status, lines: lines,
-                     total: row["total"], discount: row["discount"], couponID: (row["coupon_id"] as Int64?).map { CouponID($0) },
-                     createdAt: row["created_at"], expiresAt: status == .pendingPayment ? row["expires_at"] : nil)
+        return Order(
+            id: id,
+            userID: UserID(row["user_id"]),
+            status: status,
+            lines: lines,
+            total: row["total"],
+            discount: row["discount"],
+            couponID: (row["coupon_id"] as Int64?).map { CouponID($0) },
+            createdAt: row["created_at"],
+            expiresAt: status == .pendingPayment ? row["expires_at"] : nil
+        )
     }
 }
 

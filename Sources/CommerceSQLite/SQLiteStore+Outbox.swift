@@ -8,9 +8,16 @@ extension SQLiteStore: OutboxStore {
     static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
         let event = OrderEvent(eventID: Self.eventID(at: at), kind: kind, order: order, amount: amount, at: at)
         let json = event.json
-        try db.execute(direct: """
-            INSERT INTO outbox (event_id, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
-            """, event.eventID, kind.rawValue, order.id.rawValue, json, at)
+        try db.execute(
+            direct: """
+                INSERT INTO outbox (event_id, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
+                """,
+            event.eventID,
+            kind.rawValue,
+            order.id.rawValue,
+            json,
+            at
+        )
     }
 
     /// A time-ordered event id (``OrderEventID``).
@@ -19,20 +26,30 @@ extension SQLiteStore: OutboxStore {
     public func takeRelayLease(owner: String, leaseMillis: Int64, now: UnixMillis) -> PendingWrite<RelayLease?> {
         // An idle relay (polling every few ms, in every instance) takes no write lock.
         let due: (Database) throws -> Bool = { db in
-            try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT 1 FROM outbox_relay r
-                WHERE r.id = 1 AND r.next_attempt_at <= :now AND (r.owner = :owner OR r.lease_until <= :now)
-                  AND EXISTS (SELECT 1 FROM outbox WHERE id > r.delivered_through)
-                """), arguments: ["now": now, "owner": owner]) != nil
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT 1 FROM outbox_relay r
+                        WHERE r.id = 1 AND r.next_attempt_at <= :now AND (r.owner = :owner OR r.lease_until <= :now)
+                          AND EXISTS (SELECT 1 FROM outbox WHERE id > r.delivered_through)
+                        """
+                ),
+                arguments: ["now": now, "owner": owner]
+            ) != nil
         }
         return self.transaction(ifDue: due, otherwise: nil) { db in
             // The lease is the guard: one relay per database at a time.
-            try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE outbox_relay SET owner = :owner, lease_until = :until
-                WHERE id = 1 AND next_attempt_at <= :now AND (owner = :owner OR lease_until <= :now)
-                RETURNING delivered_through, head_attempts
-                """), arguments: ["owner": owner, "until": now + leaseMillis, "now": now])
-                .map { RelayLease(deliveredThrough: $0["delivered_through"], headAttempts: $0["head_attempts"]) }
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        UPDATE outbox_relay SET owner = :owner, lease_until = :until
+                        WHERE id = 1 AND next_attempt_at <= :now AND (owner = :owner OR lease_until <= :now)
+                        RETURNING delivered_through, head_attempts
+                        """
+                ),
+                arguments: ["owner": owner, "until": now + leaseMillis, "now": now]
+            )
+            .map { RelayLease(deliveredThrough: $0["delivered_through"], headAttempts: $0["head_attempts"]) }
         }
     }
 
@@ -40,9 +57,21 @@ extension SQLiteStore: OutboxStore {
     public func events(for lease: RelayLease, limit: Int) async throws -> [PendingEvent] {
         let sequence = lease.deliveredThrough
         return try await self.readOne { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?"),
-                             arguments: [sequence, limit])
-                .map { PendingEvent(sequence: $0["id"], eventID: $0["event_id"], json: $0["payload"], attempts: 1, createdAt: $0["created_at"]) }
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, event_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
+                ),
+                arguments: [sequence, limit]
+            )
+            .map {
+                PendingEvent(
+                    sequence: $0["id"],
+                    eventID: $0["event_id"],
+                    json: $0["payload"],
+                    attempts: 1,
+                    createdAt: $0["created_at"]
+                )
+            }
         }
     }
 
@@ -50,19 +79,31 @@ extension SQLiteStore: OutboxStore {
     public func markDelivered(_ sequences: [Int64], owner: String) -> PendingWrite<Void> {
         guard let sequence = sequences.max() else { return PendingWrite(.success(())) }
         return self.transaction { db in
-            try db.run("""
+            try db.run(
+                """
                 UPDATE outbox_relay SET delivered_through = ?, head_attempts = 0, next_attempt_at = 0, last_error = NULL
                 WHERE id = 1 AND owner = ? AND delivered_through < ?
-                """, arguments: [sequence, owner, sequence])
+                """,
+                arguments: [sequence, owner, sequence]
+            )
         }
     }
 
-    public func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void> {
+    public func markFailed(
+        _ sequence: Int64,
+        attempts: Int,
+        error: String,
+        retryAt: UnixMillis,
+        owner: String
+    ) -> PendingWrite<Void> {
         self.transaction { db in
-            try db.run("""
+            try db.run(
+                """
                 UPDATE outbox_relay SET head_attempts = ?, next_attempt_at = ?, last_error = ?
                 WHERE id = 1 AND owner = ? AND delivered_through < ?
-                """, arguments: [attempts, retryAt, String(error.prefix(500)), owner, sequence])
+                """,
+                arguments: [attempts, retryAt, String(error.prefix(500)), owner, sequence]
+            )
         }
     }
 
@@ -74,17 +115,25 @@ extension SQLiteStore: OutboxStore {
 
     public func oldestUndeliveredEventTime() async throws -> UnixMillis? {
         try await self.readOne { db in
-            try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT created_at FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1) ORDER BY id LIMIT 1
-                """))
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT created_at FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1) ORDER BY id LIMIT 1
+                        """
+                )
+            )
         }
     }
 
     public func undeliveredEventCount() async throws -> Int {
         try await self.readOne { db in
-            try Int.fetchOne(db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1)
-                """)) ?? 0
+            try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT COUNT(*) FROM outbox WHERE id > (SELECT delivered_through FROM outbox_relay WHERE id = 1)
+                        """
+                )
+            ) ?? 0
         }
     }
 }

@@ -10,13 +10,20 @@ extension SQLiteStore: RankingStore {
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { db in
             var tally = SalesTally()
-            try db.forEachRow(direct: "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
-                              span.lowerBound.rawValue, span.upperBound.rawValue) { row in
+            try db.forEachRow(
+                direct: "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
+                span.lowerBound.rawValue,
+                span.upperBound.rawValue
+            ) { row in
                 tally.add(ProductID(row.int64(0)), quantity: row.int64(1), orders: row.int64(2))
             }
             return try tally.top(limit, by: rankBy).map { total in
-                TopSeller(productID: total.productID, name: try Self.productName(db, total.productID),
-                          quantitySold: total.quantity, orderCount: total.orders)
+                TopSeller(
+                    productID: total.productID,
+                    name: try Self.productName(db, total.productID),
+                    quantitySold: total.quantity,
+                    orderCount: total.orders
+                )
             }
         }
     }
@@ -24,20 +31,34 @@ extension SQLiteStore: RankingStore {
     public func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool> {
         self.transaction { db in
             // The day's row decides who takes it: another instance that got here first leaves nothing to do.
-            try db.execute(direct: "INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
-                           today.rawValue, at)
+            try db.execute(
+                direct: "INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
+                today.rawValue,
+                at
+            )
             guard db.changesCount == 1 else { return false }
             let span = RankingSnapshot.span(today: today)
             var rollups: [(day: SalesDay, productID: ProductID, quantity: Int64, orders: Int64)] = []
-            try db.forEachRow(direct: "SELECT day, product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
-                              span.lowerBound.rawValue, span.upperBound.rawValue) { row in
+            try db.forEachRow(
+                direct: "SELECT day, product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
+                span.lowerBound.rawValue,
+                span.upperBound.rawValue
+            ) { row in
                 rollups.append((SalesDay(rawValue: row.int64(0)), ProductID(row.int64(1)), row.int64(2), row.int64(3)))
             }
             for entry in RankingSnapshot.entries(today: today, rollups: rollups) {
-                try db.execute(direct: """
-                    INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, today.rawValue, entry.rankBy.rawValue, Int64(entry.days), Int64(entry.position), entry.productID.rawValue,
-                    entry.quantity, entry.orders)
+                try db.execute(
+                    direct: """
+                        INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    today.rawValue,
+                    entry.rankBy.rawValue,
+                    Int64(entry.days),
+                    Int64(entry.position),
+                    entry.productID.rawValue,
+                    entry.quantity,
+                    entry.orders
+                )
             }
             // A week of snapshots is kept (a server answering across midnight may still read yesterday's).
             let oldest = today.adding(days: -7).rawValue
@@ -49,15 +70,34 @@ extension SQLiteStore: RankingStore {
 
     public func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]? {
         try await self.read { db in
-            guard try db.fetchFirst(direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?", today.rawValue, read: { _ in true }) != nil else {
+            guard
+                try db.fetchFirst(
+                    direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?",
+                    today.rawValue,
+                    read: { _ in true }
+                ) != nil
+            else {
                 return nil
             }
             var sellers: [TopSeller] = []
-            try db.forEachRow(direct: """
-                SELECT product_id, quantity, orders FROM ranking_snapshots
-                WHERE day = ? AND rank_by = ? AND days = ? AND position <= ? ORDER BY position
-                """, today.rawValue, rankBy.rawValue, Int64(days), Int64(limit)) { row in
-                sellers.append(TopSeller(productID: ProductID(row.int64(0)), name: "", quantitySold: row.int64(1), orderCount: row.int64(2)))
+            try db.forEachRow(
+                direct: """
+                    SELECT product_id, quantity, orders FROM ranking_snapshots
+                    WHERE day = ? AND rank_by = ? AND days = ? AND position <= ? ORDER BY position
+                    """,
+                today.rawValue,
+                rankBy.rawValue,
+                Int64(days),
+                Int64(limit)
+            ) { row in
+                sellers.append(
+                    TopSeller(
+                        productID: ProductID(row.int64(0)),
+                        name: "",
+                        quantitySold: row.int64(1),
+                        orderCount: row.int64(2)
+                    )
+                )
             }
             for index in sellers.indices { sellers[index].name = try Self.productName(db, sellers[index].productID) }
             return sellers
@@ -83,21 +123,34 @@ extension SQLiteStore: RankingStore {
     /// snapshots taken in the old one and records `calendar` as the database's.
     static func recountRollups(_ db: Database, in calendar: ShopCalendar) throws {
         var sums: [Key: (quantity: Int64, orders: Int64)] = [:]
-        try db.forEachRow(direct: """
-            SELECT COALESCE(o.paid_at, o.created_at), l.product_id, l.quantity FROM orders o JOIN order_lines l ON l.order_id = o.id
-            WHERE o.status = ?
-            """, OrderStatus.paid.rawValue) { row in
+        try db.forEachRow(
+            direct: """
+                SELECT COALESCE(o.paid_at, o.created_at), l.product_id, l.quantity FROM orders o JOIN order_lines l ON l.order_id = o.id
+                WHERE o.status = ?
+                """,
+            OrderStatus.paid.rawValue
+        ) { row in
             let key = Key(day: calendar.day(containing: row.int64(0)).rawValue, product: row.int64(1))
             sums[key, default: (0, 0)].quantity += row.int64(2)
             sums[key, default: (0, 0)].orders += 1
         }
-        try db.execute(sql: "DELETE FROM product_daily_sales; DELETE FROM ranking_snapshots; DELETE FROM ranking_snapshot_days")
+        try db.execute(
+            sql: "DELETE FROM product_daily_sales; DELETE FROM ranking_snapshots; DELETE FROM ranking_snapshot_days"
+        )
         for (key, sum) in sums {
-            try db.execute(direct: "INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, ?)",
-                           key.day, key.product, sum.quantity, sum.orders)
+            try db.execute(
+                direct: "INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES (?, ?, ?, ?)",
+                key.day,
+                key.product,
+                sum.quantity,
+                sum.orders
+            )
         }
         try db.execute(sql: "UPDATE shop_calendar SET time_zone = ? WHERE id = 1", arguments: [calendar.identifier])
     }
 
-    private struct Key: Hashable { var day: Int64; var product: Int64 }
+    private struct Key: Hashable {
+        var day: Int64
+        var product: Int64
+    }
 }

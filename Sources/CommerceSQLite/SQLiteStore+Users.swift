@@ -16,8 +16,11 @@ extension SQLiteStore: UserStore {
 
     public func user(_ id: UserID) async throws -> User? {
         try self.lookUp { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, balance, created_at FROM users WHERE id = ?"), arguments: [id.rawValue])
-                .map { User(id: UserID($0["id"]), name: $0["name"], balance: $0["balance"], createdAt: $0["created_at"]) }
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, name, balance, created_at FROM users WHERE id = ?"),
+                arguments: [id.rawValue]
+            )
+            .map { User(id: UserID($0["id"]), name: $0["name"], balance: $0["balance"], createdAt: $0["created_at"]) }
         }
     }
 }

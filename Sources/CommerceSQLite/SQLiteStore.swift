@@ -45,10 +45,16 @@ public final class SQLiteStore: Sendable {
         try Migrations.migrator(calendar: configuration.calendar).migrate(self.pool)
         try self.pool.write { db in try Self.checkCalendar(db, configuration) }
         self.committer = GroupCommitter(pool: self.pool, maximumQueued: configuration.maxQueuedWrites)
-        self.readLanes = try ReadLanes(path: configuration.path, count: configuration.maximumReaders,
-                                       busyTimeout: configuration.busyTimeout)
-        self.checkpointer = try Checkpointer(path: configuration.path, busyTimeout: configuration.busyTimeout,
-                                             restartFrames: configuration.walRestartFrames)
+        self.readLanes = try ReadLanes(
+            path: configuration.path,
+            count: configuration.maximumReaders,
+            busyTimeout: configuration.busyTimeout
+        )
+        self.checkpointer = try Checkpointer(
+            path: configuration.path,
+            busyTimeout: configuration.busyTimeout,
+            restartFrames: configuration.walRestartFrames
+        )
     }
 
     /// Waits for another connection's write lock (another process, or the checkpointer restarting
@@ -76,8 +82,11 @@ public final class SQLiteStore: Sendable {
     /// A write that often has nothing to do (sweeps, relay polls): `due` looks first with a read,
     /// and only if it finds work is `body` submitted; otherwise the write is over at once with
     /// `idle`, having taken no write lock.
-    func transaction<T: Sendable>(ifDue due: (Database) throws -> Bool, otherwise idle: T,
-                                  _ body: @escaping (Database) throws -> T) -> PendingWrite<T> {
+    func transaction<T: Sendable>(
+        ifDue due: (Database) throws -> Bool,
+        otherwise idle: T,
+        _ body: @escaping (Database) throws -> T
+    ) -> PendingWrite<T> {
         do {
             guard try self.readNow(due) else { return PendingWrite(.success(idle)) }
         } catch {
@@ -109,7 +118,8 @@ public final class SQLiteStore: Sendable {
         let deadline = ContinuousClock.now + .seconds(self.configuration.busyTimeout)
         return try mapStorageErrors {
             while true {
-                if let pass = try Checkpointer.walCheckpoint(self.pool, "TRUNCATE"), pass.checkpointed >= pass.walFrames {
+                if let pass = try Checkpointer.walCheckpoint(self.pool, "TRUNCATE"), pass.checkpointed >= pass.walFrames
+                {
                     return true
                 }
                 guard ContinuousClock.now < deadline else { return false }
@@ -151,7 +161,8 @@ public final class SQLiteStore: Sendable {
 
     /// The applied migrations, oldest first.
     public func appliedMigrations() throws -> [String] {
-        try self.pool.read { db in try Migrations.migrator(calendar: self.configuration.calendar).appliedMigrations(db) }
+        try self.pool.read { db in try Migrations.migrator(calendar: self.configuration.calendar).appliedMigrations(db)
+        }
     }
 }
 
@@ -174,7 +185,10 @@ func mapStorageErrors<T>(_ body: () throws -> T) throws -> T {
     if let error = error as? DatabaseError,
         error.resultCode == .SQLITE_FULL || error.extendedResultCode == .SQLITE_IOERR_SHMSIZE
     {
-        return CommerceError(.storageFull, "the database's disk is full; nothing was committed, retry once space is freed")
+        return CommerceError(
+            .storageFull,
+            "the database's disk is full; nothing was committed, retry once space is freed"
+        )
     }
     return error
 }

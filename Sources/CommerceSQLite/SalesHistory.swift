@@ -28,17 +28,33 @@ public enum SalesHistory {
 
     /// - Returns: the order lines created.
     @discardableResult
-    public static func seed(into store: SQLiteStore, plan: Plan, now: UnixMillis = systemClock(),
-                            progress: (Int) -> Void = { _ in }) throws -> Int {
+    public static func seed(
+        into store: SQLiteStore,
+        plan: Plan,
+        now: UnixMillis = systemClock(),
+        progress: (Int) -> Void = { _ in }
+    ) throws -> Int {
         precondition(plan.days > 0 && plan.products >= Self.linesPerOrder && plan.buyers > 0)
         let orders = (plan.lines + Self.linesPerOrder - 1) / Self.linesPerOrder
         let products = try (0..<plan.products).map { index in
-            try store.createProduct(name: "history product \(index)", price: Won(100 + index * 4), stock: Int64(orders), at: now).wait().id
+            try store.createProduct(
+                name: "history product \(index)",
+                price: Won(100 + index * 4),
+                stock: Int64(orders),
+                at: now
+            ).wait().id
         }
         let buyers = try (0..<plan.buyers).map { index in
             let user = try store.createUser(name: "history buyer \(index)", at: now).wait()
-            _ = try store.charge(ChargeCommand(userID: user.id, amount: BalancePolicy.standard.maximumBalance,
-                                               idempotencyKey: "history-seed", policy: .standard, at: now)).wait()
+            _ = try store.charge(
+                ChargeCommand(
+                    userID: user.id,
+                    amount: BalancePolicy.standard.maximumBalance,
+                    idempotencyKey: "history-seed",
+                    policy: .standard,
+                    at: now
+                )
+            ).wait()
             return user.id
         }
         // Orders fall evenly from the start of the first day of the window (the shop's calendar) to now.
@@ -54,15 +70,30 @@ public enum SalesHistory {
                     // Skewed choice, so the ranking has a clear top: a low product index is likelier.
                     var chosen = Set<Int>()
                     while chosen.count < Self.linesPerOrder {
-                        let a = Int(generator.next() % UInt64(plan.products)), b = Int(generator.next() % UInt64(plan.products))
+                        let a = Int(generator.next() % UInt64(plan.products))
+                        let b = Int(generator.next() % UInt64(plan.products))
                         chosen.insert(min(a, b))
                     }
-                    let items = chosen.sorted().map { (productID: products[$0], quantity: Int64(1 + generator.next() % 3)) }
-                    let request = try OrderRequest.validate(userID: buyers[index % buyers.count], items: items, couponID: nil)
-                    _ = try store.placeOrder(db, PlaceOrderCommand(request: request, idempotencyKey: nil,
-                                                                         at: windowStart + Int64(index) * step))
+                    let items = chosen.sorted().map {
+                        (productID: products[$0], quantity: Int64(1 + generator.next() % 3))
+                    }
+                    let request = try OrderRequest.validate(
+                        userID: buyers[index % buyers.count],
+                        items: items,
+                        couponID: nil
+                    )
+                    _ = try store.placeOrder(
+                        db,
+                        PlaceOrderCommand(
+                            request: request,
+                            idempotencyKey: nil,
+                            at: windowStart + Int64(index) * step
+                        )
+                    )
                 }
-                try db.execute(sql: "UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox)")
+                try db.execute(
+                    sql: "UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox)"
+                )
             }
             created += batch
             progress(created * Self.linesPerOrder)

@@ -35,8 +35,14 @@ public struct StoreConfiguration: Sendable {
     /// (`commerce-server migrate --time-zone`) instead of refusing.
     public var recountRankings = false
 
-    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Double = 30, maximumReaders: Int = 4,
-                walRestartFrames: Int = 8_192, calendar: ShopCalendar = .seoul) {
+    public init(
+        path: String,
+        synchronous: Synchronous = .full,
+        busyTimeout: Double = 30,
+        maximumReaders: Int = 4,
+        walRestartFrames: Int = 8_192,
+        calendar: ShopCalendar = .seoul
+    ) {
         self.calendar = calendar
         self.path = path
         self.synchronous = synchronous

@@ -8,13 +8,22 @@ import FrameRPCServer
 struct AuthOptions: ParsableArguments {
     enum Switch: String, ExpressibleByArgument, CaseIterable { case on, off }
 
-    @Option(help: "on: every call but browsing needs a bearer token signed by --auth-keys; off trusts every caller (a warning at start).")
+    @Option(
+        help:
+            "on: every call but browsing needs a bearer token signed by --auth-keys; off trusts every caller (a warning at start)."
+    )
     var auth: Switch = .on
 
-    @Option(help: "JSON Web Key Set the tokens are verified with (or env COMMERCE_AUTH_KEYS); `commerce-server keys add` makes one.")
+    @Option(
+        help:
+            "JSON Web Key Set the tokens are verified with (or env COMMERCE_AUTH_KEYS); `commerce-server keys add` makes one."
+    )
     var authKeys: String?
 
-    @Option(help: "A static admin credential for AdminService calls (or env COMMERCE_ADMIN_TOKEN), besides tokens with the admin scope.")
+    @Option(
+        help:
+            "A static admin credential for AdminService calls (or env COMMERCE_ADMIN_TOKEN), besides tokens with the admin scope."
+    )
     var adminToken: String?
 
     var keysPath: String? { self.authKeys ?? ProcessInfo.processInfo.environment["COMMERCE_AUTH_KEYS"] }
@@ -23,7 +32,8 @@ struct AuthOptions: ParsableArguments {
     func validate() throws {
         if self.auth == .on && self.keysPath == nil {
             throw ValidationError(
-                "authentication is on and no keys were given: pass --auth-keys FILE (`commerce-server keys add --file FILE` makes one), or --auth off")
+                "authentication is on and no keys were given: pass --auth-keys FILE (`commerce-server keys add --file FILE` makes one), or --auth off"
+            )
         }
     }
 
@@ -43,14 +53,22 @@ struct AuthOptions: ParsableArguments {
 
 /// TLS on the FrameRPC listener.
 struct TLSOptions: ParsableArguments {
-    @Option(help: "PEM certificate chain: with --tls-key, the listener takes TLS connections only (plaintext ones get TLS_REQUIRED).")
+    @Option(
+        help:
+            "PEM certificate chain: with --tls-key, the listener takes TLS connections only (plaintext ones get TLS_REQUIRED)."
+    )
     var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
-    @Option(help: "PEM CA file: clients must present a certificate it issued (mutual TLS, for services).") var tlsClientCa: String?
+    @Option(help: "PEM CA file: clients must present a certificate it issued (mutual TLS, for services).")
+    var tlsClientCa: String?
 
     func validate() throws {
-        guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        if self.tlsClientCa != nil && self.tlsCert == nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        guard (self.tlsCert == nil) == (self.tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if self.tlsClientCa != nil && self.tlsCert == nil {
+            throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+        }
     }
 
     func serverTLS() throws -> ServerTLS? {

@@ -1,8 +1,8 @@
 import CommerceAuth
 import CommerceServerRuntime
 import Dispatch
-import FrameRPCServer
 import Foundation
+import FrameRPCServer
 import Logging
 
 #if canImport(Glibc)
@@ -23,7 +23,10 @@ final class Reloader: @unchecked Sendable {
                 do {
                     let keys = try TokenKeySet.load(path: keysPath)
                     if server.gate.reload(keys: keys) {
-                        logger.notice("token keys reloaded", metadata: ["keys": "\(keys.keys.map(\.id).joined(separator: ", "))"])
+                        logger.notice(
+                            "token keys reloaded",
+                            metadata: ["keys": "\(keys.keys.map(\.id).joined(separator: ", "))"]
+                        )
                     }
                 } catch {
                     logger.error("token keys not reloaded; the previous ones stay", metadata: ["error": "\(error)"])
@@ -34,7 +37,10 @@ final class Reloader: @unchecked Sendable {
                     try tls.reload()
                     logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(tls.certificatePath)"])
                 } catch {
-                    logger.error("TLS certificate not reloaded; the previous one stays", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "TLS certificate not reloaded; the previous one stays",
+                        metadata: ["error": "\(error)"]
+                    )
                 }
             }
         }

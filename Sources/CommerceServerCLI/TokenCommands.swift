@@ -7,11 +7,14 @@ import Foundation
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make and rotate the keys tokens are signed with (a JSON Web Key Set file).",
-        subcommands: [Add.self, Remove.self, List.self])
+        subcommands: [Add.self, Remove.self, List.self]
+    )
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put a new key first in the set (creating the file): it signs new tokens; the others still verify.")
+            abstract:
+                "Put a new key first in the set (creating the file): it signs new tokens; the others still verify."
+        )
         @Option(help: "The key set file (written readable by its owner only).") var file: String
         @Option(help: "Algorithm: EdDSA (Ed25519; servers may hold only the public key) or HS256 (a shared secret).")
         var algorithm: String = TokenKey.Algorithm.edDSA.rawValue
@@ -23,7 +26,9 @@ struct Keys: ParsableCommand {
             guard let algorithm = TokenKey.Algorithm(rawValue: self.algorithm) else {
                 throw ValidationError("--algorithm must be EdDSA or HS256")
             }
-            var keys = FileManager.default.fileExists(atPath: self.file) ? try TokenKeySet.load(path: self.file) : try TokenKeySet([])
+            var keys =
+                FileManager.default.fileExists(atPath: self.file)
+                ? try TokenKeySet.load(path: self.file) : try TokenKeySet([])
             let kid = self.kid ?? Self.newKeyID()
             try keys.prepend(TokenKey.generate(id: kid, algorithm: algorithm))
             try keys.write(path: self.file)
@@ -31,14 +36,19 @@ struct Keys: ParsableCommand {
         }
 
         static func newKeyID() -> String {
-            let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+            let date = ISO8601DateFormatter.string(
+                from: Date(),
+                timeZone: TimeZone(identifier: "UTC")!,
+                formatOptions: [.withFullDate]
+            )
             return "\(date)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         }
     }
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Take a key out of the set: its tokens stop verifying once the servers restart with the file.")
+            abstract: "Take a key out of the set: its tokens stop verifying once the servers restart with the file."
+        )
         @Option(help: "The key set file.") var file: String
         @Option(help: "The id of the key to remove.") var kid: String
 
@@ -50,13 +60,17 @@ struct Keys: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the keys' ids and algorithms, the signing key first (no secrets).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the keys' ids and algorithms, the signing key first (no secrets)."
+        )
         @Option(help: "The key set file.") var file: String
 
         func run() throws {
             let keys = try TokenKeySet.load(path: self.file)
             for key in keys.keys {
-                print("\(key.id)\t\(key.algorithm.rawValue)\t\(key.id == keys.signingKey?.id ? "signs" : (key.canSign ? "can sign" : "verifies"))")
+                print(
+                    "\(key.id)\t\(key.algorithm.rawValue)\t\(key.id == keys.signingKey?.id ? "signs" : (key.canSign ? "can sign" : "verifies"))"
+                )
             }
         }
     }
@@ -66,7 +80,8 @@ struct Keys: ParsableCommand {
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a bearer token for a user, a service or an admin, signed with the key set's signing key.",
-        discussion: "commerce-server token --keys data/auth-keys.json --user 6 --scope user --ttl 1h")
+        discussion: "commerce-server token --keys data/auth-keys.json --user 6 --scope user --ttl 1h"
+    )
 
     @Option(help: "The key set file (or env COMMERCE_AUTH_KEYS).") var keys: String?
     @Option(help: "A user's id: the token acts for this user only (scope user).") var user: Int64?
@@ -82,7 +97,9 @@ struct Token: ParsableCommand {
             throw ValidationError("say whom the token is for: exactly one of --user ID, --service NAME, --admin NAME")
         }
         if let user = self.user, user <= 0 { throw ValidationError("--user must be a positive user id") }
-        guard Self.seconds(self.ttl) != nil else { throw ValidationError("--ttl must be a number with s, m, h or d, such as 1h") }
+        guard Self.seconds(self.ttl) != nil else {
+            throw ValidationError("--ttl must be a number with s, m, h or d, such as 1h")
+        }
         for name in self.scope where Scope(rawValue: name) == nil {
             throw ValidationError("--scope must be user, service or admin, got \(name)")
         }
@@ -97,13 +114,23 @@ struct Token: ParsableCommand {
         }
         let keys = try TokenKeySet.load(path: path)
         guard let key = self.kid.map({ keys[$0] }) ?? keys.signingKey, key.canSign else {
-            throw ValidationError(self.kid == nil ? "no key in \(path) can sign" : "no key \(self.kid!) that can sign in \(path)")
+            throw ValidationError(
+                self.kid == nil ? "no key in \(path) can sign" : "no key \(self.kid!) that can sign in \(path)"
+            )
         }
         let now = Int64(Date().timeIntervalSince1970)
         let (subject, implied): (String, Scope) =
-            if let user = self.user { ("\(user)", .user) } else if let service = self.service { (service, .service) } else { (self.admin!, .admin) }
+            if let user = self.user { ("\(user)", .user) } else if let service = self.service {
+                (service, .service)
+            } else { (self.admin!, .admin) }
         let scopes = self.scope.isEmpty ? [implied] : Set(self.scope.compactMap(Scope.init(rawValue:)))
-        let token = AccessToken(subject: subject, scopes: scopes, expiresAt: now + Self.seconds(self.ttl)!, notBefore: now, issuedAt: now)
+        let token = AccessToken(
+            subject: subject,
+            scopes: scopes,
+            expiresAt: now + Self.seconds(self.ttl)!,
+            notBefore: now,
+            issuedAt: now
+        )
         print(try token.signed(with: key))
     }
 

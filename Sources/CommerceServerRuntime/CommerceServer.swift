@@ -1,6 +1,6 @@
 import CommercePostgres
-import CommerceService
 import CommerceSQLite
+import CommerceService
 import CommerceUseCases
 import FrameRPCServer
 import Logging
@@ -35,7 +35,14 @@ public final class CommerceServer: Sendable {
     public var port: Int { self.rpc.port }
     public var openConnections: Int { self.rpc.openConnections }
 
-    private init(gate: Gate, store: any ServedStore, useCases: CommerceUseCases, rpc: RPCServer, parts: [any Service], logger: Logger) {
+    private init(
+        gate: Gate,
+        store: any ServedStore,
+        useCases: CommerceUseCases,
+        rpc: RPCServer,
+        parts: [any Service],
+        logger: Logger
+    ) {
         self.useCases = useCases
         self.logger = logger
         self.store = store
@@ -47,14 +54,22 @@ public final class CommerceServer: Sendable {
     /// Opens the store and binds the listener (calls are answered from here on); the sweeper and
     /// the relay start with ``run(alongside:gracefulShutdownSignals:)``.
     public static func make(
-        _ configuration: CommerceServerConfiguration, logger: Logger = Logger(label: "commerce.server")
+        _ configuration: CommerceServerConfiguration,
+        logger: Logger = Logger(label: "commerce.server")
     ) async throws -> CommerceServer {
         let store: any ServedStore =
-            if let postgres = configuration.postgres { try await PostgresStore.open(postgres, logger: logger) } else { try SQLiteStore(configuration.store) }
+            if let postgres = configuration.postgres { try await PostgresStore.open(postgres, logger: logger) } else {
+                try SQLiteStore(configuration.store)
+            }
         let useCases = CommerceUseCases(
             store: store,
-            queues: WorkQueues(shards: configuration.writeQueueShards), policy: configuration.policy, clock: configuration.clock,
-            calendar: store.calendar, rankingCacheMillis: configuration.rankingCacheMillis, pendingOrderTTLMillis: configuration.pendingOrderTTLMillis)
+            queues: WorkQueues(shards: configuration.writeQueueShards),
+            policy: configuration.policy,
+            clock: configuration.clock,
+            calendar: store.calendar,
+            rankingCacheMillis: configuration.rankingCacheMillis,
+            pendingOrderTTLMillis: configuration.pendingOrderTTLMillis
+        )
         // Tokens expire by the real clock, not the shop's (which tests move).
         let gate = Gate(mode: configuration.auth, adminToken: configuration.adminToken, clock: systemClock)
         if case .off = configuration.auth {
@@ -66,7 +81,14 @@ public final class CommerceServer: Sendable {
         let sink: (DataPlatformTarget, any EventSink)? = try configuration.dataPlatform.map { target in
             switch target {
             case .http(let url, let eventsPerPost):
-                (target, HTTPEventSink(url: url, timeout: .seconds(5), eventsPerPost: min(max(eventsPerPost, 1), DataPlatformTarget.maximumEventsPerPost)))
+                (
+                    target,
+                    HTTPEventSink(
+                        url: url,
+                        timeout: .seconds(5),
+                        eventsPerPost: min(max(eventsPerPost, 1), DataPlatformTarget.maximumEventsPerPost)
+                    )
+                )
             case .file(let path): (target, try FileEventSink(path: path))
             }
         }
@@ -74,8 +96,11 @@ public final class CommerceServer: Sendable {
         let rpc: RPCServer
         do {
             rpc = try await RPCServer.start(
-                router: router, configuration: configuration.rpc, logger: logger,
-                group: ownGroup ?? MultiThreadedEventLoopGroup.singleton)
+                router: router,
+                configuration: configuration.rpc,
+                logger: logger,
+                group: ownGroup ?? MultiThreadedEventLoopGroup.singleton
+            )
         } catch {
             await sink?.1.close()
             try? await ownGroup?.shutdownGracefully()
@@ -84,13 +109,21 @@ public final class CommerceServer: Sendable {
         }
         let memory = MemoryReleaser()
         let sweeper = ExpirySweeper(
-            useCases: useCases, interval: .milliseconds(max(10, configuration.expirySweepMillis)), timeZone: "\(store.calendar)", logger: logger
+            useCases: useCases,
+            interval: .milliseconds(max(10, configuration.expirySweepMillis)),
+            timeZone: "\(store.calendar)",
+            logger: logger
         ) { memory.observe(callsInFlight: rpc.callsInFlight) }
         var relay: DataPlatformRelay?
         if let (target, sink) = sink {
             relay = DataPlatformRelay(
-                store: store, sink: sink, clock: configuration.clock, logger: logger,
-                pollInterval: .milliseconds(max(5, configuration.relayPollMillis)), leaseMillis: max(100, configuration.relayLeaseMillis))
+                store: store,
+                sink: sink,
+                clock: configuration.clock,
+                logger: logger,
+                pollInterval: .milliseconds(max(5, configuration.relayPollMillis)),
+                leaseMillis: max(100, configuration.relayLeaseMillis)
+            )
             logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }
         let closer = StoreCloser(store: store, ownGroup: ownGroup, logger: logger)
@@ -102,7 +135,8 @@ public final class CommerceServer: Sendable {
     /// ``shutdownGracefully()``: for tests and programs that embed the server. The command line
     /// runs ``run(alongside:gracefulShutdownSignals:)`` instead.
     public static func start(
-        _ configuration: CommerceServerConfiguration, logger: Logger = Logger(label: "commerce.server")
+        _ configuration: CommerceServerConfiguration,
+        logger: Logger = Logger(label: "commerce.server")
     ) async throws -> CommerceServer {
         let server = try await Self.make(configuration, logger: logger)
         let group = server.group(alongside: [], gracefulShutdownSignals: [])
@@ -113,23 +147,33 @@ public final class CommerceServer: Sendable {
     /// Runs the parts, and `services` (a metrics endpoint) after the relay and before the
     /// listener, as one `ServiceGroup` until a graceful shutdown (`signals`, or the group this runs
     /// in) has stopped them all in reverse order.
-    public func run(alongside services: [any Service] = [], gracefulShutdownSignals signals: [UnixSignal] = []) async throws {
+    public func run(
+        alongside services: [any Service] = [],
+        gracefulShutdownSignals signals: [UnixSignal] = []
+    ) async throws {
         try await self.group(alongside: services, gracefulShutdownSignals: signals).run()
     }
 
-    private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup {
+    private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup
+    {
         var parts = self.parts
         parts.insert(contentsOf: services, at: parts.count - 1)
-        return ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: signals, logger: self.logger))
+        return ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: signals,
+                logger: self.logger
+            )
+        )
     }
 
     /// For a server from ``start(_:logger:)``: GOAWAY to every client, finish calls in flight,
     /// stop the sweeper and the relay, close the store; returns when all of it is done.
     public func shutdownGracefully() async throws {
         guard let (group, task) = self.launched.withLockedValue({ $0 }) else {
-            preconditionFailure("shutdownGracefully() stops a server from start(); one from make() stops with its group")
+            preconditionFailure(
+                "shutdownGracefully() stops a server from start(); one from make() stops with its group"
+            )
         }
         await group.triggerGracefulShutdown()
         try await task.value

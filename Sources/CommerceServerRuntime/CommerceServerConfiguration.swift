@@ -1,9 +1,9 @@
 import CommerceDomain
-import Foundation
-import CommerceService
 import CommercePostgres
 import CommerceSQLite
+import CommerceService
 import CommerceUseCases
+import Foundation
 import FrameRPCServer
 
 /// Everything `commerce-server serve` can be told.
@@ -77,7 +77,8 @@ extension CommerceServerConfiguration: CustomStringConvertible, CustomDebugStrin
     /// The settings without their secrets (the admin token, keys, a database password), for logs.
     public var description: String {
         let database = self.postgres.map { Redacted.url($0.url) } ?? self.store.path
-        return "CommerceServerConfiguration(rpc: \(self.rpc.host):\(self.rpc.port), database: \(database), auth: \(self.auth), "
+        return
+            "CommerceServerConfiguration(rpc: \(self.rpc.host):\(self.rpc.port), database: \(database), auth: \(self.auth), "
             + "adminToken: \(self.adminToken == nil ? "none" : "<redacted>"), writeQueueShards: \(self.writeQueueShards))"
     }
 

@@ -138,7 +138,9 @@ final class FileEventSink: EventSink {
     init(path: String) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
         self.handle = NIOLockedValueBox(handle)
@@ -201,7 +203,11 @@ final class DataPlatformRelay: Service, Sendable {
     private let oldestAge = Gauge(label: "outbox_oldest_undelivered_age_seconds")
 
     init(
-        store: any OutboxStore, sink: any EventSink, clock: @escaping @Sendable () -> UnixMillis, logger: Logger, pollInterval: Duration,
+        store: any OutboxStore,
+        sink: any EventSink,
+        clock: @escaping @Sendable () -> UnixMillis,
+        logger: Logger,
+        pollInterval: Duration,
         leaseMillis: Int64 = 60_000
     ) {
         self.leaseMillis = leaseMillis
@@ -236,7 +242,10 @@ final class DataPlatformRelay: Service, Sendable {
                 // A pass fails on every poll while the database cannot be written (a full disk): a
                 // few lines per window, with the count left out, instead of one per poll.
                 if let suppressed = self.passFailureLines.admit() {
-                    self.logger.warning("outbox relay pass failed", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
+                    self.logger.warning(
+                        "outbox relay pass failed",
+                        metadata: ["error": "\(error)", "suppressed": "\(suppressed)"]
+                    )
                 }
                 try? await self.pause()
             }
@@ -258,7 +267,11 @@ final class DataPlatformRelay: Service, Sendable {
     func relayOnce() async throws -> Int {
         let batch = self.sink.passLimit
         let (store, clock, owner, leaseMillis) = (self.store, self.clock, self.owner, self.leaseMillis)
-        guard let lease = try await self.onQueue({ store.takeRelayLease(owner: owner, leaseMillis: leaseMillis, now: clock()) }) else {
+        guard
+            let lease = try await self.onQueue({
+                store.takeRelayLease(owner: owner, leaseMillis: leaseMillis, now: clock())
+            })
+        else {
             return 0
         }
         // Read outside the commit path; the lease keeps other relays off these events meanwhile.
@@ -277,13 +290,23 @@ final class DataPlatformRelay: Service, Sendable {
             let backoffMillis = Int64(Self.retryBackoff.delay(attempt: event.attempts - 1) / .milliseconds(1))
             let message = "\(failure)"
             if let suppressed = self.deliveryFailureLines.admit() {
-                self.logger.warning("data platform delivery failed; will retry", metadata: [
-                    "event_id": "\(event.eventID)", "attempt": "\(event.attempts)", "retry_in_ms": "\(backoffMillis)", "error": "\(message)",
-                    "suppressed": "\(suppressed)",
-                ])
+                self.logger.warning(
+                    "data platform delivery failed; will retry",
+                    metadata: [
+                        "event_id": "\(event.eventID)", "attempt": "\(event.attempts)",
+                        "retry_in_ms": "\(backoffMillis)", "error": "\(message)",
+                        "suppressed": "\(suppressed)",
+                    ]
+                )
             }
             try await self.onQueue {
-                store.markFailed(event.sequence, attempts: event.attempts, error: message, retryAt: clock() + backoffMillis, owner: owner)
+                store.markFailed(
+                    event.sequence,
+                    attempts: event.attempts,
+                    error: message,
+                    retryAt: clock() + backoffMillis,
+                    owner: owner
+                )
             }
         }
         return count

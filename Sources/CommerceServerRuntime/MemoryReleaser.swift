@@ -1,8 +1,9 @@
+import Metrics
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Metrics
-import Synchronization
 
 /// Hands memory back to the system once a surge of calls is over.
 ///

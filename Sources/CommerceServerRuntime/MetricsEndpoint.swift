@@ -14,7 +14,9 @@ public final class MetricsEndpoint: Service, Sendable {
     private init(channel: any Channel) { self.channel = channel }
 
     public static func start(
-        host: String, port: Int, registry: PrometheusCollectorRegistry,
+        host: String,
+        port: Int,
+        registry: PrometheusCollectorRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> MetricsEndpoint {
         let channel = try await ServerBootstrap(group: group)
@@ -72,7 +74,10 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
             headers.add(name: "content-length", value: "\(body.count)")
             if !self.keepAlive { headers.add(name: "connection", value: "close") }
-            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil
+            )
             if self.method == .HEAD { body = [] }
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
             if self.keepAlive {

@@ -15,26 +15,43 @@ public struct AdminService: RPCService, Commerce_V1_AdminServiceHandler {
 
     public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
 
-    func createProduct(_ request: Commerce_V1_CreateProductRequest, context: ServerContext) async throws -> Commerce_V1_CreateProductResponse {
+    func createProduct(
+        _ request: Commerce_V1_CreateProductRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CreateProductResponse {
         let product = try await self.useCases.createProduct(
-            try NewProduct.validate(name: request.name, price: request.price, initialStock: request.initialStock))
+            try NewProduct.validate(name: request.name, price: request.price, initialStock: request.initialStock)
+        )
         return Commerce_V1_CreateProductResponse.with { $0.product = .init(product) }
     }
 
-    func restock(_ request: Commerce_V1_RestockRequest, context: ServerContext) async throws -> Commerce_V1_RestockResponse {
-        let product = try await self.useCases.restock(try Validate.productID(request.productID), quantity: try Validate.quantity(request.quantity))
+    func restock(
+        _ request: Commerce_V1_RestockRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_RestockResponse {
+        let product = try await self.useCases.restock(
+            try Validate.productID(request.productID),
+            quantity: try Validate.quantity(request.quantity)
+        )
         return Commerce_V1_RestockResponse.with { $0.product = .init(product) }
     }
 
     func createCouponCampaign(
-        _ request: Commerce_V1_CreateCouponCampaignRequest, context: ServerContext
+        _ request: Commerce_V1_CreateCouponCampaignRequest,
+        context: ServerContext
     ) async throws -> Commerce_V1_CreateCouponCampaignResponse {
         guard request.kind == .fixed || request.kind == .percent else {
             throw CommerceError(.invalidDiscount, "kind must be DISCOUNT_KIND_FIXED or DISCOUNT_KIND_PERCENT")
         }
         let campaign = try NewCampaign.validate(
-            name: request.name, fixed: request.kind == .fixed, amount: request.amount, maxDiscount: request.maxDiscount == 0 ? nil : request.maxDiscount,
-            quantity: request.totalQuantity, validFrom: request.validFromUnixMs, validUntil: request.validUntilUnixMs)
+            name: request.name,
+            fixed: request.kind == .fixed,
+            amount: request.amount,
+            maxDiscount: request.maxDiscount == 0 ? nil : request.maxDiscount,
+            quantity: request.totalQuantity,
+            validFrom: request.validFromUnixMs,
+            validUntil: request.validUntilUnixMs
+        )
         let created = try await self.useCases.createCouponCampaign(campaign)
         return Commerce_V1_CreateCouponCampaignResponse.with { $0.campaign = .init(created) }
     }

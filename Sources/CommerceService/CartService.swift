@@ -15,23 +15,53 @@ public struct CartService: RPCService, Commerce_V1_CartServiceHandler {
 
     public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
 
-    func addItem(_ request: Commerce_V1_AddCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
-        Self.reply(try await self.useCases.changeCart(user: user, try .adding(try Validate.productID(request.productID), quantity: request.quantity)))
+    func addItem(
+        _ request: Commerce_V1_AddCartItemRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CartResponse {
+        Self.reply(
+            try await self.useCases.changeCart(
+                user: user,
+                try .adding(try Validate.productID(request.productID), quantity: request.quantity)
+            )
+        )
     }
 
-    func removeItem(_ request: Commerce_V1_RemoveCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+    func removeItem(
+        _ request: Commerce_V1_RemoveCartItemRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CartResponse {
         Self.reply(try await self.useCases.changeCart(user: user, .remove(try Validate.productID(request.productID))))
     }
 
-    func updateQuantity(_ request: Commerce_V1_UpdateCartItemRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
-        Self.reply(try await self.useCases.changeCart(user: user, try .setting(try Validate.productID(request.productID), quantity: request.quantity)))
+    func updateQuantity(
+        _ request: Commerce_V1_UpdateCartItemRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CartResponse {
+        Self.reply(
+            try await self.useCases.changeCart(
+                user: user,
+                try .setting(try Validate.productID(request.productID), quantity: request.quantity)
+            )
+        )
     }
 
-    func getCart(_ request: Commerce_V1_GetCartRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_CartResponse {
+    func getCart(
+        _ request: Commerce_V1_GetCartRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CartResponse {
         Self.reply(try await self.useCases.getCart(user: user))
     }
 
-    func checkoutCart(_ request: Commerce_V1_CheckoutCartRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_PlaceOrderResponse {
+    func checkoutCart(
+        _ request: Commerce_V1_CheckoutCartRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_PlaceOrderResponse {
         let coupon = try Wire.optionalCoupon(request.couponID)
         let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
         return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))

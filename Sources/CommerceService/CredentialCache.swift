@@ -28,7 +28,9 @@ final class CredentialCache: Sendable {
 
     func store(_ entry: Entry, for credential: String) {
         self.shard(credential).withLockedValue { entries in
-            if entries.count >= Self.entriesPerShard && entries[credential] == nil { entries.removeAll(keepingCapacity: true) }
+            if entries.count >= Self.entriesPerShard && entries[credential] == nil {
+                entries.removeAll(keepingCapacity: true)
+            }
             entries[credential] = entry
         }
     }

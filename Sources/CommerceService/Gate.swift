@@ -1,9 +1,9 @@
 import CommerceAuth
 import CommerceDomain
 import Crypto
+import Foundation
 import FrameRPC
 import FrameRPCServer
-import Foundation
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -21,7 +21,8 @@ extension AuthMode: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
         switch self {
         case .off: "off"
-        case .tokens(let keys): "tokens(keys: \(keys.keys.map { "\($0.id) \($0.algorithm.rawValue)" }.joined(separator: ", ")))"
+        case .tokens(let keys):
+            "tokens(keys: \(keys.keys.map { "\($0.id) \($0.algorithm.rawValue)" }.joined(separator: ", ")))"
         }
     }
 
@@ -79,9 +80,15 @@ public struct Gate: Sendable {
         if scope != .admin && self.verifier == nil { return .unauthenticated }
         guard let header = context.metadata[MetadataKey.authorization] else {
             if scope == .admin && self.verifier == nil && self.adminTokenDigest == nil {
-                throw CommerceError(.adminDisabled, "admin calls are disabled: the server has neither --admin-token nor token keys")
+                throw CommerceError(
+                    .adminDisabled,
+                    "admin calls are disabled: the server has neither --admin-token nor token keys"
+                )
             }
-            throw CommerceError(.missingCredentials, "the call needs the metadata entry \"authorization: Bearer <token>\"")
+            throw CommerceError(
+                .missingCredentials,
+                "the call needs the metadata entry \"authorization: Bearer <token>\""
+            )
         }
         let caller = try self.resolve(header)
         try caller.require(scope)
@@ -107,9 +114,15 @@ public struct Gate: Sendable {
             let token = try verifier.verify(credential, now: now)
             resolved = CredentialCache.Entry(caller: token.caller, token: token)
         } else if self.verifier == nil && self.adminTokenDigest == nil {
-            throw CommerceError(.adminDisabled, "admin calls are disabled: the server has neither --admin-token nor token keys")
+            throw CommerceError(
+                .adminDisabled,
+                "admin calls are disabled: the server has neither --admin-token nor token keys"
+            )
         } else {
-            throw CommerceError(.invalidCredentials, "the bearer credential is neither a valid token nor the admin token")
+            throw CommerceError(
+                .invalidCredentials,
+                "the bearer credential is neither a valid token nor the admin token"
+            )
         }
         self.verified.store(resolved, for: header)
         return resolved.caller

@@ -1,7 +1,7 @@
 import CommerceDomain
+import Foundation
 import FrameRPC
 import FrameRPCServer
-import Foundation
 import SwiftProtobuf
 
 /// Builds the commerce methods, each behind the access its proto declares (the generated
@@ -13,14 +13,16 @@ struct GuardedMethods: Sendable {
 
     /// Browsing: no credential is read.
     func open<Method: RPCMethodSpec>(
-        _ method: Method.Type, _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
+        _ method: Method.Type,
+        _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         self.method(method, scope: nil) { request, _, context in try await body(request, context) }
     }
 
     /// A user's own data, named by the request's `user_id`: the body gets that user, authorized.
     func user<Method: RPCMethodSpec>(
-        _ method: Method.Type, user: @escaping @Sendable (Method.Request) -> Int64,
+        _ method: Method.Type,
+        user: @escaping @Sendable (Method.Request) -> Int64,
         _ body: @escaping @Sendable (Method.Request, UserID, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         self.method(method, scope: .user) { request, caller, context in
@@ -33,32 +35,38 @@ struct GuardedMethods: Sendable {
     /// A user's own data found by another id (an order): the body gets the caller and must show
     /// the data only if ``Caller/maySee(ownedBy:)``.
     func owned<Method: RPCMethodSpec>(
-        _ method: Method.Type, _ body: @escaping @Sendable (Method.Request, Caller, ServerContext) async throws -> Method.Response
+        _ method: Method.Type,
+        _ body: @escaping @Sendable (Method.Request, Caller, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         self.method(method, scope: .user, body)
     }
 
     func service<Method: RPCMethodSpec>(
-        _ method: Method.Type, _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
+        _ method: Method.Type,
+        _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         self.method(method, scope: .service) { request, _, context in try await body(request, context) }
     }
 
     func admin<Method: RPCMethodSpec>(
-        _ method: Method.Type, _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
+        _ method: Method.Type,
+        _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         self.method(method, scope: .admin) { request, _, context in try await body(request, context) }
     }
 
     private func method<Method: RPCMethodSpec>(
-        _ method: Method.Type, scope: Scope?,
+        _ method: Method.Type,
+        scope: Scope?,
         _ body: @escaping @Sendable (Method.Request, Caller, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         let gate = self.gate
         let name = Method.descriptor.path
         return RPCMethod(Method.self) { payload, context in
             // Who calls is settled before anything of the request is read.
-            let caller = try scope.map { scope throws(CommerceError) in try gate.caller(context, needs: scope) } ?? .unauthenticated
+            let caller =
+                try scope.map { scope throws(CommerceError) in try gate.caller(context, needs: scope) }
+                ?? .unauthenticated
             let request: Method.Request
             do {
                 request = try Method.Request(serializedBytes: payload)

@@ -15,12 +15,18 @@ public struct ProductService: RPCService, Commerce_V1_ProductServiceHandler {
 
     public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
 
-    func getProduct(_ request: Commerce_V1_GetProductRequest, context: ServerContext) async throws -> Commerce_V1_GetProductResponse {
+    func getProduct(
+        _ request: Commerce_V1_GetProductRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_GetProductResponse {
         let product = try await self.useCases.getProduct(try Validate.productID(request.productID))
         return Commerce_V1_GetProductResponse.with { $0.product = .init(product) }
     }
 
-    func listProducts(_ request: Commerce_V1_ListProductsRequest, context: ServerContext) async throws -> Commerce_V1_ListProductsResponse {
+    func listProducts(
+        _ request: Commerce_V1_ListProductsRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_ListProductsResponse {
         let page = try await self.useCases.listProducts(page: try request.page.query())
         return Commerce_V1_ListProductsResponse.with {
             $0.products = page.items.map(Commerce_V1_Product.init)
@@ -28,7 +34,10 @@ public struct ProductService: RPCService, Commerce_V1_ProductServiceHandler {
         }
     }
 
-    func topProducts(_ request: Commerce_V1_TopProductsRequest, context: ServerContext) async throws -> Commerce_V1_TopProductsResponse {
+    func topProducts(
+        _ request: Commerce_V1_TopProductsRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_TopProductsResponse {
         let ranking = try await self.useCases.topProducts(try request.query())
         return Commerce_V1_TopProductsResponse.with {
             $0.products = ranking.sellers.map { seller in

@@ -20,8 +20,10 @@ enum Wire {
     static func idempotencyKey(field: String, metadata: Metadata) throws(CommerceError) -> String? {
         let header = metadata[MetadataKey.idempotencyKey] ?? ""
         if !field.isEmpty && !header.isEmpty && field != header {
-            throw CommerceError(.invalidIdempotencyKey,
-                                "idempotency_key in the request and idempotency-key metadata differ")
+            throw CommerceError(
+                .invalidIdempotencyKey,
+                "idempotency_key in the request and idempotency-key metadata differ"
+            )
         }
         let key = field.isEmpty ? header : field
         return key.isEmpty ? nil : try Validate.idempotencyKey(key)
@@ -32,11 +34,15 @@ extension Commerce_V1_PageRequest {
     /// page_size 0 means the default; an empty token, the first page.
     func query() throws(CommerceError) -> PageQuery {
         guard self.pageSize >= 0, Int(self.pageSize) <= PageQuery.maximumSize else {
-            throw CommerceError(.invalidPageSize,
-                                "page_size must be between 0 and \(PageQuery.maximumSize), got \(self.pageSize)")
+            throw CommerceError(
+                .invalidPageSize,
+                "page_size must be between 0 and \(PageQuery.maximumSize), got \(self.pageSize)"
+            )
         }
         return try PageQuery.validate(
-            size: self.pageSize == 0 ? PageQuery.defaultSize : Int(self.pageSize), after: try PageToken.after(self.pageToken))
+            size: self.pageSize == 0 ? PageQuery.defaultSize : Int(self.pageSize),
+            after: try PageToken.after(self.pageToken)
+        )
     }
 }
 
@@ -69,14 +75,22 @@ extension Commerce_V1_TopProductsRequest {
         case .unspecified, .rolling: window = .rolling
         case .completedDays: window = .completedDays
         case .UNRECOGNIZED(let value):
-            throw CommerceError(.invalidRankingWindow,
-                                "window must be RANKING_WINDOW_ROLLING or RANKING_WINDOW_COMPLETED_DAYS, got \(value)")
+            throw CommerceError(
+                .invalidRankingWindow,
+                "window must be RANKING_WINDOW_ROLLING or RANKING_WINDOW_COMPLETED_DAYS, got \(value)"
+            )
         }
         guard self.days >= 0, self.limit >= 0 else {
-            throw CommerceError(.invalidRankingWindow,
-                                "days must be 0 to \(RankingQuery.maximumDays) and limit 0 to \(RankingQuery.maximumLimit) (0 = default), got \(self.days) and \(self.limit)")
+            throw CommerceError(
+                .invalidRankingWindow,
+                "days must be 0 to \(RankingQuery.maximumDays) and limit 0 to \(RankingQuery.maximumLimit) (0 = default), got \(self.days) and \(self.limit)"
+            )
         }
-        return try RankingQuery.validate(days: self.days == 0 ? RankingQuery.defaultDays : Int(self.days),
-                                         limit: self.limit == 0 ? RankingQuery.defaultLimit : Int(self.limit), rankBy: rankBy, window: window)
+        return try RankingQuery.validate(
+            days: self.days == 0 ? RankingQuery.defaultDays : Int(self.days),
+            limit: self.limit == 0 ? RankingQuery.defaultLimit : Int(self.limit),
+            rankBy: rankBy,
+            window: window
+        )
     }
 }

@@ -15,12 +15,19 @@ public struct UserService: RPCService, Commerce_V1_UserServiceHandler {
 
     public var methods: [RPCMethod] { self.methods(guarded: self.guarded) }
 
-    func createUser(_ request: Commerce_V1_CreateUserRequest, context: ServerContext) async throws -> Commerce_V1_CreateUserResponse {
+    func createUser(
+        _ request: Commerce_V1_CreateUserRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_CreateUserResponse {
         let user = try await self.useCases.createUser(name: try User.validName(request.name))
         return Commerce_V1_CreateUserResponse.with { $0.user = .init(user) }
     }
 
-    func getUser(_ request: Commerce_V1_GetUserRequest, user: UserID, context: ServerContext) async throws -> Commerce_V1_GetUserResponse {
+    func getUser(
+        _ request: Commerce_V1_GetUserRequest,
+        user: UserID,
+        context: ServerContext
+    ) async throws -> Commerce_V1_GetUserResponse {
         let found = try await self.useCases.getUser(user)
         return Commerce_V1_GetUserResponse.with { $0.user = .init(found) }
     }

@@ -1,11 +1,11 @@
 import CommerceClient
 import CommerceDomain
-import CommerceService
 import CommerceSQLite
+import CommerceService
 import CommerceUseCases
+import Foundation
 import FrameRPCInProcess
 import FrameRPCServer
-import Foundation
 
 /// The whole service without a socket: a SQLite store in a temporary folder, the use cases on
 /// their queues, the gate, and the services' router, reached by clients over an in-process
@@ -27,13 +27,24 @@ public final class InProcessCommerce: Sendable {
     public let folder: URL
 
     public init(
-        credentials: TestCredentials = TestCredentials(), policy: BalancePolicy = .standard,
+        credentials: TestCredentials = TestCredentials(),
+        policy: BalancePolicy = .standard,
         clock: @escaping @Sendable () -> UnixMillis = systemClock
     ) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-in-process-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "commerce-in-process-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = try SQLiteStore(StoreConfiguration(path: folder.appendingPathComponent("commerce.sqlite").path, synchronous: .normal))
-        let useCases = CommerceUseCases(store: store, queues: WorkQueues(), policy: policy, clock: clock, calendar: store.calendar)
+        let store = try SQLiteStore(
+            StoreConfiguration(path: folder.appendingPathComponent("commerce.sqlite").path, synchronous: .normal)
+        )
+        let useCases = CommerceUseCases(
+            store: store,
+            queues: WorkQueues(),
+            policy: policy,
+            clock: clock,
+            calendar: store.calendar
+        )
         let gate = Gate(mode: credentials.auth, adminToken: credentials.adminToken, clock: systemClock)
         self.folder = folder
         self.store = store
@@ -46,8 +57,10 @@ public final class InProcessCommerce: Sendable {
     /// for admin methods.
     public func client(token: String? = nil) -> CommerceClient {
         CommerceClient(
-            transport: InProcessTransport(router: self.router), token: token ?? self.credentials.serviceToken,
-            adminToken: self.credentials.adminToken)
+            transport: InProcessTransport(router: self.router),
+            token: token ?? self.credentials.serviceToken,
+            adminToken: self.credentials.adminToken
+        )
     }
 
     /// A client sending nothing: what an anonymous caller gets.
@@ -63,7 +76,8 @@ public final class InProcessCommerce: Sendable {
 
 /// Runs `body` with a fresh ``InProcessCommerce`` and closes it on every way out.
 public func withInProcessCommerce<Result: Sendable>(
-    credentials: TestCredentials = TestCredentials(), policy: BalancePolicy = .standard,
+    credentials: TestCredentials = TestCredentials(),
+    policy: BalancePolicy = .standard,
     clock: @escaping @Sendable () -> UnixMillis = systemClock,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (InProcessCommerce) async throws -> Result

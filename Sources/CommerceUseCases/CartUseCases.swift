@@ -26,7 +26,11 @@ public struct CheckoutCart: Sendable {
     let queues: WorkQueues
     let clock: @Sendable () -> UnixMillis
 
-    public func callAsFunction(user: UserID, coupon: CouponID?, idempotencyKey key: String?) async throws -> OrderReceipt {
+    public func callAsFunction(
+        user: UserID,
+        coupon: CouponID?,
+        idempotencyKey key: String?
+    ) async throws -> OrderReceipt {
         let (store, clock) = (self.store, self.clock)
         return try await self.queues.write(user: user) {
             store.checkoutCart(user, couponID: coupon, idempotencyKey: key, at: clock())

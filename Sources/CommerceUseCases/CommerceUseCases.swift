@@ -31,16 +31,31 @@ public struct CommerceUseCases: Sendable {
     public let audit: @Sendable () async throws -> [InvariantViolation]
 
     public init(
-        store: any CommerceStore, queues: WorkQueues, policy: BalancePolicy = .standard,
-        clock: @escaping @Sendable () -> UnixMillis = systemClock, calendar: ShopCalendar, rankingCacheMillis: Int64 = 1_000,
+        store: any CommerceStore,
+        queues: WorkQueues,
+        policy: BalancePolicy = .standard,
+        clock: @escaping @Sendable () -> UnixMillis = systemClock,
+        calendar: ShopCalendar,
+        rankingCacheMillis: Int64 = 1_000,
         pendingOrderTTLMillis: Int64 = 24 * 3_600_000
     ) {
         self.createOrder = CreateOrder(store: store, queues: queues, clock: clock, ttlMillis: pendingOrderTTLMillis)
         self.payOrder = PayOrder(store: store, queues: queues, clock: clock)
         self.expireOrders = ExpireOrders(store: store, queues: queues, clock: clock)
-        self.takeRankingSnapshot = TakeRankingSnapshot(store: store, queues: queues, clock: clock, calendar: calendar, taken: LatestSnapshot())
+        self.takeRankingSnapshot = TakeRankingSnapshot(
+            store: store,
+            queues: queues,
+            clock: clock,
+            calendar: calendar,
+            taken: LatestSnapshot()
+        )
         self.topProducts = TopProducts(
-            store: store, clock: clock, calendar: calendar, cache: RankingCache(ttlMillis: rankingCacheMillis), snapshots: self.takeRankingSnapshot)
+            store: store,
+            clock: clock,
+            calendar: calendar,
+            cache: RankingCache(ttlMillis: rankingCacheMillis),
+            snapshots: self.takeRankingSnapshot
+        )
         let (users, balances, products): (any UserStore, any BalanceStore, any ProductStore) = (store, store, store)
         self.clock = clock
         self.changeCart = ChangeCart(store: store, queues: queues, clock: clock)

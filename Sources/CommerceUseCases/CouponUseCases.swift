@@ -34,22 +34,41 @@ public struct IssueCoupon: Sendable {
             let (exists, holds): (Bool, Bool)
             if let holders = known.holders {
                 holds = holders.contains(userID)
-                exists = holds ? true : try await self.soldOut.userExists(userID) { try await self.store.holderFacts(campaign: campaign, user: userID).userExists }
+                exists =
+                    holds
+                    ? true
+                    : try await self.soldOut.userExists(userID) {
+                        try await self.store.holderFacts(campaign: campaign, user: userID).userExists
+                    }
             } else {
                 (exists, holds) = try await self.store.holderFacts(campaign: campaign, user: userID)
             }
-            try CouponIssuance.check(campaign, campaign: known.campaign, user: userID, userExists: exists, alreadyHolds: holds, at: self.clock())
+            try CouponIssuance.check(
+                campaign,
+                campaign: known.campaign,
+                user: userID,
+                userExists: exists,
+                alreadyHolds: holds,
+                at: self.clock()
+            )
             throw CouponIssuance.soldOut(campaign)
         }
         let (store, clock, soldOut) = (self.store, self.clock, self.soldOut)
         do {
-            return try await self.queues.write(user: userID) { store.issueCoupon(campaign: campaign, user: userID, at: clock()) }
+            return try await self.queues.write(user: userID) {
+                store.issueCoupon(campaign: campaign, user: userID, at: clock())
+            }
         } catch let error as CommerceError where error.reason == .couponSoldOut {
             // Read after the store saw it sold out: every issue's coupon row committed with its count.
             // Once is enough: the thousands of requests queued before the first sold-out answer
             // came back each get one too, and need not read the campaign and its holders again.
-            if soldOut.campaign(campaign) == nil, let known = try? await store.issuanceFacts(campaign: campaign, user: userID).campaign {
-                soldOut.insert(known, holders: try? await store.holders(of: campaign, limit: SoldOutCampaigns.maximumHolders))
+            if soldOut.campaign(campaign) == nil,
+                let known = try? await store.issuanceFacts(campaign: campaign, user: userID).campaign
+            {
+                soldOut.insert(
+                    known,
+                    holders: try? await store.holders(of: campaign, limit: SoldOutCampaigns.maximumHolders)
+                )
             }
             throw error
         }

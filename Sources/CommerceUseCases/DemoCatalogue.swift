@@ -27,22 +27,43 @@ public enum DemoCatalogue {
     /// Loads the demo set, through the store's ports, unless the database already has products or users.
     /// - Returns: false when it was not empty (nothing written).
     @discardableResult
-    public static func seed(into store: some CommerceStore, clock: @Sendable () -> UnixMillis = systemClock) async throws -> Bool {
+    public static func seed(
+        into store: some CommerceStore,
+        clock: @Sendable () -> UnixMillis = systemClock
+    ) async throws -> Bool {
         let hasProducts = try await !store.products(page: PageQuery(size: 1, after: nil)).items.isEmpty
         guard !hasProducts, try await store.user(UserID(1)) == nil else { return false }
         for product in self.products {
-            _ = try await store.createProduct(name: product.name, price: product.price, stock: product.stock, at: clock()).value
+            _ = try await store.createProduct(
+                name: product.name,
+                price: product.price,
+                stock: product.stock,
+                at: clock()
+            ).value
         }
         let now = clock()
         _ = try await store.createCampaign(
-            NewCampaign(name: welcomeCampaign.name, discount: .fixed(won: welcomeCampaign.won), totalQuantity: welcomeCampaign.quantity,
-                        validFrom: now, validUntil: now + 365 * 86_400_000),
-            at: now).value
+            NewCampaign(
+                name: welcomeCampaign.name,
+                discount: .fixed(won: welcomeCampaign.won),
+                totalQuantity: welcomeCampaign.quantity,
+                validFrom: now,
+                validUntil: now + 365 * 86_400_000
+            ),
+            at: now
+        ).value
         for user in self.users {
             let created = try await store.createUser(name: user.name, at: clock()).value
             if user.charge > 0 {
-                _ = try await store.charge(ChargeCommand(userID: created.id, amount: user.charge, idempotencyKey: "demo-seed",
-                                                         policy: .standard, at: clock())).value
+                _ = try await store.charge(
+                    ChargeCommand(
+                        userID: created.id,
+                        amount: user.charge,
+                        idempotencyKey: "demo-seed",
+                        policy: .standard,
+                        at: clock()
+                    )
+                ).value
             }
         }
         return true

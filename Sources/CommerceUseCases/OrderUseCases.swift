@@ -30,7 +30,9 @@ public struct CreateOrder: Sendable {
         let (store, clock, ttl) = (self.store, self.clock, self.ttlMillis)
         return try await self.queues.write(user: request.userID) {
             let now = clock()
-            return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl))
+            return store.placeOrder(
+                PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl)
+            )
         }
     }
 }

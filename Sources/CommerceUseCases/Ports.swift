@@ -148,7 +148,12 @@ public protocol CartStore: Sendable {
     func cart(of user: UserID) async throws -> Cart?
     /// Places an order of the whole cart (as ``OrderStore/placeOrder(_:)``) and empties the cart,
     /// in one transaction. - Throws: `EMPTY_CART` and PlaceOrder's reasons.
-    func checkoutCart(_ user: UserID, couponID: CouponID?, idempotencyKey: String?, at: UnixMillis) -> PendingWrite<OrderReceipt>
+    func checkoutCart(
+        _ user: UserID,
+        couponID: CouponID?,
+        idempotencyKey: String?,
+        at: UnixMillis
+    ) -> PendingWrite<OrderReceipt>
 }
 
 /// The transactional outbox: events are written by the order transactions themselves. A relay
@@ -166,7 +171,13 @@ public protocol OutboxStore: Sendable {
     /// still holds the lease.
     func markDelivered(_ sequences: [Int64], owner: String) -> PendingWrite<Void>
     /// Records a failed attempt at the head event `sequence`, its `attempts`-th; it is due again at `retryAt`.
-    func markFailed(_ sequence: Int64, attempts: Int, error: String, retryAt: UnixMillis, owner: String) -> PendingWrite<Void>
+    func markFailed(
+        _ sequence: Int64,
+        attempts: Int,
+        error: String,
+        retryAt: UnixMillis,
+        owner: String
+    ) -> PendingWrite<Void>
     /// Gives up the relay lease, if `owner` holds it.
     func releaseRelayLease(owner: String) -> PendingWrite<Void>
     func undeliveredEventCount() async throws -> Int
@@ -208,4 +219,5 @@ public protocol AuditStore: Sendable {
 }
 
 /// Every port, as one store implements them.
-public typealias CommerceStore = UserStore & BalanceStore & ProductStore & RankingStore & OrderStore & CouponStore & CartStore & OutboxStore & AuditStore
+public typealias CommerceStore = UserStore & BalanceStore & ProductStore & RankingStore & OrderStore & CouponStore
+    & CartStore & OutboxStore & AuditStore

@@ -15,7 +15,15 @@ public protocol ServedStore: CommerceStore {
 
 /// What a store's group commit has done since it opened.
 public struct GroupCommitStatistics: Sendable {
-    public init(batches: Int, writes: Int, busySeconds: Double, wallSeconds: Double, replays: Int, abandoned: Int, queued: Int) {
+    public init(
+        batches: Int,
+        writes: Int,
+        busySeconds: Double,
+        wallSeconds: Double,
+        replays: Int,
+        abandoned: Int,
+        queued: Int
+    ) {
         self.batches = batches
         self.writes = writes
         self.busySeconds = busySeconds
@@ -38,7 +46,6 @@ public struct GroupCommitStatistics: Sendable {
     /// Writes waiting for a batch now (not counting the batch being committed).
     public var queued: Int
 }
-
 
 /// The database's rollups count days in another time zone than the server was started with.
 public struct CalendarMismatch: Error, CustomStringConvertible {

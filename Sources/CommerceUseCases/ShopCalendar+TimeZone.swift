@@ -26,12 +26,16 @@ private final class ZoneOffsets: Sendable {
     init(_ zone: TimeZone) { self.zone = zone }
 
     func offsetMillis(at instant: Int64) -> Int64 {
-        if let offset = self.span.withLock({ $0.from <= instant && instant < $0.until ? $0.offset : nil }) { return offset }
+        if let offset = self.span.withLock({ $0.from <= instant && instant < $0.until ? $0.offset : nil }) {
+            return offset
+        }
         let date = Date(timeIntervalSince1970: Double(instant) / 1_000)
         let offset = Int64(self.zone.secondsFromGMT(for: date)) * 1_000
         // Held from this instant to the next transition, and at most an hour: a change of a zone's
         // standard offset, which is not a daylight-saving transition, is seen within the hour.
-        let next = self.zone.nextDaylightSavingTimeTransition(after: date).map { Int64(($0.timeIntervalSince1970 * 1_000).rounded(.down)) }
+        let next = self.zone.nextDaylightSavingTimeTransition(after: date).map {
+            Int64(($0.timeIntervalSince1970 * 1_000).rounded(.down))
+        }
         let until = min(next ?? Int64.max, instant + 3_600_000)
         self.span.withLock { $0 = Span(from: instant, until: until, offset: offset) }
         return offset

@@ -24,18 +24,33 @@ public struct TopProducts: Sendable {
         case .rolling:
             sellers = try await self.store.topSellers(in: span, limit: query.limit, by: query.rankBy)
         case .completedDays:
-            if let snapshot = try await self.store.rankingSnapshot(today: today, days: query.days, rankBy: query.rankBy, limit: query.limit) {
+            if let snapshot = try await self.store.rankingSnapshot(
+                today: today,
+                days: query.days,
+                rankBy: query.rankBy,
+                limit: query.limit
+            ) {
                 sellers = snapshot
             } else {
                 try await self.snapshots(today: today)
-                guard let snapshot = try await self.store.rankingSnapshot(today: today, days: query.days, rankBy: query.rankBy, limit: query.limit) else {
+                guard
+                    let snapshot = try await self.store.rankingSnapshot(
+                        today: today,
+                        days: query.days,
+                        rankBy: query.rankBy,
+                        limit: query.limit
+                    )
+                else {
                     throw SnapshotMissing(day: today)  // reaches the caller as INTERNAL
                 }
                 sellers = snapshot
             }
         }
         let ranking = Ranking(
-            sellers: sellers, windowStart: self.calendar.start(of: span.lowerBound), windowEnd: self.calendar.start(of: span.upperBound.adding(days: 1)))
+            sellers: sellers,
+            windowStart: self.calendar.start(of: span.lowerBound),
+            windowEnd: self.calendar.start(of: span.upperBound.adding(days: 1))
+        )
         self.cache.store(ranking, for: query, today: today, now: now)
         return ranking
     }
@@ -81,7 +96,10 @@ final class LatestSnapshot: Sendable {
 
 /// Answers younger than `ttl` milliseconds, per query and day; a `COMPLETED_DAYS` answer holds for the whole day.
 public final class RankingCache: Sendable {
-    private struct Key: Hashable { let query: RankingQuery; let day: SalesDay }
+    private struct Key: Hashable {
+        let query: RankingQuery
+        let day: SalesDay
+    }
     private let entries = Mutex<[Key: (ranking: Ranking, at: UnixMillis)]>([:])
     let ttl: Int64
 
@@ -90,7 +108,9 @@ public final class RankingCache: Sendable {
     func lookup(_ query: RankingQuery, today: SalesDay, now: UnixMillis) -> Ranking? {
         guard self.ttl > 0 || query.window == .completedDays else { return nil }
         return self.entries.withLock { entries in
-            guard let entry = entries[Key(query: query, day: today)], query.window == .completedDays || now - entry.at < self.ttl else {
+            guard let entry = entries[Key(query: query, day: today)],
+                query.window == .completedDays || now - entry.at < self.ttl
+            else {
                 return nil
             }
             return entry.ranking

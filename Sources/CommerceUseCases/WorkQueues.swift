@@ -35,11 +35,17 @@ public final class WorkQueues: Sendable {
         self.newKeyQueues = (0..<4).map { DispatchQueue(label: "commerce.write.new.\($0)", target: pool) }
     }
 
-    public func write<T: Sendable>(user: UserID, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
+    public func write<T: Sendable>(
+        user: UserID,
+        _ body: @escaping @Sendable () throws -> PendingWrite<T>
+    ) async throws -> T {
         try await Self.submit(on: self.userQueues[Self.shard(user.rawValue, self.userQueues.count)], body)
     }
 
-    public func write<T: Sendable>(product: ProductID, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
+    public func write<T: Sendable>(
+        product: ProductID,
+        _ body: @escaping @Sendable () throws -> PendingWrite<T>
+    ) async throws -> T {
         try await Self.submit(on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)], body)
     }
 
@@ -59,7 +65,10 @@ public final class WorkQueues: Sendable {
     /// the store keeps their order. A caller already cancelled (deadline, CANCEL frame, its
     /// connection closed) submits nothing; one cancelled while its write waits in the store's queue
     /// abandons it, and the store drops it unless it has started.
-    private static func submit<T: Sendable>(on queue: DispatchQueue, _ body: @Sendable () throws -> PendingWrite<T>) async throws -> T {
+    private static func submit<T: Sendable>(
+        on queue: DispatchQueue,
+        _ body: @Sendable () throws -> PendingWrite<T>
+    ) async throws -> T {
         try Task.checkCancellation()
         let pending = try queue.sync(execute: body)
         return try await withTaskCancellationHandler {
@@ -72,7 +81,10 @@ public final class WorkQueues: Sendable {
     /// Runs `body` on `queue`'s own thread, which submits one write to the store, and resumes the
     /// caller once that write is over. Work whose caller was cancelled before it reached the front
     /// of the queue is skipped.
-    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
+    private static func run<T: Sendable>(
+        on queue: DispatchQueue,
+        _ body: @escaping @Sendable () throws -> PendingWrite<T>
+    ) async throws -> T {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in

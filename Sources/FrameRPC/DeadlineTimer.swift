@@ -25,7 +25,11 @@ public struct DeadlineTimer {
 
     /// Makes sure `fire` runs on `eventLoop` no later than `deadline`: sets the timer if it is not
     /// set, moves it if it is set for later, and otherwise leaves it as it is.
-    public mutating func set(for deadline: NIODeadline, on eventLoop: any EventLoop, _ fire: @escaping @Sendable () -> Void) {
+    public mutating func set(
+        for deadline: NIODeadline,
+        on eventLoop: any EventLoop,
+        _ fire: @escaping @Sendable () -> Void
+    ) {
         if let scheduled = self.scheduled {
             guard deadline < scheduled.deadline else { return }
             scheduled.task.cancel()
@@ -41,7 +45,9 @@ public struct DeadlineTimer {
     /// Sorts the calls of a connection into those whose deadline has passed (by key, in order) and
     /// the earliest deadline still ahead: what the owner needs when the timer fires.
     public static func sweep<Key: Comparable, Call>(
-        _ calls: [Key: Call], now: NIODeadline = .now(), deadline: (Call) -> NIODeadline
+        _ calls: [Key: Call],
+        now: NIODeadline = .now(),
+        deadline: (Call) -> NIODeadline
     ) -> (overdue: [Key], next: NIODeadline?) {
         var next: NIODeadline?
         var overdue: [Key] = []

@@ -7,7 +7,9 @@ extension Framerpc_V1_Status {
         self.code = error.code.rawValue
         self.reason = error.reason
         self.message = error.message
-        self.details = error.details.sorted { $0.key < $1.key }.map { Framerpc_V1_KeyValue(key: $0.key, value: $0.value) }
+        self.details = error.details.sorted { $0.key < $1.key }.map {
+            Framerpc_V1_KeyValue(key: $0.key, value: $0.value)
+        }
     }
 
     public static let ok = Framerpc_V1_Status()
@@ -17,7 +19,12 @@ extension Framerpc_V1_Status {
         guard self.code != StatusCode.ok.rawValue else { return nil }
         var details: [String: String] = [:]
         for entry in self.details { details[entry.key] = entry.value }
-        return RPCError(code: StatusCode(rawValue: self.code), reason: self.reason, message: self.message, details: details)
+        return RPCError(
+            code: StatusCode(rawValue: self.code),
+            reason: self.reason,
+            message: self.message,
+            details: details
+        )
     }
 }
 
@@ -47,9 +54,17 @@ extension RPCError {
     /// Maps a swift-protobuf decoding failure of a request or reply message.
     public init(decoding error: any Error, what: String) {
         if let error = error as? BinaryDecodingError, error == .invalidUTF8 {
-            self.init(code: .invalidArgument, reason: WireReason.invalidUTF8, message: "\(what): a string field is not valid UTF-8")
+            self.init(
+                code: .invalidArgument,
+                reason: WireReason.invalidUTF8,
+                message: "\(what): a string field is not valid UTF-8"
+            )
         } else {
-            self.init(code: .invalidArgument, reason: WireReason.malformedMessage, message: "\(what) is not a valid protobuf message: \(error)")
+            self.init(
+                code: .invalidArgument,
+                reason: WireReason.malformedMessage,
+                message: "\(what) is not a valid protobuf message: \(error)"
+            )
         }
     }
 }

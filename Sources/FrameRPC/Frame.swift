@@ -52,13 +52,22 @@ extension ByteBuffer {
     @discardableResult
     public mutating func writeFrame(_ frame: Frame) -> Int {
         self.writeFrameHeader(
-            streamID: frame.streamID, type: frame.type, flags: frame.flags, length: frame.payload.readableBytes)
+            streamID: frame.streamID,
+            type: frame.type,
+            flags: frame.flags,
+            length: frame.payload.readableBytes
+        )
             + self.writeImmutableBuffer(frame.payload)
     }
 
     /// Appends a frame whose payload is `payload`.
     @discardableResult
-    public mutating func writeFrame(streamID: UInt32, type: FrameType, flags: UInt8 = 0, payload: some Collection<UInt8>) -> Int {
+    public mutating func writeFrame(
+        streamID: UInt32,
+        type: FrameType,
+        flags: UInt8 = 0,
+        payload: some Collection<UInt8>
+    ) -> Int {
         self.writeFrameHeader(streamID: streamID, type: type, flags: flags, length: payload.count)
             + self.writeBytes(payload)
     }
@@ -71,8 +80,11 @@ extension ByteBuffer {
 
     /// The header at the reader index, if 10 bytes are readable; does not move the reader index.
     public func peekFrameHeader() -> FrameHeader? {
-        guard let (length, streamID, type, flags) = self.getMultipleIntegers(
-            at: self.readerIndex, as: (UInt32, UInt32, UInt8, UInt8).self)
+        guard
+            let (length, streamID, type, flags) = self.getMultipleIntegers(
+                at: self.readerIndex,
+                as: (UInt32, UInt32, UInt8, UInt8).self
+            )
         else { return nil }
         return FrameHeader(length: length, streamID: streamID, type: FrameType(rawValue: type), flags: flags)
     }

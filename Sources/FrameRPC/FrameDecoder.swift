@@ -51,7 +51,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
     ) throws -> DecodingState {
         try self.decode(context: context, buffer: &buffer)
     }
@@ -88,7 +90,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
                 guard buffer.readableBytes >= Frame.headerSize + length else { return nil }
                 buffer.moveReaderIndex(forwardBy: Frame.headerSize)
                 let payload = buffer.readSlice(length: length)!
-                return .frame(Frame(streamID: header.streamID, type: header.type, flags: header.flags, payload: payload))
+                return .frame(
+                    Frame(streamID: header.streamID, type: header.type, flags: header.flags, payload: payload)
+                )
 
             case .discarding(let remaining):
                 let skip = min(remaining, buffer.readableBytes)
@@ -129,7 +133,8 @@ public struct FrameDecodingError: Error, Hashable, Sendable, CustomStringConvert
     public var description: String {
         switch self.base {
         case .badPreface: "the peer did not send the FrameRPC preface \"FRPC\" + version"
-        case .unknownFrameType(let type): "unknown frame type 0x\(String(type, radix: 16)); the stream cannot be resynchronised"
+        case .unknownFrameType(let type):
+            "unknown frame type 0x\(String(type, radix: 16)); the stream cannot be resynchronised"
         }
     }
 }

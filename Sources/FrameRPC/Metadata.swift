@@ -16,7 +16,8 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
     /// without the copy `lowercased()` makes (metadata is read on every call); any other key,
     /// including any non-ASCII one, goes through `lowercased()`.
     static func normalized(_ key: String) -> String {
-        key.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) } ? key.lowercased() : key
+        key.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
+            ? key.lowercased() : key
     }
 
     /// The first value for `key`.

@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
@@ -45,7 +45,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var sawPreface = false
     private var flushPending = false
 
-    init(ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>, health: ConnectionHealth, keepaliveInterval: TimeAmount) {
+    init(
+        ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>,
+        health: ConnectionHealth,
+        keepaliveInterval: TimeAmount
+    ) {
         self.ready = ready
         self.health = health
         self.keepaliveInterval = keepaliveInterval
@@ -64,7 +68,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         // A PING after a keepalive interval without writing, so the server's idle timeout does
         // not close a connection the client keeps for later.
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.keepalive = context.eventLoop.scheduleRepeatedTask(initialDelay: self.keepaliveInterval, delay: self.keepaliveInterval) { _ in
+        self.keepalive = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: self.keepaliveInterval,
+            delay: self.keepaliveInterval
+        ) { _ in
             loopBound.value.keepaliveTick()
         }
         context.fireChannelActive()
@@ -82,7 +89,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Sends the REQUEST `frame` of `streamID` and resumes `continuation` with the answer's payload,
     /// or with a ``ClientFailure``. On the event loop only.
-    func start(streamID: UInt32, frame: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
+    func start(
+        streamID: UInt32,
+        frame: ByteBuffer,
+        deadline: NIODeadline,
+        continuation: UnsafeContinuation<ByteBuffer, any Error>
+    ) {
         guard let context = self.context else {
             continuation.resume(throwing: ClientFailure.closed("the connection is closed"))
             return
@@ -129,8 +141,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         switch Self.unwrapInboundIn(data) {
         case .preface(let preface):
             guard preface.version == Preface.currentVersion else {
-                let error = RPCError(code: .unimplemented, reason: WireReason.unsupportedVersion,
-                                     message: "server speaks protocol version \(preface.version), this client \(Preface.currentVersion)")
+                let error = RPCError(
+                    code: .unimplemented,
+                    reason: WireReason.unsupportedVersion,
+                    message: "server speaks protocol version \(preface.version), this client \(Preface.currentVersion)"
+                )
                 self.ready.fail(ClientFailure(kind: .notProcessed, error: error))
                 context.close(promise: nil)
                 return
@@ -140,9 +155,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .oversizeFrame(let header):
             // The answer is lost; the stream stays in sync because the payload is skipped.
             if let call = self.pending.removeValue(forKey: header.streamID) {
-                call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
-                    code: .resourceExhausted, reason: WireReason.frameTooLarge,
-                    message: "the answer of \(header.length) bytes exceeds this client's limit")))
+                call.continuation.resume(
+                    throwing: ClientFailure(
+                        kind: .final,
+                        error: RPCError(
+                            code: .resourceExhausted,
+                            reason: WireReason.frameTooLarge,
+                            message: "the answer of \(header.length) bytes exceeds this client's limit"
+                        )
+                    )
+                )
             }
         case .frame(let frame):
             self.handle(frame, context: context)
@@ -157,8 +179,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .ping:
             self.writeFrame(streamID: 0, type: .pong, payload: Array(frame.payload.readableBytesView), context: context)
         case .goAway:
-            let goAway = (try? Framerpc_V1_GoAway(serializedBytes: Array(frame.payload.readableBytesView))) ?? Framerpc_V1_GoAway()
-            let error = goAway.status.rpcError
+            let goAway =
+                (try? Framerpc_V1_GoAway(serializedBytes: Array(frame.payload.readableBytesView)))
+                ?? Framerpc_V1_GoAway()
+            let error =
+                goAway.status.rpcError
                 ?? RPCError(code: .unavailable, reason: WireReason.connectionClosed, message: "the server sent GOAWAY")
             self.health.markUnusable(error)
             // Calls above the last stream id were not processed: they may go elsewhere.
@@ -171,11 +196,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let failure: ClientFailure
         if let error = error as? FrameDecodingError {
-            failure = ClientFailure(kind: .connectionLost, error: RPCError(code: .unavailable, reason: error.reason, message: error.description))
+            failure = ClientFailure(
+                kind: .connectionLost,
+                error: RPCError(code: .unavailable, reason: error.reason, message: error.description)
+            )
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             // Before the handshake completes nothing was sent: the call may go elsewhere.
-            failure = ClientFailure(kind: .notProcessed, error: RPCError(
-                code: .unavailable, reason: WireReason.tlsHandshakeFailed, message: "TLS failed: \(error)"))
+            failure = ClientFailure(
+                kind: .notProcessed,
+                error: RPCError(
+                    code: .unavailable,
+                    reason: WireReason.tlsHandshakeFailed,
+                    message: "TLS failed: \(error)"
+                )
+            )
         } else {
             failure = ClientFailure.closed("connection error: \(error)")
         }
@@ -202,9 +236,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func expire(streamID: UInt32) {
         guard let call = self.pending.removeValue(forKey: streamID), let context = self.context else { return }
-        call.continuation.resume(throwing: ClientFailure(kind: .final, error: RPCError(
-            code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
-            message: "no answer before the deadline; for a state-changing call the outcome is unknown")))
+        call.continuation.resume(
+            throwing: ClientFailure(
+                kind: .final,
+                error: RPCError(
+                    code: .deadlineExceeded,
+                    reason: WireReason.deadlineExceeded,
+                    message: "no answer before the deadline; for a state-changing call the outcome is unknown"
+                )
+            )
+        )
         self.writeFrame(streamID: streamID, type: .cancel, payload: [], context: context)
     }
 

@@ -15,12 +15,22 @@ struct ClientFailure: Error {
     var error: RPCError
 
     static func closed(_ message: String = "the connection closed before the call was answered") -> ClientFailure {
-        ClientFailure(kind: .connectionLost, error: RPCError(code: .unavailable, reason: WireReason.connectionClosed, message: message))
+        ClientFailure(
+            kind: .connectionLost,
+            error: RPCError(code: .unavailable, reason: WireReason.connectionClosed, message: message)
+        )
     }
 
     /// The caller's task was cancelled: before the call was sent (`notProcessed`) or while it was in
     /// flight (`final`).
     static func cancelled(_ kind: Kind) -> ClientFailure {
-        ClientFailure(kind: kind, error: RPCError(code: .cancelled, reason: WireReason.cancelled, message: "the call was cancelled by the client"))
+        ClientFailure(
+            kind: kind,
+            error: RPCError(
+                code: .cancelled,
+                reason: WireReason.cancelled,
+                message: "the call was cancelled by the client"
+            )
+        )
     }
 }

@@ -10,7 +10,12 @@ public struct ClientTLS: Sendable {
     /// - Parameters:
     ///   - trustRoots: a PEM file of the CAs the server's certificate must chain to; nil: the system's.
     ///   - certificate, key: the client's certificate chain and key (PEM), for servers that require one.
-    public init(trustRoots: String? = nil, certificate: String? = nil, key: String? = nil, serverName: String? = nil) throws {
+    public init(
+        trustRoots: String? = nil,
+        certificate: String? = nil,
+        key: String? = nil,
+        serverName: String? = nil
+    ) throws {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if let trustRoots { configuration.trustRoots = .file(trustRoots) }
@@ -25,7 +30,8 @@ public struct ClientTLS: Sendable {
     /// The SNI name for a connection to `host`: never an IP address (TLS forbids it).
     func hostname(for host: String) -> String? {
         if let serverName { return serverName }
-        let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        let isAddress =
+            host.contains(":") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
         return isAddress ? nil : host
     }
 }
@@ -33,10 +39,16 @@ public struct ClientTLS: Sendable {
 extension ClientTLS {
     /// What command-line tools take: TLS if asked for (`enabled`) or if any file is named; nil: plaintext.
     public static func options(
-        enabled: Bool, trustRoots: String?, certificate: String?, key: String?, serverName: String?
+        enabled: Bool,
+        trustRoots: String?,
+        certificate: String?,
+        key: String?,
+        serverName: String?
     ) throws -> ClientTLS? {
         guard enabled || trustRoots != nil || certificate != nil || serverName != nil else { return nil }
-        guard (certificate == nil) == (key == nil) else { throw ClientTLSError(message: "--tls-cert and --tls-key go together") }
+        guard (certificate == nil) == (key == nil) else {
+            throw ClientTLSError(message: "--tls-cert and --tls-key go together")
+        }
         do {
             return try ClientTLS(trustRoots: trustRoots, certificate: certificate, key: key, serverName: serverName)
         } catch {

@@ -41,18 +41,28 @@ public final class RPCClient: Sendable {
             }
             let remaining = giveUp - ContinuousClock.now
             guard remaining > .zero else {
-                throw RPCError(code: .deadlineExceeded, reason: WireReason.deadlineExceeded, message: "deadline passed while reconnecting")
+                throw RPCError(
+                    code: .deadlineExceeded,
+                    reason: WireReason.deadlineExceeded,
+                    message: "deadline passed while reconnecting"
+                )
             }
             do {
                 let connection = try await self.connection(slot: slot)
-                return try await connection.send(method: method, request: request, timeout: remaining, metadata: options.metadata)
+                return try await connection.send(
+                    method: method,
+                    request: request,
+                    timeout: remaining,
+                    metadata: options.metadata
+                )
             } catch let failure as ClientFailure where Self.refusedByAdmission(failure.error) {
                 // Refused by the server's admission before anything ran (OVERLOADED, WRITE_QUEUE_FULL):
                 // safe to send again, writes included, after the hint, while attempts and the deadline last.
                 attempt += 1
                 let hint = Duration.milliseconds(Int64(failure.error.details["retry_after_ms"] ?? "") ?? 50)
                 let delay = max(hint, self.configuration.backoff.delay(attempt: attempt - 1))
-                guard attempt < self.configuration.maxAttempts, !Task.isCancelled, ContinuousClock.now + delay < giveUp else {
+                guard attempt < self.configuration.maxAttempts, !Task.isCancelled, ContinuousClock.now + delay < giveUp
+                else {
                     throw failure.error
                 }
                 try await Task.sleep(for: delay)
@@ -60,7 +70,9 @@ public final class RPCClient: Sendable {
                 let retryable = failure.kind == .notProcessed || (failure.kind == .connectionLost && options.idempotent)
                 if failure.kind != .final { self.discard(slot: slot) }
                 attempt += 1
-                guard retryable, attempt < self.configuration.maxAttempts, !Task.isCancelled else { throw failure.error }
+                guard retryable, attempt < self.configuration.maxAttempts, !Task.isCancelled else {
+                    throw failure.error
+                }
                 let delay = min(self.configuration.backoff.delay(attempt: attempt - 1), giveUp - ContinuousClock.now)
                 if delay > .zero { try await Task.sleep(for: delay) }
             }

@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -21,7 +21,8 @@ public final class RPCConnection: Sendable {
 
     /// Connects, exchanges prefaces, and returns once the server's preface has arrived.
     public static func connect(
-        configuration: ClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        configuration: ClientConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RPCConnection {
         do {
             return try await self.open(configuration: configuration, group: group)
@@ -42,10 +43,17 @@ public final class RPCConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls = configuration.tls {
-                        try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.hostname(for: configuration.host)))
+                        try sync.addHandler(
+                            NIOSSLClientHandler(
+                                context: tls.context,
+                                serverHostname: tls.hostname(for: configuration.host)
+                            )
+                        )
                     }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
-                    try sync.addHandler(ClientConnectionHandler(ready: ready, health: health, keepaliveInterval: keepalive))
+                    try sync.addHandler(
+                        ClientConnectionHandler(ready: ready, health: health, keepaliveInterval: keepalive)
+                    )
                 }
             }
         let channel: any Channel
@@ -53,17 +61,29 @@ public final class RPCConnection: Sendable {
             channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
         } catch {
             ready.fail(error)
-            throw ClientFailure(kind: .notProcessed, error: RPCError(
-                code: .unavailable, reason: WireReason.connectFailed,
-                message: "cannot connect to \(configuration.host):\(configuration.port): \(error)"))
+            throw ClientFailure(
+                kind: .notProcessed,
+                error: RPCError(
+                    code: .unavailable,
+                    reason: WireReason.connectFailed,
+                    message: "cannot connect to \(configuration.host):\(configuration.port): \(error)"
+                )
+            )
         }
         // A server that accepts but never sends its preface must not hold the caller: the handshake
         // gets the connect timeout too.
         let (host, port) = (configuration.host, configuration.port)
         let handshake = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
-            ready.fail(ClientFailure(kind: .notProcessed, error: RPCError(
-                code: .unavailable, reason: WireReason.connectFailed,
-                message: "no FrameRPC preface from \(host):\(port) within \(configuration.connectTimeout)")))
+            ready.fail(
+                ClientFailure(
+                    kind: .notProcessed,
+                    error: RPCError(
+                        code: .unavailable,
+                        reason: WireReason.connectFailed,
+                        message: "no FrameRPC preface from \(host):\(port) within \(configuration.connectTimeout)"
+                    )
+                )
+            )
             channel.close(promise: nil)
         }
         do {
@@ -73,8 +93,15 @@ public final class RPCConnection: Sendable {
         } catch {
             handshake.cancel()
             try? await channel.close()
-            throw error as? ClientFailure ?? ClientFailure(kind: .notProcessed, error: RPCError(
-                code: .unavailable, reason: WireReason.connectFailed, message: "handshake failed: \(error)"))
+            throw error as? ClientFailure
+                ?? ClientFailure(
+                    kind: .notProcessed,
+                    error: RPCError(
+                        code: .unavailable,
+                        reason: WireReason.connectFailed,
+                        message: "handshake failed: \(error)"
+                    )
+                )
         }
     }
 
@@ -86,7 +113,12 @@ public final class RPCConnection: Sendable {
     /// - Returns: the response message bytes.
     /// - Throws: ``RPCError`` with the server's status, or a transport status (`UNAVAILABLE`,
     ///   `DEADLINE_EXCEEDED`, `CANCELLED`).
-    public func call(method: String, request: [UInt8], timeout: Duration, metadata: Metadata = Metadata()) async throws -> [UInt8] {
+    public func call(
+        method: String,
+        request: [UInt8],
+        timeout: Duration,
+        metadata: Metadata = Metadata()
+    ) async throws -> [UInt8] {
         do {
             return try await self.send(method: method, request: request, timeout: timeout, metadata: metadata)
         } catch let failure as ClientFailure {
@@ -108,7 +140,9 @@ public final class RPCConnection: Sendable {
             return id
         }
         guard let streamID else {
-            self.health.markUnusable(RPCError(code: .unavailable, reason: WireReason.connectionClosed, message: "stream ids exhausted"))
+            self.health.markUnusable(
+                RPCError(code: .unavailable, reason: WireReason.connectionClosed, message: "stream ids exhausted")
+            )
             throw ClientFailure(kind: .notProcessed, error: self.health.unusableReason!)
         }
 
@@ -130,10 +164,20 @@ public final class RPCConnection: Sendable {
         let answer: ByteBuffer = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 if eventLoop.inEventLoop {
-                    handler.value.start(streamID: streamID, frame: frame, deadline: deadline, continuation: continuation)
+                    handler.value.start(
+                        streamID: streamID,
+                        frame: frame,
+                        deadline: deadline,
+                        continuation: continuation
+                    )
                 } else {
                     eventLoop.execute {
-                        handler.value.start(streamID: streamID, frame: frame, deadline: deadline, continuation: continuation)
+                        handler.value.start(
+                            streamID: streamID,
+                            frame: frame,
+                            deadline: deadline,
+                            continuation: continuation
+                        )
                     }
                 }
             }
@@ -145,8 +189,14 @@ public final class RPCConnection: Sendable {
         do {
             response = try Framerpc_V1_Response(serializedBytes: Array(answer.readableBytesView))
         } catch {
-            throw ClientFailure(kind: .final, error: RPCError(
-                code: .internal, reason: WireReason.malformedEnvelope, message: "the server's answer is not a valid envelope"))
+            throw ClientFailure(
+                kind: .final,
+                error: RPCError(
+                    code: .internal,
+                    reason: WireReason.malformedEnvelope,
+                    message: "the server's answer is not a valid envelope"
+                )
+            )
         }
         if let error = response.status.rpcError {
             throw ClientFailure(kind: .final, error: error)

@@ -22,7 +22,9 @@ struct FrameRPCGenerator: CodeGenerator {
     var projectURL: String? { "proto/framerpc/v1/options.proto" }
 
     func generate(
-        files: [FileDescriptor], parameter: any CodeGeneratorParameter, protoCompilerContext: any ProtoCompilerContext,
+        files: [FileDescriptor],
+        parameter: any CodeGeneratorParameter,
+        protoCompilerContext: any ProtoCompilerContext,
         generatorOutputs: any GeneratorOutputs
     ) throws {
         let options = Dictionary(parameter.parsedPairs.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
@@ -33,12 +35,16 @@ struct FrameRPCGenerator: CodeGenerator {
                 let models = try file.services.map { try ServiceModel($0) }
                 try generatorOutputs.add(
                     fileName: Self.outputName(file, ".methods.swift"),
-                    contents: SwiftWriter.descriptors(models, inFrameRPC: options["InFrameRPC"] == "true"))
+                    contents: SwiftWriter.descriptors(models, inFrameRPC: options["InFrameRPC"] == "true")
+                )
             }
         case "server":
             for file in files where !file.services.isEmpty {
                 let models = try file.services.map { try ServiceModel($0) }
-                try generatorOutputs.add(fileName: Self.outputName(file, ".server.swift"), contents: SwiftWriter.server(models))
+                try generatorOutputs.add(
+                    fileName: Self.outputName(file, ".server.swift"),
+                    contents: SwiftWriter.server(models)
+                )
             }
         case "client":
             try Self.checkUniqueFunctionNames(services)
@@ -46,7 +52,8 @@ struct FrameRPCGenerator: CodeGenerator {
                 let models = try file.services.map { try ServiceModel($0) }
                 try generatorOutputs.add(
                     fileName: Self.outputName(file, ".client.swift"),
-                    contents: SwiftWriter.client(models, type: options["Client"] ?? "CommerceClient"))
+                    contents: SwiftWriter.client(models, type: options["Client"] ?? "CommerceClient")
+                )
             }
             if let catalog = options["Catalog"] {
                 try generatorOutputs.add(fileName: catalog, contents: SwiftWriter.catalog(services))
@@ -72,7 +79,9 @@ struct FrameRPCGenerator: CodeGenerator {
         for service in services {
             for method in service.methods {
                 if let other = seen.updateValue(method.descriptorPath, forKey: method.functionName) {
-                    throw GeneratorError("\(other) and \(method.descriptorPath) would both be the client's `\(method.functionName)`")
+                    throw GeneratorError(
+                        "\(other) and \(method.descriptorPath) would both be the client's `\(method.functionName)`"
+                    )
                 }
             }
         }

@@ -64,7 +64,9 @@ struct MethodModel {
             throw GeneratorError("\(path) says nothing of who may call it: add `option (framerpc.v1.access) = ...;`")
         }
         if self.access == .user {
-            guard let field = method.inputType.fields.first(where: { $0.name == "user_id" }), field.type == Google_Protobuf_FieldDescriptorProto.TypeEnum.int64, !field.isRepeated else {
+            guard let field = method.inputType.fields.first(where: { $0.name == "user_id" }),
+                field.type == Google_Protobuf_FieldDescriptorProto.TypeEnum.int64, !field.isRepeated
+            else {
                 throw GeneratorError("\(path) is ACCESS_USER, so \(method.inputType.fullName) needs `int64 user_id`")
             }
             self.userProperty = namer.messagePropertyNames(field: field, prefixed: "", includeHasAndClear: false).name

@@ -1,7 +1,7 @@
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -23,7 +23,11 @@ public final class InProcessTransport: RPCTransport {
     private let streams = NIOLockedValueBox<UInt32>(0)
 
     /// - Parameter router: the services, as a server would be given them (Health and Reflection are added).
-    public init(router: RPCRouter, defaultTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "framerpc.in-process")) {
+    public init(
+        router: RPCRouter,
+        defaultTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "framerpc.in-process")
+    ) {
         self.router = router.withBuiltins { false }
         self.defaultTimeout = defaultTimeout
         self.logger = logger
@@ -32,8 +36,10 @@ public final class InProcessTransport: RPCTransport {
     public func call(_ method: String, request: [UInt8], options: CallOptions) async throws -> [UInt8] {
         guard let served = self.router[method] else {
             throw RPCError(
-                code: .unimplemented, reason: WireReason.methodNotFound,
-                message: "no method \"\(method)\"; call /framerpc.v1.Reflection/ListMethods for the list")
+                code: .unimplemented,
+                reason: WireReason.methodNotFound,
+                message: "no method \"\(method)\"; call /framerpc.v1.Reflection/ListMethods for the list"
+            )
         }
         let timeout = options.timeout ?? self.defaultTimeout
         let streamID = self.streams.withLockedValue { id in
@@ -41,8 +47,14 @@ public final class InProcessTransport: RPCTransport {
             return id &- 1
         }
         let context = ServerContext(
-            method: method, metadata: options.metadata, deadline: .now() + TimeAmount(timeout), connectionTag: "in-process",
-            streamID: streamID, connectionLogger: self.logger, remoteAddress: "in-process")
+            method: method,
+            metadata: options.metadata,
+            deadline: .now() + TimeAmount(timeout),
+            connectionTag: "in-process",
+            streamID: streamID,
+            connectionLogger: self.logger,
+            remoteAddress: "in-process"
+        )
         let handler = served.handler
         let payload = Data(request)
         return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
@@ -55,8 +67,11 @@ public final class InProcessTransport: RPCTransport {
             do {
                 guard let reply = try await group.next(), let bytes = reply else {
                     throw RPCError(
-                        code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
-                        message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key")
+                        code: .deadlineExceeded,
+                        reason: WireReason.deadlineExceeded,
+                        message:
+                            "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key"
+                    )
                 }
                 return bytes
             } catch let error as RPCError {

@@ -26,7 +26,10 @@ final class Admission: Sendable {
         var current = self.inFlight.load(ordering: .relaxed)
         while current < bound {
             let (exchanged, original) = self.inFlight.compareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
+                expected: current,
+                desired: current + 1,
+                ordering: .relaxed
+            )
             if exchanged { return true }
             current = original
         }

@@ -41,7 +41,12 @@ extension RPCRouter {
     public func withBuiltins(isDraining: @escaping @Sendable () -> Bool) -> RPCRouter {
         var router = self
         let userServices = self.serviceNames
-        router.register(HealthService(serviceNames: userServices.union([Framerpc_V1_Health.name, Framerpc_V1_Reflection.name]), isDraining: isDraining))
+        router.register(
+            HealthService(
+                serviceNames: userServices.union([Framerpc_V1_Health.name, Framerpc_V1_Reflection.name]),
+                isDraining: isDraining
+            )
+        )
         // Reflection lists itself: its table is built from a probe registration of it.
         let reflection = ReflectionService(listing: []).methods
         var listing = (router.methods + reflection).map(Self.info)

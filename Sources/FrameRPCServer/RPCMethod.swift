@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import SwiftProtobuf
 
 /// One method a server offers: its name, its message types and the code that answers it.
@@ -20,8 +20,13 @@ public struct RPCMethod: Sendable {
     public let immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])?
 
     public init(
-        name: String, requestType: String, responseType: String, mutating: Bool, access: RPCAccess = .unclassified,
-        handler: @escaping Handler, immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])? = nil
+        name: String,
+        requestType: String,
+        responseType: String,
+        mutating: Bool,
+        access: RPCAccess = .unclassified,
+        handler: @escaping Handler,
+        immediate: (@Sendable (_ payload: Data) throws(RPCError) -> [UInt8])? = nil
     ) {
         self.access = access
         self.name = name
@@ -35,13 +40,19 @@ public struct RPCMethod: Sendable {
     /// The method `spec` declares (name, message types, access, side effects), answered by `handler`.
     public init<Method: RPCMethodSpec>(_ spec: Method.Type, handler: @escaping Handler) {
         self.init(
-            name: Method.descriptor.path, requestType: Method.Request.protoMessageName, responseType: Method.Response.protoMessageName,
-            mutating: Method.descriptor.mutating, access: Method.descriptor.access, handler: handler)
+            name: Method.descriptor.path,
+            requestType: Method.Request.protoMessageName,
+            responseType: Method.Response.protoMessageName,
+            mutating: Method.descriptor.mutating,
+            access: Method.descriptor.access,
+            handler: handler
+        )
     }
 
     /// The method `spec` declares, over its protobuf messages; decoding failures become `INVALID_ARGUMENT`.
     public static func unary<Method: RPCMethodSpec>(
-        _ spec: Method.Type, _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
+        _ spec: Method.Type,
+        _ body: @escaping @Sendable (Method.Request, ServerContext) async throws -> Method.Response
     ) -> RPCMethod {
         Self.unary(Method.descriptor.path, mutating: Method.descriptor.mutating, access: Method.descriptor.access, body)
     }
@@ -74,15 +85,20 @@ public struct RPCMethod: Sendable {
     /// queued there, without a task or an admission slot: for what is cheap, never blocks and must
     /// stay fast under any load — a health check measures the server, not the queue of a flood.
     public static func immediate<Method: RPCMethodSpec>(
-        _ spec: Method.Type, _ body: @escaping @Sendable (Method.Request) -> Method.Response
+        _ spec: Method.Type,
+        _ body: @escaping @Sendable (Method.Request) -> Method.Response
     ) -> RPCMethod {
-        precondition(!Method.descriptor.mutating, "\(Method.descriptor) changes state: it cannot be answered on the event loop")
+        precondition(
+            !Method.descriptor.mutating,
+            "\(Method.descriptor) changes state: it cannot be answered on the event loop"
+        )
         return Self.immediate(Method.descriptor.path, access: Method.descriptor.access, body)
     }
 
     /// ``immediate(_:_:)`` for a method without a generated spec (tests).
     public static func immediate<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String, access: RPCAccess = .public,
+        _ name: String,
+        access: RPCAccess = .public,
         _ body: @escaping @Sendable (Request) -> Response
     ) -> RPCMethod {
         let answer: @Sendable (Data) throws(RPCError) -> [UInt8] = { payload throws(RPCError) in
@@ -95,12 +111,22 @@ public struct RPCMethod: Sendable {
             do {
                 return try body(request).serializedBytes()
             } catch {
-                throw RPCError(code: .internal, reason: WireReason.internalError, message: "the reply could not be encoded")
+                throw RPCError(
+                    code: .internal,
+                    reason: WireReason.internalError,
+                    message: "the reply could not be encoded"
+                )
             }
         }
         return RPCMethod(
-            name: name, requestType: Request.protoMessageName, responseType: Response.protoMessageName, mutating: false,
-            access: access, handler: { payload, _ in try answer(payload) }, immediate: answer)
+            name: name,
+            requestType: Request.protoMessageName,
+            responseType: Response.protoMessageName,
+            mutating: false,
+            access: access,
+            handler: { payload, _ in try answer(payload) },
+            immediate: answer
+        )
     }
 
     /// The service part of the name: `package.Service`.

@@ -16,8 +16,10 @@ public struct RPCRouter: Sendable {
 
     public mutating func register(_ method: RPCMethod) {
         precondition(self.table[method.name] == nil, "method \(method.name) registered twice")
-        precondition(method.name.hasPrefix("/") && method.name.split(separator: "/").count == 2,
-                     "method name \(method.name) must look like /package.Service/Method")
+        precondition(
+            method.name.hasPrefix("/") && method.name.split(separator: "/").count == 2,
+            "method name \(method.name) must look like /package.Service/Method"
+        )
         self.table[method.name] = method
     }
 

@@ -26,7 +26,10 @@ public final class RPCServer: Service, Sendable {
     public let port: Int
 
     private init(
-        channel: any Channel, registry: ConnectionRegistry, configuration: ServerConfiguration, logger: Logger,
+        channel: any Channel,
+        registry: ConnectionRegistry,
+        configuration: ServerConfiguration,
+        logger: Logger,
         admission: Admission
     ) {
         self.admission = admission
@@ -63,11 +66,17 @@ public final class RPCServer: Service, Sendable {
                     guard registry.admit(channel, limit: configuration.maxConnections) else {
                         let reason = registry.isDraining ? WireReason.draining : WireReason.tooManyConnections
                         let code: StatusCode = registry.isDraining ? .unavailable : .resourceExhausted
-                        try sync.addHandler(RefuseConnectionHandler(error: RPCError(
-                            code: code, reason: reason,
-                            message: registry.isDraining
-                                ? "the server is shutting down"
-                                : "the server is at its limit of \(configuration.maxConnections) connections")))
+                        try sync.addHandler(
+                            RefuseConnectionHandler(
+                                error: RPCError(
+                                    code: code,
+                                    reason: reason,
+                                    message: registry.isDraining
+                                        ? "the server is shutting down"
+                                        : "the server is at its limit of \(configuration.maxConnections) connections"
+                                )
+                            )
+                        )
                         return
                     }
                     metrics.connections.record(registry.count)
@@ -82,17 +91,33 @@ public final class RPCServer: Service, Sendable {
                     let progress = ReadProgress()
                     try sync.addHandler(ReadProgressHandler(progress: progress, budget: partialFrames))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
-                    try sync.addHandler(ServerConnectionHandler(
-                        router: router, configuration: configuration, metrics: metrics, logger: logger, progress: progress,
-                        protocolErrors: protocolErrors, admission: admission))
+                    try sync.addHandler(
+                        ServerConnectionHandler(
+                            router: router,
+                            configuration: configuration,
+                            metrics: metrics,
+                            logger: logger,
+                            progress: progress,
+                            protocolErrors: protocolErrors,
+                            admission: admission
+                        )
+                    )
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         let server = RPCServer(
-            channel: channel, registry: registry, configuration: configuration, logger: logger, admission: admission)
-        logger.info("FrameRPC server listening", metadata: [
-            "address": "\(configuration.host):\(server.port)", "methods": "\(router.methods.count)",
-        ])
+            channel: channel,
+            registry: registry,
+            configuration: configuration,
+            logger: logger,
+            admission: admission
+        )
+        logger.info(
+            "FrameRPC server listening",
+            metadata: [
+                "address": "\(configuration.host):\(server.port)", "methods": "\(router.methods.count)",
+            ]
+        )
         return server
     }
 

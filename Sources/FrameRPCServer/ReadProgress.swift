@@ -46,7 +46,9 @@ final class ReadProgressHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if self.progress.partialSince == nil { self.progress.partialSince = .now() }
-        if let (budget, account) = self.progress.budget { budget.received(Self.unwrapInboundIn(data).readableBytes, on: account) }
+        if let (budget, account) = self.progress.budget {
+            budget.received(Self.unwrapInboundIn(data).readableBytes, on: account)
+        }
         context.fireChannelRead(data)
     }
 }

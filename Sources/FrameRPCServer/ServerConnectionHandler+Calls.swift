@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import Logging
 import NIOCore
 import SwiftProtobuf
@@ -24,7 +24,14 @@ extension ServerConnectionHandler {
             }
         case .ping:
             guard frame.payload.readableBytes <= 64 else {
-                self.goAway(RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "PING payload above 64 bytes"), close: true)
+                self.goAway(
+                    RPCError(
+                        code: .invalidArgument,
+                        reason: WireReason.unexpectedFrame,
+                        message: "PING payload above 64 bytes"
+                    ),
+                    close: true
+                )
                 return
             }
             self.write(Frame(streamID: 0, type: .pong, payload: frame.payload))
@@ -32,8 +39,13 @@ extension ServerConnectionHandler {
             break
         default:
             self.goAway(
-                RPCError(code: .invalidArgument, reason: WireReason.unexpectedFrame, message: "a client may not send \(frame.type) frames"),
-                close: true)
+                RPCError(
+                    code: .invalidArgument,
+                    reason: WireReason.unexpectedFrame,
+                    message: "a client may not send \(frame.type) frames"
+                ),
+                close: true
+            )
         }
     }
 
@@ -41,15 +53,29 @@ extension ServerConnectionHandler {
         let streamID = frame.streamID
         guard streamID != 0, self.calls[streamID] == nil else {
             self.goAway(
-                RPCError(code: .invalidArgument, reason: WireReason.invalidStreamID,
-                         message: streamID == 0 ? "REQUEST on stream 0" : "REQUEST on stream \(streamID), which is still in flight"),
-                close: true)
+                RPCError(
+                    code: .invalidArgument,
+                    reason: WireReason.invalidStreamID,
+                    message: streamID == 0
+                        ? "REQUEST on stream 0" : "REQUEST on stream \(streamID), which is still in flight"
+                ),
+                close: true
+            )
             return
         }
         if self.state.isDraining {
             // Above the GOAWAY's last stream id: not processed, safe for the client to retry elsewhere.
-            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
-                code: .unavailable, reason: WireReason.draining, message: "the server is shutting down; retry on another connection")))
+            self.respond(
+                streamID: streamID,
+                method: "?",
+                result: .failure(
+                    RPCError(
+                        code: .unavailable,
+                        reason: WireReason.draining,
+                        message: "the server is shutting down; retry on another connection"
+                    )
+                )
+            )
             return
         }
         self.highestStreamID = max(self.highestStreamID, streamID)
@@ -64,29 +90,61 @@ extension ServerConnectionHandler {
             return
         }
         guard let method = self.router[request.method] else {
-            self.respond(streamID: streamID, method: "?", result: .failure(RPCError(
-                code: .unimplemented, reason: WireReason.methodNotFound,
-                message: "no method \"\(request.method)\"; call /framerpc.v1.Reflection/ListMethods for the list")))
+            self.respond(
+                streamID: streamID,
+                method: "?",
+                result: .failure(
+                    RPCError(
+                        code: .unimplemented,
+                        reason: WireReason.methodNotFound,
+                        message:
+                            "no method \"\(request.method)\"; call /framerpc.v1.Reflection/ListMethods for the list"
+                    )
+                )
+            )
             return
         }
         if let immediate = method.immediate {
             let started = NIODeadline.now()
             let result = Result { () throws(RPCError) in try immediate(request.payload) }
-            self.respond(streamID: streamID, metrics: self.metrics.method(method.name), result: result, started: started)
+            self.respond(
+                streamID: streamID,
+                metrics: self.metrics.method(method.name),
+                result: result,
+                started: started
+            )
             return
         }
         guard self.calls.count < self.configuration.maxConcurrentCallsPerConnection else {
-            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
-                code: .resourceExhausted, reason: WireReason.tooManyConcurrentCalls,
-                message: "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection")))
+            self.respond(
+                streamID: streamID,
+                method: method.name,
+                result: .failure(
+                    RPCError(
+                        code: .resourceExhausted,
+                        reason: WireReason.tooManyConcurrentCalls,
+                        message:
+                            "more than \(self.configuration.maxConcurrentCallsPerConnection) calls in flight on one connection"
+                    )
+                )
+            )
             return
         }
         guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix(Self.healthPrefix)) else {
             // Cheap to refuse: nothing decoded past the envelope, nothing queued.
-            self.respond(streamID: streamID, method: method.name, result: .failure(RPCError(
-                code: .resourceExhausted, reason: WireReason.overloaded,
-                message: "the server has \(self.admission.limit) calls in flight (\(self.admission.writeLimit) for writes); retry shortly",
-                details: ["retry_after_ms": "\(Self.retryAfterMillis)"])))
+            self.respond(
+                streamID: streamID,
+                method: method.name,
+                result: .failure(
+                    RPCError(
+                        code: .resourceExhausted,
+                        reason: WireReason.overloaded,
+                        message:
+                            "the server has \(self.admission.limit) calls in flight (\(self.admission.writeLimit) for writes); retry shortly",
+                        details: ["retry_after_ms": "\(Self.retryAfterMillis)"]
+                    )
+                )
+            )
             return
         }
         self.launch(method: method, request: request, streamID: streamID)
@@ -102,8 +160,14 @@ extension ServerConnectionHandler {
         let deadline = request.deadline(from: now, maximum: self.configuration.maxDeadline)
 
         let serverContext = ServerContext(
-            method: method.name, metadata: Metadata(request.metadata), deadline: deadline, connectionTag: self.connectionTag,
-            streamID: streamID, connectionLogger: self.logger, remoteAddress: self.remoteAddress)
+            method: method.name,
+            metadata: Metadata(request.metadata),
+            deadline: deadline,
+            connectionTag: self.connectionTag,
+            streamID: streamID,
+            connectionLogger: self.logger,
+            remoteAddress: self.remoteAddress
+        )
 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
@@ -118,7 +182,12 @@ extension ServerConnectionHandler {
             }
             eventLoop.execute { handler.value.finish(streamID: streamID, result: result, context: serverContext) }
         }
-        self.calls[streamID] = Call(metrics: self.metrics.method(method.name), task: task, started: now, deadline: deadline)
+        self.calls[streamID] = Call(
+            metrics: self.metrics.method(method.name),
+            task: task,
+            started: now,
+            deadline: deadline
+        )
         self.setDeadlineTimer(for: deadline, on: eventLoop)
     }
 
@@ -163,10 +232,19 @@ extension ServerConnectionHandler {
     func expire(streamID: UInt32) {
         guard let call = self.removeCall(streamID) else { return }
         call.task.cancel()
-        self.respond(streamID: streamID, metrics: call.metrics, result: .failure(RPCError(
-            code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
-            message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key")),
-            started: call.started)
+        self.respond(
+            streamID: streamID,
+            metrics: call.metrics,
+            result: .failure(
+                RPCError(
+                    code: .deadlineExceeded,
+                    reason: WireReason.deadlineExceeded,
+                    message:
+                        "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key"
+                )
+            ),
+            started: call.started
+        )
         self.closeIfDrained()
     }
 }

@@ -22,20 +22,38 @@ extension ServerConnectionHandler {
         let configuration = self.configuration
         func milliseconds(_ amount: TimeAmount) -> Int64 { amount.nanoseconds / 1_000_000 }
         if !self.state.prefaceReceived, now - self.progress.opened >= configuration.handshakeTimeout {
-            self.goAway(RPCError(code: .unavailable, reason: WireReason.handshakeTimeout,
-                                 message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"), close: true)
+            self.goAway(
+                RPCError(
+                    code: .unavailable,
+                    reason: WireReason.handshakeTimeout,
+                    message: "no preface within \(milliseconds(configuration.handshakeTimeout)) ms"
+                ),
+                close: true
+            )
             self.logProtocolError("closing connection after a timeout", WireReason.handshakeTimeout)
             return
         }
         if let since = self.progress.partialSince, now - since >= configuration.frameTimeout {
-            self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.frameTimeout,
-                                 message: "a frame did not arrive whole within \(milliseconds(configuration.frameTimeout)) ms"), close: true)
+            self.goAway(
+                RPCError(
+                    code: .resourceExhausted,
+                    reason: WireReason.frameTimeout,
+                    message: "a frame did not arrive whole within \(milliseconds(configuration.frameTimeout)) ms"
+                ),
+                close: true
+            )
             self.logProtocolError("closing connection after a timeout", WireReason.frameTimeout)
             return
         }
         if self.calls.isEmpty, now - self.progress.lastFrame >= configuration.idleTimeout {
-            self.goAway(RPCError(code: .unavailable, reason: WireReason.idleTimeout,
-                                 message: "no frame for longer than \(milliseconds(configuration.idleTimeout)) ms"), close: true)
+            self.goAway(
+                RPCError(
+                    code: .unavailable,
+                    reason: WireReason.idleTimeout,
+                    message: "no frame for longer than \(milliseconds(configuration.idleTimeout)) ms"
+                ),
+                close: true
+            )
             return
         }
         self.scheduleTimeoutCheck(at: self.nextTimeoutCheck(now: now), on: eventLoop)

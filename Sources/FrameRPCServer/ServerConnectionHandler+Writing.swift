@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import NIOCore
 import SwiftProtobuf
 
@@ -78,9 +78,14 @@ extension ServerConnectionHandler {
     func beginDrain() {
         guard self.state.beginDrain() else { return }
         self.goAway(
-            RPCError(code: .unavailable, reason: WireReason.draining,
-                     message: "the server is shutting down; calls up to the last stream id finish, later ones were not processed"),
-            close: false)
+            RPCError(
+                code: .unavailable,
+                reason: WireReason.draining,
+                message:
+                    "the server is shutting down; calls up to the last stream id finish, later ones were not processed"
+            ),
+            close: false
+        )
         self.closeIfDrained()
     }
 

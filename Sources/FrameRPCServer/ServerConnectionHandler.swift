@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import Logging
 import Metrics
 import NIOCore
@@ -50,8 +50,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
     init(
-        router: RPCRouter, configuration: ServerConfiguration, metrics: ServerMetrics, logger: Logger, progress: ReadProgress,
-        protocolErrors: LogLimiter, admission: Admission
+        router: RPCRouter,
+        configuration: ServerConfiguration,
+        metrics: ServerMetrics,
+        logger: Logger,
+        progress: ReadProgress,
+        protocolErrors: LogLimiter,
+        admission: Admission
     ) {
         self.admission = admission
         self.progress = progress
@@ -112,17 +117,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .preface(let preface):
             guard preface.version == Preface.currentVersion else {
                 self.goAway(
-                    RPCError(code: .unimplemented, reason: WireReason.unsupportedVersion,
-                             message: "protocol version \(preface.version) is not supported; this server speaks \(Preface.currentVersion)"),
-                    close: true)
+                    RPCError(
+                        code: .unimplemented,
+                        reason: WireReason.unsupportedVersion,
+                        message:
+                            "protocol version \(preface.version) is not supported; this server speaks \(Preface.currentVersion)"
+                    ),
+                    close: true
+                )
                 return
             }
             self.state.prefaceArrived()
 
         case .oversizeFrame(let header):
             let error = RPCError(
-                code: .resourceExhausted, reason: WireReason.frameTooLarge,
-                message: "frame of \(header.length) bytes exceeds the limit of \(self.configuration.maxFrameSize) bytes")
+                code: .resourceExhausted,
+                reason: WireReason.frameTooLarge,
+                message: "frame of \(header.length) bytes exceeds the limit of \(self.configuration.maxFrameSize) bytes"
+            )
             if header.type == .request && header.streamID != 0 && self.calls[header.streamID] == nil {
                 self.highestStreamID = max(self.highestStreamID, header.streamID)
                 self.respond(streamID: header.streamID, method: "?", result: .failure(error))
@@ -139,9 +151,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if event is DrainEvent {
             self.beginDrain()
         } else if event is PartialFrameBudgetExceeded {
-            self.goAway(RPCError(code: .resourceExhausted, reason: WireReason.partialFrameBudget,
-                                 message: "the server holds too many bytes of unfinished frames; this connection held the most"), close: true)
-            self.logProtocolError("closing the connection holding the most bytes of unfinished frames", WireReason.partialFrameBudget)
+            self.goAway(
+                RPCError(
+                    code: .resourceExhausted,
+                    reason: WireReason.partialFrameBudget,
+                    message: "the server holds too many bytes of unfinished frames; this connection held the most"
+                ),
+                close: true
+            )
+            self.logProtocolError(
+                "closing the connection holding the most bytes of unfinished frames",
+                WireReason.partialFrameBudget
+            )
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -152,12 +173,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if error == .badPreface && !self.state.prefaceReceived {
                 // Not a FrameRPC peer: say so in plain text, which any client can show.
                 var buffer = context.channel.allocator.buffer(capacity: 96)
-                buffer.writeString("FRPC BAD_PREFACE: this is a FrameRPC server; send the preface \"FRPC\\0\\1\\0\\0\" first\n")
+                buffer.writeString(
+                    "FRPC BAD_PREFACE: this is a FrameRPC server; send the preface \"FRPC\\0\\1\\0\\0\" first\n"
+                )
                 self.state = .closing
                 let channel = context.channel
-            context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             } else {
-                self.goAway(RPCError(code: .invalidArgument, reason: error.reason, message: error.description), close: true)
+                self.goAway(
+                    RPCError(code: .invalidArgument, reason: error.reason, message: error.description),
+                    close: true
+                )
             }
             self.logProtocolError("closing connection after a protocol error", "\(error)")
             return

@@ -29,8 +29,13 @@ public struct ServerContext: Sendable {
     }
 
     public init(
-        method: String, metadata: Metadata, deadline: NIODeadline, connectionTag: String, streamID: UInt32,
-        connectionLogger: Logger, remoteAddress: String
+        method: String,
+        metadata: Metadata,
+        deadline: NIODeadline,
+        connectionTag: String,
+        streamID: UInt32,
+        connectionLogger: Logger,
+        remoteAddress: String
     ) {
         self.method = method
         self.metadata = metadata

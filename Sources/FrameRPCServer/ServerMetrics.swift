@@ -35,9 +35,16 @@ final class MethodMetrics: Sendable {
 
     init(method: String) {
         self.method = method
-        self.timer = Timer(label: "rpc_server_call_duration_seconds", dimensions: [("method", method)], preferredDisplayUnit: .seconds)
+        self.timer = Timer(
+            label: "rpc_server_call_duration_seconds",
+            dimensions: [("method", method)],
+            preferredDisplayUnit: .seconds
+        )
         self.counters = (0...16).map { code in
-            Counter(label: "rpc_server_calls_total", dimensions: [("method", method), ("code", StatusCode(rawValue: UInt32(code)).name)])
+            Counter(
+                label: "rpc_server_calls_total",
+                dimensions: [("method", method), ("code", StatusCode(rawValue: UInt32(code)).name)]
+            )
         }
     }
 
@@ -47,7 +54,10 @@ final class MethodMetrics: Sendable {
         } else {
             let counter = self.otherCounters.withLockedValue { counters in
                 if let counter = counters[code.rawValue] { return counter }
-                let counter = Counter(label: "rpc_server_calls_total", dimensions: [("method", self.method), ("code", code.name)])
+                let counter = Counter(
+                    label: "rpc_server_calls_total",
+                    dimensions: [("method", self.method), ("code", code.name)]
+                )
                 counters[code.rawValue] = counter
                 return counter
             }

@@ -22,7 +22,11 @@ public final class ServerTLS: Sendable {
 
     /// Reads the files again; on failure the certificate in use stays.
     public func reload() throws {
-        let context = try Self.context(certificate: self.certificatePath, key: self.keyPath, clientCA: self.clientCAPath)
+        let context = try Self.context(
+            certificate: self.certificatePath,
+            key: self.keyPath,
+            clientCA: self.clientCAPath
+        )
         self.current.withLockedValue { $0 = context }
     }
 
@@ -31,7 +35,8 @@ public final class ServerTLS: Sendable {
     private static func context(certificate: String, key: String, clientCA: String?) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        )
         configuration.minimumTLSVersion = .tlsv12
         if let clientCA {
             // A client must present a certificate issued by this CA, or the handshake fails.
@@ -60,8 +65,13 @@ final class PlaintextRefusalHandler: ChannelInboundHandler, RemovableChannelHand
             return
         }
         let refusal = RefuseConnectionHandler.refusal(
-            RPCError(code: .failedPrecondition, reason: WireReason.tlsRequired, message: "this server accepts TLS connections only"),
-            allocator: context.channel.allocator)
+            RPCError(
+                code: .failedPrecondition,
+                reason: WireReason.tlsRequired,
+                message: "this server accepts TLS connections only"
+            ),
+            allocator: context.channel.allocator
+        )
         let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(refusal)).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -6,16 +6,40 @@ import Testing
 struct OrderEventJSONTests {
     static func event(names: [String], coupon: CouponID?) -> OrderEvent {
         let lines = names.enumerated().map { index, name in
-            OrderLine(productID: ProductID(Int64(index + 1)), productName: name, unitPrice: 1_000 * Int64(index + 1), quantity: Int64(index + 2))
+            OrderLine(
+                productID: ProductID(Int64(index + 1)),
+                productName: name,
+                unitPrice: 1_000 * Int64(index + 1),
+                quantity: Int64(index + 2)
+            )
         }
-        let order = Order(id: OrderID(77), userID: UserID(5), status: .paid, lines: lines, total: 9_000, discount: coupon == nil ? 0 : 500,
-                          couponID: coupon, createdAt: 1_700_000_000_000, expiresAt: nil)
-        return OrderEvent(eventID: "e-1", kind: .orderPaid, order: order, amount: coupon == nil ? 9_000 : 8_500, at: 1_700_000_000_123)
+        let order = Order(
+            id: OrderID(77),
+            userID: UserID(5),
+            status: .paid,
+            lines: lines,
+            total: 9_000,
+            discount: coupon == nil ? 0 : 500,
+            couponID: coupon,
+            createdAt: 1_700_000_000_000,
+            expiresAt: nil
+        )
+        return OrderEvent(
+            eventID: "e-1",
+            kind: .orderPaid,
+            order: order,
+            amount: coupon == nil ? 9_000 : 8_500,
+            at: 1_700_000_000_123
+        )
     }
 
-    @Test("decodes back to the same event, whatever the product names hold", arguments: [
-        ["plain"], ["quote \" and backslash \\", "slash / tab \t newline \n return \r"], ["control \u{01}\u{1F} bell \u{07}", "한국어 é 🎉"], [],
-    ])
+    @Test(
+        "decodes back to the same event, whatever the product names hold",
+        arguments: [
+            ["plain"], ["quote \" and backslash \\", "slash / tab \t newline \n return \r"],
+            ["control \u{01}\u{1F} bell \u{07}", "한국어 é 🎉"], [],
+        ]
+    )
     func roundTrip(names: [String]) throws {
         for coupon in [nil, CouponID(9)] {
             let event = Self.event(names: names, coupon: coupon)
@@ -24,11 +48,23 @@ struct OrderEventJSONTests {
         }
     }
 
-    @Test("writes every Int64 exactly: zero, one digit, the extremes, negatives", arguments: [0, 7, -7, 10, 1_000, Int64.max, Int64.min, -1_000_000_007])
+    @Test(
+        "writes every Int64 exactly: zero, one digit, the extremes, negatives",
+        arguments: [0, 7, -7, 10, 1_000, Int64.max, Int64.min, -1_000_000_007]
+    )
     func numbers(value: Int64) throws {
         let line = OrderLine(productID: ProductID(value), productName: "n", unitPrice: value, quantity: value)
-        let order = Order(id: OrderID(value), userID: UserID(value), status: .paid, lines: [line], total: value, discount: value,
-                          couponID: CouponID(value), createdAt: value, expiresAt: nil)
+        let order = Order(
+            id: OrderID(value),
+            userID: UserID(value),
+            status: .paid,
+            lines: [line],
+            total: value,
+            discount: value,
+            couponID: CouponID(value),
+            createdAt: value,
+            expiresAt: nil
+        )
         let event = OrderEvent(eventID: "e", kind: .orderRefunded, order: order, amount: value, at: value)
         #expect(try JSONDecoder().decode(OrderEvent.self, from: Data(event.json.utf8)) == event)
         #expect(event.json.hasPrefix("{\"amount\":\(value),\"coupon_id\":\(value),"))

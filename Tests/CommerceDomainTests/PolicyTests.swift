@@ -3,9 +3,13 @@ import Testing
 
 @Suite("Balance policy and validation")
 struct PolicyTests {
-    @Test("charges below 1 or below the minimum, or above the ceiling, are refused with their reasons", arguments: [
-        (Int64(-5), "INVALID_AMOUNT"), (0, "INVALID_AMOUNT"), (999, "CHARGE_BELOW_MINIMUM"), (1_000_001, "BALANCE_LIMIT_EXCEEDED"),
-    ])
+    @Test(
+        "charges below 1 or below the minimum, or above the ceiling, are refused with their reasons",
+        arguments: [
+            (Int64(-5), "INVALID_AMOUNT"), (0, "INVALID_AMOUNT"), (999, "CHARGE_BELOW_MINIMUM"),
+            (1_000_001, "BALANCE_LIMIT_EXCEEDED"),
+        ]
+    )
     func refusedCharges(amount: Int64, reason: String) {
         #expect(throws: CommerceError.self) { try BalancePolicy.standard.validateCharge(amount: amount) }
         do {

@@ -1,5 +1,4 @@
 import CommerceDomain
-@testable import CommerceSQLite
 import CommerceUseCases
 import Foundation
 import GRDB
@@ -7,21 +6,33 @@ import GRDBSQLite
 import Synchronization
 import Testing
 
+@testable import CommerceSQLite
+
 /// A real SQLite file in a fresh temporary directory.
 func temporaryStore(_ synchronous: StoreConfiguration.Synchronous = .normal) throws -> SQLiteStore {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-store-\(UUID().uuidString)")
-    return try SQLiteStore(StoreConfiguration(path: directory.appendingPathComponent("db.sqlite").path, synchronous: synchronous))
+    return try SQLiteStore(
+        StoreConfiguration(path: directory.appendingPathComponent("db.sqlite").path, synchronous: synchronous)
+    )
 }
 
 /// Expects SQLite itself to refuse `body` with a constraint error whose message contains `message`
 /// (a trigger's RAISE or a CHECK's name): any other error fails the test.
-func expectRefused(_ message: String, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+func expectRefused(
+    _ message: String,
+    _ comment: Comment? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("SQLite accepted what it should refuse with \"\(message)\"", sourceLocation: sourceLocation)
     } catch let error as DatabaseError {
-        #expect(error.resultCode == .SQLITE_CONSTRAINT && (error.message ?? "").contains(message),
-                "\(comment.map { "\($0): " } ?? "")got \(error)", sourceLocation: sourceLocation)
+        #expect(
+            error.resultCode == .SQLITE_CONSTRAINT && (error.message ?? "").contains(message),
+            "\(comment.map { "\($0): " } ?? "")got \(error)",
+            sourceLocation: sourceLocation
+        )
     } catch {
         Issue.record("expected a DatabaseError, got \(error)", sourceLocation: sourceLocation)
     }
@@ -31,7 +42,8 @@ func expectRefused(_ message: String, _ comment: Comment? = nil, sourceLocation:
 struct SQLiteStoreTests {
     /// Submits a charge and blocks until it is durable.
     func charge(_ store: SQLiteStore, _ user: UserID, _ amount: Won, key: String? = nil) throws -> ChargeReceipt {
-        try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1)).wait()
+        try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1))
+            .wait()
     }
 
     /// A new database file migrated only up to `migration`, as an older release left it, for a test
@@ -47,7 +59,9 @@ struct SQLiteStoreTests {
 
     /// Submits a charge and awaits it, without holding a thread.
     func chargeConcurrently(_ store: SQLiteStore, _ user: UserID, _ amount: Won) async throws -> ChargeReceipt {
-        try await store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: nil, policy: .standard, at: 1)).value
+        try await store.charge(
+            ChargeCommand(userID: user, amount: amount, idempotencyKey: nil, policy: .standard, at: 1)
+        ).value
     }
 
     /// True when the charge went through, false when the ceiling refused it; any other error fails the test.
@@ -72,7 +86,9 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("lookups by key have lanes of their own: a balance and a product answer while long reads hold every read lane")
+    @Test(
+        "lookups by key have lanes of their own: a balance and a product answer while long reads hold every read lane"
+    )
     func lookupsNeverWaitBehindLongReads() async throws {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1).wait()
@@ -86,8 +102,14 @@ struct SQLiteStoreTests {
         }
         let lookups = Task { (try await store.balance(of: user.id), try await store.product(product.id)?.stock) }
         let answered = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = await lookups.result; return true }
-            group.addTask { try? await Task.sleep(for: .seconds(30)); return false }  // a bound for a blocked lookup, not a timing claim
+            group.addTask {
+                _ = await lookups.result
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(30))
+                return false
+            }  // a bound for a blocked lookup, not a timing claim
             let first = await group.next()!
             for _ in held { release.signal() }
             group.cancelAll()
@@ -105,10 +127,12 @@ struct SQLiteStoreTests {
         let user = try store.createUser(name: "a", at: 1).wait()
         _ = try self.charge(store, user.id, 5_000)
         // One commit of ~3,000 pages: three times the size at which SQLite would checkpoint by itself.
-        try store.unsafeExecuteForTesting("""
+        try store.unsafeExecuteForTesting(
+            """
             CREATE TABLE filler (blob BLOB);
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO filler SELECT randomblob(4000) FROM n;
-            """)
+            """
+        )
         var pass = store.lastCheckpoint
         for _ in 0..<100 where pass.walFrames < 2_500 || pass.checkpointed < pass.walFrames {
             try await Task.sleep(for: .milliseconds(50))
@@ -121,7 +145,9 @@ struct SQLiteStoreTests {
 
     @Test("under sustained writes the checkpointer makes the WAL start over, so it stays bounded")
     func walStaysBounded() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-store-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "commerce-store-\(UUID().uuidString)"
+        )
         let path = directory.appendingPathComponent("db.sqlite").path
         let store = try SQLiteStore(StoreConfiguration(path: path, synchronous: .normal, walRestartFrames: 200))
         let user = try store.createUser(name: "a", at: 1).wait()
@@ -136,7 +162,8 @@ struct SQLiteStoreTests {
         let first = try walSequence()
         // One commit after another, never pausing: a passive pass never catches up with the newest
         // frame, so without a restart the WAL's frame count could only grow.
-        var charges = 0, largest = 0
+        var charges = 0
+        var largest = 0
         let start = ContinuousClock.now
         while store.lastCheckpoint.restarts < 3 && ContinuousClock.now - start < .seconds(20) {
             _ = try self.charge(store, user.id, 1)
@@ -147,7 +174,10 @@ struct SQLiteStoreTests {
         charges += 1
         #expect(store.lastCheckpoint.restarts >= 3)
         let last = try walSequence()
-        #expect(last > first, "the WAL never started over in \(charges) commits (checkpoint sequence \(first) → \(last), largest pass: \(largest) frames)")
+        #expect(
+            last > first,
+            "the WAL never started over in \(charges) commits (checkpoint sequence \(first) → \(last), largest pass: \(largest) frames)"
+        )
         #expect(try await store.balance(of: user.id) == Won(charges))
         #expect(try store.audit().isEmpty)
     }
@@ -168,7 +198,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("event ids drawn from 8 threads at once in the same millisecond are all distinct (the random block is shared safely)")
+    @Test(
+        "event ids drawn from 8 threads at once in the same millisecond are all distinct (the random block is shared safely)"
+    )
     func eventIDsAcrossThreads() async {
         let ids = await withTaskGroup(of: [String].self) { group in
             for _ in 0..<8 {
@@ -184,7 +216,9 @@ struct SQLiteStoreTests {
         let store = try temporaryStore()
         let user = try store.createUser(name: "a", at: 1).wait()
         _ = try self.charge(store, user.id, 999_000)
-        #expect { try self.charge(store, user.id, 2_000) } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
+        #expect { try self.charge(store, user.id, 2_000) } throws: {
+            ($0 as? CommerceError)?.reason == .balanceLimitExceeded
+        }
         _ = try self.charge(store, user.id, 1_000)
         #expect(try await store.balance(of: user.id) == 1_000_000)
         #expect(try store.audit().isEmpty)
@@ -193,7 +227,9 @@ struct SQLiteStoreTests {
     @Test("an unknown user is USER_NOT_FOUND")
     func unknownUser() async throws {
         let store = try temporaryStore()
-        #expect { try self.charge(store, UserID(77), 2_000) } throws: { ($0 as? CommerceError)?.reason == .userNotFound }
+        #expect { try self.charge(store, UserID(77), 2_000) } throws: {
+            ($0 as? CommerceError)?.reason == .userNotFound
+        }
         #expect(try await store.balance(of: UserID(77)) == nil)
         #expect(try await store.history(of: UserID(77), page: PageQuery(size: 1, after: nil)) == nil)
     }
@@ -205,7 +241,9 @@ struct SQLiteStoreTests {
         let first = try self.charge(store, user.id, 3_000, key: "k")
         let again = try self.charge(store, user.id, 3_000, key: "k")
         #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
-        #expect { try self.charge(store, user.id, 4_000, key: "k") } throws: { ($0 as? CommerceError)?.reason == .idempotencyKeyReused }
+        #expect { try self.charge(store, user.id, 4_000, key: "k") } throws: {
+            ($0 as? CommerceError)?.reason == .idempotencyKeyReused
+        }
         #expect(try await store.balance(of: user.id) == 3_000)
         // Keys are per user.
         let other = try store.createUser(name: "b", at: 1).wait()
@@ -232,7 +270,9 @@ struct SQLiteStoreTests {
         let store = try temporaryStore()
         let product = try store.createProduct(name: "p", price: 100, stock: 5, at: 1).wait()
         #expect(try store.restock(product.id, quantity: 7, at: 2).wait().stock == 12)
-        #expect { try store.restock(ProductID(999), quantity: 1, at: 2).wait() } throws: { ($0 as? CommerceError)?.reason == .productNotFound }
+        #expect { try store.restock(ProductID(999), quantity: 1, at: 2).wait() } throws: {
+            ($0 as? CommerceError)?.reason == .productNotFound
+        }
         #expect { try store.restock(product.id, quantity: 1_000_000_000, at: 2).wait() } throws: {
             ($0 as? CommerceError)?.reason == .stockLimitExceeded
         }
@@ -245,13 +285,23 @@ struct SQLiteStoreTests {
         let user = try store.createUser(name: "a", at: 1).wait()
         // Submitted from one thread with nothing awaited in between, as a write queue does.
         let writes = (1...20).map { index in
-            store.charge(ChargeCommand(userID: user.id, amount: index == 7 ? 5_000_000 : Won(index) * 1_000, idempotencyKey: nil, policy: .standard, at: 1))
+            store.charge(
+                ChargeCommand(
+                    userID: user.id,
+                    amount: index == 7 ? 5_000_000 : Won(index) * 1_000,
+                    idempotencyKey: nil,
+                    policy: .standard,
+                    at: 1
+                )
+            )
         }
         var expected: Won = 0
         for (offset, write) in writes.enumerated() {
             let index = offset + 1
             if index == 7 {
-                await #expect { try await write.value } throws: { ($0 as? CommerceError)?.reason == .balanceLimitExceeded }
+                await #expect { try await write.value } throws: {
+                    ($0 as? CommerceError)?.reason == .balanceLimitExceeded
+                }
                 continue
             }
             expected += Won(index) * 1_000
@@ -263,18 +313,28 @@ struct SQLiteStoreTests {
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("migrating an outbox with per-event delivery state: the relay cursor starts before the first undelivered event")
+    @Test(
+        "migrating an outbox with per-event delivery state: the relay cursor starts before the first undelivered event"
+    )
     func outboxCursorMigration() async throws {
-        let (legacy, queue) = try self.databaseMigrated(upTo: "v7: indexes for the audit (events by order, lines by product)")
+        let (legacy, queue) = try self.databaseMigrated(
+            upTo: "v7: indexes for the audit (events by order, lines by product)"
+        )
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO users (id, name, created_at) VALUES (1, 'buyer', 1)")
             // Events 1, 2 and 4 were delivered; 3 failed and holds back 4 and 5.
             for (id, delivered) in [(1, true), (2, true), (3, false), (4, true), (5, false)] {
-                try db.execute(sql: "INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at) VALUES (?, 1, 'PAID', 0, 0, 1, 1)",
-                               arguments: [id])
-                try db.execute(sql: """
-                    INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at, delivered_at) VALUES (?, ?, 'ORDER_PAID', ?, '{}', 1, ?)
-                    """, arguments: [id, "event-\(id)", id, delivered ? 2 : nil])
+                try db.execute(
+                    sql:
+                        "INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at) VALUES (?, 1, 'PAID', 0, 0, 1, 1)",
+                    arguments: [id]
+                )
+                try db.execute(
+                    sql: """
+                        INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at, delivered_at) VALUES (?, ?, 'ORDER_PAID', ?, '{}', 1, ?)
+                        """,
+                    arguments: [id, "event-\(id)", id, delivered ? 2 : nil]
+                )
             }
         }
         try queue.close()
@@ -287,24 +347,38 @@ struct SQLiteStoreTests {
         // Another owner is kept out while the lease lasts.
         #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 500).wait() == nil)
         try migrated.markFailed(3, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").wait()
-        #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).wait() == nil, "retry not due yet")
-        #expect(try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).wait() == RelayLease(deliveredThrough: 2, headAttempts: 1))
+        #expect(
+            try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).wait() == nil,
+            "retry not due yet"
+        )
+        #expect(
+            try migrated.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).wait()
+                == RelayLease(deliveredThrough: 2, headAttempts: 1)
+        )
         try migrated.markDelivered([3, 4], owner: "b").wait()  // not the lease holder: ignored
         #expect(try await migrated.undeliveredEventCount() == 3)
         try migrated.markDelivered([3, 4], owner: "a").wait()
         #expect(try await migrated.undeliveredEventCount() == 1)
         // Once the lease has run out, another owner takes over where delivery stopped.
-        #expect(try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 2_000).wait() == RelayLease(deliveredThrough: 4, headAttempts: 0))
+        #expect(
+            try migrated.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 2_000).wait()
+                == RelayLease(deliveredThrough: 4, headAttempts: 0)
+        )
         // A relay that stops hands the lease back: the next one need not wait for it to run out.
         try migrated.releaseRelayLease(owner: "b").wait()
         #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_001).wait()?.deliveredThrough == 4)
         try migrated.markDelivered([5], owner: "c").wait()
-        #expect(try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil, "nothing left to relay")
+        #expect(
+            try migrated.takeRelayLease(owner: "c", leaseMillis: 1_000, now: 2_002).wait() == nil,
+            "nothing left to relay"
+        )
     }
 
     @Test("the v9 rebuild keeps every ledger row and id, new ids continue after the last, and a DELETE is refused")
     func appendOnlyLedgers() async throws {
-        let (legacy, queue) = try self.databaseMigrated(upTo: "v8: the outbox is relayed from one cursor under one lease")
+        let (legacy, queue) = try self.databaseMigrated(
+            upTo: "v8: the outbox is relayed from one cursor under one lease"
+        )
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO users (id, name, balance, created_at) VALUES (1, 'buyer', 70, 1)")
             for id in 1...3 {
@@ -321,71 +395,129 @@ struct SQLiteStoreTests {
         try queue.close()
 
         let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
-        #expect(try migrated.appliedMigrations().contains("v9: append-only ledgers without AUTOINCREMENT or audit-only indexes"))
+        #expect(
+            try migrated.appliedMigrations().contains(
+                "v9: append-only ledgers without AUTOINCREMENT or audit-only indexes"
+            )
+        )
         let tables = ["orders", "balance_entries", "payments", "outbox"]
         try migrated.readNow { db in
             for table in tables {
                 #expect(try Int64.fetchAll(db, sql: "SELECT id FROM \(table) ORDER BY id") == [1, 2, 3], "\(table)")
-                let schema = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])
+                let schema = try String.fetchOne(
+                    db,
+                    sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    arguments: [table]
+                )
                 #expect(schema?.contains("AUTOINCREMENT") == false, "\(table)")
             }
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_foreign_key_check") == 0)
             let indexes = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'"))
             #expect(indexes.isSuperset(of: ["orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user"]))
-            #expect(indexes.isDisjoint(with: ["payments_by_order", "outbox_by_order", "order_lines_by_product"]), "only the audit read them")
+            #expect(
+                indexes.isDisjoint(with: ["payments_by_order", "outbox_by_order", "order_lines_by_product"]),
+                "only the audit read them"
+            )
         }
         // The relay cursor still reads the events by id.
-        #expect(try await migrated.events(for: RelayLease(deliveredThrough: 1, headAttempts: 0), limit: 10).map(\.sequence) == [2, 3])
+        #expect(
+            try await migrated.events(for: RelayLease(deliveredThrough: 1, headAttempts: 0), limit: 10).map(\.sequence)
+                == [2, 3]
+        )
         for table in tables {
             let message = table == "outbox" ? "outbox events are append-only" : "\(table) are append-only"
-            expectRefused(message, "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+            expectRefused(message, "\(table)") {
+                try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3")
+            }
         }
-        try migrated.unsafeExecuteForTesting("""
+        try migrated.unsafeExecuteForTesting(
+            """
             INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'PENDING_PAYMENT', 10, 0, 9, 9)
-            """)
+            """
+        )
         #expect(try migrated.readNow { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM orders") } == 4)
         #expect(try migrated.readNow { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") } == 4)
     }
 
-    @Test("the v10 rebuild keeps every order and balance entry with its id, indexes and DELETE trigger, and its checks still refuse an unknown status or type")
+    @Test(
+        "the v10 rebuild keeps every order and balance entry with its id, indexes and DELETE trigger, and its checks still refuse an unknown status or type"
+    )
     func checksWithoutTransientIndexes() async throws {
-        let (legacy, queue) = try self.databaseMigrated(upTo: "v9: append-only ledgers without AUTOINCREMENT or audit-only indexes")
+        let (legacy, queue) = try self.databaseMigrated(
+            upTo: "v9: append-only ledgers without AUTOINCREMENT or audit-only indexes"
+        )
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO users (id, name, balance, created_at) VALUES (1, 'buyer', 70, 1)")
             for (id, status) in zip(1..., ["PENDING_PAYMENT", "PAID", "CANCELLED", "REFUNDED", "EXPIRED"]) {
-                try db.execute(sql: """
-                    INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, expires_at) VALUES (?1, 1, ?2, 10, 0, ?1, ?1, 9)
-                    """, arguments: [id, status])
+                try db.execute(
+                    sql: """
+                        INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, expires_at) VALUES (?1, 1, ?2, 10, 0, ?1, ?1, 9)
+                        """,
+                    arguments: [id, status]
+                )
             }
             for (id, type) in zip(1..., ["CHARGE", "USE", "REFUND"]) {
-                try db.execute(sql: """
-                    INSERT INTO balance_entries (id, user_id, type, amount, balance_after, created_at) VALUES (?1, 1, ?2, 10, 70, ?1)
-                    """, arguments: [id, type])
+                try db.execute(
+                    sql: """
+                        INSERT INTO balance_entries (id, user_id, type, amount, balance_after, created_at) VALUES (?1, 1, ?2, 10, 70, ?1)
+                        """,
+                    arguments: [id, type]
+                )
             }
-            try db.execute(sql: "INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at) VALUES (1, 'e', 'ORDER_PAID', 2, '{}', 1)")
+            try db.execute(
+                sql:
+                    "INSERT INTO outbox (id, event_id, kind, order_id, payload, created_at) VALUES (1, 'e', 'ORDER_PAID', 2, '{}', 1)"
+            )
         }
         try queue.close()
 
         let migrated = try SQLiteStore(StoreConfiguration(path: legacy))
-        #expect(try migrated.appliedMigrations().contains("v10: status and type checks without a transient index per row"))
+        #expect(
+            try migrated.appliedMigrations().contains("v10: status and type checks without a transient index per row")
+        )
         try migrated.readNow { db in
-            #expect(try String.fetchAll(db, sql: "SELECT status FROM orders ORDER BY id") == ["PENDING_PAYMENT", "PAID", "CANCELLED", "REFUNDED", "EXPIRED"])
-            #expect(try String.fetchAll(db, sql: "SELECT type FROM balance_entries ORDER BY id") == ["CHARGE", "USE", "REFUND"])
+            #expect(
+                try String.fetchAll(db, sql: "SELECT status FROM orders ORDER BY id") == [
+                    "PENDING_PAYMENT", "PAID", "CANCELLED", "REFUNDED", "EXPIRED",
+                ]
+            )
+            #expect(
+                try String.fetchAll(db, sql: "SELECT type FROM balance_entries ORDER BY id") == [
+                    "CHARGE", "USE", "REFUND",
+                ]
+            )
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_foreign_key_check") == 0)
-            let objects = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')"))
-            #expect(objects.isSuperset(of: ["orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user",
-                                            "orders_append_only", "balance_entries_append_only", "payments_append_only", "outbox_append_only"]))
+            let objects = Set(
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')")
+            )
+            #expect(
+                objects.isSuperset(of: [
+                    "orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user",
+                    "orders_append_only", "balance_entries_append_only", "payments_append_only", "outbox_append_only",
+                ])
+            )
             // The partial index still finds the pending order.
-            #expect(try Int64.fetchAll(db, sql: "SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= 9") == [1])
+            #expect(
+                try Int64.fetchAll(
+                    db,
+                    sql: "SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= 9"
+                ) == [1]
+            )
         }
         expectRefused("CHECK constraint failed: status") {
-            try migrated.unsafeExecuteForTesting("INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'SHIPPED', 10, 0, 9, 9)")
+            try migrated.unsafeExecuteForTesting(
+                "INSERT INTO orders (user_id, status, total, discount, created_at, updated_at) VALUES (1, 'SHIPPED', 10, 0, 9, 9)"
+            )
         }
         expectRefused("CHECK constraint failed: type") {
-            try migrated.unsafeExecuteForTesting("INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'GIFT', 10, 70, 9)")
+            try migrated.unsafeExecuteForTesting(
+                "INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'GIFT', 10, 70, 9)"
+            )
         }
         for table in ["orders", "balance_entries"] {
-            expectRefused("\(table) are append-only", "\(table)") { try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3") }
+            expectRefused("\(table) are append-only", "\(table)") {
+                try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3")
+            }
         }
         do {
             try migrated.unsafeExecuteForTesting("DELETE FROM outbox WHERE id = 1")
@@ -393,27 +525,37 @@ struct SQLiteStoreTests {
         } catch {
             #expect("\(error)".contains("outbox events are append-only"))
         }
-        try migrated.unsafeExecuteForTesting("""
+        try migrated.unsafeExecuteForTesting(
+            """
             INSERT INTO balance_entries (user_id, type, amount, balance_after, created_at) VALUES (1, 'CHARGE', 10, 80, 9)
-            """)
+            """
+        )
         #expect(try migrated.readNow { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM balance_entries") } == 4)
     }
 
-    @Test("charges, orders, coupon claims and refunds run no statement that builds a transient b-tree (an IN check or RETURNING builds one per row, on the thread that commits every write)")
+    @Test(
+        "charges, orders, coupon claims and refunds run no statement that builds a transient b-tree (an IN check or RETURNING builds one per row, on the thread that commits every write)"
+    )
     func writesBuildNoTransientTables() throws {
         let store = try temporaryStore()
         let buyer = try store.createUser(name: "buyer", at: 1).wait()
         _ = try self.charge(store, buyer.id, 10_000, key: "first charge")
         let product = try store.createProduct(name: "thing", price: 1_000, stock: 10, at: 1).wait()
-        let campaign = try store.createCampaign(NewCampaign(name: "c", discount: .fixed(won: 100), totalQuantity: 5, validFrom: 0, validUntil: 10), at: 1).wait()
+        let campaign = try store.createCampaign(
+            NewCampaign(name: "c", discount: .fixed(won: 100), totalQuantity: 5, validFrom: 0, validUntil: 10),
+            at: 1
+        ).wait()
         let coupon = try store.issueCoupon(campaign: campaign.id, user: buyer.id, at: 2).wait()
         let withCoupon = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 2)], couponID: coupon.id)
-        let paid = try store.placeOrder(PlaceOrderCommand(request: withCoupon, idempotencyKey: "first order", at: 3)).wait()
+        let paid = try store.placeOrder(PlaceOrderCommand(request: withCoupon, idempotencyKey: "first order", at: 3))
+            .wait()
         #expect(paid.balanceAfter == 10_000 - 1_900)
         let refund = try store.refundOrder(paid.order.id, user: buyer.id, at: 4).wait()
         #expect(refund.balanceAfter == 10_000 && refund.refunded == 1_900)
         let twoStep = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 1)], couponID: nil)
-        let pending = try store.placeOrder(PlaceOrderCommand(request: twoStep, idempotencyKey: nil, at: 5, expiresAt: 100)).wait()
+        let pending = try store.placeOrder(
+            PlaceOrderCommand(request: twoStep, idempotencyKey: nil, at: 5, expiresAt: 100)
+        ).wait()
         #expect(try store.payOrder(pending.order.id, user: buyer.id, at: 6).wait().balanceAfter == 9_000)
 
         // Every statement the writer connection has prepared, with the operations of its program.
@@ -434,7 +576,9 @@ struct SQLiteStoreTests {
                 }
                 defer { sqlite3_finalize(explain) }
                 var operations: [String] = []
-                while sqlite3_step(explain) == SQLITE_ROW { operations.append(String(cString: sqlite3_column_text(explain, 1))) }
+                while sqlite3_step(explain) == SQLITE_ROW {
+                    operations.append(String(cString: sqlite3_column_text(explain, 1)))
+                }
                 programs[text] = operations
             }
             return programs
@@ -442,19 +586,29 @@ struct SQLiteStoreTests {
         let writes = programs.keys.filter { $0.hasPrefix("INSERT") || $0.hasPrefix("UPDATE") }
         // Each write path's statements were prepared, so each was examined: charge, order, coupon
         // claim and use, refund, two-step payment.
-        for prefix in ["INSERT INTO balance_entries", "INSERT INTO orders", "UPDATE users SET balance = balance - ",
-                       "UPDATE users SET balance = balance + ", "UPDATE coupon_campaigns SET issued", "INSERT INTO coupons",
-                       "UPDATE coupons SET", "UPDATE products SET stock = stock - ", "UPDATE products SET stock = stock + ",
-                       "INSERT INTO payments", "UPDATE product_daily_sales"] {
-            #expect(writes.contains { $0.hasPrefix(prefix) }, "no statement starting \(prefix) among \(programs.keys.sorted())")
+        for prefix in [
+            "INSERT INTO balance_entries", "INSERT INTO orders", "UPDATE users SET balance = balance - ",
+            "UPDATE users SET balance = balance + ", "UPDATE coupon_campaigns SET issued", "INSERT INTO coupons",
+            "UPDATE coupons SET", "UPDATE products SET stock = stock - ", "UPDATE products SET stock = stock + ",
+            "INSERT INTO payments", "UPDATE product_daily_sales",
+        ] {
+            #expect(
+                writes.contains { $0.hasPrefix(prefix) },
+                "no statement starting \(prefix) among \(programs.keys.sorted())"
+            )
         }
         for (sql, operations) in programs {
-            #expect(!operations.isEmpty && !operations.contains { $0.hasPrefix("(EXPLAIN failed") }, "\(sql): \(operations)")
+            #expect(
+                !operations.isEmpty && !operations.contains { $0.hasPrefix("(EXPLAIN failed") },
+                "\(sql): \(operations)"
+            )
             #expect(!operations.contains("OpenEphemeral"), "\(sql)")
         }
     }
 
-    @Test("the audit reads payments, events and order lines in grouped passes and still finds a short payment, a refund that is not one, a payment without its event, and lines that disagree with the counters and rollups")
+    @Test(
+        "the audit reads payments, events and order lines in grouped passes and still finds a short payment, a refund that is not one, a payment without its event, and lines that disagree with the counters and rollups"
+    )
     func auditOfPaymentsAndEvents() async throws {
         let store = try temporaryStore()
         let buyer = try store.createUser(name: "buyer", at: 1).wait()
@@ -463,17 +617,26 @@ struct SQLiteStoreTests {
         var orders: [OrderID] = []
         for _ in 0..<4 {
             let request = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 1)], couponID: nil)
-            orders.append(try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id)
+            orders.append(
+                try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id
+            )
         }
         #expect(try store.audit().isEmpty)
-        try store.unsafeExecuteForTesting("UPDATE payments SET amount = amount - 1 WHERE order_id = \(orders[1].rawValue)")
+        try store.unsafeExecuteForTesting(
+            "UPDATE payments SET amount = amount - 1 WHERE order_id = \(orders[1].rawValue)"
+        )
         try store.unsafeExecuteForTesting("UPDATE orders SET status = 'REFUNDED' WHERE id = \(orders[2].rawValue)")
-        try store.unsafeExecuteForTesting("UPDATE outbox SET kind = 'ORDER_REFUNDED' WHERE order_id = \(orders[3].rawValue)")
+        try store.unsafeExecuteForTesting(
+            "UPDATE outbox SET kind = 'ORDER_REFUNDED' WHERE order_id = \(orders[3].rawValue)"
+        )
         let found = Set(try store.audit().map { "\($0.rule) \($0.subject)" })
         #expect(found.contains("paid-order-has-payment order \(orders[1].rawValue)"))
         #expect(found.contains("refunded-order-refunds-payment order \(orders[2].rawValue)"))
         #expect(found.contains("payment-has-outbox-event order \(orders[3].rawValue)"))
-        #expect(!found.contains { $0.hasSuffix("order \(orders[0].rawValue)") }, "the untouched order passes every rule")
+        #expect(
+            !found.contains { $0.hasSuffix("order \(orders[0].rawValue)") },
+            "the untouched order passes every rule"
+        )
 
         // Order lines are summed per product in one grouped pass, against the counters and the rollups.
         let tampered = try store.createProduct(name: "tampered", price: 1_000, stock: 10, at: 1).wait()
@@ -481,16 +644,22 @@ struct SQLiteStoreTests {
         var lineOrders: [OrderID] = []
         for product in [tampered, untouched] {
             let request = try OrderRequest.validate(userID: buyer.id, items: [(product.id, 2)], couponID: nil)
-            lineOrders.append(try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id)
+            lineOrders.append(
+                try store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).wait().order.id
+            )
         }
-        try store.unsafeExecuteForTesting("UPDATE order_lines SET quantity = 3 WHERE order_id = \(lineOrders[0].rawValue)")
+        try store.unsafeExecuteForTesting(
+            "UPDATE order_lines SET quantity = 3 WHERE order_id = \(lineOrders[0].rawValue)"
+        )
         let byProduct = Set(try store.audit().map { "\($0.rule) \($0.subject)" })
         #expect(byProduct.contains("sold-equals-order-lines product \(tampered.id.rawValue)"))
         #expect(byProduct.contains("rollups-match-orders product \(tampered.id.rawValue)"))
         #expect(!byProduct.contains { $0.hasSuffix("product \(untouched.id.rawValue)") })
     }
 
-    @Test("in one batch: refused orders change nothing and cost no replay; a write that fails half-way makes the batch start over with savepoints, undoing only its own changes")
+    @Test(
+        "in one batch: refused orders change nothing and cost no replay; a write that fails half-way makes the batch start over with savepoints, undoing only its own changes"
+    )
     func halfWayFailure() async throws {
         struct HalfWay: Error {}
         let store = try temporaryStore()
@@ -500,7 +669,11 @@ struct SQLiteStoreTests {
         let scarce = try store.createProduct(name: "scarce", price: 1_000, stock: 1, at: 1).wait()
         func order(_ items: [(ProductID, Int64)]) -> () throws -> PendingWrite<OrderReceipt> {
             {
-                let request = try OrderRequest.validate(userID: buyer.id, items: items.map { ($0.0, $0.1) }, couponID: nil)
+                let request = try OrderRequest.validate(
+                    userID: buyer.id,
+                    items: items.map { ($0.0, $0.1) },
+                    couponID: nil
+                )
                 return store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2))
             }
         }
@@ -519,14 +692,17 @@ struct SQLiteStoreTests {
         }
         // A two-step order for more than the balance: reserved now, its payment refused below.
         let reserve = try OrderRequest.validate(userID: buyer.id, items: [(plenty.id, 11)], couponID: nil)
-        let pending = try store.placeOrder(PlaceOrderCommand(request: reserve, idempotencyKey: nil, at: 2, expiresAt: 1_000_000)).wait()
+        let pending = try store.placeOrder(
+            PlaceOrderCommand(request: reserve, idempotencyKey: nil, at: 2, expiresAt: 1_000_000)
+        ).wait()
         let before = store.groupCommitStatistics.replays
 
         // Refusals at the first line, at a later line, for the balance, of an unknown product, of a
         // total too large for an Int64, and of a payment: found before any change.
         let dear = try store.createProduct(name: "dear", price: Int64.max / 2, stock: 10, at: 1).wait()
         let refused = try oneBatch([
-            order([(plenty.id, 1)]), order([(scarce.id, 2)]), order([(plenty.id, 5), (scarce.id, 2)]), order([(plenty.id, 50)]),
+            order([(plenty.id, 1)]), order([(scarce.id, 2)]), order([(plenty.id, 5), (scarce.id, 2)]),
+            order([(plenty.id, 50)]),
             order([(scarce.id, 1)]), { store.payOrder(pending.order.id, user: buyer.id, at: 3) },
             order([(ProductID(999_999), 1)]), order([(dear.id, 3)]), order([(plenty.id, 1), (ProductID(999_999), 1)]),
         ])
@@ -545,7 +721,10 @@ struct SQLiteStoreTests {
             order([(plenty.id, 1)]),
             {
                 store.transaction { db -> OrderReceipt in
-                    try db.execute(sql: "UPDATE products SET stock = stock - 10 WHERE id = ?", arguments: [plenty.id.rawValue])
+                    try db.execute(
+                        sql: "UPDATE products SET stock = stock - 10 WHERE id = ?",
+                        arguments: [plenty.id.rawValue]
+                    )
                     throw HalfWay()
                 }
             },
@@ -560,12 +739,19 @@ struct SQLiteStoreTests {
         #expect(try await store.product(plenty.id)?.stock == 85)
         #expect(try await store.product(scarce.id)?.stock == 0)
         #expect(try await store.balance(of: buyer.id) == 5_000)
-        #expect(try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.map(\.status).sorted { $0.rawValue < $1.rawValue }
-                == [.paid, .paid, .paid, .paid, .pendingPayment])
+        #expect(
+            try await store.orders(of: buyer.id, page: PageQuery(size: 10, after: nil))?.items.map(\.status).sorted {
+                $0.rawValue < $1.rawValue
+            }
+                == [.paid, .paid, .paid, .paid, .pendingPayment]
+        )
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("the configured synchronous mode is the one the writing connection runs with", arguments: StoreConfiguration.Synchronous.allCases)
+    @Test(
+        "the configured synchronous mode is the one the writing connection runs with",
+        arguments: StoreConfiguration.Synchronous.allCases
+    )
     func synchronousMode(_ mode: StoreConfiguration.Synchronous) throws {
         let store = try temporaryStore(mode)
         let expected = ["OFF": 0, "NORMAL": 1, "FULL": 2][mode.rawValue]
@@ -605,7 +791,9 @@ struct SQLiteStoreTests {
         #expect(try first.audit().isEmpty)
     }
 
-    @Test("a day's ranking snapshot is taken once by two stores racing on one file, holds what stood when it was taken, and keeps a week")
+    @Test(
+        "a day's ranking snapshot is taken once by two stores racing on one file, holds what stood when it was taken, and keeps a week"
+    )
     func rankingSnapshotOnce() async throws {
         let first = try temporaryStore()
         let second = try SQLiteStore(StoreConfiguration(path: first.configuration.path, synchronous: .normal))
@@ -625,8 +813,14 @@ struct SQLiteStoreTests {
         }
         // Today's snapshot covers the 3 whole days before it, as the rollups stood.
         for rankBy in RankBy.allCases {
-            let snapshot = try #require(try await second.rankingSnapshot(today: today, days: 3, rankBy: rankBy, limit: 50))
-            let live = try await first.topSellers(in: today.adding(days: -3)...today.adding(days: -1), limit: 50, by: rankBy)
+            let snapshot = try #require(
+                try await second.rankingSnapshot(today: today, days: 3, rankBy: rankBy, limit: 50)
+            )
+            let live = try await first.topSellers(
+                in: today.adding(days: -3)...today.adding(days: -1),
+                limit: 50,
+                by: rankBy
+            )
             #expect(snapshot == live && !snapshot.isEmpty, "\(rankBy)")
         }
         #expect(try await first.rankingSnapshot(today: today.adding(days: 5), days: 1, rankBy: .units, limit: 5) == nil)
@@ -642,11 +836,15 @@ struct SQLiteStoreTests {
         let store = try temporaryStore()
         #expect(try await DemoCatalogue.seed(into: store))
         #expect(try await !DemoCatalogue.seed(into: store))
-        #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
+        #expect(
+            try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count
+        )
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("the best sellers summed from the rollups are SQLite's own GROUP BY over the same window, for every window, limit and rank")
+    @Test(
+        "the best sellers summed from the rollups are SQLite's own GROUP BY over the same window, for every window, limit and rank"
+    )
     func topSellersMatchSQL() async throws {
         let store = try temporaryStore()
         let now: UnixMillis = 1_750_046_800_000  // 2025-06-16 13:06 in Seoul: today has half a day of sales
@@ -658,13 +856,22 @@ struct SQLiteStoreTests {
                 let ours = try await store.topSellers(in: span, limit: limit, by: rankBy)
                 let order = rankBy == .units ? "quantity DESC, orders DESC" : "orders DESC, quantity DESC"
                 let sql = try store.readNow { db in
-                    try Row.fetchAll(db, sql: """
-                        SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
-                        FROM product_daily_sales s JOIN products p ON p.id = s.product_id
-                        WHERE s.day BETWEEN ? AND ? GROUP BY s.product_id HAVING SUM(s.quantity) > 0
-                        ORDER BY \(order), s.product_id LIMIT ?
-                        """, arguments: [span.lowerBound.rawValue, today.rawValue, limit]).map {
-                        TopSeller(productID: ProductID($0["product_id"]), name: $0["name"], quantitySold: $0["quantity"], orderCount: $0["orders"])
+                    try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT s.product_id, p.name, SUM(s.quantity) AS quantity, SUM(s.orders) AS orders
+                            FROM product_daily_sales s JOIN products p ON p.id = s.product_id
+                            WHERE s.day BETWEEN ? AND ? GROUP BY s.product_id HAVING SUM(s.quantity) > 0
+                            ORDER BY \(order), s.product_id LIMIT ?
+                            """,
+                        arguments: [span.lowerBound.rawValue, today.rawValue, limit]
+                    ).map {
+                        TopSeller(
+                            productID: ProductID($0["product_id"]),
+                            name: $0["name"],
+                            quantitySold: $0["quantity"],
+                            orderCount: $0["orders"]
+                        )
                     }
                 }
                 #expect(ours == sql && ours.count == min(limit, 50), "\(days) days, top \(limit) by \(rankBy)")
@@ -672,7 +879,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("checkpointAll folds the WAL into the file and empties it: a copy of the .sqlite file alone is the whole database")
+    @Test(
+        "checkpointAll folds the WAL into the file and empties it: a copy of the .sqlite file alone is the whole database"
+    )
     func checkpointAll() async throws {
         let store = try temporaryStore()
         try SalesHistory.seed(into: store, plan: SalesHistory.Plan(lines: 2_000, days: 1))
@@ -689,7 +898,9 @@ struct SQLiteStoreTests {
         #expect(try copied.audit().isEmpty)
     }
 
-    @Test("checkpointAll waits out another connection's checkpoint (SQLite answers busy at once, without the busy handler) instead of leaving the WAL behind")
+    @Test(
+        "checkpointAll waits out another connection's checkpoint (SQLite answers busy at once, without the busy handler) instead of leaving the WAL behind"
+    )
     func checkpointAllWaitsForOtherCheckpoints() throws {
         let store = try temporaryStore()
         let wal = store.configuration.path + "-wal"
@@ -709,10 +920,12 @@ struct SQLiteStoreTests {
         for round in 0..<30 {
             try store.pool.write { db in
                 try db.execute(sql: "CREATE TABLE IF NOT EXISTS filler(page BLOB)")
-                try db.execute(sql: """
-                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
-                    INSERT INTO filler SELECT randomblob(4000) FROM n
-                    """)
+                try db.execute(
+                    sql: """
+                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+                        INSERT INTO filler SELECT randomblob(4000) FROM n
+                        """
+                )
             }
             #expect(try store.checkpointAll(), "round \(round)")
             #expect(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int == 0, "round \(round)")

@@ -26,7 +26,8 @@ struct WorkQueuesTests {
     @Test("writes to one key from 32 concurrent callers never run at once; every one completes with its own result")
     func oneKeyIsSerial() async throws {
         let queues = WorkQueues(shards: 8)
-        let user = Overlaps(), product = Overlaps()
+        let user = Overlaps()
+        let product = Overlaps()
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
             for caller in 0..<32 {
                 group.addTask {
@@ -59,10 +60,14 @@ struct WorkQueuesTests {
     func errorsAndCancellation() async throws {
         let queues = WorkQueues(shards: 4)
         await #expect(throws: CommerceError.self) {
-            try await queues.write(user: UserID(1)) { () throws -> PendingWrite<Int> in throw CommerceError.userNotFound(UserID(1)) }
+            try await queues.write(user: UserID(1)) { () throws -> PendingWrite<Int> in
+                throw CommerceError.userNotFound(UserID(1))
+            }
         }
         await #expect(throws: CommerceError.self) {
-            try await queues.write(user: UserID(1)) { PendingWrite<Int>(.failure(CommerceError.userNotFound(UserID(1)))) }
+            try await queues.write(user: UserID(1)) {
+                PendingWrite<Int>(.failure(CommerceError.userNotFound(UserID(1))))
+            }
         }
         let submitted = Overlaps()
         let cancelled = Task {

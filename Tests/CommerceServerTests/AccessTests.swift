@@ -1,8 +1,8 @@
 import CommerceClient
 import CommerceProto
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Testing
 
 /// The access of every method, as docs/security.md documents it. The server's own table (what
@@ -49,49 +49,71 @@ struct Victim {
 
 /// For every user-scoped method: the call user A's client makes on B's data, and the refusal
 /// (code, reason) it must get. A user-scoped method missing here fails the test.
-let crossUserCalls: [String: (code: StatusCode, reason: String, call: @Sendable (CommerceClient, Victim, Int64) async throws -> Void)] = [
-    "/commerce.v1.UserService/GetUser": (.permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getUser(userID: b.user) }),
-    "/commerce.v1.BalanceService/ChargeBalance": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.chargeBalance(userID: b.user, amount: 5_000) }
-    ),
-    "/commerce.v1.BalanceService/GetBalance": (.permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getBalance(userID: b.user) }),
-    "/commerce.v1.BalanceService/ListBalanceHistory": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listBalanceHistory(userID: b.user) }
-    ),
-    "/commerce.v1.CouponService/IssueCoupon": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.issueCoupon(userID: b.user, campaignID: b.campaign) }
-    ),
-    "/commerce.v1.CouponService/ListUserCoupons": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listUserCoupons(userID: b.user) }
-    ),
-    "/commerce.v1.CartService/AddItem": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.addToCart(userID: b.user, productID: b.product, quantity: 1) }
-    ),
-    "/commerce.v1.CartService/RemoveItem": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.removeFromCart(userID: b.user, productID: b.product) }
-    ),
-    "/commerce.v1.CartService/UpdateQuantity": (
-        .permissionDenied, "SUBJECT_MISMATCH",
-        { c, b, _ in _ = try await c.updateCartQuantity(userID: b.user, productID: b.product, quantity: 3) }
-    ),
-    "/commerce.v1.CartService/GetCart": (.permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getCart(userID: b.user) }),
-    "/commerce.v1.CartService/CheckoutCart": (.permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.checkoutCart(userID: b.user) }),
-    "/commerce.v1.OrderService/PlaceOrder": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.placeOrder(userID: b.user, items: [(b.product, 1)]) }
-    ),
-    "/commerce.v1.OrderService/CreateOrder": (
-        .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.createOrder(userID: b.user, items: [(b.product, 1)]) }
-    ),
-    // Naming B: refused. Naming itself with B's order: the order does not exist for A.
-    "/commerce.v1.OrderService/PayOrder": (
-        .notFound, "ORDER_NOT_FOUND", { c, b, a in _ = try await c.payOrder(userID: a, orderID: b.pendingOrder) }
-    ),
-    "/commerce.v1.OrderService/CancelOrder": (
-        .notFound, "ORDER_NOT_FOUND", { c, b, a in _ = try await c.cancelOrder(userID: a, orderID: b.paidOrder) }
-    ),
-    "/commerce.v1.OrderService/GetOrder": (.notFound, "ORDER_NOT_FOUND", { c, b, _ in _ = try await c.getOrder(orderID: b.paidOrder) }),
-    "/commerce.v1.OrderService/ListOrders": (.permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listOrders(userID: b.user) }),
-]
+let crossUserCalls:
+    [String: (code: StatusCode, reason: String, call: @Sendable (CommerceClient, Victim, Int64) async throws -> Void)] =
+        [
+            "/commerce.v1.UserService/GetUser": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getUser(userID: b.user) }
+            ),
+            "/commerce.v1.BalanceService/ChargeBalance": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.chargeBalance(userID: b.user, amount: 5_000) }
+            ),
+            "/commerce.v1.BalanceService/GetBalance": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getBalance(userID: b.user) }
+            ),
+            "/commerce.v1.BalanceService/ListBalanceHistory": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listBalanceHistory(userID: b.user) }
+            ),
+            "/commerce.v1.CouponService/IssueCoupon": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.issueCoupon(userID: b.user, campaignID: b.campaign) }
+            ),
+            "/commerce.v1.CouponService/ListUserCoupons": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listUserCoupons(userID: b.user) }
+            ),
+            "/commerce.v1.CartService/AddItem": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.addToCart(userID: b.user, productID: b.product, quantity: 1) }
+            ),
+            "/commerce.v1.CartService/RemoveItem": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.removeFromCart(userID: b.user, productID: b.product) }
+            ),
+            "/commerce.v1.CartService/UpdateQuantity": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.updateCartQuantity(userID: b.user, productID: b.product, quantity: 3) }
+            ),
+            "/commerce.v1.CartService/GetCart": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.getCart(userID: b.user) }
+            ),
+            "/commerce.v1.CartService/CheckoutCart": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.checkoutCart(userID: b.user) }
+            ),
+            "/commerce.v1.OrderService/PlaceOrder": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.placeOrder(userID: b.user, items: [(b.product, 1)]) }
+            ),
+            "/commerce.v1.OrderService/CreateOrder": (
+                .permissionDenied, "SUBJECT_MISMATCH",
+                { c, b, _ in _ = try await c.createOrder(userID: b.user, items: [(b.product, 1)]) }
+            ),
+            // Naming B: refused. Naming itself with B's order: the order does not exist for A.
+            "/commerce.v1.OrderService/PayOrder": (
+                .notFound, "ORDER_NOT_FOUND",
+                { c, b, a in _ = try await c.payOrder(userID: a, orderID: b.pendingOrder) }
+            ),
+            "/commerce.v1.OrderService/CancelOrder": (
+                .notFound, "ORDER_NOT_FOUND",
+                { c, b, a in _ = try await c.cancelOrder(userID: a, orderID: b.paidOrder) }
+            ),
+            "/commerce.v1.OrderService/GetOrder": (
+                .notFound, "ORDER_NOT_FOUND", { c, b, _ in _ = try await c.getOrder(orderID: b.paidOrder) }
+            ),
+            "/commerce.v1.OrderService/ListOrders": (
+                .permissionDenied, "SUBJECT_MISMATCH", { c, b, _ in _ = try await c.listOrders(userID: b.user) }
+            ),
+        ]
 
 @Suite("Access: every method classified, a user's data theirs alone", .timeLimit(.minutes(2)))
 struct AccessTests {
@@ -103,31 +125,53 @@ struct AccessTests {
             for method in listed { served[method.name] = method.access }
             for (name, access) in served.sorted(by: { $0.key < $1.key }) {
                 #expect(["public", "user", "service", "admin"].contains(access), "\(name) is \(access): classify it")
-                #expect(documentedAccess[name] == access, "\(name) is served as \(access), documented as \(documentedAccess[name] ?? "nothing")")
+                #expect(
+                    documentedAccess[name] == access,
+                    "\(name) is served as \(access), documented as \(documentedAccess[name] ?? "nothing")"
+                )
             }
-            #expect(Set(served.keys) == Set(documentedAccess.keys), "documented but not served: \(Set(documentedAccess.keys).subtracting(served.keys))")
+            #expect(
+                Set(served.keys) == Set(documentedAccess.keys),
+                "documented but not served: \(Set(documentedAccess.keys).subtracting(served.keys))"
+            )
             let userScoped = Set(served.filter { $0.value == "user" }.keys)
-            #expect(userScoped == Set(crossUserCalls.keys), "user-scoped methods without a cross-user case: \(userScoped.subtracting(crossUserCalls.keys))")
+            #expect(
+                userScoped == Set(crossUserCalls.keys),
+                "user-scoped methods without a cross-user case: \(userScoped.subtracting(crossUserCalls.keys))"
+            )
         }
     }
 
-    @Test("For every user-scoped method, user A's token is refused for user B's data, and B's data is untouched", arguments: StoreKind.available)
+    @Test(
+        "For every user-scoped method, user A's token is refused for user B's data, and B's data is untouched",
+        arguments: StoreKind.available
+    )
     func crossUserRefused(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, service in
             let product = try await service.createProduct(name: "guarded", price: 1_000, initialStock: 100).id
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let campaign = try await service.createCouponCampaign(
-                name: "guarded", kind: .fixed, amount: 100, totalQuantity: 10, validFromUnixMs: now - 60_000, validUntilUnixMs: now + 3_600_000
+                name: "guarded",
+                kind: .fixed,
+                amount: 100,
+                totalQuantity: 10,
+                validFromUnixMs: now - 60_000,
+                validUntilUnixMs: now + 3_600_000
             ).id
             let a = try await fundedUser(service, 50_000, name: "a")
             let b = try await fundedUser(service, 50_000, name: "b")
             _ = try await service.addToCart(userID: b, productID: product, quantity: 2)
             let victim = Victim(
-                user: b, paidOrder: try await service.placeOrder(userID: b, items: [(product, 1)]).order.id,
-                pendingOrder: try await service.createOrder(userID: b, items: [(product, 1)]).order.id, product: product, campaign: campaign)
+                user: b,
+                paidOrder: try await service.placeOrder(userID: b, items: [(product, 1)]).order.id,
+                pendingOrder: try await service.createOrder(userID: b, items: [(product, 1)]).order.id,
+                product: product,
+                campaign: campaign
+            )
             let before = (
                 balance: try await service.getBalance(userID: b), cart: try await service.getCart(userID: b),
-                orders: try await service.listOrders(userID: b).orders, coupons: try await service.listUserCoupons(userID: b)
+                orders: try await service.listOrders(userID: b).orders,
+                coupons: try await service.listUserCoupons(userID: b)
             )
 
             let asA = CommerceClient(port: server.port, token: userToken(a))
@@ -169,7 +213,9 @@ struct AccessTests {
             _ = try await anonymous.topProducts(days: 3, limit: 5)
             _ = try await anonymous.health()
             _ = try await anonymous.listMethods()
-            await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") { try await anonymous.getBalance(userID: user) }
+            await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") {
+                try await anonymous.getBalance(userID: user)
+            }
             await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") { try await anonymous.createUser(name: "x") }
             await expectRPCError(.unauthenticated, "MISSING_CREDENTIALS") { try await anonymous.audit() }
             await anonymous.close()
@@ -178,7 +224,9 @@ struct AccessTests {
             #expect(try await asUser.getBalance(userID: user) == 10_000)
             await expectRPCError(.permissionDenied, "SCOPE_MISSING") { try await asUser.createUser(name: "x") }
             await expectRPCError(.permissionDenied, "SCOPE_MISSING") { try await asUser.audit() }
-            await expectRPCError(.permissionDenied, "SCOPE_MISSING") { try await asUser.restock(productID: product, quantity: 1) }
+            await expectRPCError(.permissionDenied, "SCOPE_MISSING") {
+                try await asUser.restock(productID: product, quantity: 1)
+            }
             await asUser.close()
 
             let storefront = CommerceClient(port: server.port, token: serviceToken)

@@ -1,6 +1,6 @@
 import CommerceClient
-import FrameRPCClient
 import Foundation
+import FrameRPCClient
 import Synchronization
 import Testing
 
@@ -12,12 +12,18 @@ struct BackupTests {
         let database = temporaryDatabasePath()
         let copy = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("copy.sqlite").path
         let server = try await ServerProcess.launch(database: database)
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+        let client = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, connections: 4),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         let product = try await client.createProduct(name: "backed up", price: 1_000, initialStock: 1_000_000).id
         var buyers: [Int64] = []
         for index in 0..<8 { buyers.append(try await fundedUser(client, 1_000_000, name: "b\(index)")) }
         var acknowledged: [Int64] = []
-        for index in 0..<40 { acknowledged.append(try await client.placeOrder(userID: buyers[index % 8], items: [(product, 1)]).order.id) }
+        for index in 0..<40 {
+            acknowledged.append(try await client.placeOrder(userID: buyers[index % 8], items: [(product, 1)]).order.id)
+        }
 
         // Orders keep coming from 8 callers while the backup runs.
         let stop = StopFlag()
@@ -27,7 +33,9 @@ struct BackupTests {
                     group.addTask {
                         var placed = 0
                         while !stop.value.load(ordering: .relaxed) {
-                            if (try? await client.placeOrder(userID: buyer, items: [(product, 1)])) != nil { placed += 1 }
+                            if (try? await client.placeOrder(userID: buyer, items: [(product, 1)])) != nil {
+                                placed += 1
+                            }
                         }
                         return placed
                     }
@@ -36,7 +44,9 @@ struct BackupTests {
             }
         }
         try await Task.sleep(for: .milliseconds(300))
-        let backup = try await Task.detached { try run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true) }.value
+        let backup = try await Task.detached {
+            try run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
+        }.value
         try await Task.sleep(for: .milliseconds(300))
         stop.value.store(true, ordering: .relaxed)
         let duringLoad = await load.value
@@ -50,7 +60,11 @@ struct BackupTests {
         let audit = try run(try serverBinary(), ["audit", "--db", copy])
         #expect(audit.status == 0, "\(audit.output)")
         let restored = try await ServerProcess.launch(database: copy)
-        let reader = CommerceClient(configuration: ClientConfiguration(port: restored.rpcPort), token: serviceToken, adminToken: adminToken)
+        let reader = CommerceClient(
+            configuration: ClientConfiguration(port: restored.rpcPort),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         for id in acknowledged { #expect(try await reader.getOrder(orderID: id).status == .paid, "order \(id)") }
         await reader.close()
         #expect(await restored.terminate() == 0)
@@ -58,13 +72,21 @@ struct BackupTests {
         // An existing file is not overwritten unless asked.
         let again = try run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
         #expect(again.status != 0 && again.output.contains("exists"), "\(again.output)")
-        let forced = try run(try serverBinary(), ["backup", "--db", database, "--to", copy, "--force"], withErrors: true)
+        let forced = try run(
+            try serverBinary(),
+            ["backup", "--db", database, "--to", copy, "--force"],
+            withErrors: true
+        )
         #expect(forced.status == 0, "\(forced.output)")
     }
 
     @Test("backup refuses a PostgreSQL database and names its tools")
     func postgresRefused() throws {
-        let refused = try run(try serverBinary(), ["backup", "--db", "postgres://u@127.0.0.1:1/db", "--to", "/tmp/never.sqlite"], withErrors: true)
+        let refused = try run(
+            try serverBinary(),
+            ["backup", "--db", "postgres://u@127.0.0.1:1/db", "--to", "/tmp/never.sqlite"],
+            withErrors: true
+        )
         #expect(refused.status != 0 && refused.output.contains("pg_dump"), "\(refused.output)")
     }
 }

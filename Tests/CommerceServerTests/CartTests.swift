@@ -5,7 +5,10 @@ import Testing
 
 @Suite("Cart through the real server", .timeLimit(.minutes(2)))
 struct CartTests {
-    @Test("add merges quantities and checks stock; update and remove; GetCart shows current price and availability", arguments: StoreKind.available)
+    @Test(
+        "add merges quantities and checks stock; update and remove; GetCart shows current price and availability",
+        arguments: StoreKind.available
+    )
     func editing(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { _, client in
             let user = try await fundedUser(client, 0)
@@ -14,18 +17,28 @@ struct CartTests {
             _ = try await client.addToCart(userID: user, productID: mug.id, quantity: 2)
             var cart = try await client.addToCart(userID: user, productID: mug.id, quantity: 1)
             #expect(cart.lines.count == 1 && cart.lines[0].quantity == 3, "merged")
-            await expectRPCError(.failedPrecondition, "OUT_OF_STOCK") { try await client.addToCart(userID: user, productID: mug.id, quantity: 3) }
+            await expectRPCError(.failedPrecondition, "OUT_OF_STOCK") {
+                try await client.addToCart(userID: user, productID: mug.id, quantity: 3)
+            }
             cart = try await client.addToCart(userID: user, productID: pen.id, quantity: 4)
             #expect(cart.total == 3 * 8_000 + 4 * 1_500 && cart.allAvailable)
             cart = try await client.updateCartQuantity(userID: user, productID: pen.id, quantity: 10)
             #expect(cart.lines.first { $0.productID == pen.id }?.lineTotal == 15_000)
-            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.updateCartQuantity(userID: user, productID: pen.id, quantity: 0) }
-            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.addToCart(userID: user, productID: 999_999, quantity: 1) }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") {
+                try await client.updateCartQuantity(userID: user, productID: pen.id, quantity: 0)
+            }
+            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") {
+                try await client.addToCart(userID: user, productID: 999_999, quantity: 1)
+            }
             await expectRPCError(.notFound, "USER_NOT_FOUND") { try await client.getCart(userID: 999_999) }
             cart = try await client.removeFromCart(userID: user, productID: pen.id)
             #expect(cart.lines.map(\.productID) == [mug.id])
-            await expectRPCError(.notFound, "NOT_IN_CART") { try await client.removeFromCart(userID: user, productID: pen.id) }
-            await expectRPCError(.notFound, "NOT_IN_CART") { try await client.updateCartQuantity(userID: user, productID: pen.id, quantity: 1) }
+            await expectRPCError(.notFound, "NOT_IN_CART") {
+                try await client.removeFromCart(userID: user, productID: pen.id)
+            }
+            await expectRPCError(.notFound, "NOT_IN_CART") {
+                try await client.updateCartQuantity(userID: user, productID: pen.id, quantity: 1)
+            }
             // Someone else buys the mugs: the cart shows it.
             let other = try await fundedUser(client, 50_000)
             _ = try await client.placeOrder(userID: other, items: [(mug.id, 4)])
@@ -34,7 +47,10 @@ struct CartTests {
         }
     }
 
-    @Test("CheckoutCart orders the whole cart and empties it; a failed checkout leaves the cart; a repeat replays", arguments: StoreKind.available)
+    @Test(
+        "CheckoutCart orders the whole cart and empties it; a failed checkout leaves the cart; a repeat replays",
+        arguments: StoreKind.available
+    )
     func checkout(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, client in
             let user = try await fundedUser(client, 20_000)
@@ -43,7 +59,9 @@ struct CartTests {
             await expectRPCError(.failedPrecondition, "EMPTY_CART") { try await client.checkoutCart(userID: user) }
             _ = try await client.addToCart(userID: user, productID: mug.id, quantity: 3)
             _ = try await client.addToCart(userID: user, productID: pen.id, quantity: 2)
-            await expectRPCError(.failedPrecondition, "INSUFFICIENT_BALANCE") { try await client.checkoutCart(userID: user) }
+            await expectRPCError(.failedPrecondition, "INSUFFICIENT_BALANCE") {
+                try await client.checkoutCart(userID: user)
+            }
             #expect(try await client.getCart(userID: user).lines.count == 2, "a failed checkout keeps the cart")
             #expect(try await client.getProduct(productID: mug.id).stock == 5)
             _ = try await client.updateCartQuantity(userID: user, productID: mug.id, quantity: 2)

@@ -1,7 +1,7 @@
 import CommerceClient
 import CommerceServerRuntime
-import FrameRPCClient
 import Foundation
+import FrameRPCClient
 import Testing
 
 @Suite("withCommerceClient closes its client on every way out", .timeLimit(.minutes(1)))
@@ -11,7 +11,9 @@ struct ClientLifecycleTests {
     /// Waits up to 5 s for the server to count `expected` open connections.
     func connections(_ server: CommerceServer, become expected: Int) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(5)
-        while server.openConnections != expected && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while server.openConnections != expected && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return server.openConnections
     }
 
@@ -38,4 +40,3 @@ struct ClientLifecycleTests {
         }
     }
 }
-

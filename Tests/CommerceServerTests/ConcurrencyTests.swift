@@ -1,14 +1,17 @@
 import CommerceClient
 import CommerceServerRuntime
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import NIOPosix
 import Testing
 
 @Suite("Exactness under concurrency", .serialized, .timeLimit(.minutes(5)))
 struct ConcurrencyTests {
-    @Test("1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling", arguments: StoreKind.available)
+    @Test(
+        "1,100 concurrent charges of 1,000 from 20 connections: exactly 1,000 fit under the 1,000,000 ceiling",
+        arguments: StoreKind.available
+    )
     func concurrentCharges(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, _ in
             let setup = CommerceClient(port: server.port, token: serviceToken)
@@ -46,11 +49,17 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test("a server on one event loop of its own (the CLI's default on 2 cores): 64 callers on 8 connections charge exactly, and its thread stops with it")
+    @Test(
+        "a server on one event loop of its own (the CLI's default on 2 cores): 64 callers on 8 connections charge exactly, and its thread stops with it"
+    )
     func ownEventLoop() async throws {
         func ownLoopThreads() -> Int {
             let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-            return tasks.filter { ((try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-ELT-") }.count
+            return tasks.filter {
+                ((try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix(
+                    "NIO-ELT-"
+                )
+            }.count
         }
         // NIO's shared group (the client's) starts its threads on first use: start them first, so
         // only the server's own loop is counted, whichever test ran before this one.
@@ -79,7 +88,10 @@ struct ConcurrencyTests {
         #expect(ownLoopThreads() == before)
     }
 
-    @Test("racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once", arguments: StoreKind.available)
+    @Test(
+        "racing duplicates of 40 idempotency keys (25 copies each, 10 connections) charge each key exactly once",
+        arguments: StoreKind.available
+    )
     func racingIdempotencyKeys(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, _ in
             let setup = CommerceClient(port: server.port, token: serviceToken)
@@ -90,7 +102,11 @@ struct ConcurrencyTests {
                     for key in 0..<40 {
                         let client = clients[(copy + key) % clients.count]
                         group.addTask {
-                            let receipt = try await client.chargeBalance(userID: user.id, amount: 5_000, idempotencyKey: "order-\(key)")
+                            let receipt = try await client.chargeBalance(
+                                userID: user.id,
+                                amount: 5_000,
+                                idempotencyKey: "order-\(key)"
+                            )
                             return ("order-\(key)", receipt.entryID, receipt.replayed)
                         }
                     }

@@ -1,8 +1,8 @@
 import CommerceClient
 import CommerceProto
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Testing
 
 /// A real `commerce-server` killed with SIGKILL at a random moment under mixed writes, round after
@@ -17,12 +17,16 @@ struct CrashTests {
         var acknowledgedCharges = 0
     }
 
-    @Test("4 rounds of charges and orders killed at a random moment: every acknowledged write survives, a key re-sent answers once, audit clean, every paid order's event delivered under one id",
-          arguments: StoreKind.available)
+    @Test(
+        "4 rounds of charges and orders killed at a random moment: every acknowledged write survives, a key re-sent answers once, audit clean, every paid order's event delivered under one id",
+        arguments: StoreKind.available
+    )
     func randomKills(store: StoreKind) async throws {
         let database = store == .postgres ? try temporaryPostgresDatabase() : temporaryDatabasePath()
         defer { if store == .postgres { dropPostgresDatabase(database) } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-crash-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "commerce-crash-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let events = folder.appendingPathComponent("events.jsonl").path
         // A killed process keeps the relay lease until it runs out: a short one lets the next take over soon.
@@ -30,7 +34,11 @@ struct CrashTests {
         #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
 
         var server = try await ServerProcess.launch(database: database, extra: extra)
-        var client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+        var client = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, connections: 4),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         let product = try await client.createProduct(name: "crash", price: 1_000, initialStock: 1_000_000).id
         var funded: [Int64] = []
         for index in 0..<8 { funded.append(try await fundedUser(client, 500_000, name: "c\(index)")) }
@@ -40,7 +48,11 @@ struct CrashTests {
         for round in 0..<4 {
             if round > 0 {
                 server = try await ServerProcess.launch(database: database, extra: extra)
-                client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+                client = CommerceClient(
+                    configuration: ClientConfiguration(port: server.rpcPort, connections: 4),
+                    token: serviceToken,
+                    adminToken: adminToken
+                )
             }
             let roundClient = client
             // Each caller alternates a charge and an order of its own user, every call under a new key.
@@ -54,11 +66,19 @@ struct CrashTests {
                                 do {
                                     if step % 2 == 0 {
                                         mine.chargeKeys.append(key)
-                                        _ = try await roundClient.chargeBalance(userID: user, amount: 1_000, idempotencyKey: key)
+                                        _ = try await roundClient.chargeBalance(
+                                            userID: user,
+                                            amount: 1_000,
+                                            idempotencyKey: key
+                                        )
                                         mine.acknowledgedCharges += 1
                                     } else {
                                         mine.orderKeys.append(key)
-                                        let receipt = try await roundClient.placeOrder(userID: user, items: [(product, 1)], idempotencyKey: key)
+                                        let receipt = try await roundClient.placeOrder(
+                                            userID: user,
+                                            items: [(product, 1)],
+                                            idempotencyKey: key
+                                        )
                                         mine.acknowledgedOrders.append(receipt.order.id)
                                     }
                                 } catch {
@@ -83,25 +103,41 @@ struct CrashTests {
         }
 
         server = try await ServerProcess.launch(database: database, extra: extra)
-        client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+        client = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, connections: 4),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         var acknowledged = 0
         for (index, user) in users.enumerated() {
             let mine = sent[index]
             acknowledged += mine.acknowledgedOrders.count + mine.acknowledgedCharges
             #expect(!mine.acknowledgedOrders.isEmpty, "user \(user) had orders acknowledged")
             // Every acknowledged order is there, paid.
-            for id in mine.acknowledgedOrders { #expect(try await client.getOrder(orderID: id).status == .paid, "order \(id)") }
+            for id in mine.acknowledgedOrders {
+                #expect(try await client.getOrder(orderID: id).status == .paid, "order \(id)")
+            }
             // Every key re-sent: it answers with the write it made, or makes it now; either way once.
-            for key in mine.orderKeys { _ = try await client.placeOrder(userID: user, items: [(product, 1)], idempotencyKey: key) }
-            for key in mine.chargeKeys { _ = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: key) }
+            for key in mine.orderKeys {
+                _ = try await client.placeOrder(userID: user, items: [(product, 1)], idempotencyKey: key)
+            }
+            for key in mine.chargeKeys {
+                _ = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: key)
+            }
             let orders = try await Self.allOrders(client, user)
             #expect(orders.count == mine.orderKeys.count, "user \(user): one order per key")
             let entries = try await Self.allEntries(client, user)
-            #expect(entries.filter { $0.type == .charge }.count == mine.chargeKeys.count + 1, "user \(user): one charge per key, and the funding")
+            #expect(
+                entries.filter { $0.type == .charge }.count == mine.chargeKeys.count + 1,
+                "user \(user): one charge per key, and the funding"
+            )
             #expect(entries.filter { $0.type == .use }.count == orders.count)
         }
         #expect(acknowledged > 0)
-        #expect(try await client.getProduct(productID: product).stock == 1_000_000 - Int64(sent.reduce(0) { $0 + $1.orderKeys.count }))
+        #expect(
+            try await client.getProduct(productID: product).stock == 1_000_000
+                - Int64(sent.reduce(0) { $0 + $1.orderKeys.count })
+        )
         let audit = try run(try serverBinary(), ["audit", "--db", database])
         #expect(audit.status == 0, "\(audit.output)")
 
@@ -111,8 +147,13 @@ struct CrashTests {
             Set(Self.paidEvents(events).keys).isSuperset(of: paid)
         }
         let missing = paid.subtracting(Self.paidEvents(events).keys)
-        #expect(missing.isEmpty, "\(missing.count) of \(paid.count) paid orders have no event in the file, e.g. \(missing.sorted().prefix(5))")
-        for (order, ids) in Self.paidEvents(events) { #expect(ids.count == 1, "order \(order): one event id, got \(ids)") }
+        #expect(
+            missing.isEmpty,
+            "\(missing.count) of \(paid.count) paid orders have no event in the file, e.g. \(missing.sorted().prefix(5))"
+        )
+        for (order, ids) in Self.paidEvents(events) {
+            #expect(ids.count == 1, "order \(order): one event id, got \(ids)")
+        }
         await client.close()
         #expect(await server.terminate() == 0)
     }
@@ -132,7 +173,9 @@ struct CrashTests {
     }
 
     /// Every item of a paged listing, following its page tokens to the end.
-    static func allPages<Item>(_ page: (_ token: String) async throws -> (items: [Item], next: String)) async throws -> [Item] {
+    static func allPages<Item>(
+        _ page: (_ token: String) async throws -> (items: [Item], next: String)
+    ) async throws -> [Item] {
         var items: [Item] = []
         var token = ""
         repeat {
@@ -149,8 +192,8 @@ struct CrashTests {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             guard let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  event["type"] as? String == "ORDER_PAID",
-                  let order = (event["order_id"] as? NSNumber)?.int64Value, let id = event["event_id"] as? String
+                event["type"] as? String == "ORDER_PAID",
+                let order = (event["order_id"] as? NSNumber)?.int64Value, let id = event["event_id"] as? String
             else { continue }  // a line cut by the kill is not an event
             events[order, default: []].insert(id)
         }

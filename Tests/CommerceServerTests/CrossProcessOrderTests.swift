@@ -1,8 +1,8 @@
 import CommerceClient
 import CommerceProto
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Testing
 
 /// Order races between two real `commerce-server` processes on one SQLite file: each process has
@@ -16,18 +16,26 @@ struct CrossProcessOrderTests {
         }
     }
 
-    @Test("PayOrder ‖ PayOrder and PayOrder ‖ CancelOrder on the same orders from two processes: paid at most once, refunded at most once; balances and stock exact", arguments: StoreKind.available)
+    @Test(
+        "PayOrder ‖ PayOrder and PayOrder ‖ CancelOrder on the same orders from two processes: paid at most once, refunded at most once; balances and stock exact",
+        arguments: StoreKind.available
+    )
     func payAgainstPayAndCancel(store: StoreKind) async throws {
         try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "raced", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
-            for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 200_000, name: "u\(index)")) }
+            for index in 0..<20 {
+                users.append(try await fundedUser(index % 2 == 0 ? a : b, 200_000, name: "u\(index)"))
+            }
             // 10 pending orders per user, 1 to 3 units each.
             var orders: [(user: Int64, order: Int64, amount: Int64, quantity: Int64)] = []
             for (index, user) in users.enumerated() {
                 for round in 0..<10 {
                     let quantity = Int64(1 + (index + round) % 3)
-                    let created = try await (round % 2 == 0 ? a : b).createOrder(userID: user, items: [(product, quantity)])
+                    let created = try await (round % 2 == 0 ? a : b).createOrder(
+                        userID: user,
+                        items: [(product, quantity)]
+                    )
                     #expect(created.order.status == .pendingPayment)
                     orders.append((user, created.order.id, created.order.amountPaid, quantity))
                 }
@@ -38,24 +46,44 @@ struct CrossProcessOrderTests {
                 for (index, order) in pending.enumerated() {
                     group.addTask {
                         if index % 2 == 0 {
-                            async let first = Self.outcome { try await a.payOrder(userID: order.user, orderID: order.order) }
-                            async let second = Self.outcome { try await b.payOrder(userID: order.user, orderID: order.order) }
+                            async let first = Self.outcome {
+                                try await a.payOrder(userID: order.user, orderID: order.order)
+                            }
+                            async let second = Self.outcome {
+                                try await b.payOrder(userID: order.user, orderID: order.order)
+                            }
                             let (x, y) = await (first, second)
-                            for result in [x, y] { if case .failure(let error) = result { #expect(error.reason == "ORDER_NOT_PAYABLE", "\(error)") } }
+                            for result in [x, y] {
+                                if case .failure(let error) = result {
+                                    #expect(error.reason == "ORDER_NOT_PAYABLE", "\(error)")
+                                }
+                            }
                             return (index, (try? x.get()) != nil, (try? y.get()) != nil, nil)
                         } else {
-                            async let pay = Self.outcome { try await a.payOrder(userID: order.user, orderID: order.order) }
-                            async let cancel = Self.outcome { try await b.cancelOrder(userID: order.user, orderID: order.order) }
+                            async let pay = Self.outcome {
+                                try await a.payOrder(userID: order.user, orderID: order.order)
+                            }
+                            async let cancel = Self.outcome {
+                                try await b.cancelOrder(userID: order.user, orderID: order.order)
+                            }
                             let (paid, cancelled) = await (pay, cancel)
-                            if case .failure(let error) = paid { #expect(error.reason == "ORDER_NOT_PAYABLE", "\(error)") }
-                            if case .failure(let error) = cancelled { Issue.record("a pending or paid order can always be cancelled: \(error)") }
-                            return (index, (try? paid.get()) != nil, (try? cancelled.get()) != nil, try? cancelled.get().refunded)
+                            if case .failure(let error) = paid {
+                                #expect(error.reason == "ORDER_NOT_PAYABLE", "\(error)")
+                            }
+                            if case .failure(let error) = cancelled {
+                                Issue.record("a pending or paid order can always be cancelled: \(error)")
+                            }
+                            return (
+                                index, (try? paid.get()) != nil, (try? cancelled.get()) != nil,
+                                try? cancelled.get().refunded
+                            )
                         }
                     }
                 }
                 return await group.reduce(into: [(Int, Bool?, Bool?, Int64?)]()) { $0.append($1) }
             }
-            var spent: [Int64: Int64] = [:], sold: Int64 = 0
+            var spent: [Int64: Int64] = [:]
+            var sold: Int64 = 0
             var (payPayOnce, payThenCancel, cancelThenPay) = (0, 0, 0)
             for (index, first, second, refunded) in results {
                 let order = pending[index]
@@ -76,18 +104,32 @@ struct CrossProcessOrderTests {
                 }
             }
             #expect(payPayOnce == 100 && payThenCancel + cancelThenPay == 100)
-            for user in users { #expect(try await b.getBalance(userID: user) == 200_000 - (spent[user] ?? 0), "user \(user)") }
+            for user in users {
+                #expect(try await b.getBalance(userID: user) == 200_000 - (spent[user] ?? 0), "user \(user)")
+            }
             #expect(try await b.getProduct(productID: product).stock == 10_000 - sold)
         }
     }
 
-    @Test("two processes' expiry sweeps expire each unpaid order once, racing PayOrder at the deadline: PAID or EXPIRED, stock and coupons back exactly once", arguments: StoreKind.available)
+    @Test(
+        "two processes' expiry sweeps expire each unpaid order once, racing PayOrder at the deadline: PAID or EXPIRED, stock and coupons back exactly once",
+        arguments: StoreKind.available
+    )
     func sweepsAgainstPayment(store: StoreKind) async throws {
-        try await withTwoServerProcesses(store: store, extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) { a, b, _ in
+        try await withTwoServerProcesses(store: store, extra: ["--pending-order-ttl", "2", "--expiry-sweep-ms", "5"]) {
+            a,
+            b,
+            _ in
             let product = try await a.createProduct(name: "timed", price: 500, initialStock: 1_000).id
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let campaign = try await a.createCouponCampaign(
-                name: "timed", kind: .fixed, amount: 100, totalQuantity: 100, validFromUnixMs: now - 60_000, validUntilUnixMs: now + 3_600_000)
+                name: "timed",
+                kind: .fixed,
+                amount: 100,
+                totalQuantity: 100,
+                validFromUnixMs: now - 60_000,
+                validUntilUnixMs: now + 3_600_000
+            )
             var orders: [(user: Int64, order: Int64, expiresAt: Int64, coupon: Int64, amount: Int64)] = []
             for index in 0..<60 {
                 let client = index % 2 == 0 ? a : b
@@ -107,7 +149,9 @@ struct CrossProcessOrderTests {
                         let at = order.expiresAt + Int64(index % 12) * 100 - 600  // 600 ms before to 500 ms after
                         let wait = at - Int64(Date().timeIntervalSince1970 * 1_000)
                         if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
-                        let result = await Self.outcome { try await (index % 2 == 0 ? b : a).payOrder(userID: order.user, orderID: order.order) }
+                        let result = await Self.outcome {
+                            try await (index % 2 == 0 ? b : a).payOrder(userID: order.user, orderID: order.order)
+                        }
                         if case .failure(let error) = result { #expect(error.reason == "ORDER_EXPIRED", "\(error)") }
                         return (index, (try? result.get()) != nil)
                     }
@@ -116,13 +160,17 @@ struct CrossProcessOrderTests {
             }
             // Every order ends PAID or EXPIRED; wait until the sweeps have moved the unpaid ones.
             try await waitUntil("no order is still pending") {
-                for order in placed where try await a.getOrder(orderID: order.order).status == .pendingPayment { return false }
+                for order in placed where try await a.getOrder(orderID: order.order).status == .pendingPayment {
+                    return false
+                }
                 return true
             }
             var sold: Int64 = 0
             for (index, order) in placed.enumerated() {
                 let final = try await b.getOrder(orderID: order.order)
-                let coupon = try #require(try await a.listUserCoupons(userID: order.user).first { $0.id == order.coupon })
+                let coupon = try #require(
+                    try await a.listUserCoupons(userID: order.user).first { $0.id == order.coupon }
+                )
                 if paid[index] == true {
                     #expect(final.status == .paid && coupon.state == .used, "order \(order.order)")
                     #expect(try await a.getBalance(userID: order.user) == 100_000 - order.amount)
@@ -132,18 +180,29 @@ struct CrossProcessOrderTests {
                     #expect(try await a.getBalance(userID: order.user) == 100_000)
                 }
             }
-            #expect(try await a.getProduct(productID: product).stock == 1_000 - sold, "expired orders' units came back exactly once")
+            #expect(
+                try await a.getProduct(productID: product).stock == 1_000 - sold,
+                "expired orders' units came back exactly once"
+            )
             let paidCount = paid.values.filter { $0 }.count
-            #expect(paidCount > 0 && paidCount < placed.count, "the race ran both ways: \(paidCount) of \(placed.count) paid")
+            #expect(
+                paidCount > 0 && paidCount < placed.count,
+                "the race ran both ways: \(paidCount) of \(placed.count) paid"
+            )
         }
     }
 
-    @Test("PlaceOrder and CheckoutCart raced with one idempotency key through two processes: one order per key, every answer names it", arguments: StoreKind.available)
+    @Test(
+        "PlaceOrder and CheckoutCart raced with one idempotency key through two processes: one order per key, every answer names it",
+        arguments: StoreKind.available
+    )
     func sameKeyAcrossProcesses(store: StoreKind) async throws {
         try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "keyed", price: 1_000, initialStock: 10_000).id
             var users: [Int64] = []
-            for index in 0..<20 { users.append(try await fundedUser(index % 2 == 0 ? a : b, 100_000, name: "k\(index)")) }
+            for index in 0..<20 {
+                users.append(try await fundedUser(index % 2 == 0 ? a : b, 100_000, name: "k\(index)"))
+            }
             for user in users { _ = try await b.addToCart(userID: user, productID: product, quantity: 3) }
             let fixedUsers = users
             let answers = try await withThrowingTaskGroup(of: (Int64, String, Int64, Bool).self) { group in
@@ -151,7 +210,11 @@ struct CrossProcessOrderTests {
                     for copy in 0..<6 {
                         let client = copy % 2 == 0 ? a : b
                         group.addTask {
-                            let order = try await client.placeOrder(userID: user, items: [(product, 2)], idempotencyKey: "order-\(user)")
+                            let order = try await client.placeOrder(
+                                userID: user,
+                                items: [(product, 2)],
+                                idempotencyKey: "order-\(user)"
+                            )
                             return (user, "place", order.order.id, order.replayed)
                         }
                         group.addTask {
@@ -168,7 +231,10 @@ struct CrossProcessOrderTests {
                     #expect(mine.count == 6 && Set(mine.map(\.2)).count == 1, "user \(user) \(kind): one order id")
                     #expect(mine.filter { !$0.3 }.count == 1, "user \(user) \(kind): one first answer, five replays")
                 }
-                #expect(try await a.getBalance(userID: user) == 100_000 - 5_000, "2 units ordered + 3 checked out, once each")
+                #expect(
+                    try await a.getBalance(userID: user) == 100_000 - 5_000,
+                    "2 units ordered + 3 checked out, once each"
+                )
                 #expect(try await b.getCart(userID: user).lines.isEmpty)
                 #expect(try await a.listOrders(userID: user).orders.count == 2)
             }

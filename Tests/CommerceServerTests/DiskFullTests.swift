@@ -1,7 +1,7 @@
 import CommerceClient
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Synchronization
 import Testing
 
@@ -13,7 +13,9 @@ import Testing
     .enabled(if: getuid() == 0, "mounting a size-limited tmpfs needs root")
 )
 struct DiskFullTests {
-    @Test("writes fail at once with UNAVAILABLE / STORAGE_FULL, reads answer, nothing acknowledged is lost, writes resume once space is freed")
+    @Test(
+        "writes fail at once with UNAVAILABLE / STORAGE_FULL, reads answer, nothing acknowledged is lost, writes resume once space is freed"
+    )
     func fillTheDiskUnderOrders() async throws {
         let mount = try SmallFilesystem(megabytes: 64)
         defer { mount.remove() }
@@ -21,7 +23,11 @@ struct DiskFullTests {
         // The events file lives on another filesystem: the relay delivers what the outbox kept.
         let events = temporaryDatabasePath() + ".events.jsonl"
         let server = try await ServerProcess.launch(database: database, extra: ["--events-file", events])
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+        let client = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, connections: 4),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         let product = try await client.createProduct(name: "disk", price: 1_000, initialStock: 1_000_000).id
         var funded: [Int64] = []
         for index in 0..<8 { funded.append(try await fundedUser(client, 1_000_000, name: "d\(index)")) }
@@ -42,7 +48,10 @@ struct DiskFullTests {
                             } catch let error as RPCError {
                                 ledger.record(.failure(error), took: ContinuousClock.now - started)
                             } catch {
-                                ledger.record(.failure(RPCError(code: .unknown, reason: "\(error)", message: "")), took: ContinuousClock.now - started)
+                                ledger.record(
+                                    .failure(RPCError(code: .unknown, reason: "\(error)", message: "")),
+                                    took: ContinuousClock.now - started
+                                )
                             }
                         }
                     }
@@ -76,7 +85,10 @@ struct DiskFullTests {
         let resumed = ledger.acknowledged.count > freedAt + 50
         stop.value.store(true, ordering: .relaxed)
         await load.value
-        #expect(resumed, "orders after the space was freed: \(ledger.acknowledged.count - freedAt) ok; refusals by then \(reasonsWhenFreed), now \(ledger.reasons); files: \(mount.usage())")
+        #expect(
+            resumed,
+            "orders after the space was freed: \(ledger.acknowledged.count - freedAt) ok; refusals by then \(reasonsWhenFreed), now \(ledger.reasons); files: \(mount.usage())"
+        )
         guard resumed else {
             await client.close()
             _ = await server.terminate()
@@ -97,7 +109,9 @@ struct DiskFullTests {
         // event reaches the platform once the relay can write its cursor again.
         let acknowledged = Set(ledger.acknowledged)
         var stored: Set<Int64> = []
-        for buyer in buyers { stored.formUnion(try await CrashTests.allOrders(client, buyer).filter { $0.status == .paid }.map(\.id)) }
+        for buyer in buyers {
+            stored.formUnion(try await CrashTests.allOrders(client, buyer).filter { $0.status == .paid }.map(\.id))
+        }
         #expect(stored == acknowledged, "stored \(stored.count), acknowledged \(acknowledged.count)")
         #expect(try await client.getProduct(productID: product).stock == 1_000_000 - Int64(acknowledged.count))
         var balances: Int64 = 0
@@ -119,9 +133,14 @@ struct SmallFilesystem {
     let path: String
 
     init(megabytes: Int) throws {
-        self.path = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-full-\(UUID().uuidString)").path
+        self.path =
+            FileManager.default.temporaryDirectory.appendingPathComponent("commerce-full-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
-        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", self.path], withErrors: true)
+        let mounted = try run(
+            "/bin/mount",
+            ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", self.path],
+            withErrors: true
+        )
         guard mounted.status == 0 else {
             try? FileManager.default.removeItem(atPath: self.path)
             throw TestSetupError(message: "mount tmpfs failed: \(mounted.output)")

@@ -8,7 +8,11 @@ import NIOPosix
 /// be stopped (connections refused) and started again on the same port.
 final class EventReceiver: Sendable {
     /// `hang`: read the request, record it in ``held``, and never answer.
-    enum Mode: Sendable, Equatable { case accept, fail, slow(milliseconds: Int64), hang }
+    enum Mode: Sendable, Equatable {
+        case accept, fail
+        case slow(milliseconds: Int64)
+        case hang
+    }
 
     private struct State {
         var mode: Mode = .accept
@@ -62,7 +66,10 @@ final class EventReceiver: Sendable {
     /// Closes the listener and every open connection: the platform is down.
     func stop() async {
         let (listener, children) = self.state.withLockedValue { state in
-            defer { state.channel = nil; state.children = [:] }
+            defer {
+                state.channel = nil
+                state.children = [:]
+            }
             return (state.channel, Array(state.children.values))
         }
         try? await listener?.close()
@@ -78,7 +85,9 @@ final class EventReceiver: Sendable {
         var events: [(id: String, json: String)] = []
         if head.headers.first(name: "content-type") == "application/x-ndjson" {
             let lines = body.split(separator: "\n").map(String.init)
-            guard body.hasSuffix("\n"), head.headers.first(name: "x-event-count") == "\(lines.count)" else { return .badRequest }
+            guard body.hasSuffix("\n"), head.headers.first(name: "x-event-count") == "\(lines.count)" else {
+                return .badRequest
+            }
             for line in lines {
                 let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
                 guard let id = object?["event_id"] as? String else { return .badRequest }
@@ -132,7 +141,10 @@ private final class ReceiverHandler: ChannelInboundHandler {
                 guard let status = receiver.receive(head: head, body: body) else { return }  // hang: no answer, ever
                 var headers = HTTPHeaders()
                 headers.add(name: "content-length", value: "0")
-                context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.write(
+                    Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                    promise: nil
+                )
                 context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
             }
         }

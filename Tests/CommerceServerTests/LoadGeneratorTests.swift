@@ -12,7 +12,11 @@ struct LoadGeneratorTests {
             throw TestSetupError(message: "no \(binary): run `swift build` before `swift test`")
         }
         let (status, output) = try await Task.detached {
-            try run(binary, ["--port", "\(port)", "--token", serviceToken, "--admin-token", adminToken, "--json", "--quiet"] + arguments)
+            try run(
+                binary,
+                ["--port", "\(port)", "--token", serviceToken, "--admin-token", adminToken, "--json", "--quiet"]
+                    + arguments
+            )
         }.value
         guard let report = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
             throw TestSetupError(message: "commerce-load printed no report (exit \(status)): \(output)")
@@ -21,19 +25,28 @@ struct LoadGeneratorTests {
     }
 
     static func int(_ report: [String: Any], _ key: String) -> Int { (report[key] as? NSNumber)?.intValue ?? -1 }
-    static func double(_ report: [String: Any], _ key: String) -> Double { (report[key] as? NSNumber)?.doubleValue ?? -1 }
+    static func double(_ report: [String: Any], _ key: String) -> Double {
+        (report[key] as? NSNumber)?.doubleValue ?? -1
+    }
 
     @Test("the headline rate counts successful calls: 10 units for 60 buyers is 10 ok and 50 failed, not 60 orders")
     func headlineCountsSuccesses() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
-        let (status, report) = try await Self.load(port: server.rpcPort, [
-            "--scenario", "hot-product", "--users", "60", "--stock", "10", "--requests", "60", "--concurrency", "8", "--warmup", "0",
-        ])
+        let (status, report) = try await Self.load(
+            port: server.rpcPort,
+            [
+                "--scenario", "hot-product", "--users", "60", "--stock", "10", "--requests", "60", "--concurrency", "8",
+                "--warmup", "0",
+            ]
+        )
         #expect(await server.terminate() == 0)
         #expect(status == 0)
         #expect(Self.int(report, "ok") == 10 && Self.int(report, "failed") == 50 && Self.int(report, "unknown") == 0)
         let seconds = Self.double(report, "seconds")
-        #expect(abs(Self.double(report, "rate_per_s") - 10 / seconds) < 0.01, "rate_per_s is the successful calls' rate")
+        #expect(
+            abs(Self.double(report, "rate_per_s") - 10 / seconds) < 0.01,
+            "rate_per_s is the successful calls' rate"
+        )
         let placeOrder = try #require((report["methods"] as? [String: Any])?["PlaceOrder"] as? [String: Any])
         #expect((placeOrder["errors"] as? [String: Int]) == ["FAILED_PRECONDITION/OUT_OF_STOCK": 50])
         #expect(report["invariants"] as? String == "hold")
@@ -43,9 +56,13 @@ struct LoadGeneratorTests {
     func ordersTopUpBalances() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
         // 2 buyers with 1,000,000 each buy 1,000 units at 1,000: refused after 2,000 orders without top-ups.
-        let (status, report) = try await Self.load(port: server.rpcPort, [
-            "--scenario", "order", "--users", "2", "--requests", "3000", "--concurrency", "8", "--connections", "2", "--warmup", "0",
-        ])
+        let (status, report) = try await Self.load(
+            port: server.rpcPort,
+            [
+                "--scenario", "order", "--users", "2", "--requests", "3000", "--concurrency", "8", "--connections", "2",
+                "--warmup", "0",
+            ]
+        )
         #expect(await server.terminate() == 0)
         #expect(status == 0)
         #expect(Self.int(report, "top_ups") >= 1)
@@ -56,9 +73,12 @@ struct LoadGeneratorTests {
     @Test("a server killed mid-run: the report still comes, with calls acknowledged, failed and unknown; exit 4")
     func serverDiesMidRun() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
-        async let outcome = Self.load(port: server.rpcPort, [
-            "--scenario", "order", "--users", "20", "--duration", "3", "--concurrency", "8", "--warmup", "0",
-        ])
+        async let outcome = Self.load(
+            port: server.rpcPort,
+            [
+                "--scenario", "order", "--users", "20", "--duration", "3", "--concurrency", "8", "--warmup", "0",
+            ]
+        )
         try await Task.sleep(for: .seconds(1.5))
         await server.kill()
         let (status, report) = try await outcome
@@ -72,9 +92,12 @@ struct LoadGeneratorTests {
     func frozenServerEndsOnTime() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
         let started = ContinuousClock.now
-        async let outcome = Self.load(port: server.rpcPort, [
-            "--scenario", "get-balance", "--duration", "4", "--drain", "1", "--concurrency", "4", "--warmup", "0",
-        ])
+        async let outcome = Self.load(
+            port: server.rpcPort,
+            [
+                "--scenario", "get-balance", "--duration", "4", "--drain", "1", "--concurrency", "4", "--warmup", "0",
+            ]
+        )
         try await Task.sleep(for: .seconds(2))
         _ = Foundation.kill(server.pid, SIGSTOP)
         let (status, report) = try await outcome
@@ -88,13 +111,19 @@ struct LoadGeneratorTests {
         #expect(Self.int(report, "ok") > 0)
     }
 
-    @Test("an open loop faster than the server: planned against started, late and not started calls, and it stops on time")
+    @Test(
+        "an open loop faster than the server: planned against started, late and not started calls, and it stops on time"
+    )
     func openLoopReportsShortfall() async throws {
         let server = try await ServerProcess.launch(database: temporaryDatabasePath())
         let started = ContinuousClock.now
-        let (status, report) = try await Self.load(port: server.rpcPort, [
-            "--scenario", "get-balance", "--rate", "1000000", "--duration", "2", "--concurrency", "16", "--warmup", "0",
-        ])
+        let (status, report) = try await Self.load(
+            port: server.rpcPort,
+            [
+                "--scenario", "get-balance", "--rate", "1000000", "--duration", "2", "--concurrency", "16", "--warmup",
+                "0",
+            ]
+        )
         let took = ContinuousClock.now - started
         #expect(await server.terminate() == 0)
         #expect(status == 0)

@@ -1,19 +1,25 @@
 import CommerceClient
-import FrameRPC
-import FrameRPCClient
 import CommerceDomain
 import CommerceSQLite
 import Foundation
+import FrameRPC
+import FrameRPCClient
 import Synchronization
 import Testing
 
 @Suite("Two server processes on one SQLite file", .timeLimit(.minutes(5)))
 struct MultiProcessTests {
-    @Test("racing charges through two commerce-server processes stay exact: a key repeated across both charges once; audit clean", arguments: StoreKind.available)
+    @Test(
+        "racing charges through two commerce-server processes stay exact: a key repeated across both charges once; audit clean",
+        arguments: StoreKind.available
+    )
     func twoProcesses(store: StoreKind) async throws {
         try await withTwoServerProcesses(store: store) { a, b, first in
             let user = try await a.createUser(name: "shared")
-            #expect(try await b.getUser(userID: user.id).name == "shared", "the second process sees the first one's user")
+            #expect(
+                try await b.getUser(userID: user.id).name == "shared",
+                "the second process sees the first one's user"
+            )
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<600 {
                     let client = index % 2 == 0 ? a : b
@@ -21,7 +27,11 @@ struct MultiProcessTests {
                         do {
                             // 5 keys repeat across both processes: they must charge once each.
                             let key = index < 100 ? "dup-\(index % 5)" : "k-\(index)"
-                            let receipt = try await client.chargeBalance(userID: user.id, amount: 1_000, idempotencyKey: key)
+                            let receipt = try await client.chargeBalance(
+                                userID: user.id,
+                                amount: 1_000,
+                                idempotencyKey: key
+                            )
                             return "\(receipt.replayed ? "REPLAYED" : "OK") \(key) \(receipt.entryID)"
                         } catch let error as RPCError {
                             return error.reason
@@ -33,15 +43,27 @@ struct MultiProcessTests {
             // 5 distinct duplicate keys + 500 unique keys = 505 charges of 1,000: well under the
             // 1,000,000 ceiling, so a double charge shows in the balance instead of being refused.
             let parsed = outcomes.map { $0.split(separator: " ").map(String.init) }
-            #expect(parsed.allSatisfy { $0.count == 3 }, "every call succeeded: \(outcomes.filter { !$0.hasPrefix("OK") && !$0.hasPrefix("REPLAYED") })")
+            #expect(
+                parsed.allSatisfy { $0.count == 3 },
+                "every call succeeded: \(outcomes.filter { !$0.hasPrefix("OK") && !$0.hasPrefix("REPLAYED") })"
+            )
             #expect(parsed.filter { $0.first == "OK" }.count == 505)
             #expect(parsed.filter { $0.first == "REPLAYED" }.count == 95)
-            let entriesByKey = Dictionary(grouping: parsed.filter { $0.count == 3 }, by: { $0[1] }).mapValues { Set($0.map { $0[2] }) }
-            #expect(entriesByKey.count == 505 && entriesByKey.values.allSatisfy { $0.count == 1 }, "every copy of a key answers with the one entry")
+            let entriesByKey = Dictionary(grouping: parsed.filter { $0.count == 3 }, by: { $0[1] }).mapValues {
+                Set($0.map { $0[2] })
+            }
+            #expect(
+                entriesByKey.count == 505 && entriesByKey.values.allSatisfy { $0.count == 1 },
+                "every copy of a key answers with the one entry"
+            )
             #expect(try await a.getBalance(userID: user.id) == 505_000)
             #expect(try await b.getBalance(userID: user.id) == 505_000)
             let firstPage = try await a.listBalanceHistory(userID: user.id, pageSize: 500)
-            let secondPage = try await a.listBalanceHistory(userID: user.id, pageSize: 500, pageToken: firstPage.nextPageToken)
+            let secondPage = try await a.listBalanceHistory(
+                userID: user.id,
+                pageSize: 500,
+                pageToken: firstPage.nextPageToken
+            )
             #expect(firstPage.entries.count + secondPage.entries.count == 505 && secondPage.nextPageToken.isEmpty)
 
             // Prometheus text from one of the processes counts its calls.
@@ -50,19 +72,27 @@ struct MultiProcessTests {
         }
     }
 
-    @Test("two commerce-server processes running the order race on one file: exactly the stock is sold", arguments: StoreKind.available)
+    @Test(
+        "two commerce-server processes running the order race on one file: exactly the stock is sold",
+        arguments: StoreKind.available
+    )
     func twoProcessOrderRace(store: StoreKind) async throws {
         try await withTwoServerProcesses(store: store) { a, b, _ in
             let product = try await a.createProduct(name: "limited", price: 2_000, initialStock: 100)
             var funded: [Int64] = []
-            for index in 0..<100 { funded.append(try await fundedUser(index % 2 == 0 ? a : b, 20_000, name: "p\(index)")) }
+            for index in 0..<100 {
+                funded.append(try await fundedUser(index % 2 == 0 ? a : b, 20_000, name: "p\(index)"))
+            }
             let users = funded
             let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<600 {
                     let client = index % 2 == 0 ? a : b
                     group.addTask {
                         do {
-                            _ = try await client.placeOrder(userID: users[index % users.count], items: [(product.id, 1)])
+                            _ = try await client.placeOrder(
+                                userID: users[index % users.count],
+                                items: [(product.id, 1)]
+                            )
                             return "OK"
                         } catch let error as RPCError { return error.reason }
                     }
@@ -77,13 +107,19 @@ struct MultiProcessTests {
         }
     }
 
-    @Test("SIGTERM on a server process with calls in flight: some answered during the drain, the rest refused; every answered charge stored, nothing unanswered stored; exit 0")
+    @Test(
+        "SIGTERM on a server process with calls in flight: some answered during the drain, the rest refused; every answered charge stored, nothing unanswered stored; exit 0"
+    )
     func drainUnderLoad() async throws {
         let database = temporaryDatabasePath()
         #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
         let server = try await ServerProcess.launch(database: database)
-        let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 4, maxAttempts: 1), token: serviceToken)
-        let workers = 64, callsPerWorker = 300
+        let client = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, connections: 4, maxAttempts: 1),
+            token: serviceToken
+        )
+        let workers = 64
+        let callsPerWorker = 300
         var created: [Int64] = []
         for index in 0..<workers { created.append(try await client.createUser(name: "drain \(index)").id) }
         let users = created
@@ -118,7 +154,10 @@ struct MultiProcessTests {
         #expect(tally.answeredAfterSignal > 0, "calls in flight at SIGTERM were answered during the drain")
         #expect(answered < workers * callsPerWorker, "the shutdown cut the load short")
         let refusals = Set(perUser.flatMap(\.2))
-        #expect(refusals.allSatisfy { $0.hasPrefix("UNAVAILABLE/") }, "a refused call is UNAVAILABLE, never lost or INTERNAL: \(refusals)")
+        #expect(
+            refusals.allSatisfy { $0.hasPrefix("UNAVAILABLE/") },
+            "a refused call is UNAVAILABLE, never lost or INTERNAL: \(refusals)"
+        )
         await client.close()
 
         // The file, read after the process is gone: each user's balance is exactly what was answered.
@@ -129,17 +168,25 @@ struct MultiProcessTests {
         #expect(try store.audit().isEmpty)
     }
 
-    @Test("two databases in one folder each get their own default events file, named after the database; `--metrics-port -1` (space form) disables metrics")
+    @Test(
+        "two databases in one folder each get their own default events file, named after the database; `--metrics-port -1` (space form) disables metrics"
+    )
     func eventsFilePerDatabase() async throws {
         let first = temporaryDatabasePath()
         let folder = (first as NSString).deletingLastPathComponent
         let second = folder + "/other.sqlite"
-        for database in [first, second] { #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0) }
+        for database in [first, second] {
+            #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
+        }
         let a = try await ServerProcess.launch(database: first, metricsPort: "-1")
         let b = try await ServerProcess.launch(database: second, metricsPort: "-1")
         #expect(a.metricsPort == -1 && b.metricsPort == -1, "no metrics listener")
         for (server, orders) in [(a, 1), (b, 2)] {
-            let client = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, connections: 1), token: serviceToken, adminToken: adminToken)
+            let client = CommerceClient(
+                configuration: ClientConfiguration(port: server.rpcPort, connections: 1),
+                token: serviceToken,
+                adminToken: adminToken
+            )
             let buyer = try await fundedUser(client, 10_000)
             let product = try await client.createProduct(name: "p", price: 1_000, initialStock: 5)
             for _ in 0..<orders { _ = try await client.placeOrder(userID: buyer, items: [(product.id, 1)]) }
@@ -149,7 +196,9 @@ struct MultiProcessTests {
             ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "").split(separator: "\n").count
         }
         let deadline = ContinuousClock.now + .seconds(30)
-        while (lines("commerce.events.jsonl") != 1 || lines("other.events.jsonl") != 2) && ContinuousClock.now < deadline {
+        while (lines("commerce.events.jsonl") != 1 || lines("other.events.jsonl") != 2)
+            && ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(lines("commerce.events.jsonl") == 1 && lines("other.events.jsonl") == 2)

@@ -1,8 +1,8 @@
 import CommerceClient
 import CommerceProto
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Testing
 
 /// Outcome counts by reason ("OK" for success).
@@ -10,7 +10,10 @@ func tally(_ outcomes: [String]) -> [String: Int] { outcomes.reduce(into: [:]) {
 
 @Suite("Orders and coupons under concurrency", .serialized, .timeLimit(.minutes(5)))
 struct OrderRaceTests {
-    @Test("1,000 concurrent PlaceOrder on a product with stock 100: exactly 100 succeed, the rest OUT_OF_STOCK; balances exact", arguments: StoreKind.available)
+    @Test(
+        "1,000 concurrent PlaceOrder on a product with stock 100: exactly 100 succeed, the rest OUT_OF_STOCK; balances exact",
+        arguments: StoreKind.available
+    )
     func hotProduct(store: StoreKind) async throws {
         try await withCommerceServer(store: store, connections: 4) { server, client in
             let product = try await client.createProduct(name: "flash sneakers", price: 1_000, initialStock: 100)
@@ -45,14 +48,25 @@ struct OrderRaceTests {
         }
     }
 
-    @Test("10,000 racing IssueCoupon for 100 coupons issue exactly 100, to 100 distinct users", arguments: StoreKind.available)
+    @Test(
+        "10,000 racing IssueCoupon for 100 coupons issue exactly 100, to 100 distinct users",
+        arguments: StoreKind.available
+    )
     func flashCrowd(store: StoreKind) async throws {
         // 10,000 calls at once are above the server's default admission bound (writes may take 6,144
         // of 8,192 slots): this test races the store, so it admits them all. Admission has its own tests.
-        try await withCommerceServer(store: store, connections: 4, configure: { $0.rpc.maxCallsInFlight = 16_384 }) { server, client in
+        try await withCommerceServer(store: store, connections: 4, configure: { $0.rpc.maxCallsInFlight = 16_384 }) {
+            server,
+            client in
             let now = nowMillis()
             let campaign = try await client.createCouponCampaign(
-                name: "first 100", kind: .fixed, amount: 5_000, totalQuantity: 100, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+                name: "first 100",
+                kind: .fixed,
+                amount: 5_000,
+                totalQuantity: 100,
+                validFromUnixMs: now - 1_000,
+                validUntilUnixMs: now + 3_600_000
+            )
             let users = try await withThrowingTaskGroup(of: Int64.self) { group in
                 for index in 0..<1_000 { group.addTask { try await client.createUser(name: "fan \(index)").id } }
                 return try await group.reduce(into: [Int64]()) { $0.append($1) }
@@ -74,7 +88,10 @@ struct OrderRaceTests {
             let winners = outcomes.filter { $0.0 == "OK" }.map(\.1)
             #expect(winners.count == 100)
             #expect(Set(winners).count == 100, "no user got two")
-            #expect(Set(outcomes.map(\.0)).isSubset(of: ["OK", "COUPON_SOLD_OUT", "COUPON_ALREADY_ISSUED"]), "\(tally(outcomes.map(\.0)))")
+            #expect(
+                Set(outcomes.map(\.0)).isSubset(of: ["OK", "COUPON_SOLD_OUT", "COUPON_ALREADY_ISSUED"]),
+                "\(tally(outcomes.map(\.0)))"
+            )
             var held = 0
             for user in Set(users) { held += try await client.listUserCoupons(userID: user).count }
             #expect(held == 100)
@@ -84,7 +101,8 @@ struct OrderRaceTests {
             for index in 0..<500 {
                 // A holder is told it holds one (that refusal comes first), everyone else that none are left.
                 let (code, reason): (StatusCode, String) =
-                    holders.contains(users[index]) ? (.alreadyExists, "COUPON_ALREADY_ISSUED") : (.failedPrecondition, "COUPON_SOLD_OUT")
+                    holders.contains(users[index])
+                    ? (.alreadyExists, "COUPON_ALREADY_ISSUED") : (.failedPrecondition, "COUPON_SOLD_OUT")
                 await expectRPCError(code, reason) {
                     try await clients[index % clients.count].issueCoupon(userID: users[index], campaignID: campaign.id)
                 }
@@ -95,7 +113,10 @@ struct OrderRaceTests {
         }
     }
 
-    @Test("one user firing orders and charges at once from many connections ends at the exact balance", arguments: StoreKind.available)
+    @Test(
+        "one user firing orders and charges at once from many connections ends at the exact balance",
+        arguments: StoreKind.available
+    )
     func ordersAndCharges(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, client in
             // Amounts that cannot cancel out: every order (10 won) together is less than one charge
@@ -127,7 +148,10 @@ struct OrderRaceTests {
         }
     }
 
-    @Test("orders over overlapping products in opposite orders: no deadlock, all answered, stock exact", arguments: StoreKind.available)
+    @Test(
+        "orders over overlapping products in opposite orders: no deadlock, all answered, stock exact",
+        arguments: StoreKind.available
+    )
     func oppositeOrders(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, client in
             let products = [

@@ -1,12 +1,12 @@
 import CommerceClient
+import CommercePostgres
 import CommerceProto
 import CommerceSQLite
-import CommercePostgres
 import CommerceServerRuntime
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import Synchronization
 import Testing
 
@@ -18,13 +18,16 @@ struct OwnPostgres {
     var script: String { packageRoot.appendingPathComponent("scripts/postgres.sh").path }
 
     init() {
-        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-pg-\(UUID().uuidString)").path
+        self.directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("commerce-pg-\(UUID().uuidString)").path
         self.port = 40_000 + Int.random(in: 0..<9_000)
     }
 
     func start() async throws {
         let status = try await self.script(["start", self.directory, "\(self.port)"])
-        guard status == 0 else { throw TestSetupError(message: "could not start PostgreSQL (exit \(status)), see \(self.directory)") }
+        guard status == 0 else {
+            throw TestSetupError(message: "could not start PostgreSQL (exit \(status)), see \(self.directory)")
+        }
     }
 
     func stop() async throws {
@@ -76,18 +79,33 @@ struct OwnPostgres {
 
 }
 
-@Suite("PostgreSQL restarted under load", .serialized, .timeLimit(.minutes(5)), .enabled(if: StoreKind.postgresServer != nil))
+@Suite(
+    "PostgreSQL restarted under load",
+    .serialized,
+    .timeLimit(.minutes(5)),
+    .enabled(if: StoreKind.postgresServer != nil)
+)
 struct PostgresRestartTests {
-    @Test("while PostgreSQL is down calls fail UNAVAILABLE / STORAGE_UNAVAILABLE; the server reconnects by itself; no acknowledged order is lost; audit clean")
+    @Test(
+        "while PostgreSQL is down calls fail UNAVAILABLE / STORAGE_UNAVAILABLE; the server reconnects by itself; no acknowledged order is lost; audit clean"
+    )
     func restartUnderLoad() async throws {
         let postgres = OwnPostgres()
         defer { postgres.removeNow() }
         try await postgres.start()
-        var configuration = CommerceServerConfiguration(rpc: ServerConfiguration(host: "127.0.0.1", port: 0), store: StoreConfiguration(path: "unused"), auth: testAuth,
-                                                        adminToken: adminToken)
+        var configuration = CommerceServerConfiguration(
+            rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
+            store: StoreConfiguration(path: "unused"),
+            auth: testAuth,
+            adminToken: adminToken
+        )
         configuration.postgres = PostgresStoreConfiguration(url: postgres.url)
         let server = try await CommerceServer.start(configuration)
-        let client = CommerceClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4), token: serviceToken, adminToken: adminToken)
+        let client = CommerceClient(
+            configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 4),
+            token: serviceToken,
+            adminToken: adminToken
+        )
         let product = try await client.createProduct(name: "restocked often", price: 100, initialStock: 1_000_000)
         var buyers: [Int64] = []
         for index in 0..<8 { buyers.append(try await fundedUser(client, 1_000_000, name: "buyer \(index)")) }
@@ -99,8 +117,12 @@ struct PostgresRestartTests {
                 for buyer in buyers {
                     group.addTask {
                         do {
-                            let receipt = try await client.placeOrder(userID: buyer, items: [(product.id, 1)], idempotencyKey: "\(buyer)-\(round)",
-                                                                      options: options)
+                            let receipt = try await client.placeOrder(
+                                userID: buyer,
+                                items: [(product.id, 1)],
+                                idempotencyKey: "\(buyer)-\(round)",
+                                options: options
+                            )
                             return (receipt.order.id, nil)
                         } catch let error as RPCError {
                             return (nil, "\(error.code.name) \(error.reason)")
@@ -150,7 +172,9 @@ struct PostgresRestartTests {
         #expect(servedAgain, "every buyer served again after the restart")
         // Every acknowledged order is there, paid; the ledgers add up.
         for order in acknowledged {
-            #expect(try await client.getOrder(orderID: order, options: CallOptions(timeout: .seconds(10))).status == .paid)
+            #expect(
+                try await client.getOrder(orderID: order, options: CallOptions(timeout: .seconds(10))).status == .paid
+            )
         }
         #expect(try await server.store.checkInvariants().isEmpty)
         await client.close()

@@ -26,18 +26,31 @@ struct ProductAndAdminTests {
             let product = try await client.createProduct(name: "Lamp", price: 32_000, initialStock: 1)
             await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.getProduct(productID: 777_777) }
             await expectRPCError(.invalidArgument, "INVALID_PRODUCT_ID") { try await client.getProduct(productID: 0) }
-            await expectRPCError(.invalidArgument, "INVALID_PRICE") { try await client.createProduct(name: "x", price: 0, initialStock: 1) }
-            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.createProduct(name: "x", price: 10, initialStock: -1) }
-            await expectRPCError(.invalidArgument, "INVALID_NAME") { try await client.createProduct(name: "", price: 10, initialStock: 1) }
-            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") { try await client.restock(productID: product.id, quantity: 0) }
-            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") { try await client.restock(productID: 777_777, quantity: 1) }
+            await expectRPCError(.invalidArgument, "INVALID_PRICE") {
+                try await client.createProduct(name: "x", price: 0, initialStock: 1)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") {
+                try await client.createProduct(name: "x", price: 10, initialStock: -1)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_NAME") {
+                try await client.createProduct(name: "", price: 10, initialStock: 1)
+            }
+            await expectRPCError(.invalidArgument, "INVALID_QUANTITY") {
+                try await client.restock(productID: product.id, quantity: 0)
+            }
+            await expectRPCError(.notFound, "PRODUCT_NOT_FOUND") {
+                try await client.restock(productID: 777_777, quantity: 1)
+            }
             await expectRPCError(.failedPrecondition, "STOCK_LIMIT_EXCEEDED") {
                 try await client.restock(productID: product.id, quantity: 1_000_000_000)
             }
         }
     }
 
-    @Test("admin calls need the right token: missing is MISSING_CREDENTIALS, wrong is INVALID_CREDENTIALS", arguments: StoreKind.available)
+    @Test(
+        "admin calls need the right token: missing is MISSING_CREDENTIALS, wrong is INVALID_CREDENTIALS",
+        arguments: StoreKind.available
+    )
     func adminToken(store: StoreKind) async throws {
         try await withCommerceServer(store: store) { server, _ in
             let anonymous = CommerceClient(port: server.port)
@@ -53,7 +66,10 @@ struct ProductAndAdminTests {
         }
     }
 
-    @Test("a server with --auth off and no admin token refuses admin calls with ADMIN_DISABLED", arguments: StoreKind.available)
+    @Test(
+        "a server with --auth off and no admin token refuses admin calls with ADMIN_DISABLED",
+        arguments: StoreKind.available
+    )
     func adminDisabled(store: StoreKind) async throws {
         try await withCommerceServer(store: store, adminToken: nil, configure: { $0.auth = .off }) { server, _ in
             let client = CommerceClient(port: server.port, adminToken: "anything")

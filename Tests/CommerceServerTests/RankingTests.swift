@@ -1,11 +1,11 @@
 import CommerceClient
 import CommerceDomain
 import CommerceProto
-import CommerceServerRuntime
 import CommerceSQLite
+import CommerceServerRuntime
 import CommerceUseCases
-import FrameRPC
 import Foundation
+import FrameRPC
 import Testing
 
 /// Best sellers as shops count them: by units or by orders, over rolling or completed days of the
@@ -17,12 +17,17 @@ struct RankingTests {
     /// Midnight starting 2026-06-16 in Seoul (15:00 UTC the day before).
     static let midnight: Int64 = 1_781_535_600_000
 
-    @Test("the Seoul calendar: days begin at 15:00 UTC; zones with clock changes begin their days at the first instant that belongs to them")
+    @Test(
+        "the Seoul calendar: days begin at 15:00 UTC; zones with clock changes begin their days at the first instant that belongs to them"
+    )
     func calendars() throws {
         let seoul = ShopCalendar.seoul
         let june16 = seoul.day(containing: Self.midnight)
         #expect(seoul.day(containing: Self.midnight - 1) == june16.adding(days: -1))
-        #expect(seoul.start(of: june16) == Self.midnight && seoul.start(of: june16.adding(days: 1)) == Self.midnight + 24 * Self.hour)
+        #expect(
+            seoul.start(of: june16) == Self.midnight
+                && seoul.start(of: june16.adding(days: 1)) == Self.midnight + 24 * Self.hour
+        )
         #expect(ShopCalendar.utc.day(containing: Self.midnight) == SalesDay(containing: Self.midnight))
         // New York: 2026-03-08 has 23 hours, 2026-11-01 has 25.
         let newYork = try #require(ShopCalendar(timeZone: "America/New_York"))
@@ -38,14 +43,18 @@ struct RankingTests {
         #expect(ShopCalendar(timeZone: "Mars/Olympus_Mons") == nil)
     }
 
-    @Test("the day of an instant is Foundation's local date, for instants in any order over 12 years", arguments: ["Asia/Seoul", "America/New_York", "Australia/Lord_Howe", "UTC"])
+    @Test(
+        "the day of an instant is Foundation's local date, for instants in any order over 12 years",
+        arguments: ["Asia/Seoul", "America/New_York", "Australia/Lord_Howe", "UTC"]
+    )
     func daysMatchFoundation(zone: String) throws {
         let calendar = try #require(ShopCalendar(timeZone: zone))
         var gregorian = Calendar(identifier: .gregorian)
         gregorian.timeZone = try #require(TimeZone(identifier: zone))
         let epoch = try #require(DateComponents(calendar: gregorian, year: 1970, month: 1, day: 1).date)
         var generator = SystemRandomNumberGenerator()
-        var instants = (0..<1_500).map { _ in Int64.random(in: 1_500_000_000_000...1_880_000_000_000, using: &generator) }
+        var instants = (0..<1_500).map { _ in Int64.random(in: 1_500_000_000_000...1_880_000_000_000, using: &generator)
+        }
         instants += instants.prefix(200).map { $0 + 1 }  // neighbours, so cached spans are hit too
         instants.shuffle()
         for instant in instants {
@@ -54,11 +63,17 @@ struct RankingTests {
             let midnight = try #require(gregorian.date(from: local))
             let expected = try #require(gregorian.dateComponents([.day], from: epoch, to: midnight).day)
             #expect(calendar.day(containing: instant).rawValue == Int64(expected), "\(zone) at \(instant)")
-            #expect(calendar.start(of: calendar.day(containing: instant)) == Int64(gregorian.startOfDay(for: date).timeIntervalSince1970 * 1_000))
+            #expect(
+                calendar.start(of: calendar.day(containing: instant))
+                    == Int64(gregorian.startOfDay(for: date).timeIntervalSince1970 * 1_000)
+            )
         }
     }
 
-    @Test("across a midnight: rolling windows move at once, completed days come from the midnight snapshot and hold all day; units and orders rank differently; a refund subtracts from both counts", arguments: StoreKind.available)
+    @Test(
+        "across a midnight: rolling windows move at once, completed days come from the midnight snapshot and hold all day; units and orders rank differently; a refund subtracts from both counts",
+        arguments: StoreKind.available
+    )
     func acrossMidnight(store: StoreKind) async throws {
         let clock = TestClock()
         clock.set(to: Self.midnight - 30_000)  // 23:59:30 on 2026-06-15 in Seoul
@@ -86,10 +101,19 @@ struct RankingTests {
             #expect(top.windowStartUnixMs == Self.midnight && top.windowEndUnixMs == Self.midnight + 24 * Self.hour)
 
             let completed = try await client.topProducts(days: 1, window: .completedDays)
-            #expect(completed.products.map(\.name) == ["bulk", "popular"] && completed.products.map(\.quantitySold) == [6, 5])
-            #expect(completed.windowStartUnixMs == Self.midnight - 24 * Self.hour && completed.windowEndUnixMs == Self.midnight)
+            #expect(
+                completed.products.map(\.name) == ["bulk", "popular"]
+                    && completed.products.map(\.quantitySold) == [6, 5]
+            )
+            #expect(
+                completed.windowStartUnixMs == Self.midnight - 24 * Self.hour
+                    && completed.windowEndUnixMs == Self.midnight
+            )
             let completedByOrders = try await client.topProducts(days: 1, rankBy: .orders, window: .completedDays)
-            #expect(completedByOrders.products.map(\.name) == ["popular", "bulk"] && completedByOrders.products.map(\.orderCount) == [4, 2])
+            #expect(
+                completedByOrders.products.map(\.name) == ["popular", "bulk"]
+                    && completedByOrders.products.map(\.orderCount) == [4, 2]
+            )
 
             // A refund after midnight of an order paid on June 15 leaves June 15's rollups at once…
             _ = try await client.cancelOrder(userID: buyer, orderID: refunded)
@@ -108,18 +132,27 @@ struct RankingTests {
                 try await server.store.rankingSnapshot(today: june17, days: 1, rankBy: .units, limit: 5) != nil
             }
             let twoDays = try await client.topProducts(days: 2, window: .completedDays)
-            #expect(twoDays.products.map(\.name) == ["late", "bulk", "popular"] && twoDays.products.map(\.quantitySold) == [9, 5, 3])
+            #expect(
+                twoDays.products.map(\.name) == ["late", "bulk", "popular"]
+                    && twoDays.products.map(\.quantitySold) == [9, 5, 3]
+            )
             #expect(twoDays.products.map(\.orderCount) == [1, 1, 3])
             let byOrders = try await client.topProducts(days: 2, rankBy: .orders, window: .completedDays)
             #expect(byOrders.products.map(\.name) == ["popular", "late", "bulk"], "orders 3, 1, 1; ties by units")
             #expect(try await server.store.checkInvariants().isEmpty)
 
-            await expectRPCError(.invalidArgument, "INVALID_RANK_BY") { try await client.topProducts(rankBy: .UNRECOGNIZED(7)) }
-            await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") { try await client.topProducts(window: .UNRECOGNIZED(3)) }
+            await expectRPCError(.invalidArgument, "INVALID_RANK_BY") {
+                try await client.topProducts(rankBy: .UNRECOGNIZED(7))
+            }
+            await expectRPCError(.invalidArgument, "INVALID_RANKING_WINDOW") {
+                try await client.topProducts(window: .UNRECOGNIZED(3))
+            }
         }
     }
 
-    @Test("across a time-zone offset: the same sales fall on other days in UTC; a database refuses another zone until `migrate --time-zone` re-counts it")
+    @Test(
+        "across a time-zone offset: the same sales fall on other days in UTC; a database refuses another zone until `migrate --time-zone` re-counts it"
+    )
     func acrossTimeZones() async throws {
         let clock = TestClock()
         let path = temporaryDatabasePath()
@@ -142,7 +175,9 @@ struct RankingTests {
         _ = try SQLiteStore(recount)  // what `commerce-server migrate --time-zone UTC` does
         try await withCommerceServer(clock: clock, rankingCache: 0, configure: { $0.store = utc }) { server, client in
             let utcToday = try await client.topProducts(days: 1)
-            #expect(utcToday.products.map(\.name) == ["early", "later"] && utcToday.products.map(\.quantitySold) == [4, 2])
+            #expect(
+                utcToday.products.map(\.name) == ["early", "later"] && utcToday.products.map(\.quantitySold) == [4, 2]
+            )
             #expect(utcToday.windowStartUnixMs % 86_400_000 == 0)
             #expect(try await server.store.checkInvariants().isEmpty)
         }
@@ -151,7 +186,10 @@ struct RankingTests {
 
 /// Polls `condition` every 20 ms until it holds, for up to `timeout` (a bound for a hung test, not a timing claim).
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool
+    _ what: String,
+    timeout: Duration = .seconds(60),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

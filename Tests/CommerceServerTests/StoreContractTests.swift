@@ -7,7 +7,11 @@ import Testing
 
 /// A fresh store of `kind` (a new SQLite file, or a new database on the test's PostgreSQL server),
 /// closed and removed afterwards.
-func withStore<T>(_ kind: StoreKind, calendar: ShopCalendar = .seoul, _ body: (any ServedStore) async throws -> T) async throws -> T {
+func withStore<T>(
+    _ kind: StoreKind,
+    calendar: ShopCalendar = .seoul,
+    _ body: (any ServedStore) async throws -> T
+) async throws -> T {
     let (store, cleanup) = try await openStore(kind, calendar: calendar)
     do {
         let result = try await body(store)
@@ -22,13 +26,23 @@ func withStore<T>(_ kind: StoreKind, calendar: ShopCalendar = .seoul, _ body: (a
 }
 
 /// A new store of `kind`, and what removes its database once it is closed.
-func openStore(_ kind: StoreKind, calendar: ShopCalendar = .seoul) async throws -> (any ServedStore, @Sendable () -> Void) {
+func openStore(
+    _ kind: StoreKind,
+    calendar: ShopCalendar = .seoul
+) async throws -> (any ServedStore, @Sendable () -> Void) {
     switch kind {
     case .sqlite:
-        return (try SQLiteStore(StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal, calendar: calendar)), {})
+        return (
+            try SQLiteStore(
+                StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal, calendar: calendar)
+            ), {}
+        )
     case .postgres:
         let url = try temporaryPostgresDatabase()
-        return (try await PostgresStore.open(PostgresStoreConfiguration(url: url, calendar: calendar)), { dropPostgresDatabase(url) })
+        return (
+            try await PostgresStore.open(PostgresStoreConfiguration(url: url, calendar: calendar)),
+            { dropPostgresDatabase(url) }
+        )
     }
 }
 
@@ -49,8 +63,15 @@ func tamper(_ store: any ServedStore, _ sql: String) async throws {
 /// PostgreSQL's lanes — have their own tests.)
 @Suite("Store contract, on SQLite and on PostgreSQL", .serialized, .timeLimit(.minutes(5)))
 struct StoreContractTests {
-    func charge(_ store: any ServedStore, _ user: UserID, _ amount: Won, key: String? = nil) async throws -> ChargeReceipt {
-        try await store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1)).value
+    func charge(
+        _ store: any ServedStore,
+        _ user: UserID,
+        _ amount: Won,
+        key: String? = nil
+    ) async throws -> ChargeReceipt {
+        try await store.charge(
+            ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1)
+        ).value
     }
 
     func reason(_ body: () async throws -> Void) async -> CommerceError.Reason? {
@@ -65,7 +86,10 @@ struct StoreContractTests {
         }
     }
 
-    @Test("charges: balance and one history entry; the ceiling guarded; unknown users; idempotency keys per user", arguments: StoreKind.available)
+    @Test(
+        "charges: balance and one history entry; the ceiling guarded; unknown users; idempotency keys per user",
+        arguments: StoreKind.available
+    )
     func charges(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let user = try await store.createUser(name: "a", at: 1).value
@@ -73,7 +97,10 @@ struct StoreContractTests {
             #expect(first.balance == 3_000 && !first.replayed)
             let again = try await self.charge(store, user.id, 3_000, key: "k")
             #expect(again.replayed && again.entryID == first.entryID && again.balance == 3_000)
-            #expect(await self.reason { _ = try await self.charge(store, user.id, 4_000, key: "k") } == .idempotencyKeyReused)
+            #expect(
+                await self.reason { _ = try await self.charge(store, user.id, 4_000, key: "k") }
+                    == .idempotencyKeyReused
+            )
             _ = try await self.charge(store, user.id, 996_000)
             #expect(await self.reason { _ = try await self.charge(store, user.id, 2_000) } == .balanceLimitExceeded)
             _ = try await self.charge(store, user.id, 1_000)
@@ -105,13 +132,23 @@ struct StoreContractTests {
         }
     }
 
-    @Test("writes submitted back to back, without waiting, complete in submission order; a refused one changes nothing", arguments: StoreKind.available)
+    @Test(
+        "writes submitted back to back, without waiting, complete in submission order; a refused one changes nothing",
+        arguments: StoreKind.available
+    )
     func submissionOrder(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let user = try await store.createUser(name: "a", at: 1).value
             let writes = (1...40).map { index in
-                store.charge(ChargeCommand(userID: user.id, amount: index == 7 ? 5_000_000 : Won(index) * 1_000, idempotencyKey: nil,
-                                           policy: .standard, at: 1))
+                store.charge(
+                    ChargeCommand(
+                        userID: user.id,
+                        amount: index == 7 ? 5_000_000 : Won(index) * 1_000,
+                        idempotencyKey: nil,
+                        policy: .standard,
+                        at: 1
+                    )
+                )
             }
             var expected: Won = 0
             for (offset, write) in writes.enumerated() {
@@ -128,8 +165,10 @@ struct StoreContractTests {
         }
     }
 
-    @Test("an order takes stock, coupon and balance in one transaction; a refused one changes nothing; refund puts all back",
-          arguments: StoreKind.available)
+    @Test(
+        "an order takes stock, coupon and balance in one transaction; a refused one changes nothing; refund puts all back",
+        arguments: StoreKind.available
+    )
     func orderAndRefund(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let user = try await store.createUser(name: "a", at: 1).value
@@ -137,22 +176,59 @@ struct StoreContractTests {
             let a = try await store.createProduct(name: "A", price: 10_000, stock: 5, at: 1).value
             let b = try await store.createProduct(name: "B", price: 3_000, stock: 1, at: 1).value
             let campaign = try await store.createCampaign(
-                NewCampaign(name: "c", discount: .fixed(won: 2_000), totalQuantity: 1, validFrom: 0, validUntil: Int64.max / 2), at: 1).value
+                NewCampaign(
+                    name: "c",
+                    discount: .fixed(won: 2_000),
+                    totalQuantity: 1,
+                    validFrom: 0,
+                    validUntil: Int64.max / 2
+                ),
+                at: 1
+            ).value
             let coupon = try await store.issueCoupon(campaign: campaign.id, user: user.id, at: 2).value
-            #expect(await self.reason { _ = try await store.issueCoupon(campaign: campaign.id, user: user.id, at: 2).value } == .couponAlreadyIssued)
-            let tooMany = try OrderRequest.validate(userID: user.id, items: [(a.id, 1), (b.id, 2)], couponID: coupon.id)
-            #expect(await self.reason { _ = try await store.placeOrder(PlaceOrderCommand(request: tooMany, idempotencyKey: nil, at: 3)).value }
-                    == .outOfStock)
+            #expect(
+                await self.reason { _ = try await store.issueCoupon(campaign: campaign.id, user: user.id, at: 2).value }
+                    == .couponAlreadyIssued
+            )
+            let tooMany = try OrderRequest.validate(
+                userID: user.id,
+                items: [(a.id, 1), (b.id, 2)],
+                couponID: coupon.id
+            )
+            #expect(
+                await self.reason {
+                    _ = try await store.placeOrder(PlaceOrderCommand(request: tooMany, idempotencyKey: nil, at: 3))
+                        .value
+                }
+                    == .outOfStock
+            )
             #expect(try await store.product(a.id)?.stock == 5, "the refused order took nothing")
-            let request = try OrderRequest.validate(userID: user.id, items: [(a.id, 2), (b.id, 1)], couponID: coupon.id)
-            let receipt = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 3)).value
+            let request = try OrderRequest.validate(
+                userID: user.id,
+                items: [(a.id, 2), (b.id, 1)],
+                couponID: coupon.id
+            )
+            let receipt = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 3))
+                .value
             #expect(receipt.order.status == .paid && receipt.balanceAfter == 100_000 - 23_000 + 2_000)
-            #expect(try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 4)).value.replayed)
+            #expect(
+                try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: "o", at: 4)).value
+                    .replayed
+            )
             #expect(try await store.product(b.id)?.stock == 0)
-            #expect(try await store.topSellers(in: SalesDay(rawValue: 0)...SalesDay(rawValue: 100_000), limit: 5, by: .units).map(\.quantitySold) == [2, 1])
+            #expect(
+                try await store.topSellers(
+                    in: SalesDay(rawValue: 0)...SalesDay(rawValue: 100_000),
+                    limit: 5,
+                    by: .units
+                ).map(\.quantitySold) == [2, 1]
+            )
             let refund = try await store.refundOrder(receipt.order.id, user: user.id, at: 5).value
             #expect(refund.refunded == 21_000 && refund.balanceAfter == 100_000)
-            #expect(await self.reason { _ = try await store.refundOrder(receipt.order.id, user: user.id, at: 6).value } == .orderNotCancellable)
+            #expect(
+                await self.reason { _ = try await store.refundOrder(receipt.order.id, user: user.id, at: 6).value }
+                    == .orderNotCancellable
+            )
             #expect(try await store.product(a.id)?.stock == 5)
             #expect(try await store.product(b.id)?.stock == 1)
             #expect(try await store.coupons(of: user.id)?.first?.hold == .free)
@@ -168,12 +244,18 @@ struct StoreContractTests {
             _ = try await self.charge(store, user.id, 5_000)
             #expect(try await store.checkInvariants().isEmpty)
             try await tamper(store, "UPDATE users SET balance = balance + 1 WHERE id = \(user.id.rawValue)")
-            #expect(try await store.checkInvariants().map(\.rule) == ["balance-equals-history", "balance-equals-last-entry"])
+            #expect(
+                try await store.checkInvariants().map(\.rule) == [
+                    "balance-equals-history", "balance-equals-last-entry",
+                ]
+            )
         }
     }
 
-    @Test("two stores (two connection pools, as two processes or hosts have) charging one user at the ceiling stay exact",
-          arguments: StoreKind.available)
+    @Test(
+        "two stores (two connection pools, as two processes or hosts have) charging one user at the ceiling stay exact",
+        arguments: StoreKind.available
+    )
     func twoStores(kind: StoreKind) async throws {
         try await withStore(kind) { first in
             let second = try await secondStore(beside: first)
@@ -183,7 +265,15 @@ struct StoreContractTests {
                     let store = index.isMultiple(of: 2) ? first : second
                     group.addTask {
                         do {
-                            _ = try await store.charge(ChargeCommand(userID: user.id, amount: 5_000, idempotencyKey: nil, policy: .standard, at: 1)).value
+                            _ = try await store.charge(
+                                ChargeCommand(
+                                    userID: user.id,
+                                    amount: 5_000,
+                                    idempotencyKey: nil,
+                                    policy: .standard,
+                                    at: 1
+                                )
+                            ).value
                             return true
                         } catch let error as CommerceError where error.reason == .balanceLimitExceeded {
                             return false
@@ -213,8 +303,10 @@ struct StoreContractTests {
         }
     }
 
-    @Test("the relay lease keeps one relay at a time; events oldest first; a non-holder cannot mark them delivered",
-          arguments: StoreKind.available)
+    @Test(
+        "the relay lease keeps one relay at a time; events oldest first; a non-holder cannot mark them delivered",
+        arguments: StoreKind.available
+    )
     func relayLease(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let user = try await store.createUser(name: "a", at: 1).value
@@ -228,10 +320,15 @@ struct StoreContractTests {
             #expect(try await store.takeRelayLease(owner: "b", leaseMillis: 1_000, now: 500).value == nil)
             let events = try await store.events(for: lease, limit: 10)
             #expect(events.count == 3 && events.map(\.sequence) == events.map(\.sequence).sorted())
-            try await store.markDelivered(events.prefix(2).map(\.sequence), owner: "b").value  // not the holder: ignored
+            // not the holder: ignored
+            try await store.markDelivered(events.prefix(2).map(\.sequence), owner: "b").value
             #expect(try await store.undeliveredEventCount() == 3)
-            try await store.markFailed(events[0].sequence, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a").value
-            #expect(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).value == nil, "retry not due yet")
+            try await store.markFailed(events[0].sequence, attempts: 1, error: "HTTP 500", retryAt: 200, owner: "a")
+                .value
+            #expect(
+                try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 100).value == nil,
+                "retry not due yet"
+            )
             #expect(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 300).value?.headAttempts == 1)
             try await store.markDelivered(events.prefix(2).map(\.sequence), owner: "a").value
             #expect(try await store.undeliveredEventCount() == 1)
@@ -241,14 +338,20 @@ struct StoreContractTests {
         }
     }
 
-    @Test("a store opened with another calendar than the database's is refused until it re-counts", arguments: StoreKind.available)
+    @Test(
+        "a store opened with another calendar than the database's is refused until it re-counts",
+        arguments: StoreKind.available
+    )
     func calendarMismatch(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let utc = ShopCalendar(timeZone: "UTC")!
             func reopen(recount: Bool) async throws -> any ServedStore {
                 switch kind {
                 case .sqlite:
-                    var configuration = StoreConfiguration(path: (store as! SQLiteStore).configuration.path, calendar: utc)
+                    var configuration = StoreConfiguration(
+                        path: (store as! SQLiteStore).configuration.path,
+                        calendar: utc
+                    )
                     configuration.recountRankings = recount
                     return try SQLiteStore(configuration)
                 case .postgres:
@@ -278,7 +381,10 @@ struct StoreContractTests {
             let seeded = try await DemoCatalogue.seed(into: store)
             let again = try await DemoCatalogue.seed(into: store)
             #expect(seeded && !again)
-            #expect(try await store.products(page: PageQuery(size: 100, after: nil)).items.count == DemoCatalogue.products.count)
+            #expect(
+                try await store.products(page: PageQuery(size: 100, after: nil)).items.count
+                    == DemoCatalogue.products.count
+            )
             #expect(try await store.checkInvariants().isEmpty)
         }
     }
@@ -286,10 +392,15 @@ struct StoreContractTests {
 
 @Suite("The test command's PostgreSQL server")
 struct PostgresTestServerTests {
-    @Test("scripts/test.sh runs every store test on PostgreSQL too: with COMMERCE_REQUIRE_POSTGRES set, a missing server fails")
+    @Test(
+        "scripts/test.sh runs every store test on PostgreSQL too: with COMMERCE_REQUIRE_POSTGRES set, a missing server fails"
+    )
     func serverGiven() {
         if ProcessInfo.processInfo.environment["COMMERCE_REQUIRE_POSTGRES"] == "1" {
-            #expect(StoreKind.postgresServer != nil, "COMMERCE_TEST_POSTGRES is not set: the PostgreSQL cases would be skipped")
+            #expect(
+                StoreKind.postgresServer != nil,
+                "COMMERCE_TEST_POSTGRES is not set: the PostgreSQL cases would be skipped"
+            )
             #expect(StoreKind.available == [.sqlite, .postgres])
         }
     }

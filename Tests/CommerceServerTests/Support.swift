@@ -2,15 +2,15 @@ import CommerceAuth
 import CommerceClient
 import CommerceDomain
 import CommercePostgres
+import CommerceSQLite
 import CommerceServerRuntime
 import CommerceService
-import CommerceSQLite
 import CommerceTestSupport
 import CommerceUseCases
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -35,7 +35,9 @@ func userToken(_ id: Int64) -> String { credentials.userToken(id) }
 
 /// ``testKeys`` as a key set file, for the server processes the tests start.
 let testKeysFile: String = {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-test-keys-\(UUID().uuidString).json").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "commerce-test-keys-\(UUID().uuidString).json"
+    ).path
     try! testKeys.write(path: path)
     return path
 }()
@@ -109,7 +111,8 @@ func withCommerceServer<T>(
         auth: testAuth,
         adminToken: token,
         clock: clockFunction(clock),
-        rankingCacheMillis: rankingCache)
+        rankingCacheMillis: rankingCache
+    )
     configure(&configuration)
     var postgresDatabase: String?
     if kind == .postgres {
@@ -122,8 +125,10 @@ func withCommerceServer<T>(
     defer { if let postgresDatabase { dropPostgresDatabase(postgresDatabase) } }
     let server = try await CommerceServer.start(configuration)
     let client = CommerceClient(
-        configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections), token: serviceToken,
-        adminToken: token)
+        configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections),
+        token: serviceToken,
+        adminToken: token
+    )
     do {
         let result = try await body(server, client)
         await client.close()
@@ -138,7 +143,10 @@ func withCommerceServer<T>(
 
 /// Expects `body` to fail with an RPCError of this code and reason.
 func expectRPCError<T>(
-    _ code: StatusCode, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+    _ code: StatusCode,
+    _ reason: String,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
 ) async {
     do {
         _ = try await body()
@@ -151,7 +159,8 @@ func expectRPCError<T>(
 }
 
 /// The package root, from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// A `commerce-server` binary built by `swift build` (the test command builds it first).
 func serverBinary() throws -> String {
@@ -172,7 +181,9 @@ struct TestSetupError: Error, CustomStringConvertible {
 /// (with the admin token) for each; afterwards both get SIGTERM and must exit 0, and
 /// `commerce-server audit` must exit 0.
 func withTwoServerProcesses(
-    store kind: StoreKind = .sqlite, extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
+    store kind: StoreKind = .sqlite,
+    extra: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (_ a: CommerceClient, _ b: CommerceClient, _ first: ServerProcess) async throws -> Void
 ) async throws {
     let database = kind == .postgres ? try temporaryPostgresDatabase() : temporaryDatabasePath()
@@ -180,8 +191,16 @@ func withTwoServerProcesses(
     #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0, sourceLocation: sourceLocation)
     let first = try await ServerProcess.launch(database: database, extra: extra)
     let second = try await ServerProcess.launch(database: database, extra: extra)
-    let a = CommerceClient(configuration: ClientConfiguration(port: first.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
-    let b = CommerceClient(configuration: ClientConfiguration(port: second.rpcPort, connections: 4), token: serviceToken, adminToken: adminToken)
+    let a = CommerceClient(
+        configuration: ClientConfiguration(port: first.rpcPort, connections: 4),
+        token: serviceToken,
+        adminToken: adminToken
+    )
+    let b = CommerceClient(
+        configuration: ClientConfiguration(port: second.rpcPort, connections: 4),
+        token: serviceToken,
+        adminToken: adminToken
+    )
     do {
         try await body(a, b, first)
     } catch {
@@ -209,16 +228,22 @@ final class ServerProcess: Sendable {
 
     /// - Parameter standardError: a file the server's log goes to (it inherits the test's otherwise).
     static func launch(
-        database: String, metricsPort: String = "0", extra: [String] = [], standardError: String? = nil
+        database: String,
+        metricsPort: String = "0",
+        extra: [String] = [],
+        standardError: String? = nil
     ) async throws -> ServerProcess {
-        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).json").path
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-\(UUID().uuidString).json")
+            .path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try serverBinary())
-        process.arguments = [
-            "serve", "--db", database, "--port", "0", "--metrics-port", metricsPort, "--port-file", portFile,
-            "--admin-token", adminToken, "--auth-keys", testKeysFile, "--log-level", ProcessInfo.processInfo.environment["COMMERCE_TEST_SERVER_LOG_LEVEL"] ?? "warning",
-            "--synchronous", "normal",
-        ] + extra
+        process.arguments =
+            [
+                "serve", "--db", database, "--port", "0", "--metrics-port", metricsPort, "--port-file", portFile,
+                "--admin-token", adminToken, "--auth-keys", testKeysFile, "--log-level",
+                ProcessInfo.processInfo.environment["COMMERCE_TEST_SERVER_LOG_LEVEL"] ?? "warning",
+                "--synchronous", "normal",
+            ] + extra
         if let standardError {
             _ = FileManager.default.createFile(atPath: standardError, contents: nil)
             process.standardError = FileHandle(forWritingAtPath: standardError)
@@ -232,7 +257,9 @@ final class ServerProcess: Sendable {
             {
                 return ServerProcess(process: process, rpcPort: rpc, metricsPort: metrics)
             }
-            guard process.isRunning else { throw TestSetupError(message: "commerce-server exited with \(process.terminationStatus)") }
+            guard process.isRunning else {
+                throw TestSetupError(message: "commerce-server exited with \(process.terminationStatus)")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
@@ -266,7 +293,11 @@ final class ServerProcess: Sendable {
 
 /// Runs a command to completion and returns its exit status and standard output (with standard
 /// error, if `withErrors`).
-func run(_ executable: String, _ arguments: [String], withErrors: Bool = false) throws -> (status: Int32, output: String) {
+func run(
+    _ executable: String,
+    _ arguments: [String],
+    withErrors: Bool = false
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -284,7 +315,9 @@ func metrics(port: Int) async throws -> [String: Double] {
     let text = try await httpGet(port: port, path: "/metrics")
     var values: [String: Double] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            continue
+        }
         values[String(line[..<space])] = value
     }
     return values
@@ -300,7 +333,9 @@ func httpGet(port: Int, path: String, method: String = "GET") async throws -> St
             }
         }
     return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n"))
+        try await outbound.write(
+            ByteBuffer(string: "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n")
+        )
         var response = ""
         for try await chunk in inbound { response += String(buffer: chunk) }
         return response

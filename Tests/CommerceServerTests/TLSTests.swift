@@ -1,8 +1,8 @@
 import CommerceClient
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import Testing
 
 /// A test PKI made with openssl at test time: a CA, a server certificate for localhost and
@@ -16,11 +16,20 @@ struct TestPKI {
     var clientKey: String { self.folder + "/client.key" }
 
     init(name: String) throws {
-        self.folder = FileManager.default.temporaryDirectory.appendingPathComponent("pki-\(name)-\(UUID().uuidString)").path
+        self.folder =
+            FileManager.default.temporaryDirectory.appendingPathComponent("pki-\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: self.folder, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-        try Self.openssl(["req", "-x509"] + ec + ["-keyout", self.folder + "/ca.key", "-out", self.ca, "-days", "2", "-subj", "/CN=\(name) test CA"])
-        try self.issue("server", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+        try Self.openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", self.folder + "/ca.key", "-out", self.ca, "-days", "2", "-subj", "/CN=\(name) test CA",
+            ]
+        )
+        try self.issue(
+            "server",
+            subject: "/CN=localhost",
+            extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"
+        )
         try self.issue("client", subject: "/CN=storefront", extensions: "extendedKeyUsage=clientAuth")
     }
 
@@ -28,45 +37,67 @@ struct TestPKI {
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
         let extensionsFile = self.folder + "/\(name).ext"
         try extensions.write(toFile: extensionsFile, atomically: true, encoding: .utf8)
-        try Self.openssl(["req"] + ec + ["-keyout", self.folder + "/\(name).key", "-out", self.folder + "/\(name).csr", "-subj", subject])
+        try Self.openssl(
+            ["req"] + ec + [
+                "-keyout", self.folder + "/\(name).key", "-out", self.folder + "/\(name).csr", "-subj", subject,
+            ]
+        )
         try Self.openssl([
-            "x509", "-req", "-in", self.folder + "/\(name).csr", "-CA", self.ca, "-CAkey", self.folder + "/ca.key", "-CAcreateserial",
+            "x509", "-req", "-in", self.folder + "/\(name).csr", "-CA", self.ca, "-CAkey", self.folder + "/ca.key",
+            "-CAcreateserial",
             "-out", self.folder + "/\(name).pem", "-days", "2", "-extfile", extensionsFile,
         ])
     }
 
     private static func openssl(_ arguments: [String]) throws {
         let result = try run("/usr/bin/openssl", arguments, withErrors: true)
-        guard result.status == 0 else { throw TestSetupError(message: "openssl \(arguments.joined(separator: " ")): \(result.output)") }
+        guard result.status == 0 else {
+            throw TestSetupError(message: "openssl \(arguments.joined(separator: " ")): \(result.output)")
+        }
     }
 }
 
-@Suite("TLS on the FrameRPC listener: plaintext refused clearly, mutual TLS, certificates reloaded", .timeLimit(.minutes(2)))
+@Suite(
+    "TLS on the FrameRPC listener: plaintext refused clearly, mutual TLS, certificates reloaded",
+    .timeLimit(.minutes(2))
+)
 struct TLSTests {
     func client(_ port: Int, _ tls: ClientTLS?) -> CommerceClient {
         CommerceClient(configuration: ClientConfiguration(port: port, maxAttempts: 1, tls: tls), token: serviceToken)
     }
 
-    @Test("A TLS client that trusts the server's CA is served; a plaintext one is told TLS_REQUIRED; one that trusts other CAs fails the handshake")
+    @Test(
+        "A TLS client that trusts the server's CA is served; a plaintext one is told TLS_REQUIRED; one that trusts other CAs fails the handshake"
+    )
     func serverTLS() async throws {
         let pki = try TestPKI(name: "server")
         let tls = try ServerTLS(certificate: pki.serverCertificate, key: pki.serverKey)
         try await withCommerceServer(configure: { $0.rpc.tls = tls }) { server, _ in
             for name in ["127.0.0.1", "localhost"] {
                 let client = CommerceClient(
-                    configuration: ClientConfiguration(host: name, port: server.port, tls: try ClientTLS(trustRoots: pki.ca)), token: serviceToken)
+                    configuration: ClientConfiguration(
+                        host: name,
+                        port: server.port,
+                        tls: try ClientTLS(trustRoots: pki.ca)
+                    ),
+                    token: serviceToken
+                )
                 let user = try await fundedUser(client, 10_000)
                 #expect(try await client.getBalance(userID: user) == 10_000, "over TLS to \(name)")
                 await client.close()
             }
 
             let plaintext = self.client(server.port, nil)
-            await expectRPCError(.failedPrecondition, WireReason.tlsRequired) { try await plaintext.getBalance(userID: 1) }
+            await expectRPCError(.failedPrecondition, WireReason.tlsRequired) {
+                try await plaintext.getBalance(userID: 1)
+            }
             await plaintext.close()
 
             let other = try TestPKI(name: "other")
             let distrustful = self.client(server.port, try ClientTLS(trustRoots: other.ca))
-            await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) { try await distrustful.getBalance(userID: 1) }
+            await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) {
+                try await distrustful.getBalance(userID: 1)
+            }
             await distrustful.close()
         }
     }
@@ -80,10 +111,16 @@ struct TLSTests {
             let anonymous = self.client(server.port, try ClientTLS(trustRoots: pki.ca))
             await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) { try await anonymous.health() }
             await anonymous.close()
-            let impostor = self.client(server.port, try ClientTLS(trustRoots: pki.ca, certificate: rogue.clientCertificate, key: rogue.clientKey))
+            let impostor = self.client(
+                server.port,
+                try ClientTLS(trustRoots: pki.ca, certificate: rogue.clientCertificate, key: rogue.clientKey)
+            )
             await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) { try await impostor.health() }
             await impostor.close()
-            let service = self.client(server.port, try ClientTLS(trustRoots: pki.ca, certificate: pki.clientCertificate, key: pki.clientKey))
+            let service = self.client(
+                server.port,
+                try ClientTLS(trustRoots: pki.ca, certificate: pki.clientCertificate, key: pki.clientKey)
+            )
             let user = try await fundedUser(service, 5_000)
             #expect(try await service.getBalance(userID: user) == 5_000)
             await service.close()
@@ -127,18 +164,26 @@ struct TLSTests {
     @Test("SIGHUP reloads the token keys and the certificate of a running server process")
     func sighup() async throws {
         let pki = try TestPKI(name: "hup")
-        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("hup-keys-\(UUID().uuidString).json").path
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("hup-keys-\(UUID().uuidString).json")
+            .path
         try testKeys.write(path: keys)
         let binary = try serverBinary()
         let server = try await ServerProcess.launch(
-            database: temporaryDatabasePath(), extra: ["--auth-keys", keys, "--tls-cert", pki.serverCertificate, "--tls-key", pki.serverKey])
+            database: temporaryDatabasePath(),
+            extra: ["--auth-keys", keys, "--tls-cert", pki.serverCertificate, "--tls-key", pki.serverKey]
+        )
         let tls = try ClientTLS(trustRoots: pki.ca)
         let storefront = self.client(server.rpcPort, tls)
         let user = try await fundedUser(storefront, 1_000)
         // A key the server does not know yet: its tokens are refused until the set is reloaded.
         #expect(try run(binary, ["keys", "add", "--file", keys, "--kid", "rotated"]).status == 0)
-        let rotatedToken = try run(binary, ["token", "--keys", keys, "--user", "\(user)"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let rotated = CommerceClient(configuration: ClientConfiguration(port: server.rpcPort, maxAttempts: 1, tls: tls), token: rotatedToken)
+        let rotatedToken = try run(binary, ["token", "--keys", keys, "--user", "\(user)"]).output.trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
+        let rotated = CommerceClient(
+            configuration: ClientConfiguration(port: server.rpcPort, maxAttempts: 1, tls: tls),
+            token: rotatedToken
+        )
         await expectRPCError(.unauthenticated, "TOKEN_KEY_UNKNOWN") { try await rotated.getBalance(userID: user) }
         kill(server.pid, SIGHUP)
         try await eventually { (try? await rotated.getBalance(userID: user)) == 1_000 }
@@ -146,21 +191,29 @@ struct TLSTests {
         #expect(try run(binary, ["keys", "remove", "--file", keys, "--kid", "test-key"]).status == 0)
         kill(server.pid, SIGHUP)
         try await eventually {
-            do { _ = try await storefront.getBalance(userID: user); return false } catch let error as RPCError { return error.reason == "TOKEN_KEY_UNKNOWN" }
+            do {
+                _ = try await storefront.getBalance(userID: user)
+                return false
+            } catch let error as RPCError { return error.reason == "TOKEN_KEY_UNKNOWN" }
         }
         #expect(try await rotated.getBalance(userID: user) == 1_000)
         // A client that does not trust the server's certificate: counted where an operator looks.
         let distrustful = self.client(server.rpcPort, try ClientTLS(trustRoots: try TestPKI(name: "foreign").ca))
         await expectRPCError(.unavailable, WireReason.tlsHandshakeFailed) { try await distrustful.health() }
         await distrustful.close()
-        try await eventually { (try await metrics(port: server.metricsPort))["rpc_server_tls_handshake_failures_total"] == 1 }
+        try await eventually {
+            (try await metrics(port: server.metricsPort))["rpc_server_tls_handshake_failures_total"] == 1
+        }
         await rotated.close()
         await storefront.close()
         #expect(await server.terminate() == 0)
     }
 
     /// Polls `condition` for up to 10 s.
-    func eventually(_ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func eventually(
+        _ condition: () async throws -> Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if try await condition() { return }

@@ -2,9 +2,9 @@ import CommerceClient
 import CommerceDomain
 import CommerceProto
 import CommerceTestSupport
+import Foundation
 import FrameRPC
 import FrameRPCClient
-import Foundation
 import Testing
 
 /// The service's behaviour through its real handlers, use cases, queues and a real SQLite file,
@@ -73,14 +73,24 @@ struct InProcessServiceTests {
             let client = commerce.client()
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let campaign = try await client.createCouponCampaign(
-                name: "two only", kind: .fixed, amount: 1_000, totalQuantity: 2, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 3_600_000)
+                name: "two only",
+                kind: .fixed,
+                amount: 1_000,
+                totalQuantity: 2,
+                validFromUnixMs: now - 1_000,
+                validUntilUnixMs: now + 3_600_000
+            )
             var users: [Int64] = []
             for index in 0..<3 { users.append(try await client.createUser(name: "u\(index)").id) }
             _ = try await client.issueCoupon(userID: users[0], campaignID: campaign.id)
-            let twice = await self.failure { _ = try await client.issueCoupon(userID: users[0], campaignID: campaign.id) }
+            let twice = await self.failure {
+                _ = try await client.issueCoupon(userID: users[0], campaignID: campaign.id)
+            }
             #expect(twice?.reason == "COUPON_ALREADY_ISSUED")
             _ = try await client.issueCoupon(userID: users[1], campaignID: campaign.id)
-            let late = await self.failure { _ = try await client.issueCoupon(userID: users[2], campaignID: campaign.id) }
+            let late = await self.failure {
+                _ = try await client.issueCoupon(userID: users[2], campaignID: campaign.id)
+            }
             #expect(late?.reason == "COUPON_SOLD_OUT")
         }
     }
@@ -113,7 +123,14 @@ struct InProcessServiceTests {
             let asBob = CommerceClient(transport: commerce.client().rpc, token: commerce.credentials.userToken(bob))
             let stranger = await self.failure { _ = try await asBob.getBalance(userID: alice) }
             #expect(stranger?.code == .permissionDenied && stranger?.reason == "SUBJECT_MISMATCH")
-            let notAdmin = await self.failure { _ = try await asBob.restock(Commerce_V1_RestockRequest.with { $0.productID = 1; $0.quantity = 1 }) }
+            let notAdmin = await self.failure {
+                _ = try await asBob.restock(
+                    Commerce_V1_RestockRequest.with {
+                        $0.productID = 1
+                        $0.quantity = 1
+                    }
+                )
+            }
             #expect(notAdmin?.code == .permissionDenied)
             #expect(try await asBob.getBalance(userID: bob) == 0, "a user's own data is theirs")
         }
@@ -123,11 +140,16 @@ struct InProcessServiceTests {
     func badCalls() async throws {
         try await withInProcessCommerce { commerce in
             let client = commerce.client()
-            let unknown = await self.failure { _ = try await client.rpc.call("/commerce.v1.Nope/Nothing", request: [], options: CallOptions()) }
+            let unknown = await self.failure {
+                _ = try await client.rpc.call("/commerce.v1.Nope/Nothing", request: [], options: CallOptions())
+            }
             #expect(unknown?.code == .unimplemented && unknown?.reason == "METHOD_NOT_FOUND")
             let malformed = await self.failure {
                 _ = try await client.rpc.call(
-                    Commerce_V1_UserService.CreateUser.descriptor.path, request: [0x0A, 0x09, 0x41], options: client.authorized(CallOptions()))
+                    Commerce_V1_UserService.CreateUser.descriptor.path,
+                    request: [0x0A, 0x09, 0x41],
+                    options: client.authorized(CallOptions())
+                )
             }
             #expect(malformed?.code == .invalidArgument && malformed?.reason == "MALFORMED_MESSAGE")
         }

@@ -1,15 +1,23 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import SwiftProtobuf
 import Testing
 
 @Suite("Envelope and status")
 struct EnvelopeTests {
-    @Test("RPCError survives a trip through the Status message", arguments: [
-        RPCError(code: .failedPrecondition, reason: "INSUFFICIENT_BALANCE", message: "balance 10 < 20", details: ["balance": "10", "user_id": "3"]),
-        RPCError(code: .notFound, reason: "USER_NOT_FOUND", message: "no user 9"),
-        RPCError(code: StatusCode(rawValue: 99), reason: "FUTURE", message: "a code from a newer peer"),
-    ])
+    @Test(
+        "RPCError survives a trip through the Status message",
+        arguments: [
+            RPCError(
+                code: .failedPrecondition,
+                reason: "INSUFFICIENT_BALANCE",
+                message: "balance 10 < 20",
+                details: ["balance": "10", "user_id": "3"]
+            ),
+            RPCError(code: .notFound, reason: "USER_NOT_FOUND", message: "no user 9"),
+            RPCError(code: StatusCode(rawValue: 99), reason: "FUTURE", message: "a code from a newer peer"),
+        ]
+    )
     func statusRoundTrip(error: RPCError) throws {
         let bytes: [UInt8] = try Framerpc_V1_Status(error).serializedBytes()
         let decoded = try Framerpc_V1_Status(serializedBytes: bytes)
@@ -40,7 +48,9 @@ struct EnvelopeTests {
 
     @Test("metadata keys are compared lower-cased, also non-ASCII ones; values keep their case")
     func metadataKeys() {
-        var metadata: Metadata = ["Authorization": "Bearer ABC", "x-lower": "v", "Ärger-Key": "Ü", "ÜÖ": "non-ASCII only"]
+        var metadata: Metadata = [
+            "Authorization": "Bearer ABC", "x-lower": "v", "Ärger-Key": "Ü", "ÜÖ": "non-ASCII only",
+        ]
         #expect(metadata.entries.map(\.key) == ["authorization", "x-lower", "ärger-key", "üö"])
         #expect(metadata["AUTHORIZATION"] == "Bearer ABC" && metadata["X-Lower"] == "v" && metadata["ÄRGER-key"] == "Ü")
         #expect(metadata["üÖ"] == "non-ASCII only")

@@ -28,7 +28,9 @@ struct FrameDecoderTests {
 
     static func frames(_ events: [FrameDecoder.Event]) -> [(UInt32, FrameType, [UInt8])] {
         events.compactMap {
-            if case .frame(let frame) = $0 { return (frame.streamID, frame.type, Array(frame.payload.readableBytesView)) }
+            if case .frame(let frame) = $0 {
+                return (frame.streamID, frame.type, Array(frame.payload.readableBytesView))
+            }
             return nil
         }
     }
@@ -72,7 +74,11 @@ struct FrameDecoderTests {
     @Test("an oversize frame is reported by its header, its payload skipped, and the next frame decodes")
     func oversize() throws {
         let big = Array(repeating: UInt8(0x42), count: 5000)
-        let events = try Self.decode(Self.encoded([(7, .request, big), (9, .request, Array("after".utf8))]), chunk: 333, maxFrameSize: 1024)
+        let events = try Self.decode(
+            Self.encoded([(7, .request, big), (9, .request, Array("after".utf8))]),
+            chunk: 333,
+            maxFrameSize: 1024
+        )
         #expect(events.count == 3)
         guard case .oversizeFrame(let header) = events[1] else {
             Issue.record("expected an oversize event, got \(events[1])")
@@ -91,7 +97,10 @@ struct FrameDecoderTests {
         #expect(event == .oversizeFrame(FrameHeader(length: UInt32(Int32.max), streamID: 1, type: .request, flags: 0)))
     }
 
-    @Test("garbage instead of a preface is refused at the first wrong byte", arguments: ["GET / HTTP/1.1\r\n", "F", "FRPX", "\u{0}\u{0}\u{0}\u{5}"])
+    @Test(
+        "garbage instead of a preface is refused at the first wrong byte",
+        arguments: ["GET / HTTP/1.1\r\n", "F", "FRPX", "\u{0}\u{0}\u{0}\u{5}"]
+    )
     func garbagePreface(garbage: String) throws {
         var buffer = ByteBuffer(string: garbage)
         var decoder = FrameDecoder()
@@ -108,7 +117,9 @@ struct FrameDecoderTests {
         buffer.writeMultipleIntegers(UInt32(3), UInt32(1), UInt8(0x7F), UInt8(0))
         buffer.writeBytes([1, 2, 3])
         var decoder = FrameDecoder(expectPreface: false)
-        #expect(throws: FrameDecodingError.unknownFrameType(FrameType(rawValue: 0x7F))) { try decoder.next(from: &buffer) }
+        #expect(throws: FrameDecodingError.unknownFrameType(FrameType(rawValue: 0x7F))) {
+            try decoder.next(from: &buffer)
+        }
     }
 
     @Test("the preface carries the version")
@@ -122,7 +133,7 @@ struct FrameDecoderTests {
     @Test("header layout is big-endian u32 length, u32 stream, u8 type, u8 flags")
     func headerLayout() {
         var buffer = ByteBuffer()
-        buffer.writeFrame(streamID: 0x01020304, type: .response, flags: 0x80, payload: [0xAA, 0xBB])
+        buffer.writeFrame(streamID: 0x0102_0304, type: .response, flags: 0x80, payload: [0xAA, 0xBB])
         #expect(Array(buffer.readableBytesView) == [0, 0, 0, 2, 1, 2, 3, 4, 2, 0x80, 0xAA, 0xBB])
     }
 }

@@ -1,15 +1,18 @@
 import FrameRPC
-@testable import FrameRPCServer
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
+@testable import FrameRPCServer
+
 /// Log lines kept in memory.
 final class CapturedLog: Sendable {
     private let lines = NIOLockedValueBox<[(message: String, metadata: Logger.Metadata)]>([])
     var entries: [(message: String, metadata: Logger.Metadata)] { self.lines.withLockedValue { $0 } }
-    func append(_ message: String, _ metadata: Logger.Metadata) { self.lines.withLockedValue { $0.append((message, metadata)) } }
+    func append(_ message: String, _ metadata: Logger.Metadata) {
+        self.lines.withLockedValue { $0.append((message, metadata)) }
+    }
 
     var logger: Logger {
         Logger(label: "captured") { _ in Handler(log: self) }
@@ -35,8 +38,10 @@ struct LogLimitTests {
     func flood() async throws {
         let log = CapturedLog()
         let server = try await RPCServer.start(
-            router: RPCRouter(services: [TestService(probe: Probe())]), configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
-            logger: log.logger)
+            router: RPCRouter(services: [TestService(probe: Probe())]),
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
+            logger: log.logger
+        )
         for _ in 0..<100 {
             let peer = try await RawPeer.connect(port: server.port)
             try? await peer.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))

@@ -1,7 +1,7 @@
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -18,7 +18,10 @@ struct ServerTransportTests {
                 for index in 0..<40 {
                     group.addTask {
                         let millis = (40 - index) * 25
-                        let reply = try await client.call("/test.v1.Test/Sleep", request: Array("\(millis):t\(index)".utf8))
+                        let reply = try await client.call(
+                            "/test.v1.Test/Sleep",
+                            request: Array("\(millis):t\(index)".utf8)
+                        )
                         return (index, String(decoding: reply, as: UTF8.self))
                     }
                 }
@@ -39,13 +42,18 @@ struct ServerTransportTests {
         try await withTestServer { server, _ in
             let client = client(server)
             let given = try await client.call(
-                "/test.v1.Test/RequestID", request: [],
-                options: CallOptions(metadata: ["Request-ID": "order-42", "trace-tag": "blue"]))
+                "/test.v1.Test/RequestID",
+                request: [],
+                options: CallOptions(metadata: ["Request-ID": "order-42", "trace-tag": "blue"])
+            )
             #expect(String(decoding: given, as: UTF8.self) == "order-42|blue")
 
             var madeUp: [String] = []
             for _ in 0..<3 {
-                let reply = String(decoding: try await client.call("/test.v1.Test/RequestID", request: []), as: UTF8.self)
+                let reply = String(
+                    decoding: try await client.call("/test.v1.Test/RequestID", request: []),
+                    as: UTF8.self
+                )
                 madeUp.append(String(reply.split(separator: "|", omittingEmptySubsequences: false)[0]))
             }
             // "<connection tag>-<stream id>": one tag for the connection, the stream ids of calls 2, 3, 4.
@@ -57,16 +65,32 @@ struct ServerTransportTests {
         }
     }
 
-    @Test("errors reach the client with code, reason, message and details; unknown errors become INTERNAL without internals")
+    @Test(
+        "errors reach the client with code, reason, message and details; unknown errors become INTERNAL without internals"
+    )
     func errors() async throws {
         try await withTestServer { server, _ in
             let client = client(server)
-            let failed = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Fail", request: []) }
-            #expect(failed == RPCError(code: .failedPrecondition, reason: "TEST_REASON", message: "as asked", details: ["k": "v"]))
-            let crashed = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Crash", request: []) }
+            let failed = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Fail", request: [])
+            }
+            #expect(
+                failed
+                    == RPCError(
+                        code: .failedPrecondition,
+                        reason: "TEST_REASON",
+                        message: "as asked",
+                        details: ["k": "v"]
+                    )
+            )
+            let crashed = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Crash", request: [])
+            }
             #expect(crashed?.code == .internal && crashed?.reason == WireReason.internalError)
             #expect(crashed?.message.contains("hunter2") == false)
-            let unknown = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Nope", request: []) }
+            let unknown = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Nope", request: [])
+            }
             #expect(unknown?.code == .unimplemented && unknown?.reason == WireReason.methodNotFound)
             // The connection is still fine after errors.
             let echoed = try await client.call("/test.v1.Test/Echo", request: [1, 2, 3])
@@ -80,7 +104,12 @@ struct ServerTransportTests {
         try await withTestServer { server, probe in
             let peer = try await RawPeer.connect(port: server.port)
             try await peer.send(Preface().bytes)
-            try await peer.sendRequest(streamID: 1, method: "/test.v1.Test/Sleep", payload: Array("60000:slow".utf8), timeoutMicros: 100_000)
+            try await peer.sendRequest(
+                streamID: 1,
+                method: "/test.v1.Test/Sleep",
+                payload: Array("60000:slow".utf8),
+                timeoutMicros: 100_000
+            )
             let start = ContinuousClock.now
             #expect(try await peer.waitUntil { try $0.responses()[1] != nil })
             #expect(ContinuousClock.now - start < .seconds(30), "answered by the deadline, not by the 60 s sleep")
@@ -97,7 +126,11 @@ struct ServerTransportTests {
         try await withTestServer { server, probe in
             let client = client(server)
             let error = await #expect(throws: RPCError.self) {
-                try await client.call("/test.v1.Test/Sleep", request: Array("60000:c".utf8), options: CallOptions(timeout: .milliseconds(100)))
+                try await client.call(
+                    "/test.v1.Test/Sleep",
+                    request: Array("60000:c".utf8),
+                    options: CallOptions(timeout: .milliseconds(100))
+                )
             }
             #expect(error?.code == .deadlineExceeded)
             #expect(await Self.eventually { probe.snapshot.cancelled.contains("c") })
@@ -112,20 +145,47 @@ struct ServerTransportTests {
             try await peer.send(Preface().bytes)
             // The connection's one deadline timer is set for the long call first, and must move
             // earlier for each shorter one that arrives after it.
-            try await peer.sendRequest(streamID: 1, method: "/test.v1.Test/Sleep", payload: Array("60000:long".utf8), timeoutMicros: 120_000_000)
-            try await peer.sendRequest(streamID: 3, method: "/test.v1.Test/Sleep", payload: Array("60000:mid".utf8), timeoutMicros: 5_000_000)
-            try await peer.sendRequest(streamID: 5, method: "/test.v1.Test/Sleep", payload: Array("60000:short".utf8), timeoutMicros: 150_000)
+            try await peer.sendRequest(
+                streamID: 1,
+                method: "/test.v1.Test/Sleep",
+                payload: Array("60000:long".utf8),
+                timeoutMicros: 120_000_000
+            )
+            try await peer.sendRequest(
+                streamID: 3,
+                method: "/test.v1.Test/Sleep",
+                payload: Array("60000:mid".utf8),
+                timeoutMicros: 5_000_000
+            )
+            try await peer.sendRequest(
+                streamID: 5,
+                method: "/test.v1.Test/Sleep",
+                payload: Array("60000:short".utf8),
+                timeoutMicros: 150_000
+            )
             let start = ContinuousClock.now
             #expect(try await peer.waitUntil { try $0.responses()[5] != nil })
             let shortAnswered = ContinuousClock.now - start
-            #expect(try peer.responses()[3] == nil || shortAnswered > .seconds(4), "the 5 s call did not expire with the 150 ms one")
+            #expect(
+                try peer.responses()[3] == nil || shortAnswered > .seconds(4),
+                "the 5 s call did not expire with the 150 ms one"
+            )
             #expect(try await peer.waitUntil { try $0.responses()[3] != nil })
-            #expect(ContinuousClock.now - start < .seconds(30) && shortAnswered < .seconds(5), "each by its own deadline, not by the 60 s sleep")
+            #expect(
+                ContinuousClock.now - start < .seconds(30) && shortAnswered < .seconds(5),
+                "each by its own deadline, not by the 60 s sleep"
+            )
             for streamID: UInt32 in [3, 5] {
                 let status = try #require(try peer.responses()[streamID]).status
-                #expect(status.code == StatusCode.deadlineExceeded.rawValue && status.reason == WireReason.deadlineExceeded)
+                #expect(
+                    status.code == StatusCode.deadlineExceeded.rawValue && status.reason == WireReason.deadlineExceeded
+                )
             }
-            #expect(await Self.eventually { probe.snapshot.cancelled.contains("mid") && probe.snapshot.cancelled.contains("short") })
+            #expect(
+                await Self.eventually {
+                    probe.snapshot.cancelled.contains("mid") && probe.snapshot.cancelled.contains("short")
+                }
+            )
             // The long call is still running and unanswered; the connection serves new calls.
             #expect(try peer.responses()[1] == nil && !probe.snapshot.cancelled.contains("long"))
             try await peer.sendRequest(streamID: 7, method: "/test.v1.Test/Echo", payload: [9])
@@ -138,11 +198,21 @@ struct ServerTransportTests {
     func clientDeadlinesInAnyOrder() async throws {
         try await withTestServer { server, probe in
             let client = client(server)
-            let long = Task { try await client.call("/test.v1.Test/Sleep", request: Array("60000:c-long".utf8), options: CallOptions(timeout: .seconds(120))) }
+            let long = Task {
+                try await client.call(
+                    "/test.v1.Test/Sleep",
+                    request: Array("60000:c-long".utf8),
+                    options: CallOptions(timeout: .seconds(120))
+                )
+            }
             #expect(await Self.eventually { probe.snapshot.started.contains("c-long") })
             let start = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
-                try await client.call("/test.v1.Test/Sleep", request: Array("60000:c-short".utf8), options: CallOptions(timeout: .milliseconds(150)))
+                try await client.call(
+                    "/test.v1.Test/Sleep",
+                    request: Array("60000:c-short".utf8),
+                    options: CallOptions(timeout: .milliseconds(150))
+                )
             }
             #expect(error?.code == .deadlineExceeded && ContinuousClock.now - start < .seconds(30))
             #expect(await Self.eventually { probe.snapshot.cancelled.contains("c-short") })
@@ -242,10 +312,13 @@ struct ServerTransportTests {
     func stalledPeer() async throws {
         try await withTestServer { server, _ in
             let staller = try await RawPeer.connect(port: server.port)
-            try await staller.send(Preface().bytes + [0, 0, 0, 100, 0, 0, 0, 1, 1, 0, 1, 2])  // 100-byte frame, 2 bytes sent
+            // 100-byte frame, 2 bytes sent
+            try await staller.send(Preface().bytes + [0, 0, 0, 100, 0, 0, 0, 1, 1, 0, 1, 2])
             let client = client(server, connections: 4)
             let replies = try await withThrowingTaskGroup(of: [UInt8].self) { group in
-                for index in 0..<100 { group.addTask { try await client.call("/test.v1.Test/Echo", request: [UInt8(index)]) } }
+                for index in 0..<100 {
+                    group.addTask { try await client.call("/test.v1.Test/Echo", request: [UInt8(index)]) }
+                }
                 return try await group.reduce(into: 0) { count, _ in count += 1 }
             }
             #expect(replies == 100)
@@ -261,12 +334,17 @@ struct ServerTransportTests {
             let peer = try await RawPeer.connect(port: server.port)
             try await peer.send(Preface().bytes)
             try await peer.sendFrame(streamID: 0, type: .ping, payload: [1, 2, 3, 4, 5, 6, 7, 8])
-            #expect(try await peer.waitUntil { peer in
-                try peer.events().contains {
-                    if case .frame(let frame) = $0 { return frame.type == .pong && Array(frame.payload.readableBytesView) == [1, 2, 3, 4, 5, 6, 7, 8] }
-                    return false
+            #expect(
+                try await peer.waitUntil { peer in
+                    try peer.events().contains {
+                        if case .frame(let frame) = $0 {
+                            return frame.type == .pong
+                                && Array(frame.payload.readableBytesView) == [1, 2, 3, 4, 5, 6, 7, 8]
+                        }
+                        return false
+                    }
                 }
-            })
+            )
             await peer.close()
         }
     }
@@ -288,9 +366,15 @@ struct ServerTransportTests {
             try await peer.send(Preface().bytes)
             // All six in one write: they arrive together, so none of the first four can have
             // finished before the last two arrive, however slow the machine.
-            try await peer.send((UInt32(1)...6).flatMap { stream in
-                try RawPeer.requestFrame(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("300:s\(stream)".utf8))
-            })
+            try await peer.send(
+                (UInt32(1)...6).flatMap { stream in
+                    try RawPeer.requestFrame(
+                        streamID: stream,
+                        method: "/test.v1.Test/Sleep",
+                        payload: Array("300:s\(stream)".utf8)
+                    )
+                }
+            )
             #expect(try await peer.waitUntil { try $0.responses().count == 6 })
             let responses = try peer.responses()
             let refused = responses.values.filter { $0.status.reason == WireReason.tooManyConcurrentCalls }
@@ -308,12 +392,19 @@ struct ServerTransportTests {
             // Four calls fill the connection's limit; the check arrives in the same write, behind them.
             try await peer.send(
                 try (UInt32(1)...4).flatMap { stream in
-                    try RawPeer.requestFrame(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("2000:s\(stream)".utf8))
-                } + RawPeer.requestFrame(streamID: 5, method: "/framerpc.v1.Health/Check"))
+                    try RawPeer.requestFrame(
+                        streamID: stream,
+                        method: "/test.v1.Test/Sleep",
+                        payload: Array("2000:s\(stream)".utf8)
+                    )
+                } + RawPeer.requestFrame(streamID: 5, method: "/framerpc.v1.Health/Check")
+            )
             #expect(try await peer.waitUntil { try $0.responses()[5] != nil })
             let responses = try peer.responses()
             #expect(responses[5]?.status.code == 0, "\(String(describing: responses[5]?.status))")
-            #expect(try Framerpc_V1_HealthCheckResponse(serializedBytes: responses[5]?.payload ?? Data()).status == .serving)
+            #expect(
+                try Framerpc_V1_HealthCheckResponse(serializedBytes: responses[5]?.payload ?? Data()).status == .serving
+            )
             #expect(responses.count == 1, "the check was answered before the calls ahead of it")
             #expect(try await peer.waitUntil { try $0.responses().count == 5 })
             await peer.close()
@@ -329,7 +420,9 @@ struct ServerTransportTests {
             try await second.send(Preface().bytes)
             #expect(await Self.eventually { server.openConnections == 2 })
             let client = client(server)
-            let error = await #expect(throws: RPCError.self) { try await client.call("/test.v1.Test/Echo", request: [1]) }
+            let error = await #expect(throws: RPCError.self) {
+                try await client.call("/test.v1.Test/Echo", request: [1])
+            }
             #expect(error?.reason == WireReason.tooManyConnections)
             await first.close()
             await second.close()
@@ -354,11 +447,18 @@ struct ServerTransportTests {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.drainTimeout = .seconds(10)
         let probe = Probe()
-        let server = try await RPCServer.start(router: RPCRouter(services: [TestService(probe: probe)]), configuration: configuration)
+        let server = try await RPCServer.start(
+            router: RPCRouter(services: [TestService(probe: probe)]),
+            configuration: configuration
+        )
         let peer = try await RawPeer.connect(port: server.port)
         try await peer.send(Preface().bytes)
         for stream in UInt32(1)...3 {
-            try await peer.sendRequest(streamID: stream, method: "/test.v1.Test/Sleep", payload: Array("400:d\(stream)".utf8))
+            try await peer.sendRequest(
+                streamID: stream,
+                method: "/test.v1.Test/Sleep",
+                payload: Array("400:d\(stream)".utf8)
+            )
         }
         #expect(await Self.eventually { probe.snapshot.started.count == 3 })
         let shutdown = Task { try await server.shutdownGracefully() }
@@ -389,15 +489,30 @@ struct ServerTransportTests {
         }
     }
 
-    @Test("a call the server provably did not process (above a GOAWAY's last stream id) is retried on a new connection; without retries it fails UNAVAILABLE", .timeLimit(.minutes(1)), arguments: [4, 1])
+    @Test(
+        "a call the server provably did not process (above a GOAWAY's last stream id) is retried on a new connection; without retries it fails UNAVAILABLE",
+        .timeLimit(.minutes(1)),
+        arguments: [4, 1]
+    )
     func retriesUnprocessedCall(maxAttempts: Int) async throws {
         try await withTestServer { server, probe in
             // The first connection answers the first REQUEST with GOAWAY(last stream 0) and closes:
             // the call was not processed. Later connections reach the real server.
             let front = try await GoAwayFront.start(backendPort: server.port)
-            let client = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: front.port, connections: 1, maxAttempts: maxAttempts))
+            let client = RPCClient(
+                configuration: ClientConfiguration(
+                    host: "127.0.0.1",
+                    port: front.port,
+                    connections: 1,
+                    maxAttempts: maxAttempts
+                )
+            )
             do {
-                let reply = try await client.call("/test.v1.Test/Sleep", request: Array("1:retried".utf8), options: CallOptions(timeout: .seconds(10)))
+                let reply = try await client.call(
+                    "/test.v1.Test/Sleep",
+                    request: Array("1:retried".utf8),
+                    options: CallOptions(timeout: .seconds(10))
+                )
                 #expect(maxAttempts > 1, "without retries the refused call cannot succeed")
                 #expect(reply == Array("retried".utf8))
                 #expect(probe.snapshot.finished == ["retried"], "run once, by the real server")
@@ -415,8 +530,12 @@ struct ServerTransportTests {
     @Test("an idle client connection sends keepalive PINGs, so the server's idle timeout does not close it")
     func keepalive() async throws {
         try await withTestServer({ $0.idleTimeout = .seconds(1) }) { server, _ in
-            let connection = try await RPCConnection.connect(configuration: ClientConfiguration(
-                port: server.port, keepaliveInterval: .milliseconds(100)))
+            let connection = try await RPCConnection.connect(
+                configuration: ClientConfiguration(
+                    port: server.port,
+                    keepaliveInterval: .milliseconds(100)
+                )
+            )
             #expect(try await connection.call(method: "/test.v1.Test/Echo", request: [1], timeout: .seconds(5)) == [1])
             try await Task.sleep(for: .seconds(3))  // three idle timeouts: ten PINGs fit in each
             #expect(connection.isUsable, "the server did not close the connection")
@@ -424,8 +543,12 @@ struct ServerTransportTests {
             await connection.close()
 
             // Without keepalive (an interval longer than the idle timeout) the same wait ends it.
-            let quiet = try await RPCConnection.connect(configuration: ClientConfiguration(
-                port: server.port, keepaliveInterval: .seconds(60)))
+            let quiet = try await RPCConnection.connect(
+                configuration: ClientConfiguration(
+                    port: server.port,
+                    keepaliveInterval: .seconds(60)
+                )
+            )
             #expect(try await quiet.call(method: "/test.v1.Test/Echo", request: [3], timeout: .seconds(5)) == [3])
             #expect(await Self.eventually { !quiet.isUsable }, "the server closed the idle connection")
             await quiet.close()
@@ -436,16 +559,28 @@ struct ServerTransportTests {
     func builtins() async throws {
         try await withTestServer { server, _ in
             let client = client(server)
-            let health = try Framerpc_V1_HealthCheckResponse(serializedBytes: try await client.call(
-                "/framerpc.v1.Health/Check", request: try Framerpc_V1_HealthCheckRequest().serializedBytes()))
+            let health = try Framerpc_V1_HealthCheckResponse(
+                serializedBytes: try await client.call(
+                    "/framerpc.v1.Health/Check",
+                    request: try Framerpc_V1_HealthCheckRequest().serializedBytes()
+                )
+            )
             #expect(health.status == .serving)
             var unknown = Framerpc_V1_HealthCheckRequest()
             unknown.service = "no.such.Service"
-            let unknownHealth = try Framerpc_V1_HealthCheckResponse(serializedBytes: try await client.call(
-                "/framerpc.v1.Health/Check", request: try unknown.serializedBytes()))
+            let unknownHealth = try Framerpc_V1_HealthCheckResponse(
+                serializedBytes: try await client.call(
+                    "/framerpc.v1.Health/Check",
+                    request: try unknown.serializedBytes()
+                )
+            )
             #expect(unknownHealth.status == .serviceUnknown)
-            let listing = try Framerpc_V1_ListMethodsResponse(serializedBytes: try await client.call(
-                "/framerpc.v1.Reflection/ListMethods", request: []))
+            let listing = try Framerpc_V1_ListMethodsResponse(
+                serializedBytes: try await client.call(
+                    "/framerpc.v1.Reflection/ListMethods",
+                    request: []
+                )
+            )
             #expect(listing.methods.map(\.name).contains("/test.v1.Test/Echo"))
             #expect(listing.methods.map(\.name).contains("/framerpc.v1.Reflection/ListMethods"))
             await client.close()
@@ -482,14 +617,20 @@ struct SlowPeerTests {
     /// The start of a frame declaring `length` payload bytes, with `sent` of them.
     static func partialFrame(length: Int, sent: Int) -> [UInt8] {
         var buffer = ByteBuffer()
-        buffer.writeMultipleIntegers(UInt32(length), UInt32(1), FrameType.request.rawValue, UInt8(0))  // the header's layout
+        // the header's layout
+        buffer.writeMultipleIntegers(UInt32(length), UInt32(1), FrameType.request.rawValue, UInt8(0))
         buffer.writeBytes([UInt8](repeating: 7, count: sent))
         return Array(buffer.readableBytesView)
     }
 
-    @Test("past the server-wide budget for unfinished frames, the connection holding the most gets GOAWAY PARTIAL_FRAME_BUDGET; the others and new clients are served")
+    @Test(
+        "past the server-wide budget for unfinished frames, the connection holding the most gets GOAWAY PARTIAL_FRAME_BUDGET; the others and new clients are served"
+    )
     func partialFrameBudget() async throws {
-        try await withTestServer({ $0.maxBufferedPartialBytes = 1_000_000; $0.frameTimeout = .seconds(60) }) { server, _ in
+        try await withTestServer({
+            $0.maxBufferedPartialBytes = 1_000_000
+            $0.frameTimeout = .seconds(60)
+        }) { server, _ in
             var peers: [RawPeer] = []
             // 600 kB, 300 kB, then 200 kB of three 2 MB frames: the third pushes the total past 1 MB.
             for sent in [600_000, 300_000, 200_000] {
@@ -501,7 +642,10 @@ struct SlowPeerTests {
             }
             #expect(await peers[0].waitUntil { $0.isClosed })
             let goAway = try #require(try peers[0].goAway())
-            #expect(goAway.status.code == StatusCode.resourceExhausted.rawValue && goAway.status.reason == WireReason.partialFrameBudget)
+            #expect(
+                goAway.status.code == StatusCode.resourceExhausted.rawValue
+                    && goAway.status.reason == WireReason.partialFrameBudget
+            )
             #expect(!peers[1].isClosed && !peers[2].isClosed, "only the largest holder was closed")
             // A new client is served.
             let fresh = try await RawPeer.connect(port: server.port)
@@ -513,9 +657,14 @@ struct SlowPeerTests {
         }
     }
 
-    @Test("a frame dripped a byte at a time gets GOAWAY FRAME_TIMEOUT and a close, though bytes keep arriving within the idle timeout")
+    @Test(
+        "a frame dripped a byte at a time gets GOAWAY FRAME_TIMEOUT and a close, though bytes keep arriving within the idle timeout"
+    )
     func dripFedFrame() async throws {
-        try await withTestServer({ $0.frameTimeout = .milliseconds(500); $0.idleTimeout = .seconds(60) }) { server, _ in
+        try await withTestServer({
+            $0.frameTimeout = .milliseconds(500)
+            $0.idleTimeout = .seconds(60)
+        }) { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
             try await peer.send(Preface().bytes)
             let started = ContinuousClock.now
@@ -524,13 +673,22 @@ struct SlowPeerTests {
             // seen the close: wait for it.
             #expect(await peer.waitUntil { $0.isClosed } && ContinuousClock.now - started < .seconds(30))
             let goAway = try #require(try peer.goAway())
-            #expect(goAway.status.code == StatusCode.resourceExhausted.rawValue && goAway.status.reason == WireReason.frameTimeout)
+            #expect(
+                goAway.status.code == StatusCode.resourceExhausted.rawValue
+                    && goAway.status.reason == WireReason.frameTimeout
+            )
         }
     }
 
-    @Test("no preface, or part of one, within the handshake timeout: GOAWAY HANDSHAKE_TIMEOUT and a close", arguments: [0, 3])
+    @Test(
+        "no preface, or part of one, within the handshake timeout: GOAWAY HANDSHAKE_TIMEOUT and a close",
+        arguments: [0, 3]
+    )
     func lateHandshake(prefaceBytes: Int) async throws {
-        try await withTestServer({ $0.handshakeTimeout = .milliseconds(300); $0.idleTimeout = .seconds(60) }) { server, _ in
+        try await withTestServer({
+            $0.handshakeTimeout = .milliseconds(300)
+            $0.idleTimeout = .seconds(60)
+        }) { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
             if prefaceBytes > 0 { try await peer.send(Array(Preface().bytes.prefix(prefaceBytes))) }
             #expect(await peer.waitUntil { $0.isClosed })
@@ -542,7 +700,11 @@ struct SlowPeerTests {
     func slowPeersDoNotLockOut() async throws {
         // 3 s of frame timeout: setting up the 20 peers on a loaded machine must not outlast it, or
         // a slot frees up before the newcomer knocks.
-        try await withTestServer({ $0.maxConnections = 20; $0.frameTimeout = .seconds(3); $0.idleTimeout = .seconds(60) }) { server, _ in
+        try await withTestServer({
+            $0.maxConnections = 20
+            $0.frameTimeout = .seconds(3)
+            $0.idleTimeout = .seconds(60)
+        }) { server, _ in
             let frame = Self.requestFrame()
             var peers: [RawPeer] = []
             for _ in 0..<20 {
@@ -552,9 +714,17 @@ struct SlowPeerTests {
                 peers.append(peer)
             }
             let held = peers
-            let dripping = Task { await withTaskGroup(of: Void.self) { group in
-                for peer in held { group.addTask { await Self.drip(peer, Array(frame.dropFirst()), every: .milliseconds(200)) { !peer.isClosed } } }
-            } }
+            let dripping = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for peer in held {
+                        group.addTask {
+                            await Self.drip(peer, Array(frame.dropFirst()), every: .milliseconds(200)) {
+                                !peer.isClosed
+                            }
+                        }
+                    }
+                }
+            }
             // Every slot is taken: a newcomer is refused.
             let refused = try await RawPeer.connect(port: server.port)
             #expect(await refused.waitUntil { $0.isClosed })
@@ -562,16 +732,23 @@ struct SlowPeerTests {
             // The drippers are closed by the frame timeout; then a client gets in and is answered.
             #expect(await ServerTransportTests.eventually { held.allSatisfy(\.isClosed) })
             #expect(await ServerTransportTests.eventually { server.openConnections == 0 })
-            let client = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1))
+            let client = RPCClient(
+                configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1)
+            )
             #expect(try await client.call("/test.v1.Test/Echo", request: [5]) == [5])
             await client.close()
             dripping.cancel()
         }
     }
 
-    @Test("a keepalive PING every 100 ms keeps a connection with no calls open past the idle timeout; bytes of an unfinished frame do not")
+    @Test(
+        "a keepalive PING every 100 ms keeps a connection with no calls open past the idle timeout; bytes of an unfinished frame do not"
+    )
     func idleCountsFrames() async throws {
-        try await withTestServer({ $0.idleTimeout = .milliseconds(600); $0.frameTimeout = .seconds(60) }) { server, _ in
+        try await withTestServer({
+            $0.idleTimeout = .milliseconds(600)
+            $0.frameTimeout = .seconds(60)
+        }) { server, _ in
             // Whole PING frames are activity.
             let pinging = try await RawPeer.connect(port: server.port)
             try await pinging.send(Preface().bytes)
@@ -593,34 +770,55 @@ struct SlowPeerTests {
 
 @Suite("The client against a server that never speaks", .timeLimit(.minutes(1)))
 struct SilentServerTests {
-    @Test("a listener that accepts but never sends its preface: the call fails UNAVAILABLE / CONNECT_FAILED after the connect timeout, not never")
+    @Test(
+        "a listener that accepts but never sends its preface: the call fails UNAVAILABLE / CONNECT_FAILED after the connect timeout, not never"
+    )
     func noPreface() async throws {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }  // accepts, reads nothing, writes nothing
+            // accepts, reads nothing, writes nothing
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(listener.localAddress?.port)
-        let client = RPCClient(configuration: ClientConfiguration(
-            host: "127.0.0.1", port: port, connections: 1, connectTimeout: .milliseconds(300), maxAttempts: 1))
+        let client = RPCClient(
+            configuration: ClientConfiguration(
+                host: "127.0.0.1",
+                port: port,
+                connections: 1,
+                connectTimeout: .milliseconds(300),
+                maxAttempts: 1
+            )
+        )
         // Watched from outside, so that a hang fails the test instead of holding the suite.
         let outcome = NIOLockedValueBox<Result<[UInt8], any Error>?>(nil)
         _ = Task {
             let result: Result<[UInt8], any Error>
             do {
-                result = .success(try await client.call("/test.v1.Test/Echo", request: [1], options: CallOptions(timeout: .seconds(30))))
+                result = .success(
+                    try await client.call(
+                        "/test.v1.Test/Echo",
+                        request: [1],
+                        options: CallOptions(timeout: .seconds(30))
+                    )
+                )
             } catch {
                 result = .failure(error)
             }
             outcome.withLockedValue { $0 = result }
         }
         let deadline = ContinuousClock.now + .seconds(20)
-        while outcome.withLockedValue({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while outcome.withLockedValue({ $0 }) == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         guard let result = outcome.withLockedValue({ $0 }) else {
-            Issue.record("the call was still waiting for the preface after 20 s (connect timeout 300 ms, call deadline 30 s)")
+            Issue.record(
+                "the call was still waiting for the preface after 20 s (connect timeout 300 ms, call deadline 30 s)"
+            )
             return
         }
         switch result {
         case .success: Issue.record("a silent server answered")
-        case .failure(let error as RPCError): #expect(error.code == .unavailable && error.reason == WireReason.connectFailed, "\(error)")
+        case .failure(let error as RPCError):
+            #expect(error.code == .unavailable && error.reason == WireReason.connectFailed, "\(error)")
         case .failure(let error): Issue.record("not an RPCError: \(error)")
         }
         await client.close()
@@ -630,32 +828,59 @@ struct SilentServerTests {
 
 @Suite("Admission across connections", .timeLimit(.minutes(1)))
 struct AdmissionTests {
-    @Test("8 calls in flight server-wide: writes stop at 6, reads at 8, each refused OVERLOADED at once with a retry hint; Health/Check always answers; slots come back as calls end")
+    @Test(
+        "8 calls in flight server-wide: writes stop at 6, reads at 8, each refused OVERLOADED at once with a retry hint; Health/Check always answers; slots come back as calls end"
+    )
     func boundedInFlight() async throws {
         try await withTestServer({ $0.maxCallsInFlight = 8 }) { server, probe in
             // Two connections, so the bound is the server's, not one connection's.
-            let a = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
-            let b = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
+            let a = RPCClient(
+                configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1)
+            )
+            let b = RPCClient(
+                configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1)
+            )
             var writes: [Task<[UInt8], any Error>] = []
             for index in 0..<6 {
-                writes.append(Task { try await (index % 2 == 0 ? a : b).call("/test.v1.Test/SleepWrite", request: Array("60000:w\(index)".utf8)) })
+                writes.append(
+                    Task {
+                        try await (index % 2 == 0 ? a : b).call(
+                            "/test.v1.Test/SleepWrite",
+                            request: Array("60000:w\(index)".utf8)
+                        )
+                    }
+                )
             }
             #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 6 })
-            let refusedWrite = await #expect(throws: RPCError.self) { try await b.call("/test.v1.Test/SleepWrite", request: Array("1:w6".utf8)) }
+            let refusedWrite = await #expect(throws: RPCError.self) {
+                try await b.call("/test.v1.Test/SleepWrite", request: Array("1:w6".utf8))
+            }
             #expect(refusedWrite?.code == .resourceExhausted && refusedWrite?.reason == WireReason.overloaded)
             #expect(refusedWrite?.details["retry_after_ms"] == "50")
             // Reads still have two slots.
             var reads: [Task<[UInt8], any Error>] = []
-            for index in 0..<2 { reads.append(Task { try await a.call("/test.v1.Test/Sleep", request: Array("60000:r\(index)".utf8)) }) }
+            for index in 0..<2 {
+                reads.append(Task { try await a.call("/test.v1.Test/Sleep", request: Array("60000:r\(index)".utf8)) })
+            }
             #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 8 })
-            let refusedRead = await #expect(throws: RPCError.self) { try await a.call("/test.v1.Test/Echo", request: [1]) }
+            let refusedRead = await #expect(throws: RPCError.self) {
+                try await a.call("/test.v1.Test/Echo", request: [1])
+            }
             #expect(refusedRead?.reason == WireReason.overloaded)
             // A probe always gets an answer (a refusal would throw here).
             _ = try await b.call("/framerpc.v1.Health/Check", request: [])
             // Calls that end give their slots back.
             for task in writes + reads { task.cancel() }
-            #expect(await ServerTransportTests.eventually { probe.snapshot.cancelled.count == 2 && probe.snapshot.finished.isEmpty })
-            #expect(try await ServerTransportTests.eventuallyAsync { (try? await a.call("/test.v1.Test/Echo", request: [2])) == [2] })
+            #expect(
+                await ServerTransportTests.eventually {
+                    probe.snapshot.cancelled.count == 2 && probe.snapshot.finished.isEmpty
+                }
+            )
+            #expect(
+                try await ServerTransportTests.eventuallyAsync {
+                    (try? await a.call("/test.v1.Test/Echo", request: [2])) == [2]
+                }
+            )
             await a.close()
             await b.close()
         }
@@ -666,11 +891,23 @@ extension AdmissionTests {
     @Test("a call refused OVERLOADED is sent again after the server's hint, and runs once the server has room")
     func clientRetriesOverloaded() async throws {
         try await withTestServer({ $0.maxCallsInFlight = 4 }) { server, probe in
-            let holder = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1))
-            let held = (0..<3).map { index in Task { try await holder.call("/test.v1.Test/SleepWrite", request: Array("60000:held\(index)".utf8)) } }
+            let holder = RPCClient(
+                configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 1)
+            )
+            let held = (0..<3).map { index in
+                Task { try await holder.call("/test.v1.Test/SleepWrite", request: Array("60000:held\(index)".utf8)) }
+            }
             #expect(await ServerTransportTests.eventually { probe.snapshot.started.count == 3 })
-            let retrying = RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 8))
-            let call = Task { try await retrying.call("/test.v1.Test/SleepWrite", request: Array("1:late".utf8), options: CallOptions(timeout: .seconds(20))) }
+            let retrying = RPCClient(
+                configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: 1, maxAttempts: 8)
+            )
+            let call = Task {
+                try await retrying.call(
+                    "/test.v1.Test/SleepWrite",
+                    request: Array("1:late".utf8),
+                    options: CallOptions(timeout: .seconds(20))
+                )
+            }
             try await Task.sleep(for: .milliseconds(150))
             #expect(!probe.snapshot.started.contains("late"), "refused while the write slots are taken")
             for task in held { task.cancel() }
@@ -683,7 +920,10 @@ extension AdmissionTests {
 }
 
 extension ServerTransportTests {
-    static func eventuallyAsync(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+    static func eventuallyAsync(
+        timeout: Duration = .seconds(20),
+        _ condition: () async throws -> Bool
+    ) async throws -> Bool {
         let end = ContinuousClock.now + timeout
         while ContinuousClock.now < end {
             if try await condition() { return true }

@@ -1,18 +1,22 @@
+import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// Records what the test service's handlers saw.
 final class Probe: Sendable {
-    private let state = NIOLockedValueBox<(started: Set<String>, cancelled: Set<String>, finished: Set<String>)>(([], [], []))
+    private let state = NIOLockedValueBox<(started: Set<String>, cancelled: Set<String>, finished: Set<String>)>(
+        ([], [], [])
+    )
     func started(_ tag: String) { self.state.withLockedValue { _ = $0.started.insert(tag) } }
     func cancelled(_ tag: String) { self.state.withLockedValue { _ = $0.cancelled.insert(tag) } }
     func finished(_ tag: String) { self.state.withLockedValue { _ = $0.finished.insert(tag) } }
-    var snapshot: (started: Set<String>, cancelled: Set<String>, finished: Set<String>) { self.state.withLockedValue { $0 } }
+    var snapshot: (started: Set<String>, cancelled: Set<String>, finished: Set<String>) {
+        self.state.withLockedValue { $0 }
+    }
 }
 
 /// A service with no protobuf of its own: payloads are raw bytes.
@@ -25,10 +29,14 @@ struct TestService: RPCService {
 
     var methods: [RPCMethod] {
         [
-            RPCMethod(name: "/test.v1.Test/Echo", requestType: "bytes", responseType: "bytes", mutating: false) { payload, _ in
+            RPCMethod(name: "/test.v1.Test/Echo", requestType: "bytes", responseType: "bytes", mutating: false) {
+                payload,
+                _ in
                 Array(payload)
             },
-            RPCMethod(name: "/test.v1.Test/Sleep", requestType: "bytes", responseType: "bytes", mutating: false) { payload, _ in
+            RPCMethod(name: "/test.v1.Test/Sleep", requestType: "bytes", responseType: "bytes", mutating: false) {
+                payload,
+                _ in
                 let text = String(decoding: payload, as: UTF8.self)
                 let parts = text.split(separator: ":")
                 let millis = Int64(parts[0]) ?? 0
@@ -43,7 +51,9 @@ struct TestService: RPCService {
                 self.probe.finished(tag)
                 return Array(tag.utf8)
             },
-            RPCMethod(name: "/test.v1.Test/SleepWrite", requestType: "bytes", responseType: "bytes", mutating: true) { payload, _ in
+            RPCMethod(name: "/test.v1.Test/SleepWrite", requestType: "bytes", responseType: "bytes", mutating: true) {
+                payload,
+                _ in
                 // Sleep, as a state-changing method (admission keeps a share of the slots from these).
                 let text = String(decoding: payload, as: UTF8.self)
                 let parts = text.split(separator: ":")
@@ -53,13 +63,24 @@ struct TestService: RPCService {
                 self.probe.finished(tag)
                 return Array(tag.utf8)
             },
-            RPCMethod(name: "/test.v1.Test/RequestID", requestType: "bytes", responseType: "bytes", mutating: false) { _, context in
+            RPCMethod(name: "/test.v1.Test/RequestID", requestType: "bytes", responseType: "bytes", mutating: false) {
+                _,
+                context in
                 Array("\(context.requestID)|\(context.metadata["Trace-Tag"] ?? "")".utf8)
             },
-            RPCMethod(name: "/test.v1.Test/Fail", requestType: "bytes", responseType: "bytes", mutating: false) { _, _ in
-                throw RPCError(code: .failedPrecondition, reason: "TEST_REASON", message: "as asked", details: ["k": "v"])
+            RPCMethod(name: "/test.v1.Test/Fail", requestType: "bytes", responseType: "bytes", mutating: false) {
+                _,
+                _ in
+                throw RPCError(
+                    code: .failedPrecondition,
+                    reason: "TEST_REASON",
+                    message: "as asked",
+                    details: ["k": "v"]
+                )
             },
-            RPCMethod(name: "/test.v1.Test/Crash", requestType: "bytes", responseType: "bytes", mutating: false) { _, _ in
+            RPCMethod(name: "/test.v1.Test/Crash", requestType: "bytes", responseType: "bytes", mutating: false) {
+                _,
+                _ in
                 struct SecretInternalFailure: Error { let password = "hunter2" }
                 throw SecretInternalFailure()
             },
@@ -75,7 +96,10 @@ func withTestServer<T>(
     var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
     configure(&configuration)
     let probe = Probe()
-    let server = try await RPCServer.start(router: RPCRouter(services: [TestService(probe: probe)]), configuration: configuration)
+    let server = try await RPCServer.start(
+        router: RPCRouter(services: [TestService(probe: probe)]),
+        configuration: configuration
+    )
     do {
         let result = try await body(server, probe)
         try await server.shutdownGracefully()
@@ -87,7 +111,14 @@ func withTestServer<T>(
 }
 
 func client(_ server: RPCServer, connections: Int = 1, maxAttempts: Int = 1) -> RPCClient {
-    RPCClient(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port, connections: connections, maxAttempts: maxAttempts))
+    RPCClient(
+        configuration: ClientConfiguration(
+            host: "127.0.0.1",
+            port: server.port,
+            connections: connections,
+            maxAttempts: maxAttempts
+        )
+    )
 }
 
 /// A raw TCP peer that sends whatever bytes a test wants and collects what comes back.
@@ -132,11 +163,18 @@ final class RawPeer: Sendable {
     }
 
     func sendRequest(streamID: UInt32, method: String, payload: [UInt8] = [], timeoutMicros: UInt64 = 0) async throws {
-        try await self.send(Self.requestFrame(streamID: streamID, method: method, payload: payload, timeoutMicros: timeoutMicros))
+        try await self.send(
+            Self.requestFrame(streamID: streamID, method: method, payload: payload, timeoutMicros: timeoutMicros)
+        )
     }
 
     /// A whole REQUEST frame, to send alone or several in one write.
-    static func requestFrame(streamID: UInt32, method: String, payload: [UInt8] = [], timeoutMicros: UInt64 = 0) throws -> [UInt8] {
+    static func requestFrame(
+        streamID: UInt32,
+        method: String,
+        payload: [UInt8] = [],
+        timeoutMicros: UInt64 = 0
+    ) throws -> [UInt8] {
         var request = Framerpc_V1_Request()
         request.method = method
         request.payload = Data(payload)
@@ -208,10 +246,16 @@ final class GoAwayFront: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
                 guard let front = box.withLockedValue({ $0 }) else { return child.close() }
-                let number = front.state.withLockedValue { $0.connections += 1; return $0.connections }
+                let number = front.state.withLockedValue {
+                    $0.connections += 1
+                    return $0.connections
+                }
                 if number == 1 { return child.pipeline.addHandler(RefuseFirstRequest(front: front)) }
-                return ClientBootstrap(group: child.eventLoop).connect(host: "127.0.0.1", port: backendPort).flatMap { backend in
-                    backend.pipeline.addHandler(Pipe(peer: child)).flatMap { child.pipeline.addHandler(Pipe(peer: backend)) }
+                return ClientBootstrap(group: child.eventLoop).connect(host: "127.0.0.1", port: backendPort).flatMap {
+                    backend in
+                    backend.pipeline.addHandler(Pipe(peer: child)).flatMap {
+                        child.pipeline.addHandler(Pipe(peer: backend))
+                    }
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -245,7 +289,9 @@ final class GoAwayFront: Sendable {
                 self.front.state.withLockedValue { $0.refused += 1 }
                 var goAway = Framerpc_V1_GoAway()
                 goAway.lastStreamID = 0
-                goAway.status = Framerpc_V1_Status(RPCError(code: .unavailable, reason: WireReason.draining, message: "front refuses"))
+                goAway.status = Framerpc_V1_Status(
+                    RPCError(code: .unavailable, reason: WireReason.draining, message: "front refuses")
+                )
                 var out = ByteBuffer()
                 out.writeFrame(streamID: 0, type: .goAway, payload: (try? goAway.serializedBytes()) ?? [UInt8]())
                 let channel = context.channel

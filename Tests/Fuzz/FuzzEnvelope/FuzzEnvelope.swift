@@ -19,7 +19,10 @@ func fuzzEnvelope(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     } catch {
         let mapped = RPCError(decoding: error, what: "request envelope")
         require(mapped.code == .invalidArgument, "an undecodable envelope answered \(mapped)")
-        require(mapped.reason == WireReason.malformedMessage || mapped.reason == WireReason.invalidUTF8, "reason \(mapped.reason)")
+        require(
+            mapped.reason == WireReason.malformedMessage || mapped.reason == WireReason.invalidUTF8,
+            "reason \(mapped.reason)"
+        )
         return 0
     }
     let metadata = Metadata(request.metadata)

@@ -28,7 +28,8 @@ func fuzzEventJSON(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     require(decoded == event, "the JSON decodes as another event:\n\(json)")
 
     let sequence = Int64(count) * 7_919
-    let delivered = PendingEvent(sequence: sequence, eventID: event.eventID, json: json, attempts: 0, createdAt: 0).delivered
+    let delivered = PendingEvent(sequence: sequence, eventID: event.eventID, json: json, attempts: 0, createdAt: 0)
+        .delivered
     let object = try! JSONSerialization.jsonObject(with: Data(delivered.utf8)) as! [String: Any]
     require((object["sequence"] as? NSNumber)?.int64Value == sequence, "sequence lost:\n\(delivered)")
     require(object["event_id"] as? String == event.eventID, "event_id changed:\n\(delivered)")
@@ -49,12 +50,31 @@ extension OrderEvent {
         var lines: [OrderLine] = []
         while let name = parts.next() {
             let index = lines.count + 6
-            lines.append(OrderLine(productID: ProductID(number(index)), productName: text(name), unitPrice: number(index + 1), quantity: number(index + 2)))
+            lines.append(
+                OrderLine(
+                    productID: ProductID(number(index)),
+                    productName: text(name),
+                    unitPrice: number(index + 1),
+                    quantity: number(index + 2)
+                )
+            )
         }
         let order = Order(
-            id: OrderID(number(0)), userID: UserID(number(1)), status: .paid,
+            id: OrderID(number(0)),
+            userID: UserID(number(1)),
+            status: .paid,
             lines: lines,
-            total: number(2), discount: number(3), couponID: head.count % 2 == 0 ? nil : CouponID(number(4)), createdAt: 0)
-        self.init(eventID: eventID, kind: head.count % 3 == 0 ? .orderRefunded : .orderPaid, order: order, amount: number(5), at: number(5) ^ 0x5555)
+            total: number(2),
+            discount: number(3),
+            couponID: head.count % 2 == 0 ? nil : CouponID(number(4)),
+            createdAt: 0
+        )
+        self.init(
+            eventID: eventID,
+            kind: head.count % 3 == 0 ? .orderRefunded : .orderPaid,
+            order: order,
+            amount: number(5),
+            at: number(5) ^ 0x5555
+        )
     }
 }

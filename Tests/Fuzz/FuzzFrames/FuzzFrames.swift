@@ -18,8 +18,18 @@ func fuzzFrames(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let stream = Array(bytes.dropFirst())
     let expectPreface = control & 1 == 0
     let maxFrameSize = Int(control >> 1) * 4
-    let whole = Outcome(decoding: stream, maxFrameSize: maxFrameSize, expectPreface: expectPreface, readSize: max(1, stream.count))
-    let pieces = Outcome(decoding: stream, maxFrameSize: maxFrameSize, expectPreface: expectPreface, readSize: Int(control % 7) + 1)
+    let whole = Outcome(
+        decoding: stream,
+        maxFrameSize: maxFrameSize,
+        expectPreface: expectPreface,
+        readSize: max(1, stream.count)
+    )
+    let pieces = Outcome(
+        decoding: stream,
+        maxFrameSize: maxFrameSize,
+        expectPreface: expectPreface,
+        readSize: Int(control % 7) + 1
+    )
     require(whole == pieces, "decoding depends on how the stream is read: \(whole) vs \(pieces)")
     // An event never stands for more bytes than arrived, except an oversize frame, whose payload is
     // skipped as it comes.

@@ -30,15 +30,24 @@ func fuzzRequests(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     guard let method = Fixture.shared.router[name] else { return 0 }
     let payload = Data(bytes[(separator + 1)...])
     let context = ServerContext(
-        method: name, metadata: Fixture.metadata, deadline: .now() + .seconds(30), connectionTag: "fuzz", streamID: 1,
-        connectionLogger: Fixture.logger, remoteAddress: "fuzz")
+        method: name,
+        metadata: Fixture.metadata,
+        deadline: .now() + .seconds(30),
+        connectionTag: "fuzz",
+        streamID: 1,
+        connectionLogger: Fixture.logger,
+        remoteAddress: "fuzz"
+    )
 
     if case .failure(let error) = blocking({ try await method.handler(payload, context) }) {
         guard let convertible = error as? any RPCErrorConvertible else {
             fatalError("\(name) failed with an error the server cannot map (INTERNAL on the wire): \(error)")
         }
         let status = convertible.rpcError
-        require(status.code != .internal && status.code != .unknown && !status.reason.isEmpty, "\(name) answered \(status)")
+        require(
+            status.code != .internal && status.code != .unknown && !status.reason.isEmpty,
+            "\(name) answered \(status)"
+        )
     }
     Fixture.shared.checkInvariantsNow()
     return 0
@@ -66,7 +75,9 @@ final class Fixture: @unchecked Sendable {
     /// A token that may act for any user and make the admin calls: every method gets past the gate
     /// to the code behind it (the gate itself is fuzzed by the token tests' cases).
     static let keys = try! TokenKeySet([TokenKey.generate(id: "fuzz", algorithm: .hs256)])
-    static let token = try! AccessToken(subject: "fuzz", scopes: [.service, .admin], expiresAt: Int64.max / 2).signed(with: keys.keys[0])
+    static let token = try! AccessToken(subject: "fuzz", scopes: [.service, .admin], expiresAt: Int64.max / 2).signed(
+        with: keys.keys[0]
+    )
     static let metadata: Metadata = [MetadataKey.authorization: "Bearer \(token)"]
     static let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     static let shared = Fixture()
@@ -79,11 +90,15 @@ final class Fixture: @unchecked Sendable {
     private init() {
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-fuzz-\(getpid())")
         try! FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        let store = try! SQLiteStore(StoreConfiguration(path: self.directory.appendingPathComponent("fuzz.sqlite").path, synchronous: .off))
+        let store = try! SQLiteStore(
+            StoreConfiguration(path: self.directory.appendingPathComponent("fuzz.sqlite").path, synchronous: .off)
+        )
         _ = try! blocking { try await DemoCatalogue.seed(into: store) }.get()
         self.useCases = CommerceUseCases(store: store, queues: WorkQueues(shards: 8), calendar: store.calendar)
         self.router = CommerceServices.router(
-            useCases: self.useCases, gate: Gate(mode: .tokens(Self.keys), adminToken: nil, clock: systemClock))
+            useCases: self.useCases,
+            gate: Gate(mode: .tokens(Self.keys), adminToken: nil, clock: systemClock)
+        )
         atexit { try? FileManager.default.removeItem(at: Fixture.shared.directory) }
     }
 

@@ -3,7 +3,8 @@ import CFuzzDriver
 /// libFuzzer's driver over `test`: each target's `<Target>_main` (the entry point SwiftPM gives an
 /// executable) calls this with its own arguments.
 public func runFuzzer(
-    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ argc: CInt,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 ) -> CInt {
     commerce_fuzz_main(argc, argv, test)

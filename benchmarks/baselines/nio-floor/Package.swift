@@ -10,6 +10,9 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "NIOFloor",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")])
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        )
     ]
 )

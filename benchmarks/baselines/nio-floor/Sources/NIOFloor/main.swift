@@ -1,3 +1,6 @@
+import NIOCore
+import NIOPosix
+
 // What one request/answer round trip costs on bare SwiftNIO, to set beside Redis and GetBalance
 // at 1 caller: the part of the round trip no service built on NIO can shed.
 //
@@ -14,8 +17,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOCore
-import NIOPosix
 
 /// Counts complete RESP requests (arrays of bulk strings) in a byte stream.
 struct RESPRequestCounter {
@@ -172,15 +173,21 @@ enum FrameRPCBytes {
 
     static func frame(streamID: UInt32, type: UInt8, payload: [UInt8]) -> [UInt8] {
         let length = UInt32(payload.count)
-        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
-                UInt8(streamID >> 24), UInt8(streamID >> 16 & 0xFF), UInt8(streamID >> 8 & 0xFF), UInt8(streamID & 0xFF),
-                type, 0] + payload
+        return [
+            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+            UInt8(streamID >> 24), UInt8(streamID >> 16 & 0xFF), UInt8(streamID >> 8 & 0xFF), UInt8(streamID & 0xFF),
+            type, 0,
+        ] + payload
     }
 
     /// Request envelope: method (field 1), timeout_micros (field 3) = 5,000,000; an empty HealthCheckRequest.
     static let healthCheck: [UInt8] = {
         let method = Array("/framerpc.v1.Health/Check".utf8)
-        return frame(streamID: 1, type: 0x01, payload: [0x0A, UInt8(method.count)] + method + [0x18, 0xC0, 0x96, 0xB1, 0x02])
+        return frame(
+            streamID: 1,
+            type: 0x01,
+            payload: [0x0A, UInt8(method.count)] + method + [0x18, 0xC0, 0x96, 0xB1, 0x02]
+        )
     }()
 
     /// Response envelope: status {} (OK), payload = HealthCheckResponse { status: SERVING }.
@@ -190,8 +197,12 @@ enum FrameRPCBytes {
 
     /// The length of the first whole frame in `buffer`, with its stream id and type.
     static func firstFrame(_ buffer: ByteBuffer) -> (length: Int, streamID: UInt32, type: UInt8)? {
-        guard let (length, streamID, type, _) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt32, UInt32, UInt8, UInt8).self),
-              buffer.readableBytes >= headerSize + Int(length)
+        guard
+            let (length, streamID, type, _) = buffer.getMultipleIntegers(
+                at: buffer.readerIndex,
+                as: (UInt32, UInt32, UInt8, UInt8).self
+            ),
+            buffer.readableBytes >= headerSize + Int(length)
         else { return nil }
         return (headerSize + Int(length), streamID, type)
     }
@@ -203,7 +214,10 @@ final class FrameRPCServerHandler: ChannelInboundHandler {
     private var stream = FrameRPCStream()
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface)), promise: nil)
+        context.writeAndFlush(
+            Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface)),
+            promise: nil
+        )
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -229,7 +243,11 @@ final class FrameRPCClientHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.writeAndFlush(
-            Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.preface + FrameRPCBytes.healthCheck)), promise: nil)
+            Self.wrapOutboundOut(
+                context.channel.allocator.buffer(bytes: FrameRPCBytes.preface + FrameRPCBytes.healthCheck)
+            ),
+            promise: nil
+        )
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -238,7 +256,10 @@ final class FrameRPCClientHandler: ChannelInboundHandler {
         while let (_, type) = self.stream.nextFrame() {
             guard type == 0x02 else { continue }
             guard self.loop.answer(context) else { return }
-            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.healthCheck)), promise: nil)
+            context.writeAndFlush(
+                Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: FrameRPCBytes.healthCheck)),
+                promise: nil
+            )
         }
     }
 
