@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # Every product and the test bundle (the tests run the built commerce-server). The project's own
-# code builds without warnings: any warning in Sources/ or Tests/ fails the run.
+# code builds without warnings: any warning in Sources/ or Tests/ fails the run; and every target
+# declares the targets it imports (SwiftPM's import check).
 BUILD_LOG=$(mktemp)
-swift build --build-tests 2>&1 | tee "$BUILD_LOG"
+swift build --build-tests --explicit-target-dependency-import-check=error 2>&1 | tee "$BUILD_LOG"
 if grep -E "^$PWD/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" "$BUILD_LOG" | sort -u; then
   echo "compiler warnings in the project's own code (above): fix them" >&2
   exit 1
