@@ -108,7 +108,7 @@ struct Call: AsyncParsableCommand {
             let bytes = try await client.rpc.call(
                 name,
                 request: payload,
-                options: client.authorized(options, admin: name.contains("AdminService"))
+                options: client.authorized(options, admin: entry.descriptor.access == .admin)
             )
             print(try Self.prettyJSON(try entry.response.init(serializedBytes: bytes)))
         }
