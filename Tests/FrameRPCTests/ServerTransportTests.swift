@@ -698,11 +698,11 @@ struct SlowPeerTests {
 
     @Test("slow peers holding every connection slot are closed, so a new client gets in")
     func slowPeersDoNotLockOut() async throws {
-        // 3 s of frame timeout: setting up the 20 peers on a loaded machine must not outlast it, or
-        // a slot frees up before the newcomer knocks.
+        // The peers start their frames only once all 20 are connected, and the frame timeout (6 s)
+        // leaves a loaded machine time to let the newcomer knock before any slot frees up.
         try await withTestServer({
             $0.maxConnections = 20
-            $0.frameTimeout = .seconds(3)
+            $0.frameTimeout = .seconds(6)
             $0.idleTimeout = .seconds(60)
         }) { server, _ in
             let frame = Self.requestFrame()
@@ -710,9 +710,10 @@ struct SlowPeerTests {
             for _ in 0..<20 {
                 let peer = try await RawPeer.connect(port: server.port)
                 try await peer.send(Preface().bytes)
-                try await peer.send([frame[0]])
                 peers.append(peer)
             }
+            #expect(await ServerTransportTests.eventually { server.openConnections == 20 })
+            for peer in peers { try await peer.send([frame[0]]) }
             let held = peers
             let dripping = Task {
                 await withTaskGroup(of: Void.self) { group in
