@@ -56,6 +56,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The same router over HTTP/1.1 in the Connect protocol's unary form.
+        .target(
+            name: "FrameRPCConnect",
+            dependencies: [
+                "FrameRPC",
+                "FrameRPCServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "FrameRPCClient",
             dependencies: [
@@ -117,7 +133,8 @@ let package = Package(
         .target(
             name: "CommerceServerRuntime",
             dependencies: [
-                "FrameRPC", "FrameRPCServer", "CommerceService", "CommerceAuth", "CommerceSQLite", "CommercePostgres",
+                "FrameRPC", "FrameRPCServer", "FrameRPCConnect", "CommerceService", "CommerceAuth", "CommerceSQLite",
+                "CommercePostgres",
                 "CommerceUseCases", "CommerceDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -181,7 +198,7 @@ let package = Package(
             name: "CommerceServerCLI",
             dependencies: [
                 "CommerceServerRuntime", "CommerceAuth", "CommerceService", "CommerceSQLite", "CommercePostgres",
-                "CommerceDomain", "CommerceUseCases", "FrameRPCServer",
+                "CommerceDomain", "CommerceUseCases", "FrameRPCServer", "FrameRPCConnect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -247,7 +264,7 @@ let package = Package(
             name: "CommerceServerTests",
             dependencies: [
                 "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
-                "CommerceAuth", "CommerceTestSupport",
+                "CommerceAuth", "CommerceTestSupport", "FrameRPCConnect",
                 "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService",
                 "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),
@@ -255,6 +272,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every file derived from proto/:
 #   Sources/FrameRPC/Generated        (swift-protobuf, framerpc.v1: envelope, built-in services,
-#                                      method options; protoc-gen-framerpc: their method specs)
+#                                      method options; google.rpc.ErrorInfo for Connect errors;
+#                                      protoc-gen-framerpc: their method specs)
 #   Sources/CommerceProto/Generated   (swift-protobuf, commerce.v1; protoc-gen-framerpc: method specs)
 #   Sources/CommerceService/Generated (protoc-gen-framerpc: a handler protocol per service and its
 #                                      registration behind each method's declared access)
@@ -30,7 +31,7 @@ mkdir -p Sources/FrameRPC/Generated Sources/CommerceProto/Generated Sources/Comm
   Sources/CommerceClient/Generated clients/c/generated
 
 protoc --plugin=protoc-gen-swift="$PLUGIN" -I proto "${SWIFT_OPTS[@]}" \
-  --swift_out=Sources/FrameRPC/Generated "${FRAMERPC[@]}"
+  --swift_out=Sources/FrameRPC/Generated "${FRAMERPC[@]}" proto/google/rpc/*.proto
 protoc --plugin=protoc-gen-swift="$PLUGIN" -I proto "${SWIFT_OPTS[@]}" \
   --swift_out=Sources/CommerceProto/Generated "${COMMERCE[@]}"
 

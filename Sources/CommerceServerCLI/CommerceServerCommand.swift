@@ -5,6 +5,7 @@ import CommerceSQLite
 import CommerceServerRuntime
 import CommerceUseCases
 import Foundation
+import FrameRPCConnect
 import FrameRPCServer
 import Logging
 import Metrics
@@ -141,6 +142,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "FrameRPC port (0 picks a free one).") var port = 7070
     // `.unconditional`: `--metrics-port -1` works like `--metrics-port=-1` ("-1" is not an option).
     @Option(parsing: .unconditional, help: "Prometheus /metrics HTTP port; -1 disables it.") var metricsPort = 9090
+    @Option(
+        help:
+            "HTTP port for the same API in the Connect protocol (curl, browsers, Connect clients), with GET /metrics; 0 picks a free one. Off unless given."
+    )
+    var httpPort: Int?
     @Flag(help: "Load the demo catalogue and users if the database is empty.") var seedDemo = false
     @Option(help: "Largest frame payload accepted, in bytes (the 10-byte header is not counted).") var maxFrameSize =
         4 * 1024 * 1024
@@ -256,6 +262,25 @@ struct Serve: AsyncParsableCommand {
             eventLoopThreads: self.eventLoops
         )
         configuration.postgres = self.database.postgres
+        configuration.http = self.httpPort.map {
+            ConnectConfiguration(
+                host: self.host,
+                port: $0,
+                maxBodySize: self.maxFrameSize,
+                idleTimeout: .seconds(Int64(self.idleTimeout)),
+                requestTimeout: .seconds(Int64(self.frameTimeout)),
+                maxConnections: self.maxConnections,
+                drainTimeout: .seconds(Int64(self.drainTimeout))
+            )
+        }
+        let httpRoutes: [String: @Sendable () async -> StaticResponse] = [
+            "/metrics": {
+                StaticResponse(
+                    contentType: "text/plain; version=0.0.4; charset=utf-8",
+                    body: Array(registry.emitToBuffer())
+                )
+            }
+        ]
         let portFile = self.portFile
         let keysPath = self.access.auth == .on ? self.access.keysPath : nil
         let tls = configuration.rpc.tls
@@ -264,7 +289,7 @@ struct Serve: AsyncParsableCommand {
             ? try await MetricsEndpoint.start(host: self.host, port: self.metricsPort, registry: registry) : nil
         let server: CommerceServer
         do {
-            server = try await CommerceServer.make(configuration, logger: logger)
+            server = try await CommerceServer.make(configuration, logger: logger, httpRoutes: httpRoutes)
         } catch {
             await metrics?.close()
             throw error
@@ -278,7 +303,7 @@ struct Serve: AsyncParsableCommand {
         let reloader = Reloader(server: server, keysPath: keysPath, tls: tls, logger: logger)
         if let portFile {
             let json =
-                "{\"rpc\": \(server.port), \"metrics\": \(metrics?.port ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
+                "{\"rpc\": \(server.port), \"metrics\": \(metrics?.port ?? -1), \"http\": \(server.httpPort ?? -1), \"pid\": \(ProcessInfo.processInfo.processIdentifier)}\n"
             try json.write(toFile: portFile, atomically: true, encoding: .utf8)
         }
         // One service group: SIGTERM or SIGINT stops the listener (draining its calls), the

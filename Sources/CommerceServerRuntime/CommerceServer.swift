@@ -2,6 +2,7 @@ import CommercePostgres
 import CommerceSQLite
 import CommerceService
 import CommerceUseCases
+import FrameRPCConnect
 import FrameRPCServer
 import Logging
 import NIOConcurrencyHelpers
@@ -24,15 +25,21 @@ public final class CommerceServer: Sendable {
     /// The use cases the RPCs run (the expiry sweep among them).
     public let useCases: CommerceUseCases
     private let rpc: RPCServer
+    /// The HTTP (Connect) listener, if ``CommerceServerConfiguration/http`` is set.
+    private let http: ConnectServer?
     /// Who calls: verifies tokens with keys ``reload(keys:)`` can replace.
     public let gate: Gate
-    /// What runs until shutdown, in start order (a graceful shutdown stops them in reverse).
-    private let parts: [any Service]
+    /// What runs until shutdown, in start order (a graceful shutdown stops them in reverse): the
+    /// store's closing, the relay, the sweeper; then the listeners, which stop first.
+    private let background: [any Service]
+    private let listeners: [any Service]
     private let logger: Logger
     /// The group ``start(_:logger:)`` runs the parts in, for ``shutdownGracefully()``.
     private let launched = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
 
     public var port: Int { self.rpc.port }
+    /// The HTTP (Connect) port, if it listens.
+    public var httpPort: Int? { self.http?.port }
     public var openConnections: Int { self.rpc.openConnections }
 
     private init(
@@ -40,22 +47,28 @@ public final class CommerceServer: Sendable {
         store: any ServedStore,
         useCases: CommerceUseCases,
         rpc: RPCServer,
-        parts: [any Service],
+        http: ConnectServer?,
+        background: [any Service],
         logger: Logger
     ) {
         self.useCases = useCases
         self.logger = logger
         self.store = store
         self.rpc = rpc
+        self.http = http
         self.gate = gate
-        self.parts = parts
+        self.background = background
+        self.listeners = [rpc] + (http.map { [$0] } ?? [])
     }
 
     /// Opens the store and binds the listener (calls are answered from here on); the sweeper and
     /// the relay start with ``run(alongside:gracefulShutdownSignals:)``.
+    ///
+    /// - Parameter httpRoutes: fixed answers to `GET`s on the HTTP port (the console, the metrics).
     public static func make(
         _ configuration: CommerceServerConfiguration,
-        logger: Logger = Logger(label: "commerce.server")
+        logger: Logger = Logger(label: "commerce.server"),
+        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:]
     ) async throws -> CommerceServer {
         let store: any ServedStore =
             if let postgres = configuration.postgres { try await PostgresStore.open(postgres, logger: logger) } else {
@@ -93,14 +106,33 @@ public final class CommerceServer: Sendable {
             }
         }
         let ownGroup = configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
+        // One bound on calls in flight, whichever listener they came through.
+        let admission = Admission(limit: configuration.rpc.maxCallsInFlight)
         let rpc: RPCServer
+        var http: ConnectServer?
         do {
             rpc = try await RPCServer.start(
                 router: router,
                 configuration: configuration.rpc,
                 logger: logger,
-                group: ownGroup ?? MultiThreadedEventLoopGroup.singleton
+                group: ownGroup ?? MultiThreadedEventLoopGroup.singleton,
+                admission: admission
             )
+            if let httpConfiguration = configuration.http {
+                do {
+                    http = try await ConnectServer.start(
+                        router: router,
+                        configuration: httpConfiguration,
+                        admission: admission,
+                        routes: httpRoutes,
+                        logger: logger,
+                        group: ownGroup ?? MultiThreadedEventLoopGroup.singleton
+                    )
+                } catch {
+                    try? await rpc.shutdownGracefully()
+                    throw error
+                }
+            }
         } catch {
             await sink?.1.close()
             try? await ownGroup?.shutdownGracefully()
@@ -127,8 +159,16 @@ public final class CommerceServer: Sendable {
             logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }
         let closer = StoreCloser(store: store, ownGroup: ownGroup, logger: logger)
-        let parts: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper, rpc]
-        return CommerceServer(gate: gate, store: store, useCases: useCases, rpc: rpc, parts: parts, logger: logger)
+        let background: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper]
+        return CommerceServer(
+            gate: gate,
+            store: store,
+            useCases: useCases,
+            rpc: rpc,
+            http: http,
+            background: background,
+            logger: logger
+        )
     }
 
     /// ``make(_:logger:)`` and its parts running in a group of their own, stopped by
@@ -136,9 +176,10 @@ public final class CommerceServer: Sendable {
     /// runs ``run(alongside:gracefulShutdownSignals:)`` instead.
     public static func start(
         _ configuration: CommerceServerConfiguration,
-        logger: Logger = Logger(label: "commerce.server")
+        logger: Logger = Logger(label: "commerce.server"),
+        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:]
     ) async throws -> CommerceServer {
-        let server = try await Self.make(configuration, logger: logger)
+        let server = try await Self.make(configuration, logger: logger, httpRoutes: httpRoutes)
         let group = server.group(alongside: [], gracefulShutdownSignals: [])
         server.launched.withLockedValue { $0 = (group, Task { try await group.run() }) }
         return server
@@ -156,8 +197,7 @@ public final class CommerceServer: Sendable {
 
     private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup
     {
-        var parts = self.parts
-        parts.insert(contentsOf: services, at: parts.count - 1)
+        let parts = self.background + services + self.listeners
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -4,11 +4,14 @@ import CommerceSQLite
 import CommerceService
 import CommerceUseCases
 import Foundation
+import FrameRPCConnect
 import FrameRPCServer
 
 /// Everything `commerce-server serve` can be told.
 public struct CommerceServerConfiguration: Sendable {
     public var rpc: ServerConfiguration
+    /// The same methods over HTTP (the Connect protocol) on a port of its own, if set.
+    public var http: ConnectConfiguration?
     public var store: StoreConfiguration
     /// A PostgreSQL database instead of the SQLite file in ``store`` (whose other settings then do
     /// not apply): for instances on several hosts.
@@ -78,7 +81,7 @@ extension CommerceServerConfiguration: CustomStringConvertible, CustomDebugStrin
     public var description: String {
         let database = self.postgres.map { Redacted.url($0.url) } ?? self.store.path
         return
-            "CommerceServerConfiguration(rpc: \(self.rpc.host):\(self.rpc.port), database: \(database), auth: \(self.auth), "
+            "CommerceServerConfiguration(rpc: \(self.rpc.host):\(self.rpc.port), http: \(self.http.map { "\($0.host):\($0.port)" } ?? "off"), database: \(database), auth: \(self.auth), "
             + "adminToken: \(self.adminToken == nil ? "none" : "<redacted>"), writeQueueShards: \(self.writeQueueShards))"
     }
 

@@ -5,19 +5,19 @@ import Synchronization
 ///
 /// Mutating calls may take only three quarters of the slots: a write flood leaves room for reads.
 /// Health checks are always admitted, so a probe tells a busy server from a dead one.
-final class Admission: Sendable {
-    let limit: Int
+public final class Admission: Sendable {
+    public let limit: Int
     private let inFlight = Atomic<Int>(0)
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    public init(limit: Int) { self.limit = max(1, limit) }
 
     /// The slots a mutating call may use.
-    var writeLimit: Int { max(1, self.limit * 3 / 4) }
+    public var writeLimit: Int { max(1, self.limit * 3 / 4) }
 
-    var current: Int { self.inFlight.load(ordering: .relaxed) }
+    public var current: Int { self.inFlight.load(ordering: .relaxed) }
 
     /// Takes a slot if the call may start now.
-    func admit(mutating: Bool, exempt: Bool) -> Bool {
+    public func admit(mutating: Bool, exempt: Bool) -> Bool {
         if exempt {
             self.inFlight.add(1, ordering: .relaxed)
             return true
@@ -36,7 +36,7 @@ final class Admission: Sendable {
         return false
     }
 
-    func release(_ count: Int = 1) {
+    public func release(_ count: Int = 1) {
         guard count > 0 else { return }
         self.inFlight.subtract(count, ordering: .relaxed)
     }

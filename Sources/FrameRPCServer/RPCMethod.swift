@@ -14,6 +14,9 @@ public struct RPCMethod: Sendable {
     public let mutating: Bool
     /// Who may call it (see ``RPCAccess``).
     public var access: RPCAccess
+    /// The Swift types of its messages, where known (every generated method): what a transport
+    /// that speaks JSON (Connect) converts the binary request and reply with.
+    public var messageTypes: (request: any SwiftProtobuf.Message.Type, response: any SwiftProtobuf.Message.Type)?
     public let handler: Handler
     /// Set for a method answered on the connection's event loop as its request arrives (see
     /// ``immediate(_:_:)``); it then never runs as a task.
@@ -47,6 +50,7 @@ public struct RPCMethod: Sendable {
             access: Method.descriptor.access,
             handler: handler
         )
+        self.messageTypes = (Method.Request.self, Method.Response.self)
     }
 
     /// The method `spec` declares, over its protobuf messages; decoding failures become `INVALID_ARGUMENT`.
@@ -64,7 +68,7 @@ public struct RPCMethod: Sendable {
         access: RPCAccess = .unclassified,
         _ body: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> RPCMethod {
-        RPCMethod(
+        var method = RPCMethod(
             name: name,
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
@@ -79,6 +83,8 @@ public struct RPCMethod: Sendable {
             }
             return try await body(request, context).serializedBytes()
         }
+        method.messageTypes = (Request.self, Response.self)
+        return method
     }
 
     /// A method answered on the event loop that reads its request, ahead of every call already
@@ -118,7 +124,7 @@ public struct RPCMethod: Sendable {
                 )
             }
         }
-        return RPCMethod(
+        var method = RPCMethod(
             name: name,
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
@@ -127,6 +133,8 @@ public struct RPCMethod: Sendable {
             handler: { payload, _ in try answer(payload) },
             immediate: answer
         )
+        method.messageTypes = (Request.self, Response.self)
+        return method
     }
 
     /// The service part of the name: `package.Service`.

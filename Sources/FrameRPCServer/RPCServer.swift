@@ -46,13 +46,15 @@ public final class RPCServer: Service, Sendable {
         router: RPCRouter,
         configuration: ServerConfiguration,
         logger: Logger = Logger(label: "framerpc.server"),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        admission: Admission? = nil
     ) async throws -> RPCServer {
         let registry = ConnectionRegistry()
         let router = router.withBuiltins { registry.isDraining }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
         let protocolErrors = LogLimiter()
-        let admission = Admission(limit: configuration.maxCallsInFlight)
+        // Shared with other listeners of the same server (HTTP) for one server-wide bound.
+        let admission = admission ?? Admission(limit: configuration.maxCallsInFlight)
         let partialFrames = PartialFrameBudget(limit: configuration.maxBufferedPartialBytes)
 
         let bootstrap = ServerBootstrap(group: group)

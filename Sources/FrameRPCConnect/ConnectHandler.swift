@@ -1,0 +1,286 @@
+import FrameRPC
+import FrameRPCServer
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP/1.1 connection of the Connect listener: reads a request (head, then a bounded body),
+/// runs its method through the same router entry a FrameRPC connection calls (access check,
+/// decoding, use case) as a task on this event loop, and answers in the request's encoding or with
+/// Connect's JSON error. One call at a time (HTTP/1.1; NIO's pipelining helper queues the next
+/// request). The deadline cancels the call's task, and so does the client going away.
+final class ConnectHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private struct Call {
+        let id: UInt32
+        let task: Task<Void, Never>
+        let timer: Scheduled<Void>
+    }
+
+    private let router: RPCRouter
+    private let configuration: ConnectConfiguration
+    private let admission: Admission
+    private let routes: [String: @Sendable () async -> StaticResponse]
+    private let logger: Logger
+
+    private var head: HTTPRequestHead?
+    private var request: Result<ConnectRequest, RPCError>?
+    private var body: ByteBuffer?
+    private var call: Call?
+    private var calls: UInt32 = 0
+    private var timer: Scheduled<Void>?
+    private var draining = false
+    private var executor: EventLoopTaskExecutor?
+    private var remoteAddress = "?"
+
+    init(
+        router: RPCRouter, configuration: ConnectConfiguration, admission: Admission,
+        routes: [String: @Sendable () async -> StaticResponse], logger: Logger
+    ) {
+        self.router = router
+        self.configuration = configuration
+        self.admission = admission
+        self.routes = routes
+        self.logger = logger
+    }
+
+    static let healthPrefix = "/\(Framerpc_V1_Health.name)/"
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.executor = EventLoopTaskExecutor(context.eventLoop)
+        self.remoteAddress = context.channel.remoteAddress?.description ?? "?"
+        self.arm(self.configuration.idleTimeout, context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        if let call = self.call {
+            // The client went away: its call's task is cancelled (work still queued is skipped).
+            self.call = nil
+            call.timer.cancel()
+            call.task.cancel()
+            self.admission.release()
+        }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ConnectDrainEvent {
+            self.draining = true
+            if self.call == nil && self.head == nil { context.close(promise: nil) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The next thing must happen within `timeout`: a whole head, or a whole body.
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        let channel = context.channel
+        self.timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = context.channel.allocator.buffer(capacity: 0)
+            self.arm(self.configuration.requestTimeout, context: context)
+            if self.routes[head.uri] == nil || (head.method != .GET && head.method != .HEAD) {
+                self.request = Result { () throws(RPCError) in
+                    try ConnectRequest(head: head, router: self.router, maximumDeadline: self.configuration.maxDeadline)
+                }
+                if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > self.configuration.maxBodySize {
+                    self.request = .failure(self.tooLarge)
+                }
+            } else {
+                self.request = nil
+            }
+        case .body(var part):
+            guard case .success = self.request, var body = self.body else { return }
+            guard body.readableBytes + part.readableBytes <= self.configuration.maxBodySize else {
+                // Without a Content-Length the size shows only now: answer, and close rather than read on.
+                self.request = .failure(self.tooLarge)
+                self.body = nil
+                self.respond(error: self.tooLarge, context: context, close: true)
+                return
+            }
+            body.writeBuffer(&part)
+            self.body = body
+        case .end:
+            self.timer?.cancel()
+            guard let head = self.head else { return }
+            switch self.request {
+            case nil:
+                self.serveStatic(head, context: context)
+            case .failure(let error):
+                if self.body != nil { self.respond(error: error, context: context) }
+            case .success(let request):
+                let bytes = request.queryMessage ?? self.body.map { Array($0.readableBytesView) } ?? []
+                self.start(request, body: bytes, context: context)
+            }
+        }
+    }
+
+    private var tooLarge: RPCError {
+        RPCError(
+            code: .resourceExhausted, reason: WireReason.frameTooLarge,
+            message: "the request body is above \(self.configuration.maxBodySize) bytes")
+    }
+
+    private func serveStatic(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard let route = self.routes[head.uri] else { return }
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let loopContext = NIOLoopBound(context, eventLoop: eventLoop)
+        let isHead = head.method == .HEAD
+        Task(executorPreference: self.executor) {
+            let response = await route()
+            eventLoop.execute {
+                handler.value.write(
+                    status: .ok, contentType: response.contentType, body: isHead ? [] : response.body,
+                    contentLength: response.body.count, context: loopContext.value)
+            }
+        }
+    }
+
+    private func start(_ request: ConnectRequest, body: [UInt8], context: ChannelHandlerContext) {
+        let method = request.method
+        guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix(Self.healthPrefix)) else {
+            self.respond(
+                error: RPCError(
+                    code: .resourceExhausted, reason: WireReason.overloaded,
+                    message: "the server has \(self.admission.limit) calls in flight; retry shortly",
+                    details: ["retry_after_ms": "50"]),
+                context: context, extraHeaders: [("retry-after", "1")])
+            return
+        }
+        let payload: Data
+        do throws(RPCError) {
+            payload = try request.codec.requestPayload(body, as: method.messageTypes?.request)
+        } catch {
+            self.admission.release()
+            self.respond(error: error, context: context)
+            return
+        }
+        if request.timeout == .zero {
+            // A deadline already passed: answered without running anything.
+            self.admission.release()
+            self.respond(
+                error: RPCError(code: .deadlineExceeded, reason: WireReason.deadlineExceeded, message: "connect-timeout-ms is 0"),
+                context: context)
+            return
+        }
+        self.calls &+= 1
+        let id = self.calls
+        let deadline = NIODeadline.now() + (request.timeout ?? self.configuration.maxDeadline)
+        let serverContext = ServerContext(
+            method: method.name, metadata: request.metadata, deadline: deadline, connectionTag: "http",
+            streamID: id, connectionLogger: self.logger, remoteAddress: self.remoteAddress)
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let loopContext = NIOLoopBound(context, eventLoop: eventLoop)
+        let body = method.handler
+        let task = Task(executorPreference: self.executor) {
+            let result: Result<[UInt8], any Error>
+            do {
+                result = .success(try await body(payload, serverContext))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute {
+                handler.value.finish(id, result: result, codec: request.codec, method: method, context: loopContext.value)
+            }
+        }
+        let timer = eventLoop.scheduleTask(deadline: deadline) { handler.value.expire(id, context: loopContext.value) }
+        self.call = Call(id: id, task: task, timer: timer)
+    }
+
+    private func finish(
+        _ id: UInt32, result: Result<[UInt8], any Error>, codec: ConnectCodec, method: RPCMethod, context: ChannelHandlerContext
+    ) {
+        guard let call = self.call, call.id == id else { return }
+        self.call = nil
+        call.timer.cancel()
+        self.admission.release()
+        switch result {
+        case .success(let reply):
+            do {
+                let body = try codec.responseBody(reply, as: method.messageTypes?.response)
+                self.write(status: .ok, contentType: codec.contentType, body: body, context: context)
+            } catch {
+                self.respond(
+                    error: RPCError(code: .internal, reason: WireReason.internalError, message: "the reply could not be encoded"),
+                    context: context)
+            }
+        case .failure(let error):
+            self.respond(error: RPCError.answering(error, logger: self.logger), context: context)
+        }
+    }
+
+    private func expire(_ id: UInt32, context: ChannelHandlerContext) {
+        guard let call = self.call, call.id == id else { return }
+        self.call = nil
+        call.task.cancel()
+        self.admission.release()
+        self.respond(
+            error: RPCError(
+                code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
+                message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key"),
+            context: context)
+    }
+
+    private func respond(
+        error: RPCError, context: ChannelHandlerContext, close: Bool = false, extraHeaders: [(String, String)] = []
+    ) {
+        // The body always has Connect's code; where HTTP has a more telling status for what went
+        // wrong with the request itself, the response carries that one.
+        var status = ConnectCode.httpStatus(error.code)
+        var headers = extraHeaders
+        switch error.reason {
+        case WireReason.methodNotFound: status = .notFound
+        case ConnectRequest.unsupportedContentType: status = .unsupportedMediaType
+        case ConnectRequest.getNotAllowed:
+            status = .methodNotAllowed
+            headers.append(("allow", "POST"))
+        case ConnectRequest.methodNotAllowed:
+            status = .methodNotAllowed
+            headers.append(("allow", "POST, GET"))
+        default: break
+        }
+        self.write(
+            status: status, contentType: "application/json", body: error.connectBody, extraHeaders: headers, close: close,
+            context: context)
+    }
+
+    private func write(
+        status: HTTPResponseStatus, contentType: String, body: [UInt8], contentLength: Int? = nil,
+        extraHeaders: [(String, String)] = [], close: Bool = false, context: ChannelHandlerContext
+    ) {
+        let keepAlive = (self.head?.isKeepAlive ?? false) && !close && !self.draining
+        var headers = HTTPHeaders([("content-type", contentType), ("content-length", "\(contentLength ?? body.count)")])
+        headers.add(contentsOf: extraHeaders)
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let version = self.head?.version ?? .http1_1
+        self.head = nil
+        self.body = nil
+        self.request = nil
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        if !body.isEmpty {
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        }
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+        if keepAlive { self.arm(self.configuration.idleTimeout, context: context) }
+    }
+}
+
+@available(*, unavailable)
+extension ConnectHandler: Sendable {}
+
+/// Sent down every connection when the server drains: idle ones close now, busy ones after their answer.
+struct ConnectDrainEvent {}

@@ -1,0 +1,103 @@
+import FrameRPC
+import FrameRPCServer
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// The same methods over HTTP/1.1 in the Connect protocol's unary form, on a port of its own:
+/// `POST /commerce.v1.BalanceService/GetBalance` with `application/json` (proto3 JSON) or
+/// `application/proto`, `Connect-Timeout-Ms` as the deadline, other headers as metadata, errors as
+/// Connect's JSON error body; `GET` with the message in the query for methods without side effects.
+/// It serves the router a FrameRPC server serves, behind the same access checks and the same
+/// server-wide admission. Also answers fixed `GET` routes (the console page, the metrics).
+public final class ConnectServer: Service, Sendable {
+    /// The `domain` of the `google.rpc.ErrorInfo` in every error.
+    public static let errorDomain = "commerce"
+
+    private let channel: any Channel
+    private let configuration: ConnectConfiguration
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let logger: Logger
+
+    public var port: Int { self.channel.localAddress?.port ?? self.configuration.port }
+
+    private init(
+        channel: any Channel, configuration: ConnectConfiguration, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+        logger: Logger
+    ) {
+        self.channel = channel
+        self.configuration = configuration
+        self.connections = connections
+        self.logger = logger
+    }
+
+    /// Binds and serves `router`'s methods (Health and Reflection added), admitting calls through
+    /// `admission` (share the FrameRPC server's for one server-wide bound).
+    public static func start(
+        router: RPCRouter,
+        configuration: ConnectConfiguration,
+        admission: Admission,
+        routes: [String: @Sendable () async -> StaticResponse] = [:],
+        logger: Logger = Logger(label: "connect.server"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ConnectServer {
+        let router = router.withBuiltins { false }
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let admitted = connections.withLockedValue { open in
+                        guard open.count < configuration.maxConnections else { return false }
+                        open[ObjectIdentifier(channel)] = channel
+                        return true
+                    }
+                    guard admitted else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in
+                        _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectHandler(
+                            router: router, configuration: configuration, admission: admission, routes: routes, logger: logger))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let server = ConnectServer(channel: channel, configuration: configuration, connections: connections, logger: logger)
+        logger.info(
+            "Connect (HTTP) server listening",
+            metadata: ["address": "http://\(configuration.host):\(server.port)", "methods": "\(router.methods.count)"])
+        return server
+    }
+
+    /// Serves until a graceful shutdown, then drains: stops accepting, closes idle connections,
+    /// and lets calls in flight answer (up to the drain timeout).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await self.shutdownGracefully()
+    }
+
+    public func shutdownGracefully() async {
+        try? await self.channel.close()
+        let open = self.connections.withLockedValue { Array($0.values) }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(ConnectDrainEvent()) }
+        let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: self.channel.eventLoop)
+        let drainTimeout = self.configuration.drainTimeout
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await closed.get() }
+            group.addTask { try? await Task.sleep(for: .nanoseconds(drainTimeout.nanoseconds)) }
+            await group.next()
+            group.cancelAll()
+        }
+        for channel in self.connections.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+        self.logger.info("Connect (HTTP) server drained")
+    }
+}
