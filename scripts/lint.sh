@@ -4,7 +4,8 @@
 # Generated code is left as its generators write it. `scripts/lint.sh --fix` formats in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t FILES < <(git ls-files '*.swift' | grep -v '/Generated/')
+# Tracked and new (untracked, not ignored) files alike.
+mapfile -t FILES < <(git ls-files --cached --others --exclude-standard '*.swift' | grep -v '/Generated/')
 if [[ "${1:-}" == "--fix" ]]; then
   swift format format --in-place --parallel "${FILES[@]}"
 fi

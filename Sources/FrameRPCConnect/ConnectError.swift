@@ -1,5 +1,5 @@
-import FrameRPC
 import Foundation
+import FrameRPC
 import SwiftProtobuf
 
 extension RPCError {

@@ -1,6 +1,6 @@
+import Foundation
 import FrameRPC
 import FrameRPCServer
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -37,8 +37,11 @@ final class ConnectHandler: ChannelInboundHandler {
     private var remoteAddress = "?"
 
     init(
-        router: RPCRouter, configuration: ConnectConfiguration, admission: Admission,
-        routes: [String: @Sendable () async -> StaticResponse], logger: Logger
+        router: RPCRouter,
+        configuration: ConnectConfiguration,
+        admission: Admission,
+        routes: [String: @Sendable () async -> StaticResponse],
+        logger: Logger
     ) {
         self.router = router
         self.configuration = configuration
@@ -92,7 +95,9 @@ final class ConnectHandler: ChannelInboundHandler {
                 self.request = Result { () throws(RPCError) in
                     try ConnectRequest(head: head, router: self.router, maximumDeadline: self.configuration.maxDeadline)
                 }
-                if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > self.configuration.maxBodySize {
+                if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+                    length > self.configuration.maxBodySize
+                {
                     self.request = .failure(self.tooLarge)
                 }
             } else {
@@ -126,8 +131,10 @@ final class ConnectHandler: ChannelInboundHandler {
 
     private var tooLarge: RPCError {
         RPCError(
-            code: .resourceExhausted, reason: WireReason.frameTooLarge,
-            message: "the request body is above \(self.configuration.maxBodySize) bytes")
+            code: .resourceExhausted,
+            reason: WireReason.frameTooLarge,
+            message: "the request body is above \(self.configuration.maxBodySize) bytes"
+        )
     }
 
     private func serveStatic(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -140,8 +147,12 @@ final class ConnectHandler: ChannelInboundHandler {
             let response = await route()
             eventLoop.execute {
                 handler.value.write(
-                    status: .ok, contentType: response.contentType, body: isHead ? [] : response.body,
-                    contentLength: response.body.count, context: loopContext.value)
+                    status: .ok,
+                    contentType: response.contentType,
+                    body: isHead ? [] : response.body,
+                    contentLength: response.body.count,
+                    context: loopContext.value
+                )
             }
         }
     }
@@ -151,10 +162,14 @@ final class ConnectHandler: ChannelInboundHandler {
         guard self.admission.admit(mutating: method.mutating, exempt: method.name.hasPrefix(Self.healthPrefix)) else {
             self.respond(
                 error: RPCError(
-                    code: .resourceExhausted, reason: WireReason.overloaded,
+                    code: .resourceExhausted,
+                    reason: WireReason.overloaded,
                     message: "the server has \(self.admission.limit) calls in flight; retry shortly",
-                    details: ["retry_after_ms": "50"]),
-                context: context, extraHeaders: [("retry-after", "1")])
+                    details: ["retry_after_ms": "50"]
+                ),
+                context: context,
+                extraHeaders: [("retry-after", "1")]
+            )
             return
         }
         let payload: Data
@@ -169,16 +184,27 @@ final class ConnectHandler: ChannelInboundHandler {
             // A deadline already passed: answered without running anything.
             self.admission.release()
             self.respond(
-                error: RPCError(code: .deadlineExceeded, reason: WireReason.deadlineExceeded, message: "connect-timeout-ms is 0"),
-                context: context)
+                error: RPCError(
+                    code: .deadlineExceeded,
+                    reason: WireReason.deadlineExceeded,
+                    message: "connect-timeout-ms is 0"
+                ),
+                context: context
+            )
             return
         }
         self.calls &+= 1
         let id = self.calls
         let deadline = NIODeadline.now() + (request.timeout ?? self.configuration.maxDeadline)
         let serverContext = ServerContext(
-            method: method.name, metadata: request.metadata, deadline: deadline, connectionTag: "http",
-            streamID: id, connectionLogger: self.logger, remoteAddress: self.remoteAddress)
+            method: method.name,
+            metadata: request.metadata,
+            deadline: deadline,
+            connectionTag: "http",
+            streamID: id,
+            connectionLogger: self.logger,
+            remoteAddress: self.remoteAddress
+        )
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let loopContext = NIOLoopBound(context, eventLoop: eventLoop)
@@ -191,7 +217,13 @@ final class ConnectHandler: ChannelInboundHandler {
                 result = .failure(error)
             }
             eventLoop.execute {
-                handler.value.finish(id, result: result, codec: request.codec, method: method, context: loopContext.value)
+                handler.value.finish(
+                    id,
+                    result: result,
+                    codec: request.codec,
+                    method: method,
+                    context: loopContext.value
+                )
             }
         }
         let timer = eventLoop.scheduleTask(deadline: deadline) { handler.value.expire(id, context: loopContext.value) }
@@ -199,7 +231,11 @@ final class ConnectHandler: ChannelInboundHandler {
     }
 
     private func finish(
-        _ id: UInt32, result: Result<[UInt8], any Error>, codec: ConnectCodec, method: RPCMethod, context: ChannelHandlerContext
+        _ id: UInt32,
+        result: Result<[UInt8], any Error>,
+        codec: ConnectCodec,
+        method: RPCMethod,
+        context: ChannelHandlerContext
     ) {
         guard let call = self.call, call.id == id else { return }
         self.call = nil
@@ -212,8 +248,13 @@ final class ConnectHandler: ChannelInboundHandler {
                 self.write(status: .ok, contentType: codec.contentType, body: body, context: context)
             } catch {
                 self.respond(
-                    error: RPCError(code: .internal, reason: WireReason.internalError, message: "the reply could not be encoded"),
-                    context: context)
+                    error: RPCError(
+                        code: .internal,
+                        reason: WireReason.internalError,
+                        message: "the reply could not be encoded"
+                    ),
+                    context: context
+                )
             }
         case .failure(let error):
             self.respond(error: RPCError.answering(error, logger: self.logger), context: context)
@@ -227,13 +268,20 @@ final class ConnectHandler: ChannelInboundHandler {
         self.admission.release()
         self.respond(
             error: RPCError(
-                code: .deadlineExceeded, reason: WireReason.deadlineExceeded,
-                message: "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key"),
-            context: context)
+                code: .deadlineExceeded,
+                reason: WireReason.deadlineExceeded,
+                message:
+                    "deadline exceeded; for a state-changing call the outcome is unknown: retry with the same idempotency key"
+            ),
+            context: context
+        )
     }
 
     private func respond(
-        error: RPCError, context: ChannelHandlerContext, close: Bool = false, extraHeaders: [(String, String)] = []
+        error: RPCError,
+        context: ChannelHandlerContext,
+        close: Bool = false,
+        extraHeaders: [(String, String)] = []
     ) {
         // The body always has Connect's code; where HTTP has a more telling status for what went
         // wrong with the request itself, the response carries that one.
@@ -251,13 +299,23 @@ final class ConnectHandler: ChannelInboundHandler {
         default: break
         }
         self.write(
-            status: status, contentType: "application/json", body: error.connectBody, extraHeaders: headers, close: close,
-            context: context)
+            status: status,
+            contentType: "application/json",
+            body: error.connectBody,
+            extraHeaders: headers,
+            close: close,
+            context: context
+        )
     }
 
     private func write(
-        status: HTTPResponseStatus, contentType: String, body: [UInt8], contentLength: Int? = nil,
-        extraHeaders: [(String, String)] = [], close: Bool = false, context: ChannelHandlerContext
+        status: HTTPResponseStatus,
+        contentType: String,
+        body: [UInt8],
+        contentLength: Int? = nil,
+        extraHeaders: [(String, String)] = [],
+        close: Bool = false,
+        context: ChannelHandlerContext
     ) {
         let keepAlive = (self.head?.isKeepAlive ?? false) && !close && !self.draining
         var headers = HTTPHeaders([("content-type", contentType), ("content-length", "\(contentLength ?? body.count)")])
@@ -267,9 +325,15 @@ final class ConnectHandler: ChannelInboundHandler {
         self.head = nil
         self.body = nil
         self.request = nil
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
+            promise: nil
+        )
         if !body.isEmpty {
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
+                promise: nil
+            )
         }
         let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in

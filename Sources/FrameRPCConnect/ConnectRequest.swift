@@ -1,6 +1,6 @@
+import Foundation
 import FrameRPC
 import FrameRPCServer
-import Foundation
 import NIOCore
 import NIOHTTP1
 import SwiftProtobuf
@@ -35,7 +35,11 @@ enum ConnectCodec: Sendable {
     func requestPayload(_ body: [UInt8], as type: (any SwiftProtobuf.Message.Type)?) throws(RPCError) -> Data {
         guard self == .json else { return Data(body) }
         guard let type else {
-            throw RPCError(code: .unimplemented, reason: WireReason.malformedMessage, message: "this method takes application/proto only")
+            throw RPCError(
+                code: .unimplemented,
+                reason: WireReason.malformedMessage,
+                message: "this method takes application/proto only"
+            )
         }
         do {
             var options = JSONDecodingOptions()
@@ -43,7 +47,10 @@ enum ConnectCodec: Sendable {
             return try type.init(jsonUTF8Bytes: body, extensions: nil, options: options).serializedData()
         } catch {
             throw RPCError(
-                code: .invalidArgument, reason: WireReason.malformedMessage, message: "the request is not valid JSON for its message: \(error)")
+                code: .invalidArgument,
+                reason: WireReason.malformedMessage,
+                message: "the request is not valid JSON for its message: \(error)"
+            )
         }
     }
 
@@ -74,7 +81,8 @@ struct ConnectRequest {
     static func isProtocolHeader(_ name: String) -> Bool {
         let name = name.lowercased()
         return name.hasPrefix("connect-") || name.hasPrefix("content-") || name.hasPrefix("accept")
-            || ["host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "user-agent", "expect"].contains(name)
+            || ["host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "user-agent", "expect"]
+                .contains(name)
     }
 
     /// Reads `head`; throws the Connect error to answer instead.
@@ -83,46 +91,74 @@ struct ConnectRequest {
         let path = components?.percentEncodedPath ?? head.uri
         guard let method = router[path] else {
             throw RPCError(
-                code: .unimplemented, reason: WireReason.methodNotFound,
-                message: "no method \"\(path)\"; POST /framerpc.v1.Reflection/ListMethods for the list")
+                code: .unimplemented,
+                reason: WireReason.methodNotFound,
+                message: "no method \"\(path)\"; POST /framerpc.v1.Reflection/ListMethods for the list"
+            )
         }
         self.method = method
         if let version = head.headers.first(name: "connect-protocol-version"), version != "1" {
-            throw RPCError(code: .invalidArgument, reason: Self.unsupportedVersion, message: "connect-protocol-version must be 1, got \(version)")
+            throw RPCError(
+                code: .invalidArgument,
+                reason: Self.unsupportedVersion,
+                message: "connect-protocol-version must be 1, got \(version)"
+            )
         }
         switch head.method {
         case .POST:
             let contentType = head.headers.first(name: "content-type") ?? ""
             guard let codec = ConnectCodec(contentType: contentType) else {
                 throw RPCError(
-                    code: .unimplemented, reason: Self.unsupportedContentType,
-                    message: "content-type must be application/json or application/proto, got \"\(contentType)\"")
+                    code: .unimplemented,
+                    reason: Self.unsupportedContentType,
+                    message: "content-type must be application/json or application/proto, got \"\(contentType)\""
+                )
             }
             if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
                 throw RPCError(
-                    code: .unimplemented, reason: Self.unsupportedCompression, message: "content-encoding \(encoding) is not supported; send identity")
+                    code: .unimplemented,
+                    reason: Self.unsupportedCompression,
+                    message: "content-encoding \(encoding) is not supported; send identity"
+                )
             }
             self.codec = codec
             self.queryMessage = nil
         case .GET:
             guard !method.mutating else {
                 throw RPCError(
-                    code: .unimplemented, reason: Self.getNotAllowed,
-                    message: "\(method.name) changes state: call it with POST (GET is for methods without side effects)")
+                    code: .unimplemented,
+                    reason: Self.getNotAllowed,
+                    message: "\(method.name) changes state: call it with POST (GET is for methods without side effects)"
+                )
             }
-            let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+            let query = Dictionary(
+                (components?.queryItems ?? []).map { ($0.name, $0.value ?? "") },
+                uniquingKeysWith: { $1 }
+            )
             guard let encoding = query["encoding"], let codec = ConnectCodec(encoding: encoding) else {
-                throw RPCError(code: .invalidArgument, reason: Self.unsupportedContentType, message: "a GET needs encoding=json or encoding=proto")
+                throw RPCError(
+                    code: .invalidArgument,
+                    reason: Self.unsupportedContentType,
+                    message: "a GET needs encoding=json or encoding=proto"
+                )
             }
             if let compression = query["compression"], compression != "identity" {
-                throw RPCError(code: .unimplemented, reason: Self.unsupportedCompression, message: "compression \(compression) is not supported")
+                throw RPCError(
+                    code: .unimplemented,
+                    reason: Self.unsupportedCompression,
+                    message: "compression \(compression) is not supported"
+                )
             }
             let message = query["message"] ?? ""
             if query["base64"] == "1" {
                 var text = message.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
                 while text.count % 4 != 0 { text += "=" }
                 guard let decoded = Data(base64Encoded: text) else {
-                    throw RPCError(code: .invalidArgument, reason: WireReason.malformedMessage, message: "message is not base64url")
+                    throw RPCError(
+                        code: .invalidArgument,
+                        reason: WireReason.malformedMessage,
+                        message: "message is not base64url"
+                    )
                 }
                 self.queryMessage = Array(decoded)
             } else {
@@ -135,7 +171,10 @@ struct ConnectRequest {
         if let text = head.headers.first(name: "connect-timeout-ms") {
             guard text.count <= 10, let millis = Int64(text), millis >= 0 else {
                 throw RPCError(
-                    code: .invalidArgument, reason: Self.invalidTimeout, message: "connect-timeout-ms must be 1 to 10 digits, got \"\(text)\"")
+                    code: .invalidArgument,
+                    reason: Self.invalidTimeout,
+                    message: "connect-timeout-ms must be 1 to 10 digits, got \"\(text)\""
+                )
             }
             self.timeout = .milliseconds(min(millis, maximumDeadline.nanoseconds / 1_000_000))
         } else {

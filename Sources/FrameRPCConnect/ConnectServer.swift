@@ -25,7 +25,9 @@ public final class ConnectServer: Service, Sendable {
     public var port: Int { self.channel.localAddress?.port ?? self.configuration.port }
 
     private init(
-        channel: any Channel, configuration: ConnectConfiguration, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+        channel: any Channel,
+        configuration: ConnectConfiguration,
+        connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
         logger: Logger
     ) {
         self.channel = channel
@@ -67,14 +69,26 @@ public final class ConnectServer: Service, Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectHandler(
-                            router: router, configuration: configuration, admission: admission, routes: routes, logger: logger))
+                            router: router,
+                            configuration: configuration,
+                            admission: admission,
+                            routes: routes,
+                            logger: logger
+                        )
+                    )
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
-        let server = ConnectServer(channel: channel, configuration: configuration, connections: connections, logger: logger)
+        let server = ConnectServer(
+            channel: channel,
+            configuration: configuration,
+            connections: connections,
+            logger: logger
+        )
         logger.info(
             "Connect (HTTP) server listening",
-            metadata: ["address": "http://\(configuration.host):\(server.port)", "methods": "\(router.methods.count)"])
+            metadata: ["address": "http://\(configuration.host):\(server.port)", "methods": "\(router.methods.count)"]
+        )
         return server
     }
 

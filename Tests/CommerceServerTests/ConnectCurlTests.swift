@@ -1,9 +1,9 @@
 import CommerceClient
 import CommerceProto
 import CommerceServerRuntime
+import Foundation
 import FrameRPC
 import FrameRPCConnect
-import Foundation
 import SwiftProtobuf
 import Testing
 
@@ -27,15 +27,22 @@ struct ConnectCurlTests {
 
     /// Runs curl against `path` on the server's HTTP port.
     static func curl(
-        _ port: Int, _ path: String, json: String? = nil, body: Data? = nil, contentType: String = "application/json",
-        headers: [String] = [], method: String? = nil
+        _ port: Int,
+        _ path: String,
+        json: String? = nil,
+        body: Data? = nil,
+        contentType: String = "application/json",
+        headers: [String] = [],
+        method: String? = nil
     ) throws -> Reply {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("body").path
         let headerFile = folder.appendingPathComponent("headers").path
-        var arguments = ["-sS", "-o", output, "-D", headerFile, "-w", "%{http_code}", "http://127.0.0.1:\(port)\(path)"]
+        var arguments = [
+            "-sS", "-o", output, "-D", headerFile, "-w", "%{http_code}", "http://127.0.0.1:\(port)\(path)",
+        ]
         if let method { arguments += ["-X", method] }
         if let json { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", json] }
         if let body {
@@ -58,8 +65,10 @@ struct ConnectCurlTests {
             parsed[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return Reply(
-            status: Int(String(decoding: code, as: UTF8.self)) ?? 0, headers: parsed,
-            body: FileManager.default.contents(atPath: output) ?? Data())
+            status: Int(String(decoding: code, as: UTF8.self)) ?? 0,
+            headers: parsed,
+            body: FileManager.default.contents(atPath: output) ?? Data()
+        )
     }
 
     static func withHTTPServer(_ body: (CommerceServer, Int, CommerceClient) async throws -> Void) async throws {
@@ -73,45 +82,87 @@ struct ConnectCurlTests {
     @Test("JSON calls to balance, product, coupon, cart and order methods answer as the FrameRPC ones do")
     func jsonCalls() async throws {
         try await Self.withHTTPServer { _, port, client in
-            let created = try Self.curl(port, "/commerce.v1.UserService/CreateUser", json: #"{"name": "curl"}"#, headers: [Self.auth])
+            let created = try Self.curl(
+                port,
+                "/commerce.v1.UserService/CreateUser",
+                json: #"{"name": "curl"}"#,
+                headers: [Self.auth]
+            )
             #expect(created.status == 200 && created.headers["content-type"] == "application/json")
             let user = try #require((created.json["user"] as? [String: Any])?["id"] as? String)
             let charged = try Self.curl(
-                port, "/commerce.v1.BalanceService/ChargeBalance", json: #"{"userId": \#(user), "amount": 50000}"#,
-                headers: [Self.auth, "Connect-Protocol-Version: 1", "Idempotency-Key: curl-1"])
+                port,
+                "/commerce.v1.BalanceService/ChargeBalance",
+                json: #"{"userId": \#(user), "amount": 50000}"#,
+                headers: [Self.auth, "Connect-Protocol-Version: 1", "Idempotency-Key: curl-1"]
+            )
             #expect(charged.status == 200 && charged.json["balance"] as? String == "50000")
             let replay = try Self.curl(
-                port, "/commerce.v1.BalanceService/ChargeBalance", json: #"{"userId": \#(user), "amount": 50000}"#,
-                headers: [Self.auth, "Idempotency-Key: curl-1"])
+                port,
+                "/commerce.v1.BalanceService/ChargeBalance",
+                json: #"{"userId": \#(user), "amount": 50000}"#,
+                headers: [Self.auth, "Idempotency-Key: curl-1"]
+            )
             #expect(replay.json["replayed"] as? Bool == true, "the idempotency key travels as a header")
-            #expect(try await client.getBalance(userID: Int64(user)!) == 50_000, "the FrameRPC side sees the same balance")
+            #expect(
+                try await client.getBalance(userID: Int64(user)!) == 50_000,
+                "the FrameRPC side sees the same balance"
+            )
 
             let product = try await client.createProduct(name: "curl mug", price: 7_000, initialStock: 3)
-            let got = try Self.curl(port, "/commerce.v1.ProductService/GetProduct", json: #"{"productId": \#(product.id)}"#)
+            let got = try Self.curl(
+                port,
+                "/commerce.v1.ProductService/GetProduct",
+                json: #"{"productId": \#(product.id)}"#
+            )
             #expect((got.json["product"] as? [String: Any])?["stock"] as? String == "3", "browsing needs no token")
 
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             let campaign = try await client.createCouponCampaign(
-                name: "curl", kind: .fixed, amount: 1_000, totalQuantity: 5, validFromUnixMs: now - 1_000, validUntilUnixMs: now + 60_000)
+                name: "curl",
+                kind: .fixed,
+                amount: 1_000,
+                totalQuantity: 5,
+                validFromUnixMs: now - 1_000,
+                validUntilUnixMs: now + 60_000
+            )
             let coupon = try Self.curl(
-                port, "/commerce.v1.CouponService/IssueCoupon", json: #"{"userId": \#(user), "campaignId": \#(campaign.id)}"#,
-                headers: [Self.auth])
+                port,
+                "/commerce.v1.CouponService/IssueCoupon",
+                json: #"{"userId": \#(user), "campaignId": \#(campaign.id)}"#,
+                headers: [Self.auth]
+            )
             let couponID = try #require((coupon.json["coupon"] as? [String: Any])?["id"] as? String)
 
             let cart = try Self.curl(
-                port, "/commerce.v1.CartService/AddItem", json: #"{"userId": \#(user), "productId": \#(product.id), "quantity": 2}"#,
-                headers: [Self.auth])
+                port,
+                "/commerce.v1.CartService/AddItem",
+                json: #"{"userId": \#(user), "productId": \#(product.id), "quantity": 2}"#,
+                headers: [Self.auth]
+            )
             #expect((cart.json["cart"] as? [String: Any])?["total"] as? String == "14000")
             let order = try Self.curl(
-                port, "/commerce.v1.CartService/CheckoutCart", json: #"{"userId": \#(user), "couponId": \#(couponID)}"#,
-                headers: [Self.auth])
+                port,
+                "/commerce.v1.CartService/CheckoutCart",
+                json: #"{"userId": \#(user), "couponId": \#(couponID)}"#,
+                headers: [Self.auth]
+            )
             let placed = try #require(order.json["order"] as? [String: Any])
             #expect(placed["total"] as? String == "14000" && placed["discount"] as? String == "1000")
             let orderID = try #require(placed["id"] as? String)
-            let listed = try Self.curl(port, "/commerce.v1.OrderService/ListOrders", json: #"{"userId": \#(user)}"#, headers: [Self.auth])
+            let listed = try Self.curl(
+                port,
+                "/commerce.v1.OrderService/ListOrders",
+                json: #"{"userId": \#(user)}"#,
+                headers: [Self.auth]
+            )
             #expect((listed.json["orders"] as? [[String: Any]])?.map { $0["id"] as? String } == [orderID])
             let cancelled = try Self.curl(
-                port, "/commerce.v1.OrderService/CancelOrder", json: #"{"userId": \#(user), "orderId": \#(orderID)}"#, headers: [Self.auth])
+                port,
+                "/commerce.v1.OrderService/CancelOrder",
+                json: #"{"userId": \#(user), "orderId": \#(orderID)}"#,
+                headers: [Self.auth]
+            )
             #expect(cancelled.json["refunded"] as? String == "13000")
             #expect(try await client.getProduct(productID: product.id).stock == 3, "the refund put the stock back")
         }
@@ -123,7 +174,12 @@ struct ConnectCurlTests {
             let user = try await fundedUser(client, 20_000)
             let request = try Commerce_V1_GetBalanceRequest.with { $0.userID = user }.serializedData()
             let reply = try Self.curl(
-                port, "/commerce.v1.BalanceService/GetBalance", body: request, contentType: "application/proto", headers: [Self.auth])
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                body: request,
+                contentType: "application/proto",
+                headers: [Self.auth]
+            )
             #expect(reply.status == 200 && reply.headers["content-type"] == "application/proto")
             #expect(try Commerce_V1_GetBalanceResponse(serializedBytes: reply.body).balance == 20_000)
         }
@@ -134,7 +190,10 @@ struct ConnectCurlTests {
         try await Self.withHTTPServer { _, port, client in
             let product = try await client.createProduct(name: "by GET", price: 1_000, initialStock: 9)
             let message = #"{"productId":\#(product.id)}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let reply = try Self.curl(port, "/commerce.v1.ProductService/GetProduct?connect=v1&encoding=json&message=\(message)")
+            let reply = try Self.curl(
+                port,
+                "/commerce.v1.ProductService/GetProduct?connect=v1&encoding=json&message=\(message)"
+            )
             #expect(reply.status == 200 && (reply.json["product"] as? [String: Any])?["name"] as? String == "by GET")
             let write = try Self.curl(port, "/commerce.v1.AdminService/Restock?encoding=json&message=%7B%7D")
             #expect(write.status == 405 && write.headers["allow"] == "POST" && write.error?.code == "unimplemented")
@@ -148,48 +207,100 @@ struct ConnectCurlTests {
             let bob = try await fundedUser(client, 0)
             let product = try await client.createProduct(name: "dear", price: 50_000, initialStock: 1)
             let cases: [(Reply, Int, String, String)] = [
-                (try Self.curl(port, "/commerce.v1.BalanceService/GetBalance", json: #"{"userId": \#(alice)}"#), 401, "unauthenticated", "MISSING_CREDENTIALS"),
                 (
-                    try Self.curl(
-                        port, "/commerce.v1.BalanceService/GetBalance", json: #"{"userId": \#(alice)}"#,
-                        headers: ["Authorization: Bearer \(userToken(bob))"]), 403, "permission_denied", "SUBJECT_MISMATCH"
+                    try Self.curl(port, "/commerce.v1.BalanceService/GetBalance", json: #"{"userId": \#(alice)}"#), 401,
+                    "unauthenticated", "MISSING_CREDENTIALS"
                 ),
                 (
                     try Self.curl(
-                        port, "/commerce.v1.OrderService/PlaceOrder",
-                        json: #"{"userId": \#(alice), "items": [{"productId": \#(product.id), "quantity": 1}]}"#, headers: [Self.auth]),
+                        port,
+                        "/commerce.v1.BalanceService/GetBalance",
+                        json: #"{"userId": \#(alice)}"#,
+                        headers: ["Authorization: Bearer \(userToken(bob))"]
+                    ), 403, "permission_denied", "SUBJECT_MISMATCH"
+                ),
+                (
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.OrderService/PlaceOrder",
+                        json: #"{"userId": \#(alice), "items": [{"productId": \#(product.id), "quantity": 1}]}"#,
+                        headers: [Self.auth]
+                    ),
                     400, "failed_precondition", "INSUFFICIENT_BALANCE"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.BalanceService/ChargeBalance", json: #"{"userId": \#(alice), "amount": -5}"#, headers: [Self.auth]),
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.BalanceService/ChargeBalance",
+                        json: #"{"userId": \#(alice), "amount": -5}"#,
+                        headers: [Self.auth]
+                    ),
                     400, "invalid_argument", "INVALID_AMOUNT"
                 ),
-                (try Self.curl(port, "/commerce.v1.BalanceService/GetBalance", json: "{not json", headers: [Self.auth]), 400, "invalid_argument", "MALFORMED_MESSAGE"),
-                (try Self.curl(port, "/commerce.v1.Nope/Nothing", json: "{}"), 404, "unimplemented", "METHOD_NOT_FOUND"),
                 (
-                    try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}", contentType: "text/plain"), 415, "unimplemented",
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.BalanceService/GetBalance",
+                        json: "{not json",
+                        headers: [Self.auth]
+                    ), 400, "invalid_argument", "MALFORMED_MESSAGE"
+                ),
+                (
+                    try Self.curl(port, "/commerce.v1.Nope/Nothing", json: "{}"), 404, "unimplemented",
+                    "METHOD_NOT_FOUND"
+                ),
+                (
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.ProductService/ListProducts",
+                        json: "{}",
+                        contentType: "text/plain"
+                    ), 415, "unimplemented",
                     "UNSUPPORTED_CONTENT_TYPE"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}", headers: ["Connect-Timeout-Ms: 0"]), 504,
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.ProductService/ListProducts",
+                        json: "{}",
+                        headers: ["Connect-Timeout-Ms: 0"]
+                    ), 504,
                     "deadline_exceeded", "DEADLINE_EXCEEDED"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}", headers: ["Connect-Timeout-Ms: soon"]), 400,
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.ProductService/ListProducts",
+                        json: "{}",
+                        headers: ["Connect-Timeout-Ms: soon"]
+                    ), 400,
                     "invalid_argument", "INVALID_TIMEOUT"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}", headers: ["Connect-Protocol-Version: 2"]), 400,
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.ProductService/ListProducts",
+                        json: "{}",
+                        headers: ["Connect-Protocol-Version: 2"]
+                    ), 400,
                     "invalid_argument", "UNSUPPORTED_PROTOCOL_VERSION"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}", headers: ["Content-Encoding: br"]), 501,
+                    try Self.curl(
+                        port,
+                        "/commerce.v1.ProductService/ListProducts",
+                        json: "{}",
+                        headers: ["Content-Encoding: br"]
+                    ), 501,
                     "unimplemented", "UNSUPPORTED_COMPRESSION"
                 ),
             ]
             for (reply, status, code, reason) in cases {
                 #expect(reply.status == status, "\(reason): HTTP \(reply.status)")
-                #expect(reply.error?.code == code && reply.error?.reason == reason, "\(reason): \(String(decoding: reply.body, as: UTF8.self))")
+                #expect(
+                    reply.error?.code == code && reply.error?.reason == reason,
+                    "\(reason): \(String(decoding: reply.body, as: UTF8.self))"
+                )
                 #expect(reply.headers["content-type"] == "application/json")
             }
             // The detail's binary value is the ErrorInfo the debug field shows.
@@ -205,10 +316,18 @@ struct ConnectCurlTests {
 
     @Test("a body above the limit is refused, and the server answers the next request")
     func limitsAndMetrics() async throws {
-        try await withCommerceServer(configure: { $0.http = ConnectConfiguration(port: 0, maxBodySize: 1_024) }) { server, _ in
+        try await withCommerceServer(configure: { $0.http = ConnectConfiguration(port: 0, maxBodySize: 1_024) }) {
+            server,
+            _ in
             let port = try #require(server.httpPort)
-            let big = try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: String(repeating: " ", count: 4_096))
-            #expect(big.status == 429 && big.error?.code == "resource_exhausted" && big.error?.reason == "FRAME_TOO_LARGE")
+            let big = try Self.curl(
+                port,
+                "/commerce.v1.ProductService/ListProducts",
+                json: String(repeating: " ", count: 4_096)
+            )
+            #expect(
+                big.status == 429 && big.error?.code == "resource_exhausted" && big.error?.reason == "FRAME_TOO_LARGE"
+            )
             let small = try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}")
             #expect(small.status == 200, "the server still answers")
         }
