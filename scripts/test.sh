@@ -28,6 +28,8 @@ swift test --skip-build --no-parallel
 if [[ -f clients/c/Makefile ]]; then
   make -C clients/c test SERVER_BIN="$PWD/.build/debug/commerce-server"
 fi
+# The HTTP (Connect) API from a client no one here wrote: Python's connectrpc and its generated code.
+clients/python/run-tests.sh "$PWD/.build/debug/commerce-server"
 # Instances on separate (namespaced) hosts: PostgreSQL, three servers, the load generator, and one
 # instance SIGKILLed mid-run. Skipped, saying why, where the machine cannot make network namespaces.
 status=0

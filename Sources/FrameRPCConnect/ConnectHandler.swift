@@ -123,8 +123,18 @@ final class ConnectHandler: ChannelInboundHandler {
             case .failure(let error):
                 if self.body != nil { self.respond(error: error, context: context) }
             case .success(let request):
-                let bytes = request.queryMessage ?? self.body.map { Array($0.readableBytesView) } ?? []
-                self.start(request, body: bytes, context: context)
+                var bytes =
+                    request.queryMessage.map { context.channel.allocator.buffer(bytes: $0) } ?? self.body
+                    ?? ByteBuffer()
+                if request.gzipped {
+                    do throws(RPCError) {
+                        bytes = try ConnectCodec.gunzip(bytes, limit: self.configuration.maxBodySize)
+                    } catch {
+                        self.respond(error: error, context: context)
+                        return
+                    }
+                }
+                self.start(request, body: Array(bytes.readableBytesView), context: context)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import FrameRPC
 import FrameRPCServer
@@ -54,6 +55,20 @@ enum ConnectCodec: Sendable {
         }
     }
 
+    /// `compressed` inflated, refused once it would exceed `limit` bytes.
+    static func gunzip(_ compressed: ByteBuffer, limit: Int) throws(RPCError) -> ByteBuffer {
+        var compressed = compressed
+        do {
+            return try compressed.decompress(with: .gzip(), maxSize: limit + 1)
+        } catch {
+            throw RPCError(
+                code: .invalidArgument,
+                reason: WireReason.malformedMessage,
+                message: "the gzip body is not valid gzip, or inflates past \(limit) bytes"
+            )
+        }
+    }
+
     /// The handler's protobuf reply in this encoding.
     func responseBody(_ reply: [UInt8], as type: (any SwiftProtobuf.Message.Type)?) throws -> [UInt8] {
         guard self == .json, let type else { return reply }
@@ -69,6 +84,8 @@ struct ConnectRequest {
     let metadata: Metadata
     /// A GET carries its message in the query (only methods without side effects answer GET).
     let queryMessage: [UInt8]?
+    /// The body (or the GET's message) is gzip-compressed.
+    let gzipped: Bool
 
     static let unsupportedContentType = "UNSUPPORTED_CONTENT_TYPE"
     static let unsupportedCompression = "UNSUPPORTED_COMPRESSION"
@@ -114,7 +131,9 @@ struct ConnectRequest {
                     message: "content-type must be application/json or application/proto, got \"\(contentType)\""
                 )
             }
-            if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+            // gzip is what Connect clients send by default.
+            let encoding = head.headers.first(name: "content-encoding")?.lowercased() ?? "identity"
+            if encoding != "identity" && encoding != "gzip" {
                 throw RPCError(
                     code: .unimplemented,
                     reason: Self.unsupportedCompression,
@@ -123,6 +142,7 @@ struct ConnectRequest {
             }
             self.codec = codec
             self.queryMessage = nil
+            self.gzipped = encoding == "gzip"
         case .GET:
             guard !method.mutating else {
                 throw RPCError(
@@ -142,13 +162,15 @@ struct ConnectRequest {
                     message: "a GET needs encoding=json or encoding=proto"
                 )
             }
-            if let compression = query["compression"], compression != "identity" {
+            let compression = query["compression"] ?? "identity"
+            if compression != "identity" && compression != "gzip" {
                 throw RPCError(
                     code: .unimplemented,
                     reason: Self.unsupportedCompression,
-                    message: "compression \(compression) is not supported"
+                    message: "compression \(compression) is not supported; use gzip or identity"
                 )
             }
+            self.gzipped = compression == "gzip"
             let message = query["message"] ?? ""
             if query["base64"] == "1" {
                 var text = message.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

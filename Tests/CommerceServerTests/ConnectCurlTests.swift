@@ -185,6 +185,40 @@ struct ConnectCurlTests {
         }
     }
 
+    @Test("a gzip body (what Connect clients send by default) is inflated; one that is not gzip is refused")
+    func gzip() async throws {
+        try await Self.withHTTPServer { _, port, client in
+            let user = try await fundedUser(client, 30_000)
+            let json = Data(#"{"userId": \#(user)}"#.utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["gzip", "-c"]
+            let input = Pipe()
+            let output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            input.fileHandleForWriting.write(json)
+            try input.fileHandleForWriting.close()
+            let compressed = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let reply = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                body: compressed,
+                headers: [Self.auth, "Content-Encoding: gzip"]
+            )
+            #expect(reply.status == 200 && reply.json["balance"] as? String == "30000")
+            let bogus = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                json: "{}",
+                headers: [Self.auth, "Content-Encoding: gzip"]
+            )
+            #expect(bogus.status == 400 && bogus.error?.reason == "MALFORMED_MESSAGE")
+        }
+    }
+
     @Test("a read by GET with the message in the query; a write by GET is refused 405")
     func get() async throws {
         try await Self.withHTTPServer { _, port, client in
