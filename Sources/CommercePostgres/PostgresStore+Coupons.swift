@@ -184,6 +184,22 @@ extension PostgresStore: CouponStore {
         )
     }
 
+    public func campaigns(page: PageQuery) async throws -> Page<CouponCampaign> {
+        try await self.read { session in
+            let ids = try await session.all(
+                """
+                SELECT id FROM coupon_campaigns WHERE id < \(page.after ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(page.size + 1))
+                """,
+                as: Int64.self
+            )
+            var campaigns: [CouponCampaign] = []
+            for id in ids.prefix(page.size) {
+                if let campaign = try await Self.loadCampaign(session, CampaignID(id)) { campaigns.append(campaign) }
+            }
+            return Page(items: campaigns, nextAfter: ids.count > page.size ? campaigns.last?.id.rawValue : nil)
+        }
+    }
+
     static func loadCampaign(_ session: Session, _ id: CampaignID) async throws -> CouponCampaign? {
         try await session.first(
             """

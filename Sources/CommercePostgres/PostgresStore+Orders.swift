@@ -433,6 +433,22 @@ extension PostgresStore: OrderStore {
         }
     }
 
+    public func recentOrders(page: PageQuery) async throws -> Page<Order> {
+        try await self.read { session in
+            let ids = try await session.all(
+                """
+                SELECT id FROM orders WHERE id < \(page.after ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(page.size + 1))
+                """,
+                as: Int64.self
+            )
+            var orders: [Order] = []
+            for id in ids.prefix(page.size) {
+                if let order = try await Self.loadOrder(session, OrderID(id)) { orders.append(order) }
+            }
+            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last?.id.rawValue : nil)
+        }
+    }
+
     static func loadOrder(_ session: Session, _ id: OrderID, forUpdate: Bool = false) async throws -> Order? {
         guard
             let row = try await session.first(

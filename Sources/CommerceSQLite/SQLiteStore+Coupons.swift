@@ -163,6 +163,20 @@ extension SQLiteStore: CouponStore {
         )
     }
 
+    public func campaigns(page: PageQuery) async throws -> Page<CouponCampaign> {
+        try await self.read { db in
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM coupon_campaigns WHERE id < ? ORDER BY id DESC LIMIT ?"),
+                arguments: [page.after ?? Int64.max, page.size + 1]
+            )
+            let campaigns = try ids.prefix(page.size).compactMap { try Self.loadCampaign(db, CampaignID($0)) }
+            return Page(
+                items: campaigns,
+                nextAfter: ids.count > page.size ? campaigns.last.map { $0.id.rawValue } : nil
+            )
+        }
+    }
+
     static func loadCampaign(_ db: Database, _ id: CampaignID) throws -> CouponCampaign? {
         try Row.fetchOne(
             db.cachedStatement(

@@ -394,6 +394,17 @@ extension SQLiteStore: OrderStore {
         }
     }
 
+    public func recentOrders(page: PageQuery) async throws -> Page<Order> {
+        try await self.read { db in
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?"),
+                arguments: [page.after ?? Int64.max, page.size + 1]
+            )
+            let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
+            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil)
+        }
+    }
+
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
         guard
             let row = try Row.fetchOne(

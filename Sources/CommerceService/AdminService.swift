@@ -68,4 +68,26 @@ public struct AdminService: RPCService, Commerce_V1_AdminServiceHandler {
             }
         }
     }
+
+    func listRecentOrders(
+        _ request: Commerce_V1_ListRecentOrdersRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_ListOrdersResponse {
+        let page = try await self.useCases.listRecentOrders(page: try request.page.query())
+        return Commerce_V1_ListOrdersResponse.with {
+            $0.orders = page.items.map(Commerce_V1_Order.init)
+            $0.nextPageToken = page.nextPageToken
+        }
+    }
+
+    func listCouponCampaigns(
+        _ request: Commerce_V1_ListCouponCampaignsRequest,
+        context: ServerContext
+    ) async throws -> Commerce_V1_ListCouponCampaignsResponse {
+        let page = try await self.useCases.listCouponCampaigns(page: try request.page.query())
+        return Commerce_V1_ListCouponCampaignsResponse.with {
+            $0.campaigns = page.items.map(Commerce_V1_CouponCampaign.init)
+            $0.nextPageToken = page.nextPageToken
+        }
+    }
 }

@@ -24,9 +24,11 @@ public struct CommerceUseCases: Sendable {
     public let getCart: GetCart
     public let checkoutCart: CheckoutCart
     public let listOrders: ListOrders
+    public let listRecentOrders: ListRecentOrders
     public let createCouponCampaign: CreateCouponCampaign
     public let issueCoupon: IssueCoupon
     public let listUserCoupons: ListUserCoupons
+    public let listCouponCampaigns: ListCouponCampaigns
     public let clock: @Sendable () -> UnixMillis
     public let audit: @Sendable () async throws -> [InvariantViolation]
 
@@ -66,9 +68,11 @@ public struct CommerceUseCases: Sendable {
         self.getOrder = GetOrder(store: store, clock: clock)
         self.cancelOrder = CancelOrder(store: store, queues: queues, clock: clock)
         self.listOrders = ListOrders(store: store, clock: clock)
+        self.listRecentOrders = ListRecentOrders(store: store, clock: clock)
         self.createCouponCampaign = CreateCouponCampaign(store: store, queues: queues, clock: clock)
         self.issueCoupon = IssueCoupon(store: store, queues: queues, clock: clock, soldOut: SoldOutCampaigns())
         self.listUserCoupons = ListUserCoupons(store: store)
+        self.listCouponCampaigns = ListCouponCampaigns(store: store)
         self.createUser = CreateUser(store: users, queues: queues, clock: clock)
         self.getUser = GetUser(store: users, queues: queues)
         self.chargeBalance = ChargeBalance(store: balances, queues: queues, policy: policy, clock: clock)

@@ -84,6 +84,15 @@ public struct ListUserCoupons: Sendable {
     }
 }
 
+/// Every campaign with how many of its coupons are issued, for operators.
+public struct ListCouponCampaigns: Sendable {
+    let store: any CouponStore
+
+    public func callAsFunction(page: PageQuery) async throws -> Page<CouponCampaign> {
+        try await self.store.campaigns(page: page)
+    }
+}
+
 /// Campaigns this process has seen sold out, with what deciding a refusal needs of them: the
 /// campaign (its window never changes) and its holders (frozen once sold out); and users known to
 /// exist (never deleted). Bounded: at most ``maximumHolders`` holders per campaign and as many known users.

@@ -104,3 +104,15 @@ public struct ListOrders: Sendable {
         return Page(items: orders.items.map { $0.asOf(now) }, nextAfter: orders.nextAfter)
     }
 }
+
+/// Every user's newest orders, for operators (the console's "last orders").
+public struct ListRecentOrders: Sendable {
+    let store: any OrderStore
+    let clock: @Sendable () -> UnixMillis
+
+    public func callAsFunction(page: PageQuery) async throws -> Page<Order> {
+        let orders = try await self.store.recentOrders(page: page)
+        let now = self.clock()
+        return Page(items: orders.items.map { $0.asOf(now) }, nextAfter: orders.nextAfter)
+    }
+}

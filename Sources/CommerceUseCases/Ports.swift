@@ -106,6 +106,8 @@ public protocol OrderStore: Sendable {
     func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int>
     /// Newest first; `nil` when the user does not exist.
     func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>?
+    /// Every user's orders, newest first (by id: the order they were placed in).
+    func recentOrders(page: PageQuery) async throws -> Page<Order>
 }
 
 public protocol CouponStore: Sendable {
@@ -123,6 +125,8 @@ public protocol CouponStore: Sendable {
     func holders(of campaign: CampaignID, limit: Int) async throws -> Set<UserID>?
     /// `nil` when the user does not exist.
     func coupons(of user: UserID) async throws -> [Coupon]?
+    /// Every campaign with its issued count, newest first.
+    func campaigns(page: PageQuery) async throws -> Page<CouponCampaign>
 }
 
 /// What ``CouponIssuance/check(_:campaign:user:userExists:alreadyHolds:at:)`` decides on.

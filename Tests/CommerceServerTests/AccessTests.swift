@@ -36,6 +36,8 @@ let documentedAccess: [String: String] = [
     "/commerce.v1.AdminService/Restock": "admin",
     "/commerce.v1.AdminService/CreateCouponCampaign": "admin",
     "/commerce.v1.AdminService/Audit": "admin",
+    "/commerce.v1.AdminService/ListRecentOrders": "admin",
+    "/commerce.v1.AdminService/ListCouponCampaigns": "admin",
 ]
 
 /// What user B owns, for user A's token to reach for.

@@ -304,6 +304,52 @@ struct StoreContractTests {
     }
 
     @Test(
+        "every user's orders and every campaign, newest first, paged: what the console lists",
+        arguments: StoreKind.available
+    )
+    func operatorListings(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let product = try await store.createProduct(name: "p", price: 1_000, stock: 100, at: 1).value
+            var placed: [Int64] = []
+            for index in 0..<7 {
+                let user = try await store.createUser(name: "u\(index)", at: 1).value
+                _ = try await self.charge(store, user.id, 10_000)
+                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
+                placed.append(
+                    try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).value
+                        .order.id.rawValue
+                )
+            }
+            var seen: [Int64] = []
+            var after: Int64?
+            repeat {
+                let page = try await store.recentOrders(page: PageQuery(size: 3, after: after))
+                seen += page.items.map(\.id.rawValue)
+                after = page.nextAfter
+            } while after != nil
+            #expect(seen == placed.reversed(), "newest first, each once, across users")
+            for index in 0..<4 {
+                _ = try await store.createCampaign(
+                    try NewCampaign.validate(
+                        name: "c\(index)",
+                        fixed: true,
+                        amount: 100,
+                        maxDiscount: nil,
+                        quantity: Int64(10 + index),
+                        validFrom: 1,
+                        validUntil: 10_000
+                    ),
+                    at: 1
+                ).value
+            }
+            let first = try await store.campaigns(page: PageQuery(size: 3, after: nil))
+            #expect(first.items.map(\.name) == ["c3", "c2", "c1"] && first.items.map(\.totalQuantity) == [13, 12, 11])
+            let rest = try await store.campaigns(page: PageQuery(size: 3, after: first.nextAfter))
+            #expect(rest.items.map(\.name) == ["c0"] && rest.nextAfter == nil)
+        }
+    }
+
+    @Test(
         "the relay lease keeps one relay at a time; events oldest first; a non-holder cannot mark them delivered",
         arguments: StoreKind.available
     )

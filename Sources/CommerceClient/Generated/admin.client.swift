@@ -38,4 +38,20 @@ extension CommerceClient {
     {
         try await self.call(Commerce_V1_AdminService.Audit.self, request, options: options)
     }
+
+    /// The newest orders of every user, newest first (the shop console's "last orders").
+    /// `/commerce.v1.AdminService/ListRecentOrders`: an admin; a read.
+    public func listRecentOrders(_ request: Commerce_V1_ListRecentOrdersRequest, options: CallOptions = CallOptions()) async throws
+        -> Commerce_V1_ListOrdersResponse
+    {
+        try await self.call(Commerce_V1_AdminService.ListRecentOrders.self, request, options: options)
+    }
+
+    /// Every coupon campaign with how many of its coupons are issued, newest first.
+    /// `/commerce.v1.AdminService/ListCouponCampaigns`: an admin; a read.
+    public func listCouponCampaigns(_ request: Commerce_V1_ListCouponCampaignsRequest, options: CallOptions = CallOptions()) async throws
+        -> Commerce_V1_ListCouponCampaignsResponse
+    {
+        try await self.call(Commerce_V1_AdminService.ListCouponCampaigns.self, request, options: options)
+    }
 }

@@ -13,6 +13,8 @@ extension MethodCatalog {
         Commerce_V1_AdminService.Restock.self,
         Commerce_V1_AdminService.CreateCouponCampaign.self,
         Commerce_V1_AdminService.Audit.self,
+        Commerce_V1_AdminService.ListRecentOrders.self,
+        Commerce_V1_AdminService.ListCouponCampaigns.self,
         Commerce_V1_BalanceService.ChargeBalance.self,
         Commerce_V1_BalanceService.GetBalance.self,
         Commerce_V1_BalanceService.ListBalanceHistory.self,

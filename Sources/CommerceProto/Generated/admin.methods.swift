@@ -43,11 +43,31 @@ public enum Commerce_V1_AdminService: Sendable {
             service: "commerce.v1.AdminService", method: "Audit", access: .admin, mutating: false)
     }
 
+    /// The newest orders of every user, newest first (the shop console's "last orders").
+    /// `/commerce.v1.AdminService/ListRecentOrders`: an admin; a read.
+    public enum ListRecentOrders: RPCMethodSpec {
+        public typealias Request = Commerce_V1_ListRecentOrdersRequest
+        public typealias Response = Commerce_V1_ListOrdersResponse
+        public static let descriptor = MethodDescriptor(
+            service: "commerce.v1.AdminService", method: "ListRecentOrders", access: .admin, mutating: false)
+    }
+
+    /// Every coupon campaign with how many of its coupons are issued, newest first.
+    /// `/commerce.v1.AdminService/ListCouponCampaigns`: an admin; a read.
+    public enum ListCouponCampaigns: RPCMethodSpec {
+        public typealias Request = Commerce_V1_ListCouponCampaignsRequest
+        public typealias Response = Commerce_V1_ListCouponCampaignsResponse
+        public static let descriptor = MethodDescriptor(
+            service: "commerce.v1.AdminService", method: "ListCouponCampaigns", access: .admin, mutating: false)
+    }
+
     /// Every method of the service, in the proto's order.
     public static let methods: [any RPCMethodSpec.Type] = [
         CreateProduct.self,
         Restock.self,
         CreateCouponCampaign.self,
         Audit.self,
+        ListRecentOrders.self,
+        ListCouponCampaigns.self,
     ]
 }

@@ -21,6 +21,14 @@ protocol Commerce_V1_AdminServiceHandler: Sendable {
     /// orders have their payments.
     func audit(_ request: Commerce_V1_AuditRequest, context: ServerContext) async throws
         -> Commerce_V1_AuditResponse
+
+    /// The newest orders of every user, newest first (the shop console's "last orders").
+    func listRecentOrders(_ request: Commerce_V1_ListRecentOrdersRequest, context: ServerContext) async throws
+        -> Commerce_V1_ListOrdersResponse
+
+    /// Every coupon campaign with how many of its coupons are issued, newest first.
+    func listCouponCampaigns(_ request: Commerce_V1_ListCouponCampaignsRequest, context: ServerContext) async throws
+        -> Commerce_V1_ListCouponCampaignsResponse
 }
 
 extension Commerce_V1_AdminServiceHandler {
@@ -38,6 +46,12 @@ extension Commerce_V1_AdminServiceHandler {
             },
             guarded.admin(Commerce_V1_AdminService.Audit.self) { request, context in
                 try await self.audit(request, context: context)
+            },
+            guarded.admin(Commerce_V1_AdminService.ListRecentOrders.self) { request, context in
+                try await self.listRecentOrders(request, context: context)
+            },
+            guarded.admin(Commerce_V1_AdminService.ListCouponCampaigns.self) { request, context in
+                try await self.listCouponCampaigns(request, context: context)
             },
         ]
     }

@@ -14,6 +14,8 @@
 #define COMMERCE_V1_ADMIN_SERVICE_RESTOCK "/commerce.v1.AdminService/Restock"
 #define COMMERCE_V1_ADMIN_SERVICE_CREATE_COUPON_CAMPAIGN "/commerce.v1.AdminService/CreateCouponCampaign"
 #define COMMERCE_V1_ADMIN_SERVICE_AUDIT "/commerce.v1.AdminService/Audit"
+#define COMMERCE_V1_ADMIN_SERVICE_LIST_RECENT_ORDERS "/commerce.v1.AdminService/ListRecentOrders"
+#define COMMERCE_V1_ADMIN_SERVICE_LIST_COUPON_CAMPAIGNS "/commerce.v1.AdminService/ListCouponCampaigns"
 
 /* commerce.v1.BalanceService */
 #define COMMERCE_V1_BALANCE_SERVICE_CHARGE_BALANCE "/commerce.v1.BalanceService/ChargeBalance"

@@ -412,6 +412,141 @@ void   commerce__v1__audit_response__free_unpacked
   assert(message->base.descriptor == &commerce__v1__audit_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   commerce__v1__list_recent_orders_request__init
+                     (Commerce__V1__ListRecentOrdersRequest         *message)
+{
+  static const Commerce__V1__ListRecentOrdersRequest init_value = COMMERCE__V1__LIST_RECENT_ORDERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__list_recent_orders_request__get_packed_size
+                     (const Commerce__V1__ListRecentOrdersRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__list_recent_orders_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__list_recent_orders_request__pack
+                     (const Commerce__V1__ListRecentOrdersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__list_recent_orders_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__list_recent_orders_request__pack_to_buffer
+                     (const Commerce__V1__ListRecentOrdersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__list_recent_orders_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__ListRecentOrdersRequest *
+       commerce__v1__list_recent_orders_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__ListRecentOrdersRequest *)
+     protobuf_c_message_unpack (&commerce__v1__list_recent_orders_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__list_recent_orders_request__free_unpacked
+                     (Commerce__V1__ListRecentOrdersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__list_recent_orders_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__list_coupon_campaigns_request__init
+                     (Commerce__V1__ListCouponCampaignsRequest         *message)
+{
+  static const Commerce__V1__ListCouponCampaignsRequest init_value = COMMERCE__V1__LIST_COUPON_CAMPAIGNS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__list_coupon_campaigns_request__get_packed_size
+                     (const Commerce__V1__ListCouponCampaignsRequest *message)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__list_coupon_campaigns_request__pack
+                     (const Commerce__V1__ListCouponCampaignsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__list_coupon_campaigns_request__pack_to_buffer
+                     (const Commerce__V1__ListCouponCampaignsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__ListCouponCampaignsRequest *
+       commerce__v1__list_coupon_campaigns_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__ListCouponCampaignsRequest *)
+     protobuf_c_message_unpack (&commerce__v1__list_coupon_campaigns_request__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__list_coupon_campaigns_request__free_unpacked
+                     (Commerce__V1__ListCouponCampaignsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   commerce__v1__list_coupon_campaigns_response__init
+                     (Commerce__V1__ListCouponCampaignsResponse         *message)
+{
+  static const Commerce__V1__ListCouponCampaignsResponse init_value = COMMERCE__V1__LIST_COUPON_CAMPAIGNS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t commerce__v1__list_coupon_campaigns_response__get_packed_size
+                     (const Commerce__V1__ListCouponCampaignsResponse *message)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t commerce__v1__list_coupon_campaigns_response__pack
+                     (const Commerce__V1__ListCouponCampaignsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t commerce__v1__list_coupon_campaigns_response__pack_to_buffer
+                     (const Commerce__V1__ListCouponCampaignsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Commerce__V1__ListCouponCampaignsResponse *
+       commerce__v1__list_coupon_campaigns_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Commerce__V1__ListCouponCampaignsResponse *)
+     protobuf_c_message_unpack (&commerce__v1__list_coupon_campaigns_response__descriptor,
+                                allocator, len, data);
+}
+void   commerce__v1__list_coupon_campaigns_response__free_unpacked
+                     (Commerce__V1__ListCouponCampaignsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &commerce__v1__list_coupon_campaigns_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor commerce__v1__create_product_request__field_descriptors[3] =
 {
   {
@@ -877,17 +1012,148 @@ const ProtobufCMessageDescriptor commerce__v1__audit_response__descriptor =
   (ProtobufCMessageInit) commerce__v1__audit_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[4] =
+static const ProtobufCFieldDescriptor commerce__v1__list_recent_orders_request__field_descriptors[1] =
+{
+  {
+    "page",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__ListRecentOrdersRequest, page),
+    &commerce__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__list_recent_orders_request__field_indices_by_name[] = {
+  0,   /* field[0] = page */
+};
+static const ProtobufCIntRange commerce__v1__list_recent_orders_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor commerce__v1__list_recent_orders_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.ListRecentOrdersRequest",
+  "ListRecentOrdersRequest",
+  "Commerce__V1__ListRecentOrdersRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__ListRecentOrdersRequest),
+  1,
+  commerce__v1__list_recent_orders_request__field_descriptors,
+  commerce__v1__list_recent_orders_request__field_indices_by_name,
+  1,  commerce__v1__list_recent_orders_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__list_recent_orders_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__list_coupon_campaigns_request__field_descriptors[1] =
+{
+  {
+    "page",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__ListCouponCampaignsRequest, page),
+    &commerce__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__list_coupon_campaigns_request__field_indices_by_name[] = {
+  0,   /* field[0] = page */
+};
+static const ProtobufCIntRange commerce__v1__list_coupon_campaigns_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor commerce__v1__list_coupon_campaigns_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.ListCouponCampaignsRequest",
+  "ListCouponCampaignsRequest",
+  "Commerce__V1__ListCouponCampaignsRequest",
+  "commerce.v1",
+  sizeof(Commerce__V1__ListCouponCampaignsRequest),
+  1,
+  commerce__v1__list_coupon_campaigns_request__field_descriptors,
+  commerce__v1__list_coupon_campaigns_request__field_indices_by_name,
+  1,  commerce__v1__list_coupon_campaigns_request__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__list_coupon_campaigns_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor commerce__v1__list_coupon_campaigns_response__field_descriptors[2] =
+{
+  {
+    "campaigns",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Commerce__V1__ListCouponCampaignsResponse, n_campaigns),
+    offsetof(Commerce__V1__ListCouponCampaignsResponse, campaigns),
+    &commerce__v1__coupon_campaign__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Commerce__V1__ListCouponCampaignsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned commerce__v1__list_coupon_campaigns_response__field_indices_by_name[] = {
+  0,   /* field[0] = campaigns */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange commerce__v1__list_coupon_campaigns_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor commerce__v1__list_coupon_campaigns_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "commerce.v1.ListCouponCampaignsResponse",
+  "ListCouponCampaignsResponse",
+  "Commerce__V1__ListCouponCampaignsResponse",
+  "commerce.v1",
+  sizeof(Commerce__V1__ListCouponCampaignsResponse),
+  2,
+  commerce__v1__list_coupon_campaigns_response__field_descriptors,
+  commerce__v1__list_coupon_campaigns_response__field_indices_by_name,
+  1,  commerce__v1__list_coupon_campaigns_response__number_ranges,
+  (ProtobufCMessageInit) commerce__v1__list_coupon_campaigns_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor commerce__v1__admin_service__method_descriptors[6] =
 {
   { "CreateProduct", &commerce__v1__create_product_request__descriptor, &commerce__v1__create_product_response__descriptor },
   { "Restock", &commerce__v1__restock_request__descriptor, &commerce__v1__restock_response__descriptor },
   { "CreateCouponCampaign", &commerce__v1__create_coupon_campaign_request__descriptor, &commerce__v1__create_coupon_campaign_response__descriptor },
   { "Audit", &commerce__v1__audit_request__descriptor, &commerce__v1__audit_response__descriptor },
+  { "ListRecentOrders", &commerce__v1__list_recent_orders_request__descriptor, &commerce__v1__list_orders_response__descriptor },
+  { "ListCouponCampaigns", &commerce__v1__list_coupon_campaigns_request__descriptor, &commerce__v1__list_coupon_campaigns_response__descriptor },
 };
 const unsigned commerce__v1__admin_service__method_indices_by_name[] = {
   3,        /* Audit */
   2,        /* CreateCouponCampaign */
   0,        /* CreateProduct */
+  5,        /* ListCouponCampaigns */
+  4,        /* ListRecentOrders */
   1         /* Restock */
 };
 const ProtobufCServiceDescriptor commerce__v1__admin_service__descriptor =
@@ -897,7 +1163,7 @@ const ProtobufCServiceDescriptor commerce__v1__admin_service__descriptor =
   "AdminService",
   "Commerce__V1__AdminService",
   "commerce.v1",
-  4,
+  6,
   commerce__v1__admin_service__method_descriptors,
   commerce__v1__admin_service__method_indices_by_name
 };
@@ -932,6 +1198,22 @@ void commerce__v1__admin_service__audit(ProtobufCService *service,
 {
   assert(service->descriptor == &commerce__v1__admin_service__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__admin_service__list_recent_orders(ProtobufCService *service,
+                                                     const Commerce__V1__ListRecentOrdersRequest *input,
+                                                     Commerce__V1__ListOrdersResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__admin_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void commerce__v1__admin_service__list_coupon_campaigns(ProtobufCService *service,
+                                                        const Commerce__V1__ListCouponCampaignsRequest *input,
+                                                        Commerce__V1__ListCouponCampaignsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &commerce__v1__admin_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void commerce__v1__admin_service__init (Commerce__V1__AdminService_Service *service,
                                         Commerce__V1__AdminService_ServiceDestroy destroy)
