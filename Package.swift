@@ -149,6 +149,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            resources: [.embedInCode("Console/console.html")],
             swiftSettings: strict
         ),
         .target(

@@ -2,7 +2,7 @@
 # Installs the Debian packages the build, the tests and the C client need, if any is missing.
 # Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
-PACKAGES=(libsqlite3-dev sqlite3 protobuf-compiler libprotobuf-dev protobuf-c-compiler libprotobuf-c-dev pkg-config valgrind postgresql openssl "$@")
+PACKAGES=(libsqlite3-dev sqlite3 protobuf-compiler libprotobuf-dev protobuf-c-compiler libprotobuf-c-dev pkg-config valgrind postgresql openssl curl chromium chromium-driver "$@")
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -273,14 +273,7 @@ struct Serve: AsyncParsableCommand {
                 drainTimeout: .seconds(Int64(self.drainTimeout))
             )
         }
-        let httpRoutes: [String: @Sendable () async -> StaticResponse] = [
-            "/metrics": {
-                StaticResponse(
-                    contentType: "text/plain; version=0.0.4; charset=utf-8",
-                    body: Array(registry.emitToBuffer())
-                )
-            }
-        ]
+        let httpRoutes = ConsolePage.routes { Array(registry.emitToBuffer()) }
         let portFile = self.portFile
         let keysPath = self.access.auth == .on ? self.access.keysPath : nil
         let tls = configuration.rpc.tls

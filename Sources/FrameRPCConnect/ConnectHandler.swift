@@ -24,7 +24,10 @@ final class ConnectHandler: ChannelInboundHandler {
     private let configuration: ConnectConfiguration
     private let admission: Admission
     private let routes: [String: @Sendable () async -> StaticResponse]
+    private let metrics: ServerMetrics
     private let logger: Logger
+    /// The method and start of the request being answered, for its metrics.
+    private var started: (method: String, at: NIODeadline)?
 
     private var head: HTTPRequestHead?
     private var request: Result<ConnectRequest, RPCError>?
@@ -41,8 +44,10 @@ final class ConnectHandler: ChannelInboundHandler {
         configuration: ConnectConfiguration,
         admission: Admission,
         routes: [String: @Sendable () async -> StaticResponse],
+        metrics: ServerMetrics,
         logger: Logger
     ) {
+        self.metrics = metrics
         self.router = router
         self.configuration = configuration
         self.admission = admission
@@ -92,6 +97,7 @@ final class ConnectHandler: ChannelInboundHandler {
             self.body = context.channel.allocator.buffer(capacity: 0)
             self.arm(self.configuration.requestTimeout, context: context)
             if self.routes[head.uri] == nil || (head.method != .GET && head.method != .HEAD) {
+                self.started = (String(head.uri.prefix { $0 != "?" }), .now())
                 self.request = Result { () throws(RPCError) in
                     try ConnectRequest(head: head, router: self.router, maximumDeadline: self.configuration.maxDeadline)
                 }
@@ -255,6 +261,7 @@ final class ConnectHandler: ChannelInboundHandler {
         case .success(let reply):
             do {
                 let body = try codec.responseBody(reply, as: method.messageTypes?.response)
+                self.record(.ok)
                 self.write(status: .ok, contentType: codec.contentType, body: body, context: context)
             } catch {
                 self.respond(
@@ -287,12 +294,20 @@ final class ConnectHandler: ChannelInboundHandler {
         )
     }
 
+    /// Counts the answered call under its method (`?` for a path that is none), as FrameRPC does.
+    private func record(_ code: StatusCode) {
+        guard let started = self.started else { return }
+        self.started = nil
+        self.metrics.method(started.method).record(code: code, nanoseconds: (NIODeadline.now() - started.at).nanoseconds)
+    }
+
     private func respond(
         error: RPCError,
         context: ChannelHandlerContext,
         close: Bool = false,
         extraHeaders: [(String, String)] = []
     ) {
+        self.record(error.code)
         // The body always has Connect's code; where HTTP has a more telling status for what went
         // wrong with the request itself, the response carries that one.
         var status = ConnectCode.httpStatus(error.code)

@@ -47,6 +47,7 @@ public final class ConnectServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ConnectServer {
         let router = router.withBuiltins { false }
+        let metrics = ServerMetrics(methods: router.methods.map(\.name))
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -73,6 +74,7 @@ public final class ConnectServer: Service, Sendable {
                             configuration: configuration,
                             admission: admission,
                             routes: routes,
+                            metrics: metrics,
                             logger: logger
                         )
                     )

@@ -10,24 +10,24 @@ import NIOConcurrencyHelpers
 ///
 /// Every method's metric objects are made once, when the server starts, so recording a call is an
 /// array index and the metrics backend's own atomics — no lookup by name, no lock of ours.
-final class ServerMetrics: Sendable {
+public final class ServerMetrics: Sendable {
     let connections = Gauge(label: "rpc_server_connections")
     private let methods: [String: MethodMetrics]
     /// For calls that never reached a method (unknown method, malformed envelope, ...).
     private let unrouted = MethodMetrics(method: "?")
 
-    init(methods: [String]) {
+    public init(methods: [String]) {
         var table: [String: MethodMetrics] = [:]
         for method in methods { table[method] = MethodMetrics(method: method) }
         self.methods = table
     }
 
-    func method(_ name: String) -> MethodMetrics {
+    public func method(_ name: String) -> MethodMetrics {
         self.methods[name] ?? self.unrouted
     }
 }
 
-final class MethodMetrics: Sendable {
+public final class MethodMetrics: Sendable {
     private let method: String
     private let timer: Timer
     private let counters: [Counter]
@@ -48,7 +48,7 @@ final class MethodMetrics: Sendable {
         }
     }
 
-    func record(code: StatusCode, nanoseconds: Int64) {
+    public func record(code: StatusCode, nanoseconds: Int64) {
         if Int(code.rawValue) < self.counters.count {
             self.counters[Int(code.rawValue)].increment()
         } else {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The Connect (HTTP) API from Python: a virtualenv with connectrpc (PyPI), its generated client for
-# every service in proto/ (protoc --python_out plus protoc-gen-connectrpc), a real commerce-server
-# on a free HTTP port with authentication on, and test_connect.py against it.
+# The Connect (HTTP) API from Python: a virtualenv with connectrpc and selenium (PyPI), connectrpc's
+# generated client for every service in proto/ (protoc --python_out plus protoc-gen-connectrpc), a
+# real commerce-server on a free HTTP port with authentication on; then test_connect.py (the API)
+# and test_console.py (the shop console in headless Chromium; screenshots in
+# .build/test-output/console).
 #
 #   clients/python/run-tests.sh [path/to/commerce-server]
 set -euo pipefail
@@ -40,5 +42,6 @@ HTTP_PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['htt
 cd "$HERE"
 PYTHONPATH="$WORK/gen:$HERE" COMMERCE_URL="http://127.0.0.1:$HTTP_PORT" COMMERCE_ADMIN_TOKEN=python-admin \
   COMMERCE_SERVER_BIN="$SERVER_BIN" COMMERCE_KEYS="$WORK/keys.json" \
-  "$VENV/bin/python" -m unittest -v test_connect || { echo "--- server log" >&2; tail -50 "$WORK/server.log" >&2; exit 1; }
-echo "Python Connect client tests passed"
+  COMMERCE_SCREENSHOTS="$ROOT/.build/test-output/console" \
+  "$VENV/bin/python" -m unittest -v test_connect test_console || { echo "--- server log" >&2; tail -50 "$WORK/server.log" >&2; exit 1; }
+echo "Python Connect client and console tests passed (screenshots: .build/test-output/console)"
