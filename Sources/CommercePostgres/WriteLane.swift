@@ -78,6 +78,10 @@ final class WriteLane: Sendable {
     private let conflictRetries: Int
     private let state = Mutex(State())
     private let abandonedCounter = Counter(label: "commerce_writes_abandoned_total")
+    /// The same series as SQLite's group committer: writes per transaction, commit time, waiting writes.
+    private let batchSize = Recorder(label: "commerce_store_commit_batch_size")
+    private let commitTime = Timer(label: "commerce_store_commit_seconds", preferredDisplayUnit: .seconds)
+    private let queueDepth = Gauge(label: "commerce_store_queued_writes")
     private let conflictCounter = Counter(label: "commerce_postgres_conflicts_total")
 
     init(connections: ConnectionLeaser, logger: Logger, maximumBatch: Int, maximumQueued: Int, conflictRetries: Int) {
@@ -150,6 +154,7 @@ final class WriteLane: Sendable {
                 }
                 state.queued.removeFirst(taken)
                 state.statistics.abandoned += dropped.count
+                self.queueDepth.record(state.queued.count)
                 if taken == 0 { state.committing = false }
                 return (batch, dropped)
             }
@@ -164,7 +169,11 @@ final class WriteLane: Sendable {
                 if dropped.isEmpty { return }
                 continue
             }
-            if let unavailable = await self.commit(batch) { self.failQueued(unavailable) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let unavailable = await self.commit(batch)
+            self.batchSize.record(batch.count)
+            self.commitTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- started))
+            if let unavailable { self.failQueued(unavailable) }
         }
     }
 

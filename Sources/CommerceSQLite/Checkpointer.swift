@@ -1,5 +1,7 @@
 import Dispatch
+import Foundation
 import GRDB
+import Metrics
 import Synchronization
 
 /// Moves the WAL into the database file off the write path, and keeps the WAL bounded.
@@ -50,13 +52,23 @@ final class Checkpointer: @unchecked Sendable {
         self.timer = DispatchSource.makeTimerSource(queue: queue)
         self.timer.schedule(deadline: .now() + interval, repeating: interval)
         let last = self.last
+        let walPath = path + "-wal"
+        let walBytes = Gauge(label: "commerce_sqlite_wal_bytes")
+        let checkpointTime = Timer(label: "commerce_sqlite_checkpoint_seconds", preferredDisplayUnit: .seconds)
         self.timer.setEventHandler {
             // Busy (another checkpoint running) or failed: the next tick tries again.
+            let started = DispatchTime.now().uptimeNanoseconds
+            defer {
+                if let size = (try? FileManager.default.attributesOfItem(atPath: walPath))?[.size] as? NSNumber {
+                    walBytes.record(size.int64Value)
+                }
+            }
             guard var pass = Self.checkpoint(connection, "PASSIVE") else { return }
             if pass.walFrames >= restartFrames, let restarted = Self.checkpoint(connection, "RESTART") {
                 pass = restarted
                 pass.restarts = 1
             }
+            checkpointTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- started))
             last.value.withLock { current in
                 pass.restarts += current.restarts
                 current = pass

@@ -69,6 +69,10 @@ final class GroupCommitter: Sendable {
 
     /// `commerce_writes_abandoned_total`: writes dropped before they started, their callers gone.
     private let abandonedCounter = Counter(label: "commerce_writes_abandoned_total")
+    /// Writes per committed transaction, the commit's wall time, and writes waiting: made once.
+    private let batchSize = Recorder(label: "commerce_store_commit_batch_size")
+    private let commitTime = Timer(label: "commerce_store_commit_seconds", preferredDisplayUnit: .seconds)
+    private let queueDepth = Gauge(label: "commerce_store_queued_writes")
 
     private let pool: DatabasePool
     private let maximumBatch: Int
@@ -155,6 +159,7 @@ final class GroupCommitter: Sendable {
                 }
                 state.queued.removeFirst(taken)
                 state.abandoned += dropped.count
+                self.queueDepth.record(state.queued.count)
                 if taken == 0 { state.committing = false }
                 return (batch, dropped)
             }
@@ -235,6 +240,8 @@ final class GroupCommitter: Sendable {
         }
         let busy = Self.threadCPUTime() &- started
         let wall = DispatchTime.now().uptimeNanoseconds &- startedWall
+        self.batchSize.record(batch.count)
+        self.commitTime.recordNanoseconds(Int64(wall))
         self.state.withLock { state in
             state.batches += 1
             state.writes += batch.count

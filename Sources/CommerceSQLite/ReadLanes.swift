@@ -1,4 +1,6 @@
+import Dispatch
 import GRDB
+import Metrics
 import Synchronization
 
 /// Concurrent reads without contention: `count` read-only WAL connections, each with the serial
@@ -34,6 +36,9 @@ final class ReadLanes: Sendable {
         self.lookupReaders = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
     }
 
+    /// How long a read waited for its lane (`commerce_store_read_wait_seconds`).
+    private let waits = Timer(label: "commerce_store_read_wait_seconds", preferredDisplayUnit: .seconds)
+
     /// Runs a lookup by key on the calling thread, on the next lookup lane, outside any transaction.
     func lookUp<T>(_ body: (Database) throws -> T) throws -> T {
         try mapStorageErrors { try Self.next(of: self.lookupReaders, self.nextLookup).unsafeRead(body) }
@@ -48,8 +53,11 @@ final class ReadLanes: Sendable {
     /// Runs `body` on the next lane, outside any transaction, and resumes the caller with its result.
     func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let reader = Self.next(of: self.readers, self.next)
+        let queued = DispatchTime.now().uptimeNanoseconds
+        let waits = self.waits
         return try await withCheckedThrowingContinuation { continuation in
             reader.asyncUnsafeRead { database in
+                waits.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- queued))
                 continuation.resume(with: Result { try mapStorageErrors { try body(database.get()) } })
             }
         }

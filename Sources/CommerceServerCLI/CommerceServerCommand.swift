@@ -224,7 +224,7 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "commerce.server")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(CommerceMetricsFactory.make(registry: registry))
 
         if self.seedDemo {
             let store = try await self.database.open()

@@ -21,10 +21,12 @@ public struct CartService: RPCService, Commerce_V1_CartServiceHandler {
         context: ServerContext
     ) async throws -> Commerce_V1_CartResponse {
         Self.reply(
-            try await self.useCases.changeCart(
-                user: user,
-                try .adding(try Validate.productID(request.productID), quantity: request.quantity)
-            )
+            try await ShopMetrics.countingStock {
+                try await self.useCases.changeCart(
+                    user: user,
+                    try .adding(try Validate.productID(request.productID), quantity: request.quantity)
+                )
+            }
         )
     }
 
@@ -42,10 +44,12 @@ public struct CartService: RPCService, Commerce_V1_CartServiceHandler {
         context: ServerContext
     ) async throws -> Commerce_V1_CartResponse {
         Self.reply(
-            try await self.useCases.changeCart(
-                user: user,
-                try .setting(try Validate.productID(request.productID), quantity: request.quantity)
-            )
+            try await ShopMetrics.countingStock {
+                try await self.useCases.changeCart(
+                    user: user,
+                    try .setting(try Validate.productID(request.productID), quantity: request.quantity)
+                )
+            }
         )
     }
 
@@ -64,7 +68,13 @@ public struct CartService: RPCService, Commerce_V1_CartServiceHandler {
     ) async throws -> Commerce_V1_PlaceOrderResponse {
         let coupon = try Wire.optionalCoupon(request.couponID)
         let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-        return OrderService.reply(try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key))
+        return OrderService.reply(
+            ShopMetrics.paid(
+                try await ShopMetrics.countingStock {
+                    try await self.useCases.checkoutCart(user: user, coupon: coupon, idempotencyKey: key)
+                }
+            )
+        )
     }
 
     static func reply(_ cart: Cart) -> Commerce_V1_CartResponse {

@@ -4,7 +4,8 @@ import FrameRPCServer
 /// Every commerce service, ready to register on a router.
 public enum CommerceServices {
     public static func router(useCases: CommerceUseCases, gate: Gate) -> RPCRouter {
-        RPCRouter(services: [
+        ShopMetrics.register()
+        return RPCRouter(services: [
             UserService(useCases: useCases, gate: gate),
             BalanceService(useCases: useCases, gate: gate),
             ProductService(useCases: useCases, gate: gate),

@@ -20,10 +20,9 @@ public struct CouponService: RPCService, Commerce_V1_CouponServiceHandler {
         user: UserID,
         context: ServerContext
     ) async throws -> Commerce_V1_IssueCouponResponse {
-        let coupon = try await self.useCases.issueCoupon(
-            user: user,
-            campaign: try Validate.campaignID(request.campaignID)
-        )
+        let coupon = try await ShopMetrics.issuing {
+            try await self.useCases.issueCoupon(user: user, campaign: try Validate.campaignID(request.campaignID))
+        }
         return Commerce_V1_IssueCouponResponse.with { $0.coupon = .init(coupon, now: self.useCases.clock()) }
     }
 

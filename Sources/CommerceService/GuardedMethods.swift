@@ -73,7 +73,12 @@ struct GuardedMethods: Sendable {
             } catch {
                 throw RPCError(decoding: error, what: "request for \(name)")
             }
-            return try await body(request, caller, context).serializedBytes()
+            do {
+                return try await body(request, caller, context).serializedBytes()
+            } catch let error as CommerceError {
+                StoreMetrics.refused(error)
+                throw error
+            }
         }
     }
 }

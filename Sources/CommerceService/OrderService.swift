@@ -22,7 +22,11 @@ public struct OrderService: RPCService, Commerce_V1_OrderServiceHandler {
     ) async throws -> Commerce_V1_PlaceOrderResponse {
         let order = try request.orderRequest()
         let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-        return Self.reply(try await self.useCases.placeOrder(order, idempotencyKey: key))
+        return Self.reply(
+            ShopMetrics.paid(
+                try await ShopMetrics.countingStock { try await self.useCases.placeOrder(order, idempotencyKey: key) }
+            )
+        )
     }
 
     func createOrder(
@@ -32,7 +36,9 @@ public struct OrderService: RPCService, Commerce_V1_OrderServiceHandler {
     ) async throws -> Commerce_V1_PlaceOrderResponse {
         let order = try request.orderRequest()
         let key = try Wire.idempotencyKey(field: request.idempotencyKey, metadata: context.metadata)
-        return Self.reply(try await self.useCases.createOrder(order, idempotencyKey: key))
+        return Self.reply(
+            try await ShopMetrics.countingStock { try await self.useCases.createOrder(order, idempotencyKey: key) }
+        )
     }
 
     func payOrder(
@@ -40,7 +46,9 @@ public struct OrderService: RPCService, Commerce_V1_OrderServiceHandler {
         user: UserID,
         context: ServerContext
     ) async throws -> Commerce_V1_PlaceOrderResponse {
-        Self.reply(try await self.useCases.payOrder(user: user, order: try Validate.orderID(request.orderID)))
+        Self.reply(
+            ShopMetrics.paid(try await self.useCases.payOrder(user: user, order: try Validate.orderID(request.orderID)))
+        )
     }
 
     func cancelOrder(
@@ -48,7 +56,9 @@ public struct OrderService: RPCService, Commerce_V1_OrderServiceHandler {
         user: UserID,
         context: ServerContext
     ) async throws -> Commerce_V1_CancelOrderResponse {
-        let receipt = try await self.useCases.cancelOrder(user: user, order: try Validate.orderID(request.orderID))
+        let receipt = ShopMetrics.refunded(
+            try await self.useCases.cancelOrder(user: user, order: try Validate.orderID(request.orderID))
+        )
         return Commerce_V1_CancelOrderResponse.with {
             $0.order = .init(receipt.order)
             $0.refunded = receipt.refunded

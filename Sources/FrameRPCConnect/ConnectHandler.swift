@@ -298,7 +298,10 @@ final class ConnectHandler: ChannelInboundHandler {
     private func record(_ code: StatusCode) {
         guard let started = self.started else { return }
         self.started = nil
-        self.metrics.method(started.method).record(code: code, nanoseconds: (NIODeadline.now() - started.at).nanoseconds)
+        self.metrics.method(started.method).record(
+            code: code,
+            nanoseconds: (NIODeadline.now() - started.at).nanoseconds
+        )
     }
 
     private func respond(

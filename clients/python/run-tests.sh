@@ -2,8 +2,8 @@
 # The Connect (HTTP) API from Python: a virtualenv with connectrpc and selenium (PyPI), connectrpc's
 # generated client for every service in proto/ (protoc --python_out plus protoc-gen-connectrpc), a
 # real commerce-server on a free HTTP port with authentication on; then test_connect.py (the API)
-# and test_console.py (the shop console in headless Chromium; screenshots in
-# .build/test-output/console).
+# test_console.py (the shop console in headless Chromium; screenshots in
+# .build/test-output/console) and test_deploy.py (deploy/'s alerts and dashboard against /metrics).
 #
 #   clients/python/run-tests.sh [path/to/commerce-server]
 set -euo pipefail
@@ -43,5 +43,5 @@ cd "$HERE"
 PYTHONPATH="$WORK/gen:$HERE" COMMERCE_URL="http://127.0.0.1:$HTTP_PORT" COMMERCE_ADMIN_TOKEN=python-admin \
   COMMERCE_SERVER_BIN="$SERVER_BIN" COMMERCE_KEYS="$WORK/keys.json" \
   COMMERCE_SCREENSHOTS="$ROOT/.build/test-output/console" \
-  "$VENV/bin/python" -m unittest -v test_connect test_console || { echo "--- server log" >&2; tail -50 "$WORK/server.log" >&2; exit 1; }
+  "$VENV/bin/python" -m unittest -v test_connect test_console test_deploy || { echo "--- server log" >&2; tail -50 "$WORK/server.log" >&2; exit 1; }
 echo "Python Connect client and console tests passed (screenshots: .build/test-output/console)"
