@@ -81,7 +81,8 @@ enum StoreMetrics {
     static let refusals: [String: Counter] = Dictionary(
         uniqueKeysWithValues: Self.reasons.map(\.rawValue).map {
             ($0, Counter(label: "commerce_storage_refusals_total", dimensions: [("reason", $0)]))
-        })
+        }
+    )
 
     static func refused(_ error: CommerceError) {
         Self.refusals[error.reason.rawValue]?.increment()
