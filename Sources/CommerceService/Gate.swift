@@ -42,8 +42,17 @@ public struct Gate: Sendable {
     private let verified = CredentialCache()
     /// Tokens verified in full (signature, claims): the cache's misses.
     private static let verifications = Counter(label: "auth_token_verifications_total")
+    /// Refusals by reason, one counter per credential reason, made once (no factory lock per refusal).
+    private static let refusals: [String: Counter] = Dictionary(
+        uniqueKeysWithValues: [
+            CommerceError.Reason.missingCredentials, .invalidCredentials, .tokenMalformed, .tokenExpired,
+            .tokenNotYetValid, .tokenSignatureInvalid, .tokenKeyUnknown, .tokenAlgorithmRefused, .scopeMissing,
+            .subjectMismatch, .adminDisabled,
+        ].map { ($0.rawValue, Counter(label: "auth_refusals_total", dimensions: [("reason", $0.rawValue)])) }
+    )
 
     public init(mode: AuthMode, adminToken: String?, clock: @escaping @Sendable () -> UnixMillis) {
+        _ = (Self.verifications, Self.refusals)
         switch mode {
         case .tokens(let keys): self.verifier = NIOLockedValueBox(TokenVerifier(keys: keys))
         case .off: self.verifier = nil
@@ -51,8 +60,6 @@ public struct Gate: Sendable {
         self.adminTokenDigest = adminToken.flatMap { $0.isEmpty ? nil : SHA256.hash(data: Data($0.utf8)) }
         self.clock = clock
     }
-
-    public var authenticates: Bool { self.verifier != nil }
 
     /// Verifies with `keys` from now on (a key added or removed: `commerce-server keys`); forgets
     /// every credential verified with the old ones. - Returns: false if auth is off.
@@ -71,7 +78,7 @@ public struct Gate: Sendable {
         } catch {
             // What an operator watches: a rotation gone wrong shows as TOKEN_KEY_UNKNOWN, an attack as
             // TOKEN_SIGNATURE_INVALID or TOKEN_MALFORMED.
-            Counter(label: "auth_refusals_total", dimensions: [("reason", error.reason.rawValue)]).increment()
+            Self.refusals[error.reason.rawValue]?.increment()
             throw error
         }
     }
