@@ -187,6 +187,14 @@ let package = Package(
         ),
 
         // MARK: Executables
+        // What the client command lines share (their TLS options).
+        .target(
+            name: "CommerceCLISupport",
+            dependencies: [
+                "FrameRPCClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         // The protoc plugin that writes the method tables from proto/ (scripts/generate-protos.sh).
         .executableTarget(
             name: "FrameRPCGenerator",
@@ -215,6 +223,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceCLI",
             dependencies: [
+                "CommerceCLISupport",
                 "CommerceClient", "FrameRPC", "FrameRPCClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -224,6 +233,7 @@ let package = Package(
         .executableTarget(
             name: "CommerceLoad",
             dependencies: [
+                "CommerceCLISupport",
                 "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient", "CommerceAuth", "CommerceDomain",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommerceCLISupport
 import CommerceClient
 import Foundation
 import FrameRPC
@@ -36,23 +37,13 @@ struct ConnectionOptions: ParsableArguments {
             "Sent instead of --token on AdminService calls (or env COMMERCE_ADMIN_TOKEN): the server's static admin token."
     )
     var adminToken: String?
-    @Flag(help: "Connect with TLS, trusting the system's CAs (implied by the other --tls options).") var tls = false
-    @Option(help: "PEM file of the CAs the server's certificate must chain to.") var tlsCa: String?
-    @Option(help: "PEM client certificate, for servers that require one (mutual TLS).") var tlsCert: String?
-    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
-    @Option(help: "The name the server's certificate must carry (default: --host).") var tlsServerName: String?
+    @OptionGroup var tlsOptions: ClientTLSOptions
 
     /// Runs `body` with a client of these options (closed afterwards); an error reply becomes the
     /// report on stderr and exit code 64 + its status code.
     func withClient(_ body: (CommerceClient) async throws -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
-        let tls = try ClientTLS.options(
-            enabled: self.tls,
-            trustRoots: self.tlsCa,
-            certificate: self.tlsCert,
-            key: self.tlsKey,
-            serverName: self.tlsServerName
-        )
+        let tls = try self.tlsOptions.clientTLS()
         do {
             try await withCommerceClient(
                 configuration: ClientConfiguration(host: self.host, port: self.port, maxAttempts: 1, tls: tls),

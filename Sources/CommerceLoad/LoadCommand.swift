@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommerceCLISupport
 import CommerceClient
 import Foundation
 import FrameRPC
@@ -77,11 +78,7 @@ struct LoadCommand: AsyncParsableCommand {
     )
     var userTokens: String?
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
-    @Flag(help: "Connect with TLS, trusting the system's CAs (implied by the other --tls options).") var tls = false
-    @Option(help: "PEM file of the CAs the server's certificate must chain to.") var tlsCa: String?
-    @Option(help: "PEM client certificate, for servers that require one (mutual TLS).") var tlsCert: String?
-    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
-    @Option(help: "The name the server's certificate must carry (default: --host).") var tlsServerName: String?
+    @OptionGroup var tlsOptions: ClientTLSOptions
     @Option(help: "Label for this run in the JSON report.") var label: String?
     @Option(help: "Draw latency over time and the latency distribution into this SVG file.") var plot: String?
     @Flag(help: "Print the report as JSON on stdout.") var json = false
@@ -92,13 +89,7 @@ struct LoadCommand: AsyncParsableCommand {
         // redis-benchmark's single event loop, a call costs no thread hand-off on this side.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let token = self.token ?? ProcessInfo.processInfo.environment["COMMERCE_TOKEN"]
-        let tls = try ClientTLS.options(
-            enabled: self.tls,
-            trustRoots: self.tlsCa,
-            certificate: self.tlsCert,
-            key: self.tlsKey,
-            serverName: self.tlsServerName
-        )
+        let tls = try self.tlsOptions.clientTLS()
         let client = CommerceClient(
             configuration: ClientConfiguration(
                 host: self.host,
