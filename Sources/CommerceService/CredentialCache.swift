@@ -1,6 +1,7 @@
 import CommerceAuth
 import CommerceDomain
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Credentials already verified, so that a client sending the same token on every call pays for
 /// its verification once, on whichever connection it comes. Only what verified is stored (a forged
@@ -17,6 +18,12 @@ final class CredentialCache: Sendable {
     }
 
     private let storage: [NIOLockedValueBox<[String: Entry]>]
+    /// Moves on at every ``removeAll()`` (a key reload): a verification that began before it must
+    /// not store what the old keys said after the cache was emptied.
+    private let generations = Atomic<UInt64>(0)
+
+    /// Read before verifying; pass it to ``store(_:for:generation:)``.
+    var generation: UInt64 { self.generations.load(ordering: .acquiring) }
 
     init() {
         self.storage = (0..<Self.shards).map { _ in NIOLockedValueBox([:]) }
@@ -26,8 +33,12 @@ final class CredentialCache: Sendable {
         self.shard(credential).withLockedValue { $0[credential] }
     }
 
-    func store(_ entry: Entry, for credential: String) {
+    /// Stores `entry` unless the cache was emptied since `generation` was read.
+    func store(_ entry: Entry, for credential: String, generation: UInt64) {
         self.shard(credential).withLockedValue { entries in
+            // Checked under the shard's lock: a reload moves the generation before it empties the
+            // shards, so an entry stored before the move is emptied with them.
+            guard self.generations.load(ordering: .acquiring) == generation else { return }
             if entries.count >= Self.entriesPerShard && entries[credential] == nil {
                 entries.removeAll(keepingCapacity: true)
             }
@@ -36,6 +47,7 @@ final class CredentialCache: Sendable {
     }
 
     func removeAll() {
+        self.generations.add(1, ordering: .releasing)
         for shard in self.storage { shard.withLockedValue { $0.removeAll() } }
     }
 

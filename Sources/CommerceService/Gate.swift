@@ -113,6 +113,8 @@ public struct Gate: Sendable {
             throw CommerceError(.tokenMalformed, "the authorization metadata is not \"Bearer <token>\"")
         }
         let credential = header.dropFirst(prefix.count)
+        // Read before the verifier: a reload between the two makes the store below a no-op.
+        let generation = self.verified.generation
         let resolved: CredentialCache.Entry
         if let digest = self.adminTokenDigest, SHA256.hash(data: Data(credential.utf8)) == digest {
             resolved = CredentialCache.Entry(caller: .bootstrapAdmin, token: nil)
@@ -131,7 +133,7 @@ public struct Gate: Sendable {
                 "the bearer credential is neither a valid token nor the admin token"
             )
         }
-        self.verified.store(resolved, for: header)
+        self.verified.store(resolved, for: header, generation: generation)
         return resolved.caller
     }
 }
