@@ -262,6 +262,8 @@ struct Serve: AsyncParsableCommand {
             eventLoopThreads: self.eventLoops
         )
         configuration.postgres = self.database.postgres
+        // The HTTP port takes the same certificate, offering HTTP/2 and HTTP/1.1 in ALPN.
+        let httpTLS = try configuration.rpc.tls.map { try $0.offering(["h2", "http/1.1"]) }
         configuration.http = self.httpPort.map {
             ConnectConfiguration(
                 host: self.host,
@@ -270,13 +272,14 @@ struct Serve: AsyncParsableCommand {
                 idleTimeout: .seconds(Int64(self.idleTimeout)),
                 requestTimeout: .seconds(Int64(self.frameTimeout)),
                 maxConnections: self.maxConnections,
-                drainTimeout: .seconds(Int64(self.drainTimeout))
+                drainTimeout: .seconds(Int64(self.drainTimeout)),
+                tls: httpTLS
             )
         }
         let httpRoutes = ConsolePage.routes { Array(registry.emitToBuffer()) }
         let portFile = self.portFile
         let keysPath = self.access.auth == .on ? self.access.keysPath : nil
-        let tls = configuration.rpc.tls
+        let tls = [configuration.rpc.tls, configuration.http?.tls].compactMap { $0 }
         let metrics =
             self.metricsPort >= 0
             ? try await MetricsEndpoint.start(host: self.host, port: self.metricsPort, registry: registry) : nil

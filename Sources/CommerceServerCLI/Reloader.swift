@@ -15,7 +15,7 @@ import Glibc
 final class Reloader: @unchecked Sendable {
     private let source: any DispatchSourceSignal
 
-    init(server: CommerceServer, keysPath: String?, tls: ServerTLS?, logger: Logger) {
+    init(server: CommerceServer, keysPath: String?, tls: [ServerTLS], logger: Logger) {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         source.setEventHandler {
@@ -32,7 +32,7 @@ final class Reloader: @unchecked Sendable {
                     logger.error("token keys not reloaded; the previous ones stay", metadata: ["error": "\(error)"])
                 }
             }
-            if let tls {
+            for tls in tls {
                 do {
                     try tls.reload()
                     logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(tls.certificatePath)"])

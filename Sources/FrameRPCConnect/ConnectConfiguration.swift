@@ -1,3 +1,4 @@
+import FrameRPCServer
 import NIOCore
 
 /// The HTTP listener's settings (`--http-port` and friends).
@@ -15,6 +16,9 @@ public struct ConnectConfiguration: Sendable {
     public var maxConnections: Int
     /// How long a shutdown waits for calls in flight.
     public var drainTimeout: TimeAmount
+    /// TLS on the HTTP listener, offering `h2` and `http/1.1` in ALPN; plaintext speaks HTTP/1.1
+    /// and HTTP/2 with prior knowledge.
+    public var tls: ServerTLS?
 
     public init(
         host: String = "127.0.0.1",
@@ -24,8 +28,10 @@ public struct ConnectConfiguration: Sendable {
         idleTimeout: TimeAmount = .seconds(60),
         requestTimeout: TimeAmount = .seconds(10),
         maxConnections: Int = 1_000,
-        drainTimeout: TimeAmount = .seconds(30)
+        drainTimeout: TimeAmount = .seconds(30),
+        tls: ServerTLS? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.maxBodySize = maxBodySize

@@ -76,7 +76,7 @@ final class ConnectHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ConnectDrainEvent {
+        if event is ChannelShouldQuiesceEvent {
             self.draining = true
             if self.call == nil && self.head == nil { context.close(promise: nil) }
         }
@@ -345,11 +345,14 @@ final class ConnectHandler: ChannelInboundHandler {
         close: Bool = false,
         context: ChannelHandlerContext
     ) {
-        let keepAlive = (self.head?.isKeepAlive ?? false) && !close && !self.draining
+        let version = self.head?.version ?? .http1_1
+        // An HTTP/2 stream ends with its response (and connection headers are not allowed there);
+        // an HTTP/1.1 connection stays open for the next request unless told otherwise.
+        let http2 = version.major == 2
+        let keepAlive = http2 || ((self.head?.isKeepAlive ?? false) && !close && !self.draining)
         var headers = HTTPHeaders([("content-type", contentType), ("content-length", "\(contentLength ?? body.count)")])
         headers.add(contentsOf: extraHeaders)
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        let version = self.head?.version ?? .http1_1
         self.head = nil
         self.body = nil
         self.request = nil
@@ -367,12 +370,9 @@ final class ConnectHandler: ChannelInboundHandler {
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        if keepAlive { self.arm(self.configuration.idleTimeout, context: context) }
+        if keepAlive && !http2 { self.arm(self.configuration.idleTimeout, context: context) }
     }
 }
 
 @available(*, unavailable)
 extension ConnectHandler: Sendable {}
-
-/// Sent down every connection when the server drains: idle ones close now, busy ones after their answer.
-struct ConnectDrainEvent {}

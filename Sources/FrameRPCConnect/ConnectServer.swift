@@ -4,7 +4,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The same methods over HTTP/1.1 in the Connect protocol's unary form, on a port of its own:
@@ -54,31 +56,49 @@ public final class ConnectServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let admitted = connections.withLockedValue { open in
-                        guard open.count < configuration.maxConnections else { return false }
-                        open[ObjectIdentifier(channel)] = channel
-                        return true
-                    }
-                    guard admitted else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    channel.closeFuture.whenComplete { _ in
-                        _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-                    }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectHandler(
-                            router: router,
-                            configuration: configuration,
-                            admission: admission,
-                            routes: routes,
-                            metrics: metrics,
-                            logger: logger
-                        )
-                    )
+                let admitted = connections.withLockedValue { open in
+                    guard open.count < configuration.maxConnections else { return false }
+                    open[ObjectIdentifier(channel)] = channel
+                    return true
                 }
+                guard admitted else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in
+                    _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                }
+                // One ConnectHandler per request stream: per HTTP/1.1 connection, or per HTTP/2 stream.
+                let answering: @Sendable (any Channel) -> EventLoopFuture<Void> = { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(
+                            ConnectHandler(
+                                router: router,
+                                configuration: configuration,
+                                admission: admission,
+                                routes: routes,
+                                metrics: metrics,
+                                logger: logger
+                            )
+                        )
+                    }
+                }
+                let http1: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap { answering(channel) }
+                }
+                let http2: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
+                    channel.configureHTTP2Pipeline(mode: .server) { stream in
+                        stream.pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec()).flatMap { answering(stream) }
+                    }.map { _ in () }
+                }
+                if let tls = configuration.tls {
+                    // ALPN picks HTTP/2 or HTTP/1.1.
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                    return channel.configureCommonHTTPServerPipeline { stream in answering(stream) }
+                }
+                // Plaintext: HTTP/2 with prior knowledge, or HTTP/1.1, told apart by the first bytes.
+                return channel.pipeline.addHandler(HTTPVersionDetector(http1: http1, http2: http2))
             }
             .bind(host: configuration.host, port: configuration.port).get()
         let server = ConnectServer(
@@ -104,7 +124,9 @@ public final class ConnectServer: Service, Sendable {
     public func shutdownGracefully() async {
         try? await self.channel.close()
         let open = self.connections.withLockedValue { Array($0.values) }
-        for channel in open { channel.pipeline.fireUserInboundEventTriggered(ConnectDrainEvent()) }
+        // NIO's own quiescing: HTTP/1.1 closes after the response in flight, HTTP/2 sends GOAWAY and
+        // closes once its open streams end.
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: self.channel.eventLoop)
         let drainTimeout = self.configuration.drainTimeout
         await withTaskGroup(of: Void.self) { group in

@@ -11,13 +11,28 @@ public final class ServerTLS: Sendable {
     public let certificatePath: String
     public let keyPath: String
     public let clientCAPath: String?
+    /// Offered in ALPN (the HTTP listener offers `h2` and `http/1.1`); none for FrameRPC.
+    public let applicationProtocols: [String]
     private let current: NIOLockedValueBox<NIOSSLContext>
 
-    public init(certificate: String, key: String, clientCA: String? = nil) throws {
+    public init(certificate: String, key: String, clientCA: String? = nil, applicationProtocols: [String] = []) throws {
         self.certificatePath = certificate
         self.keyPath = key
         self.clientCAPath = clientCA
-        self.current = NIOLockedValueBox(try Self.context(certificate: certificate, key: key, clientCA: clientCA))
+        self.applicationProtocols = applicationProtocols
+        self.current = NIOLockedValueBox(
+            try Self.context(certificate: certificate, key: key, clientCA: clientCA, protocols: applicationProtocols)
+        )
+    }
+
+    /// The same files, offering `protocols` in ALPN.
+    public func offering(_ protocols: [String]) throws -> ServerTLS {
+        try ServerTLS(
+            certificate: self.certificatePath,
+            key: self.keyPath,
+            clientCA: self.clientCAPath,
+            applicationProtocols: protocols
+        )
     }
 
     /// Reads the files again; on failure the certificate in use stays.
@@ -25,19 +40,27 @@ public final class ServerTLS: Sendable {
         let context = try Self.context(
             certificate: self.certificatePath,
             key: self.keyPath,
-            clientCA: self.clientCAPath
+            clientCA: self.clientCAPath,
+            protocols: self.applicationProtocols
         )
         self.current.withLockedValue { $0 = context }
     }
 
-    var context: NIOSSLContext { self.current.withLockedValue { $0 } }
+    /// The context new connections get (replaced by ``reload()``).
+    public var context: NIOSSLContext { self.current.withLockedValue { $0 } }
 
-    private static func context(certificate: String, key: String, clientCA: String?) throws -> NIOSSLContext {
+    private static func context(
+        certificate: String,
+        key: String,
+        clientCA: String?,
+        protocols: [String]
+    ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         )
         configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = protocols
         if let clientCA {
             // A client must present a certificate issued by this CA, or the handshake fails.
             configuration.certificateVerification = .noHostnameVerification

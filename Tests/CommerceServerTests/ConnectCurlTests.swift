@@ -4,6 +4,7 @@ import CommerceServerRuntime
 import Foundation
 import FrameRPC
 import FrameRPCConnect
+import FrameRPCServer
 import SwiftProtobuf
 import Testing
 
@@ -12,6 +13,8 @@ import Testing
 struct ConnectCurlTests {
     struct Reply {
         let status: Int
+        /// The HTTP version curl spoke: `1.1` or `2`.
+        let version: String
         let headers: [String: String]
         let body: Data
 
@@ -29,6 +32,8 @@ struct ConnectCurlTests {
     static func curl(
         _ port: Int,
         _ path: String,
+        scheme: String = "http",
+        curlOptions: [String] = [],
         json: String? = nil,
         body: Data? = nil,
         contentType: String = "application/json",
@@ -41,8 +46,10 @@ struct ConnectCurlTests {
         let output = folder.appendingPathComponent("body").path
         let headerFile = folder.appendingPathComponent("headers").path
         var arguments = [
-            "-sS", "-o", output, "-D", headerFile, "-w", "%{http_code}", "http://127.0.0.1:\(port)\(path)",
+            "-sS", "-o", output, "-D", headerFile, "-w", "%{http_code} %{http_version}",
+            "\(scheme)://localhost:\(port)\(path)",
         ]
+        arguments += curlOptions
         if let method { arguments += ["-X", method] }
         if let json { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", json] }
         if let body {
@@ -64,8 +71,10 @@ struct ConnectCurlTests {
             guard let colon = line.firstIndex(of: ":") else { continue }
             parsed[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
+        let written = String(decoding: code, as: UTF8.self).split(separator: " ")
         return Reply(
-            status: Int(String(decoding: code, as: UTF8.self)) ?? 0,
+            status: written.first.flatMap { Int($0) } ?? 0,
+            version: written.count > 1 ? String(written[1]) : "",
             headers: parsed,
             body: FileManager.default.contents(atPath: output) ?? Data()
         )
@@ -345,6 +354,72 @@ struct ConnectCurlTests {
             let info = try Google_Rpc_ErrorInfo(serializedBytes: try #require(Data(base64Encoded: value)))
             #expect(info.reason == "INSUFFICIENT_BALANCE" && info.domain == "commerce")
             #expect(try await client.getBalance(userID: alice) == 10_000, "no refused call changed anything")
+        }
+    }
+
+    @Test("HTTP/2: with prior knowledge in plaintext, and chosen by ALPN over TLS (HTTP/1.1 still offered)")
+    func http2() async throws {
+        try await Self.withHTTPServer { _, port, client in
+            let user = try await fundedUser(client, 12_000)
+            let reply = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                curlOptions: ["--http2-prior-knowledge"],
+                json: #"{"userId": \#(user)}"#,
+                headers: [Self.auth]
+            )
+            #expect(reply.version == "2" && reply.status == 200 && reply.json["balance"] as? String == "12000")
+            let error = try Self.curl(
+                port,
+                "/commerce.v1.Nope/Nothing",
+                curlOptions: ["--http2-prior-knowledge"],
+                json: "{}"
+            )
+            #expect(error.version == "2" && error.status == 404 && error.error?.reason == "METHOD_NOT_FOUND")
+            let plain = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                json: #"{"userId": \#(user)}"#,
+                headers: [Self.auth]
+            )
+            #expect(plain.version == "1.1" && plain.status == 200, "HTTP/1.1 on the same port")
+        }
+        let pki = try TestPKI(name: "http")
+        let tls = try ServerTLS(
+            certificate: pki.serverCertificate,
+            key: pki.serverKey,
+            applicationProtocols: ["h2", "http/1.1"]
+        )
+        try await withCommerceServer(configure: { $0.http = ConnectConfiguration(port: 0, tls: tls) }) {
+            server,
+            client in
+            let port = try #require(server.httpPort)
+            let user = try await fundedUser(client, 34_000)
+            let h2 = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                scheme: "https",
+                curlOptions: ["--cacert", pki.ca, "--http2"],
+                json: #"{"userId": \#(user)}"#,
+                headers: [Self.auth]
+            )
+            #expect(h2.version == "2" && h2.json["balance"] as? String == "34000")
+            let h1 = try Self.curl(
+                port,
+                "/commerce.v1.BalanceService/GetBalance",
+                scheme: "https",
+                curlOptions: ["--cacert", pki.ca, "--http1.1"],
+                json: #"{"userId": \#(user)}"#,
+                headers: [Self.auth]
+            )
+            #expect(h1.version == "1.1" && h1.json["balance"] as? String == "34000")
+            let untrusted = try? Self.curl(
+                port,
+                "/commerce.v1.ProductService/ListProducts",
+                scheme: "https",
+                json: "{}"
+            )
+            #expect((untrusted?.status ?? 0) == 0, "a client that does not trust the certificate gets no answer")
         }
     }
 
