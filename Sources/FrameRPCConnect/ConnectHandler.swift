@@ -224,23 +224,9 @@ final class ConnectHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let loopContext = NIOLoopBound(context, eventLoop: eventLoop)
-        let body = method.handler
-        let task = Task(executorPreference: self.executor) {
-            let result: Result<[UInt8], any Error>
-            do {
-                result = .success(try await body(payload, serverContext))
-            } catch {
-                result = .failure(error)
-            }
-            eventLoop.execute {
-                handler.value.finish(
-                    id,
-                    result: result,
-                    codec: request.codec,
-                    method: method,
-                    context: loopContext.value
-                )
-            }
+        let codec = request.codec
+        let task = method.start(payload, serverContext, executor: self.executor, on: eventLoop) { result in
+            handler.value.finish(id, result: result, codec: codec, method: method, context: loopContext.value)
         }
         let timer = eventLoop.scheduleTask(deadline: deadline) { handler.value.expire(id, context: loopContext.value) }
         self.call = Call(id: id, task: task, timer: timer)

@@ -85,7 +85,9 @@ public final class ConnectServer: Service, Sendable {
                 }
                 let http2: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
                     channel.configureHTTP2Pipeline(mode: .server) { stream in
-                        stream.pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec()).flatMap { answering(stream) }
+                        stream.eventLoop.makeCompletedFuture {
+                            try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                        }.flatMap { answering(stream) }
                     }.map { _ in () }
                 }
                 if let tls = configuration.tls {
@@ -98,7 +100,9 @@ public final class ConnectServer: Service, Sendable {
                     return channel.configureCommonHTTPServerPipeline { stream in answering(stream) }
                 }
                 // Plaintext: HTTP/2 with prior knowledge, or HTTP/1.1, told apart by the first bytes.
-                return channel.pipeline.addHandler(HTTPVersionDetector(http1: http1, http2: http2))
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTPVersionDetector(http1: http1, http2: http2))
+                }
             }
             .bind(host: configuration.host, port: configuration.port).get()
         let server = ConnectServer(

@@ -1,5 +1,6 @@
 import Foundation
 import FrameRPC
+import NIOCore
 import SwiftProtobuf
 
 /// One method a server offers: its name, its message types and the code that answers it.
@@ -135,6 +136,27 @@ public struct RPCMethod: Sendable {
         )
         method.messageTypes = (Request.self, Response.self)
         return method
+    }
+
+    /// Runs the handler as a task on `executor` (the connection's event loop), then hands its
+    /// result to `completion` on `eventLoop`: how every transport starts a call.
+    public func start(
+        _ payload: Data,
+        _ context: ServerContext,
+        executor: EventLoopTaskExecutor?,
+        on eventLoop: any EventLoop,
+        then completion: @escaping @Sendable (Result<[UInt8], any Error>) -> Void
+    ) -> Task<Void, Never> {
+        let body = self.handler
+        return Task(executorPreference: executor) {
+            let result: Result<[UInt8], any Error>
+            do {
+                result = .success(try await body(payload, context))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { completion(result) }
+        }
     }
 
     /// The service part of the name: `package.Service`.

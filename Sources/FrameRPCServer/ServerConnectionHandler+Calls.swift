@@ -171,16 +171,8 @@ extension ServerConnectionHandler {
 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        let payload = request.payload
-        let body = method.handler
-        let task = Task(executorPreference: self.executor) {
-            let result: Result<[UInt8], any Error>
-            do {
-                result = .success(try await body(payload, serverContext))
-            } catch {
-                result = .failure(error)
-            }
-            eventLoop.execute { handler.value.finish(streamID: streamID, result: result, context: serverContext) }
+        let task = method.start(request.payload, serverContext, executor: self.executor, on: eventLoop) { result in
+            handler.value.finish(streamID: streamID, result: result, context: serverContext)
         }
         self.calls[streamID] = Call(
             metrics: self.metrics.method(method.name),
