@@ -38,7 +38,7 @@ enum ConnectCodec: Sendable {
         guard let type else {
             throw RPCError(
                 code: .unimplemented,
-                reason: WireReason.malformedMessage,
+                reason: ConnectRequest.unsupportedContentType,
                 message: "this method takes application/proto only"
             )
         }
