@@ -21,35 +21,13 @@ public final class PostgresStore: Sendable {
     let client: PostgresClient
     let connections: ConnectionLeaser
     private let gate: ConnectionGate
-    private let runner: Task<Void, Never>
     private let lanes: [WriteLane]
     private let nextLane = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
     let logger: Logger
     public let configuration: PostgresStoreConfiguration
 
-    private init(
-        client: PostgresClient,
-        gate: ConnectionGate,
-        runner: Task<Void, Never>,
-        lanes: [WriteLane],
-        logger: Logger,
-        configuration: PostgresStoreConfiguration
-    ) {
-        self.client = client
-        self.gate = gate
-        self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate)
-        self.runner = runner
-        self.lanes = lanes
-        self.logger = logger
-        self.configuration = configuration
-    }
-
-    /// Connects, creates or upgrades the schema, and checks the calendar.
-    /// - Throws: ``InvalidPostgresURL``, ``CalendarMismatch``, or the database's error.
-    public static func open(
-        _ configuration: PostgresStoreConfiguration,
-        logger: Logger = Logger(label: "commerce.postgres")
-    ) async throws -> PostgresStore {
+    private init(_ configuration: PostgresStoreConfiguration, logger: Logger) throws {
         let endpoint = try configuration.endpoint
         var clientConfiguration: PostgresClient.Configuration
         if let socketPath = endpoint.socketPath {
@@ -73,9 +51,11 @@ public final class PostgresStore: Sendable {
         clientConfiguration.options.minimumConnections = 0
         clientConfiguration.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        let runner = Task { await client.run() }
         let gate = ConnectionGate()
-        let lanes = (0..<configuration.writeLanes).map { _ in
+        self.client = client
+        self.gate = gate
+        self.connections = ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate)
+        self.lanes = (0..<configuration.writeLanes).map { _ in
             WriteLane(
                 connections: ConnectionLeaser(client: client, timeout: configuration.connectionWaitTimeout, gate: gate),
                 logger: logger,
@@ -84,45 +64,61 @@ public final class PostgresStore: Sendable {
                 conflictRetries: configuration.conflictRetries
             )
         }
-        let store = PostgresStore(
-            client: client,
-            gate: gate,
-            runner: runner,
-            lanes: lanes,
-            logger: logger,
-            configuration: configuration
-        )
-        do {
-            try await store.withSession { session in
-                try await PostgresSchema.migrate(session, calendar: configuration.calendar)
-                try await store.checkCalendar(session)
-            }
-        } catch {
-            await store.close()
-            throw PostgresErrors.storeError(error)
-        }
-        return store
+        self.logger = logger
+        self.configuration = configuration
     }
 
-    /// Lets the writes already accepted finish, refuses new work (`STORAGE_UNAVAILABLE`), lets
-    /// the work holding or awaiting a connection finish, then shuts the pool down. Each step waits
-    /// at most 10 s: a shutdown ends even if PostgreSQL stopped answering.
+    /// Opens the store for the time of `body`, and closes it on every way out.
+    ///
+    /// postgres-nio's connection pool runs as a child task of this call (structured: no task
+    /// outlives it). Before `body` runs, the schema is created or upgraded and the calendar
+    /// checked; after it, or when it throws, the store closes (``close()``) and the pool stops
+    /// before this returns.
+    /// - Throws: ``InvalidPostgresURL``, ``CalendarMismatch``, the database's error, or `body`'s.
+    public static func withStore<Result>(
+        _ configuration: PostgresStoreConfiguration,
+        logger: Logger = Logger(label: "commerce.postgres"),
+        _ body: (PostgresStore) async throws -> Result
+    ) async throws -> Result {
+        let store = try PostgresStore(configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { pool in
+            pool.addTask { await store.client.run() }
+            defer { pool.cancelAll() }
+            do {
+                do {
+                    try await store.withSession { session in
+                        try await PostgresSchema.migrate(session, calendar: configuration.calendar)
+                        try await store.checkCalendar(session)
+                    }
+                } catch {
+                    throw PostgresErrors.storeError(error)
+                }
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        }
+    }
+
+    /// Lets the writes already accepted finish, refuses new work (`STORAGE_UNAVAILABLE`) and lets
+    /// the work holding or awaiting a connection finish; the pool then stops as ``withStore(_:logger:_:)``
+    /// returns. Each step waits at most 10 s: a shutdown ends even if PostgreSQL stopped answering.
+    /// Closing a closed store does nothing.
     public func close() async {
+        guard !self.closed.exchange(true, ordering: .relaxed) else { return }
         let lanes = self.lanes
         let gate = self.gate
-        let runner = self.runner
         let drained = await finishes(within: .seconds(10)) {
             for lane in lanes { _ = try? await lane.submit { _ in () }.value }
         }
         let idle = await finishes(within: .seconds(10)) { await gate.close() }
-        runner.cancel()
-        let stopped = await finishes(within: .seconds(10)) { await runner.value }
-        if !(drained && idle && stopped) {
+        if !(drained && idle) {
             self.logger.warning(
                 "the PostgreSQL store did not close cleanly within its bounds",
-                metadata: [
-                    "writes_drained": "\(drained)", "connections_returned": "\(idle)", "pool_stopped": "\(stopped)",
-                ]
+                metadata: ["writes_drained": "\(drained)", "connections_returned": "\(idle)"]
             )
         }
     }

@@ -14,9 +14,13 @@ import UnixSignals
 /// The composition root: opens the store, wires the use cases to their queues and the services
 /// to the router, and binds the FrameRPC listener. What then runs until shutdown — the expiry
 /// sweeper, the outbox relay, the listener, and the store's closing — are swift-service-lifecycle
-/// services in one `ServiceGroup` (``run(alongside:gracefulShutdownSignals:)``), which a graceful
-/// shutdown stops in reverse order: stop accepting and finish the calls in flight, stop the sweeper,
-/// let the relay finish its pass, then close the store and the event loops the server owns.
+/// services in one `ServiceGroup`, which a graceful shutdown stops in reverse order: stop accepting
+/// and finish the calls in flight, stop the sweeper, let the relay finish its pass, then close the
+/// store and the event loops the server owns.
+///
+/// All of it is structured: ``run(_:logger:httpRoutes:alongside:gracefulShutdownSignals:onStarted:)``
+/// opens the store (PostgreSQL's connection pool a child task of it), runs the group, and returns
+/// once everything it started has stopped.
 public final class CommerceServer: Sendable {
     /// The SQLite store, or the PostgreSQL one when ``CommerceServerConfiguration/postgres`` is set.
     public let store: any ServedStore
@@ -34,8 +38,10 @@ public final class CommerceServer: Sendable {
     private let background: [any Service]
     private let listeners: [any Service]
     private let logger: Logger
-    /// The group ``start(_:logger:)`` runs the parts in, for ``shutdownGracefully()``.
-    private let launched = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
+    /// The group the parts run in, for ``shutdownGracefully()``.
+    private let group = NIOLockedValueBox<ServiceGroup?>(nil)
+    /// The task ``start(_:logger:httpRoutes:)`` runs the server in.
+    private let task = NIOLockedValueBox<Task<Void, any Error>?>(nil)
 
     public var port: Int { self.rpc.port }
     /// The HTTP (Connect) port, if it listens.
@@ -61,19 +67,45 @@ public final class CommerceServer: Sendable {
         self.listeners = [rpc] + (http.map { [$0] } ?? [])
     }
 
-    /// Opens the store and binds the listener (calls are answered from here on); the sweeper and
-    /// the relay start with ``run(alongside:gracefulShutdownSignals:)``.
+    /// Opens the store, binds the listeners (calls are answered from there on) and calls
+    /// `onStarted`; then runs the sweeper, the relay, `services` (a metrics endpoint, after the
+    /// relay and before the listeners) and the listeners as one `ServiceGroup`, until a graceful
+    /// shutdown (`signals`, ``shutdownGracefully()``, or the group this runs in) has stopped them all
+    /// in reverse order and closed the store.
     ///
     /// - Parameter httpRoutes: fixed answers to `GET`s on the HTTP port (the console, the metrics).
-    public static func make(
+    public static func run(
         _ configuration: CommerceServerConfiguration,
         logger: Logger = Logger(label: "commerce.server"),
-        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:]
-    ) async throws -> CommerceServer {
-        let store: any ServedStore =
-            if let postgres = configuration.postgres { try await PostgresStore.open(postgres, logger: logger) } else {
-                try SQLiteStore(configuration.store)
+        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:],
+        alongside services: [any Service] = [],
+        gracefulShutdownSignals signals: [UnixSignal] = [],
+        onStarted: (CommerceServer) async throws -> Void = { _ in }
+    ) async throws {
+        try await withServedStore(sqlite: configuration.store, postgres: configuration.postgres, logger: logger) {
+            store in
+            let server = try await Self.make(configuration, store: store, logger: logger, httpRoutes: httpRoutes)
+            let group = server.group(alongside: services, gracefulShutdownSignals: signals)
+            server.group.withLockedValue { $0 = group }
+            do {
+                try await onStarted(server)
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await group.run()
+                throw error
             }
+            try await group.run()
+        }
+    }
+
+    /// Wires `store` to the use cases and the router and binds the listeners; the rest starts with
+    /// the group. Closes what it opened if it fails (the store stays open: its opener closes it).
+    private static func make(
+        _ configuration: CommerceServerConfiguration,
+        store: any ServedStore,
+        logger: Logger,
+        httpRoutes: [String: @Sendable () async -> StaticResponse]
+    ) async throws -> CommerceServer {
         let useCases = CommerceUseCases(
             store: store,
             queues: WorkQueues(shards: configuration.writeQueueShards),
@@ -136,7 +168,6 @@ public final class CommerceServer: Sendable {
         } catch {
             await sink?.1.close()
             try? await ownGroup?.shutdownGracefully()
-            await store.close()
             throw error
         }
         let memory = MemoryReleaser()
@@ -171,28 +202,26 @@ public final class CommerceServer: Sendable {
         )
     }
 
-    /// ``make(_:logger:)`` and its parts running in a group of their own, stopped by
-    /// ``shutdownGracefully()``: for tests and programs that embed the server. The command line
-    /// runs ``run(alongside:gracefulShutdownSignals:)`` instead.
+    /// ``run(_:logger:httpRoutes:alongside:gracefulShutdownSignals:onStarted:)`` in a task of its
+    /// own, returned once the server answers calls; stopped by ``shutdownGracefully()``. For tests
+    /// and programs that embed the server; the command line runs `run` itself.
     public static func start(
         _ configuration: CommerceServerConfiguration,
         logger: Logger = Logger(label: "commerce.server"),
         httpRoutes: [String: @Sendable () async -> StaticResponse] = [:]
     ) async throws -> CommerceServer {
-        let server = try await Self.make(configuration, logger: logger, httpRoutes: httpRoutes)
-        let group = server.group(alongside: [], gracefulShutdownSignals: [])
-        server.launched.withLockedValue { $0 = (group, Task { try await group.run() }) }
+        let started = OneShot<CommerceServer>()
+        let task = Task {
+            do {
+                try await Self.run(configuration, logger: logger, httpRoutes: httpRoutes) { started.succeed($0) }
+            } catch {
+                started.fail(error)
+                throw error
+            }
+        }
+        let server = try await started.value
+        server.task.withLockedValue { $0 = task }
         return server
-    }
-
-    /// Runs the parts, and `services` (a metrics endpoint) after the relay and before the
-    /// listener, as one `ServiceGroup` until a graceful shutdown (`signals`, or the group this runs
-    /// in) has stopped them all in reverse order.
-    public func run(
-        alongside services: [any Service] = [],
-        gracefulShutdownSignals signals: [UnixSignal] = []
-    ) async throws {
-        try await self.group(alongside: services, gracefulShutdownSignals: signals).run()
     }
 
     private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup
@@ -207,15 +236,11 @@ public final class CommerceServer: Sendable {
         )
     }
 
-    /// For a server from ``start(_:logger:)``: GOAWAY to every client, finish calls in flight,
-    /// stop the sweeper and the relay, close the store; returns when all of it is done.
+    /// GOAWAY to every client, finish calls in flight, stop the sweeper and the relay, close the
+    /// store; for a server from ``start(_:logger:httpRoutes:)``, returns when all of it is done (a
+    /// server from `run` is done when `run` returns).
     public func shutdownGracefully() async throws {
-        guard let (group, task) = self.launched.withLockedValue({ $0 }) else {
-            preconditionFailure(
-                "shutdownGracefully() stops a server from start(); one from make() stops with its group"
-            )
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
+        await self.group.withLockedValue { $0 }?.triggerGracefulShutdown()
+        try await self.task.withLockedValue { $0 }?.value
     }
 }

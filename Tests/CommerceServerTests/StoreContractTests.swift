@@ -1,8 +1,10 @@
 import CommerceDomain
 import CommercePostgres
 import CommerceSQLite
+import CommerceServerRuntime
 import CommerceUseCases
 import Foundation
+import Logging
 import Testing
 
 /// A fresh store of `kind` (a new SQLite file, or a new database on the test's PostgreSQL server),
@@ -12,45 +14,40 @@ func withStore<T>(
     calendar: ShopCalendar = .seoul,
     _ body: (any ServedStore) async throws -> T
 ) async throws -> T {
-    let (store, cleanup) = try await openStore(kind, calendar: calendar)
-    do {
-        let result = try await body(store)
-        await store.close()
-        cleanup()
-        return result
-    } catch {
-        await store.close()
-        cleanup()
-        throw error
-    }
-}
-
-/// A new store of `kind`, and what removes its database once it is closed.
-func openStore(
-    _ kind: StoreKind,
-    calendar: ShopCalendar = .seoul
-) async throws -> (any ServedStore, @Sendable () -> Void) {
     switch kind {
     case .sqlite:
-        return (
-            try SQLiteStore(
-                StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal, calendar: calendar)
-            ), {}
-        )
+        let configuration = StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal, calendar: calendar)
+        return try await withServedStore(sqlite: configuration, postgres: nil, logger: testLogger, body)
     case .postgres:
         let url = try temporaryPostgresDatabase()
-        return (
-            try await PostgresStore.open(PostgresStoreConfiguration(url: url, calendar: calendar)),
-            { dropPostgresDatabase(url) }
-        )
+        defer { dropPostgresDatabase(url) }
+        return try await PostgresStore.withStore(PostgresStoreConfiguration(url: url, calendar: calendar)) {
+            try await body($0)
+        }
     }
 }
 
-/// A second store on the same database as `store` (another connection pool, as another process has).
-func secondStore(beside store: any ServedStore) async throws -> any ServedStore {
-    if let sqlite = store as? SQLiteStore { return try SQLiteStore(sqlite.configuration) }
-    return try await PostgresStore.open((store as! PostgresStore).configuration)
+/// A second store on the same database as `store` (another connection pool, as another process
+/// has), for the time of `body`; `calendar` and `recount` as the store's configuration takes them.
+func withSecondStore<T>(
+    beside store: any ServedStore,
+    calendar: ShopCalendar? = nil,
+    recount: Bool = false,
+    _ body: (any ServedStore) async throws -> T
+) async throws -> T {
+    if let sqlite = store as? SQLiteStore {
+        var configuration = sqlite.configuration
+        configuration.calendar = calendar ?? configuration.calendar
+        configuration.recountRankings = recount
+        return try await withServedStore(sqlite: configuration, postgres: nil, logger: testLogger, body)
+    }
+    var configuration = (store as! PostgresStore).configuration
+    configuration.calendar = calendar ?? configuration.calendar
+    configuration.recountRankings = recount
+    return try await PostgresStore.withStore(configuration) { try await body($0) }
 }
+
+private let testLogger = Logger(label: "commerce.test.store")
 
 /// Raw SQL outside the store's rules, to prove the audit notices.
 func tamper(_ store: any ServedStore, _ sql: String) async throws {
@@ -258,48 +255,48 @@ struct StoreContractTests {
     )
     func twoStores(kind: StoreKind) async throws {
         try await withStore(kind) { first in
-            let second = try await secondStore(beside: first)
-            let user = try await first.createUser(name: "a", at: 1).value
-            let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<300 {
-                    let store = index.isMultiple(of: 2) ? first : second
-                    group.addTask {
-                        do {
-                            _ = try await store.charge(
-                                ChargeCommand(
-                                    userID: user.id,
-                                    amount: 5_000,
-                                    idempotencyKey: nil,
-                                    policy: .standard,
-                                    at: 1
-                                )
-                            ).value
-                            return true
-                        } catch let error as CommerceError where error.reason == .balanceLimitExceeded {
-                            return false
+            try await withSecondStore(beside: first) { second in
+                let user = try await first.createUser(name: "a", at: 1).value
+                let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 0..<300 {
+                        let store = index.isMultiple(of: 2) ? first : second
+                        group.addTask {
+                            do {
+                                _ = try await store.charge(
+                                    ChargeCommand(
+                                        userID: user.id,
+                                        amount: 5_000,
+                                        idempotencyKey: nil,
+                                        policy: .standard,
+                                        at: 1
+                                    )
+                                ).value
+                                return true
+                            } catch let error as CommerceError where error.reason == .balanceLimitExceeded {
+                                return false
+                            }
                         }
                     }
+                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                 }
-                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                #expect(accepted == 200, "exactly 1,000,000 / 5,000 fit")
+                #expect(try await first.balance(of: user.id) == 1_000_000)
+                #expect(try await second.checkInvariants().isEmpty)
             }
-            #expect(accepted == 200, "exactly 1,000,000 / 5,000 fit")
-            #expect(try await first.balance(of: user.id) == 1_000_000)
-            #expect(try await second.checkInvariants().isEmpty)
-            await second.close()
         }
     }
 
     @Test("a day's ranking snapshot is taken once by two stores racing", arguments: StoreKind.available)
     func snapshotOnce(kind: StoreKind) async throws {
         try await withStore(kind) { first in
-            let second = try await secondStore(beside: first)
-            let today = SalesDay(rawValue: 20_000)
-            async let a = first.takeRankingSnapshot(today: today, at: 1).value
-            async let b = second.takeRankingSnapshot(today: today, at: 1).value
-            let taken = try await [a, b]
-            #expect(taken.filter { $0 }.count == 1)
-            #expect(try await second.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == [])
-            await second.close()
+            try await withSecondStore(beside: first) { second in
+                let today = SalesDay(rawValue: 20_000)
+                async let a = first.takeRankingSnapshot(today: today, at: 1).value
+                async let b = second.takeRankingSnapshot(today: today, at: 1).value
+                let taken = try await [a, b]
+                #expect(taken.filter { $0 }.count == 1)
+                #expect(try await second.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == [])
+            }
         }
     }
 
@@ -391,33 +388,17 @@ struct StoreContractTests {
     func calendarMismatch(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let utc = ShopCalendar(timeZone: "UTC")!
-            func reopen(recount: Bool) async throws -> any ServedStore {
-                switch kind {
-                case .sqlite:
-                    var configuration = StoreConfiguration(
-                        path: (store as! SQLiteStore).configuration.path,
-                        calendar: utc
-                    )
-                    configuration.recountRankings = recount
-                    return try SQLiteStore(configuration)
-                case .postgres:
-                    var configuration = (store as! PostgresStore).configuration
-                    configuration.calendar = utc
-                    configuration.recountRankings = recount
-                    return try await PostgresStore.open(configuration)
-                }
-            }
             do {
-                _ = try await reopen(recount: false)
+                try await withSecondStore(beside: store, calendar: utc) { _ in }
                 Issue.record("opened with another calendar")
             } catch let mismatch as CalendarMismatch {
                 #expect(mismatch.database == "Asia/Seoul" && mismatch.configured == utc.identifier)
             }
-            let recounted = try await reopen(recount: true)
-            #expect(recounted.calendar.identifier == utc.identifier)
-            #expect(try await recounted.checkInvariants().isEmpty)
-            await recounted.close()
-            await #expect(throws: CalendarMismatch.self) { _ = try await secondStore(beside: store) }
+            try await withSecondStore(beside: store, calendar: utc, recount: true) { (recounted) async throws in
+                #expect(recounted.calendar.identifier == utc.identifier)
+                #expect(try await recounted.checkInvariants().isEmpty)
+            }
+            await #expect(throws: CalendarMismatch.self) { try await withSecondStore(beside: store) { _ in } }
         }
     }
 
