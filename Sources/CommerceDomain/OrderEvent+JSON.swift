@@ -25,6 +25,10 @@ extension OrderEvent {
         Self.append("],\"occurred_at_unix_ms\":", self.occurredAtUnixMs, to: &out)
         Self.append(",\"order_id\":", self.orderID, to: &out)
         Self.append(",\"total\":", self.total, to: &out)
+        if let traceParent = self.traceParent {
+            out.append(contentsOf: ",\"traceparent\":".utf8)
+            Self.appendString(traceParent, to: &out)
+        }
         out.append(contentsOf: ",\"type\":\"".utf8)
         out.append(contentsOf: self.kind.rawValue.utf8)
         Self.append("\",\"user_id\":", self.userID, to: &out)

@@ -31,6 +31,9 @@ public struct OrderEvent: Codable, Hashable, Sendable {
     public var couponID: Int64?
     public var lines: [Line]
     public var occurredAtUnixMs: UnixMillis
+    /// The W3C trace context of the call that caused it, when calls are traced: the data
+    /// platform's receiver can join its processing to the order's trace.
+    public var traceParent: String?
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id"
@@ -41,9 +44,11 @@ public struct OrderEvent: Codable, Hashable, Sendable {
         case couponID = "coupon_id"
         case lines
         case occurredAtUnixMs = "occurred_at_unix_ms"
+        case traceParent = "traceparent"
     }
 
-    public init(eventID: String, kind: Kind, order: Order, amount: Won, at: UnixMillis) {
+    public init(eventID: String, kind: Kind, order: Order, amount: Won, at: UnixMillis, traceParent: String? = nil) {
+        self.traceParent = traceParent
         self.eventID = eventID
         self.kind = kind
         self.orderID = order.id.rawValue
@@ -79,6 +84,16 @@ public struct PendingEvent: Hashable, Sendable {
     /// A redelivered event carries the same sequence and `event_id`.
     public var delivered: String {
         "{\"sequence\":\(self.sequence)," + self.json.dropFirst()
+    }
+
+    /// The event's ``OrderEvent/traceParent``, read from its JSON (where the writer put it unescaped:
+    /// a trace context is hex digits and dashes).
+    public var traceParent: String? {
+        let utf8 = self.json.utf8
+        guard let key = utf8.firstRange(of: "\"traceparent\":\"".utf8) else { return nil }
+        let value = utf8[key.upperBound...]
+        guard let end = value.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return String(value[..<end])
     }
 
     public init(sequence: Int64, eventID: String, json: String, attempts: Int, createdAt: UnixMillis) {

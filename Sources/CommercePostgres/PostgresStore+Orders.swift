@@ -162,7 +162,8 @@ extension PostgresStore: OrderStore {
                 kind: .orderPaid,
                 order: order,
                 amount: order.amountPaid,
-                at: command.at
+                at: command.at,
+                traceParent: command.traceParent
             )
             : nil
         let outcome = try await session.rows(
@@ -219,7 +220,7 @@ extension PostgresStore: OrderStore {
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment, the event
     /// and the ranking's rollups for the day of payment. The caller has made the order PAID.
-    func pay(_ session: Session, _ order: Order, at: UnixMillis) async throws -> Won {
+    func pay(_ session: Session, _ order: Order, at: UnixMillis, traceParent: String?) async throws -> Won {
         let amount = order.amountPaid
         guard
             let balanceAfter = try await session.write(
@@ -247,7 +248,14 @@ extension PostgresStore: OrderStore {
             INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (\(order.id.rawValue), 'PAYMENT', \(amount), \(entryID), \(at))
             """
         )
-        try await Self.appendEvent(session, .orderPaid, order: order, amount: amount, at: at)
+        try await Self.appendEvent(
+            session,
+            .orderPaid,
+            order: order,
+            amount: amount,
+            at: at,
+            traceParent: traceParent
+        )
         let day = self.configuration.calendar.day(containing: at).rawValue
         for line in order.lines {
             try await session.write(
@@ -261,7 +269,12 @@ extension PostgresStore: OrderStore {
         return balanceAfter
     }
 
-    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+    public func payOrder(
+        _ id: OrderID,
+        user: UserID,
+        at: UnixMillis,
+        traceParent: String?
+    ) -> PendingWrite<OrderReceipt> {
         self.transaction(key: user.rawValue, locks: RowLocks(users: [user.rawValue])) { session in
             let order = try await Self.ownedOrder(session, id, user: user)
             let paid = try order.paying(at: at)
@@ -270,12 +283,17 @@ extension PostgresStore: OrderStore {
                 balance: try await Self.balance(session, of: user) ?? 0
             )
             try await Self.move(session, order, to: paid.status, at: at, paidAt: at)
-            let balanceAfter = try await self.pay(session, paid, at: at)
+            let balanceAfter = try await self.pay(session, paid, at: at, traceParent: traceParent)
             return OrderReceipt(order: paid, balanceAfter: balanceAfter, replayed: false)
         }
     }
 
-    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+    public func refundOrder(
+        _ id: OrderID,
+        user: UserID,
+        at: UnixMillis,
+        traceParent: String?
+    ) -> PendingWrite<RefundReceipt> {
         // No declared locks: its products are known only once the order is read, and the buyer's
         // row must come after them.
         self.transaction(key: user.rawValue) { session in
@@ -322,7 +340,14 @@ extension PostgresStore: OrderStore {
                 INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (\(id.rawValue), 'REFUND', \(refund), \(entryID), \(at))
                 """
             )
-            try await Self.appendEvent(session, .orderRefunded, order: order, amount: refund, at: at)
+            try await Self.appendEvent(
+                session,
+                .orderRefunded,
+                order: order,
+                amount: refund,
+                at: at,
+                traceParent: traceParent
+            )
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
     }

@@ -14,9 +14,17 @@ extension PostgresStore: OutboxStore {
         _ kind: OrderEvent.Kind,
         order: Order,
         amount: Won,
-        at: UnixMillis
+        at: UnixMillis,
+        traceParent: String?
     ) async throws {
-        let event = OrderEvent(eventID: OrderEventID.make(at: at), kind: kind, order: order, amount: amount, at: at)
+        let event = OrderEvent(
+            eventID: OrderEventID.make(at: at),
+            kind: kind,
+            order: order,
+            amount: amount,
+            at: at,
+            traceParent: traceParent
+        )
         try await session.write(
             """
             INSERT INTO outbox (event_id, kind, order_id, payload, created_at)

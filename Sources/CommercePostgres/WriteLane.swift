@@ -28,7 +28,7 @@ final class WriteLane: Sendable {
         let inputs: GroupedInputs?
         let run: (Session) async throws -> Void
         let fail: (any Error) -> Void
-        let finish: () -> Void
+        let finish: (GroupCommit?) -> Void
         let isAbandoned: () -> Bool
         /// Its outcome is final: committed, or failed in a transaction that was rolled back.
         var settled = false
@@ -38,7 +38,7 @@ final class WriteLane: Sendable {
             inputs: GroupedInputs?,
             run: @escaping (Session) async throws -> Void,
             fail: @escaping (any Error) -> Void,
-            finish: @escaping () -> Void,
+            finish: @escaping (GroupCommit?) -> Void,
             isAbandoned: @escaping () -> Bool
         ) {
             self.locks = locks
@@ -115,7 +115,7 @@ final class WriteLane: Sendable {
             inputs: inputs,
             run: { session in box.result = .success(try await body(session)) },
             fail: { box.result = .failure($0) },
-            finish: { pending.complete(box.result.mapError(PostgresErrors.storeError)) },
+            finish: { pending.complete(box.result.mapError(PostgresErrors.storeError), commit: $0) },
             isAbandoned: { pending.isAbandoned }
         )
         let start = self.state.withLock { state -> Bool? in
@@ -162,7 +162,7 @@ final class WriteLane: Sendable {
                 self.abandonedCounter.increment(by: dropped.count)
                 for job in dropped {
                     job.fail(CancellationError())
-                    job.finish()
+                    job.finish(nil)
                 }
             }
             if batch.isEmpty {
@@ -186,7 +186,7 @@ final class WriteLane: Sendable {
         }
         for job in queued {
             job.fail(error)
-            job.finish()
+            job.finish(nil)
         }
     }
 
@@ -210,13 +210,21 @@ final class WriteLane: Sendable {
             if let error = error as? CommerceError, error.reason == .storageUnavailable { unavailable = error }
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- started
-        self.state.withLock { state in
+        let sequence = self.state.withLock { state in
             state.statistics.batches += 1
             state.statistics.writes += batch.count
             state.statistics.wallNanoseconds &+= wall
             if replayed { state.statistics.replays += 1 }
+            return state.statistics.batches
         }
-        for job in batch { job.finish() }
+        let commit = GroupCommit(
+            system: "postgresql",
+            sequence: sequence,
+            writes: batch.count,
+            startedUptime: started,
+            endedUptime: started &+ wall
+        )
+        for job in batch { job.finish(commit) }
         return unavailable
     }
 

@@ -33,14 +33,14 @@ final class GroupCommitter: Sendable {
     private final class Job: @unchecked Sendable {
         let run: (Database) throws -> Void
         let fail: (any Error) -> Void
-        let finish: () -> Void
+        let finish: (GroupCommit?) -> Void
         /// Nobody waits for it: drop it if it has not run.
         let isAbandoned: () -> Bool
 
         init(
             run: @escaping (Database) throws -> Void,
             fail: @escaping (any Error) -> Void,
-            finish: @escaping () -> Void,
+            finish: @escaping (GroupCommit?) -> Void,
             isAbandoned: @escaping () -> Bool
         ) {
             self.run = run
@@ -117,7 +117,7 @@ final class GroupCommitter: Sendable {
         let job = Job(
             run: { db in box.result = .success(try body(db)) },
             fail: { box.result = .failure($0) },
-            finish: { pending.complete(box.result.mapError(mapError)) },
+            finish: { pending.complete(box.result.mapError(mapError), commit: $0) },
             isAbandoned: { pending.isAbandoned }
         )
         let start = self.state.withLock { state -> Bool? in
@@ -166,7 +166,7 @@ final class GroupCommitter: Sendable {
             if !dropped.isEmpty {
                 self.abandonedCounter.increment(by: dropped.count)
                 for job in dropped { job.fail(CancellationError()) }
-                self.completions.async { for job in dropped { job.finish() } }
+                self.completions.async { for job in dropped { job.finish(nil) } }
             }
             if batch.isEmpty {
                 if dropped.isEmpty { return }
@@ -242,15 +242,23 @@ final class GroupCommitter: Sendable {
         let wall = DispatchTime.now().uptimeNanoseconds &- startedWall
         self.batchSize.record(batch.count)
         self.commitTime.recordNanoseconds(Int64(wall))
-        self.state.withLock { state in
+        let sequence = self.state.withLock { state in
             state.batches += 1
             state.writes += batch.count
             state.busyNanoseconds &+= busy
             state.wallNanoseconds &+= wall
             if partial { state.replays += 1 }
+            return state.batches
         }
+        let commit = GroupCommit(
+            system: "sqlite",
+            sequence: sequence,
+            writes: batch.count,
+            startedUptime: startedWall,
+            endedUptime: startedWall &+ wall
+        )
         // Hand the results over on another thread: resuming callers costs a little each, and the
         // committer is the one thread every write waits for.
-        self.completions.async { for job in batch { job.finish() } }
+        self.completions.async { for job in batch { job.finish(commit) } }
     }
 }

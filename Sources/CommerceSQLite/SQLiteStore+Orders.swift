@@ -158,7 +158,7 @@ extension SQLiteStore: OrderStore {
         )
         let balanceAfter: Won
         if status == .paid {
-            balanceAfter = try self.pay(db, order, at: command.at)
+            balanceAfter = try self.pay(db, order, at: command.at, traceParent: command.traceParent)
             order.expiresAt = nil
         } else {
             balanceAfter = balance
@@ -176,7 +176,7 @@ extension SQLiteStore: OrderStore {
 
     /// Debits the balance (guarded: never below zero), writes the USE entry, the payment and the
     /// ranking's rollups for the day of payment. The caller has made the order PAID (with `paid_at`).
-    func pay(_ db: Database, _ order: Order, at: UnixMillis) throws -> Won {
+    func pay(_ db: Database, _ order: Order, at: UnixMillis, traceParent: String?) throws -> Won {
         let amount = order.amountPaid
         // The balance is read back with a SELECT rather than RETURNING, for which SQLite fills a
         // transient b-tree on every call; the transaction holds the write lock, so it reads the
@@ -205,7 +205,7 @@ extension SQLiteStore: OrderStore {
             entryID,
             at
         )
-        try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at)
+        try Self.appendEvent(db, .orderPaid, order: order, amount: amount, at: at, traceParent: traceParent)
         let day = self.configuration.calendar.day(containing: at).rawValue
         for line in order.lines {
             // The ranking's rollup, in the same transaction as the sale.
@@ -222,19 +222,29 @@ extension SQLiteStore: OrderStore {
         return balanceAfter
     }
 
-    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+    public func payOrder(
+        _ id: OrderID,
+        user: UserID,
+        at: UnixMillis,
+        traceParent: String?
+    ) -> PendingWrite<OrderReceipt> {
         self.transaction { db in
             let order = try Self.ownedOrder(db, id, user: user)
             let paid = try order.paying(at: at)
             // A short balance is found before anything changes, like every refusal.
             try BalancePolicy.standard.checkPayment(order.amountPaid, balance: try Self.balance(db, of: user) ?? 0)
             try Self.move(db, order, to: paid.status, at: at, paidAt: at)
-            let balanceAfter = try self.pay(db, paid, at: at)
+            let balanceAfter = try self.pay(db, paid, at: at, traceParent: traceParent)
             return OrderReceipt(order: paid, balanceAfter: balanceAfter, replayed: false)
         }
     }
 
-    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+    public func refundOrder(
+        _ id: OrderID,
+        user: UserID,
+        at: UnixMillis,
+        traceParent: String?
+    ) -> PendingWrite<RefundReceipt> {
         self.transaction { db in
             var order = try Self.ownedOrder(db, id, user: user)
             let cancellation = try order.cancellation(at: at)
@@ -273,7 +283,14 @@ extension SQLiteStore: OrderStore {
                 "INSERT INTO payments (order_id, kind, amount, balance_entry_id, created_at) VALUES (?, 'REFUND', ?, ?, ?)",
                 arguments: [id.rawValue, refund, entryID, at]
             )
-            try Self.appendEvent(db, .orderRefunded, order: order, amount: refund, at: at)
+            try Self.appendEvent(
+                db,
+                .orderRefunded,
+                order: order,
+                amount: refund,
+                at: at,
+                traceParent: traceParent
+            )
             return RefundReceipt(order: order, refunded: refund, balanceAfter: balance)
         }
     }

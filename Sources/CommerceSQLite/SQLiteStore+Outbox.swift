@@ -5,8 +5,22 @@ import GRDB
 
 extension SQLiteStore: OutboxStore {
     /// Writes the event in the caller's transaction: it exists if and only if the order change does.
-    static func appendEvent(_ db: Database, _ kind: OrderEvent.Kind, order: Order, amount: Won, at: UnixMillis) throws {
-        let event = OrderEvent(eventID: Self.eventID(at: at), kind: kind, order: order, amount: amount, at: at)
+    static func appendEvent(
+        _ db: Database,
+        _ kind: OrderEvent.Kind,
+        order: Order,
+        amount: Won,
+        at: UnixMillis,
+        traceParent: String?
+    ) throws {
+        let event = OrderEvent(
+            eventID: Self.eventID(at: at),
+            kind: kind,
+            order: order,
+            amount: amount,
+            at: at,
+            traceParent: traceParent
+        )
         let json = event.json
         try db.execute(
             direct: """

@@ -85,6 +85,16 @@ struct Serve: AsyncParsableCommand {
             "JSON-lines file for events when no --data-platform-url is given (default: named after the database, commerce.sqlite → commerce.events.jsonl)."
     )
     var eventsFile: String?
+    @Option(
+        help: """
+            Send a span for every call, its use case, store write and group commit, and every relay delivery \
+            to this OpenTelemetry collector over OTLP/HTTP (http://host:4318; spans go to /v1/traces). \
+            A traceparent in a call's metadata or headers makes its span part of the caller's trace. Off by default.
+            """
+    )
+    var otlpEndpoint: String?
+    @Option(help: "How spans are encoded for --otlp-endpoint: http/protobuf or http/json.")
+    var otlpProtocol: OTLPTracing.Encoding = .protobuf
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Once listening, write {\"rpc\": port, \"metrics\": port, \"pid\": pid} to this file (for scripts).")
     var portFile: String?
@@ -147,6 +157,14 @@ struct Serve: AsyncParsableCommand {
             eventLoopThreads: self.eventLoops
         )
         configuration.postgres = self.database.postgres
+        let tracing = try self.otlpEndpoint.map { try OTLPTracing(endpoint: $0, encoding: self.otlpProtocol) }
+        configuration.tracer = tracing?.tracer
+        if let endpoint = self.otlpEndpoint {
+            logger.info(
+                "tracing on",
+                metadata: ["otlp_endpoint": "\(endpoint)", "protocol": "\(self.otlpProtocol.rawValue)"]
+            )
+        }
         // The HTTP port takes the same certificate, offering HTTP/2 and HTTP/1.1 in ALPN.
         let httpTLS = try configuration.rpc.tls.map { try $0.offering(["h2", "http/1.1"]) }
         configuration.http = self.httpPort.map {
@@ -182,7 +200,7 @@ struct Serve: AsyncParsableCommand {
                 configuration,
                 logger: logger,
                 httpRoutes: httpRoutes,
-                alongside: metrics.map { [$0] } ?? [],
+                alongside: (tracing.map { [$0.exporter] } ?? []) + (metrics.map { [$0] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint]
             ) { server in
                 reloader = Reloader(server: server, keysPath: keysPath, tls: tls, logger: logger)
@@ -199,3 +217,5 @@ struct Serve: AsyncParsableCommand {
         withExtendedLifetime(reloader) {}
     }
 }
+
+extension OTLPTracing.Encoding: ExpressibleByArgument {}

@@ -68,10 +68,11 @@ public final class CommerceServer: Sendable {
     }
 
     /// Opens the store, binds the listeners (calls are answered from there on) and calls
-    /// `onStarted`; then runs the sweeper, the relay, `services` (a metrics endpoint, after the
-    /// relay and before the listeners) and the listeners as one `ServiceGroup`, until a graceful
-    /// shutdown (`signals`, ``shutdownGracefully()``, or the group this runs in) has stopped them all
-    /// in reverse order and closed the store.
+    /// `onStarted`; then runs `services` (a metrics endpoint, a span exporter: they start first
+    /// and stop last, so they see everything the rest does), the sweeper, the relay and the
+    /// listeners as one `ServiceGroup`, until a graceful shutdown (`signals`,
+    /// ``shutdownGracefully()``, or the group this runs in) has stopped them all in reverse order and
+    /// closed the store.
     ///
     /// - Parameter httpRoutes: fixed answers to `GET`s on the HTTP port (the console, the metrics).
     public static func run(
@@ -108,7 +109,7 @@ public final class CommerceServer: Sendable {
     ) async throws -> CommerceServer {
         let useCases = CommerceUseCases(
             store: store,
-            queues: WorkQueues(shards: configuration.writeQueueShards),
+            queues: WorkQueues(shards: configuration.writeQueueShards, tracer: configuration.tracer),
             policy: configuration.policy,
             clock: configuration.clock,
             calendar: store.calendar,
@@ -120,7 +121,8 @@ public final class CommerceServer: Sendable {
         if case .off = configuration.auth {
             logger.warning("authentication is off (--auth off): anyone who reaches the port acts for any user")
         }
-        let router = CommerceServices.router(useCases: useCases, gate: gate)
+        var router = CommerceServices.router(useCases: useCases, gate: gate)
+        if let tracer = configuration.tracer { router = router.traced(by: CallTracing(tracer: tracer)) }
         // Everything that can fail is set up before the listener opens: nothing after it throws, so
         // a failed start leaves no socket or event loop behind.
         let sink: (DataPlatformTarget, any EventSink)? = try configuration.dataPlatform.map { target in
@@ -131,7 +133,8 @@ public final class CommerceServer: Sendable {
                     HTTPEventSink(
                         url: url,
                         timeout: .seconds(5),
-                        eventsPerPost: min(max(eventsPerPost, 1), DataPlatformTarget.maximumEventsPerPost)
+                        eventsPerPost: min(max(eventsPerPost, 1), DataPlatformTarget.maximumEventsPerPost),
+                        tracer: configuration.tracer
                     )
                 )
             case .file(let path): (target, try FileEventSink(path: path))
@@ -203,17 +206,21 @@ public final class CommerceServer: Sendable {
     }
 
     /// ``run(_:logger:httpRoutes:alongside:gracefulShutdownSignals:onStarted:)`` in a task of its
-    /// own, returned once the server answers calls; stopped by ``shutdownGracefully()``. For tests
+    /// own (with `services` alongside), returned once the server answers calls; stopped by
+    /// ``shutdownGracefully()``. For tests
     /// and programs that embed the server; the command line runs `run` itself.
     public static func start(
         _ configuration: CommerceServerConfiguration,
         logger: Logger = Logger(label: "commerce.server"),
-        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:]
+        httpRoutes: [String: @Sendable () async -> StaticResponse] = [:],
+        alongside services: [any Service] = []
     ) async throws -> CommerceServer {
         let started = OneShot<CommerceServer>()
         let task = Task {
             do {
-                try await Self.run(configuration, logger: logger, httpRoutes: httpRoutes) { started.succeed($0) }
+                try await Self.run(configuration, logger: logger, httpRoutes: httpRoutes, alongside: services) {
+                    started.succeed($0)
+                }
             } catch {
                 started.fail(error)
                 throw error
@@ -226,7 +233,7 @@ public final class CommerceServer: Sendable {
 
     private func group(alongside services: [any Service], gracefulShutdownSignals signals: [UnixSignal]) -> ServiceGroup
     {
-        let parts = self.background + services + self.listeners
+        let parts = services + self.background + self.listeners
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

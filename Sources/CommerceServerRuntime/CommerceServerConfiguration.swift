@@ -6,6 +6,7 @@ import CommerceUseCases
 import Foundation
 import FrameRPCConnect
 import FrameRPCServer
+import Tracing
 
 /// Everything `commerce-server serve` can be told.
 public struct CommerceServerConfiguration: Sendable {
@@ -42,6 +43,9 @@ public struct CommerceServerConfiguration: Sendable {
     /// Event loop threads of a group of the server's own; nil shares NIO's singleton group (one
     /// thread per core), as the tests' in-process servers do.
     public var eventLoopThreads: Int?
+    /// Where spans go: each call's, its use case's, its store write's and group commit's, and the
+    /// relay's deliveries (docs/observability.md); nil: nothing is traced, at no cost.
+    public var tracer: (any Tracer)?
 
     public init(
         rpc: ServerConfiguration = ServerConfiguration(),

@@ -10,6 +10,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import Tracing
 
 /// Where events go.
 public enum DataPlatformTarget: Sendable, Hashable {
@@ -72,8 +73,16 @@ final class HTTPEventSink: EventSink {
     let timeout: TimeAmount
     let eventsPerPost: Int
     private let client: HTTPClient
+    private let tracer: (any Tracer)?
 
-    init(url: String, timeout: TimeAmount, eventsPerPost: Int = 1, connectTimeout: TimeAmount = .seconds(1)) {
+    init(
+        url: String,
+        timeout: TimeAmount,
+        eventsPerPost: Int = 1,
+        connectTimeout: TimeAmount = .seconds(1),
+        tracer: (any Tracer)? = nil
+    ) {
+        self.tracer = tracer
         self.url = url
         self.timeout = timeout
         self.eventsPerPost = eventsPerPost
@@ -106,8 +115,47 @@ final class HTTPEventSink: EventSink {
     }
 
     private func post(_ events: some Collection<PendingEvent>) async throws {
+        guard let tracer = self.tracer else { return try await self.send(events, span: nil) }
+        // One event: its delivery is a span of the order's trace. Several in one POST: a span of
+        // its own, linked to each event's trace.
+        var parent = ServiceContext.topLevel
+        if events.count == 1, let traceParent = events.first?.traceParent {
+            tracer.extract(["traceparent": traceParent], into: &parent, using: DictionaryCarrier())
+        }
+        let span = tracer.startSpan(
+            events.count == 1 ? "deliver event" : "deliver events",
+            context: parent,
+            ofKind: .producer
+        )
+        span.attributes["http.request.method"] = "POST"
+        span.attributes["url.full"] = self.url
+        span.attributes["commerce.events"] = events.count
+        if events.count > 1 {
+            for case let traceParent? in events.map(\.traceParent) {
+                var linked = ServiceContext.topLevel
+                tracer.extract(["traceparent": traceParent], into: &linked, using: DictionaryCarrier())
+                span.addLink(SpanLink(context: linked, attributes: [:]))
+            }
+        }
+        defer { span.end() }
+        do {
+            try await self.send(events, span: span)
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
+    /// The POST itself; its `traceparent` header names `span`, if traced.
+    private func send(_ events: some Collection<PendingEvent>, span: (any Span)?) async throws {
         var request = HTTPClientRequest(url: self.url)
         request.method = .POST
+        if let span, let tracer = self.tracer {
+            var headers: [String: String] = [:]
+            tracer.inject(span.context, into: &headers, using: DictionaryCarrier())
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+        }
         if self.eventsPerPost == 1, let event = events.first {
             request.headers.add(name: "content-type", value: "application/json")
             request.headers.add(name: "x-event-id", value: event.eventID)
@@ -118,6 +166,7 @@ final class HTTPEventSink: EventSink {
             request.body = .bytes(ByteBuffer(string: events.map { $0.delivered + "\n" }.joined()))
         }
         let response = try await self.client.execute(request, timeout: self.timeout)
+        span?.attributes["http.response.status_code"] = Int(response.status.code)
         _ = try? await response.body.collect(upTo: 64 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw DeliveryError(description: "HTTP \(response.status.code) from \(self.url)")

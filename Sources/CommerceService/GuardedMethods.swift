@@ -3,6 +3,7 @@ import Foundation
 import FrameRPC
 import FrameRPCServer
 import SwiftProtobuf
+import Tracing
 
 /// Builds the commerce methods, each behind the access its proto declares (the generated
 /// `...ServiceHandler.methods(guarded:)` picks the function here from it): the gate runs before
@@ -28,6 +29,7 @@ struct GuardedMethods: Sendable {
         self.method(method, scope: .user) { request, caller, context in
             let id = try Validate.userID(user(request))
             try caller.authorize(actingFor: id)
+            context.span?.attributes["enduser.id"] = id.rawValue
             return try await body(request, id, context)
         }
     }
@@ -62,6 +64,7 @@ struct GuardedMethods: Sendable {
     ) -> RPCMethod {
         let gate = self.gate
         let name = Method.descriptor.path
+        let useCase = "use case \(Method.descriptor.method)"
         return RPCMethod(Method.self) { payload, context in
             // Who calls is settled before anything of the request is read.
             let caller =
@@ -73,12 +76,36 @@ struct GuardedMethods: Sendable {
             } catch {
                 throw RPCError(decoding: error, what: "request for \(name)")
             }
+            if let span = context.span {
+                span.attributes["enduser.id"] = caller.user?.rawValue
+                span.attributes["commerce.caller"] = caller.subject
+            }
             do {
-                return try await body(request, caller, context).serializedBytes()
+                guard let tracer = context.tracer else {
+                    return try await body(request, caller, context).serializedBytes()
+                }
+                return try await Self.traced(useCase, tracer) { try await body(request, caller, context) }
+                    .serializedBytes()
             } catch let error as CommerceError {
                 StoreMetrics.refused(error)
                 throw error
             }
+        }
+    }
+
+    /// `body` inside an internal span named for the use case, under the call's span.
+    private static func traced<Response>(
+        _ name: String,
+        _ tracer: any Tracer,
+        _ body: () async throws -> Response
+    ) async throws -> Response {
+        let span = tracer.startSpan(name, context: ServiceContext.current ?? .topLevel, ofKind: .internal)
+        defer { span.end() }
+        do {
+            return try await ServiceContext.withValue(span.context) { try await body() }
+        } catch let error as CommerceError {
+            span.attributes["commerce.reason"] = error.reason.rawValue
+            throw error
         }
     }
 }

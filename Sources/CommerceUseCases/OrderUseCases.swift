@@ -12,8 +12,11 @@ public struct PlaceOrder: Sendable {
 
     public func callAsFunction(_ request: OrderRequest, idempotencyKey key: String?) async throws -> OrderReceipt {
         let (store, clock) = (self.store, self.clock)
+        let traceParent = self.queues.traceParent
         return try await self.queues.write(user: request.userID) {
-            store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: key, at: clock()))
+            store.placeOrder(
+                PlaceOrderCommand(request: request, idempotencyKey: key, at: clock(), traceParent: traceParent)
+            )
         }
     }
 }
@@ -28,10 +31,17 @@ public struct CreateOrder: Sendable {
 
     public func callAsFunction(_ request: OrderRequest, idempotencyKey key: String?) async throws -> OrderReceipt {
         let (store, clock, ttl) = (self.store, self.clock, self.ttlMillis)
+        let traceParent = self.queues.traceParent
         return try await self.queues.write(user: request.userID) {
             let now = clock()
             return store.placeOrder(
-                PlaceOrderCommand(request: request, idempotencyKey: key, at: now, expiresAt: now + ttl)
+                PlaceOrderCommand(
+                    request: request,
+                    idempotencyKey: key,
+                    at: now,
+                    expiresAt: now + ttl,
+                    traceParent: traceParent
+                )
             )
         }
     }
@@ -44,7 +54,10 @@ public struct PayOrder: Sendable {
 
     public func callAsFunction(user: UserID, order: OrderID) async throws -> OrderReceipt {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: user) { store.payOrder(order, user: user, at: clock()) }
+        let traceParent = self.queues.traceParent
+        return try await self.queues.write(user: user) {
+            store.payOrder(order, user: user, at: clock(), traceParent: traceParent)
+        }
     }
 }
 
@@ -74,7 +87,10 @@ public struct CancelOrder: Sendable {
 
     public func callAsFunction(user: UserID, order: OrderID) async throws -> RefundReceipt {
         let (store, clock) = (self.store, self.clock)
-        return try await self.queues.write(user: user) { store.refundOrder(order, user: user, at: clock()) }
+        let traceParent = self.queues.traceParent
+        return try await self.queues.write(user: user) {
+            store.refundOrder(order, user: user, at: clock(), traceParent: traceParent)
+        }
     }
 }
 

@@ -12,7 +12,7 @@ public final class PendingWrite<Value: Sendable>: Sendable {
 
     private enum State {
         case waiting([Completion])
-        case done(Result<Value, any Error>)
+        case done(Result<Value, any Error>, GroupCommit?)
     }
 
     private let state: Mutex<State>
@@ -25,14 +25,15 @@ public final class PendingWrite<Value: Sendable>: Sendable {
 
     /// A write that is already over (nothing to write, or refused before it was queued).
     public init(_ result: Result<Value, any Error>) {
-        self.state = Mutex(.done(result))
+        self.state = Mutex(.done(result, nil))
     }
 
     /// Finishes the write and runs what waits for it, on the caller's thread. Later calls are ignored.
-    public func complete(_ result: Result<Value, any Error>) {
+    /// - Parameter commit: the group commit the write was in, if it reached one.
+    public func complete(_ result: Result<Value, any Error>, commit: GroupCommit? = nil) {
         let waiting = self.state.withLock { state -> [Completion] in
             guard case .waiting(let completions) = state else { return [] }
-            state = .done(result)
+            state = .done(result, commit)
             return completions
         }
         for completion in waiting { completion(result) }
@@ -42,7 +43,7 @@ public final class PendingWrite<Value: Sendable>: Sendable {
     public func whenComplete(_ completion: @escaping Completion) {
         let result = self.state.withLock { state -> Result<Value, any Error>? in
             switch state {
-            case .done(let result):
+            case .done(let result, _):
                 return result
             case .waiting(var completions):
                 completions.append(completion)
@@ -59,6 +60,14 @@ public final class PendingWrite<Value: Sendable>: Sendable {
 
     /// Whether ``abandon()`` was called.
     public var isAbandoned: Bool { self.abandonedFlag.load(ordering: .acquiring) }
+
+    /// The group commit the write was in, once it is over (nil before, or if it never reached one).
+    public var commit: GroupCommit? {
+        self.state.withLock { state in
+            guard case .done(_, let commit) = state else { return nil }
+            return commit
+        }
+    }
 
     /// The write's result, once it is durable.
     public var value: Value {
@@ -80,5 +89,27 @@ public final class PendingWrite<Value: Sendable>: Sendable {
         }
         done.wait()
         return try box.withLock { $0! }.get()
+    }
+}
+
+/// One transaction of a store's group commit, as the writes in it see it (for their trace spans).
+public struct GroupCommit: Sendable, Hashable {
+    /// The database, as OpenTelemetry's `db.system` names it: `sqlite`, `postgresql`.
+    public var system: String
+    /// The store's count of its transactions: the same number for every write of one commit.
+    public var sequence: Int
+    /// The writes the transaction held.
+    public var writes: Int
+    /// When the transaction began and when its commit was durable (or failed), as
+    /// `DispatchTime.now().uptimeNanoseconds`.
+    public var startedUptime: UInt64
+    public var endedUptime: UInt64
+
+    public init(system: String, sequence: Int, writes: Int, startedUptime: UInt64, endedUptime: UInt64) {
+        self.system = system
+        self.sequence = sequence
+        self.writes = writes
+        self.startedUptime = startedUptime
+        self.endedUptime = endedUptime
     }
 }

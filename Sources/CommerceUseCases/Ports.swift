@@ -74,8 +74,17 @@ public struct PlaceOrderCommand: Hashable, Sendable {
     /// nil: pay now (PlaceOrder). Otherwise a two-step order: reserve stock and coupon as
     /// PENDING_PAYMENT until this time (CreateOrder).
     public var expiresAt: UnixMillis?
+    /// The caller's W3C trace context, kept with the order's event (``OrderEvent/traceParent``).
+    public var traceParent: String?
 
-    public init(request: OrderRequest, idempotencyKey: String?, at: UnixMillis, expiresAt: UnixMillis? = nil) {
+    public init(
+        request: OrderRequest,
+        idempotencyKey: String?,
+        at: UnixMillis,
+        expiresAt: UnixMillis? = nil,
+        traceParent: String? = nil
+    ) {
+        self.traceParent = traceParent
         self.expiresAt = expiresAt
         self.request = request
         self.idempotencyKey = idempotencyKey
@@ -96,11 +105,11 @@ public protocol OrderStore: Sendable {
     /// returned), the amount paid back to the balance with a REFUND entry and payment, the coupon
     /// AVAILABLE again. PENDING_PAYMENT: cancelled — stock and coupon released, nothing to refund.
     /// - Throws: ``CommerceError`` `ORDER_NOT_FOUND` (also for another user's order), `ORDER_NOT_CANCELLABLE`.
-    func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt>
+    func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis, traceParent: String?) -> PendingWrite<RefundReceipt>
     /// Pays a PENDING_PAYMENT order of `user` that has not expired (guarded status change, debit,
     /// USE entry, payment, rollups). - Throws: `ORDER_NOT_FOUND` (also for another user's order),
     /// `ORDER_NOT_PAYABLE`, `ORDER_EXPIRED`, `INSUFFICIENT_BALANCE`.
-    func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt>
+    func payOrder(_ id: OrderID, user: UserID, at: UnixMillis, traceParent: String?) -> PendingWrite<OrderReceipt>
     /// Ends up to `limit` unpaid orders whose time is up: EXPIRED, stock and coupon released.
     /// - Returns: how many.
     func expireDueOrders(at: UnixMillis, limit: Int) -> PendingWrite<Int>
@@ -225,3 +234,15 @@ public protocol AuditStore: Sendable {
 /// Every port, as one store implements them.
 public typealias CommerceStore = UserStore & BalanceStore & ProductStore & RankingStore & OrderStore & CouponStore
     & CartStore & OutboxStore & AuditStore
+
+extension OrderStore {
+    /// ``payOrder(_:user:at:traceParent:)`` outside any trace.
+    public func payOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<OrderReceipt> {
+        self.payOrder(id, user: user, at: at, traceParent: nil)
+    }
+
+    /// ``refundOrder(_:user:at:traceParent:)`` outside any trace.
+    public func refundOrder(_ id: OrderID, user: UserID, at: UnixMillis) -> PendingWrite<RefundReceipt> {
+        self.refundOrder(id, user: user, at: at, traceParent: nil)
+    }
+}

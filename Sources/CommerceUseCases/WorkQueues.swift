@@ -1,6 +1,7 @@
 import CommerceDomain
 import Dispatch
 import Synchronization
+import Tracing
 
 /// Where use cases run. Writes go to a serial queue chosen by the key they change (user or
 /// product), so writes to one key never race inside this process and never pile up on the
@@ -22,10 +23,15 @@ public final class WorkQueues: Sendable {
     private let productQueues: [DispatchQueue]
     private let newKeyQueues: [DispatchQueue]
     private let nextNew = Atomic<Int>(0)
+    private let tracing: WriteTracing?
 
-    /// - Parameter shards: serial write queues per kind of key.
-    public init(shards: Int = 128) {
+    /// - Parameters:
+    ///   - shards: serial write queues per kind of key.
+    ///   - tracer: where each write's spans go (its time in the store, the group commit it joined),
+    ///     under the caller's span; nil: none, and nothing is measured for them.
+    public init(shards: Int = 128, tracer: (any Tracer)? = nil) {
         precondition(shards > 0)
+        self.tracing = tracer.map(WriteTracing.init)
         self.userQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.user.\($0)") }
         self.productQueues = (0..<shards).map { DispatchQueue(label: "commerce.write.product.\($0)") }
         // Writes of no key may read before they submit (a sweep looks for due work first), so they
@@ -35,25 +41,53 @@ public final class WorkQueues: Sendable {
         self.newKeyQueues = (0..<4).map { DispatchQueue(label: "commerce.write.new.\($0)", target: pool) }
     }
 
+    /// The caller's W3C trace context (`traceparent`), when writes are traced and the caller is in
+    /// a trace; nil otherwise, at no cost.
+    public var traceParent: String? {
+        guard let tracing = self.tracing, let current = ServiceContext.current else { return nil }
+        var headers: [String: String] = [:]
+        tracing.tracer.inject(current, into: &headers, using: DictionaryCarrier())
+        return headers["traceparent"]
+    }
+
     public func write<T: Sendable>(
         user: UserID,
         _ body: @escaping @Sendable () throws -> PendingWrite<T>
     ) async throws -> T {
-        try await Self.submit(on: self.userQueues[Self.shard(user.rawValue, self.userQueues.count)], body)
+        try await self.submit(on: self.userQueues[Self.shard(user.rawValue, self.userQueues.count)], "user", body)
     }
 
     public func write<T: Sendable>(
         product: ProductID,
         _ body: @escaping @Sendable () throws -> PendingWrite<T>
     ) async throws -> T {
-        try await Self.submit(on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)], body)
+        try await self.submit(
+            on: self.productQueues[Self.shard(product.rawValue, self.productQueues.count)],
+            "product",
+            body
+        )
     }
 
     /// For writes that create a new key (a new user, a new product) or span keys (expiry sweeps):
     /// nothing orders them, so they rotate over queues of their own and group-commit with everything else.
     public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         let shard = self.nextNew.add(1, ordering: .relaxed).oldValue
-        return try await Self.run(on: self.newKeyQueues[Self.shard(Int64(shard), self.newKeyQueues.count)], body)
+        let queue = self.newKeyQueues[Self.shard(Int64(shard), self.newKeyQueues.count)]
+        guard let tracing = self.tracing else { return try await Self.run(on: queue, body) }
+        let traced = tracing.start("new")
+        let pending = Box<PendingWrite<T>>()
+        do {
+            let value = try await Self.run(on: queue) {
+                let write = try body()
+                pending.value = write
+                return write
+            }
+            tracing.end(traced, commit: pending.value?.commit, error: nil)
+            return value
+        } catch {
+            tracing.end(traced, commit: pending.value?.commit, error: error)
+            throw error
+        }
     }
 
     private static func shard(_ key: Int64, _ count: Int) -> Int {
@@ -65,16 +99,25 @@ public final class WorkQueues: Sendable {
     /// the store keeps their order. A caller already cancelled (deadline, CANCEL frame, its
     /// connection closed) submits nothing; one cancelled while its write waits in the store's queue
     /// abandons it, and the store drops it unless it has started.
-    private static func submit<T: Sendable>(
+    private func submit<T: Sendable>(
         on queue: DispatchQueue,
+        _ kind: String,
         _ body: @Sendable () throws -> PendingWrite<T>
     ) async throws -> T {
         try Task.checkCancellation()
+        let traced = self.tracing?.start(kind)
         let pending = try queue.sync(execute: body)
-        return try await withTaskCancellationHandler {
-            try await pending.value
-        } onCancel: {
-            pending.abandon()
+        do {
+            let value = try await withTaskCancellationHandler {
+                try await pending.value
+            } onCancel: {
+                pending.abandon()
+            }
+            if let traced { self.tracing?.end(traced, commit: pending.commit, error: nil) }
+            return value
+        } catch {
+            if let traced { self.tracing?.end(traced, commit: pending.commit, error: error) }
+            throw error
         }
     }
 

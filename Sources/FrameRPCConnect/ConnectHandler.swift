@@ -219,7 +219,8 @@ final class ConnectHandler: ChannelInboundHandler {
             connectionTag: "http",
             streamID: id,
             connectionLogger: self.logger,
-            remoteAddress: self.remoteAddress
+            remoteAddress: self.remoteAddress,
+            transport: "connect"
         )
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)

@@ -164,6 +164,12 @@ public struct RPCMethod: Sendable {
         let parts = self.name.split(separator: "/")
         return parts.count == 2 ? String(parts[0]) : ""
     }
+
+    /// The method part of the name: `Method`.
+    public var methodName: String {
+        let parts = self.name.split(separator: "/")
+        return parts.count == 2 ? String(parts[1]) : ""
+    }
 }
 
 /// A group of methods registered together.

@@ -1,6 +1,7 @@
 import FrameRPC
 import Logging
 import NIOCore
+import Tracing
 
 /// What a handler knows about the call it serves, besides the request message.
 public struct ServerContext: Sendable {
@@ -15,6 +16,13 @@ public struct ServerContext: Sendable {
         self.metadata[MetadataKey.requestID] ?? "\(self.connectionTag)-\(self.streamID)"
     }
     public var remoteAddress: String
+    /// `framerpc`, or `connect` for a call that came over HTTP.
+    public var transport: String
+    /// The call's span, when the router is traced (``RPCRouter/traced(by:)``): what a handler adds
+    /// attributes to (who called) once it knows them.
+    public var span: (any Span)?
+    /// The tracer of ``span``, for the spans a handler starts under it; nil when calls are not traced.
+    public var tracer: (any Tracer)?
     private let connectionLogger: Logger
     private let connectionTag: String
     private let streamID: UInt32
@@ -35,8 +43,10 @@ public struct ServerContext: Sendable {
         connectionTag: String,
         streamID: UInt32,
         connectionLogger: Logger,
-        remoteAddress: String
+        remoteAddress: String,
+        transport: String = "framerpc"
     ) {
+        self.transport = transport
         self.method = method
         self.metadata = metadata
         self.deadline = deadline

@@ -19,6 +19,7 @@ final class EventReceiver: Sendable {
         var bodies: [String: String] = [:]  // event id -> JSON
         var arrivals: [String] = []  // JSON of every accepted request, in arrival order
         var eventsPerRequest: [Int] = []
+        var traceParents: [String?] = []
         var held: [(id: String, json: String)] = []
         var channel: (any Channel)?
         var children: [ObjectIdentifier: any Channel] = [:]
@@ -37,6 +38,8 @@ final class EventReceiver: Sendable {
     var eventsPerRequest: [Int] { self.state.withLockedValue { $0.eventsPerRequest } }
     /// Events of requests read in `hang` mode and never answered.
     var held: [(id: String, json: String)] { self.state.withLockedValue { $0.held } }
+    /// The `traceparent` header of each accepted request, in arrival order.
+    var traceParents: [String?] { self.state.withLockedValue { $0.traceParents } }
     /// Requests accepted (a batch is one), duplicates included.
     var deliveries: Int { self.state.withLockedValue { $0.eventsPerRequest.count } }
 
@@ -108,6 +111,7 @@ final class EventReceiver: Sendable {
                 state.arrivals.append(event.json)
             }
             state.eventsPerRequest.append(events.count)
+            state.traceParents.append(head.headers.first(name: "traceparent"))
             return .ok
         }
     }
