@@ -48,11 +48,16 @@ struct Fixture: Sendable {
     }
 
     static func prepare(client: CommerceClient, scenario: Scenario, sizes: Sizes) async throws -> Fixture {
-        let count = scenario == .health ? 0 : scenario == .getBalance ? min(sizes.users, 16) : sizes.users
+        let count =
+            switch scenario {
+            case .health: 0
+            case .getBalance, .getProduct, .listOrders, .listHistory: min(sizes.users, 16)
+            default: sizes.users
+            }
         let charge: Int64 =
             switch scenario {
             case .chargeStorm: 0
-            case .order: 1_000_000
+            case .order, .cancelOrder: 1_000_000
             case .mixed: 100_000
             default: 10_000
             }
@@ -90,9 +95,9 @@ struct Fixture: Sendable {
             )
         }
         switch scenario {
-        case .getBalance, .health, .chargeStorm:
+        case .getBalance, .health, .chargeStorm, .listOrders, .listHistory:
             break
-        case .read, .topProducts:
+        case .read, .topProducts, .getProduct:
             fixture.productIDs = try await client.listProducts(pageSize: 100).products.map(\.id)
             if fixture.productIDs.isEmpty {
                 guard client.adminToken != nil else {
@@ -109,7 +114,7 @@ struct Fixture: Sendable {
             }
         case .hotProduct:
             try await fixture.addProduct(client, name: "hot product", stock: sizes.stock)
-        case .order:
+        case .order, .cancelOrder:
             for index in 0..<max(1, sizes.products) {
                 try await fixture.addProduct(client, name: "everyday product \(index)", stock: 1_000_000_000)
             }

@@ -77,6 +77,8 @@ struct LoadCommand: AsyncParsableCommand {
             """
     )
     var userTokens: String?
+    @Option(help: "list-orders, list-history: whose lists (default: the fixture's first user).") var listUser: Int64?
+    @Option(help: "list-orders, list-history: entries per page.") var pageSize: Int32 = 50
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @OptionGroup var tlsOptions: ClientTLSOptions
     @Option(help: "Label for this run in the JSON report.") var label: String?
@@ -128,7 +130,14 @@ struct LoadCommand: AsyncParsableCommand {
         }
         let topUps = TopUps()
         let workloads = clients.map {
-            self.scenario.workload(client: $0, fixture: fixture, topUps: topUps, credentials: credentials)
+            self.scenario.workload(
+                client: $0,
+                fixture: fixture,
+                topUps: topUps,
+                credentials: credentials,
+                listUser: self.listUser,
+                pageSize: self.pageSize
+            )
         }
         let workload: @Sendable (Int) async -> Outcome = { sequence in
             await workloads[sequence % workloads.count](sequence)
@@ -209,4 +218,12 @@ enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
     case flashSale = "flash-sale"
     case mixed
     case order
+    /// GetProduct over the fixture's products.
+    case getProduct = "get-product"
+    /// The first page of --list-user's orders, newest first.
+    case listOrders = "list-orders"
+    /// The first page of --list-user's balance history, newest first.
+    case listHistory = "list-history"
+    /// PlaceOrder, then CancelOrder of it (refunded); CancelOrder is what is measured.
+    case cancelOrder = "cancel-order"
 }

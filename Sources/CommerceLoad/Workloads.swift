@@ -25,11 +25,53 @@ extension Scenario {
         client: CommerceClient,
         fixture: Fixture,
         topUps: TopUps,
-        credentials: Credentials
+        credentials: Credentials,
+        listUser: Int64? = nil,
+        pageSize: Int32 = 50
     ) -> @Sendable (_ sequence: Int) async -> Outcome {
         let users = fixture.userIDs
         let by = credentials.options
         switch self {
+        case .getProduct:
+            let products = fixture.productIDs
+            return { sequence in
+                await attempt("GetProduct") {
+                    _ = try await client.getProduct(productID: products[sequence % products.count])
+                }
+            }
+        case .listOrders:
+            let user = listUser ?? users[0]
+            return { _ in
+                await attempt("ListOrders") {
+                    _ = try await client.listOrders(userID: user, pageSize: pageSize, options: by(user))
+                }
+            }
+        case .listHistory:
+            let user = listUser ?? users[0]
+            return { _ in
+                await attempt("ListBalanceHistory") {
+                    _ = try await client.listBalanceHistory(userID: user, pageSize: pageSize, options: by(user))
+                }
+            }
+        case .cancelOrder:
+            let products = fixture.productIDs
+            return { sequence in
+                let user = users[sequence % users.count]
+                let product = products[sequence % products.count]
+                var placed: Int64?
+                let order = await topUps.afterRefusal(
+                    await attempt("PlaceOrder") {
+                        placed = try await client.placeOrder(userID: user, items: [(product, 1)], options: by(user))
+                            .order.id
+                    },
+                    user: user,
+                    client: client
+                )
+                guard let placed else { return order }
+                return await attempt("CancelOrder") {
+                    _ = try await client.cancelOrder(userID: user, orderID: placed, options: by(user))
+                }
+            }
         case .getBalance:
             return { sequence in
                 await attempt("GetBalance") {
@@ -171,8 +213,8 @@ extension Scenario {
 
     var writes: Bool {
         switch self {
-        case .getBalance, .health, .read, .topProducts: false
-        case .chargeStorm, .hotProduct, .flashSale, .order, .mixed: true
+        case .getBalance, .health, .read, .topProducts, .getProduct, .listOrders, .listHistory: false
+        case .chargeStorm, .hotProduct, .flashSale, .order, .mixed, .cancelOrder: true
         }
     }
 }

@@ -203,7 +203,24 @@ enum PostgresSchema {
                 "CREATE TRIGGER balance_entries_append_only BEFORE DELETE ON balance_entries FOR EACH ROW EXECUTE FUNCTION commerce_refuse_delete()",
                 "CREATE TRIGGER payments_append_only BEFORE DELETE ON payments FOR EACH ROW EXECUTE FUNCTION commerce_refuse_delete()",
             ]
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "v2: delivered events are pruned after a retention",
+            statements: [
+                "ALTER TABLE outbox_relay ADD COLUMN pruned_before BIGINT NOT NULL DEFAULT 0",
+                """
+                CREATE FUNCTION commerce_outbox_prune_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF OLD.delivered_at IS NULL OR OLD.created_at >= (SELECT pruned_before FROM outbox_relay WHERE id = 1) THEN
+                        RAISE EXCEPTION 'outbox events are deleted only once delivered and past the retention';
+                    END IF;
+                    RETURN OLD;
+                END $$
+                """,
+                "CREATE TRIGGER outbox_prune_only BEFORE DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION commerce_outbox_prune_only()",
+            ]
+        ),
     ]
 
     /// Applies the migrations the database lacks. A new database records `calendar` as its own.

@@ -117,7 +117,8 @@ extension PostgresStore: AuditStore {
             for (order, kind) in try await session.all(
                 """
                 SELECT p.order_id, p.kind FROM payments p
-                WHERE NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
+                WHERE p.created_at >= (SELECT pruned_before FROM outbox_relay WHERE id = 1)
+                  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = p.order_id
                                   AND e.kind = CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
                 """,
                 as: (Int64, String).self

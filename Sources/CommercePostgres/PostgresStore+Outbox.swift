@@ -112,6 +112,23 @@ extension PostgresStore: OutboxStore {
         }
     }
 
+    public func pruneDeliveredEvents(before cutoff: UnixMillis, limit: Int) -> PendingWrite<Int> {
+        self.transaction { session in
+            try await session.write(
+                "UPDATE outbox_relay SET pruned_before = GREATEST(pruned_before, \(cutoff)) WHERE id = 1"
+            )
+            return try await session.write(
+                """
+                DELETE FROM outbox WHERE id IN (
+                    SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND created_at < \(cutoff)
+                    ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """,
+                returning: Int64.self
+            ).count
+        }
+    }
+
     public func undeliveredEventCount() async throws -> Int {
         try await self.withSession { session in
             Int(try await session.first("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", as: Int64.self) ?? 0)

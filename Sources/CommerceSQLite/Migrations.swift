@@ -376,6 +376,24 @@ enum Migrations {
             )
             if calendar.identifier != "UTC" { try SQLiteStore.recountRollups(db, in: calendar) }
         }
+        migrator.registerMigration("v11: delivered events are pruned after a retention") { db in
+            // The outbox grew with every order for ever, though a delivered event is never read
+            // again. Delivered events older than `pruned_before` may now be deleted, and only those:
+            // never one the relay has not delivered, never the newest (SQLite would hand its id
+            // out again, and the relay's cursor would take the new event for delivered). The audit
+            // looks for the events of payments made since `pruned_before`.
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox_relay ADD COLUMN pruned_before INTEGER NOT NULL DEFAULT 0;
+                    DROP TRIGGER outbox_append_only;
+                    CREATE TRIGGER outbox_prune_only BEFORE DELETE ON outbox
+                    WHEN old.id > (SELECT delivered_through FROM outbox_relay WHERE id = 1)
+                      OR old.created_at >= (SELECT pruned_before FROM outbox_relay WHERE id = 1)
+                      OR old.id = (SELECT MAX(id) FROM outbox)
+                    BEGIN SELECT RAISE(ABORT, 'outbox events are deleted only once delivered and past the retention'); END;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -113,11 +113,10 @@ extension SQLiteStore: AuditStore {
                     sql: """
                         WITH lines AS (
                             SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
-                            WHERE o.status = 'PAID' GROUP BY l.product_id)
-                        SELECT p.id,
-                               COALESCE((SELECT SUM(quantity) FROM product_daily_sales WHERE product_id = p.id), 0) AS rolled,
-                               COALESCE(lines.quantity, 0) AS paid
-                        FROM products p LEFT JOIN lines ON lines.product_id = p.id
+                            WHERE o.status = 'PAID' GROUP BY l.product_id),
+                        rolled AS (SELECT product_id, SUM(quantity) AS quantity FROM product_daily_sales GROUP BY product_id)
+                        SELECT p.id, COALESCE(rolled.quantity, 0) AS rolled, COALESCE(lines.quantity, 0) AS paid
+                        FROM products p LEFT JOIN lines ON lines.product_id = p.id LEFT JOIN rolled ON rolled.product_id = p.id
                         """
                 )
             ) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
@@ -193,12 +192,14 @@ extension SQLiteStore: AuditStore {
                     )
                 )
             }
-            // The data platform: every payment and every refund has its event in the outbox.
+            // The data platform: every payment and every refund has its event in the outbox (since
+            // `pruned_before`: older delivered events may have been pruned).
             for row in try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         SELECT p.order_id, p.kind FROM payments p
-                        WHERE (p.order_id, CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
+                        WHERE p.created_at >= (SELECT pruned_before FROM outbox_relay WHERE id = 1)
+                          AND (p.order_id, CASE p.kind WHEN 'PAYMENT' THEN 'ORDER_PAID' ELSE 'ORDER_REFUNDED' END)
                               NOT IN (SELECT order_id, kind FROM outbox)
                         """
                 )

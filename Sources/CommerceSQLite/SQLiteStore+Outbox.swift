@@ -139,6 +139,27 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
+    /// Never the newest event, whose id SQLite would hand out again (the schema's trigger refuses it too).
+    public func pruneDeliveredEvents(before cutoff: UnixMillis, limit: Int) -> PendingWrite<Int> {
+        self.transaction { db in
+            try db.execute(
+                sql: "UPDATE outbox_relay SET pruned_before = MAX(pruned_before, ?) WHERE id = 1",
+                arguments: [cutoff]
+            )
+            try db.execute(
+                sql: """
+                    DELETE FROM outbox WHERE id IN (
+                        SELECT id FROM outbox
+                        WHERE id <= (SELECT delivered_through FROM outbox_relay WHERE id = 1)
+                          AND id < (SELECT MAX(id) FROM outbox) AND created_at < ?
+                        ORDER BY id LIMIT ?)
+                    """,
+                arguments: [cutoff, limit]
+            )
+            return db.changesCount
+        }
+    }
+
     public func undeliveredEventCount() async throws -> Int {
         try await self.readOne { db in
             try Int.fetchOne(

@@ -82,6 +82,11 @@ struct Serve: AsyncParsableCommand {
     var relayLeaseMs: Int64 = 60_000
     @Option(
         help:
+            "Hours a delivered event stays in the outbox before the relay deletes it (0: for ever): the database grows with orders, not with their delivery."
+    )
+    var outboxRetentionHours: Int64 = 168
+    @Option(
+        help:
             "JSON-lines file for events when no --data-platform-url is given (default: named after the database, commerce.sqlite → commerce.events.jsonl)."
     )
     var eventsFile: String?
@@ -103,6 +108,11 @@ struct Serve: AsyncParsableCommand {
         guard (1...DataPlatformTarget.maximumEventsPerPost).contains(self.eventsPerPost) else {
             throw ValidationError(
                 "--events-per-post must be 1...\(DataPlatformTarget.maximumEventsPerPost), got \(self.eventsPerPost)"
+            )
+        }
+        guard self.outboxRetentionHours >= 0 else {
+            throw ValidationError(
+                "--outbox-retention-hours must be 0 (for ever) or more, got \(self.outboxRetentionHours)"
             )
         }
         guard self.relayLeaseMs >= 100 else {
@@ -154,6 +164,7 @@ struct Serve: AsyncParsableCommand {
                         ?? DataPlatformTarget.defaultEventsFile(forDatabase: self.database.eventsFileStem)
                 ),
             relayLeaseMillis: self.relayLeaseMs,
+            outboxRetentionMillis: self.outboxRetentionHours > 0 ? self.outboxRetentionHours * 3_600_000 : nil,
             eventLoopThreads: self.eventLoops
         )
         configuration.postgres = self.database.postgres

@@ -40,10 +40,29 @@ struct Seed: AsyncParsableCommand {
     var historyLines: Int?
     @Option(help: "Days of the shop's calendar, up to and including today, the history is spread over.")
     var historyDays = 3
+    @Option(
+        help: """
+            A year of a busy shop, times this: 1 M users, 100 k products and 10 M paid orders with their lines, \
+            payments, balance history and delivered events, over 90 days of rollups (--scale 1). Bulk SQL into an \
+            empty SQLite file, for benchmarks/data-growth.sh.
+            """
+    )
+    var scale: Double?
 
     func validate() throws {
-        guard self.demo || self.historyLines != nil else {
-            throw ValidationError("say what to seed: --demo and/or --history-lines N")
+        guard self.demo || self.historyLines != nil || self.scale != nil else {
+            throw ValidationError("say what to seed: --demo, --history-lines N or --scale X")
+        }
+        if let scale = self.scale {
+            guard scale > 0, scale <= 10 else { throw ValidationError("--scale must be in (0, 10]") }
+            guard !self.demo, self.historyLines == nil else {
+                throw ValidationError(
+                    "--scale fills an empty database on its own: no --demo or --history-lines with it"
+                )
+            }
+            if self.database.postgres != nil {
+                throw ValidationError("--scale writes straight into a SQLite file; it does not load PostgreSQL yet")
+            }
         }
         if let lines = self.historyLines, lines <= 0 { throw ValidationError("--history-lines must be positive") }
         guard (1...366).contains(self.historyDays) else { throw ValidationError("--history-days must be 1...366") }
@@ -62,6 +81,17 @@ struct Seed: AsyncParsableCommand {
                 } else {
                     print("\(self.database.displayName) already has data; demo set not seeded")
                 }
+            }
+            if let scale = self.scale, let store = opened as? SQLiteStore {
+                let started = ContinuousClock.now
+                let seeded = try ScaleSeed.seed(into: store, plan: .scaled(scale)) { step in
+                    FileHandle.standardError.write(Data("  \(step)…\n".utf8))
+                }
+                _ = try store.checkpointAll()
+                print(
+                    "seeded \(seeded.users) users, \(seeded.products) products, \(seeded.orders) orders (\(seeded.lines) lines) into \(self.database.path) in \(ContinuousClock.now - started)"
+                )
+                return
             }
             guard let store = opened as? SQLiteStore, let lines = self.historyLines else { return }
             let created = try SalesHistory.seed(

@@ -188,7 +188,8 @@ public final class CommerceServer: Sendable {
                 clock: configuration.clock,
                 logger: logger,
                 pollInterval: .milliseconds(max(5, configuration.relayPollMillis)),
-                leaseMillis: max(100, configuration.relayLeaseMillis)
+                leaseMillis: max(100, configuration.relayLeaseMillis),
+                retentionMillis: configuration.outboxRetentionMillis.map { max(0, $0) }
             )
             logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }

@@ -40,6 +40,9 @@ public struct CommerceServerConfiguration: Sendable {
     /// How long the relay's lease lasts unless renewed (each pass renews it), in ms: after a crash,
     /// another instance (or this one restarted) takes over the delivery this long after the last pass.
     public var relayLeaseMillis: Int64
+    /// How long a delivered event stays in the outbox, in ms (nil: for ever): the database grows
+    /// with the orders, not with their delivery history.
+    public var outboxRetentionMillis: Int64?
     /// Event loop threads of a group of the server's own; nil shares NIO's singleton group (one
     /// thread per core), as the tests' in-process servers do.
     public var eventLoopThreads: Int?
@@ -61,8 +64,10 @@ public struct CommerceServerConfiguration: Sendable {
         dataPlatform: DataPlatformTarget? = nil,
         relayPollMillis: Int64 = 50,
         relayLeaseMillis: Int64 = 60_000,
+        outboxRetentionMillis: Int64? = 7 * 24 * 3_600_000,
         eventLoopThreads: Int? = nil
     ) {
+        self.outboxRetentionMillis = outboxRetentionMillis
         self.relayLeaseMillis = relayLeaseMillis
         self.eventLoopThreads = eventLoopThreads
         self.dataPlatform = dataPlatform

@@ -250,6 +250,13 @@ final class DataPlatformRelay: Service, Sendable {
     /// read from the database about once a second by every instance, lease or not: it keeps
     /// growing while the platform is down, where the lag above stands still.
     private let oldestAge = Gauge(label: "outbox_oldest_undelivered_age_seconds")
+    /// Delivered events deleted once past the retention.
+    private let pruned = Counter(label: "outbox_events_pruned_total")
+    /// How long a delivered event is kept; nil: for ever.
+    private let retentionMillis: Int64?
+    /// How often the relay prunes, and how many events one prune transaction deletes at most.
+    static let pruneInterval: Duration = .seconds(60)
+    static let pruneBatch = 10_000
 
     init(
         store: any OutboxStore,
@@ -257,8 +264,10 @@ final class DataPlatformRelay: Service, Sendable {
         clock: @escaping @Sendable () -> UnixMillis,
         logger: Logger,
         pollInterval: Duration,
-        leaseMillis: Int64 = 60_000
+        leaseMillis: Int64 = 60_000,
+        retentionMillis: Int64? = nil
     ) {
+        self.retentionMillis = retentionMillis
         self.leaseMillis = leaseMillis
         self.store = store
         self.sink = sink
@@ -273,7 +282,12 @@ final class DataPlatformRelay: Service, Sendable {
     func run() async {
         let (store, owner) = (self.store, self.owner)
         var agedAt = ContinuousClock.now - .seconds(1)
+        var prunedAt = ContinuousClock.now - Self.pruneInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let retention = self.retentionMillis, ContinuousClock.now - prunedAt >= Self.pruneInterval {
+                prunedAt = ContinuousClock.now
+                await self.prune(retention: retention)
+            }
             if ContinuousClock.now - agedAt >= .seconds(1) {
                 agedAt = ContinuousClock.now
                 if let oldest = try? await store.oldestUndeliveredEventTime() {
@@ -315,6 +329,29 @@ final class DataPlatformRelay: Service, Sendable {
         _ = try? await self.onQueue { store.releaseRelayLease(owner: owner) }
         await self.sink.close()
         self.logger.debug("outbox relay stopped")
+    }
+
+    /// Deletes the delivered events older than the retention, a batch per transaction (so the
+    /// commit thread is never held long), at most ten batches a minute; any instance may do it.
+    func prune(retention: Int64) async {
+        let (store, cutoff) = (self.store, self.clock() - retention)
+        for _ in 0..<10 {
+            do {
+                let deleted = try await self.onQueue {
+                    store.pruneDeliveredEvents(before: cutoff, limit: Self.pruneBatch)
+                }
+                self.pruned.increment(by: deleted)
+                if deleted < Self.pruneBatch { return }
+            } catch {
+                if let suppressed = self.passFailureLines.admit() {
+                    self.logger.warning(
+                        "outbox prune failed",
+                        metadata: ["error": "\(error)", "suppressed": "\(suppressed)"]
+                    )
+                }
+                return
+            }
+        }
     }
 
     /// The poll interval, cut short by a graceful shutdown.

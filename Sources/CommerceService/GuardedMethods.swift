@@ -101,8 +101,10 @@ struct GuardedMethods: Sendable {
     ) async throws -> Response {
         let span = tracer.startSpan(name, context: ServiceContext.current ?? .topLevel, ofKind: .internal)
         defer { span.end() }
+        var inside = span.context
+        inside.tracesWrites = true
         do {
-            return try await ServiceContext.withValue(span.context) { try await body() }
+            return try await ServiceContext.withValue(inside) { try await body() }
         } catch let error as CommerceError {
             span.attributes["commerce.reason"] = error.reason.rawValue
             throw error

@@ -196,6 +196,10 @@ public protocol OutboxStore: Sendable {
     func undeliveredEventCount() async throws -> Int
     /// When the oldest undelivered event was committed; `nil` when every event is delivered.
     func oldestUndeliveredEventTime() async throws -> UnixMillis?
+    /// Deletes up to `limit` delivered events committed before `cutoff`, oldest first (never one
+    /// not yet delivered), and records that events before `cutoff` may be gone: the audit then
+    /// looks only for the events of later payments. - Returns: how many were deleted.
+    func pruneDeliveredEvents(before cutoff: UnixMillis, limit: Int) -> PendingWrite<Int>
 }
 
 /// The relay lease as its holder took it: where delivery stands, and how often the event at the

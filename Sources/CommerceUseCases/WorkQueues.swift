@@ -44,7 +44,7 @@ public final class WorkQueues: Sendable {
     /// The caller's W3C trace context (`traceparent`), when writes are traced and the caller is in
     /// a trace; nil otherwise, at no cost.
     public var traceParent: String? {
-        guard let tracing = self.tracing, let current = ServiceContext.current else { return nil }
+        guard let tracing = self.tracing, let current = ServiceContext.current, current.tracesWrites else { return nil }
         var headers: [String: String] = [:]
         tracing.tracer.inject(current, into: &headers, using: DictionaryCarrier())
         return headers["traceparent"]
@@ -73,7 +73,7 @@ public final class WorkQueues: Sendable {
     public func writeNew<T: Sendable>(_ body: @escaping @Sendable () throws -> PendingWrite<T>) async throws -> T {
         let shard = self.nextNew.add(1, ordering: .relaxed).oldValue
         let queue = self.newKeyQueues[Self.shard(Int64(shard), self.newKeyQueues.count)]
-        guard let tracing = self.tracing else { return try await Self.run(on: queue, body) }
+        guard let tracing = self.tracing, WriteTracing.wanted else { return try await Self.run(on: queue, body) }
         let traced = tracing.start("new")
         let pending = Box<PendingWrite<T>>()
         do {
@@ -105,7 +105,7 @@ public final class WorkQueues: Sendable {
         _ body: @Sendable () throws -> PendingWrite<T>
     ) async throws -> T {
         try Task.checkCancellation()
-        let traced = self.tracing?.start(kind)
+        let traced = WriteTracing.wanted ? self.tracing?.start(kind) : nil
         let pending = try queue.sync(execute: body)
         do {
             let value = try await withTaskCancellationHandler {

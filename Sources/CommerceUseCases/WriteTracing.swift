@@ -10,6 +10,9 @@ import Tracing
 struct WriteTracing: Sendable {
     let tracer: any Tracer
 
+    /// Whether the caller's use case records spans (``ServiceContext/tracesWrites``).
+    static var wanted: Bool { ServiceContext.current?.tracesWrites ?? false }
+
     struct Started: Sendable {
         let span: any Span
         let parent: ServiceContext
@@ -47,6 +50,20 @@ struct WriteTracing: Sendable {
             group.end(at: WallInstant(uptime: commit.endedUptime))
         }
         span.end()
+    }
+}
+
+/// Marks a context whose writes are traced: set by a use case's span, so that a call the sampler
+/// left out (or work outside any call) makes no write spans and stores no trace context.
+public enum TracesWritesKey: ServiceContextKey {
+    public typealias Value = Bool
+}
+
+extension ServiceContext {
+    /// Whether writes made in this context record spans (``TracesWritesKey``).
+    public var tracesWrites: Bool {
+        get { self[TracesWritesKey.self] ?? false }
+        set { self[TracesWritesKey.self] = newValue }
     }
 }
 

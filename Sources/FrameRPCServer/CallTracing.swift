@@ -25,6 +25,12 @@ public struct CallTracing: Sendable {
             var parent = ServiceContext.topLevel
             tracer.extract(context.metadata, into: &parent, using: MetadataCarrier())
             let span = tracer.startSpan(operation, context: parent, ofKind: .server)
+            // A call the sampler left out makes no spans below it: its context still propagates
+            // (ServiceContext.current), but no use case, store write or event records it.
+            guard span.isRecording else {
+                defer { span.end() }
+                return try await ServiceContext.withValue(span.context) { try await body(payload, context) }
+            }
             span.attributes["rpc.system"] = context.transport
             span.attributes["rpc.service"] = service
             span.attributes["rpc.method"] = name

@@ -425,7 +425,8 @@ struct SQLiteStoreTests {
                 == [2, 3]
         )
         for table in tables {
-            let message = table == "outbox" ? "outbox events are append-only" : "\(table) are append-only"
+            let message =
+                table == "outbox" ? "outbox events are deleted only once delivered" : "\(table) are append-only"
             expectRefused(message, "\(table)") {
                 try migrated.unsafeExecuteForTesting("DELETE FROM \(table) WHERE id = 3")
             }
@@ -493,7 +494,7 @@ struct SQLiteStoreTests {
             #expect(
                 objects.isSuperset(of: [
                     "orders_by_user", "orders_pending_by_expiry", "balance_entries_by_user",
-                    "orders_append_only", "balance_entries_append_only", "payments_append_only", "outbox_append_only",
+                    "orders_append_only", "balance_entries_append_only", "payments_append_only", "outbox_prune_only",
                 ])
             )
             // The partial index still finds the pending order.
@@ -523,7 +524,7 @@ struct SQLiteStoreTests {
             try migrated.unsafeExecuteForTesting("DELETE FROM outbox WHERE id = 1")
             Issue.record("the outbox refused no DELETE")
         } catch {
-            #expect("\(error)".contains("outbox events are append-only"))
+            #expect("\(error)".contains("outbox events are deleted only once delivered"))
         }
         try migrated.unsafeExecuteForTesting(
             """

@@ -382,6 +382,48 @@ struct StoreContractTests {
     }
 
     @Test(
+        "delivered events past the retention are pruned, oldest first, a batch at a time; undelivered ones and the newest never; the audit stays clean",
+        arguments: StoreKind.available
+    )
+    func pruneDelivered(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            _ = try await self.charge(store, user.id, 100_000)
+            let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
+            var orders: [OrderID] = []
+            for at: UnixMillis in [100, 200, 300, 400, 500, 600] {
+                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
+                orders.append(
+                    try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: at)).value
+                        .order.id
+                )
+            }
+            let lease = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 700).value)
+            let events = try await store.events(for: lease, limit: 10)
+            #expect(events.count == 6)
+            // The first four delivered; the fifth and sixth not yet.
+            try await store.markDelivered(events.prefix(4).map(\.sequence), owner: "a").value
+            #expect(try await store.pruneDeliveredEvents(before: 350, limit: 2).value == 2, "a batch at most")
+            #expect(try await store.pruneDeliveredEvents(before: 350, limit: 10).value == 1, "the third (300)")
+            #expect(try await store.pruneDeliveredEvents(before: 350, limit: 10).value == 0)
+            #expect(try await store.checkInvariants().isEmpty, "the audit knows the events before 350 may be gone")
+            // Undelivered events are never pruned, however old.
+            #expect(try await store.pruneDeliveredEvents(before: 10_000, limit: 10).value == 1, "only the fourth")
+            #expect(try await store.undeliveredEventCount() == 2)
+            try await store.markDelivered(events.suffix(2).map(\.sequence), owner: "a").value
+            // Everything delivered: all but the newest may go on SQLite, whose ids would repeat.
+            let left = try await store.pruneDeliveredEvents(before: 10_000, limit: 10).value
+            #expect(left == (kind == .sqlite ? 1 : 2))
+            #expect(try await store.checkInvariants().isEmpty)
+            // A refund after the prune still gets its event, and the audit still wants it.
+            _ = try await store.refundOrder(orders[5], user: user.id, at: 20_000).value
+            #expect(try await store.checkInvariants().isEmpty)
+            let next = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 20_001).value)
+            #expect(try await store.events(for: next, limit: 10).count == 1, "the refund's event, new and undelivered")
+        }
+    }
+
+    @Test(
         "a store opened with another calendar than the database's is refused until it re-counts",
         arguments: StoreKind.available
     )

@@ -5,13 +5,16 @@
 #
 #   OLD=<bin dir of the old build> NEW=<bin dir of the new build> LOAD=<bin dir of commerce-load> \
 #     ROUNDS=3 W=<scratch dir> benchmarks/ab/two-servers.sh
+#   OLD_ARGS / NEW_ARGS: more flags for one side's server (the same build twice, a setting A/B).
 set -euo pipefail
 OLD=${OLD:?}; NEW=${NEW:?}; LOAD=${LOAD:-$OLD}; ROUNDS=${ROUNDS:-3}; W=${W:-$(mktemp -d)}
+OLD_ARGS=${OLD_ARGS:-}; NEW_ARGS=${NEW_ARGS:-}
 run() {  # tag server-bin case round
-  local tag=$1 bin=$2 case=$3 round=$4
+  local tag=$1 bin=$2 case=$3 round=$4 extra
+  if [[ $tag == old ]]; then extra=$OLD_ARGS; else extra=$NEW_ARGS; fi
   rm -f $W/port.json $W/$tag.sqlite* $W/$tag.jsonl
   "$bin/commerce-server" serve --db $W/$tag.sqlite --port 0 --metrics-port=-1 --port-file $W/port.json --admin-token bench \
-    --auth off --log-level warning --events-file $W/$tag.jsonl --synchronous full >>$W/server.log 2>&1 &
+    --auth off --log-level warning --events-file $W/$tag.jsonl --synchronous full $extra >>$W/server.log 2>&1 &
   local pid=$!
   for _ in $(seq 600); do [[ -s $W/port.json ]] && break; sleep 0.05; done
   local port=$(python3 -c "import json; print(json.load(open('$W/port.json'))['rpc'])")

@@ -1,0 +1,90 @@
+import CommerceDomain
+import CommerceUseCases
+import Foundation
+import GRDB
+import Testing
+
+@testable import CommerceSQLite
+
+@Suite("seed --scale: a large database by bulk SQL")
+struct ScaleSeedTests {
+    @Test(
+        "what the bulk seed writes is what the store would have: audit clean, every order paid with its lines, payment, history and event, the rollups match the lines"
+    )
+    func seedPassesTheAudit() async throws {
+        let store = try temporaryStore()
+        let plan = ScaleSeed.Plan(users: 50, products: 20, orders: 3_000, days: 5, heavyUserOrders: 120)
+        let now: UnixMillis = 1_767_225_600_000  // 2026-01-01 00:00 UTC
+        let seeded = try ScaleSeed.seed(into: store, plan: plan, now: now)
+        #expect(seeded.orders == 3_000 && seeded.users == 50 && seeded.products == 20)
+        #expect(seeded.lines == (0..<3_000).reduce(0) { $0 + 1 + $1 % 4 })
+        #expect(try await store.checkInvariants().isEmpty)
+
+        let counts = try store.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM orders WHERE status = 'PAID') AS paid,
+                           (SELECT COUNT(*) FROM payments) AS payments,
+                           (SELECT COUNT(*) FROM outbox) AS events,
+                           (SELECT COUNT(*) FROM balance_entries) AS entries,
+                           (SELECT delivered_through FROM outbox_relay) AS delivered,
+                           (SELECT COUNT(DISTINCT day) FROM product_daily_sales) AS days,
+                           (SELECT MIN(created_at) FROM orders) AS first, (SELECT MAX(created_at) FROM orders) AS last
+                    """
+            )!
+        }
+        #expect(counts["paid"] as Int == 3_000 && counts["payments"] as Int == 3_000)
+        #expect(counts["events"] as Int == 3_000 && counts["delivered"] as Int == 3_000, "every event delivered")
+        #expect(counts["entries"] as Int == 50 + 2 * 3_000, "a first charge per user, a charge and a use per order")
+        #expect(counts["days"] as Int == 5)
+        let calendar = store.configuration.calendar
+        #expect(calendar.day(containing: counts["first"]) == calendar.day(containing: now).adding(days: -4))
+        #expect((counts["last"] as UnixMillis) <= now)
+
+        // The heavy user's 120 orders, newest first, in pages.
+        let page = try #require(try await store.orders(of: UserID(1), page: PageQuery(size: 50, after: nil)))
+        #expect(page.items.count == 50 && page.items.allSatisfy { $0.userID == UserID(1) })
+        var total = 0
+        var after: Int64?
+        repeat {
+            let next = try #require(try await store.orders(of: UserID(1), page: PageQuery(size: 50, after: after)))
+            total += next.items.count
+            after = next.nextAfter
+        } while after != nil
+        #expect(total == 120)
+
+        // An event is what the relay would send: the store's own JSON shape.
+        let event = try await store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT payload FROM outbox WHERE order_id = 7")!
+        }
+        let decoded = try JSONDecoder().decode(OrderEvent.self, from: Data(event.utf8))
+        #expect(decoded.orderID == 7 && decoded.kind == .orderPaid && decoded.lines.count == 1 + 6 % 4)
+
+        // The ranking over the last 3 days is the sum of those days' lines.
+        let today = calendar.day(containing: now)
+        let ranked = try await store.topSellers(in: today.adding(days: -2)...today, limit: 5, by: .units)
+        let expected = try await store.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.product_id, SUM(l.quantity) AS units, COUNT(*) AS orders
+                    FROM order_lines l JOIN orders o ON o.id = l.order_id
+                    WHERE o.created_at >= ? GROUP BY l.product_id ORDER BY units DESC, orders DESC, l.product_id LIMIT 5
+                    """,
+                arguments: [calendar.start(of: today.adding(days: -2))]
+            ).map { ($0["product_id"] as Int64, $0["units"] as Int64) }
+        }
+        #expect(ranked.map(\.productID.rawValue) == expected.map(\.0))
+        #expect(ranked.map(\.quantitySold) == expected.map(\.1))
+    }
+
+    @Test("the bulk seed refuses a database that has data")
+    func refusesNonEmpty() throws {
+        let store = try temporaryStore()
+        _ = try store.createUser(name: "already here", at: 1).wait()
+        #expect(throws: NotEmpty.self) {
+            try ScaleSeed.seed(into: store, plan: ScaleSeed.Plan(users: 2, products: 4, orders: 1))
+        }
+    }
+}

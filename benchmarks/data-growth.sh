@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Cost as the data grows (issue 22): the same measurements on a small database and on a large one,
+# in one invocation. Both are made by `commerce-server seed --scale` (bulk SQL): the small one at
+# scale 0.0001 (100 users, 10 products, 1,000 orders), the large one at SCALE (1: 1 M users,
+# 100 k products, 10 M paid orders with lines, payments, balance history and delivered events, over
+# 90 days of rollups). In both, user 1 has 1,000 orders: the lists are paged for them.
+#
+# Per database: seed time, bytes on disk per order, `audit` time, server start-up (launch to
+# listening), then against a release server at its defaults (durable commits): GetBalance,
+# GetProduct and PlaceOrder at 64 callers, TopProducts with its cache and without, ListOrders and
+# ListBalanceHistory of user 1 (first page of 50), and CancelOrder (each after its own PlaceOrder).
+# Rates are compared large / small (target ≥ 0.8×), p99s large / small (target ≤ 1.25×).
+#
+#   benchmarks/data-growth.sh [scale, default 1] [seconds per run, default 8]
+source "$(dirname "$0")/lib.sh"
+SCALE="${1:-1}"
+SECONDS_PER_RUN="${2:-8}"
+bench_setup data-growth
+
+for size in small large; do
+  if [[ $size == small ]]; then scale=0.0001; else scale=$SCALE; fi
+  db="$WORK/$size.sqlite"
+  echo "$size: seed --scale $scale" >&2
+  t0=$(date +%s%N)
+  "$BIN/commerce-server" seed --scale "$scale" --db "$db" >"$WORK/$size.seed.txt"
+  t1=$(date +%s%N)
+  bytes=$(stat -c %s "$db")
+  echo "$size: audit" >&2
+  "$BIN/commerce-server" audit --db "$db" >"$WORK/$size.audit.txt"
+  t2=$(date +%s%N)
+  echo "{\"seed_s\": $(((t1 - t0) / 1000000))e-3, \"audit_s\": $(((t2 - t1) / 1000000))e-3, \"bytes\": $bytes}" \
+    >"$WORK/$size.setup.json"
+
+  run() {  # tag serve-options -- load-options
+    local tag=$1; shift
+    local serve=()
+    while [[ $1 != -- ]]; do serve+=("$1"); shift; done
+    shift
+    rm -f "$WORK/port.json"
+    local s0; s0=$(date +%s%N)
+    "$BIN/commerce-server" serve --db "$db" --port 0 --metrics-port=-1 --port-file "$WORK/port.json" \
+      --admin-token bench --log-level warning --events-file "$WORK/$size-events.jsonl" "${serve[@]}" \
+      >>"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    until [[ -s "$WORK/port.json" ]]; do kill -0 "$SERVER_PID"; sleep 0.01; done
+    local s1; s1=$(date +%s%N)
+    echo "{\"startup_s\": $(((s1 - s0) / 1000000))e-3}" >"$WORK/$size-$tag.startup.json"
+    PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
+    echo "$size: $tag" >&2
+    load "$@" --duration "$SECONDS_PER_RUN" --warmup 1 >"$WORK/$size-$tag.json"
+    stop_server
+  }
+  run get-balance -- --scenario get-balance --concurrency 64 --connections 4
+  run get-product -- --scenario get-product --concurrency 64 --connections 4
+  run place-order -- --scenario order --concurrency 64 --connections 4 --users 1000 --products 100
+  run top-products-cached -- --scenario top-products --concurrency 8 --connections 2
+  run top-products-uncached --ranking-cache-ms 0 -- --scenario top-products --concurrency 8 --connections 2
+  run list-orders -- --scenario list-orders --list-user 1 --concurrency 8 --connections 2
+  run list-history -- --scenario list-history --list-user 1 --concurrency 8 --connections 2
+  run cancel-order -- --scenario cancel-order --concurrency 64 --connections 4 --users 1000 --products 100
+done
+
+python3 - "$WORK" "$OUT" "$SCALE" "$SECONDS_PER_RUN" <<'PY'
+import json, sys, datetime
+work, out, scale, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+def report(size, tag):
+    r = json.load(open(f"{work}/{size}-{tag}.json"))
+    methods = r.get("methods", {})
+    method = {"get-balance": "GetBalance", "get-product": "GetProduct", "place-order": "PlaceOrder",
+              "top-products-cached": "TopProducts", "top-products-uncached": "TopProducts",
+              "list-orders": "ListOrders", "list-history": "ListBalanceHistory",
+              "cancel-order": "CancelOrder"}[tag]
+    m = methods.get(method, {})
+    return {"rate": m.get("rate_per_s", 0), "p99_us": m.get("latency_us", {}).get("p99", 0),
+            "errors": m.get("errors", {})}
+tags = ["get-balance", "get-product", "place-order", "top-products-cached", "top-products-uncached",
+        "list-orders", "list-history", "cancel-order"]
+result = {"scale": float(scale), "seconds_per_run": float(seconds),
+          "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "sizes": {}}
+for size in ("small", "large"):
+    setup = json.load(open(f"{work}/{size}.setup.json"))
+    seed = open(f"{work}/{size}.seed.txt").read()
+    orders = int(seed.split(" orders")[0].split()[-1].replace(",", ""))
+    startups = [json.load(open(f"{work}/{size}-{t}.startup.json"))["startup_s"] for t in tags]
+    result["sizes"][size] = {"orders": orders, **setup, "bytes_per_order": setup["bytes"] / orders,
+                             "startup_s": max(startups), "runs": {t: report(size, t) for t in tags}}
+json.dump(result, open(out + ".json", "w"), indent=2)
+s, l = result["sizes"]["small"], result["sizes"]["large"]
+lines = [f"Data growth — `benchmarks/data-growth.sh {scale} {seconds}` — {result['at']}; small {s['orders']:,} orders, "
+         f"large {l['orders']:,} orders (seed --scale {scale}); release server at its defaults, load generator on the same cores",
+         "", "| measure | small | large | large / small | target |", "| --- | ---: | ---: | ---: | --- |"]
+for t in tags:
+    a, b = s["runs"][t], l["runs"][t]
+    ratio = b["rate"] / a["rate"] if a["rate"] else 0
+    lines.append(f"| {t} calls/s | {a['rate']:,.0f} | {b['rate']:,.0f} | {ratio:.2f}× | ≥ 0.8× |")
+    p = b["p99_us"] / a["p99_us"] if a["p99_us"] else 0
+    lines.append(f"| {t} p99 µs | {a['p99_us']:,.0f} | {b['p99_us']:,.0f} | {p:.2f}× | ≤ 1.25× |")
+lines += [f"| audit s | {s['audit_s']:.2f} | {l['audit_s']:.2f} | | ≤ 60 s (large) |",
+          f"| start-up s (slowest of {len(tags)}) | {s['startup_s']:.3f} | {l['startup_s']:.3f} | | ≤ 1 s |",
+          f"| bytes on disk per order | {s['bytes_per_order']:,.0f} | {l['bytes_per_order']:,.0f} | | |",
+          f"| seed s | {s['seed_s']:.1f} | {l['seed_s']:.1f} | | minutes |"]
+errors = {f"{size}/{t}": r["errors"] for size in ("small", "large") for t, r in result["sizes"][size]["runs"].items() if r["errors"]}
+if errors: lines += ["", f"Errors: {json.dumps(errors)}"]
+open(out + ".md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
