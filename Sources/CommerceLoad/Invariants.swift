@@ -24,11 +24,15 @@ func checkInvariants(
         if account.history.sum != account.balance {
             broken.append("user \(user): balance \(account.balance) but the history sums to \(account.history.sum)")
         }
-        // …and what the history says was spent is what the user's paid orders cost.
+        // …and what the history says was spent, less what it refunded, is what the user's paid
+        // orders cost (a cancelled order's payment and refund cancel out).
         let paid = account.orders.filter { $0.status == .paid }
         let spent = paid.reduce(0) { $0 + $1.amountPaid }
-        if -account.history.used != spent {
-            broken.append("user \(user): history spent \(-account.history.used) but paid orders cost \(spent)")
+        let net = -account.history.used - account.history.refunded
+        if net != spent {
+            broken.append(
+                "user \(user): history spent \(-account.history.used), refunded \(account.history.refunded), but paid orders cost \(spent)"
+            )
         }
         for order in paid {
             for line in order.lines { soldByProduct[line.productID, default: 0] += line.quantity }
@@ -74,6 +78,8 @@ struct UserAccount {
         var sum: Int64 = 0
         /// The USE entries' total (negative).
         var used: Int64 = 0
+        /// The REFUND entries' total (positive).
+        var refunded: Int64 = 0
     }
 
     var balance: Int64
@@ -116,6 +122,7 @@ struct UserAccount {
             for entry in page.entries {
                 history.sum += entry.amount
                 if entry.type == .use { history.used += entry.amount }
+                if entry.type == .refund { history.refunded += entry.amount }
             }
             token = page.nextPageToken
         } while !token.isEmpty
