@@ -36,19 +36,14 @@ extension SQLiteStore: AuditStore {
     public func audit() throws -> [AuditViolation] {
         try self.readNow { db in
             var violations: [AuditViolation] = []
-            for row in try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT u.id, u.balance,
-                               COALESCE((SELECT SUM(amount) FROM balance_entries WHERE user_id = u.id), 0) AS history_sum,
-                               (SELECT balance_after FROM balance_entries WHERE user_id = u.id ORDER BY id DESC LIMIT 1) AS last_after
-                        FROM users u
-                        """
-                )
-            ) {
-                let id: Int64 = row["id"]
-                let balance: Int64 = row["balance"]
-                let sum: Int64 = row["history_sum"]
+            // Balances: the history in one pass in id order, summed per user in memory (a user's
+            // entries lie all over the table: looking them up user by user read it at random).
+            let history = try Self.historyByUser(db)
+            let users = try Row.fetchCursor(db, sql: "SELECT id, balance FROM users")
+            while let row = try users.next() {
+                let id: Int64 = row[0]
+                let balance: Int64 = row[1]
+                let (sum, last) = history[id] ?? (0, nil)
                 if balance != sum {
                     violations.append(
                         AuditViolation(
@@ -58,7 +53,7 @@ extension SQLiteStore: AuditStore {
                         )
                     )
                 }
-                if let last: Int64 = row["last_after"], last != balance {
+                if let last, last != balance {
                     violations.append(
                         AuditViolation(
                             rule: "balance-equals-last-entry",
@@ -86,47 +81,33 @@ extension SQLiteStore: AuditStore {
                     )
                 )
             }
-            // Products: what the counters say was sold matches the order lines of orders that took stock.
-            for row in try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        WITH lines AS (
-                            SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
-                            WHERE o.status IN ('PAID', 'PENDING_PAYMENT') GROUP BY l.product_id)
-                        SELECT p.id, p.sold - p.returned AS net_sold, COALESCE(lines.quantity, 0) AS in_orders
-                        FROM products p LEFT JOIN lines ON lines.product_id = p.id
-                        """
-                )
-            ) where (row["net_sold"] as Int64) != (row["in_orders"] as Int64) {
-                violations.append(
-                    AuditViolation(
-                        rule: "sold-equals-order-lines",
-                        subject: "product \(row["id"] as Int64)",
-                        detail:
-                            "sold - returned = \(row["net_sold"] as Int64) but live orders hold \(row["in_orders"] as Int64)"
+            // Products: what the counters say was sold matches the order lines of orders that took
+            // stock, and the ranking's per-day sums match the lines of paid orders. One pass over the
+            // lines (with their order's status) and one over the rollups, summed per product in memory.
+            let sums = try Self.salesByProduct(db)
+            let products = try Row.fetchCursor(db, sql: "SELECT id, sold - returned FROM products")
+            while let row = try products.next() {
+                let id: Int64 = row[0]
+                let netSold: Int64 = row[1]
+                let product = sums[id] ?? ProductSums()
+                if netSold != product.live {
+                    violations.append(
+                        AuditViolation(
+                            rule: "sold-equals-order-lines",
+                            subject: "product \(id)",
+                            detail: "sold - returned = \(netSold) but live orders hold \(product.live)"
+                        )
                     )
-                )
-            }
-            // Rollups: the ranking's per-day sums match the lines of paid orders.
-            for row in try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        WITH lines AS (
-                            SELECT l.product_id, SUM(l.quantity) AS quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
-                            WHERE o.status = 'PAID' GROUP BY l.product_id),
-                        rolled AS (SELECT product_id, SUM(quantity) AS quantity FROM product_daily_sales GROUP BY product_id)
-                        SELECT p.id, COALESCE(rolled.quantity, 0) AS rolled, COALESCE(lines.quantity, 0) AS paid
-                        FROM products p LEFT JOIN lines ON lines.product_id = p.id LEFT JOIN rolled ON rolled.product_id = p.id
-                        """
-                )
-            ) where (row["rolled"] as Int64) != (row["paid"] as Int64) {
-                violations.append(
-                    AuditViolation(
-                        rule: "rollups-match-orders",
-                        subject: "product \(row["id"] as Int64)",
-                        detail: "daily rollups say \(row["rolled"] as Int64) sold, paid orders \(row["paid"] as Int64)"
+                }
+                if product.rolled != product.paid {
+                    violations.append(
+                        AuditViolation(
+                            rule: "rollups-match-orders",
+                            subject: "product \(id)",
+                            detail: "daily rollups say \(product.rolled) sold, paid orders \(product.paid)"
+                        )
                     )
-                )
+                }
             }
             // Coupons: never beyond the quantity, the count matches the coupons, one per user.
             for row in try Row.fetchAll(
