@@ -19,6 +19,7 @@ for _ in $(seq 600); do [[ -s "$WORK/port.json" ]] && break; kill -0 $SERVER_PID
 PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
 # scenario:allowed failure reasons (comma-separated)
 for spec in get-balance: health: read: top-products: charge-storm: order: hot-product:OUT_OF_STOCK \
+    get-product: list-orders: list-history: cancel-order: \
     flash-sale:COUPON_SOLD_OUT,COUPON_ALREADY_ISSUED mixed:OUT_OF_STOCK,INSUFFICIENT_BALANCE,EMPTY_CART,BALANCE_LIMIT_EXCEEDED; do
   scenario="${spec%%:*}" allowed="${spec#*:}"
   echo "--- commerce-load smoke: $scenario"

@@ -394,6 +394,17 @@ enum Migrations {
                     """
             )
         }
+        migrator.registerMigration("v12: each day's rollups by units and by orders, best first") { db in
+            // TopProducts summed every rollup row of its window: with 100 k products selling every
+            // day, 300 k rows a call (half a second). These indexes let it read each day best first
+            // and stop as soon as the ranking is settled (TopSellersQuery).
+            try db.execute(
+                sql: """
+                    CREATE INDEX product_daily_sales_by_units ON product_daily_sales(day, quantity DESC);
+                    CREATE INDEX product_daily_sales_by_orders ON product_daily_sales(day, orders DESC);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -3,21 +3,12 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: RankingStore {
-    /// Sums the window's rollup rows here rather than in SQL: SQLite's GROUP BY and ORDER BY over
-    /// them build two temporary B-trees. Over 150 rollup rows that query took 66 µs, where reading
-    /// the rows takes 18 µs (benchmarks/README.md, session 8). Names are looked up for the ranked
-    /// few only. One read transaction: the names come from the rollups' snapshot.
+    /// The window's best sellers by the threshold algorithm over the rollups' per-day indexes
+    /// (``TopSellersQuery``); names are looked up for the ranked few only. One read transaction:
+    /// the names come from the rollups' snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { db in
-            var tally = SalesTally()
-            try db.forEachRow(
-                direct: "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN ? AND ?",
-                span.lowerBound.rawValue,
-                span.upperBound.rawValue
-            ) { row in
-                tally.add(ProductID(row.int64(0)), quantity: row.int64(1), orders: row.int64(2))
-            }
-            return try tally.top(limit, by: rankBy).map { total in
+            try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy).map { total in
                 TopSeller(
                     productID: total.productID,
                     name: try Self.productName(db, total.productID),
