@@ -124,15 +124,18 @@ public enum ScaleSeed {
                     """,
                     [:]
                 ),
-                // Order k (from 0) has 1 + k % 4 lines; line j names product 1 + (31 k + 7907 j) mod P,
-                // distinct within the order, at its price, 1 + (k + j) % 3 units.
+                // Order k (from 0) has up to 1 + k % 4 lines (a product named twice is one line); line
+                // j names product 1 + ⌊a·b / P⌋ for two spread residues a, b mod P: a product of two
+                // uniforms, so sales are skewed towards low ids as a shop's are (best sellers stand out),
+                // at its price, 1 + (k + j) % 3 units.
                 (
                     "order lines",
                     """
                     WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < :orders - 1),
                          j(m) AS (VALUES (0), (1), (2), (3)),
-                         lines AS (SELECT i, m, 1 + (i * 31 + m * 7907) % :products AS product FROM k JOIN j ON j.m <= i % 4)
-                    INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
+                         lines AS (SELECT i, m, 1 + ((i * 31 + m * 7907) % :products) * ((i * 7919 + m * 104729 + 11) % :products) / :products AS product
+                                   FROM k JOIN j ON j.m <= i % 4)
+                    INSERT OR IGNORE INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
                     SELECT i + 1, product, 'product ' || product, 100 + ((product - 1) % 1000) * 10, 1 + (i + m) % 3
                     FROM lines ORDER BY i, product
                     """,

@@ -69,17 +69,17 @@ struct TopSellersQueryTests {
         let store = try temporaryStore()
         try store.unsafeExecuteForTesting(
             """
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 800)
             INSERT INTO products (id, name, price, stock, initial_stock, created_at) SELECT i, 'p' || i, 100, 0, 0, 1 FROM n
             """
         )
         var rows: [String] = []
         for day in 0..<7 {
-            // Each day 30 products of its own sell 100 (a spike on that day only); product 400 sells
-            // 60 every day (31st on each day, 420 in all); the rest sell a little.
-            for spike in 1...30 { rows.append("(\(200 + day), \(day * 30 + spike), 100, 1)") }
-            rows.append("(\(200 + day), 400, 60, 60)")
-            for quiet in 211...260 { rows.append("(\(200 + day), \(quiet), \(1 + (quiet + day) % 7), 1)") }
+            // Each day 80 products of its own sell 100 (a spike on that day only); product 800 sells
+            // 60 every day (81st on each day, below the first batch; 420 in all); the rest sell a little.
+            for spike in 1...80 { rows.append("(\(200 + day), \(day * 80 + spike), 100, 1)") }
+            rows.append("(\(200 + day), 800, 60, 60)")
+            for quiet in 561...610 { rows.append("(\(200 + day), \(quiet), \(1 + (quiet + day) % 7), 1)") }
         }
         try store.unsafeExecuteForTesting(
             "INSERT INTO product_daily_sales (day, product_id, quantity, orders) VALUES \(rows.joined(separator: ","))"
@@ -87,8 +87,8 @@ struct TopSellersQueryTests {
         let top = try store.readNow { db in
             try TopSellersQuery.top(db, in: SalesDay(rawValue: 200)...SalesDay(rawValue: 206), limit: 5, by: .units)
         }
-        #expect(top.first?.productID == ProductID(400) && top.first?.quantity == 420)
+        #expect(top.first?.productID == ProductID(800) && top.first?.quantity == 420)
         #expect(top.dropFirst().allSatisfy { $0.quantity == 100 }, "then spikes of 100, lowest ids first")
-        #expect(top.map(\.productID.rawValue) == [400, 1, 2, 3, 4])
+        #expect(top.map(\.productID.rawValue) == [800, 1, 2, 3, 4])
     }
 }
