@@ -11,6 +11,7 @@ import uuid
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -37,14 +38,23 @@ class ConsoleTests(unittest.TestCase):
     def setUp(self) -> None:
         os.makedirs(SCREENSHOTS, exist_ok=True)
         self.driver = browser()
-        self.wait = WebDriverWait(self.driver, 20, poll_frequency=0.2)
+        # The page redraws its tables every refresh: an element found just before a redraw is gone
+        # when its text is read, and the wait simply looks again.
+        self.wait = WebDriverWait(
+            self.driver, 20, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+        )
 
     def tearDown(self) -> None:
         self.driver.quit()
 
     def text(self, selector: str) -> str:
-        elements = self.driver.find_elements(By.CSS_SELECTOR, selector)
-        return elements[0].text if elements else ""
+        for _ in range(10):
+            try:
+                elements = self.driver.find_elements(By.CSS_SELECTOR, selector)
+                return elements[0].text if elements else ""
+            except StaleElementReferenceException:
+                continue  # redrawn between finding and reading: find it again
+        return ""
 
     def test_stock_and_orders_follow_an_order_placed_through_the_api(self) -> None:
         admin = AdminServiceClientSync(URL)
