@@ -27,22 +27,7 @@ struct TracingTests {
             encoding: .json,
             exportInterval: .milliseconds(100)
         )
-        var configuration = CommerceServerConfiguration(
-            rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
-            store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
-            auth: testAuth,
-            adminToken: adminToken,
-            dataPlatform: .http(url: platform.url, eventsPerPost: 1),
-            relayPollMillis: 20
-        )
-        configuration.http = ConnectConfiguration(host: "127.0.0.1", port: 0)
-        configuration.tracer = tracing.tracer
-        let server = try await CommerceServer.start(configuration, alongside: [tracing.exporter])
-        let client = CommerceClient(
-            configuration: ClientConfiguration(port: server.port, connections: 1),
-            token: serviceToken,
-            adminToken: adminToken
-        )
+        let (server, client) = try await Self.start(platform: platform, tracing: tracing)
         let buyer = try await fundedUser(client, 100_000)
         let product = try await client.createProduct(name: "traced", price: 1_000, initialStock: 1)
 
@@ -116,20 +101,7 @@ struct TracingTests {
     func offByDefault() async throws {
         let platform = EventReceiver()
         try await platform.start()
-        let configuration = CommerceServerConfiguration(
-            rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
-            store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
-            auth: testAuth,
-            adminToken: adminToken,
-            dataPlatform: .http(url: platform.url, eventsPerPost: 1),
-            relayPollMillis: 20
-        )
-        let server = try await CommerceServer.start(configuration)
-        let client = CommerceClient(
-            configuration: ClientConfiguration(port: server.port, connections: 1),
-            token: serviceToken,
-            adminToken: adminToken
-        )
+        let (server, client) = try await Self.start(platform: platform, tracing: nil)
         let buyer = try await fundedUser(client, 10_000)
         let product = try await client.createProduct(name: "untraced", price: 1_000, initialStock: 1)
         var options = CallOptions()
@@ -141,6 +113,28 @@ struct TracingTests {
         await platform.stop()
         #expect(platform.bodies.allSatisfy { !$0.contains("traceparent") })
         #expect(platform.traceParents == [nil])
+    }
+
+    /// A server on a fresh SQLite file relaying to `platform`, listening for Connect too, traced
+    /// by `tracing` (its exporter in the server's group) or not at all; and a client of it.
+    static func start(platform: EventReceiver, tracing: OTLPTracing?) async throws -> (CommerceServer, CommerceClient) {
+        var configuration = CommerceServerConfiguration(
+            rpc: ServerConfiguration(host: "127.0.0.1", port: 0),
+            store: StoreConfiguration(path: temporaryDatabasePath(), synchronous: .normal),
+            auth: testAuth,
+            adminToken: adminToken,
+            dataPlatform: .http(url: platform.url, eventsPerPost: 1),
+            relayPollMillis: 20
+        )
+        configuration.http = ConnectConfiguration(host: "127.0.0.1", port: 0)
+        configuration.tracer = tracing?.tracer
+        let server = try await CommerceServer.start(configuration, alongside: tracing.map { [$0.exporter] } ?? [])
+        let client = CommerceClient(
+            configuration: ClientConfiguration(port: server.port, connections: 1),
+            token: serviceToken,
+            adminToken: adminToken
+        )
+        return (server, client)
     }
 
     static func randomHex(bytes: Int) -> String {
