@@ -221,6 +221,66 @@ enum PostgresSchema {
                 "CREATE TRIGGER outbox_prune_only BEFORE DELETE ON outbox FOR EACH ROW EXECUTE FUNCTION commerce_outbox_prune_only()",
             ]
         ),
+        Migration(
+            version: 3,
+            name: "v3: the default window's totals, kept by the rollups' trigger",
+            // Every product's sales over each window of three days, by its last day, kept as the
+            // rollups change: TopProducts' default question is the first rows of one index.
+            statements: [
+                """
+                CREATE TABLE product_window_sales (
+                    window_end BIGINT NOT NULL,
+                    product_id BIGINT NOT NULL REFERENCES products(id),
+                    quantity   BIGINT NOT NULL CHECK (quantity >= 0),
+                    orders     BIGINT NOT NULL CHECK (orders >= 0),
+                    PRIMARY KEY (window_end, product_id)
+                )
+                """,
+                """
+                CREATE INDEX product_window_sales_by_units
+                ON product_window_sales (window_end, quantity DESC, orders DESC, product_id)
+                """,
+                """
+                CREATE INDEX product_window_sales_by_orders
+                ON product_window_sales (window_end, orders DESC, quantity DESC, product_id)
+                """,
+                // A rollup row adds to the windows ending on its day and the next two, in day order
+                // (every writer of a product's windows locks them in the same order).
+                """
+                CREATE FUNCTION commerce_window_sales_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'UPDATE' AND (NEW.day <> OLD.day OR NEW.product_id <> OLD.product_id) THEN
+                        RAISE EXCEPTION 'a rollup row keeps its day and product';
+                    END IF;
+                    IF TG_OP = 'INSERT' THEN
+                        INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
+                        SELECT NEW.day + k, NEW.product_id, NEW.quantity, NEW.orders FROM generate_series(0, 2) AS k
+                        ON CONFLICT (window_end, product_id) DO UPDATE
+                        SET quantity = product_window_sales.quantity + excluded.quantity,
+                            orders = product_window_sales.orders + excluded.orders;
+                    ELSIF TG_OP = 'UPDATE' THEN
+                        UPDATE product_window_sales
+                        SET quantity = quantity + NEW.quantity - OLD.quantity, orders = orders + NEW.orders - OLD.orders
+                        WHERE product_id = NEW.product_id AND window_end BETWEEN NEW.day AND NEW.day + 2;
+                    ELSE
+                        UPDATE product_window_sales SET quantity = quantity - OLD.quantity, orders = orders - OLD.orders
+                        WHERE product_id = OLD.product_id AND window_end BETWEEN OLD.day AND OLD.day + 2;
+                    END IF;
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER product_window_sales_follow AFTER INSERT OR UPDATE OR DELETE ON product_daily_sales
+                FOR EACH ROW EXECUTE FUNCTION commerce_window_sales_follow()
+                """,
+                """
+                INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
+                SELECT d.day + k, d.product_id, SUM(d.quantity), SUM(d.orders)
+                FROM product_daily_sales d CROSS JOIN generate_series(0, 2) AS k
+                GROUP BY 1, 2
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations the database lacks. A new database records `calendar` as its own.

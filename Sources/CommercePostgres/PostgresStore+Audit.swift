@@ -72,6 +72,24 @@ extension PostgresStore: AuditStore {
             ) {
                 add("rollups-match-orders", "product \(id)", "daily rollups say \(rolled) sold, paid orders \(paid)")
             }
+            for (end, id, keptUnits, keptOrders, units, orders) in try await session.all(
+                """
+                WITH sums AS (
+                    SELECT d.day + k AS window_end, d.product_id, SUM(d.quantity)::BIGINT AS quantity, SUM(d.orders)::BIGINT AS orders
+                    FROM product_daily_sales d CROSS JOIN generate_series(0, 2) AS k GROUP BY 1, 2)
+                SELECT COALESCE(w.window_end, s.window_end), COALESCE(w.product_id, s.product_id),
+                       COALESCE(w.quantity, 0), COALESCE(w.orders, 0), COALESCE(s.quantity, 0), COALESCE(s.orders, 0)
+                FROM product_window_sales w FULL JOIN sums s ON s.window_end = w.window_end AND s.product_id = w.product_id
+                WHERE COALESCE(w.quantity, 0) != COALESCE(s.quantity, 0) OR COALESCE(w.orders, 0) != COALESCE(s.orders, 0)
+                """,
+                as: (Int64, Int64, Int64, Int64, Int64, Int64).self
+            ) {
+                add(
+                    "window-totals-match-rollups",
+                    "product \(id), window ending day \(end)",
+                    "kept \(keptUnits) units in \(keptOrders) orders, the days' rollups \(units) in \(orders)"
+                )
+            }
             for (id, issued, quantity, rows, users) in try await session.all(
                 """
                 WITH counts AS (SELECT campaign_id, COUNT(*) AS rows, COUNT(DISTINCT user_id) AS users FROM coupons GROUP BY campaign_id)

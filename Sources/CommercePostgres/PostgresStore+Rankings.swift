@@ -3,17 +3,41 @@ import CommerceUseCases
 import PostgresNIO
 
 extension PostgresStore: RankingStore {
-    /// Sums the window's rollup rows with the domain's ``SalesTally``, as the SQLite store does, so
-    /// both rank by the same rule (ties included); names for the ranked few only, in the same snapshot.
+    /// A three-day window is read from its kept totals (migration v3), best first, a few rows; another
+    /// sums the window's rollup rows. Both go through the domain's ``SalesTally``, as in the SQLite
+    /// store, so both rank by the same rule (ties included); names for the ranked few only, in the
+    /// same snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { session in
             var tally = SalesTally()
-            for (product, quantity, orders) in try await session.all(
-                """
-                SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(span.lowerBound.rawValue) AND \(span.upperBound.rawValue)
-                """,
-                as: (Int64, Int64, Int64).self
-            ) {
+            let rows: [(Int64, Int64, Int64)]
+            if span.upperBound.rawValue - span.lowerBound.rawValue == 2 {
+                let end = span.upperBound.rawValue
+                rows =
+                    rankBy == .units
+                    ? try await session.all(
+                        """
+                        SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND quantity > 0
+                        ORDER BY quantity DESC, orders DESC, product_id LIMIT \(Int64(limit))
+                        """,
+                        as: (Int64, Int64, Int64).self
+                    )
+                    : try await session.all(
+                        """
+                        SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND orders > 0
+                        ORDER BY orders DESC, quantity DESC, product_id LIMIT \(Int64(limit))
+                        """,
+                        as: (Int64, Int64, Int64).self
+                    )
+            } else {
+                rows = try await session.all(
+                    """
+                    SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(span.lowerBound.rawValue) AND \(span.upperBound.rawValue)
+                    """,
+                    as: (Int64, Int64, Int64).self
+                )
+            }
+            for (product, quantity, orders) in rows {
                 tally.add(ProductID(product), quantity: quantity, orders: orders)
             }
             var sellers: [TopSeller] = []
@@ -117,7 +141,7 @@ extension PostgresStore: RankingStore {
                 sums[key, default: (0, 0)].quantity += quantity
                 sums[key, default: (0, 0)].orders += 1
             }
-            try await session.write("DELETE FROM product_daily_sales")
+            try await session.write("DELETE FROM product_daily_sales")  // its trigger empties the window totals
             try await session.write("DELETE FROM ranking_snapshot_days")
             for (key, sum) in sums {
                 try await session.write(

@@ -30,7 +30,8 @@ extension SQLiteStore: AuditStore {
     /// Checks the whole database in one read snapshot:
     /// - every user's balance equals the sum of its history, and the newest entry's `balance_after`;
     /// - every product's stock equals initial + restocked − sold + returned, and is never negative;
-    /// - what products count as sold matches the lines of live orders;
+    /// - what products count as sold matches the lines of live orders; the daily rollups match the
+    ///   lines of paid orders, and the kept window totals match the rollups;
     /// - no campaign issued beyond its quantity, its count matches its coupons, one coupon per user;
     /// - every paid order has a payment of total − discount; every used coupon belongs to its order.
     public func audit() throws -> [AuditViolation] {
@@ -109,6 +110,8 @@ extension SQLiteStore: AuditStore {
                     )
                 }
             }
+            // The kept window totals are the sums of the daily rollups they follow.
+            violations += try Self.windowTotalMismatches(db)
             // Coupons: never beyond the quantity, the count matches the coupons, one per user.
             for row in try Row.fetchAll(
                 db.cachedStatement(

@@ -60,3 +60,78 @@ extension SQLiteStore {
         return sums
     }
 }
+
+extension SQLiteStore {
+    /// Where the kept window totals (``WindowTotals``) differ from the sums of the daily rollups they
+    /// follow. One pass over the rollups in storage order (day, then product), holding only the last
+    /// ``WindowTotals/days`` days; each window is read once it is complete.
+    static func windowTotalMismatches(_ db: Database) throws -> [AuditViolation] {
+        typealias Sums = (quantity: Int64, orders: Int64)
+        let length = Int64(WindowTotals.days)
+        var violations: [AuditViolation] = []
+        var recent: [Int64: [Int64: Sums]] = [:]
+        let windowRows = try db.cachedStatement(
+            sql: "SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = ?"
+        )
+        func mismatch(_ end: Int64, _ product: Int64, kept: Sums, rollups: Sums) -> AuditViolation {
+            AuditViolation(
+                rule: "window-totals-match-rollups",
+                subject: "product \(product), window ending day \(end)",
+                detail:
+                    "kept \(kept.quantity) units in \(kept.orders) orders, the days' rollups \(rollups.quantity) in \(rollups.orders)"
+            )
+        }
+        func check(_ end: Int64) throws {
+            var expected: [Int64: Sums] = [:]
+            for day in (end - length + 1)...end {
+                for (product, sums) in recent[day] ?? [:] {
+                    expected[product, default: (0, 0)].quantity += sums.quantity
+                    expected[product, default: (0, 0)].orders += sums.orders
+                }
+            }
+            let rows = try Row.fetchCursor(windowRows, arguments: [end])
+            while let row = try rows.next() {
+                let product: Int64 = row[0]
+                let kept: Sums = (row[1], row[2])
+                let sums = expected.removeValue(forKey: product) ?? (0, 0)
+                if kept != sums { violations.append(mismatch(end, product, kept: kept, rollups: sums)) }
+            }
+            for (product, sums) in expected where sums != (0, 0) {
+                violations.append(mismatch(end, product, kept: (0, 0), rollups: sums))
+            }
+        }
+        var (first, current): (Int64?, Int64?) = (nil, nil)
+        let rollups = try Row.fetchCursor(db, sql: "SELECT day, product_id, quantity, orders FROM product_daily_sales")
+        while let row = try rollups.next() {
+            let day: Int64 = row[0]
+            if let previous = current, day != previous {
+                // Every window ending before `day` has all its days read.
+                for end in previous..<day { try check(end) }
+                recent = recent.filter { $0.key > day - length }
+            }
+            if first == nil { first = day }
+            current = day
+            recent[day, default: [:]][row[1]] = (row[2], row[3])
+        }
+        if let first, let last = current {
+            for end in last...(last + length - 1) { try check(end) }
+            // Totals outside the rollups' days must be empty.
+            let strays = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT window_end, product_id, quantity, orders FROM product_window_sales
+                    WHERE (window_end < ? OR window_end > ?) AND (quantity != 0 OR orders != 0) LIMIT 100
+                    """,
+                arguments: [first, last + length - 1]
+            )
+            for row in strays { violations.append(mismatch(row[0], row[1], kept: (row[2], row[3]), rollups: (0, 0))) }
+        } else if let row = try Row.fetchOne(
+            db,
+            sql:
+                "SELECT window_end, product_id, quantity, orders FROM product_window_sales WHERE quantity != 0 OR orders != 0"
+        ) {
+            violations.append(mismatch(row[0], row[1], kept: (row[2], row[3]), rollups: (0, 0)))
+        }
+        return violations
+    }
+}

@@ -3,12 +3,17 @@ import CommerceUseCases
 import GRDB
 
 extension SQLiteStore: RankingStore {
-    /// The window's best sellers by the threshold algorithm over the rollups' per-day indexes
+    /// The window's best sellers: for a window of ``WindowTotals/days`` days the first rows of its
+    /// kept totals, for another the threshold algorithm over the rollups' per-day indexes
     /// (``TopSellersQuery``); names are looked up for the ranked few only. One read transaction:
     /// the names come from the rollups' snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { db in
-            try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy).map { total in
+            let totals =
+                span.upperBound.rawValue - span.lowerBound.rawValue + 1 == WindowTotals.days
+                ? try WindowTotals.top(db, endingOn: span.upperBound, limit: limit, by: rankBy)
+                : try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy)
+            return try totals.map { total in
                 TopSeller(
                     productID: total.productID,
                     name: try Self.productName(db, total.productID),
@@ -125,6 +130,7 @@ extension SQLiteStore: RankingStore {
             sums[key, default: (0, 0)].quantity += row.int64(2)
             sums[key, default: (0, 0)].orders += 1
         }
+        // The window totals follow the rollups by their triggers (from migration v13 on).
         try db.execute(
             sql: "DELETE FROM product_daily_sales; DELETE FROM ranking_snapshots; DELETE FROM ranking_snapshot_days"
         )

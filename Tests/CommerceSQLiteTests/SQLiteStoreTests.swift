@@ -16,6 +16,17 @@ func temporaryStore(_ synchronous: StoreConfiguration.Synchronous = .normal) thr
     )
 }
 
+/// A new database file migrated only up to `migration`, as an older release left it, for a test
+/// to fill before the store opens it and migrates the rest.
+func databaseMigrated(upTo migration: String) throws -> (path: String, queue: DatabaseQueue) {
+    let path = try temporaryStore().configuration.path + ".legacy.sqlite"
+    var config = Configuration()
+    config.foreignKeysEnabled = false
+    let queue = try DatabaseQueue(path: path, configuration: config)
+    try Migrations.migrator(calendar: .seoul).migrate(queue, upTo: migration)
+    return (path, queue)
+}
+
 /// Expects SQLite itself to refuse `body` with a constraint error whose message contains `message`
 /// (a trigger's RAISE or a CHECK's name): any other error fails the test.
 func expectRefused(
@@ -44,17 +55,6 @@ struct SQLiteStoreTests {
     func charge(_ store: SQLiteStore, _ user: UserID, _ amount: Won, key: String? = nil) throws -> ChargeReceipt {
         try store.charge(ChargeCommand(userID: user, amount: amount, idempotencyKey: key, policy: .standard, at: 1))
             .wait()
-    }
-
-    /// A new database file migrated only up to `migration`, as an older release left it, for a test
-    /// to fill before the store opens it and migrates the rest.
-    func databaseMigrated(upTo migration: String) throws -> (path: String, queue: DatabaseQueue) {
-        let path = try temporaryStore().configuration.path + ".legacy.sqlite"
-        var config = Configuration()
-        config.foreignKeysEnabled = false
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try Migrations.migrator(calendar: .seoul).migrate(queue, upTo: migration)
-        return (path, queue)
     }
 
     /// Submits a charge and awaits it, without holding a thread.
@@ -317,7 +317,7 @@ struct SQLiteStoreTests {
         "migrating an outbox with per-event delivery state: the relay cursor starts before the first undelivered event"
     )
     func outboxCursorMigration() async throws {
-        let (legacy, queue) = try self.databaseMigrated(
+        let (legacy, queue) = try databaseMigrated(
             upTo: "v7: indexes for the audit (events by order, lines by product)"
         )
         try await queue.write { db in
@@ -376,7 +376,7 @@ struct SQLiteStoreTests {
 
     @Test("the v9 rebuild keeps every ledger row and id, new ids continue after the last, and a DELETE is refused")
     func appendOnlyLedgers() async throws {
-        let (legacy, queue) = try self.databaseMigrated(
+        let (legacy, queue) = try databaseMigrated(
             upTo: "v8: the outbox is relayed from one cursor under one lease"
         )
         try await queue.write { db in
@@ -444,7 +444,7 @@ struct SQLiteStoreTests {
         "the v10 rebuild keeps every order and balance entry with its id, indexes and DELETE trigger, and its checks still refuse an unknown status or type"
     )
     func checksWithoutTransientIndexes() async throws {
-        let (legacy, queue) = try self.databaseMigrated(
+        let (legacy, queue) = try databaseMigrated(
             upTo: "v9: append-only ledgers without AUTOINCREMENT or audit-only indexes"
         )
         try await queue.write { db in
