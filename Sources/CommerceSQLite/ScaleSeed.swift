@@ -23,13 +23,24 @@ public enum ScaleSeed {
         public var days: Int
         /// Orders of the first user: the user whose lists `data-growth.sh` pages through.
         public var heavyUserOrders: Int
+        /// Two-step orders left unpaid past their time, after the paid ones: the expiry sweep's work
+        /// when a server opens the database (one line each, stock held, nothing charged).
+        public var pending: Int
 
-        public init(users: Int, products: Int, orders: Int, days: Int = 90, heavyUserOrders: Int = 1_000) {
+        public init(
+            users: Int,
+            products: Int,
+            orders: Int,
+            days: Int = 90,
+            heavyUserOrders: Int = 1_000,
+            pending: Int = 0
+        ) {
             self.users = users
             self.products = products
             self.orders = orders
             self.days = days
             self.heavyUserOrders = heavyUserOrders
+            self.pending = pending
         }
 
         /// `scale` times 1 M users, 100 k products and 10 M orders (1 is a year of a busy shop).
@@ -190,6 +201,29 @@ public enum ScaleSeed {
                     """,
                     [:]
                 ),
+                // Unpaid orders, ids after the paid ones, each of one line (the same skewed choice of
+                // product), created ten minutes before the seed and due five minutes later.
+                (
+                    "unpaid order lines",
+                    """
+                    WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < :pending - 1),
+                         lines AS (SELECT i, 1 + ((i * 31) % :products) * ((i * 7919 + 11) % :products) / :products AS product FROM k)
+                    INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
+                    SELECT :orders + i + 1, product, 'product ' || product, 100 + ((product - 1) % 1000) * 10, 1 + i % 3
+                    FROM lines WHERE :pending > 0 ORDER BY i
+                    """,
+                    ["pending": plan.pending, "products": plan.products, "orders": plan.orders]
+                ),
+                (
+                    "unpaid orders",
+                    """
+                    INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, expires_at)
+                    SELECT order_id, 2 + ((order_id - 1) * 7919) % (:users - 1), 'PENDING_PAYMENT',
+                           SUM(unit_price * quantity), 0, :now - 600000, :now - 600000, :now - 300000
+                    FROM order_lines WHERE order_id > :orders GROUP BY order_id ORDER BY order_id
+                    """,
+                    ["users": plan.users, "orders": plan.orders, "now": now]
+                ),
                 (
                     "products' sold counts",
                     """
@@ -219,7 +253,7 @@ public enum ScaleSeed {
             // its foreign keys checked at the commit.
             var index = 0
             while index < steps.count {
-                let together = steps[index].0 == "order lines" ? 2 : 1
+                let together = ["order lines", "unpaid order lines"].contains(steps[index].0) ? 2 : 1
                 try db.inTransaction {
                     try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
                     for (name, sql, arguments) in steps[index..<(index + together)] {

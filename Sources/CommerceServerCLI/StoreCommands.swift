@@ -48,6 +48,10 @@ struct Seed: AsyncParsableCommand {
             """
     )
     var scale: Double?
+    @Option(
+        help: "With --scale: this many more orders, unpaid and past their time, for the expiry sweep to expire."
+    )
+    var pending = 0
 
     func validate() throws {
         guard self.demo || self.historyLines != nil || self.scale != nil else {
@@ -63,6 +67,9 @@ struct Seed: AsyncParsableCommand {
             if self.database.postgres != nil {
                 throw ValidationError("--scale writes straight into a SQLite file; it does not load PostgreSQL yet")
             }
+        }
+        guard self.pending == 0 || (self.scale != nil && self.pending > 0 && self.pending <= 10_000_000) else {
+            throw ValidationError("--pending goes with --scale and is 1...10000000")
         }
         if let lines = self.historyLines, lines <= 0 { throw ValidationError("--history-lines must be positive") }
         guard (1...366).contains(self.historyDays) else { throw ValidationError("--history-days must be 1...366") }
@@ -84,12 +91,14 @@ struct Seed: AsyncParsableCommand {
             }
             if let scale = self.scale, let store = opened as? SQLiteStore {
                 let started = ContinuousClock.now
-                let seeded = try ScaleSeed.seed(into: store, plan: .scaled(scale)) { step in
+                var plan = ScaleSeed.Plan.scaled(scale)
+                plan.pending = self.pending
+                let seeded = try ScaleSeed.seed(into: store, plan: plan) { step in
                     FileHandle.standardError.write(Data("  \(step)…\n".utf8))
                 }
                 _ = try store.checkpointAll()
                 print(
-                    "seeded \(seeded.users) users, \(seeded.products) products, \(seeded.orders) orders (\(seeded.lines) lines) into \(self.database.path) in \(ContinuousClock.now - started)"
+                    "seeded \(seeded.users) users, \(seeded.products) products, \(seeded.orders) orders, \(plan.pending) unpaid (\(seeded.lines) lines) into \(self.database.path) in \(ContinuousClock.now - started)"
                 )
                 return
             }

@@ -88,6 +88,49 @@ struct ScaleSeedTests {
         #expect(ranked.map(\.quantitySold) == expected.map(\.1))
     }
 
+    @Test(
+        "unpaid orders past their time hold stock and charge nothing; the expiry sweep expires each once and gives the stock back"
+    )
+    func pendingOrdersExpire() async throws {
+        let store = try temporaryStore()
+        let plan = ScaleSeed.Plan(users: 30, products: 12, orders: 500, days: 3, heavyUserOrders: 10, pending: 1_200)
+        let now: UnixMillis = 1_767_225_600_000
+        _ = try ScaleSeed.seed(into: store, plan: plan, now: now)
+        #expect(try await store.checkInvariants().isEmpty)
+        let held = try store.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= ?) AS due,
+                           (SELECT COUNT(*) FROM payments) AS payments, (SELECT COUNT(*) FROM outbox) AS events,
+                           (SELECT SUM(initial_stock - stock) FROM products) AS taken,
+                           (SELECT SUM(quantity) FROM order_lines) AS units
+                    """,
+                arguments: [now]
+            )!
+        }
+        #expect(held["due"] as Int == 1_200 && held["payments"] as Int == 500 && held["events"] as Int == 500)
+        #expect(held["taken"] as Int64 == held["units"] as Int64, "unpaid orders hold their stock")
+        let ranked = try await store.topSellers(
+            in: SalesDay(rawValue: 0)...SalesDay(rawValue: 1_000_000),
+            limit: 50,
+            by: .units
+        )
+        #expect(ranked.reduce(0) { $0 + $1.quantitySold } < held["units"] as Int64, "unpaid orders are not sales")
+
+        var expired = 0
+        while case let batch = try store.expireDueOrders(at: now, limit: 500).wait(), batch > 0 { expired += batch }
+        #expect(expired == 1_200)
+        #expect(try await store.checkInvariants().isEmpty)
+        let returned = try await store.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT SUM(returned) FROM products")!
+        }
+        let unpaidUnits = try await store.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT SUM(quantity) FROM order_lines WHERE order_id > 500")!
+        }
+        #expect(returned == unpaidUnits)
+    }
+
     @Test("the bulk seed refuses a database that has data")
     func refusesNonEmpty() throws {
         let store = try temporaryStore()
