@@ -9,12 +9,15 @@
 # listening), then against a release server at its defaults (durable commits): GetBalance,
 # GetProduct and PlaceOrder at 64 callers, TopProducts with its cache and without, ListOrders and
 # ListBalanceHistory of user 1 (first page of 50), and CancelOrder (each after its own PlaceOrder).
+# Before those, the expiry sweep: both databases also hold PENDING (100,000) unpaid orders past their
+# time, and the first server to open each expires them; timed from listening to none left.
 # Rates are compared large / small (target ≥ 0.8×), p99s large / small (target ≤ 1.25×).
 #
 #   benchmarks/data-growth.sh [scale, default 1] [seconds per run, default 8]
 source "$(dirname "$0")/lib.sh"
 SCALE="${1:-1}"
 SECONDS_PER_RUN="${2:-8}"
+PENDING="${PENDING:-100000}"
 bench_setup data-growth
 
 for size in small large; do
@@ -22,7 +25,7 @@ for size in small large; do
   db="$WORK/$size.sqlite"
   echo "$size: seed --scale $scale" >&2
   t0=$(date +%s%N)
-  "$BIN/commerce-server" seed --scale "$scale" --db "$db" >"$WORK/$size.seed.txt"
+  "$BIN/commerce-server" seed --scale "$scale" --pending "$PENDING" --db "$db" >"$WORK/$size.seed.txt"
   t1=$(date +%s%N)
   bytes=$(stat -c %s "$db")
   echo "$size: audit" >&2
@@ -52,6 +55,23 @@ for size in small large; do
       || echo "$size $tag: commerce-load exited $?" >&2
     stop_server
   }
+  # The expiry sweep: the server's first sweep, at start, expires every unpaid order (500 a transaction).
+  rm -f "$WORK/port.json"
+  "$BIN/commerce-server" serve --db "$db" --port 0 --metrics-port=-1 --port-file "$WORK/port.json" \
+    --admin-token bench --log-level warning --events-file "$WORK/$size-events.jsonl" >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  until [[ -s "$WORK/port.json" ]]; do kill -0 "$SERVER_PID"; sleep 0.01; done
+  echo "$size: expiry sweep of $PENDING unpaid orders" >&2
+  python3 - "$db" "$WORK/$size.expiry.json" <<'PY'
+import json, sqlite3, sys, time
+start = time.monotonic()
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+while db.execute("SELECT COUNT(*) FROM orders WHERE status = 'PENDING_PAYMENT'").fetchone()[0] > 0:
+    if time.monotonic() - start > 900: sys.exit("unpaid orders still pending after 900 s")
+    time.sleep(0.02)
+json.dump({"expiry_s": time.monotonic() - start}, open(sys.argv[2], "w"))
+PY
+  stop_server
   run get-balance -- --scenario get-balance --concurrency 64 --connections 4
   run get-product -- --scenario get-product --concurrency 64 --connections 4
   run place-order -- --scenario order --concurrency 64 --connections 4 --users 1000 --products 100
@@ -62,9 +82,9 @@ for size in small large; do
   run cancel-order -- --scenario cancel-order --concurrency 64 --connections 4 --users 1000 --products 100
 done
 
-python3 - "$WORK" "$OUT" "$SCALE" "$SECONDS_PER_RUN" <<'PY'
+python3 - "$WORK" "$OUT" "$SCALE" "$SECONDS_PER_RUN" "$PENDING" <<'PY'
 import json, sys, datetime
-work, out, scale, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+work, out, scale, seconds, pending = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 def report(size, tag):
     r = json.load(open(f"{work}/{size}-{tag}.json"))
     methods = r.get("methods", {})
@@ -84,12 +104,15 @@ for size in ("small", "large"):
     seed = open(f"{work}/{size}.seed.txt").read()
     orders = int(seed.split(" orders")[0].split()[-1].replace(",", ""))
     startups = [json.load(open(f"{work}/{size}-{t}.startup.json"))["startup_s"] for t in tags]
-    result["sizes"][size] = {"orders": orders, **setup, "bytes_per_order": setup["bytes"] / orders,
-                             "startup_s": max(startups), "runs": {t: report(size, t) for t in tags}}
+    expiry = json.load(open(f"{work}/{size}.expiry.json"))["expiry_s"]
+    result["sizes"][size] = {"orders": orders, "pending": pending, **setup,
+                             "bytes_per_order": setup["bytes"] / (orders + pending), "startup_s": max(startups),
+                             "expiry_s": expiry, "expired_per_s": pending / expiry,
+                             "runs": {t: report(size, t) for t in tags}}
 json.dump(result, open(out + ".json", "w"), indent=2)
 s, l = result["sizes"]["small"], result["sizes"]["large"]
 lines = [f"Data growth — `benchmarks/data-growth.sh {scale} {seconds}` — {result['at']}; small {s['orders']:,} orders, "
-         f"large {l['orders']:,} orders (seed --scale {scale}); release server at its defaults, load generator on the same cores",
+         f"large {l['orders']:,} orders (seed --scale {scale}), each also {pending:,} unpaid; release server at its defaults, load generator on the same cores",
          "", "| measure | small | large | large / small | target |", "| --- | ---: | ---: | ---: | --- |"]
 for t in tags:
     a, b = s["runs"][t], l["runs"][t]
@@ -97,7 +120,9 @@ for t in tags:
     lines.append(f"| {t} calls/s | {a['rate']:,.0f} | {b['rate']:,.0f} | {ratio:.2f}× | ≥ 0.8× |")
     p = b["p99_us"] / a["p99_us"] if a["p99_us"] else 0
     lines.append(f"| {t} p99 µs | {a['p99_us']:,.0f} | {b['p99_us']:,.0f} | {p:.2f}× | ≤ 1.25× |")
-lines += [f"| audit s | {s['audit_s']:.2f} | {l['audit_s']:.2f} | | ≤ 60 s (large) |",
+e = l["expired_per_s"] / s["expired_per_s"]
+lines += [f"| expiry sweep of {pending:,} unpaid orders, orders/s | {s['expired_per_s']:,.0f} | {l['expired_per_s']:,.0f} | {e:.2f}× | ≥ 0.8× |",
+          f"| audit s | {s['audit_s']:.2f} | {l['audit_s']:.2f} | | ≤ 60 s (large) |",
           f"| start-up s (slowest of {len(tags)}) | {s['startup_s']:.3f} | {l['startup_s']:.3f} | | ≤ 1 s |",
           f"| bytes on disk per order | {s['bytes_per_order']:,.0f} | {l['bytes_per_order']:,.0f} | | |",
           f"| seed s | {s['seed_s']:.1f} | {l['seed_s']:.1f} | | minutes |"]
