@@ -10,7 +10,7 @@
 # GetProduct and PlaceOrder at 64 callers, TopProducts with its cache and without, ListOrders and
 # ListBalanceHistory of user 1 (first page of 50), and CancelOrder (each after its own PlaceOrder).
 # Before those, the expiry sweep: both databases also hold PENDING (100,000) unpaid orders past their
-# time, and the first server to open each expires them; timed from listening to none left.
+# time, and the first server to open each expires them; timed from the server's launch to none left.
 # Rates are compared large / small (target ≥ 0.8×), p99s large / small (target ≤ 1.25×).
 #
 #   benchmarks/data-growth.sh [scale, default 1] [seconds per run, default 8]
