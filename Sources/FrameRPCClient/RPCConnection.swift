@@ -146,15 +146,15 @@ public final class RPCConnection: Sendable {
             throw ClientFailure(kind: .notProcessed, error: self.health.unusableReason!)
         }
 
-        var envelope = Framerpc_V1_Request()
-        envelope.method = method
-        envelope.payload = Data(request)
         let micros = max(1, timeout.microseconds)
-        envelope.timeoutMicros = UInt64(micros)
-        envelope.metadata = metadata.keyValues
-        let bytes: [UInt8] = try envelope.serializedBytes()
-        var buffer = self.channel.allocator.buffer(capacity: Frame.headerSize + bytes.count)
-        buffer.writeFrame(streamID: streamID, type: .request, payload: bytes)
+        var buffer = self.channel.allocator.buffer(capacity: Frame.headerSize + 32 + method.utf8.count + request.count)
+        buffer.writeRequestFrame(
+            streamID: streamID,
+            method: method,
+            payload: request,
+            timeoutMicros: UInt64(micros),
+            metadata: metadata.entries
+        )
         let frame = buffer
 
         let deadline = NIODeadline.now() + .microseconds(micros)
@@ -187,7 +187,7 @@ public final class RPCConnection: Sendable {
 
         let response: Framerpc_V1_Response
         do {
-            response = try Framerpc_V1_Response(serializedBytes: Array(answer.readableBytesView))
+            response = try Framerpc_V1_Response(serializedBytes: ProtobufBytes(answer))
         } catch {
             throw ClientFailure(
                 kind: .final,

@@ -155,7 +155,12 @@ public struct RPCMethod: Sendable {
             } catch {
                 result = .failure(error)
             }
-            eventLoop.execute { completion(result) }
+            // A task on the loop's executor ends on the loop: answer now rather than a tick later.
+            if eventLoop.inEventLoop {
+                completion(result)
+            } else {
+                eventLoop.execute { completion(result) }
+            }
         }
     }
 

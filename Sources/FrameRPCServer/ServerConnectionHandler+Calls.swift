@@ -82,7 +82,7 @@ extension ServerConnectionHandler {
 
         let request: Framerpc_V1_Request
         do {
-            request = try Framerpc_V1_Request(serializedBytes: Array(frame.payload.readableBytesView))
+            request = try Framerpc_V1_Request(serializedBytes: ProtobufBytes(frame.payload))
         } catch {
             var rpcError = RPCError(decoding: error, what: "request envelope")
             if rpcError.reason == WireReason.malformedMessage { rpcError.reason = WireReason.malformedEnvelope }

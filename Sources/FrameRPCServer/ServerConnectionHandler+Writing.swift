@@ -12,19 +12,23 @@ extension ServerConnectionHandler {
     }
 
     func respond(streamID: UInt32, metrics: MethodMetrics, result: Result<[UInt8], RPCError>, started: NIODeadline?) {
-        var response = Framerpc_V1_Response()
         let code: StatusCode
         switch result {
         case .success(let payload):
-            response.status = .ok
-            response.payload = Data(payload)
+            // The common answer goes straight into the frame, without building the envelope.
+            if let context = self.context {
+                var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + 8 + payload.count)
+                buffer.writeSuccessResponseFrame(streamID: streamID, payload: payload)
+                self.enqueue(buffer, context: context)
+            }
             code = .ok
         case .failure(let error):
+            var response = Framerpc_V1_Response()
             response.status = Framerpc_V1_Status(error)
+            let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
+            self.write(streamID: streamID, type: .response, payload: bytes)
             code = error.code
         }
-        let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
-        self.write(streamID: streamID, type: .response, payload: bytes)
         let elapsed = started.map { (NIODeadline.now() - $0).nanoseconds } ?? 0
         metrics.record(code: code, nanoseconds: elapsed)
     }

@@ -686,7 +686,7 @@ struct SlowPeerTests {
     )
     func lateHandshake(prefaceBytes: Int) async throws {
         try await withTestServer({
-            $0.handshakeTimeout = .milliseconds(300)
+            $0.handshakeTimeout = .milliseconds(800)  // room for a loaded machine between connect and send
             $0.idleTimeout = .seconds(60)
         }) { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
@@ -747,17 +747,19 @@ struct SlowPeerTests {
     )
     func idleCountsFrames() async throws {
         try await withTestServer({
-            $0.idleTimeout = .milliseconds(600)
+            // Margins for a loaded machine (the whole suite runs at once on two cores): a PING
+            // every 100 ms against an idle timeout of 1.2 s.
+            $0.idleTimeout = .milliseconds(1_200)
             $0.frameTimeout = .seconds(60)
         }) { server, _ in
             // Whole PING frames are activity.
             let pinging = try await RawPeer.connect(port: server.port)
             try await pinging.send(Preface().bytes)
-            for _ in 0..<20 {
+            for _ in 0..<30 {
                 try await pinging.sendFrame(streamID: 0, type: .ping, payload: [1, 2, 3, 4, 5, 6, 7, 8])
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(!pinging.isClosed, "2 s of PINGs against a 600 ms idle timeout")
+            #expect(!pinging.isClosed, "3 s of PINGs against a 1.2 s idle timeout")
             // A frame dripped slower than the frame timeout allows is not: the idle timeout ends it.
             let dripping = try await RawPeer.connect(port: server.port)
             try await dripping.send(Preface().bytes)
