@@ -236,6 +236,9 @@ enum PostgresSchema {
                     PRIMARY KEY (window_end, product_id)
                 )
                 """,
+                // Windows ending before kept_from are pruned (TopProducts reads the one ending today).
+                "CREATE TABLE window_totals_kept (id BIGINT PRIMARY KEY CHECK (id = 1), kept_from BIGINT NOT NULL)",
+                "INSERT INTO window_totals_kept (id, kept_from) VALUES (1, 0)",
                 """
                 CREATE INDEX product_window_sales_by_units
                 ON product_window_sales (window_end, quantity DESC, orders DESC, product_id)
@@ -255,6 +258,7 @@ enum PostgresSchema {
                     IF TG_OP = 'INSERT' THEN
                         INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
                         SELECT NEW.day + k, NEW.product_id, NEW.quantity, NEW.orders FROM generate_series(0, 2) AS k
+                        WHERE NEW.day + k >= (SELECT kept_from FROM window_totals_kept WHERE id = 1)
                         ON CONFLICT (window_end, product_id) DO UPDATE
                         SET quantity = product_window_sales.quantity + excluded.quantity,
                             orders = product_window_sales.orders + excluded.orders;

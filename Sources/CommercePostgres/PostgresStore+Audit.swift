@@ -76,10 +76,13 @@ extension PostgresStore: AuditStore {
                 """
                 WITH sums AS (
                     SELECT d.day + k AS window_end, d.product_id, SUM(d.quantity)::BIGINT AS quantity, SUM(d.orders)::BIGINT AS orders
-                    FROM product_daily_sales d CROSS JOIN generate_series(0, 2) AS k GROUP BY 1, 2)
+                    FROM product_daily_sales d CROSS JOIN generate_series(0, 2) AS k
+                    WHERE d.day >= (SELECT kept_from FROM window_totals_kept WHERE id = 1) - 2
+                      AND d.day + k >= (SELECT kept_from FROM window_totals_kept WHERE id = 1) GROUP BY 1, 2),
+                kept AS (SELECT * FROM product_window_sales WHERE window_end >= (SELECT kept_from FROM window_totals_kept WHERE id = 1))
                 SELECT COALESCE(w.window_end, s.window_end), COALESCE(w.product_id, s.product_id),
                        COALESCE(w.quantity, 0), COALESCE(w.orders, 0), COALESCE(s.quantity, 0), COALESCE(s.orders, 0)
-                FROM product_window_sales w FULL JOIN sums s ON s.window_end = w.window_end AND s.product_id = w.product_id
+                FROM kept w FULL JOIN sums s ON s.window_end = w.window_end AND s.product_id = w.product_id
                 WHERE COALESCE(w.quantity, 0) != COALESCE(s.quantity, 0) OR COALESCE(w.orders, 0) != COALESCE(s.orders, 0)
                 """,
                 as: (Int64, Int64, Int64, Int64, Int64, Int64).self

@@ -3,7 +3,8 @@ import CommerceUseCases
 import PostgresNIO
 
 extension PostgresStore: RankingStore {
-    /// A three-day window is read from its kept totals (migration v3), best first, a few rows; another
+    /// A three-day window is read from its kept totals (migration v3; the last week's windows), best
+    /// first, a few rows; another
     /// sums the window's rollup rows. Both go through the domain's ``SalesTally``, as in the SQLite
     /// store, so both rank by the same rule (ties included); names for the ranked few only, in the
     /// same snapshot.
@@ -11,7 +12,9 @@ extension PostgresStore: RankingStore {
         try await self.read { session in
             var tally = SalesTally()
             let rows: [(Int64, Int64, Int64)]
-            if span.upperBound.rawValue - span.lowerBound.rawValue == 2 {
+            let keptFrom =
+                try await session.first("SELECT kept_from FROM window_totals_kept WHERE id = 1", as: Int64.self) ?? 0
+            if span.upperBound.rawValue - span.lowerBound.rawValue == 2 && span.upperBound.rawValue >= keptFrom {
                 let end = span.upperBound.rawValue
                 rows =
                     rankBy == .units
@@ -52,6 +55,32 @@ extension PostgresStore: RankingStore {
                 )
             }
             return sellers
+        }
+    }
+
+    public func pruneWindowTotals(keptFrom: SalesDay, limit: Int) -> PendingWrite<Int> {
+        self.transaction(
+            ifDue: { session in
+                try await session.first(
+                    "SELECT 1::BIGINT FROM product_window_sales WHERE window_end < \(keptFrom.rawValue) LIMIT 1",
+                    as: Int64.self
+                ) != nil
+            },
+            otherwise: 0
+        ) { session in
+            // First the mark (from its commit no trigger writes a window before it), then the rows.
+            try await session.write(
+                "UPDATE window_totals_kept SET kept_from = GREATEST(kept_from, \(keptFrom.rawValue)) WHERE id = 1"
+            )
+            return try await session.write(
+                """
+                DELETE FROM product_window_sales WHERE (window_end, product_id) IN (
+                    SELECT window_end, product_id FROM product_window_sales WHERE window_end < \(keptFrom.rawValue)
+                    LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING window_end
+                """,
+                returning: Int64.self
+            ).count
         }
     }
 

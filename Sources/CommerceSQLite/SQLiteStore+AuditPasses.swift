@@ -62,12 +62,14 @@ extension SQLiteStore {
 }
 
 extension SQLiteStore {
-    /// Where the kept window totals (``WindowTotals``) differ from the sums of the daily rollups they
-    /// follow. One pass over the rollups in storage order (day, then product), holding only the last
-    /// ``WindowTotals/days`` days; each window is read once it is complete.
+    /// Where the kept window totals (``WindowTotals``: windows ending on or after `kept_from`) differ
+    /// from the sums of the daily rollups they follow. One pass over the rollups of those windows in
+    /// storage order (day, then product), holding only the last ``WindowTotals/days`` days; each
+    /// window is read once it is complete. Rows of windows before `kept_from` await pruning: ignored.
     static func windowTotalMismatches(_ db: Database) throws -> [AuditViolation] {
         typealias Sums = (quantity: Int64, orders: Int64)
         let length = Int64(WindowTotals.days)
+        let keptFrom = try WindowTotals.keptFrom(db).rawValue
         var violations: [AuditViolation] = []
         var recent: [Int64: [Int64: Sums]] = [:]
         let windowRows = try db.cachedStatement(
@@ -82,6 +84,7 @@ extension SQLiteStore {
             )
         }
         func check(_ end: Int64) throws {
+            guard end >= keptFrom else { return }
             var expected: [Int64: Sums] = [:]
             for day in (end - length + 1)...end {
                 for (product, sums) in recent[day] ?? [:] {
@@ -101,7 +104,11 @@ extension SQLiteStore {
             }
         }
         var (first, current): (Int64?, Int64?) = (nil, nil)
-        let rollups = try Row.fetchCursor(db, sql: "SELECT day, product_id, quantity, orders FROM product_daily_sales")
+        let rollups = try Row.fetchCursor(
+            db,
+            sql: "SELECT day, product_id, quantity, orders FROM product_daily_sales WHERE day > ?",
+            arguments: [keptFrom - length]
+        )
         while let row = try rollups.next() {
             let day: Int64 = row[0]
             if let previous = current, day != previous {
@@ -120,15 +127,19 @@ extension SQLiteStore {
                 db,
                 sql: """
                     SELECT window_end, product_id, quantity, orders FROM product_window_sales
-                    WHERE (window_end < ? OR window_end > ?) AND (quantity != 0 OR orders != 0) LIMIT 100
+                    WHERE window_end >= ? AND (window_end < ? OR window_end > ?) AND (quantity != 0 OR orders != 0)
+                    LIMIT 100
                     """,
-                arguments: [first, last + length - 1]
+                arguments: [keptFrom, first, last + length - 1]
             )
             for row in strays { violations.append(mismatch(row[0], row[1], kept: (row[2], row[3]), rollups: (0, 0))) }
         } else if let row = try Row.fetchOne(
             db,
-            sql:
-                "SELECT window_end, product_id, quantity, orders FROM product_window_sales WHERE quantity != 0 OR orders != 0"
+            sql: """
+                SELECT window_end, product_id, quantity, orders FROM product_window_sales
+                WHERE window_end >= ? AND (quantity != 0 OR orders != 0)
+                """,
+            arguments: [keptFrom]
         ) {
             violations.append(mismatch(row[0], row[1], kept: (row[2], row[3]), rollups: (0, 0)))
         }

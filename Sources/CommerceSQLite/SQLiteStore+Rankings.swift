@@ -9,8 +9,9 @@ extension SQLiteStore: RankingStore {
     /// the names come from the rollups' snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { db in
+            let kept = try WindowTotals.keptFrom(db)
             let totals =
-                span.upperBound.rawValue - span.lowerBound.rawValue + 1 == WindowTotals.days
+                span.upperBound.rawValue - span.lowerBound.rawValue + 1 == WindowTotals.days && span.upperBound >= kept
                 ? try WindowTotals.top(db, endingOn: span.upperBound, limit: limit, by: rankBy)
                 : try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy)
             return try totals.map { total in
@@ -61,6 +62,33 @@ extension SQLiteStore: RankingStore {
             try db.execute(direct: "DELETE FROM ranking_snapshots WHERE day < ?", oldest)
             try db.execute(direct: "DELETE FROM ranking_snapshot_days WHERE day < ?", oldest)
             return true
+        }
+    }
+
+    public func pruneWindowTotals(keptFrom: SalesDay, limit: Int) -> PendingWrite<Int> {
+        // Every instance asks each sweep: a database with nothing to prune takes no write lock.
+        let due: (Database) throws -> Bool = { db in
+            try db.fetchFirst(
+                direct: "SELECT 1 FROM product_window_sales WHERE window_end < ? LIMIT 1",
+                keptFrom.rawValue,
+                read: { _ in true }
+            ) != nil
+        }
+        return self.transaction(ifDue: due, otherwise: 0) { db in
+            // First the mark (from now on no trigger writes a window before it), then the rows.
+            try db.execute(
+                direct: "UPDATE window_totals_kept SET kept_from = MAX(kept_from, ?) WHERE id = 1",
+                keptFrom.rawValue
+            )
+            try db.execute(
+                direct: """
+                    DELETE FROM product_window_sales WHERE (window_end, product_id) IN (
+                        SELECT window_end, product_id FROM product_window_sales WHERE window_end < ? LIMIT ?)
+                    """,
+                keptFrom.rawValue,
+                Int64(limit)
+            )
+            return db.changesCount
         }
     }
 

@@ -241,6 +241,13 @@ public enum ScaleSeed {
                     """,
                     [:]
                 ),
+                // As a running server keeps them: the window totals of the last week only (the
+                // rollups' triggers write no window before `kept_from`).
+                (
+                    "window totals kept from a week back",
+                    "UPDATE window_totals_kept SET kept_from = :keptFrom WHERE id = 1",
+                    ["keptFrom": today.adding(days: -PruneWindowTotals.keptDays).rawValue]
+                ),
                 (
                     "rollups per day and product",
                     """

@@ -5,6 +5,11 @@ import GRDB
 /// the default TopProducts question (the best sellers of the last three days) answered from the
 /// first rows of one index, however many orders and products the window holds.
 ///
+/// Only windows ending on or after `window_totals_kept.kept_from` are kept: TopProducts reads the
+/// window ending today, so older ones are pruned (``SQLiteStore/pruneWindowTotals(keptFrom:limit:)``,
+/// a week back) and the table holds about ten windows of products however many days the shop has
+/// sold; a window ending before `kept_from` is ranked from the rollups.
+///
 /// Triggers on `product_daily_sales` keep the totals (one statement per window, each on one row
 /// by its key: a range would make SQLite build a transient table on the committing thread): a day's rollup row adds to the windows ending
 /// that day and the next two, a change to it changes them, a deleted one leaves them. So every
@@ -25,6 +30,11 @@ enum WindowTotals {
             orders     INTEGER NOT NULL CHECK (orders >= 0),
             PRIMARY KEY (window_end, product_id)
         ) WITHOUT ROWID;
+        CREATE TABLE window_totals_kept (
+            id        INTEGER PRIMARY KEY CHECK (id = 1),
+            kept_from INTEGER NOT NULL
+        );
+        INSERT INTO window_totals_kept (id, kept_from) VALUES (1, 0);
         CREATE INDEX product_window_sales_by_units ON product_window_sales(window_end, quantity DESC, orders DESC, product_id);
         CREATE INDEX product_window_sales_by_orders ON product_window_sales(window_end, orders DESC, quantity DESC, product_id);
         CREATE TRIGGER product_daily_sales_keys_fixed BEFORE UPDATE OF day, product_id ON product_daily_sales
@@ -32,13 +42,16 @@ enum WindowTotals {
         CREATE TRIGGER product_window_sales_add AFTER INSERT ON product_daily_sales
         BEGIN
             INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
-            VALUES (new.day, new.product_id, new.quantity, new.orders)
+            SELECT new.day, new.product_id, new.quantity, new.orders
+            WHERE new.day >= (SELECT kept_from FROM window_totals_kept WHERE id = 1)
             ON CONFLICT (window_end, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + excluded.orders;
             INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
-            VALUES (new.day + 1, new.product_id, new.quantity, new.orders)
+            SELECT new.day + 1, new.product_id, new.quantity, new.orders
+            WHERE new.day + 1 >= (SELECT kept_from FROM window_totals_kept WHERE id = 1)
             ON CONFLICT (window_end, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + excluded.orders;
             INSERT INTO product_window_sales (window_end, product_id, quantity, orders)
-            VALUES (new.day + 2, new.product_id, new.quantity, new.orders)
+            SELECT new.day + 2, new.product_id, new.quantity, new.orders
+            WHERE new.day + 2 >= (SELECT kept_from FROM window_totals_kept WHERE id = 1)
             ON CONFLICT (window_end, product_id) DO UPDATE SET quantity = quantity + excluded.quantity, orders = orders + excluded.orders;
         END;
         CREATE TRIGGER product_window_sales_change AFTER UPDATE OF quantity, orders ON product_daily_sales
@@ -67,6 +80,15 @@ enum WindowTotals {
         FROM product_daily_sales d, (SELECT 0 AS offset UNION ALL SELECT 1 UNION ALL SELECT 2) k
         GROUP BY 1, 2;
         """
+
+    /// The first day whose window's totals are kept.
+    static func keptFrom(_ db: Database) throws -> SalesDay {
+        SalesDay(
+            rawValue: try db.fetchFirst(direct: "SELECT kept_from FROM window_totals_kept WHERE id = 1") {
+                $0.int64(0)
+            } ?? 0
+        )
+    }
 
     /// The first `limit` products of the window ending `end`, in the ranking's order: the index's
     /// order is the domain's (``SalesTally/ranksBefore(_:_:by:)``), which ranks the rows read again.

@@ -2,9 +2,10 @@ import CommerceUseCases
 import Logging
 import ServiceLifecycle
 
-/// Expires unpaid two-step orders and takes the day's ranking snapshot, every `interval`, until a
-/// graceful shutdown. Every instance sweeps: the guarded status change makes each expiry happen
-/// once, and the first sweep of any instance after the shop's midnight takes the snapshot.
+/// Expires unpaid two-step orders, takes the day's ranking snapshot and prunes window totals older
+/// than a week, every `interval`, until a graceful shutdown. Every instance sweeps: the guarded
+/// status change makes each expiry happen once, and the first sweep of any instance after the
+/// shop's midnight takes the snapshot.
 struct ExpirySweeper: Service {
     let useCases: CommerceUseCases
     let interval: Duration
@@ -23,6 +24,8 @@ struct ExpirySweeper: Service {
                 if try await self.useCases.takeRankingSnapshot() {
                     self.logger.info("took the ranking snapshot", metadata: ["time_zone": "\(self.timeZone)"])
                 }
+                let pruned = try await self.useCases.pruneWindowTotals()
+                if pruned > 0 { self.logger.info("pruned old window totals", metadata: ["rows": "\(pruned)"]) }
             } catch {
                 self.logger.warning("order expiry sweep failed", metadata: ["error": "\(error)"])
             }

@@ -20,6 +20,7 @@ public struct CommerceUseCases: Sendable {
     public let expireOrders: ExpireOrders
     public let topProducts: TopProducts
     public let takeRankingSnapshot: TakeRankingSnapshot
+    public let pruneWindowTotals: PruneWindowTotals
     public let changeCart: ChangeCart
     public let getCart: GetCart
     public let checkoutCart: CheckoutCart
@@ -51,6 +52,7 @@ public struct CommerceUseCases: Sendable {
             calendar: calendar,
             taken: LatestSnapshot()
         )
+        self.pruneWindowTotals = PruneWindowTotals(store: store, queues: queues, clock: clock, calendar: calendar)
         self.topProducts = TopProducts(
             store: store,
             clock: clock,

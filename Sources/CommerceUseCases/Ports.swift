@@ -60,6 +60,10 @@ public protocol RankingStore: Sendable {
     /// ``RankingSnapshot/span(today:)``, writes ``RankingSnapshot/entries(today:rollups:)``, drops
     /// snapshots older than a week. - Returns: whether this call took it.
     func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool>
+    /// Stops keeping the totals of windows ending before `keptFrom` (a store that keeps any, for
+    /// the default window) and deletes at most `limit` of their rows; idle, it takes no write lock.
+    /// A window before `keptFrom` is then ranked from the rollups. - Returns: rows deleted.
+    func pruneWindowTotals(keptFrom: SalesDay, limit: Int) -> PendingWrite<Int>
     /// The first `limit` entries of `today`'s snapshot for a window of `days` ranked by `rankBy`,
     /// with names; `nil` when no snapshot for `today` was taken.
     func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]?

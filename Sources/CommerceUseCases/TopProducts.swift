@@ -82,6 +82,34 @@ public struct TakeRankingSnapshot: Sendable {
     }
 }
 
+/// Prunes the kept window totals a week back, a batch per transaction: run by the server's sweep.
+/// TopProducts reads the window ending today; a server answering across midnight may still read
+/// yesterday's, so a week is kept.
+public struct PruneWindowTotals: Sendable {
+    /// Windows ending this many days before today and earlier are not kept.
+    public static let keptDays = 7
+    static let batch = 10_000
+    let store: any RankingStore
+    let queues: WorkQueues
+    let clock: @Sendable () -> UnixMillis
+    let calendar: ShopCalendar
+
+    /// - Returns: how many rows were deleted.
+    @discardableResult
+    public func callAsFunction() async throws -> Int {
+        let keptFrom = self.calendar.day(containing: self.clock()).adding(days: -Self.keptDays)
+        let store = self.store
+        var total = 0
+        while true {
+            let deleted = try await self.queues.writeNew {
+                store.pruneWindowTotals(keptFrom: keptFrom, limit: Self.batch)
+            }
+            total += deleted
+            if deleted < Self.batch { return total }
+        }
+    }
+}
+
 struct SnapshotMissing: Error, CustomStringConvertible {
     let day: SalesDay
     var description: String { "the ranking snapshot of \(self.day) is missing after it was taken" }
