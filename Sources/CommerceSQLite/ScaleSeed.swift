@@ -11,7 +11,8 @@ import GRDB
 /// so 10 M orders take minutes. What it writes is what PlaceOrder would have written, and the
 /// audit passes: every buyer was charged an order's total just before paying it (a CHARGE, then a
 /// USE, so every balance stays within the policy's ceiling), every order's lines took stock, every
-/// payment has its event (delivered: the history happened before this server existed), and the
+/// payment of the last week has its event (delivered: the history happened before this server
+/// existed; older events were pruned, as a server's relay prunes them), and the
 /// rollups sum the lines of paid orders per day. Deterministic: the same plan gives the same
 /// database.
 public enum ScaleSeed {
@@ -26,6 +27,10 @@ public enum ScaleSeed {
         /// Two-step orders left unpaid past their time, after the paid ones: the expiry sweep's work
         /// when a server opens the database (one line each, stock held, nothing charged).
         public var pending: Int
+        /// How long delivered events are kept, as a server's `--outbox-retention-hours` prunes them
+        /// (its default: a week): older orders have no event left, and `pruned_before` says so.
+        /// `nil` keeps every event.
+        public var eventRetentionMillis: Int64? = 168 * 3_600_000
 
         public init(
             users: Int,
@@ -74,6 +79,10 @@ public enum ScaleSeed {
         progress: (String) -> Void = { _ in }
     ) throws -> Seeded {
         precondition(plan.users >= 2 && plan.products >= 4 && plan.orders >= 1 && plan.days >= 1)
+        // Events of orders older than the retention were delivered and pruned, as a running server's
+        // relay would have (a database seeded with every event would make the first server prune
+        // 10 M of them, under the benchmark's load).
+        let prunedBefore = plan.eventRetentionMillis.map { now - $0 } ?? 0
         let calendar = store.configuration.calendar
         let today = calendar.day(containing: now)
         let firstDay = today.adding(days: 1 - plan.days)
@@ -197,9 +206,9 @@ public enum ScaleSeed {
                                'occurred_at_unix_ms', o.created_at, 'order_id', o.id, 'total', o.total,
                                'type', 'ORDER_PAID', 'user_id', o.user_id),
                            o.created_at
-                    FROM orders o ORDER BY o.id
+                    FROM orders o WHERE o.created_at >= :prunedBefore ORDER BY o.id
                     """,
-                    [:]
+                    ["prunedBefore": prunedBefore]
                 ),
                 // Unpaid orders, ids after the paid ones, each of one line (the same skewed choice of
                 // product), created ten minutes before the seed and due five minutes later. Each
@@ -260,8 +269,11 @@ public enum ScaleSeed {
                 ),
                 (
                     "the relay's cursor",
-                    "UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox)",
-                    [:]
+                    """
+                    UPDATE outbox_relay SET delivered_through = (SELECT COALESCE(MAX(id), 0) FROM outbox),
+                                            pruned_before = :prunedBefore
+                    """,
+                    ["prunedBefore": prunedBefore]
                 ),
             ]
             // Lines come before their orders (an order's total is their sum): one transaction,

@@ -128,6 +128,34 @@ struct ScaleSeedTests {
         #expect(returned == unpaidUnits)
     }
 
+    @Test(
+        "over more days than the event retention, only the last week's orders keep their events, as a running server's pruning leaves them; the audit knows"
+    )
+    func eventsOfTheRetentionOnly() async throws {
+        let store = try temporaryStore()
+        let plan = ScaleSeed.Plan(users: 40, products: 10, orders: 2_000, days: 20, heavyUserOrders: 10)
+        let now: UnixMillis = 1_767_225_600_000
+        _ = try ScaleSeed.seed(into: store, plan: plan, now: now)
+        let week: Int64 = 7 * 86_400_000
+        let counts = try store.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM outbox) AS events,
+                           (SELECT COUNT(*) FROM orders WHERE status = 'PAID' AND created_at >= ?) AS recent,
+                           (SELECT COUNT(*) FROM outbox e JOIN orders o ON o.id = e.order_id WHERE o.created_at < ?) AS old,
+                           (SELECT pruned_before FROM outbox_relay) AS pruned
+                    """,
+                arguments: [now - week, now - week]
+            )!
+        }
+        #expect(counts["events"] as Int == counts["recent"] as Int && counts["old"] as Int == 0)
+        #expect((counts["recent"] as Int) < 2_000 && (counts["recent"] as Int) > 500, "about 7 of 20 days")
+        #expect(counts["pruned"] as Int64 == now - week)
+        #expect(try await store.checkInvariants().isEmpty)
+        #expect(try store.pruneDeliveredEvents(before: now - week, limit: 100).wait() == 0, "nothing left to prune")
+    }
+
     @Test("the bulk seed refuses a database that has data")
     func refusesNonEmpty() throws {
         let store = try temporaryStore()
