@@ -3,40 +3,37 @@ import CommerceUseCases
 import PostgresNIO
 
 extension PostgresStore: RankingStore {
-    /// A three-day window is read from its kept totals (migration v3; the last week's windows), best
-    /// first, a few rows; another
-    /// sums the window's rollup rows. Both go through the domain's ``SalesTally``, as in the SQLite
-    /// store, so both rank by the same rule (ties included); names for the ranked few only, in the
-    /// same snapshot.
+    /// The length of the windows whose totals are kept (migration v3: the last week's windows).
+    static let windowTotalsDays = 3
+
+    /// A three-day window is read from its kept totals, best first, a few rows; another sums the
+    /// window's rollup rows. Both go through the domain's ``SalesTally``, as in the SQLite store, so
+    /// both rank by the same rule (ties included); names for the ranked few only, in the same snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { session in
             var tally = SalesTally()
             let rows: [(Int64, Int64, Int64)]
-            let keptFrom =
-                try await session.first("SELECT kept_from FROM window_totals_kept WHERE id = 1", as: Int64.self) ?? 0
-            if span.upperBound.rawValue - span.lowerBound.rawValue == 2 && span.upperBound.rawValue >= keptFrom {
-                let end = span.upperBound.rawValue
-                rows =
+            let (first, end) = (span.lowerBound.rawValue, span.upperBound.rawValue)
+            // `kept_from` is read only for a window the totals are kept for.
+            if end - first + 1 == Self.windowTotalsDays,
+                end
+                    >= (try await session.first("SELECT kept_from FROM window_totals_kept WHERE id = 1", as: Int64.self)
+                        ?? 0)
+            {
+                // A product whose every sale was refunded is not ranked: its row is past the range read.
+                let (sold, order) =
                     rankBy == .units
-                    ? try await session.all(
-                        """
-                        SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND quantity > 0
-                        ORDER BY quantity DESC, orders DESC, product_id LIMIT \(Int64(limit))
-                        """,
-                        as: (Int64, Int64, Int64).self
-                    )
-                    : try await session.all(
-                        """
-                        SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND orders > 0
-                        ORDER BY orders DESC, quantity DESC, product_id LIMIT \(Int64(limit))
-                        """,
-                        as: (Int64, Int64, Int64).self
-                    )
-            } else {
+                    ? ("quantity", "quantity DESC, orders DESC") : ("orders", "orders DESC, quantity DESC")
                 rows = try await session.all(
                     """
-                    SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(span.lowerBound.rawValue) AND \(span.upperBound.rawValue)
+                    SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND \(unescaped: sold) > 0
+                    ORDER BY \(unescaped: order), product_id LIMIT \(Int64(limit))
                     """,
+                    as: (Int64, Int64, Int64).self
+                )
+            } else {
+                rows = try await session.all(
+                    "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(first) AND \(end)",
                     as: (Int64, Int64, Int64).self
                 )
             }

@@ -9,11 +9,15 @@ extension SQLiteStore: RankingStore {
     /// the names come from the rollups' snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
         try await self.read { db in
-            let kept = try WindowTotals.keptFrom(db)
-            let totals =
-                span.upperBound.rawValue - span.lowerBound.rawValue + 1 == WindowTotals.days && span.upperBound >= kept
-                ? try WindowTotals.top(db, endingOn: span.upperBound, limit: limit, by: rankBy)
-                : try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy)
+            let totals: [SalesTally.Total]
+            // `kept_from` is read only for a window the totals are kept for.
+            if span.upperBound.rawValue - span.lowerBound.rawValue + 1 == WindowTotals.days,
+                span.upperBound >= (try WindowTotals.keptFrom(db))
+            {
+                totals = try WindowTotals.top(db, endingOn: span.upperBound, limit: limit, by: rankBy)
+            } else {
+                totals = try TopSellersQuery.top(db, in: span, limit: limit, by: rankBy)
+            }
             return try totals.map { total in
                 TopSeller(
                     productID: total.productID,

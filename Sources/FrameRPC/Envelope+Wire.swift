@@ -27,14 +27,11 @@ extension ByteBuffer {
     /// or copying the payload twice on the way.
     @discardableResult
     public mutating func writeSuccessResponseFrame(streamID: UInt32, payload: some Collection<UInt8>) -> Int {
-        let count = payload.count
-        let envelope = 2 + (count == 0 ? 0 : 1 + Self.varintSize(UInt64(count)) + count)
-        var written = self.writeFrameHeader(streamID: streamID, type: .response, flags: 0, length: envelope)
-        written += self.writeMultipleIntegers(UInt8(0x0A), UInt8(0x00))  // status: field 1, length 0
-        guard count > 0 else { return written }
-        written += self.writeInteger(UInt8(0x12))  // payload: field 2, length-delimited
-        written += self.writeVarint(UInt64(count))
-        return written + self.writeBytes(payload)
+        let start = self.writerIndex
+        self.writeFrameHeader(streamID: streamID, type: .response, flags: 0, length: 2 + Self.fieldSize(payload.count))
+        self.writeMultipleIntegers(UInt8(1 << 3 | 2), UInt8(0))  // status: field 1, empty
+        self.writeField(2, payload)
+        return self.writerIndex - start
     }
 
     /// Appends the REQUEST frame of a call: byte for byte what a `Framerpc_V1_Request` of these
@@ -48,11 +45,10 @@ extension ByteBuffer {
         timeoutMicros: UInt64,
         metadata: [(key: String, value: String)]
     ) -> Int {
-        func fieldSize(_ count: Int) -> Int { count == 0 ? 0 : 1 + Self.varintSize(UInt64(count)) + count }
         func entrySize(_ key: String, _ value: String) -> Int {
-            fieldSize(key.utf8.count) + fieldSize(value.utf8.count)
+            Self.fieldSize(key.utf8.count) + Self.fieldSize(value.utf8.count)
         }
-        var length = fieldSize(method.utf8.count) + fieldSize(payload.count)
+        var length = Self.fieldSize(method.utf8.count) + Self.fieldSize(payload.count)
         if timeoutMicros != 0 { length += 1 + Self.varintSize(timeoutMicros) }
         for (key, value) in metadata {
             let entry = entrySize(key, value)
@@ -74,6 +70,9 @@ extension ByteBuffer {
         }
         return self.writerIndex - start
     }
+
+    /// The bytes ``writeField(_:_:)`` writes for `count` bytes of content (one-byte tag).
+    static func fieldSize(_ count: Int) -> Int { count == 0 ? 0 : 1 + Self.varintSize(UInt64(count)) + count }
 
     /// A length-delimited field, left out when empty (proto3's default).
     private mutating func writeField(_ number: UInt8, _ bytes: some Collection<UInt8>) {
