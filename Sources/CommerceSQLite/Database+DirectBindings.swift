@@ -32,6 +32,10 @@ struct DirectRow {
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(self.statement, column) }
 
+    func optionalInt64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(self.statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(self.statement, column)
+    }
+
     func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(self.statement, column) else { return "" }
         return String(cString: text)

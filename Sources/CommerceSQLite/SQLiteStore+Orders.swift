@@ -422,43 +422,49 @@ extension SQLiteStore: OrderStore {
         }
     }
 
+    /// An order and its lines, read by column position: every path that moves or lists orders
+    /// (pay, cancel, refund, the expiry sweep, the lists) reads through here, and GRDB's rows look
+    /// columns up by name, lower-casing it each time.
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
         guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?
-                        """
-                ),
-                arguments: [id.rawValue]
+            let order = try db.fetchFirst(
+                direct:
+                    "SELECT user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?",
+                id.rawValue,
+                read: { row in
+                    (
+                        user: row.int64(0), status: row.string(1), total: row.int64(2), discount: row.int64(3),
+                        coupon: row.optionalInt64(4), createdAt: row.int64(5), expiresAt: row.optionalInt64(6)
+                    )
+                }
             )
         else { return nil }
-        let lines = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id
-                    """
-            ),
-            arguments: [id.rawValue]
-        ).map {
-            OrderLine(
-                productID: ProductID($0["product_id"]),
-                productName: $0["product_name"],
-                unitPrice: $0["unit_price"],
-                quantity: $0["quantity"]
+        var lines: [OrderLine] = []
+        try db.forEachRow(
+            direct:
+                "SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id",
+            id.rawValue
+        ) { row in
+            lines.append(
+                OrderLine(
+                    productID: ProductID(row.int64(0)),
+                    productName: row.string(1),
+                    unitPrice: row.int64(2),
+                    quantity: row.int64(3)
+                )
             )
         }
-        let status = try OrderStatus(stored: row["status"])
+        let status = try OrderStatus(stored: order.status)
         return Order(
             id: id,
-            userID: UserID(row["user_id"]),
+            userID: UserID(order.user),
             status: status,
             lines: lines,
-            total: row["total"],
-            discount: row["discount"],
-            couponID: (row["coupon_id"] as Int64?).map { CouponID($0) },
-            createdAt: row["created_at"],
-            expiresAt: status == .pendingPayment ? row["expires_at"] : nil
+            total: order.total,
+            discount: order.discount,
+            couponID: order.coupon.map { CouponID($0) },
+            createdAt: order.createdAt,
+            expiresAt: status == .pendingPayment ? order.expiresAt : nil
         )
     }
 }

@@ -40,11 +40,15 @@ extension SQLiteStore: ProductStore {
 
     public func product(_ id: ProductID) async throws -> Product? {
         try self.lookUp { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM products WHERE id = ?"),
-                arguments: [id.rawValue]
-            )
-            .map(Self.product)
+            try db.fetchFirst(direct: "SELECT \(Self.productColumns) FROM products WHERE id = ?", id.rawValue) { row in
+                Product(
+                    id: ProductID(row.int64(0)),
+                    name: row.string(1),
+                    price: row.int64(2),
+                    stock: row.int64(3),
+                    createdAt: row.int64(4)
+                )
+            }
         }
     }
 

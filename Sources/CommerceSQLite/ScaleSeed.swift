@@ -27,6 +27,10 @@ public enum ScaleSeed {
         /// Two-step orders left unpaid past their time, after the paid ones: the expiry sweep's work
         /// when a server opens the database (one line each, stock held, nothing charged).
         public var pending: Int
+        /// The products the unpaid orders buy: the first this many (`nil`: all of them). Two
+        /// databases compared on the sweep should sweep the same products, or each would dirty a
+        /// different number of pages per commit.
+        public var pendingProducts: Int?
         /// How long delivered events are kept, as a server's `--outbox-retention-hours` prunes them
         /// (its default: a week): older orders have no event left, and `pruned_before` says so.
         /// `nil` keeps every event.
@@ -89,6 +93,7 @@ public enum ScaleSeed {
         let windowStart = calendar.start(of: firstDay)
         let step = max(1, (now - windowStart) / Int64(plan.orders))
         let createdAt = windowStart - 1_000
+        let spread = min(plan.pendingProducts ?? plan.products, plan.products)
         try store.pool.writeWithoutTransaction { db in
             let empty = try Bool.fetchOne(
                 db,
@@ -219,14 +224,14 @@ public enum ScaleSeed {
                     "unpaid orders",
                     """
                     WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < :pending - 1),
-                         lines AS (SELECT i, 1 + ((i * 31) % :products) * ((i * 7919 + 11) % :products) / :products AS product FROM k)
+                         lines AS (SELECT i, 1 + ((i * 31) % :spread) * ((i * 7919 + 11) % :spread) / :spread AS product FROM k)
                     INSERT INTO orders (id, user_id, status, total, discount, created_at, updated_at, expires_at)
                     SELECT :orders + i + 1, 2 + ((:orders + i) * 7919) % (:users - 1), 'PENDING_PAYMENT',
                            (100 + ((product - 1) % 1000) * 10) * (1 + i % 3), 0, :now - 600000, :now - 600000, :now - 300000
                     FROM lines WHERE :pending > 0 ORDER BY i
                     """,
                     [
-                        "pending": plan.pending, "products": plan.products, "orders": plan.orders, "users": plan.users,
+                        "pending": plan.pending, "spread": spread, "orders": plan.orders, "users": plan.users,
                         "now": now,
                     ]
                 ),
@@ -234,12 +239,12 @@ public enum ScaleSeed {
                     "unpaid order lines",
                     """
                     WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < :pending - 1),
-                         lines AS (SELECT i, 1 + ((i * 31) % :products) * ((i * 7919 + 11) % :products) / :products AS product FROM k)
+                         lines AS (SELECT i, 1 + ((i * 31) % :spread) * ((i * 7919 + 11) % :spread) / :spread AS product FROM k)
                     INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
                     SELECT :orders + i + 1, product, 'product ' || product, 100 + ((product - 1) % 1000) * 10, 1 + i % 3
                     FROM lines WHERE :pending > 0 ORDER BY i
                     """,
-                    ["pending": plan.pending, "products": plan.products, "orders": plan.orders]
+                    ["pending": plan.pending, "spread": spread, "orders": plan.orders]
                 ),
                 (
                     "products' sold counts",

@@ -52,6 +52,13 @@ struct Seed: AsyncParsableCommand {
         help: "With --scale: this many more orders, unpaid and past their time, for the expiry sweep to expire."
     )
     var pending = 0
+    @Option(
+        help: """
+            With --pending: the unpaid orders buy only among the first N products (default: all). Compare \
+            sweeps of two databases with the same N: each commit then dirties the same pages.
+            """
+    )
+    var pendingProducts: Int?
 
     func validate() throws {
         guard self.demo || self.historyLines != nil || self.scale != nil else {
@@ -70,6 +77,9 @@ struct Seed: AsyncParsableCommand {
         }
         guard self.pending == 0 || (self.scale != nil && self.pending > 0 && self.pending <= 10_000_000) else {
             throw ValidationError("--pending goes with --scale and is 1...10000000")
+        }
+        if let products = self.pendingProducts, self.pending == 0 || products < 1 {
+            throw ValidationError("--pending-products goes with --pending and is at least 1")
         }
         if let lines = self.historyLines, lines <= 0 { throw ValidationError("--history-lines must be positive") }
         guard (1...366).contains(self.historyDays) else { throw ValidationError("--history-days must be 1...366") }
@@ -93,6 +103,7 @@ struct Seed: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 var plan = ScaleSeed.Plan.scaled(scale)
                 plan.pending = self.pending
+                plan.pendingProducts = self.pendingProducts
                 let seeded = try ScaleSeed.seed(into: store, plan: plan) { step in
                     FileHandle.standardError.write(Data("  \(step)…\n".utf8))
                 }

@@ -129,6 +129,37 @@ struct ScaleSeedTests {
     }
 
     @Test(
+        "unpaid orders confined to the first products buy the same products, order by order, in a small database and a larger one"
+    )
+    func pendingOrdersOnTheFirstProducts() async throws {
+        let now: UnixMillis = 1_767_225_600_000
+        var bought: [[Int64]] = []
+        for (products, orders) in [(12, 300), (400, 900)] {
+            let store = try temporaryStore()
+            var plan = ScaleSeed.Plan(users: 30, products: products, orders: orders, days: 3, heavyUserOrders: 10)
+            plan.pending = 600
+            plan.pendingProducts = 10
+            _ = try ScaleSeed.seed(into: store, plan: plan, now: now)
+            bought.append(
+                try await store.pool.read { db in
+                    try Int64.fetchAll(
+                        db,
+                        sql: "SELECT product_id FROM order_lines WHERE order_id > ? ORDER BY order_id",
+                        arguments: [orders]
+                    )
+                }
+            )
+            #expect(try await store.checkInvariants().isEmpty)
+            var expired = 0
+            while case let batch = try store.expireDueOrders(at: now, limit: 250).wait(), batch > 0 { expired += batch }
+            #expect(expired == 600)
+            #expect(try await store.checkInvariants().isEmpty)
+        }
+        #expect(bought[0].count == 600 && bought[0] == bought[1])
+        #expect(bought[0].allSatisfy { (1...10).contains($0) } && Set(bought[0]).count > 1)
+    }
+
+    @Test(
         "over more days than the event retention, only the last week's orders keep their events, as a running server's pruning leaves them; the audit knows"
     )
     func eventsOfTheRetentionOnly() async throws {

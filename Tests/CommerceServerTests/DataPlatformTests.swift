@@ -433,15 +433,22 @@ struct DataPlatformTests {
         try await Task.sleep(for: .milliseconds(200))  // the relay's first pass has found nothing and waits
         // 40 orders in flight when the shutdown starts: the drain answers each one the server took;
         // any sent after its GOAWAY is refused unprocessed. Either way, what was acknowledged was committed.
+        // The shutdown starts once the first is acknowledged (so the server is taking them, however
+        // loaded this machine is), with the rest still in flight.
+        let (firstAcknowledged, acknowledging) = AsyncStream<Void>.makeStream()
         let placed = Task {
             await withTaskGroup(of: Int64?.self) { group in
                 for _ in 0..<40 {
-                    group.addTask { try? await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id }
+                    group.addTask {
+                        let id = try? await client.placeOrder(userID: buyer, items: [(product.id, 1)]).order.id
+                        if id != nil { acknowledging.yield() }
+                        return id
+                    }
                 }
                 return await group.reduce(into: Set<Int64>()) { if let id = $1 { $0.insert(id) } }
             }
         }
-        try await Task.sleep(for: .milliseconds(5))
+        for await _ in firstAcknowledged { break }
         let started = ContinuousClock.now
         try await server.shutdownGracefully()
         #expect(ContinuousClock.now - started < .seconds(30), "no wait for the relay's minute")
