@@ -46,8 +46,13 @@ for run in top["runs"]:
     cache = "ranking cache 1 s" if run["ranking_cache_ms"] else "no cache"
     row(f"TopProducts, {top['order_lines']:,} lines / 3 days, {cache}", f"p99 {run['p99']} µs (p50 {run['p50']} µs)", "—", "—", "p99 ≤ 1 ms", run["p99"] <= 1000)
 for run in res["runs"]:
-    row(f"server resources, {run['connections']} connections", f"{run['commerce_cpu_us_per_call']:.1f} µs CPU/call, {run['commerce_peak_rss_mib']:.0f} MiB RSS",
-        f"Redis {run['redis_cpu_us_per_call']:.1f} µs CPU/call, {run['redis_peak_rss_mib']:.0f} MiB", f"{run['cpu_ratio']:.1f}× CPU", "—", run["commerce_errors"] == 0)
+    row(f"cost per GetBalance, {run['callers']:,} caller(s) on {run['connections']:,} connection(s)",
+        f"server {run['commerce_server_cpu_us_per_call']:.1f} µs CPU, {run['commerce_server_syscalls_per_call']:.1f} syscalls; "
+        f"client {run['commerce_client_cpu_us_per_call']:.1f} µs, {run['commerce_client_syscalls_per_call']:.1f}; "
+        f"{run['commerce_rps']:,.0f}/s, {run['commerce_peak_rss_mib']:.0f} MiB RSS",
+        f"Redis ({run['redis'].split(' -n')[0]}): server {run['redis_server_cpu_us_per_call']:.1f} µs, "
+        f"{run['redis_server_syscalls_per_call']:.1f} syscalls; client {run['redis_client_cpu_us_per_call']:.1f} µs; {run['redis_rps']:,.0f}/s",
+        f"{run['cpu_ratio']:.1f}× server CPU, {run['rate_ratio']:.2f}× rate", "—", run["commerce_errors"] == 0)
 summary = {"date": stamp, "command": f"benchmarks/run-all.sh {secs}",
            "machine": {"cpus": subprocess.check_output(["nproc"]).decode().strip(), "kernel": platform.release()},
            "trivial_rpc": trivial, "transport_floor": transport, "place_order": order, "commit_floor": floor, "flash_sale": flash, "top_products": top, "resources": res}

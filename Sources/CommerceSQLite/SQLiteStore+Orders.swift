@@ -310,16 +310,8 @@ extension SQLiteStore: OrderStore {
             ) != nil
         }
         return self.transaction(ifDue: due, otherwise: 0) { db in
-            let due = try Int64.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?
-                        """
-                ),
-                arguments: [at, limit]
-            )
-            for id in due {
-                guard let order = try Self.loadOrder(db, OrderID(id)), order.isDue(at: at) else { continue }
+            let due = try Self.dueOrders(db, at: at, limit: limit)
+            for order in due where order.isDue(at: at) {
                 try Self.move(db, order, to: .expired, at: at)
                 try Self.returnStockAndCoupon(db, order)
             }
@@ -422,50 +414,84 @@ extension SQLiteStore: OrderStore {
         }
     }
 
+    /// The columns ``order(_:)`` reads, first in a statement.
+    private static let orderColumns = "id, user_id, status, total, discount, coupon_id, created_at, expires_at"
+
+    /// An order without its lines from a row that starts with ``orderColumns``.
+    private static func order(_ row: DirectRow) throws -> Order {
+        let status = try OrderStatus(stored: row.string(2))
+        return Order(
+            id: OrderID(row.int64(0)),
+            userID: UserID(row.int64(1)),
+            status: status,
+            lines: [],
+            total: row.int64(3),
+            discount: row.int64(4),
+            couponID: row.optionalInt64(5).map { CouponID($0) },
+            createdAt: row.int64(6),
+            expiresAt: status == .pendingPayment ? row.optionalInt64(7) : nil
+        )
+    }
+
+    /// An order line from a row's columns `first…first+3`: product, name, unit price, quantity.
+    private static func line(_ row: DirectRow, from first: Int32) -> OrderLine {
+        OrderLine(
+            productID: ProductID(row.int64(first)),
+            productName: row.string(first + 1),
+            unitPrice: row.int64(first + 2),
+            quantity: row.int64(first + 3)
+        )
+    }
+
     /// An order and its lines, read by column position: every path that moves or lists orders
-    /// (pay, cancel, refund, the expiry sweep, the lists) reads through here, and GRDB's rows look
-    /// columns up by name, lower-casing it each time.
+    /// (pay, cancel, refund, the lists) reads through here, and GRDB's rows look columns up by
+    /// name, lower-casing it each time.
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
-        guard
-            let order = try db.fetchFirst(
-                direct:
-                    "SELECT user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = ?",
-                id.rawValue,
-                read: { row in
-                    (
-                        user: row.int64(0), status: row.string(1), total: row.int64(2), discount: row.int64(3),
-                        coupon: row.optionalInt64(4), createdAt: row.int64(5), expiresAt: row.optionalInt64(6)
-                    )
-                }
-            )
-        else { return nil }
-        var lines: [OrderLine] = []
+        var found: Result<Order, any Error>?
+        try db.forEachRow(direct: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?", id.rawValue) { row in
+            found = Result { try Self.order(row) }
+        }
+        guard var order = try found?.get() else { return nil }
         try db.forEachRow(
             direct:
                 "SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id",
             id.rawValue
         ) { row in
-            lines.append(
-                OrderLine(
-                    productID: ProductID(row.int64(0)),
-                    productName: row.string(1),
-                    unitPrice: row.int64(2),
-                    quantity: row.int64(3)
-                )
-            )
+            order.lines.append(Self.line(row, from: 0))
         }
-        let status = try OrderStatus(stored: order.status)
-        return Order(
-            id: id,
-            userID: UserID(order.user),
-            status: status,
-            lines: lines,
-            total: order.total,
-            discount: order.discount,
-            couponID: order.coupon.map { CouponID($0) },
-            createdAt: order.createdAt,
-            expiresAt: status == .pendingPayment ? order.expiresAt : nil
-        )
+        return order
+    }
+
+    /// The first `limit` unpaid orders whose time is up at `at`, earliest first, with their lines:
+    /// one statement for the batch, whose cursors step to neighbouring rows, instead of two
+    /// statements per order, each descending its tree from the root.
+    static func dueOrders(_ db: Database, at: UnixMillis, limit: Int) throws -> [Order] {
+        var orders: [Order] = []
+        var position: [Int64: Int] = [:]
+        try db.forEachRow(
+            direct: """
+                SELECT o.id, o.user_id, o.status, o.total, o.discount, o.coupon_id, o.created_at, o.expires_at,
+                       l.product_id, l.product_name, l.unit_price, l.quantity
+                FROM (SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?) AS due
+                JOIN orders o ON o.id = due.id
+                LEFT JOIN order_lines l ON l.order_id = o.id
+                """,
+            at,
+            Int64(limit)
+        ) { row in
+            let id = row.int64(0)
+            let index: Int
+            if let known = position[id] {
+                index = known
+            } else {
+                index = orders.count
+                position[id] = index
+                orders.append(try Self.order(row))
+            }
+            // Every order has lines; one without (none here writes such a row) still expires.
+            if row.optionalInt64(8) != nil { orders[index].lines.append(Self.line(row, from: 8)) }
+        }
+        return orders
     }
 }
 
