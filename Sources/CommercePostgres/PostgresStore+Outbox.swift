@@ -112,6 +112,8 @@ extension PostgresStore: OutboxStore {
         }
     }
 
+    /// As on SQLite: the run of events before the first one inside the retention, in id order, so
+    /// that a pass with nothing to prune stops at once instead of reading every event.
     public func pruneDeliveredEvents(before cutoff: UnixMillis, limit: Int) -> PendingWrite<Int> {
         self.transaction { session in
             try await session.write(
@@ -121,6 +123,7 @@ extension PostgresStore: OutboxStore {
                 """
                 DELETE FROM outbox WHERE id IN (
                     SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND created_at < \(cutoff)
+                      AND id < COALESCE((SELECT id FROM outbox WHERE created_at >= \(cutoff) ORDER BY id LIMIT 1), \(Int64.max))
                     ORDER BY id LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
                 RETURNING id
                 """,

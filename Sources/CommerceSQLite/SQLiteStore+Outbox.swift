@@ -146,13 +146,20 @@ extension SQLiteStore: OutboxStore {
                 sql: "UPDATE outbox_relay SET pruned_before = MAX(pruned_before, ?) WHERE id = 1",
                 arguments: [cutoff]
             )
+            // Only the run of events before the first one still inside the retention, in id order:
+            // the scan stops there. Filtering every event by its time instead read the whole table
+            // (a week of events: 780,000 rows on a busy shop) on each pass that found nothing to
+            // prune, on the one writer. An event older than one before it waits for it (commit
+            // times are a few milliseconds out of id order at most).
             try db.execute(
                 sql: """
                     DELETE FROM outbox WHERE id IN (
                         SELECT id FROM outbox
                         WHERE id <= (SELECT delivered_through FROM outbox_relay WHERE id = 1)
-                          AND id < (SELECT MAX(id) FROM outbox) AND created_at < ?
-                        ORDER BY id LIMIT ?)
+                          AND id < (SELECT MAX(id) FROM outbox)
+                          AND id < IFNULL((SELECT id FROM outbox WHERE created_at >= ?1 ORDER BY id LIMIT 1), 9223372036854775807)
+                          AND created_at < ?1
+                        ORDER BY id LIMIT ?2)
                     """,
                 arguments: [cutoff, limit]
             )

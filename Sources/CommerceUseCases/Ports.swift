@@ -202,7 +202,10 @@ public protocol OutboxStore: Sendable {
     func oldestUndeliveredEventTime() async throws -> UnixMillis?
     /// Deletes up to `limit` delivered events committed before `cutoff`, oldest first (never one
     /// not yet delivered), and records that events before `cutoff` may be gone: the audit then
-    /// looks only for the events of later payments. - Returns: how many were deleted.
+    /// looks only for the events of later payments. Only events before the first one committed at
+    /// or after `cutoff` (in sequence order) go, so a pass costs what it deletes, not the whole
+    /// outbox; one a few milliseconds out of order waits for the next pass. - Returns: how many
+    /// were deleted.
     func pruneDeliveredEvents(before cutoff: UnixMillis, limit: Int) -> PendingWrite<Int>
 }
 

@@ -424,6 +424,37 @@ struct StoreContractTests {
     }
 
     @Test(
+        "events are pruned in sequence order: one committed out of time order waits for the newer one before it, and the audit stays clean",
+        arguments: StoreKind.available
+    )
+    func pruneInSequenceOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let user = try await store.createUser(name: "a", at: 1).value
+            _ = try await self.charge(store, user.id, 100_000)
+            let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
+            // Committed in this order, stamped 100, 300, 200, 400: the third is older than the second.
+            for at: UnixMillis in [100, 300, 200, 400] {
+                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
+                _ = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: at)).value
+            }
+            let lease = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 500).value)
+            let events = try await store.events(for: lease, limit: 10)
+            try await store.markDelivered(events.map(\.sequence), owner: "a").value
+            #expect(
+                try await store.pruneDeliveredEvents(before: 250, limit: 10).value == 1,
+                "100; 200 waits behind 300"
+            )
+            #expect(try await store.checkInvariants().isEmpty)
+            #expect(try await store.pruneDeliveredEvents(before: 350, limit: 10).value == 2, "300, then 200")
+            #expect(try await store.checkInvariants().isEmpty)
+            #expect(
+                try await store.pruneDeliveredEvents(before: 450, limit: 10).value == (kind == .sqlite ? 0 : 1),
+                "400"
+            )
+        }
+    }
+
+    @Test(
         "a store opened with another calendar than the database's is refused until it re-counts",
         arguments: StoreKind.available
     )
