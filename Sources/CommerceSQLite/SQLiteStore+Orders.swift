@@ -360,15 +360,18 @@ extension SQLiteStore: OrderStore {
     /// again: what expiry, cancel and refund share.
     static func returnStockAndCoupon(_ db: Database, _ order: Order) throws {
         for line in order.lines {
-            try db.run(
-                "UPDATE products SET stock = stock + ?, returned = returned + ? WHERE id = ?",
-                arguments: [line.quantity, line.quantity, line.productID.rawValue]
+            try db.execute(
+                direct: "UPDATE products SET stock = stock + ?1, returned = returned + ?1 WHERE id = ?2",
+                line.quantity,
+                line.productID.rawValue
             )
         }
         if let coupon = order.couponID {
-            try db.run(
-                "UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
-                arguments: [coupon.rawValue, order.id.rawValue]
+            try db.execute(
+                direct:
+                    "UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
+                coupon.rawValue,
+                order.id.rawValue
             )
         }
     }

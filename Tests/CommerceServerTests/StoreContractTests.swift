@@ -387,17 +387,7 @@ struct StoreContractTests {
     )
     func pruneDelivered(kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            let user = try await store.createUser(name: "a", at: 1).value
-            _ = try await self.charge(store, user.id, 100_000)
-            let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
-            var orders: [OrderID] = []
-            for at: UnixMillis in [100, 200, 300, 400, 500, 600] {
-                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
-                orders.append(
-                    try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: at)).value
-                        .order.id
-                )
-            }
+            let (user, orders) = try await self.ordersPaid(store, at: [100, 200, 300, 400, 500, 600])
             let lease = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 700).value)
             let events = try await store.events(for: lease, limit: 10)
             #expect(events.count == 6)
@@ -423,20 +413,30 @@ struct StoreContractTests {
         }
     }
 
+    /// A funded user's orders of one unit each, placed (and paid) in turn at each of `stamps`.
+    private func ordersPaid(_ store: any ServedStore, at stamps: [UnixMillis]) async throws -> (User, [OrderID]) {
+        let user = try await store.createUser(name: "a", at: 1).value
+        _ = try await self.charge(store, user.id, 100_000)
+        let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
+        var orders: [OrderID] = []
+        for at in stamps {
+            let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
+            orders.append(
+                try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: at)).value.order
+                    .id
+            )
+        }
+        return (user, orders)
+    }
+
     @Test(
         "events are pruned in sequence order: one committed out of time order waits for the newer one before it, and the audit stays clean",
         arguments: StoreKind.available
     )
     func pruneInSequenceOrder(kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            let user = try await store.createUser(name: "a", at: 1).value
-            _ = try await self.charge(store, user.id, 100_000)
-            let product = try await store.createProduct(name: "p", price: 1_000, stock: 10, at: 1).value
             // Committed in this order, stamped 100, 300, 200, 400: the third is older than the second.
-            for at: UnixMillis in [100, 300, 200, 400] {
-                let request = try OrderRequest.validate(userID: user.id, items: [(product.id, 1)], couponID: nil)
-                _ = try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: at)).value
-            }
+            _ = try await self.ordersPaid(store, at: [100, 300, 200, 400])
             let lease = try #require(try await store.takeRelayLease(owner: "a", leaseMillis: 1_000, now: 500).value)
             let events = try await store.events(for: lease, limit: 10)
             try await store.markDelivered(events.map(\.sequence), owner: "a").value
