@@ -1,0 +1,123 @@
+import CommerceDomain
+import CommerceUseCases
+import GRDB
+
+/// Reading orders: one by id, a user's and the shop's pages, and the expiry sweep's batch of due
+/// ones, each with its lines, by column position.
+extension SQLiteStore {
+    static func ownedOrder(_ db: Database, _ id: OrderID, user: UserID) throws -> Order {
+        guard let order = try Self.loadOrder(db, id) else {
+            throw Order.notFound(id)
+        }
+        try order.checkOwner(user)
+        return order
+    }
+
+    public func order(_ id: OrderID) async throws -> Order? {
+        try await self.read { db in try Self.loadOrder(db, id) }
+    }
+
+    public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
+        try await self.read { db in
+            guard try Self.userExists(db, user) else { return nil }
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+                arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1]
+            )
+            let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
+            let next = ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil
+            return Page(items: orders, nextAfter: next)
+        }
+    }
+
+    public func recentOrders(page: PageQuery) async throws -> Page<Order> {
+        try await self.read { db in
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?"),
+                arguments: [page.after ?? Int64.max, page.size + 1]
+            )
+            let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
+            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil)
+        }
+    }
+
+    /// The columns ``order(_:)`` reads, first in a statement.
+    private static let orderColumns = "id, user_id, status, total, discount, coupon_id, created_at, expires_at"
+
+    /// An order without its lines from a row that starts with ``orderColumns``.
+    private static func order(_ row: DirectRow) throws -> Order {
+        let status = try OrderStatus(stored: row.string(2))
+        return Order(
+            id: OrderID(row.int64(0)),
+            userID: UserID(row.int64(1)),
+            status: status,
+            lines: [],
+            total: row.int64(3),
+            discount: row.int64(4),
+            couponID: row.optionalInt64(5).map { CouponID($0) },
+            createdAt: row.int64(6),
+            expiresAt: status == .pendingPayment ? row.optionalInt64(7) : nil
+        )
+    }
+
+    /// An order line from a row's columns `first…first+3`: product, name, unit price, quantity.
+    private static func line(_ row: DirectRow, from first: Int32) -> OrderLine {
+        OrderLine(
+            productID: ProductID(row.int64(first)),
+            productName: row.string(first + 1),
+            unitPrice: row.int64(first + 2),
+            quantity: row.int64(first + 3)
+        )
+    }
+
+    /// An order and its lines, read by column position: every path that moves or lists orders
+    /// (pay, cancel, refund, the lists) reads through here, and GRDB's rows look columns up by
+    /// name, lower-casing it each time.
+    static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
+        var found: Result<Order, any Error>?
+        try db.forEachRow(direct: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?", id.rawValue) { row in
+            found = Result { try Self.order(row) }
+        }
+        guard var order = try found?.get() else { return nil }
+        try db.forEachRow(
+            direct:
+                "SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id",
+            id.rawValue
+        ) { row in
+            order.lines.append(Self.line(row, from: 0))
+        }
+        return order
+    }
+
+    /// The first `limit` unpaid orders whose time is up at `at`, earliest first, with their lines:
+    /// one statement for the batch, whose cursors step to neighbouring rows, instead of two
+    /// statements per order, each descending its tree from the root.
+    static func dueOrders(_ db: Database, at: UnixMillis, limit: Int) throws -> [Order] {
+        var orders: [Order] = []
+        var position: [Int64: Int] = [:]
+        try db.forEachRow(
+            direct: """
+                SELECT o.id, o.user_id, o.status, o.total, o.discount, o.coupon_id, o.created_at, o.expires_at,
+                       l.product_id, l.product_name, l.unit_price, l.quantity
+                FROM (SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?) AS due
+                JOIN orders o ON o.id = due.id
+                LEFT JOIN order_lines l ON l.order_id = o.id
+                """,
+            at,
+            Int64(limit)
+        ) { row in
+            let id = row.int64(0)
+            let index: Int
+            if let known = position[id] {
+                index = known
+            } else {
+                index = orders.count
+                position[id] = index
+                orders.append(try Self.order(row))
+            }
+            // Every order has lines; one without (none here writes such a row) still expires.
+            if row.optionalInt64(8) != nil { orders[index].lines.append(Self.line(row, from: 8)) }
+        }
+        return orders
+    }
+}
