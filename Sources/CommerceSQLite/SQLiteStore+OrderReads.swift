@@ -41,7 +41,7 @@ extension SQLiteStore {
         }
     }
 
-    /// The columns ``order(_:)`` reads, first in a statement.
+    /// The columns the row-reading `order(_:)` below expects, first in a statement.
     private static let orderColumns = "id, user_id, status, total, discount, coupon_id, created_at, expires_at"
 
     /// An order without its lines from a row that starts with ``orderColumns``.
@@ -74,11 +74,11 @@ extension SQLiteStore {
     /// (pay, cancel, refund, the lists) reads through here, and GRDB's rows look columns up by
     /// name, lower-casing it each time.
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
-        var found: Result<Order, any Error>?
+        var found: Order?
         try db.forEachRow(direct: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?", id.rawValue) { row in
-            found = Result { try Self.order(row) }
+            found = try Self.order(row)
         }
-        guard var order = try found?.get() else { return nil }
+        guard var order = found else { return nil }
         try db.forEachRow(
             direct:
                 "SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = ? ORDER BY product_id",
