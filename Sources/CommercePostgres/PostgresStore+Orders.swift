@@ -23,43 +23,6 @@ extension PostgresStore: OrderStore {
         )
     }
 
-    /// The first order placed under `key`, if any; a different fingerprint under it is refused.
-    /// `fingerprint` nil accepts any (a cart checkout: the cart is empty after the first one).
-    static func replayedOrder(
-        _ session: Session,
-        user: UserID,
-        key: String,
-        fingerprint: String?
-    ) async throws -> OrderReceipt? {
-        guard
-            let (firstFingerprint, orderID, balanceAfter) = try await session.first(
-                """
-                SELECT fingerprint, order_id, balance_after FROM order_requests WHERE user_id = \(user.rawValue) AND key = \(key)
-                """,
-                as: (String, Int64, Int64).self
-            )
-        else { return nil }
-        return try await Self.replay(session, key: (firstFingerprint, orderID, balanceAfter), fingerprint: fingerprint)
-    }
-
-    static func replay(
-        _ session: Session,
-        key first: (fingerprint: String, order: Int64, balanceAfter: Int64),
-        fingerprint: String?
-    )
-        async throws -> OrderReceipt?
-    {
-        if let fingerprint, first.fingerprint != fingerprint {
-            throw CommerceError(
-                .idempotencyKeyReused,
-                "idempotency key was first used for a different order (order \(first.order))",
-                details: ["order_id": "\(first.order)"]
-            )
-        }
-        guard let order = try await Self.loadOrder(session, OrderID(first.order)) else { return nil }
-        return OrderReceipt(order: order, balanceAfter: first.balanceAfter, replayed: true)
-    }
-
     /// The body of an order, inside the caller's transaction (PlaceOrder, CreateOrder, CheckoutCart),
     /// in two round trips: one read of what the domain decides on (refusals are found there, before
     /// any change, as in the SQLite store), then one statement of guarded changes
@@ -373,8 +336,8 @@ extension PostgresStore: OrderStore {
                 as: Int64.self
             )
             var expired = 0
-            for id in due {
-                guard let order = try await Self.loadOrder(session, OrderID(id)), order.isDue(at: at) else { continue }
+            for order in try await Self.loadOrders(session, due) {
+                guard order.isDue(at: at) else { continue }
                 try await Self.move(session, order, to: .expired, at: at)
                 try await Self.returnStockAndCoupon(session, order)
                 expired += 1
@@ -424,85 +387,5 @@ extension PostgresStore: OrderStore {
                 """
             )
         }
-    }
-
-    /// The order, locked until the transaction ends: a move of its state machine decides on the
-    /// status it reads, so a concurrent move (a payment racing a cancel from another instance) is
-    /// waited for and seen, never read stale and then refused by the guard.
-    static func ownedOrder(_ session: Session, _ id: OrderID, user: UserID) async throws -> Order {
-        guard let order = try await Self.loadOrder(session, id, forUpdate: true) else {
-            throw Order.notFound(id)
-        }
-        try order.checkOwner(user)
-        return order
-    }
-
-    public func order(_ id: OrderID) async throws -> Order? {
-        try await self.read { session in try await Self.loadOrder(session, id) }
-    }
-
-    public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
-        try await self.read { session in
-            guard try await Self.userExists(session, user) else { return nil }
-            let ids = try await session.all(
-                """
-                SELECT id FROM orders WHERE user_id = \(user.rawValue) AND id < \(page.after ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(page.size + 1))
-                """,
-                as: Int64.self
-            )
-            var orders: [Order] = []
-            for id in ids.prefix(page.size) {
-                if let order = try await Self.loadOrder(session, OrderID(id)) { orders.append(order) }
-            }
-            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last?.id.rawValue : nil)
-        }
-    }
-
-    public func recentOrders(page: PageQuery) async throws -> Page<Order> {
-        try await self.read { session in
-            let ids = try await session.all(
-                """
-                SELECT id FROM orders WHERE id < \(page.after ?? Int64.max) ORDER BY id DESC LIMIT \(Int64(page.size + 1))
-                """,
-                as: Int64.self
-            )
-            var orders: [Order] = []
-            for id in ids.prefix(page.size) {
-                if let order = try await Self.loadOrder(session, OrderID(id)) { orders.append(order) }
-            }
-            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last?.id.rawValue : nil)
-        }
-    }
-
-    static func loadOrder(_ session: Session, _ id: OrderID, forUpdate: Bool = false) async throws -> Order? {
-        guard
-            let row = try await session.first(
-                """
-                SELECT user_id, status, total, discount, coupon_id, created_at, expires_at FROM orders WHERE id = \(id.rawValue)
-                \(unescaped: forUpdate ? "FOR UPDATE" : "")
-                """,
-                as: (Int64, String, Int64, Int64, Int64?, Int64, Int64?).self
-            )
-        else { return nil }
-        let lines = try await session.all(
-            """
-            SELECT product_id, product_name, unit_price, quantity FROM order_lines WHERE order_id = \(id.rawValue) ORDER BY product_id
-            """,
-            as: (Int64, String, Int64, Int64).self
-        ).map {
-            OrderLine(productID: ProductID($0.0), productName: $0.1, unitPrice: $0.2, quantity: $0.3)
-        }
-        let status = try OrderStatus(stored: row.1)
-        return Order(
-            id: id,
-            userID: UserID(row.0),
-            status: status,
-            lines: lines,
-            total: row.2,
-            discount: row.3,
-            couponID: row.4.map { CouponID($0) },
-            createdAt: row.5,
-            expiresAt: status == .pendingPayment ? row.6 : nil
-        )
     }
 }

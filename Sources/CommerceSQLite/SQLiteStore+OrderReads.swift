@@ -20,29 +20,44 @@ extension SQLiteStore {
     public func orders(of user: UserID, page: PageQuery) async throws -> Page<Order>? {
         try await self.read { db in
             guard try Self.userExists(db, user) else { return nil }
-            let ids = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
-                arguments: [user.rawValue, page.after ?? Int64.max, page.size + 1]
+            let orders = try Self.ordersWithLines(
+                db,
+                selecting: "SELECT id FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                user.rawValue,
+                page.after ?? Int64.max,
+                Int64(page.size + 1)
             )
-            let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
-            let next = ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil
-            return Page(items: orders, nextAfter: next)
+            return Self.newestFirst(orders, size: page.size)
         }
     }
 
     public func recentOrders(page: PageQuery) async throws -> Page<Order> {
         try await self.read { db in
-            let ids = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?"),
-                arguments: [page.after ?? Int64.max, page.size + 1]
+            let orders = try Self.ordersWithLines(
+                db,
+                selecting: "SELECT id FROM orders WHERE id < ? ORDER BY id DESC LIMIT ?",
+                page.after ?? Int64.max,
+                Int64(page.size + 1)
             )
-            let orders = try ids.prefix(page.size).compactMap { try Self.loadOrder(db, OrderID($0)) }
-            return Page(items: orders, nextAfter: ids.count > page.size ? orders.last.map { $0.id.rawValue } : nil)
+            return Self.newestFirst(orders, size: page.size)
         }
     }
 
+    /// A page of `size` from up to `size + 1` orders read for it, newest first; the one past the
+    /// page only says that another page follows.
+    private static func newestFirst(_ orders: [Order], size: Int) -> Page<Order> {
+        let sorted = orders.sorted { $0.id > $1.id }
+        let items = Array(sorted.prefix(size))
+        return Page(items: items, nextAfter: sorted.count > size ? items.last.map { $0.id.rawValue } : nil)
+    }
+
     /// The columns the row-reading `order(_:)` below expects, first in a statement.
-    private static let orderColumns = "id, user_id, status, total, discount, coupon_id, created_at, expires_at"
+    private static let orderColumnNames = [
+        "id", "user_id", "status", "total", "discount", "coupon_id", "created_at", "expires_at",
+    ]
+    private static let orderColumns = SQLiteStore.orderColumnNames.joined(separator: ", ")
+    /// ``orderColumns`` of a join's orders `o`.
+    private static let joinedOrderColumns = SQLiteStore.orderColumnNames.map { "o.\($0)" }.joined(separator: ", ")
 
     /// An order without its lines from a row that starts with ``orderColumns``.
     private static func order(_ row: DirectRow) throws -> Order {
@@ -89,22 +104,37 @@ extension SQLiteStore {
         return order
     }
 
-    /// The first `limit` unpaid orders whose time is up at `at`, earliest first, with their lines:
-    /// one statement for the batch, whose cursors step to neighbouring rows, instead of two
-    /// statements per order, each descending its tree from the root.
+    /// The first `limit` unpaid orders whose time is up at `at`, with their lines.
     static func dueOrders(_ db: Database, at: UnixMillis, limit: Int) throws -> [Order] {
+        try Self.ordersWithLines(
+            db,
+            selecting:
+                "SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+            at,
+            Int64(limit)
+        )
+    }
+
+    /// The orders whose ids `selection` picks (a `SELECT id FROM orders …` taking `values`), each
+    /// with its lines in product order, in no promised order: one statement for the lot, whose
+    /// cursors step to neighbouring rows, instead of two statements per order, each descending its
+    /// tree from the root.
+    private static func ordersWithLines<each Value: DirectBinding>(
+        _ db: Database,
+        selecting selection: String,
+        _ values: repeat each Value
+    ) throws -> [Order] {
         var orders: [Order] = []
         var position: [Int64: Int] = [:]
         try db.forEachRow(
             direct: """
-                SELECT o.id, o.user_id, o.status, o.total, o.discount, o.coupon_id, o.created_at, o.expires_at,
+                SELECT \(Self.joinedOrderColumns),
                        l.product_id, l.product_name, l.unit_price, l.quantity
-                FROM (SELECT id FROM orders WHERE status = '\(Self.pending)' AND expires_at <= ? ORDER BY expires_at LIMIT ?) AS due
-                JOIN orders o ON o.id = due.id
+                FROM (\(selection)) AS picked
+                JOIN orders o ON o.id = picked.id
                 LEFT JOIN order_lines l ON l.order_id = o.id
                 """,
-            at,
-            Int64(limit)
+            repeat each values
         ) { row in
             let id = row.int64(0)
             let index: Int
@@ -115,9 +145,10 @@ extension SQLiteStore {
                 position[id] = index
                 orders.append(try Self.order(row))
             }
-            // Every order has lines; one without (none here writes such a row) still expires.
+            // Every order has lines; one without (none here writes such a row) is still listed.
             if row.optionalInt64(8) != nil { orders[index].lines.append(Self.line(row, from: 8)) }
         }
+        for index in orders.indices { orders[index].lines.sort { $0.productID < $1.productID } }
         return orders
     }
 }

@@ -347,6 +347,58 @@ struct StoreContractTests {
     }
 
     @Test(
+        "a user's order pages read each order whole (every line, in product order) as one read of it does",
+        arguments: StoreKind.available
+    )
+    func orderPagesCarryWholeOrders(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var products: [ProductID] = []
+            for index in 0..<4 {
+                products.append(
+                    try await store.createProduct(name: "p\(index)", price: 100 * Int64(index + 1), stock: 100, at: 1)
+                        .value.id
+                )
+            }
+            let buyer = try await store.createUser(name: "buyer", at: 1).value
+            let other = try await store.createUser(name: "other", at: 1).value
+            _ = try await self.charge(store, buyer.id, 100_000)
+            _ = try await self.charge(store, other.id, 100_000)
+            var placed: [OrderID] = []
+            for index in 0..<5 {
+                // Lines named out of product order, a different set each time; the other user's
+                // orders interleave, and must not show in the buyer's pages.
+                let items = products.reversed().prefix(index % 4 + 1).map { ($0, Int64(index + 1)) }
+                let request = try OrderRequest.validate(userID: buyer.id, items: items, couponID: nil)
+                placed.append(
+                    try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).value
+                        .order.id
+                )
+                let stranger = try OrderRequest.validate(userID: other.id, items: [(products[0], 1)], couponID: nil)
+                _ = try await store.placeOrder(PlaceOrderCommand(request: stranger, idempotencyKey: nil, at: 2)).value
+            }
+            var listed: [Order] = []
+            var after: Int64?
+            repeat {
+                let page = try #require(try await store.orders(of: buyer.id, page: PageQuery(size: 2, after: after)))
+                #expect(page.items.count <= 2)
+                listed += page.items
+                after = page.nextAfter
+            } while after != nil
+            #expect(listed.map(\.id) == placed.reversed(), "the buyer's orders, newest first, each once")
+            for order in listed {
+                #expect(order.lines.map(\.productID) == order.lines.map(\.productID).sorted())
+                let alone = try #require(try await store.order(order.id))
+                #expect(order == alone, "a listed order is the order read by itself")
+            }
+            #expect(listed.map(\.lines.count) == [1, 4, 3, 2, 1])
+            let empty = try #require(
+                try await store.orders(of: buyer.id, page: PageQuery(size: 2, after: placed[0].rawValue))
+            )
+            #expect(empty.items.isEmpty && empty.nextAfter == nil)
+        }
+    }
+
+    @Test(
         "the relay lease keeps one relay at a time; events oldest first; a non-holder cannot mark them delivered",
         arguments: StoreKind.available
     )
