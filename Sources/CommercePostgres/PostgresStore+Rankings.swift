@@ -81,16 +81,14 @@ extension PostgresStore: RankingStore {
         }
     }
 
-    public func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool> {
-        self.transaction { session in
-            // The day's row decides who takes it: another instance that got here first leaves nothing to do.
-            let taken = try await session.write(
-                """
-                INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (\(today.rawValue), \(at)) ON CONFLICT (day) DO NOTHING RETURNING day
-                """,
-                returning: Int64.self
-            )
-            guard !taken.isEmpty else { return false }
+    public func rankingSnapshotEntries(today: SalesDay) async throws -> [RankingSnapshot.Entry]? {
+        try await self.read { session in
+            guard
+                try await session.first(
+                    "SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)",
+                    as: Int64.self
+                ) == nil
+            else { return nil }
             let span = RankingSnapshot.span(today: today)
             let rollups = try await session.all(
                 """
@@ -100,7 +98,25 @@ extension PostgresStore: RankingStore {
             ).map {
                 (day: SalesDay(rawValue: $0.0), productID: ProductID($0.1), quantity: $0.2, orders: $0.3)
             }
-            for entry in RankingSnapshot.entries(today: today, rollups: rollups) {
+            return RankingSnapshot.entries(today: today, rollups: rollups)
+        }
+    }
+
+    public func saveRankingSnapshot(
+        today: SalesDay,
+        at: UnixMillis,
+        entries: [RankingSnapshot.Entry]
+    ) -> PendingWrite<Bool> {
+        self.transaction { session in
+            // The day's row decides who takes it: another instance that got here first leaves nothing to do.
+            let taken = try await session.write(
+                """
+                INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (\(today.rawValue), \(at)) ON CONFLICT (day) DO NOTHING RETURNING day
+                """,
+                returning: Int64.self
+            )
+            guard !taken.isEmpty else { return false }
+            for entry in entries {
                 try await session.write(
                     """
                     INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders)

@@ -29,15 +29,15 @@ extension SQLiteStore: RankingStore {
         }
     }
 
-    public func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool> {
-        self.transaction { db in
-            // The day's row decides who takes it: another instance that got here first leaves nothing to do.
-            try db.execute(
-                direct: "INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
-                today.rawValue,
-                at
-            )
-            guard db.changesCount == 1 else { return false }
+    public func rankingSnapshotEntries(today: SalesDay) async throws -> [RankingSnapshot.Entry]? {
+        try await self.read { db in
+            guard
+                try db.fetchFirst(
+                    direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?",
+                    today.rawValue,
+                    read: { _ in true }
+                ) == nil
+            else { return nil }
             let span = RankingSnapshot.span(today: today)
             var rollups: [(day: SalesDay, productID: ProductID, quantity: Int64, orders: Int64)] = []
             try db.forEachRow(
@@ -47,7 +47,24 @@ extension SQLiteStore: RankingStore {
             ) { row in
                 rollups.append((SalesDay(rawValue: row.int64(0)), ProductID(row.int64(1)), row.int64(2), row.int64(3)))
             }
-            for entry in RankingSnapshot.entries(today: today, rollups: rollups) {
+            return RankingSnapshot.entries(today: today, rollups: rollups)
+        }
+    }
+
+    public func saveRankingSnapshot(
+        today: SalesDay,
+        at: UnixMillis,
+        entries: [RankingSnapshot.Entry]
+    ) -> PendingWrite<Bool> {
+        self.transaction { db in
+            // The day's row decides who takes it: another instance that got here first leaves nothing to do.
+            try db.execute(
+                direct: "INSERT INTO ranking_snapshot_days (day, taken_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
+                today.rawValue,
+                at
+            )
+            guard db.changesCount == 1 else { return false }
+            for entry in entries {
                 try db.execute(
                     direct: """
                         INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders) VALUES (?, ?, ?, ?, ?, ?, ?)

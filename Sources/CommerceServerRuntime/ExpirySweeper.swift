@@ -21,8 +21,17 @@ struct ExpirySweeper: Service {
             do {
                 let expired = try await self.useCases.expireOrders()
                 if expired > 0 { self.logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }
+                let snapshotStarted = ContinuousClock.now
                 if try await self.useCases.takeRankingSnapshot() {
-                    self.logger.info("took the ranking snapshot", metadata: ["time_zone": "\(self.timeZone)"])
+                    let elapsed = ContinuousClock.now - snapshotStarted
+                    self.logger.info(
+                        "took the ranking snapshot",
+                        metadata: [
+                            "time_zone": "\(self.timeZone)",
+                            "ms":
+                                "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                        ]
+                    )
                 }
                 let pruned = try await self.useCases.pruneWindowTotals()
                 if pruned > 0 { self.logger.info("pruned old window totals", metadata: ["rows": "\(pruned)"]) }

@@ -56,10 +56,14 @@ public protocol ProductStore: Sendable {
 public protocol RankingStore: Sendable {
     /// The first `limit` products over the days of `span` in `rankBy` order (``SalesTally``), from the rollups.
     func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller]
-    /// In one transaction, unless a snapshot for `today` exists: reads the rollups of
-    /// ``RankingSnapshot/span(today:)``, writes ``RankingSnapshot/entries(today:rollups:)``, drops
-    /// snapshots older than a week. - Returns: whether this call took it.
-    func takeRankingSnapshot(today: SalesDay, at: UnixMillis) -> PendingWrite<Bool>
+    /// `today`'s snapshot, ``RankingSnapshot/entries(today:rollups:)`` over the rollups of
+    /// ``RankingSnapshot/span(today:)``, read and ranked in one read transaction, off the writer
+    /// (a month of rollups for every product); `nil` when a snapshot for `today` exists.
+    func rankingSnapshotEntries(today: SalesDay) async throws -> [RankingSnapshot.Entry]?
+    /// In one short transaction, unless a snapshot for `today` exists (another instance's, saved
+    /// since its entries were read): writes `entries` as `today`'s, drops snapshots older than a
+    /// week. - Returns: whether this call took it.
+    func saveRankingSnapshot(today: SalesDay, at: UnixMillis, entries: [RankingSnapshot.Entry]) -> PendingWrite<Bool>
     /// Stops keeping the totals of windows ending before `keptFrom` (a store that keeps any, for
     /// the default window) and deletes at most `limit` of their rows; idle, it takes no write lock.
     /// A window before `keptFrom` is then ranked from the rollups. - Returns: rows deleted.
@@ -67,6 +71,15 @@ public protocol RankingStore: Sendable {
     /// The first `limit` entries of `today`'s snapshot for a window of `days` ranked by `rankBy`,
     /// with names; `nil` when no snapshot for `today` was taken.
     func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]?
+}
+
+extension RankingStore {
+    /// Reads and ranks `today`'s snapshot, then saves it: ``TakeRankingSnapshot`` without its
+    /// write queue. - Returns: whether this call took it.
+    public func takeRankingSnapshot(today: SalesDay, at: UnixMillis) async throws -> Bool {
+        guard let entries = try await self.rankingSnapshotEntries(today: today) else { return false }
+        return try await self.saveRankingSnapshot(today: today, at: at, entries: entries).value
+    }
 }
 
 /// An order as the store must apply it.

@@ -76,7 +76,14 @@ public struct TakeRankingSnapshot: Sendable {
     func callAsFunction(today: SalesDay) async throws -> Bool {
         if self.taken.covers(today) { return false }
         let (store, clock) = (self.store, self.clock)
-        let took = try await self.queues.writeNew { store.takeRankingSnapshot(today: today, at: clock()) }
+        // Ranked on a read lane; only the save holds the writer, briefly.
+        guard let entries = try await store.rankingSnapshotEntries(today: today) else {
+            self.taken.record(today)
+            return false
+        }
+        let took = try await self.queues.writeNew {
+            store.saveRankingSnapshot(today: today, at: clock(), entries: entries)
+        }
         self.taken.record(today)
         return took
     }

@@ -806,7 +806,7 @@ struct SQLiteStoreTests {
             let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<8 {
                     let store = index % 2 == 0 ? first : second
-                    group.addTask { try await store.takeRankingSnapshot(today: today.adding(days: day), at: now).value }
+                    group.addTask { try await store.takeRankingSnapshot(today: today.adding(days: day), at: now) }
                 }
                 return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
@@ -826,7 +826,7 @@ struct SQLiteStoreTests {
         }
         #expect(try await first.rankingSnapshot(today: today.adding(days: 5), days: 1, rankBy: .units, limit: 5) == nil)
         // A snapshot a week on drops those older than a week.
-        #expect(try await first.takeRankingSnapshot(today: today.adding(days: 8), at: now).value)
+        #expect(try await first.takeRankingSnapshot(today: today.adding(days: 8), at: now))
         #expect(try await first.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == nil)
         #expect(try await first.rankingSnapshot(today: today.adding(days: 2), days: 3, rankBy: .units, limit: 5) != nil)
         #expect(try first.audit().isEmpty)

@@ -291,11 +291,42 @@ struct StoreContractTests {
         try await withStore(kind) { first in
             try await withSecondStore(beside: first) { second in
                 let today = SalesDay(rawValue: 20_000)
-                async let a = first.takeRankingSnapshot(today: today, at: 1).value
-                async let b = second.takeRankingSnapshot(today: today, at: 1).value
+                async let a = first.takeRankingSnapshot(today: today, at: 1)
+                async let b = second.takeRankingSnapshot(today: today, at: 1)
                 let taken = try await [a, b]
                 #expect(taken.filter { $0 }.count == 1)
                 #expect(try await second.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5) == [])
+            }
+        }
+    }
+
+    @Test(
+        "a snapshot is ranked off the writer and saved once: of two read before either saved, the first saved stands",
+        arguments: StoreKind.available
+    )
+    func snapshotSavedOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { first in
+            try await withSecondStore(beside: first) { second in
+                let a = try await first.createProduct(name: "a", price: 100, stock: 10, at: 1).value.id
+                let b = try await first.createProduct(name: "b", price: 100, stock: 10, at: 1).value.id
+                let today = SalesDay(rawValue: 20_000)
+                // Both read before either saves (two instances at midnight); no sales: no entries.
+                #expect(try await first.rankingSnapshotEntries(today: today) == [])
+                #expect(try await second.rankingSnapshotEntries(today: today) == [])
+                let mine = [
+                    RankingSnapshot.Entry(days: 3, rankBy: .units, position: 1, productID: a, quantity: 5, orders: 2),
+                    RankingSnapshot.Entry(days: 3, rankBy: .units, position: 2, productID: b, quantity: 3, orders: 3),
+                ]
+                let theirs = [
+                    RankingSnapshot.Entry(days: 3, rankBy: .units, position: 1, productID: b, quantity: 9, orders: 9)
+                ]
+                #expect(try await first.saveRankingSnapshot(today: today, at: 1, entries: mine).value)
+                #expect(!(try await second.saveRankingSnapshot(today: today, at: 2, entries: theirs).value))
+                let stored = try #require(
+                    try await second.rankingSnapshot(today: today, days: 3, rankBy: .units, limit: 5)
+                )
+                #expect(stored.map(\.productID) == [a, b] && stored.map(\.quantitySold) == [5, 3])
+                #expect(try await second.rankingSnapshotEntries(today: today) == nil, "taken: nothing to rank")
             }
         }
     }
