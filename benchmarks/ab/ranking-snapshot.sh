@@ -4,8 +4,8 @@
 # server on it (its first sweep takes today's snapshot), waits until the snapshot's row is there,
 # and reads the server's commit-time histogram (`commerce_store_commit_seconds`, every write
 # transaction's wall time) from /metrics: the writes held up behind the snapshot wait at most as
-# long as its transaction. Prints one line per launch: ms from launch to the snapshot, the
-# transactions that took more than 0.1 s, and the slowest bucket any reached.
+# long as its transaction. Prints one line per launch: ms from launch to the snapshot, the write
+# transactions so far and their summed wall time, those over 0.1 s, and the slowest bucket reached.
 #
 #   BINS="old new" DB=scale.sqlite ROUNDS=3 benchmarks/ab/ranking-snapshot.sh
 # DB is made by `commerce-server seed --scale S` (90 days of rollups for every product).
@@ -53,7 +53,9 @@ for line in open(sys.argv[1]):
 count = max(buckets.values())
 over = count - max(n for le, n in buckets.items() if le <= 0.1)
 slowest = min(le for le, n in buckets.items() if n == count)
-print(f"{sys.argv[2]} ms to the snapshot; {over} of {count} write transactions over 0.1 s; slowest <= {slowest} s")
+total = next(float(l.split()[-1]) for l in open(sys.argv[1]) if l.startswith("commerce_store_commit_seconds_sum"))
+print(f"{sys.argv[2]} ms to the snapshot; {count} write transactions, {total * 1000:.0f} ms in all, "
+      f"{over} over 0.1 s, the slowest <= {slowest} s")
 PY
 }
 
