@@ -29,15 +29,15 @@ extension SQLiteStore: RankingStore {
         }
     }
 
+    /// Whether `today`'s snapshot was taken (its day row exists).
+    static func snapshotTaken(_ db: Database, today: SalesDay) throws -> Bool {
+        try db.fetchFirst(direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?", today.rawValue) { _ in true }
+            ?? false
+    }
+
     public func rankingSnapshotEntries(today: SalesDay) async throws -> [RankingSnapshot.Entry]? {
         try await self.read { db in
-            guard
-                try db.fetchFirst(
-                    direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?",
-                    today.rawValue,
-                    read: { _ in true }
-                ) == nil
-            else { return nil }
+            guard try !Self.snapshotTaken(db, today: today) else { return nil }
             let span = RankingSnapshot.span(today: today)
             var rollups: [(day: SalesDay, productID: ProductID, quantity: Int64, orders: Int64)] = []
             try db.forEachRow(
@@ -115,13 +115,7 @@ extension SQLiteStore: RankingStore {
 
     public func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]? {
         try await self.read { db in
-            guard
-                try db.fetchFirst(
-                    direct: "SELECT 1 FROM ranking_snapshot_days WHERE day = ?",
-                    today.rawValue,
-                    read: { _ in true }
-                ) != nil
-            else {
+            guard try Self.snapshotTaken(db, today: today) else {
                 return nil
             }
             var sellers: [TopSeller] = []
