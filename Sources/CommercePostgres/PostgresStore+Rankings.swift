@@ -116,12 +116,14 @@ extension PostgresStore: RankingStore {
                 returning: Int64.self
             )
             guard !taken.isEmpty else { return false }
-            for entry in entries {
+            // Every entry in one statement (3,000 at most): one round trip while the lane is held.
+            if !entries.isEmpty {
                 try await session.write(
                     """
                     INSERT INTO ranking_snapshots (day, rank_by, days, position, product_id, quantity, orders)
-                    VALUES (\(today.rawValue), \(entry.rankBy.rawValue), \(Int64(entry.days)), \(Int64(entry.position)), \(entry.productID.rawValue),
-                            \(entry.quantity), \(entry.orders))
+                    SELECT \(today.rawValue), * FROM unnest(\(entries.map(\.rankBy.rawValue))::text[],
+                        \(entries.map { Int64($0.days) })::int8[], \(entries.map { Int64($0.position) })::int8[],
+                        \(entries.map(\.productID.rawValue))::int8[], \(entries.map(\.quantity))::int8[], \(entries.map(\.orders))::int8[])
                     """
                 )
             }
