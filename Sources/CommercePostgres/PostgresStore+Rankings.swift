@@ -81,14 +81,15 @@ extension PostgresStore: RankingStore {
         }
     }
 
+    /// Whether `today`'s snapshot was taken (its day row exists).
+    static func snapshotTaken(_ session: Session, today: SalesDay) async throws -> Bool {
+        try await session.first("SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)", as: Int64.self)
+            != nil
+    }
+
     public func rankingSnapshotEntries(today: SalesDay) async throws -> [RankingSnapshot.Entry]? {
         try await self.read { session in
-            guard
-                try await session.first(
-                    "SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)",
-                    as: Int64.self
-                ) == nil
-            else { return nil }
+            guard try await !Self.snapshotTaken(session, today: today) else { return nil }
             let span = RankingSnapshot.span(today: today)
             let rollups = try await session.all(
                 """
@@ -135,12 +136,7 @@ extension PostgresStore: RankingStore {
 
     public func rankingSnapshot(today: SalesDay, days: Int, rankBy: RankBy, limit: Int) async throws -> [TopSeller]? {
         try await self.read { session in
-            guard
-                try await session.first(
-                    "SELECT day FROM ranking_snapshot_days WHERE day = \(today.rawValue)",
-                    as: Int64.self
-                ) != nil
-            else {
+            guard try await Self.snapshotTaken(session, today: today) else {
                 return nil
             }
             let rows = try await session.all(
