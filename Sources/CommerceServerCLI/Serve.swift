@@ -45,7 +45,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a frame may take to arrive whole, from its first byte (slower peers are closed).")
     var frameTimeout = 10
     @Option(
-        help: "MiB of unfinished frames held across all connections; past it the connection holding the most is closed."
+        help: """
+            MiB of unfinished requests (FrameRPC frames and HTTP bodies) held across all connections; \
+            past it the connection holding the most is refused and closed.
+            """
     )
     var maxPartialFrameMib = 64
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5

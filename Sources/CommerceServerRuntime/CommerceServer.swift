@@ -141,8 +141,10 @@ public final class CommerceServer: Sendable {
             }
         }
         let ownGroup = configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
-        // One bound on calls in flight, whichever listener they came through.
+        // One bound on calls in flight, and one on bytes of requests still arriving (frames and HTTP
+        // bodies), whichever listener they came through.
         let admission = Admission(limit: configuration.rpc.maxCallsInFlight)
+        let partialBytes = PartialFrameBudget(limit: configuration.rpc.maxBufferedPartialBytes)
         let rpc: RPCServer
         var http: ConnectServer?
         do {
@@ -151,7 +153,8 @@ public final class CommerceServer: Sendable {
                 configuration: configuration.rpc,
                 logger: logger,
                 group: ownGroup ?? MultiThreadedEventLoopGroup.singleton,
-                admission: admission
+                admission: admission,
+                partialBytes: partialBytes
             )
             if let httpConfiguration = configuration.http {
                 do {
@@ -159,6 +162,7 @@ public final class CommerceServer: Sendable {
                         router: router,
                         configuration: httpConfiguration,
                         admission: admission,
+                        partialBytes: partialBytes,
                         routes: httpRoutes,
                         logger: logger,
                         group: ownGroup ?? MultiThreadedEventLoopGroup.singleton

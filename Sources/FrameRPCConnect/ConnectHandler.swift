@@ -9,7 +9,9 @@ import NIOHTTP1
 /// runs its method through the same router entry a FrameRPC connection calls (access check,
 /// decoding, use case) as a task on this event loop, and answers in the request's encoding or with
 /// Connect's JSON error. One call at a time (HTTP/1.1; NIO's pipelining helper queues the next
-/// request). The deadline cancels the call's task, and so does the client going away.
+/// request). The deadline cancels the call's task, and so does the client going away. A body still
+/// arriving counts against the server-wide budget for unfinished requests; chosen past it, the
+/// request is refused `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and the connection closed.
 final class ConnectHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -23,6 +25,12 @@ final class ConnectHandler: ChannelInboundHandler {
     private let router: RPCRouter
     private let configuration: ConnectConfiguration
     private let admission: Admission
+    private let partialBytes: PartialFrameBudget
+    /// This connection's (or HTTP/2 stream's) share of `partialBytes`, and the body bytes it counts.
+    private var account: PartialFrameBudget.Account?
+    private var countedBodyBytes = 0
+    /// Between a request's head and its end.
+    private var receivingBody = false
     private let routes: [String: @Sendable () async -> StaticResponse]
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -43,10 +51,12 @@ final class ConnectHandler: ChannelInboundHandler {
         router: RPCRouter,
         configuration: ConnectConfiguration,
         admission: Admission,
+        partialBytes: PartialFrameBudget,
         routes: [String: @Sendable () async -> StaticResponse],
         metrics: ServerMetrics,
         logger: Logger
     ) {
+        self.partialBytes = partialBytes
         self.metrics = metrics
         self.router = router
         self.configuration = configuration
@@ -60,7 +70,44 @@ final class ConnectHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.executor = EventLoopTaskExecutor(context.eventLoop)
         self.remoteAddress = context.channel.remoteAddress?.description ?? "?"
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        self.account = self.partialBytes.open {
+            eventLoop.execute { handler.value.budgetExceeded(context: loopContext.value) }
+        }
         self.arm(self.configuration.idleTimeout, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let account = self.account { self.partialBytes.close(account) }
+        self.account = nil
+        self.countedBodyBytes = 0
+    }
+
+    /// The budget for unfinished requests chose this one, the largest: refuse it and close.
+    private func budgetExceeded(context: ChannelHandlerContext) {
+        // Its bytes were already taken off the budget's total; forget them here too.
+        self.countedBodyBytes = 0
+        guard self.receivingBody else { return }  // it arrived whole meanwhile
+        self.receivingBody = false
+        self.respond(
+            error: RPCError(
+                code: .resourceExhausted,
+                reason: WireReason.partialFrameBudget,
+                message:
+                    "the server holds too many bytes of requests still arriving; this one, the largest, was dropped"
+            ),
+            context: context,
+            close: true
+        )
+    }
+
+    /// The body being read is whole, refused or answered: its bytes no longer count as unfinished.
+    private func releaseBody() {
+        guard self.countedBodyBytes > 0, let account = self.account else { return }
+        self.partialBytes.consumed(self.countedBodyBytes, on: account)
+        self.countedBodyBytes = 0
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -94,6 +141,7 @@ final class ConnectHandler: ChannelInboundHandler {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            self.receivingBody = true
             self.body = context.channel.allocator.buffer(capacity: 0)
             self.arm(self.configuration.requestTimeout, context: context)
             if self.routes[head.uri] == nil || (head.method != .GET && head.method != .HEAD) {
@@ -118,10 +166,16 @@ final class ConnectHandler: ChannelInboundHandler {
                 self.respond(error: self.tooLarge, context: context, close: true)
                 return
             }
+            if let account = self.account {
+                self.countedBodyBytes += part.readableBytes
+                self.partialBytes.received(part.readableBytes, on: account)
+            }
             body.writeBuffer(&part)
             self.body = body
         case .end:
             self.timer?.cancel()
+            self.receivingBody = false
+            self.releaseBody()
             guard let head = self.head else { return }
             switch self.request {
             case nil:
@@ -343,6 +397,8 @@ final class ConnectHandler: ChannelInboundHandler {
         self.head = nil
         self.body = nil
         self.request = nil
+        self.receivingBody = false
+        self.releaseBody()
         context.write(
             Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
             promise: nil

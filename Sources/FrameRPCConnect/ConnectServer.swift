@@ -39,11 +39,13 @@ public final class ConnectServer: Service, Sendable {
     }
 
     /// Binds and serves `router`'s methods (Health and Reflection added), admitting calls through
-    /// `admission` (share the FrameRPC server's for one server-wide bound).
+    /// `admission` and counting request bodies still arriving against `partialBytes` (share the
+    /// FrameRPC server's, for one server-wide bound each).
     public static func start(
         router: RPCRouter,
         configuration: ConnectConfiguration,
         admission: Admission,
+        partialBytes: PartialFrameBudget = PartialFrameBudget(limit: 64 * 1024 * 1024),
         routes: [String: @Sendable () async -> StaticResponse] = [:],
         logger: Logger = Logger(label: "connect.server"),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -73,6 +75,7 @@ public final class ConnectServer: Service, Sendable {
                                 router: router,
                                 configuration: configuration,
                                 admission: admission,
+                                partialBytes: partialBytes,
                                 routes: routes,
                                 metrics: metrics,
                                 logger: logger

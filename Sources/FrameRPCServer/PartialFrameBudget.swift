@@ -3,14 +3,16 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
-/// The server-wide budget for bytes held in frames that have not arrived whole. Without it the
-/// bound is connections × the largest frame (10,000 × 4 MiB at the defaults): peers that each send
-/// most of a large frame and stop could hold gigabytes. Past the budget, the connection holding the
-/// most such bytes gets a GOAWAY `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and is closed, and
-/// its bytes are freed; `rpc_server_partial_frame_evictions_total` counts it.
-final class PartialFrameBudget: Sendable {
-    /// One connection's share: bytes received and not yet part of a whole frame.
-    final class Account: Sendable {
+/// The server-wide budget for bytes held in requests that have not arrived whole: FrameRPC frames
+/// and, shared with the HTTP listener, Connect request bodies. Without it the bound is connections
+/// × the largest request (10,000 × 4 MiB of frames plus 1,000 × 4 MiB of bodies at the defaults):
+/// peers that each send most of a large request and stop could hold gigabytes. Past the budget, the
+/// connection (or HTTP/2 stream) holding the most such bytes is refused — a GOAWAY, or an HTTP
+/// error, `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` — and closed, and its bytes are freed;
+/// `rpc_server_partial_frame_evictions_total` counts it.
+public final class PartialFrameBudget: Sendable {
+    /// One connection's share: bytes received and not yet part of a whole request.
+    public final class Account: Sendable {
         fileprivate let pending = Atomic<Int>(0)
         fileprivate let evicted = Atomic(false)
         fileprivate let evict: @Sendable () -> Void
@@ -18,32 +20,32 @@ final class PartialFrameBudget: Sendable {
         fileprivate init(evict: @escaping @Sendable () -> Void) { self.evict = evict }
     }
 
-    let limit: Int
+    public let limit: Int
     private let total = Atomic<Int>(0)
     private let accounts = NIOLockedValueBox<[ObjectIdentifier: Account]>([:])
     private let evictions = Counter(label: "rpc_server_partial_frame_evictions_total")
 
-    init(limit: Int) {
+    public init(limit: Int) {
         self.limit = limit
     }
 
     /// Bytes of unfinished frames held by every connection now.
-    var buffered: Int { self.total.load(ordering: .relaxed) }
+    public var buffered: Int { self.total.load(ordering: .relaxed) }
 
     /// A new connection's account; `evict` runs (once, from any thread) when it is chosen.
-    func open(evict: @escaping @Sendable () -> Void) -> Account {
+    public func open(evict: @escaping @Sendable () -> Void) -> Account {
         let account = Account(evict: evict)
         self.accounts.withLockedValue { $0[ObjectIdentifier(account)] = account }
         return account
     }
 
     /// The connection is gone: its bytes no longer count.
-    func close(_ account: Account) {
+    public func close(_ account: Account) {
         self.accounts.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(account)) }
         self.total.subtract(account.pending.exchange(0, ordering: .relaxed), ordering: .relaxed)
     }
 
-    func received(_ bytes: Int, on account: Account) {
+    public func received(_ bytes: Int, on account: Account) {
         guard !account.evicted.load(ordering: .relaxed) else { return }  // being closed: already let go
         account.pending.add(bytes, ordering: .relaxed)
         let total = self.total.add(bytes, ordering: .relaxed).newValue
@@ -52,7 +54,7 @@ final class PartialFrameBudget: Sendable {
 
     /// `bytes` became a whole frame (or were skipped: an oversize frame's payload is counted here
     /// when its header arrives, so its account runs below zero until the bytes do).
-    func consumed(_ bytes: Int, on account: Account) {
+    public func consumed(_ bytes: Int, on account: Account) {
         guard !account.evicted.load(ordering: .relaxed) else { return }
         account.pending.subtract(bytes, ordering: .relaxed)
         self.total.subtract(bytes, ordering: .relaxed)

@@ -42,12 +42,15 @@ public final class RPCServer: Service, Sendable {
     }
 
     /// Binds and starts serving `router`'s methods plus the built-in Health and Reflection services.
+    /// `admission` and `partialBytes`, when given, are shared with the server's other listeners (one
+    /// server-wide bound each); otherwise they come from `configuration`.
     public static func start(
         router: RPCRouter,
         configuration: ServerConfiguration,
         logger: Logger = Logger(label: "framerpc.server"),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        admission: Admission? = nil
+        admission: Admission? = nil,
+        partialBytes: PartialFrameBudget? = nil
     ) async throws -> RPCServer {
         let registry = ConnectionRegistry()
         let router = router.withBuiltins { registry.isDraining }
@@ -55,7 +58,7 @@ public final class RPCServer: Service, Sendable {
         let protocolErrors = LogLimiter()
         // Shared with other listeners of the same server (HTTP) for one server-wide bound.
         let admission = admission ?? Admission(limit: configuration.maxCallsInFlight)
-        let partialFrames = PartialFrameBudget(limit: configuration.maxBufferedPartialBytes)
+        let partialFrames = partialBytes ?? PartialFrameBudget(limit: configuration.maxBufferedPartialBytes)
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

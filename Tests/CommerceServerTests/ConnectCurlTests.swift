@@ -5,6 +5,7 @@ import Foundation
 import FrameRPC
 import FrameRPCConnect
 import FrameRPCServer
+import NIOCore
 import SwiftProtobuf
 import Testing
 
@@ -439,6 +440,66 @@ struct ConnectCurlTests {
             )
             let small = try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}")
             #expect(small.status == 200, "the server still answers")
+        }
+    }
+
+    /// The start of a POST whose body declares `length` bytes, with `sent` of them.
+    static func partialPost(length: Int, sent: Int) -> [UInt8] {
+        let head =
+            "POST /commerce.v1.ProductService/ListProducts HTTP/1.1\r\nHost: localhost\r\n"
+            + "Content-Type: application/proto\r\nContent-Length: \(length)\r\n\r\n"
+        return Array(head.utf8) + [UInt8](repeating: 0, count: sent)
+    }
+
+    /// The start of a FrameRPC REQUEST frame declaring `length` payload bytes, with `sent` of them,
+    /// after the preface.
+    static func partialFrame(length: Int, sent: Int) -> [UInt8] {
+        var buffer = ByteBuffer(bytes: Preface().bytes)
+        buffer.writeMultipleIntegers(UInt32(length), UInt32(1), FrameType.request.rawValue, UInt8(0))
+        buffer.writeBytes([UInt8](repeating: 7, count: sent))
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test(
+        "HTTP bodies still arriving share the server-wide budget with unfinished frames: past it the largest holder, HTTP or FrameRPC, is refused PARTIAL_FRAME_BUDGET and closed; the others and new clients are served"
+    )
+    func bodiesShareThePartialRequestBudget() async throws {
+        try await withCommerceServer(configure: {
+            $0.rpc.maxBufferedPartialBytes = 1_000_000
+            $0.rpc.frameTimeout = .seconds(60)
+            $0.http = ConnectConfiguration(port: 0, requestTimeout: .seconds(60))
+        }) { server, _ in
+            let httpPort = try #require(server.httpPort)
+            // 600 kB of a 2 MB body and 300 kB of a 900 kB one, then 200 kB of a 2 MB frame: past 1 MB in all.
+            let largest = try await RawConnection(port: httpPort)
+            try await largest.send(Self.partialPost(length: 2_000_000, sent: 600_000))
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try await RawConnection(port: httpPort)
+            try await second.send(Self.partialPost(length: 900_000, sent: 300_000))
+            try await Task.sleep(for: .milliseconds(200))
+            let framePeer = try await RawConnection(port: server.port)
+            try await framePeer.send(Self.partialFrame(length: 2_000_000, sent: 200_000))
+            #expect(await largest.waitUntil { $0.isClosed })
+            #expect(largest.text.hasPrefix("HTTP/1.1 429"), "\(largest.text.prefix(200))")
+            #expect(largest.text.contains("resource_exhausted") && largest.text.contains("PARTIAL_FRAME_BUDGET"))
+            #expect(!second.isClosed && !framePeer.isClosed, "only the largest holder was closed")
+
+            // The frame grows to 800 kB: now it holds the most, and the same budget closes it.
+            try await framePeer.send([UInt8](repeating: 7, count: 600_000))
+            #expect(await framePeer.waitUntil { $0.isClosed })
+            #expect(!second.isClosed, "the HTTP body of 300 kB stays")
+
+            // New clients are served; the body that stayed completes (900 kB, within the budget alone)
+            // and is answered as any request is (these zeros are no ListProducts request).
+            let fresh = try Self.curl(httpPort, "/commerce.v1.ProductService/ListProducts", json: "{}")
+            #expect(fresh.status == 200)
+            try await second.send([UInt8](repeating: 0, count: 600_000))
+            #expect(await second.waitUntil { $0.text.hasPrefix("HTTP/1.1 ") })
+            #expect(
+                !second.text.contains("PARTIAL_FRAME_BUDGET"),
+                "answered as any request: \(second.text.prefix(200))"
+            )
+            for connection in [largest, second, framePeer] { await connection.close() }
         }
     }
 }

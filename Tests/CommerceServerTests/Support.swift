@@ -11,6 +11,7 @@ import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -345,4 +346,52 @@ func httpGet(port: Int, path: String, method: String = "GET") async throws -> St
 /// Tells callers racing in a test's task group when to stop.
 final class StopFlag: Sendable {
     let value = Atomic(false)
+}
+
+/// A raw TCP connection that sends whatever bytes a test wants (part of a request, then nothing)
+/// and collects what comes back, until the server closes it.
+final class RawConnection: Sendable {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private let received = NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>(([], false))
+    private let reader: Task<Void, Never>
+
+    init(port: Int) async throws {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        self.channel = channel
+        let received = self.received
+        self.reader = Task {
+            do {
+                try await channel.executeThenClose { inbound, _ in
+                    for try await chunk in inbound {
+                        received.withLockedValue { $0.bytes += Array(chunk.readableBytesView) }
+                    }
+                }
+            } catch {}
+            received.withLockedValue { $0.closed = true }
+        }
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await self.channel.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    var text: String { String(decoding: self.received.withLockedValue { $0.bytes }, as: UTF8.self) }
+    var isClosed: Bool { self.received.withLockedValue { $0.closed } }
+
+    /// Polls until `condition` holds or `timeout` passes; returns whether it held.
+    func waitUntil(timeout: Duration = .seconds(20), _ condition: (RawConnection) -> Bool) async -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end && !condition(self) { try? await Task.sleep(for: .milliseconds(5)) }
+        return condition(self)
+    }
+
+    func close() async {
+        try? await self.channel.channel.close()
+        await self.reader.value
+    }
 }
