@@ -40,18 +40,16 @@ extension PostgresStore: RankingStore {
             for (product, quantity, orders) in rows {
                 tally.add(ProductID(product), quantity: quantity, orders: orders)
             }
-            var sellers: [TopSeller] = []
-            for total in tally.top(limit, by: rankBy) {
-                sellers.append(
-                    TopSeller(
-                        productID: total.productID,
-                        name: try await Self.productName(session, total.productID),
-                        quantitySold: total.quantity,
-                        orderCount: total.orders
-                    )
+            let ranked = tally.top(limit, by: rankBy)
+            let names = try await Self.productNames(session, ranked.map(\.productID))
+            return ranked.map {
+                TopSeller(
+                    productID: $0.productID,
+                    name: names[$0.productID] ?? "",
+                    quantitySold: $0.quantity,
+                    orderCount: $0.orders
                 )
             }
-            return sellers
         }
     }
 
@@ -151,8 +149,14 @@ extension PostgresStore: RankingStore {
         }
     }
 
-    static func productName(_ session: Session, _ id: ProductID) async throws -> String {
-        try await session.first("SELECT name FROM products WHERE id = \(id.rawValue)", as: String.self) ?? ""
+    /// The names of `ids`, in one round trip.
+    static func productNames(_ session: Session, _ ids: [ProductID]) async throws -> [ProductID: String] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await session.all(
+            "SELECT id, name FROM products WHERE id = ANY(\(ids.map(\.rawValue)))",
+            as: (Int64, String).self
+        )
+        return Dictionary(rows.map { (ProductID($0.0), $0.1) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Refuses a calendar other than the one the database's rollups count in, or re-counts them in
