@@ -3,15 +3,21 @@
 #
 # BENCH_OUT (set by run-all.sh): write this benchmark's JSON/Markdown there instead of
 # benchmarks/results/<UTC date>-<name>.{json,md}.
+# BENCH_BIN: a directory holding commerce-server and commerce-load to run instead of building them
+# (two builds compared in alternating rounds).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bench_setup() {  # name [extra Debian packages...]
   BENCH_NAME="$1"; shift
   scripts/install-deps.sh "$@"
-  swift build -c release --product commerce-server >&2
-  swift build -c release --product commerce-load >&2
-  BIN="$(swift build -c release --show-bin-path)"
+  if [[ -n "${BENCH_BIN:-}" ]]; then
+    BIN="$BENCH_BIN"  # another build's commerce-server and commerce-load, for A/B runs (benchmarks/ab/)
+  else
+    swift build -c release --product commerce-server >&2
+    swift build -c release --product commerce-load >&2
+    BIN="$(swift build -c release --show-bin-path)"
+  fi
   mkdir -p benchmarks/results
   WORK="$(mktemp -d -p "$PWD/benchmarks/results" tmp.XXXXXX)"   # the repository's disk
   OUT="${BENCH_OUT:-benchmarks/results/$(date -u +%Y-%m-%dT%H%M%SZ)-$BENCH_NAME}"

@@ -280,7 +280,13 @@ final class ConnectHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let loopContext = NIOLoopBound(context, eventLoop: eventLoop)
         let codec = request.codec
-        let task = method.start(payload, serverContext, executor: self.executor, on: eventLoop) { result in
+        // As on FrameRPC connections: a read's task on this loop, a write's off it.
+        let task = method.start(
+            payload,
+            serverContext,
+            executor: method.mutating ? nil : self.executor,
+            on: eventLoop
+        ) { result in
             handler.value.finish(id, result: result, codec: codec, method: method, context: loopContext.value)
         }
         let timer = eventLoop.scheduleTask(deadline: deadline) { handler.value.expire(id, context: loopContext.value) }

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// The server's open connections, for the connection limit and for draining.
 final class ConnectionRegistry: Sendable {
@@ -12,19 +13,24 @@ final class ConnectionRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// The open connections' count, read on every socket read (``FairShareReads``) without the lock.
+    private let open = Atomic<Int>(0)
 
     /// Registers `channel` unless the server is at `limit` or draining; `false` means refuse it.
     func admit(_ channel: any Channel, limit: Int) -> Bool {
         self.state.withLockedValue { state in
             guard !state.draining, state.channels.count < limit else { return false }
             state.channels[ObjectIdentifier(channel)] = channel
+            self.open.add(1, ordering: .relaxed)
             return true
         }
     }
 
     func remove(_ channel: any Channel) {
         let waiters: [CheckedContinuation<Void, Never>] = self.state.withLockedValue { state in
-            state.channels.removeValue(forKey: ObjectIdentifier(channel))
+            if state.channels.removeValue(forKey: ObjectIdentifier(channel)) != nil {
+                self.open.subtract(1, ordering: .relaxed)
+            }
             guard state.channels.isEmpty, !state.waiters.isEmpty else { return [] }
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
@@ -32,7 +38,7 @@ final class ConnectionRegistry: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    var count: Int { self.state.withLockedValue { $0.channels.count } }
+    var count: Int { self.open.load(ordering: .relaxed) }
 
     var isDraining: Bool { self.state.withLockedValue { $0.draining } }
 

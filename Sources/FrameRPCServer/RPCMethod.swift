@@ -138,8 +138,9 @@ public struct RPCMethod: Sendable {
         return method
     }
 
-    /// Runs the handler as a task on `executor` (the connection's event loop), then hands its
-    /// result to `completion` on `eventLoop`: how every transport starts a call.
+    /// Runs the handler as a task on `executor` (the connection's event loop; nil: the global
+    /// executor), then hands its result to `completion` on `eventLoop`: how every transport starts
+    /// a call.
     public func start(
         _ payload: Data,
         _ context: ServerContext,

@@ -53,6 +53,7 @@ public final class RPCServer: Service, Sendable {
         partialBytes: PartialFrameBudget? = nil
     ) async throws -> RPCServer {
         let registry = ConnectionRegistry()
+        let loops = max(1, group.makeIterator().reduce(0) { count, _ in count + 1 })
         let router = router.withBuiltins { registry.isDraining }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
         let protocolErrors = LogLimiter()
@@ -64,7 +65,11 @@ public final class RPCServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(
+                .recvAllocator,
+                value: FairShareReads(bytesPerTurn: configuration.readBytesPerTurn, loops: loops, registry: registry)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -29,6 +29,11 @@ public struct ServerConfiguration: Sendable {
     /// Bytes of unfinished frames the server holds across every connection; past it, the connection
     /// holding the most gets a GOAWAY `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and is closed.
     public var maxBufferedPartialBytes: Int
+    /// Bytes an event loop reads in one turn over its connections, shared among them: one read of
+    /// a connection takes this over the loop's connections, between 2 and 64 KiB (``FairShareReads``),
+    /// so a flood's connections cannot make a turn long and a probe on its own connection waits one
+    /// short turn.
+    public var readBytesPerTurn: Int
     /// How long a graceful shutdown waits for calls in flight before closing connections anyway.
     public var drainTimeout: TimeAmount
     /// The longest deadline the server honours; calls asking for more (or none) get this one.
@@ -49,8 +54,10 @@ public struct ServerConfiguration: Sendable {
         frameTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(5),
         maxBufferedPartialBytes: Int = 64 * 1024 * 1024,
+        readBytesPerTurn: Int = 256 * 1024,
         tls: ServerTLS? = nil
     ) {
+        self.readBytesPerTurn = readBytesPerTurn
         self.tls = tls
         self.maxBufferedPartialBytes = maxBufferedPartialBytes
         self.frameTimeout = frameTimeout

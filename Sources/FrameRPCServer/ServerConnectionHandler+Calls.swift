@@ -171,7 +171,10 @@ extension ServerConnectionHandler {
 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        let task = method.start(request.payload, serverContext, executor: self.executor, on: eventLoop) { result in
+        // A write's task off the loop: with it there, a write flood's tasks filled every turn of the
+        // loop and a health probe waited 300 ms and more (benchmarks/README.md, session 23).
+        let executor = method.mutating ? nil : self.executor
+        let task = method.start(request.payload, serverContext, executor: executor, on: eventLoop) { result in
             handler.value.finish(streamID: streamID, result: result, context: serverContext)
         }
         self.calls[streamID] = Call(

@@ -10,8 +10,10 @@ import SwiftProtobuf
 struct DrainEvent: Sendable {}
 
 /// Serves the calls of one connection. Runs on the channel's event loop and never blocks it:
-/// each call's handler runs in its own task, whose executor is this same event loop (handlers
-/// must not block; storage work hops to Dispatch queues), and its answer is written from the loop.
+/// each call's handler runs in its own task — a read's on this same event loop (no thread hop for
+/// the common lookup; handlers must not block, storage work hops to Dispatch queues), a write's on
+/// the global executor (it waits for a commit anyway, and under a write flood the loop stays free
+/// to read, answer health checks and refuse) — and its answer is written from the loop.
 ///
 /// Calls are independent: they are answered in whatever order they finish, matched by stream id.
 final class ServerConnectionHandler: ChannelInboundHandler {
@@ -166,6 +168,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Answers written while reading — health checks, refusals, malformed requests — leave now,
+        // not after the tasks this read queued on the loop.
+        if self.flushPending { context.flush() }
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

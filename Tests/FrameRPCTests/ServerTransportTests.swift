@@ -99,6 +99,48 @@ struct ServerTransportTests {
         }
     }
 
+    @Test(
+        "a read's task runs on the connection's event loop, a write's on the global executor (the loop stays free to read under a write flood)"
+    )
+    func writesRunOffTheLoop() async throws {
+        try await withTestServer { server, _ in
+            let client = client(server)
+            for _ in 0..<3 {
+                let read = try await client.call("/test.v1.Test/Where", request: [])
+                let write = try await client.call("/test.v1.Test/WhereWrite", request: [])
+                #expect(read == Array("loop".utf8) && write == Array("pool".utf8))
+            }
+            await client.close()
+        }
+    }
+
+    @Test(
+        "a burst far above one read's share — 2,000 calls in one write on one connection — is read over several turns, and every call is answered"
+    )
+    func burstReadOverTurns() async throws {
+        try await withTestServer { server, _ in
+            let peer = try await RawPeer.connect(port: server.port)
+            var burst = Preface().bytes
+            for stream in 1...2_000 {
+                burst += try RawPeer.requestFrame(
+                    streamID: UInt32(stream),
+                    method: "/test.v1.Test/Echo",
+                    payload: [UInt8](repeating: 5, count: 100)
+                )
+            }
+            try await peer.send(burst)
+            #expect(try await peer.waitUntil { try $0.responses().count == 2_000 })
+            let responses = try peer.responses()
+            #expect(Set(responses.keys) == Set((1...2_000).map(UInt32.init)))
+            #expect(
+                responses.values.allSatisfy {
+                    $0.status.code == 0 && Array($0.payload) == [UInt8](repeating: 5, count: 100)
+                }
+            )
+            await peer.close()
+        }
+    }
+
     @Test("the server enforces the deadline: DEADLINE_EXCEEDED, and the handler's work is cancelled")
     func deadline() async throws {
         try await withTestServer { server, probe in

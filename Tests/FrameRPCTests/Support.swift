@@ -24,6 +24,7 @@ final class Probe: Sendable {
 /// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag; `SleepWrite` the same, mutating.
 /// - `Fail` throws an RPCError; `Crash` throws a plain Swift error.
 /// - `RequestID` returns the call's request id and its metadata's `Trace-Tag` entry, "id|tag".
+/// - `Where` and `WhereWrite` (mutating) return "loop" when their task runs on an event loop, else "pool".
 struct TestService: RPCService {
     let probe: Probe
 
@@ -67,6 +68,16 @@ struct TestService: RPCService {
                 _,
                 context in
                 Array("\(context.requestID)|\(context.metadata["Trace-Tag"] ?? "")".utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/Where", requestType: "bytes", responseType: "bytes", mutating: false) {
+                _,
+                _ in
+                Array((MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop").utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/WhereWrite", requestType: "bytes", responseType: "bytes", mutating: true) {
+                _,
+                _ in
+                Array((MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop").utf8)
             },
             RPCMethod(name: "/test.v1.Test/Fail", requestType: "bytes", responseType: "bytes", mutating: false) {
                 _,

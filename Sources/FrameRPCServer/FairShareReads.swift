@@ -1,0 +1,36 @@
+import NIOCore
+
+/// How much one read of a connection takes: a fair share of what a loop reads in one turn.
+///
+/// An event loop reads every ready connection in turn, handles what it read, then runs its tasks,
+/// and only then reads again. Reading all a connection has (NIO's default: up to 16 reads of up to
+/// 64 KiB) let a flood's hundred connections hand one turn megabytes of calls, and a health probe
+/// on a connection of its own waited for that whole turn: hundreds of milliseconds (`benchmarks/
+/// overload.sh`). Now each read takes at most the loop's ``bytesPerTurn`` over the connections it
+/// serves (between 2 and 64 KiB), one read per turn; what is left stays in the kernel's socket
+/// buffer (and pushes back on its sender) until the next turn, which the level-triggered poll
+/// brings at once. A few connections still read 64 KiB at a time.
+struct FairShareReads: RecvByteBufferAllocator {
+    static let smallest = 2 * 1024
+    static let largest = 64 * 1024
+
+    let bytesPerTurn: Int
+    let loops: Int
+    let registry: ConnectionRegistry
+
+    /// This read's share, from the connections open now.
+    var share: Int {
+        let perLoop = max(1, (self.registry.count + self.loops - 1) / self.loops)
+        return min(Self.largest, max(Self.smallest, self.bytesPerTurn / perLoop))
+    }
+
+    func buffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+        allocator.buffer(capacity: self.share)
+    }
+
+    /// No size to pool buffers by: a pooled buffer kept from a larger share would be read into
+    /// whole, so every read gets a buffer of the share of the moment.
+    func nextBufferSize() -> Int? { nil }
+
+    mutating func record(actualReadBytes: Int) -> Bool { true }
+}
