@@ -53,11 +53,11 @@ struct Serve: AsyncParsableCommand {
     var maxPartialFrameMib = 64
     @Option(
         help: """
-            KiB an event loop reads in one turn over its connections, shared among them (each read 2-64 KiB): \
+            KiB an event loop reads in one turn over its connections, shared among them (each read 0.5-64 KiB): \
             a flood's connections cannot make a turn long, so a health probe waits one short turn.
             """
     )
-    var readKibPerTurn = 256
+    var readKibPerTurn = 32
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128

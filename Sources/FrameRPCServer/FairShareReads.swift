@@ -7,19 +7,25 @@ import NIOCore
 /// 64 KiB) let a flood's hundred connections hand one turn megabytes of calls, and a health probe
 /// on a connection of its own waited for that whole turn: hundreds of milliseconds (`benchmarks/
 /// overload.sh`). Now each read takes at most the loop's ``bytesPerTurn`` over the connections it
-/// serves (between 2 and 64 KiB), one read per turn; what is left stays in the kernel's socket
+/// serves (between 512 bytes and 64 KiB), one read per turn; what is left stays in the kernel's socket
 /// buffer (and pushes back on its sender) until the next turn, which the level-triggered poll
-/// brings at once. A few connections still read 64 KiB at a time.
+/// brings at once. A few connections still read 64 KiB at a time, and so does a connection in the
+/// middle of a frame: a large request arrives at the pace of its sender, not of the turns (its
+/// bytes count against the server's ``PartialFrameBudget`` all the same, and the frame timeout
+/// still bounds it).
 struct FairShareReads: RecvByteBufferAllocator {
-    static let smallest = 2 * 1024
+    static let smallest = 512
     static let largest = 64 * 1024
 
     let bytesPerTurn: Int
     let loops: Int
     let registry: ConnectionRegistry
+    /// The connection's own progress: whether a frame is half read.
+    var progress: NIOLoopBound<ReadProgress>?
 
     /// This read's share, from the connections open now.
     var share: Int {
+        if let progress, progress.value.partialSince != nil { return Self.largest }
         let perLoop = max(1, (self.registry.count + self.loops - 1) / self.loops)
         return min(Self.largest, max(Self.smallest, self.bytesPerTurn / perLoop))
     }

@@ -66,10 +66,6 @@ public final class RPCServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 1)
-            .childChannelOption(
-                .recvAllocator,
-                value: FairShareReads(bytesPerTurn: configuration.readBytesPerTurn, loops: loops, registry: registry)
-            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -99,6 +95,15 @@ public final class RPCServer: Service, Sendable {
                         try sync.addHandler(NIOSSLServerHandler(context: tls.context))
                     }
                     let progress = ReadProgress()
+                    try channel.syncOptions?.setOption(
+                        .recvAllocator,
+                        value: FairShareReads(
+                            bytesPerTurn: configuration.readBytesPerTurn,
+                            loops: loops,
+                            registry: registry,
+                            progress: NIOLoopBound(progress, eventLoop: channel.eventLoop)
+                        )
+                    )
                     try sync.addHandler(ReadProgressHandler(progress: progress, budget: partialFrames))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(

@@ -30,7 +30,7 @@ public struct ServerConfiguration: Sendable {
     /// holding the most gets a GOAWAY `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and is closed.
     public var maxBufferedPartialBytes: Int
     /// Bytes an event loop reads in one turn over its connections, shared among them: one read of
-    /// a connection takes this over the loop's connections, between 2 and 64 KiB (``FairShareReads``),
+    /// a connection takes this over the loop's connections, between 512 bytes and 64 KiB (``FairShareReads``),
     /// so a flood's connections cannot make a turn long and a probe on its own connection waits one
     /// short turn.
     public var readBytesPerTurn: Int
@@ -54,7 +54,7 @@ public struct ServerConfiguration: Sendable {
         frameTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(5),
         maxBufferedPartialBytes: Int = 64 * 1024 * 1024,
-        readBytesPerTurn: Int = 256 * 1024,
+        readBytesPerTurn: Int = 32 * 1024,
         tls: ServerTLS? = nil
     ) {
         self.readBytesPerTurn = readBytesPerTurn

@@ -8,6 +8,7 @@
 # floods, without its unflooded runs and RSS sampling, so more rounds fit.
 #
 #   BINS="/tmp/old /tmp/new" ROUNDS=3 benchmarks/ab/flood-probe.sh
+#   SERVER_ARGS="--read-kib-per-turn 128" BINS=/tmp/new benchmarks/ab/flood-probe.sh   # other server options
 set -euo pipefail
 ROUNDS="${ROUNDS:-3}"
 WORK="$(mktemp -d)"
@@ -23,7 +24,7 @@ flood() {  # bin-dir scenario
   export COMMERCE_TOKEN
   taskset -c 0 "$bin/commerce-server" serve --db "$WORK/db.sqlite" --port 0 --metrics-port=-1 \
     --port-file "$WORK/port.json" --admin-token bench --log-level warning --events-file "$WORK/events.jsonl" \
-    --synchronous full >"$WORK/server.log" 2>&1 &
+    --synchronous full ${SERVER_ARGS:-} >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 600); do [[ -s "$WORK/port.json" ]] && break; sleep 0.05; done
   local port
