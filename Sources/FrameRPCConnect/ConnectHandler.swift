@@ -23,27 +23,27 @@ final class ConnectHandler: ChannelInboundHandler {
     }
 
     private let router: RPCRouter
-    private let configuration: ConnectConfiguration
+    let configuration: ConnectConfiguration
     private let admission: Admission
     private let partialBytes: PartialFrameBudget
     /// This connection's (or HTTP/2 stream's) share of `partialBytes`, and the body bytes it counts.
     private var account: PartialFrameBudget.Account?
     private var countedBodyBytes = 0
     /// Between a request's head and its end.
-    private var receivingBody = false
+    var receivingBody = false
     private let routes: [String: @Sendable () async -> StaticResponse]
-    private let metrics: ServerMetrics
+    let metrics: ServerMetrics
     private let logger: Logger
     /// The method and start of the request being answered, for its metrics.
-    private var started: (method: String, at: NIODeadline)?
+    var started: (method: String, at: NIODeadline)?
 
-    private var head: HTTPRequestHead?
-    private var request: Result<ConnectRequest, RPCError>?
-    private var body: ByteBuffer?
+    var head: HTTPRequestHead?
+    var request: Result<ConnectRequest, RPCError>?
+    var body: ByteBuffer?
     private var call: Call?
     private var calls: UInt32 = 0
     private var timer: Scheduled<Void>?
-    private var draining = false
+    var draining = false
     private var executor: EventLoopTaskExecutor?
     private var remoteAddress = "?"
 
@@ -104,7 +104,7 @@ final class ConnectHandler: ChannelInboundHandler {
     }
 
     /// The body being read is whole, refused or answered: its bytes no longer count as unfinished.
-    private func releaseBody() {
+    func releaseBody() {
         guard self.countedBodyBytes > 0, let account = self.account else { return }
         self.partialBytes.consumed(self.countedBodyBytes, on: account)
         self.countedBodyBytes = 0
@@ -131,7 +131,7 @@ final class ConnectHandler: ChannelInboundHandler {
     }
 
     /// The next thing must happen within `timeout`: a whole head, or a whole body.
-    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+    func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
         self.timer?.cancel()
         let channel = context.channel
         self.timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
@@ -339,87 +339,6 @@ final class ConnectHandler: ChannelInboundHandler {
             ),
             context: context
         )
-    }
-
-    /// Counts the answered call under its method (`?` for a path that is none), as FrameRPC does.
-    private func record(_ code: StatusCode) {
-        guard let started = self.started else { return }
-        self.started = nil
-        self.metrics.method(started.method).record(
-            code: code,
-            nanoseconds: (NIODeadline.now() - started.at).nanoseconds
-        )
-    }
-
-    private func respond(
-        error: RPCError,
-        context: ChannelHandlerContext,
-        close: Bool = false,
-        extraHeaders: [(String, String)] = []
-    ) {
-        self.record(error.code)
-        // The body always has Connect's code; where HTTP has a more telling status for what went
-        // wrong with the request itself, the response carries that one.
-        var status = ConnectCode.httpStatus(error.code)
-        var headers = extraHeaders
-        switch error.reason {
-        case WireReason.methodNotFound: status = .notFound
-        case ConnectRequest.unsupportedContentType: status = .unsupportedMediaType
-        case ConnectRequest.getNotAllowed:
-            status = .methodNotAllowed
-            headers.append(("allow", "POST"))
-        case ConnectRequest.methodNotAllowed:
-            status = .methodNotAllowed
-            headers.append(("allow", "POST, GET"))
-        default: break
-        }
-        self.write(
-            status: status,
-            contentType: "application/json",
-            body: error.connectBody,
-            extraHeaders: headers,
-            close: close,
-            context: context
-        )
-    }
-
-    private func write(
-        status: HTTPResponseStatus,
-        contentType: String,
-        body: [UInt8],
-        contentLength: Int? = nil,
-        extraHeaders: [(String, String)] = [],
-        close: Bool = false,
-        context: ChannelHandlerContext
-    ) {
-        let version = self.head?.version ?? .http1_1
-        // An HTTP/2 stream ends with its response (and connection headers are not allowed there);
-        // an HTTP/1.1 connection stays open for the next request unless told otherwise.
-        let http2 = version.major == 2
-        let keepAlive = http2 || ((self.head?.isKeepAlive ?? false) && !close && !self.draining)
-        var headers = HTTPHeaders([("content-type", contentType), ("content-length", "\(contentLength ?? body.count)")])
-        headers.add(contentsOf: extraHeaders)
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        self.head = nil
-        self.body = nil
-        self.request = nil
-        self.receivingBody = false
-        self.releaseBody()
-        context.write(
-            Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
-            promise: nil
-        )
-        if !body.isEmpty {
-            context.write(
-                Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
-                promise: nil
-            )
-        }
-        let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
-        }
-        if keepAlive && !http2 { self.arm(self.configuration.idleTimeout, context: context) }
     }
 }
 
