@@ -68,6 +68,14 @@ struct Serve: AsyncParsableCommand {
             """
     )
     var eventLoops = max(1, System.coreCount - 1)
+    @Option(
+        help: """
+            Nice steps below the server's priority for its threads other than the event loops (group \
+            commit, write queues, writes' tasks): on busy cores the loops read, refuse and answer health \
+            checks first. 0: every thread at the same priority.
+            """
+    )
+    var workerNice = 5
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl:
         Int64 = 86_400
@@ -176,7 +184,8 @@ struct Serve: AsyncParsableCommand {
                 ),
             relayLeaseMillis: self.relayLeaseMs,
             outboxRetentionMillis: self.outboxRetentionHours > 0 ? self.outboxRetentionHours * 3_600_000 : nil,
-            eventLoopThreads: self.eventLoops
+            eventLoopThreads: self.eventLoops,
+            workerNiceness: min(max(self.workerNice, 0), 19)
         )
         configuration.postgres = self.database.postgres
         let tracing = try self.otlpEndpoint.map { try OTLPTracing(endpoint: $0, encoding: self.otlpProtocol) }

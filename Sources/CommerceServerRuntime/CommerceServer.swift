@@ -198,7 +198,19 @@ public final class CommerceServer: Sendable {
             logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }
         let closer = StoreCloser(store: store, ownGroup: ownGroup, logger: logger)
-        let background: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper]
+        var background: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper]
+        if configuration.workerNiceness > 0,
+            let loops = try? await WorkerPriority.threads(of: ownGroup ?? MultiThreadedEventLoopGroup.singleton)
+        {
+            background.append(
+                WorkerPriority(
+                    niceness: Int32(configuration.workerNiceness),
+                    loopThreads: loops,
+                    interval: .seconds(1),
+                    logger: logger
+                )
+            )
+        }
         return CommerceServer(
             gate: gate,
             store: store,

@@ -46,6 +46,9 @@ public struct CommerceServerConfiguration: Sendable {
     /// Event loop threads of a group of the server's own; nil shares NIO's singleton group (one
     /// thread per core), as the tests' in-process servers do.
     public var eventLoopThreads: Int?
+    /// How many nice steps below the process's priority its threads other than the event loops
+    /// run (``WorkerPriority``); 0 leaves every thread alone, as embedders and tests do.
+    public var workerNiceness: Int
     /// Where spans go: each call's, its use case's, its store write's and group commit's, and the
     /// relay's deliveries (docs/observability.md); nil: nothing is traced, at no cost.
     public var tracer: (any Tracer)?
@@ -65,8 +68,10 @@ public struct CommerceServerConfiguration: Sendable {
         relayPollMillis: Int64 = 50,
         relayLeaseMillis: Int64 = 60_000,
         outboxRetentionMillis: Int64? = 7 * 24 * 3_600_000,
-        eventLoopThreads: Int? = nil
+        eventLoopThreads: Int? = nil,
+        workerNiceness: Int = 0
     ) {
+        self.workerNiceness = workerNiceness
         self.outboxRetentionMillis = outboxRetentionMillis
         self.relayLeaseMillis = relayLeaseMillis
         self.eventLoopThreads = eventLoopThreads
