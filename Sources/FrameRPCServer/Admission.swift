@@ -5,9 +5,14 @@ import Synchronization
 ///
 /// Mutating calls may take only three quarters of the slots: a write flood leaves room for reads.
 /// Health checks are always admitted, so a probe tells a busy server from a dead one.
+///
+/// A connection refused for load may wait for room (``whenRoom(_:)``): it stops being read, and
+/// its next requests wait in TCP instead of being read, refused and sent again.
 public final class Admission: Sendable {
     public let limit: Int
     private let inFlight = Atomic<Int>(0)
+    private let waiters = Mutex<[@Sendable () -> Void]>([])
+    private let waiting = Atomic<Int>(0)
 
     public init(limit: Int) { self.limit = max(1, limit) }
 
@@ -15,6 +20,28 @@ public final class Admission: Sendable {
     public var writeLimit: Int { max(1, self.limit * 3 / 4) }
 
     public var current: Int { self.inFlight.load(ordering: .relaxed) }
+
+    /// The calls in flight at or below which those waiting for room are told: seven eighths of
+    /// the writes' slots, so a connection let go finds room for what it sends.
+    public var roomLevel: Int { self.writeLimit * 7 / 8 }
+
+    /// Calls `resume` once the calls in flight have fallen to ``roomLevel`` (at once if they have).
+    public func whenRoom(_ resume: @escaping @Sendable () -> Void) {
+        self.waiters.withLock { $0.append(resume) }
+        self.waiting.add(1, ordering: .relaxed)
+        // A release between the caller's refusal and now saw no waiter.
+        if self.current <= self.roomLevel { self.wakeAll() }
+    }
+
+    private func wakeAll() {
+        let woken = self.waiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        guard !woken.isEmpty else { return }
+        self.waiting.subtract(woken.count, ordering: .relaxed)
+        for resume in woken { resume() }
+    }
 
     /// Takes a slot if the call may start now.
     public func admit(mutating: Bool, exempt: Bool) -> Bool {
@@ -38,6 +65,7 @@ public final class Admission: Sendable {
 
     public func release(_ count: Int = 1) {
         guard count > 0 else { return }
-        self.inFlight.subtract(count, ordering: .relaxed)
+        let now = self.inFlight.subtract(count, ordering: .relaxed).newValue
+        if now <= self.roomLevel && self.waiting.load(ordering: .relaxed) > 0 { self.wakeAll() }
     }
 }

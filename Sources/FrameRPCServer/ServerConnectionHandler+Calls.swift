@@ -145,6 +145,7 @@ extension ServerConnectionHandler {
                     )
                 )
             )
+            self.waitForRoom()
             return
         }
         self.launch(method: method, request: request, streamID: streamID)

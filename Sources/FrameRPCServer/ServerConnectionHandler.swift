@@ -46,6 +46,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     var highestStreamID: UInt32 = 0
     var state = ConnectionState.awaitingPreface(draining: false)
     var flushPending = false
+    /// The socket takes our writes (false: the client does not read its answers).
+    var writable = true
+    /// A call of this connection was refused for load: not read until the server has room.
+    var waitingForRoom = false
+    /// Reads resume after this even if the server never finds room.
+    var roomFallback: Scheduled<Void>?
+    /// The admission will tell this connection when there is room.
+    var roomRequested = false
     var remoteAddress = "?"
     var executor: EventLoopTaskExecutor?
     /// Prefix of the request ids this connection makes up for calls that bring none.
@@ -96,6 +104,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.deadlines.cancel()
         self.timeoutCheck?.cancel()
         self.timeoutCheck = nil
+        self.roomFallback?.cancel()
+        self.roomFallback = nil
         self.admission.release(self.calls.count)
         self.calls.removeAll()
         self.logger.debug("connection closed")
@@ -104,7 +114,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Backpressure: a client that does not read its answers stops being read from.
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        self.writable = context.channel.isWritable
+        self.updateAutoRead(context)
         context.fireChannelWritabilityChanged()
     }
 

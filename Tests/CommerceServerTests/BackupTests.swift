@@ -45,7 +45,7 @@ struct BackupTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         let backup = try await Task.detached {
-            try run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
+            try await run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
         }.value
         try await Task.sleep(for: .milliseconds(300))
         stop.value.store(true, ordering: .relaxed)
@@ -57,7 +57,7 @@ struct BackupTests {
         #expect(duringLoad > 0, "orders ran during the backup")
 
         // The copy: clean audit, and every order acknowledged before the backup, paid.
-        let audit = try run(try serverBinary(), ["audit", "--db", copy])
+        let audit = try await run(try serverBinary(), ["audit", "--db", copy])
         #expect(audit.status == 0, "\(audit.output)")
         let restored = try await ServerProcess.launch(database: copy)
         let reader = CommerceClient(
@@ -70,9 +70,9 @@ struct BackupTests {
         #expect(await restored.terminate() == 0)
 
         // An existing file is not overwritten unless asked.
-        let again = try run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
+        let again = try await run(try serverBinary(), ["backup", "--db", database, "--to", copy], withErrors: true)
         #expect(again.status != 0 && again.output.contains("exists"), "\(again.output)")
-        let forced = try run(
+        let forced = try await run(
             try serverBinary(),
             ["backup", "--db", database, "--to", copy, "--force"],
             withErrors: true
@@ -81,8 +81,8 @@ struct BackupTests {
     }
 
     @Test("backup refuses a PostgreSQL database and names its tools")
-    func postgresRefused() throws {
-        let refused = try run(
+    func postgresRefused() async throws {
+        let refused = try await run(
             try serverBinary(),
             ["backup", "--db", "postgres://u@127.0.0.1:1/db", "--to", "/tmp/never.sqlite"],
             withErrors: true

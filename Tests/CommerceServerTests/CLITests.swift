@@ -132,12 +132,12 @@ struct CLITests {
         await client.close()
         #expect(await server.terminate() == 0)
 
-        let sound = try run(try serverBinary(), ["audit", "--db", database], withErrors: true)
+        let sound = try await run(try serverBinary(), ["audit", "--db", database], withErrors: true)
         #expect(sound.status == 0, "\(sound.output)")
         try SQLiteStore(StoreConfiguration(path: database, synchronous: .normal)).unsafeExecuteForTesting(
             "UPDATE products SET stock = stock + 1"
         )
-        let tampered = try run(try serverBinary(), ["audit", "--db", database], withErrors: true)
+        let tampered = try await run(try serverBinary(), ["audit", "--db", database], withErrors: true)
         #expect(tampered.status == 1 && tampered.output.contains("stock"), "\(tampered.output)")
     }
 

@@ -12,7 +12,7 @@ import Testing
 /// What curl sees of the HTTP (Connect) port: the real server, the real curl binary.
 @Suite("The API over HTTP with curl (Connect protocol, unary)", .timeLimit(.minutes(2)))
 struct ConnectCurlTests {
-    struct Reply {
+    struct Reply: Sendable {
         let status: Int
         /// The HTTP version curl spoke: `1.1` or `2`.
         let version: String
@@ -29,7 +29,7 @@ struct ConnectCurlTests {
         }
     }
 
-    /// Runs curl against `path` on the server's HTTP port.
+    /// Runs curl against `path` on the server's HTTP port, on a thread of its own (``offThePool(_:)``).
     static func curl(
         _ port: Int,
         _ path: String,
@@ -40,6 +40,32 @@ struct ConnectCurlTests {
         contentType: String = "application/json",
         headers: [String] = [],
         method: String? = nil
+    ) async throws -> Reply {
+        try await offThePool {
+            try Self.curlBlocking(
+                port,
+                path,
+                scheme: scheme,
+                curlOptions: curlOptions,
+                json: json,
+                body: body,
+                contentType: contentType,
+                headers: headers,
+                method: method
+            )
+        }
+    }
+
+    private static func curlBlocking(
+        _ port: Int,
+        _ path: String,
+        scheme: String,
+        curlOptions: [String],
+        json: String?,
+        body: Data?,
+        contentType: String,
+        headers: [String],
+        method: String?
     ) throws -> Reply {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -92,7 +118,7 @@ struct ConnectCurlTests {
     @Test("JSON calls to balance, product, coupon, cart and order methods answer as the FrameRPC ones do")
     func jsonCalls() async throws {
         try await Self.withHTTPServer { _, port, client in
-            let created = try Self.curl(
+            let created = try await Self.curl(
                 port,
                 "/commerce.v1.UserService/CreateUser",
                 json: #"{"name": "curl"}"#,
@@ -100,14 +126,14 @@ struct ConnectCurlTests {
             )
             #expect(created.status == 200 && created.headers["content-type"] == "application/json")
             let user = try #require((created.json["user"] as? [String: Any])?["id"] as? String)
-            let charged = try Self.curl(
+            let charged = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/ChargeBalance",
                 json: #"{"userId": \#(user), "amount": 50000}"#,
                 headers: [Self.auth, "Connect-Protocol-Version: 1", "Idempotency-Key: curl-1"]
             )
             #expect(charged.status == 200 && charged.json["balance"] as? String == "50000")
-            let replay = try Self.curl(
+            let replay = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/ChargeBalance",
                 json: #"{"userId": \#(user), "amount": 50000}"#,
@@ -120,7 +146,7 @@ struct ConnectCurlTests {
             )
 
             let product = try await client.createProduct(name: "curl mug", price: 7_000, initialStock: 3)
-            let got = try Self.curl(
+            let got = try await Self.curl(
                 port,
                 "/commerce.v1.ProductService/GetProduct",
                 json: #"{"productId": \#(product.id)}"#
@@ -136,7 +162,7 @@ struct ConnectCurlTests {
                 validFromUnixMs: now - 1_000,
                 validUntilUnixMs: now + 60_000
             )
-            let coupon = try Self.curl(
+            let coupon = try await Self.curl(
                 port,
                 "/commerce.v1.CouponService/IssueCoupon",
                 json: #"{"userId": \#(user), "campaignId": \#(campaign.id)}"#,
@@ -144,14 +170,14 @@ struct ConnectCurlTests {
             )
             let couponID = try #require((coupon.json["coupon"] as? [String: Any])?["id"] as? String)
 
-            let cart = try Self.curl(
+            let cart = try await Self.curl(
                 port,
                 "/commerce.v1.CartService/AddItem",
                 json: #"{"userId": \#(user), "productId": \#(product.id), "quantity": 2}"#,
                 headers: [Self.auth]
             )
             #expect((cart.json["cart"] as? [String: Any])?["total"] as? String == "14000")
-            let order = try Self.curl(
+            let order = try await Self.curl(
                 port,
                 "/commerce.v1.CartService/CheckoutCart",
                 json: #"{"userId": \#(user), "couponId": \#(couponID)}"#,
@@ -160,14 +186,14 @@ struct ConnectCurlTests {
             let placed = try #require(order.json["order"] as? [String: Any])
             #expect(placed["total"] as? String == "14000" && placed["discount"] as? String == "1000")
             let orderID = try #require(placed["id"] as? String)
-            let listed = try Self.curl(
+            let listed = try await Self.curl(
                 port,
                 "/commerce.v1.OrderService/ListOrders",
                 json: #"{"userId": \#(user)}"#,
                 headers: [Self.auth]
             )
             #expect((listed.json["orders"] as? [[String: Any]])?.map { $0["id"] as? String } == [orderID])
-            let cancelled = try Self.curl(
+            let cancelled = try await Self.curl(
                 port,
                 "/commerce.v1.OrderService/CancelOrder",
                 json: #"{"userId": \#(user), "orderId": \#(orderID)}"#,
@@ -183,7 +209,7 @@ struct ConnectCurlTests {
         try await Self.withHTTPServer { _, port, client in
             let user = try await fundedUser(client, 20_000)
             let request = try Commerce_V1_GetBalanceRequest.with { $0.userID = user }.serializedData()
-            let reply = try Self.curl(
+            let reply = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 body: request,
@@ -212,14 +238,14 @@ struct ConnectCurlTests {
             try input.fileHandleForWriting.close()
             let compressed = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            let reply = try Self.curl(
+            let reply = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 body: compressed,
                 headers: [Self.auth, "Content-Encoding: gzip"]
             )
             #expect(reply.status == 200 && reply.json["balance"] as? String == "30000")
-            let bogus = try Self.curl(
+            let bogus = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 json: "{}",
@@ -234,12 +260,12 @@ struct ConnectCurlTests {
         try await Self.withHTTPServer { _, port, client in
             let product = try await client.createProduct(name: "by GET", price: 1_000, initialStock: 9)
             let message = #"{"productId":\#(product.id)}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let reply = try Self.curl(
+            let reply = try await Self.curl(
                 port,
                 "/commerce.v1.ProductService/GetProduct?connect=v1&encoding=json&message=\(message)"
             )
             #expect(reply.status == 200 && (reply.json["product"] as? [String: Any])?["name"] as? String == "by GET")
-            let write = try Self.curl(port, "/commerce.v1.AdminService/Restock?encoding=json&message=%7B%7D")
+            let write = try await Self.curl(port, "/commerce.v1.AdminService/Restock?encoding=json&message=%7B%7D")
             #expect(write.status == 405 && write.headers["allow"] == "POST" && write.error?.code == "unimplemented")
         }
     }
@@ -252,11 +278,15 @@ struct ConnectCurlTests {
             let product = try await client.createProduct(name: "dear", price: 50_000, initialStock: 1)
             let cases: [(Reply, Int, String, String)] = [
                 (
-                    try Self.curl(port, "/commerce.v1.BalanceService/GetBalance", json: #"{"userId": \#(alice)}"#), 401,
+                    try await Self.curl(
+                        port,
+                        "/commerce.v1.BalanceService/GetBalance",
+                        json: #"{"userId": \#(alice)}"#
+                    ), 401,
                     "unauthenticated", "MISSING_CREDENTIALS"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.BalanceService/GetBalance",
                         json: #"{"userId": \#(alice)}"#,
@@ -264,7 +294,7 @@ struct ConnectCurlTests {
                     ), 403, "permission_denied", "SUBJECT_MISMATCH"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.OrderService/PlaceOrder",
                         json: #"{"userId": \#(alice), "items": [{"productId": \#(product.id), "quantity": 1}]}"#,
@@ -273,7 +303,7 @@ struct ConnectCurlTests {
                     400, "failed_precondition", "INSUFFICIENT_BALANCE"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.BalanceService/ChargeBalance",
                         json: #"{"userId": \#(alice), "amount": -5}"#,
@@ -282,7 +312,7 @@ struct ConnectCurlTests {
                     400, "invalid_argument", "INVALID_AMOUNT"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.BalanceService/GetBalance",
                         json: "{not json",
@@ -290,11 +320,11 @@ struct ConnectCurlTests {
                     ), 400, "invalid_argument", "MALFORMED_MESSAGE"
                 ),
                 (
-                    try Self.curl(port, "/commerce.v1.Nope/Nothing", json: "{}"), 404, "unimplemented",
+                    try await Self.curl(port, "/commerce.v1.Nope/Nothing", json: "{}"), 404, "unimplemented",
                     "METHOD_NOT_FOUND"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.ProductService/ListProducts",
                         json: "{}",
@@ -303,7 +333,7 @@ struct ConnectCurlTests {
                     "UNSUPPORTED_CONTENT_TYPE"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.ProductService/ListProducts",
                         json: "{}",
@@ -312,7 +342,7 @@ struct ConnectCurlTests {
                     "deadline_exceeded", "DEADLINE_EXCEEDED"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.ProductService/ListProducts",
                         json: "{}",
@@ -321,7 +351,7 @@ struct ConnectCurlTests {
                     "invalid_argument", "INVALID_TIMEOUT"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.ProductService/ListProducts",
                         json: "{}",
@@ -330,7 +360,7 @@ struct ConnectCurlTests {
                     "invalid_argument", "UNSUPPORTED_PROTOCOL_VERSION"
                 ),
                 (
-                    try Self.curl(
+                    try await Self.curl(
                         port,
                         "/commerce.v1.ProductService/ListProducts",
                         json: "{}",
@@ -362,7 +392,7 @@ struct ConnectCurlTests {
     func http2() async throws {
         try await Self.withHTTPServer { _, port, client in
             let user = try await fundedUser(client, 12_000)
-            let reply = try Self.curl(
+            let reply = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 curlOptions: ["--http2-prior-knowledge"],
@@ -370,14 +400,14 @@ struct ConnectCurlTests {
                 headers: [Self.auth]
             )
             #expect(reply.version == "2" && reply.status == 200 && reply.json["balance"] as? String == "12000")
-            let error = try Self.curl(
+            let error = try await Self.curl(
                 port,
                 "/commerce.v1.Nope/Nothing",
                 curlOptions: ["--http2-prior-knowledge"],
                 json: "{}"
             )
             #expect(error.version == "2" && error.status == 404 && error.error?.reason == "METHOD_NOT_FOUND")
-            let plain = try Self.curl(
+            let plain = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 json: #"{"userId": \#(user)}"#,
@@ -396,7 +426,7 @@ struct ConnectCurlTests {
             client in
             let port = try #require(server.httpPort)
             let user = try await fundedUser(client, 34_000)
-            let h2 = try Self.curl(
+            let h2 = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 scheme: "https",
@@ -405,7 +435,7 @@ struct ConnectCurlTests {
                 headers: [Self.auth]
             )
             #expect(h2.version == "2" && h2.json["balance"] as? String == "34000")
-            let h1 = try Self.curl(
+            let h1 = try await Self.curl(
                 port,
                 "/commerce.v1.BalanceService/GetBalance",
                 scheme: "https",
@@ -414,7 +444,7 @@ struct ConnectCurlTests {
                 headers: [Self.auth]
             )
             #expect(h1.version == "1.1" && h1.json["balance"] as? String == "34000")
-            let untrusted = try? Self.curl(
+            let untrusted = try? await Self.curl(
                 port,
                 "/commerce.v1.ProductService/ListProducts",
                 scheme: "https",
@@ -430,7 +460,7 @@ struct ConnectCurlTests {
             server,
             _ in
             let port = try #require(server.httpPort)
-            let big = try Self.curl(
+            let big = try await Self.curl(
                 port,
                 "/commerce.v1.ProductService/ListProducts",
                 json: String(repeating: " ", count: 4_096)
@@ -438,7 +468,7 @@ struct ConnectCurlTests {
             #expect(
                 big.status == 429 && big.error?.code == "resource_exhausted" && big.error?.reason == "FRAME_TOO_LARGE"
             )
-            let small = try Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}")
+            let small = try await Self.curl(port, "/commerce.v1.ProductService/ListProducts", json: "{}")
             #expect(small.status == 200, "the server still answers")
         }
     }
@@ -491,7 +521,7 @@ struct ConnectCurlTests {
 
             // New clients are served; the body that stayed completes (900 kB, within the budget alone)
             // and is answered as any request is (these zeros are no ListProducts request).
-            let fresh = try Self.curl(httpPort, "/commerce.v1.ProductService/ListProducts", json: "{}")
+            let fresh = try await Self.curl(httpPort, "/commerce.v1.ProductService/ListProducts", json: "{}")
             #expect(fresh.status == 200)
             try await second.send([UInt8](repeating: 0, count: 600_000))
             #expect(await second.waitUntil { $0.text.hasPrefix("HTTP/1.1 ") })

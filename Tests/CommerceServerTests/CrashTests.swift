@@ -31,7 +31,7 @@ struct CrashTests {
         let events = folder.appendingPathComponent("events.jsonl").path
         // A killed process keeps the relay lease until it runs out: a short one lets the next take over soon.
         let extra = ["--events-file", events, "--relay-lease-ms", "1000"]
-        #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
+        #expect(try await run(try serverBinary(), ["migrate", "--db", database]).status == 0)
 
         var server = try await ServerProcess.launch(database: database, extra: extra)
         var client = CommerceClient(
@@ -138,7 +138,7 @@ struct CrashTests {
             try await client.getProduct(productID: product).stock == 1_000_000
                 - Int64(sent.reduce(0) { $0 + $1.orderKeys.count })
         )
-        let audit = try run(try serverBinary(), ["audit", "--db", database])
+        let audit = try await run(try serverBinary(), ["audit", "--db", database])
         #expect(audit.status == 0, "\(audit.output)")
 
         // Every paid order's event reaches the platform; one sent again keeps its id.

@@ -194,9 +194,9 @@ struct DataPlatformTests {
     }
 
     @Test("the server refuses --events-per-post outside 1...1000 with a clear message")
-    func eventsPerPostRange() throws {
+    func eventsPerPostRange() async throws {
         for value in ["0", "1001", "-5"] {
-            let (status, output) = try run(
+            let (status, output) = try await run(
                 try serverBinary(),
                 [
                     "serve", "--db", temporaryDatabasePath(), "--port", "0", "--metrics-port=-1",

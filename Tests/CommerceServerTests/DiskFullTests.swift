@@ -123,7 +123,7 @@ struct DiskFullTests {
         #expect(Set(CrashTests.paidEvents(events).keys) == acknowledged)
         await client.close()
         #expect(await server.terminate() == 0)
-        let audit = try run(try serverBinary(), ["audit", "--db", database])
+        let audit = try await run(try serverBinary(), ["audit", "--db", database])
         #expect(audit.status == 0, "\(audit.output)")
     }
 }

@@ -12,7 +12,7 @@ struct LoadGeneratorTests {
             throw TestSetupError(message: "no \(binary): run `swift build` before `swift test`")
         }
         let (status, output) = try await Task.detached {
-            try run(
+            try await run(
                 binary,
                 ["--port", "\(port)", "--token", serviceToken, "--admin-token", adminToken, "--json", "--quiet"]
                     + arguments

@@ -112,7 +112,7 @@ struct MultiProcessTests {
     )
     func drainUnderLoad() async throws {
         let database = temporaryDatabasePath()
-        #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
+        #expect(try await run(try serverBinary(), ["migrate", "--db", database]).status == 0)
         let server = try await ServerProcess.launch(database: database)
         let client = CommerceClient(
             configuration: ClientConfiguration(port: server.rpcPort, connections: 4, maxAttempts: 1),
@@ -176,7 +176,7 @@ struct MultiProcessTests {
         let folder = (first as NSString).deletingLastPathComponent
         let second = folder + "/other.sqlite"
         for database in [first, second] {
-            #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0)
+            #expect(try await run(try serverBinary(), ["migrate", "--db", database]).status == 0)
         }
         let a = try await ServerProcess.launch(database: first, metricsPort: "-1")
         let b = try await ServerProcess.launch(database: second, metricsPort: "-1")

@@ -97,7 +97,7 @@ struct RelayCrashTests {
         #expect(firsts == orders, "every order, first arrivals in commit order")
         await b.close()
         #expect(await other.terminate() == 0)
-        #expect(try run(try serverBinary(), ["audit", "--db", database]).status == 0)
+        #expect(try await run(try serverBinary(), ["audit", "--db", database]).status == 0)
         await receiver.stop()
     }
 }

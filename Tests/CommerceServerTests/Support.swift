@@ -189,7 +189,10 @@ func withTwoServerProcesses(
 ) async throws {
     let database = kind == .postgres ? try temporaryPostgresDatabase() : temporaryDatabasePath()
     defer { if kind == .postgres { dropPostgresDatabase(database) } }
-    #expect(try run(try serverBinary(), ["migrate", "--db", database]).status == 0, sourceLocation: sourceLocation)
+    #expect(
+        try await run(try serverBinary(), ["migrate", "--db", database]).status == 0,
+        sourceLocation: sourceLocation
+    )
     let first = try await ServerProcess.launch(database: database, extra: extra)
     let second = try await ServerProcess.launch(database: database, extra: extra)
     let a = CommerceClient(
@@ -211,7 +214,7 @@ func withTwoServerProcesses(
     await b.close()
     #expect(await first.terminate() == 0, sourceLocation: sourceLocation)
     #expect(await second.terminate() == 0, sourceLocation: sourceLocation)
-    let audit = try run(try serverBinary(), ["audit", "--db", database])
+    let audit = try await run(try serverBinary(), ["audit", "--db", database])
     #expect(audit.status == 0, "\(audit.output)", sourceLocation: sourceLocation)
 }
 
@@ -292,8 +295,26 @@ final class ServerProcess: Sendable {
     }
 }
 
+/// ``run(_:_:withErrors:)`` on a thread of its own: a test waiting for a child process must not
+/// hold one of the cooperative pool's few threads, which an in-process server's calls need (with
+/// tests running in parallel, a few such waits stopped every write).
+func run(
+    _ executable: String,
+    _ arguments: [String],
+    withErrors: Bool = false
+) async throws -> (status: Int32, output: String) {
+    try await offThePool { try run(executable, arguments, withErrors: withErrors) }
+}
+
+/// Runs `body`, which blocks, on a thread of its own and waits for it without blocking a thread.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// Runs a command to completion and returns its exit status and standard output (with standard
-/// error, if `withErrors`).
+/// error, if `withErrors`). Blocks: from async code, `try await run(…)`.
 func run(
     _ executable: String,
     _ arguments: [String],

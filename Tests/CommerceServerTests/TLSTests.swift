@@ -176,10 +176,11 @@ struct TLSTests {
         let storefront = self.client(server.rpcPort, tls)
         let user = try await fundedUser(storefront, 1_000)
         // A key the server does not know yet: its tokens are refused until the set is reloaded.
-        #expect(try run(binary, ["keys", "add", "--file", keys, "--kid", "rotated"]).status == 0)
-        let rotatedToken = try run(binary, ["token", "--keys", keys, "--user", "\(user)"]).output.trimmingCharacters(
-            in: .whitespacesAndNewlines
-        )
+        #expect(try await run(binary, ["keys", "add", "--file", keys, "--kid", "rotated"]).status == 0)
+        let rotatedToken = try await run(binary, ["token", "--keys", keys, "--user", "\(user)"]).output
+            .trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
         let rotated = CommerceClient(
             configuration: ClientConfiguration(port: server.rpcPort, maxAttempts: 1, tls: tls),
             token: rotatedToken
@@ -188,7 +189,7 @@ struct TLSTests {
         kill(server.pid, SIGHUP)
         try await eventually { (try? await rotated.getBalance(userID: user)) == 1_000 }
         // The old key removed: the storefront's token stops working, even though it was cached.
-        #expect(try run(binary, ["keys", "remove", "--file", keys, "--kid", "test-key"]).status == 0)
+        #expect(try await run(binary, ["keys", "remove", "--file", keys, "--kid", "test-key"]).status == 0)
         kill(server.pid, SIGHUP)
         try await eventually {
             do {

@@ -211,22 +211,23 @@ struct TokenTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
         let file = folder + "/auth-keys.json"
         let binary = try serverBinary()
-        #expect(try run(binary, ["keys", "add", "--file", file]).status == 0)
+        #expect(try await run(binary, ["keys", "add", "--file", file]).status == 0)
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the key file is its owner's only")
-        #expect(try run(binary, ["keys", "add", "--file", file, "--if-missing"]).status == 0)
+        #expect(try await run(binary, ["keys", "add", "--file", file, "--if-missing"]).status == 0)
         #expect(try TokenKeySet.load(path: file).keys.count == 1, "--if-missing adds nothing to an existing set")
-        let minted = try run(binary, ["token", "--keys", file, "--service", "storefront", "--ttl", "10m"])
+        let minted = try await run(binary, ["token", "--keys", file, "--service", "storefront", "--ttl", "10m"])
         #expect(minted.status == 0)
         #expect(
-            try run(binary, ["token", "--keys", file, "--user", "0"], withErrors: true).status != 0,
+            try await run(binary, ["token", "--keys", file, "--user", "0"], withErrors: true).status != 0,
             "user ids are positive"
         )
         #expect(
-            try run(binary, ["token", "--keys", file, "--user", "1", "--admin", "x"], withErrors: true).status != 0,
+            try await run(binary, ["token", "--keys", file, "--user", "1", "--admin", "x"], withErrors: true).status
+                != 0,
             "one subject"
         )
-        let refused = try run(
+        let refused = try await run(
             binary,
             ["serve", "--db", temporaryDatabasePath(), "--port", "0", "--metrics-port", "-1"],
             withErrors: true
@@ -243,13 +244,14 @@ struct TokenTests {
         )
         let user = try await client.createUser(name: "minted").id
         #expect(try await client.getBalance(userID: user) == 0)
-        let mintedUser = try run(
+        let mintedUser = try await run(
             binary,
             ["token", "--keys", file, "--user", "\(user)", "--scope", "user", "--ttl", "1h"]
         ).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(
-            try run(binary, ["token", "--keys", file, "--service", "x", "--scope", "user"], withErrors: true).status
+            try await run(binary, ["token", "--keys", file, "--service", "x", "--scope", "user"], withErrors: true)
+                .status
                 != 0,
             "a user scope needs a user"
         )

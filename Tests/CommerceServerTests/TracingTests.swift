@@ -42,7 +42,7 @@ struct TracingTests {
         }
         // And over HTTP (Connect), the traceparent as a header.
         let connectCaller = Self.randomHex(bytes: 8)
-        let reply = try ConnectCurlTests.curl(
+        let reply = try await ConnectCurlTests.curl(
             server.httpPort!,
             "/commerce.v1.BalanceService/GetBalance",
             json: "{\"userId\": \(buyer)}",
