@@ -47,6 +47,8 @@ public final class CommerceServer: Sendable {
     /// The HTTP (Connect) port, if it listens.
     public var httpPort: Int? { self.http?.port }
     public var openConnections: Int { self.rpc.openConnections }
+    /// Calls admitted and not yet answered, over both listeners.
+    public var callsInFlight: Int { self.rpc.callsInFlight }
 
     private init(
         gate: Gate,

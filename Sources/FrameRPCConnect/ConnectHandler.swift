@@ -24,7 +24,7 @@ final class ConnectHandler: ChannelInboundHandler {
 
     private let router: RPCRouter
     let configuration: ConnectConfiguration
-    private let admission: Admission
+    let admission: Admission
     private let partialBytes: PartialFrameBudget
     /// This connection's (or HTTP/2 stream's) share of `partialBytes`, and the body bytes it counts.
     private var account: PartialFrameBudget.Account?
@@ -34,6 +34,8 @@ final class ConnectHandler: ChannelInboundHandler {
     private let routes: [String: @Sendable () async -> StaticResponse]
     let metrics: ServerMetrics
     private let logger: Logger
+    /// Shared by the listener's connections: evictions for the budget are logged a few at a time.
+    private let evictionLog: LogLimiter
     /// The method and start of the request being answered, for its metrics.
     var started: (method: String, at: NIODeadline)?
 
@@ -54,8 +56,10 @@ final class ConnectHandler: ChannelInboundHandler {
         partialBytes: PartialFrameBudget,
         routes: [String: @Sendable () async -> StaticResponse],
         metrics: ServerMetrics,
-        logger: Logger
+        logger: Logger,
+        evictionLog: LogLimiter
     ) {
+        self.evictionLog = evictionLog
         self.partialBytes = partialBytes
         self.metrics = metrics
         self.router = router
@@ -101,6 +105,14 @@ final class ConnectHandler: ChannelInboundHandler {
             context: context,
             close: true
         )
+        if let suppressed = self.evictionLog.admit() {
+            var metadata: Logger.Metadata = ["peer": "\(self.remoteAddress)"]
+            if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
+            self.logger.info(
+                "closing the HTTP connection holding the most bytes of unfinished requests",
+                metadata: metadata
+            )
+        }
     }
 
     /// The body being read is whole, refused or answered: its bytes no longer count as unfinished.
@@ -240,6 +252,7 @@ final class ConnectHandler: ChannelInboundHandler {
                 context: context,
                 extraHeaders: [("retry-after", "1")]
             )
+            self.waitForRoom(context: context)
             return
         }
         let payload: Data

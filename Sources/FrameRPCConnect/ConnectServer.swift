@@ -52,6 +52,7 @@ public final class ConnectServer: Service, Sendable {
     ) async throws -> ConnectServer {
         let router = router.withBuiltins { false }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
+        let evictionLog = LogLimiter()
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -78,7 +79,8 @@ public final class ConnectServer: Service, Sendable {
                                 partialBytes: partialBytes,
                                 routes: routes,
                                 metrics: metrics,
-                                logger: logger
+                                logger: logger,
+                                evictionLog: evictionLog
                             )
                         )
                     }
@@ -92,6 +94,13 @@ public final class ConnectServer: Service, Sendable {
                             try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                         }.flatMap { answering(stream) }
                     }.map { _ in () }
+                }
+                do {
+                    // First, nearest the socket: it holds back every read while the connection waits
+                    // for room after a refusal (pushback).
+                    try channel.pipeline.syncOperations.addHandler(ReadGate(admission: admission))
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
                 }
                 if let tls = configuration.tls {
                     // ALPN picks HTTP/2 or HTTP/1.1.

@@ -11,7 +11,7 @@ import Synchronization
 public final class Admission: Sendable {
     public let limit: Int
     private let inFlight = Atomic<Int>(0)
-    private let waiters = Mutex<[@Sendable () -> Void]>([])
+    private let waiters = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
     private let waiting = Atomic<Int>(0)
 
     public init(limit: Int) { self.limit = max(1, limit) }
@@ -26,9 +26,11 @@ public final class Admission: Sendable {
     public var roomLevel: Int { self.writeLimit * 7 / 8 }
 
     /// Calls `resume` once the calls in flight have fallen to ``roomLevel`` (at once if they have).
-    public func whenRoom(_ resume: @escaping @Sendable () -> Void) {
-        self.waiters.withLock { $0.append(resume) }
-        self.waiting.add(1, ordering: .relaxed)
+    /// One waiter per `waiter` (a connection): asking again replaces what it asked before, so a
+    /// connection that waits, gives up and waits again holds one entry, not one per wait.
+    public func whenRoom(for waiter: ObjectIdentifier, _ resume: @escaping @Sendable () -> Void) {
+        let added = self.waiters.withLock { $0.updateValue(resume, forKey: waiter) == nil }
+        if added { self.waiting.add(1, ordering: .relaxed) }
         // A release between the caller's refusal and now saw no waiter.
         if self.current <= self.roomLevel { self.wakeAll() }
     }
@@ -40,7 +42,7 @@ public final class Admission: Sendable {
         }
         guard !woken.isEmpty else { return }
         self.waiting.subtract(woken.count, ordering: .relaxed)
-        for resume in woken { resume() }
+        for resume in woken.values { resume() }
     }
 
     /// Takes a slot if the call may start now.

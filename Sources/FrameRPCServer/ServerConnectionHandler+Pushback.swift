@@ -26,15 +26,8 @@ extension ServerConnectionHandler {
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         self.roomFallback = eventLoop.scheduleTask(in: Self.roomWaitLimit) { handler.value.resumeReading() }
-        // One request for room at a time: a connection resumed by the fallback and refused again
-        // keeps its place rather than adding another.
-        guard !self.roomRequested else { return }
-        self.roomRequested = true
-        self.admission.whenRoom {
-            eventLoop.execute {
-                handler.value.roomRequested = false
-                handler.value.resumeReading()
-            }
+        self.admission.whenRoom(for: ObjectIdentifier(self)) {
+            eventLoop.execute { handler.value.resumeReading() }
         }
     }
 

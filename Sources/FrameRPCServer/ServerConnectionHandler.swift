@@ -52,8 +52,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     var waitingForRoom = false
     /// Reads resume after this even if the server never finds room.
     var roomFallback: Scheduled<Void>?
-    /// The admission will tell this connection when there is room.
-    var roomRequested = false
     var remoteAddress = "?"
     var executor: EventLoopTaskExecutor?
     /// Prefix of the request ids this connection makes up for calls that bring none.

@@ -7,17 +7,22 @@ import Testing
 
 @Suite("Pushback: a connection refused for load waits for room", .timeLimit(.minutes(2)))
 struct PushbackTests {
-    @Test("room is announced once the calls in flight fall to seven eighths of the writes' slots, at once if they have")
+    @Test(
+        "room is announced once the calls in flight fall to seven eighths of the writes' slots, at once if they have, once per waiter"
+    )
     func roomLevel() {
         let admission = Admission(limit: 16)  // 12 for writes; room at 10
         #expect(admission.roomLevel == 10)
         let told = Atomic(0)
-        admission.whenRoom { told.add(1, ordering: .relaxed) }
+        final class Connection {}
+        let (a, b) = (Connection(), Connection())
+        admission.whenRoom(for: ObjectIdentifier(a)) { told.add(1, ordering: .relaxed) }
         #expect(told.load(ordering: .relaxed) == 1, "nothing in flight: room now")
         for _ in 0..<12 { #expect(admission.admit(mutating: true, exempt: false)) }
         #expect(!admission.admit(mutating: true, exempt: false))
-        admission.whenRoom { told.add(1, ordering: .relaxed) }
-        admission.whenRoom { told.add(10, ordering: .relaxed) }
+        admission.whenRoom(for: ObjectIdentifier(a)) { told.add(100, ordering: .relaxed) }
+        admission.whenRoom(for: ObjectIdentifier(a)) { told.add(1, ordering: .relaxed) }  // replaces a's
+        admission.whenRoom(for: ObjectIdentifier(b)) { told.add(10, ordering: .relaxed) }
         admission.release()  // 11
         #expect(told.load(ordering: .relaxed) == 1)
         admission.release()  // 10
