@@ -6,7 +6,7 @@ import Synchronization
 /// Mutating calls may take only three quarters of the slots: a write flood leaves room for reads.
 /// Health checks are always admitted, so a probe tells a busy server from a dead one.
 ///
-/// A connection refused for load may wait for room (``whenRoom(_:)``): it stops being read, and
+/// A connection refused for load may wait for room (``whenRoom(for:_:)``): it stops being read, and
 /// its next requests wait in TCP instead of being read, refused and sent again.
 public final class Admission: Sendable {
     public let limit: Int

@@ -10,7 +10,7 @@ import NIOCore
 /// each one work the accepted calls did not get. Once a call is refused `OVERLOADED`, its
 /// connection stops being read: what its client sends next waits in the socket buffers, and TCP
 /// slows the client down. Reading resumes when the calls in flight fall to the admission's
-/// ``Admission/roomLevel`` or after ``roomFallback`` at the latest. Calls already read are still
+/// ``Admission/roomLevel`` or after ``roomWaitLimit`` at the latest. Calls already read are still
 /// refused or admitted as they come; a connection without refusals (a health probe's, a client's
 /// that stays within the bounds) is never paused.
 extension ServerConnectionHandler {
