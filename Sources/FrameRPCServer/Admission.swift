@@ -35,6 +35,12 @@ public final class Admission: Sendable {
         if self.current <= self.roomLevel { self.wakeAll() }
     }
 
+    /// Drops `waiter`'s request for room (its connection closed).
+    public func forget(_ waiter: ObjectIdentifier) {
+        let removed = self.waiters.withLock { $0.removeValue(forKey: waiter) != nil }
+        if removed { self.waiting.subtract(1, ordering: .relaxed) }
+    }
+
     private func wakeAll() {
         let woken = self.waiters.withLock { waiters in
             defer { waiters.removeAll() }

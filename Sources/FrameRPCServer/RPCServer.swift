@@ -90,6 +90,9 @@ public final class RPCServer: Service, Sendable {
                         registry.remove(channel)
                         metrics.connections.record(registry.count)
                     }
+                    // First, nearest the socket, so TLS cannot read past it.
+                    let gate = ReadGate(admission: admission)
+                    try sync.addHandler(gate)
                     if let tls = configuration.tls {
                         try sync.addHandler(PlaintextRefusalHandler())
                         try sync.addHandler(NIOSSLServerHandler(context: tls.context))
@@ -114,7 +117,8 @@ public final class RPCServer: Service, Sendable {
                             logger: logger,
                             progress: progress,
                             protocolErrors: protocolErrors,
-                            admission: admission
+                            admission: admission,
+                            gate: gate
                         )
                     )
                 }

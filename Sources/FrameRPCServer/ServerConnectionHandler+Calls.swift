@@ -145,7 +145,8 @@ extension ServerConnectionHandler {
                     )
                 )
             )
-            self.waitForRoom()
+            // Pushback: this connection is not read again until the server has room.
+            self.gate.waitForRoom()
             return
         }
         self.launch(method: method, request: request, streamID: streamID)

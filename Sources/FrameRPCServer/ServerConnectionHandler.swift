@@ -46,12 +46,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     var highestStreamID: UInt32 = 0
     var state = ConnectionState.awaitingPreface(draining: false)
     var flushPending = false
-    /// The socket takes our writes (false: the client does not read its answers).
-    var writable = true
-    /// A call of this connection was refused for load: not read until the server has room.
-    var waitingForRoom = false
-    /// Reads resume after this even if the server never finds room.
-    var roomFallback: Scheduled<Void>?
+    /// First in the pipeline: holds back reads after a refusal for load (pushback) and while the
+    /// client does not read its answers.
+    let gate: ReadGate
     var remoteAddress = "?"
     var executor: EventLoopTaskExecutor?
     /// Prefix of the request ids this connection makes up for calls that bring none.
@@ -64,9 +61,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         logger: Logger,
         progress: ReadProgress,
         protocolErrors: LogLimiter,
-        admission: Admission
+        admission: Admission,
+        gate: ReadGate
     ) {
         self.admission = admission
+        self.gate = gate
         self.progress = progress
         self.protocolErrors = protocolErrors
         self.router = router
@@ -102,8 +101,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.deadlines.cancel()
         self.timeoutCheck?.cancel()
         self.timeoutCheck = nil
-        self.roomFallback?.cancel()
-        self.roomFallback = nil
         self.admission.release(self.calls.count)
         self.calls.removeAll()
         self.logger.debug("connection closed")
@@ -112,8 +109,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Backpressure: a client that does not read its answers stops being read from.
-        self.writable = context.channel.isWritable
-        self.updateAutoRead(context)
+        self.gate.setWritable(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 

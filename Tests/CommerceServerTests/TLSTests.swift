@@ -223,3 +223,57 @@ struct TLSTests {
         Issue.record("the condition did not hold within 10 s", sourceLocation: sourceLocation)
     }
 }
+
+@Suite("Pushback over TLS", .timeLimit(.minutes(2)))
+struct TLSPushbackTests {
+    @Test(
+        "a TLS connection refused OVERLOADED is not read while the write slots stay taken (TLS cannot read past the gate); it is read once writes end"
+    )
+    func pausedUnderTLS() async throws {
+        let pki = try TestPKI(name: "pushback")
+        let tls = try ServerTLS(certificate: pki.serverCertificate, key: pki.serverKey)
+        try await withCommerceServer(configure: {
+            $0.rpc.tls = tls
+            $0.rpc.maxCallsInFlight = 4  // 3 for writes
+        }) { server, _ in
+            func client() throws -> CommerceClient {
+                CommerceClient(
+                    configuration: ClientConfiguration(
+                        port: server.port,
+                        connections: 1,
+                        maxAttempts: 1,
+                        tls: try ClientTLS(trustRoots: pki.ca)
+                    ),
+                    token: serviceToken
+                )
+            }
+            let holder = try client()
+            let user = try await holder.createUser(name: "pushed over TLS").id
+            let lock = try WriteLockHolder(path: server.sqlite!.configuration.path)
+            let charges = (0..<3).map { index in
+                Task {
+                    try await holder.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "tls-held-\(index)")
+                }
+            }
+            let end = ContinuousClock.now + .seconds(20)
+            while server.callsInFlight < 3 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(server.callsInFlight == 3)
+
+            let refused = try client()
+            await expectRPCError(.resourceExhausted, WireReason.overloaded) {
+                try await refused.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "tls-refused")
+            }
+            // A read (there is a slot for it) on the paused connection: not read while the writes hold.
+            let read = Task { (balance: try await refused.getBalance(userID: user), at: ContinuousClock.now) }
+            try await Task.sleep(for: .milliseconds(300))
+            let released = ContinuousClock.now
+            try await offThePool { lock.release() }
+            for charge in charges { _ = try await charge.value }
+            let answer = try await read.value
+            #expect(answer.at > released, "answered only after the writes' slots came back")
+            #expect(answer.balance >= 1_000, "read after at least one held charge ended")
+            await refused.close()
+            await holder.close()
+        }
+    }
+}
