@@ -72,10 +72,10 @@ struct Serve: AsyncParsableCommand {
         help: """
             Nice steps below the server's priority for its threads other than the event loops (group \
             commit, write queues, writes' tasks): on busy cores the loops read, refuse and answer health \
-            checks first. 0: every thread at the same priority.
+            checks first (19 at most). 0: every thread at the same priority.
             """
     )
-    var workerNice = 5
+    var workerNice = 12
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl:
         Int64 = 86_400
