@@ -76,6 +76,13 @@ struct Serve: AsyncParsableCommand {
             """
     )
     var workerNice = 12
+    @Option(
+        help: """
+            glibc malloc arenas at most (default: one per core; MALLOC_ARENA_MAX in the environment wins; \
+            0: glibc's default, eight per core): fewer arenas keep less freed memory after a flood.
+            """
+    )
+    var mallocArenas = System.coreCount
     @Option(help: "Milliseconds a TopProducts answer is reused (0 = never).") var rankingCacheMs: Int64 = 1_000
     @Option(help: "Seconds a two-step order (CreateOrder) may stay unpaid before it expires.") var pendingOrderTtl:
         Int64 = 86_400
@@ -146,6 +153,10 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "commerce.server")
+        // Before the server starts its threads: an arena, once made, stays.
+        if MallocArenas.limit(to: self.mallocArenas) {
+            logger.info("malloc arenas limited", metadata: ["arenas": "\(self.mallocArenas)"])
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(CommerceMetricsFactory.make(registry: registry))
 
