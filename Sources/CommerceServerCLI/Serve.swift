@@ -57,7 +57,7 @@ struct Serve: AsyncParsableCommand {
             a flood's connections cannot make a turn long, so a health probe waits one short turn.
             """
     )
-    var readKibPerTurn = 128
+    var readKibPerTurn = 64
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128

@@ -54,7 +54,7 @@ public struct ServerConfiguration: Sendable {
         frameTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(5),
         maxBufferedPartialBytes: Int = 64 * 1024 * 1024,
-        readBytesPerTurn: Int = 128 * 1024,
+        readBytesPerTurn: Int = 64 * 1024,
         tls: ServerTLS? = nil
     ) {
         self.readBytesPerTurn = readBytesPerTurn
