@@ -16,9 +16,12 @@ import NIOCore
 ///   next waits in the socket buffers, and TCP slows it down. Calls already read are still refused
 ///   or admitted as they come; a connection without refusals (a health probe's, a client's that
 ///   stays within the bounds) is never paused.
-/// - **Backpressure.** A client that does not read its answers is not read from
-///   (``setWritable(_:)``, from the channel's writability).
-public final class ReadGate: ChannelOutboundHandler {
+/// - **Backpressure.** A client that does not read its answers is not read from: the gate closes
+///   while the channel is not writable (its writes pending past the high-water mark), so what it
+///   sends waits in TCP instead of being read and answered into the server's memory. On an HTTP/2
+///   connection that is the carrying connection's socket.
+public final class ReadGate: ChannelDuplexHandler {
+    public typealias InboundIn = Any
     public typealias OutboundIn = Any
 
     /// The longest a connection waits for room.
@@ -64,11 +67,13 @@ public final class ReadGate: ChannelOutboundHandler {
         }
     }
 
-    /// Opens the gate for writability's sake when the client takes our answers again.
-    public func setWritable(_ writable: Bool) {
-        guard writable != self.writable, let context else { return }
-        self.writable = writable
-        self.update(context)
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if writable != self.writable {
+            self.writable = writable
+            self.update(context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func roomFound() {

@@ -46,8 +46,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     var highestStreamID: UInt32 = 0
     var state = ConnectionState.awaitingPreface(draining: false)
     var flushPending = false
-    /// First in the pipeline: holds back reads after a refusal for load (pushback) and while the
-    /// client does not read its answers.
+    /// First in the pipeline: holds back reads after a refusal for load (pushback) and, by itself,
+    /// while the client does not read its answers.
     let gate: ReadGate
     var remoteAddress = "?"
     var executor: EventLoopTaskExecutor?
@@ -105,12 +105,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.calls.removeAll()
         self.logger.debug("connection closed")
         context.fireChannelInactive()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // Backpressure: a client that does not read its answers stops being read from.
-        self.gate.setWritable(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

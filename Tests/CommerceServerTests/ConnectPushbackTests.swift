@@ -3,6 +3,7 @@ import CommerceServerRuntime
 import Foundation
 import FrameRPCConnect
 import FrameRPCServer
+import Glibc
 import Testing
 
 @Suite("Pushback over HTTP (Connect)", .timeLimit(.minutes(2)))
@@ -138,5 +139,148 @@ struct ConnectPushbackTests {
             try await offThePool { holder.release() }
             for charge in charges { _ = try await charge.value }
         }
+    }
+
+    @Test(
+        "an HTTP/1.1 client that pipelines requests and reads no response stops being read: the rest waits in TCP, not in the server's memory; every request is answered once it reads"
+    )
+    func unreadResponsesStopReads() async throws {
+        try await withCommerceServer(configure: { $0.http = ConnectConfiguration(port: 0) }) { server, client in
+            let port = try #require(server.httpPort)
+            for index in 0..<40 {
+                _ = try await client.createProduct(
+                    name: "product \(index) " + String(repeating: "x", count: 80),
+                    price: 1_000,
+                    initialStock: 1
+                )
+            }
+            // 2,500 requests of about 16 KB (a padding header), each answered with about 7 KB.
+            let requests = 2_500
+            let padding = "X-Padding: " + String(repeating: "p", count: 16_000) + "\r\n"
+            let one = Array(
+                ("POST /commerce.v1.ProductService/ListProducts HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\n\(padding)Content-Length: 17\r\n\r\n"
+                    + #"{"pageSize": 40}"# + " ").utf8
+            )
+            let request = Array([[UInt8]](repeating: one, count: requests).joined())
+            let fd = try UnreadingSocket.connect(port: port)
+            defer { close(fd) }
+            let stalledAt = try await offThePool { UnreadingSocket.sendUntilStalled(fd, request) }
+            #expect(
+                stalledAt < request.count / 2,
+                "the server kept reading a client that reads none of its responses: \(stalledAt) of \(request.count) bytes taken"
+            )
+            // The client reads: every request is answered, in order, with the whole page.
+            let answers = try await offThePool {
+                UnreadingSocket.finish(fd, request, from: stalledAt, responses: requests, expected: "product 39 ")
+            }
+            #expect(answers.arrived == requests && answers.good == requests, "\(answers)")
+        }
+    }
+}
+
+/// A POSIX socket with small buffers of its own that sends without reading, so what piles up is on
+/// the server's side.
+enum UnreadingSocket {
+    static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var size: Int32 = 64 * 1024
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        return fd
+    }
+
+    /// Sends `bytes` without reading until the socket takes nothing for a second; returns how many
+    /// it took.
+    static func sendUntilStalled(_ fd: Int32, _ bytes: [UInt8]) -> Int {
+        var sent = 0
+        var progress = ContinuousClock.now
+        while sent < bytes.count && ContinuousClock.now - progress < .seconds(1) {
+            let taken = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if taken > 0 {
+                sent += taken
+                progress = .now
+            } else {
+                usleep(2_000)
+            }
+        }
+        return sent
+    }
+
+    /// Sends the rest while reading, until `responses` HTTP responses have arrived whole (or a minute
+    /// passes); returns how many arrived and how many of those are a 200 whose body contains
+    /// `expected`.
+    static func finish(
+        _ fd: Int32,
+        _ bytes: [UInt8],
+        from start: Int,
+        responses: Int,
+        expected: String
+    ) -> (arrived: Int, good: Int) {
+        var sent = start
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        var consumed = 0
+        var arrived = 0
+        var good = 0
+        let end = ContinuousClock.now + .seconds(60)
+        while arrived < responses && ContinuousClock.now < end {
+            if sent < bytes.count {
+                let taken = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                sent += max(taken, 0)
+            }
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count > 0 {
+                received += chunk[..<count]
+                while let response = Self.response(in: received[consumed...]) {
+                    arrived += 1
+                    if response.head.hasPrefix("HTTP/1.1 200") && response.body.contains(expected) { good += 1 }
+                    consumed += response.length
+                }
+                received.removeFirst(consumed)
+                consumed = 0
+            } else if count == 0 {
+                break
+            } else {
+                usleep(1_000)
+            }
+        }
+        return (arrived, good)
+    }
+
+    /// The first whole HTTP response in `bytes`: its head, its body (by Content-Length) and its
+    /// length; nil until it has all arrived.
+    private static func response(in bytes: ArraySlice<UInt8>) -> (head: String, body: String, length: Int)? {
+        let separator = Array("\r\n\r\n".utf8)
+        var index = bytes.startIndex
+        while index + separator.count <= bytes.endIndex,
+            !bytes[index..<(index + separator.count)].elementsEqual(separator)
+        {
+            index += 1
+        }
+        guard index + separator.count <= bytes.endIndex else { return nil }
+        let head = String(decoding: bytes[bytes.startIndex..<index], as: UTF8.self)
+        guard
+            let line = head.lowercased().split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let bodyStart = index + separator.count
+        guard bodyStart + length <= bytes.endIndex else { return nil }
+        return (
+            head,
+            String(decoding: bytes[bodyStart..<(bodyStart + length)], as: UTF8.self),
+            bodyStart + length - bytes.startIndex
+        )
     }
 }
