@@ -189,6 +189,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Raw sockets for tests of backpressure, and blocking work off the cooperative pool.
+        .target(name: "SocketTestSupport", swiftSettings: strict),
         // The whole service in-process on a temporary SQLite store, with test credentials.
         .target(
             name: "CommerceTestSupport",
@@ -260,7 +262,7 @@ let package = Package(
         .testTarget(
             name: "FrameRPCTests",
             dependencies: [
-                "FrameRPC", "FrameRPCServer", "FrameRPCClient",
+                "FrameRPC", "FrameRPCServer", "FrameRPCClient", "SocketTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -291,7 +293,7 @@ let package = Package(
             name: "CommerceServerTests",
             dependencies: [
                 "CommerceServerRuntime", "CommerceClient", "CommerceProto", "FrameRPC", "FrameRPCClient",
-                "CommerceAuth", "CommerceTestSupport", "FrameRPCConnect",
+                "CommerceAuth", "CommerceTestSupport", "FrameRPCConnect", "SocketTestSupport",
                 "CommerceSQLite", "CommercePostgres", "CommerceUseCases", "CommerceDomain", "CommerceService",
                 "FrameRPCServer",
                 .product(name: "Logging", package: "swift-log"),

@@ -7,8 +7,8 @@
 # of fast ones, and its own thousands of calls a second load the server), in the unflooded phase and
 # in the flood alike, at a higher priority than the load generators (as root), standing for a
 # monitor with a CPU of its own. Reported per flood: calls accepted and refused (OVERLOADED and the
-# rest), the accepted calls' rate against the same method's unflooded rate (64 callers, measured
-# just before), the probe's p99 in both phases, and the server's RSS before, at its peak and 5 s
+# rest), the accepted calls' rate against the same method's unflooded rate (64 callers, the mean of
+# a run just before and one after), the probe's p99 in both phases, and the server's RSS before, at its peak and 5 s
 # after the flood, and where the two cores went in each phase (server, load generators, idle), so
 # the accepted calls' rate can be read against the server's share of the machine.
 #
@@ -47,16 +47,22 @@ cpu_split() {  # file
 
 start_server overload --synchronous full ${OVERLOAD_SERVER_ARGS:-}
 if ((PIN == 1)); then taskset -a -pc 0 "$SERVER_PID" >/dev/null; fi
-for scenario in order get-balance; do
-  echo "unflooded $scenario, 64 callers, and the Health/Check probe" >&2
-  probe >"$WORK/$scenario-calm-probe.json" &
+# The unflooded rate is measured before and after each flood and the two averaged: on these shared
+# machines one 10 s run's rate moved by up to a third from the next (session 26), and a baseline
+# on both sides cancels a drift across the flood.
+calm() {  # scenario, the run's name
+  echo "unflooded $1 ($2), 64 callers, and the Health/Check probe" >&2
+  probe >"$WORK/$2-probe.json" &
   probe=$!
-  load --scenario "$scenario" --users 1000 --connections 8 --concurrency 64 --duration "$SECONDS_PER_RUN" --warmup 1 \
-    >"$WORK/$scenario-calm.json" &
+  load --scenario "$1" --users 1000 --connections 8 --concurrency 64 --duration "$SECONDS_PER_RUN" --warmup 1 \
+    >"$WORK/$2.json" &
   calm=$!
-  cpu_split "$WORK/$scenario-calm.cpu"
+  cpu_split "$WORK/$2.cpu"
   wait "$calm" || true
   wait "$probe" || true
+}
+for scenario in order get-balance; do
+  calm "$scenario" "$scenario-calm"
   echo "flood of $scenario: 20,000 callers on 100 connections, and a Health/Check probe" >&2
   rss_kib "$SERVER_PID" >"$WORK/$scenario.rss-before"
   touch "$WORK/$scenario.rss.run"; sample_rss "$SERVER_PID" "$WORK/$scenario.rss" & sampler=$!
@@ -71,6 +77,7 @@ for scenario in order get-balance; do
   rm -f "$WORK/$scenario.rss.run"; wait "$sampler" || true
   sleep 5
   rss_kib "$SERVER_PID" >"$WORK/$scenario.rss-after"
+  calm "$scenario" "$scenario-calm-after"
 done
 
 PIN=$PIN python3 - "$WORK" "$OUT" "$SECONDS_PER_RUN" <<'PY'
@@ -84,8 +91,10 @@ def ok_rate(report):
     errors = sum(sum(m["errors"].values()) for m in report["methods"].values())
     return (calls - errors) / report["seconds"], calls - errors, errors
 for scenario in ("order", "get-balance"):
-    calm, flood, probe = (json.load(open(f"{work}/{scenario}-{part}.json")) for part in ("calm", "flood", "probe"))
-    calm_rate, _, calm_errors = ok_rate(calm)
+    calm, calm_after, flood, probe = (json.load(open(f"{work}/{scenario}-{part}.json")) for part in ("calm", "calm-after", "flood", "probe"))
+    calm_before_rate, _, calm_errors = ok_rate(calm)
+    calm_after_rate, _, calm_after_errors = ok_rate(calm_after)
+    calm_rate = (calm_before_rate + calm_after_rate) / 2
     flood_rate, accepted, refused = ok_rate(flood)
     reasons = {}
     for m in flood["methods"].values():
@@ -99,15 +108,16 @@ for scenario in ("order", "get-balance"):
     share = lambda phase, part: 100 * cpu[phase][part] / max(1, cpu[phase]["machine"])
     # Server CPU per OK call: clock ticks (100 a second) over the sampled seconds, at the phase's OK rate.
     per_call = lambda phase, rate: 1e6 * cpu[phase]["server"] / 100 / max(1e-9, rate * cpu[phase]["seconds"])
-    run = {"scenario": scenario, "unflooded_ok_per_s": calm_rate, "unflooded_errors": calm_errors,
+    run = {"scenario": scenario, "unflooded_ok_per_s": calm_rate, "unflooded_before_ok_per_s": calm_before_rate,
+           "unflooded_after_ok_per_s": calm_after_rate, "unflooded_errors": calm_errors + calm_after_errors,
            "flood_accepted": accepted, "flood_refused": refused, "flood_refusals": reasons, "flood_ok_per_s": flood_rate,
            "accepted_vs_unflooded": flood_rate / max(calm_rate, 1e-9), "probe_p99_ms": probe_p99 / 1000, "probe_errors": probe_errors,
            "probe_unflooded_p99_ms": calm_probe_p99 / 1000, "probe_late": probe.get("open_loop", {}).get("started_late"),
            "rss_before_mib": mib("rss-before"), "rss_peak_mib": mib("rss"), "rss_after_mib": mib("rss-after"),
            "cpu_percent": {phase: {part: round(share(phase, part)) for part in ("server", "load", "idle")} for phase in ("calm", "flood")},
-           "server_cpu_us_per_ok_call": {"calm": per_call("calm", calm_rate), "flood": per_call("flood", flood_rate)}}
+           "server_cpu_us_per_ok_call": {"calm": per_call("calm", calm_before_rate), "flood": per_call("flood", flood_rate)}}
     result["floods"].append(run)
-    rows.append(f"| {scenario} | {calm_rate:,.0f} | {flood_rate:,.0f} ({run['accepted_vs_unflooded']:.2f}×) | {accepted:,} / {refused:,} "
+    rows.append(f"| {scenario} | {calm_rate:,.0f} ({calm_before_rate:,.0f} / {calm_after_rate:,.0f}) | {flood_rate:,.0f} ({run['accepted_vs_unflooded']:.2f}×) | {accepted:,} / {refused:,} "
                 f"({', '.join(f'{k} {v:,}' for k, v in sorted(reasons.items())) or '—'}) | {run['probe_unflooded_p99_ms']:.1f} → {run['probe_p99_ms']:.1f} ms ({probe_errors} errors) | "
                 f"{run['rss_before_mib']:.0f} / {run['rss_peak_mib']:.0f} / {run['rss_after_mib']:.0f} | "
                 f"{run['cpu_percent']['calm']['server']} / {run['cpu_percent']['calm']['load']} → {run['cpu_percent']['flood']['server']} / {run['cpu_percent']['flood']['load']} | "
@@ -118,7 +128,7 @@ result["server_args"] = args
 result["pinned"] = os.environ.get("PIN") == "1"
 md = [f"Overload — `{result['command']}` — {result['date']}; 20,000 callers on 100 connections against the defaults{' with ' + args if args else ''}; "
       + ("server on core 0, load generators on core 1" if result["pinned"] else "server and load generators sharing the cores"), "",
-      "| flood | unflooded OK/s (64 callers) | accepted OK/s in the flood (vs unflooded) | accepted / refused (by reason) | Health/Check p99 at 200/s open loop, unflooded → flood | RSS MiB before / peak / 5 s after | CPU % server / load generator, unflooded → flood | server CPU µs per OK call, unflooded → flood |",
+      "| flood | unflooded OK/s, 64 callers (before / after) | accepted OK/s in the flood (vs unflooded) | accepted / refused (by reason) | Health/Check p99 at 200/s open loop, unflooded → flood | RSS MiB before / peak / 5 s after | CPU % server / load generator, unflooded → flood | server CPU µs per OK call, unflooded → flood |",
       "| --- | ---: | ---: | --- | ---: | --- | --- | --- |"] + rows
 open(out + ".md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))

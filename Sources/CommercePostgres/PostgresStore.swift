@@ -222,4 +222,8 @@ public final class PostgresStore: Sendable {
 
 extension PostgresStore: ServedStore {
     public var calendar: ShopCalendar { self.configuration.calendar }
+
+    /// Nothing to free: the caches are the PostgreSQL server's, and the pool's idle connections
+    /// hold no more than their buffers.
+    public func releaseMemory() async {}
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import GRDBSQLite
 import Metrics
 import Synchronization
 
@@ -54,6 +55,8 @@ final class Checkpointer: @unchecked Sendable {
         let last = self.last
         let walPath = path + "-wal"
         let walBytes = Gauge(label: "commerce_sqlite_wal_bytes")
+        // All the process's SQLite connections: page caches, statements, schema.
+        let sqliteMemory = Gauge(label: "commerce_sqlite_memory_bytes")
         let checkpointTime = Timer(label: "commerce_sqlite_checkpoint_seconds", preferredDisplayUnit: .seconds)
         self.timer.setEventHandler {
             // Busy (another checkpoint running) or failed: the next tick tries again.
@@ -62,6 +65,7 @@ final class Checkpointer: @unchecked Sendable {
                 if let size = (try? FileManager.default.attributesOfItem(atPath: walPath))?[.size] as? NSNumber {
                     walBytes.record(size.int64Value)
                 }
+                sqliteMemory.record(sqlite3_memory_used())
             }
             guard var pass = Self.checkpoint(connection, "PASSIVE") else { return }
             if pass.walFrames >= restartFrames, let restarted = Self.checkpoint(connection, "RESTART") {

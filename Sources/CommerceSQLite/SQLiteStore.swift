@@ -153,6 +153,14 @@ public final class SQLiteStore: Sendable {
         try await self.readLanes.run(body)
     }
 
+    /// Frees the connections' page caches and prepared statements: after a surge of calls they
+    /// hold up to 2 MB each (`commerce_sqlite_memory_bytes`), which SQLite never gives back by
+    /// itself. The writer's waits for the batch being committed.
+    public func releaseMemory() async {
+        await self.readLanes.releaseMemory()
+        _ = try? await self.pool.writeWithoutTransaction { db in db.releaseMemory() }
+    }
+
     /// Runs raw SQL outside every rule of this store. For tests that tamper with a database to prove
     /// the audit notices; never called by the service.
     public func unsafeExecuteForTesting(_ sql: String) throws {

@@ -179,13 +179,13 @@ public final class CommerceServer: Sendable {
             try? await ownGroup?.shutdownGracefully()
             throw error
         }
-        let memory = MemoryReleaser()
+        let memory = MemoryReleaser { await store.releaseMemory() }
         let sweeper = ExpirySweeper(
             useCases: useCases,
             interval: .milliseconds(max(10, configuration.expirySweepMillis)),
             timeZone: "\(store.calendar)",
             logger: logger
-        ) { memory.observe(callsInFlight: rpc.callsInFlight) }
+        ) { await memory.observe(callsInFlight: rpc.callsInFlight, highest: rpc.takeHighestCallsInFlight()) }
         var relay: DataPlatformRelay?
         if let (target, sink) = sink {
             relay = DataPlatformRelay(

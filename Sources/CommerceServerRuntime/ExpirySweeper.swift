@@ -13,11 +13,11 @@ struct ExpirySweeper: Service {
     let timeZone: String
     let logger: Logger
     /// Runs before each sweep (the memory releaser's look at the load).
-    let tick: @Sendable () -> Void
+    let tick: @Sendable () async -> Void
 
     func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            self.tick()
+            await self.tick()
             do {
                 let expired = try await self.useCases.expireOrders()
                 if expired > 0 { self.logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }

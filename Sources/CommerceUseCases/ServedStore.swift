@@ -9,6 +9,8 @@ public protocol ServedStore: CommerceStore {
     var groupCommitStatistics: GroupCommitStatistics { get }
     /// The schema migrations applied to the database, oldest first.
     func appliedMigrations() async throws -> [String]
+    /// Frees memory the store holds only to be faster (caches), after a surge of calls.
+    func releaseMemory() async
     /// Finishes the writes already accepted and closes the connections.
     func close() async
 }

@@ -13,6 +13,7 @@ public final class Admission: Sendable {
     private let inFlight = Atomic<Int>(0)
     private let waiters = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
     private let waiting = Atomic<Int>(0)
+    private let highest = Atomic<Int>(0)
 
     public init(limit: Int) { self.limit = max(1, limit) }
 
@@ -20,6 +21,17 @@ public final class Admission: Sendable {
     public var writeLimit: Int { max(1, self.limit * 3 / 4) }
 
     public var current: Int { self.inFlight.load(ordering: .relaxed) }
+
+    /// The most calls in flight at once since the last time this was taken (then it starts over
+    /// from the calls in flight now): a surge between two looks is seen even if it has ended.
+    public func takeHighest() -> Int {
+        max(self.highest.exchange(self.current, ordering: .relaxed), self.current)
+    }
+
+    /// Raises the high-water mark to `level`; a plain load first, so calls below it write nothing.
+    private func reached(_ level: Int) {
+        if level > self.highest.load(ordering: .relaxed) { self.highest.store(level, ordering: .relaxed) }
+    }
 
     /// The calls in flight at or below which those waiting for room are told: seven eighths of
     /// the writes' slots, so a connection let go finds room for what it sends.
@@ -54,7 +66,7 @@ public final class Admission: Sendable {
     /// Takes a slot if the call may start now.
     public func admit(mutating: Bool, exempt: Bool) -> Bool {
         if exempt {
-            self.inFlight.add(1, ordering: .relaxed)
+            self.reached(self.inFlight.add(1, ordering: .relaxed).newValue)
             return true
         }
         let bound = mutating ? self.writeLimit : self.limit
@@ -65,7 +77,10 @@ public final class Admission: Sendable {
                 desired: current + 1,
                 ordering: .relaxed
             )
-            if exchanged { return true }
+            if exchanged {
+                self.reached(current + 1)
+                return true
+            }
             current = original
         }
         return false

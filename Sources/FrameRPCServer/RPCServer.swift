@@ -145,6 +145,9 @@ public final class RPCServer: Service, Sendable {
     /// Calls admitted and not yet answered, across every connection.
     public var callsInFlight: Int { self.admission.current }
 
+    /// The most calls in flight at once since the last time this was taken (``Admission/takeHighest()``).
+    public func takeHighestCallsInFlight() -> Int { self.admission.takeHighest() }
+
     /// Stops accepting, sends GOAWAY on every connection, lets calls in flight finish (up to the
     /// drain timeout), then closes what is left. Safe to call more than once.
     public func shutdownGracefully() async throws {

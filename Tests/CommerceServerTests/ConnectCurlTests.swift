@@ -6,6 +6,7 @@ import FrameRPC
 import FrameRPCConnect
 import FrameRPCServer
 import NIOCore
+import SocketTestSupport
 import SwiftProtobuf
 import Testing
 

@@ -4,6 +4,7 @@ import Foundation
 import FrameRPCConnect
 import FrameRPCServer
 import Glibc
+import SocketTestSupport
 import Testing
 
 @Suite("Pushback over HTTP (Connect)", .timeLimit(.minutes(2)))
@@ -29,14 +30,7 @@ struct ConnectPushbackTests {
         }) { server, client in
             let port = try #require(server.httpPort)
             let user = try await client.createUser(name: "pushed").id
-            let holder = try WriteLockHolder(path: server.sqlite!.configuration.path)
-            // Three charges wait for the database's write lock: every write slot is taken.
-            let charges = (0..<3).map { index in
-                Task { try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "held-\(index)") }
-            }
-            let end = ContinuousClock.now + .seconds(20)
-            while server.callsInFlight < 3 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(server.callsInFlight == 3)
+            let held = try await HeldWriteSlots(server: server, client: client, user: user, keys: "held")
 
             let raw = try await RawConnection(port: port)
             try await raw.send(
@@ -64,8 +58,7 @@ struct ConnectPushbackTests {
             )
             #expect(other.status == 200, "balance 0 is answered as {}: \(other.json)")
 
-            try await offThePool { holder.release() }
-            for charge in charges { _ = try await charge.value }
+            try await held.release()
             #expect(await raw.waitUntil { $0.text.contains(#""balance":"3000""#) }, "\(raw.text)")
             await raw.close()
         }
@@ -89,13 +82,7 @@ struct ConnectPushbackTests {
         }) { server, client in
             let port = try #require(server.httpPort)
             let user = try await client.createUser(name: "pushed over h2").id
-            let holder = try WriteLockHolder(path: server.sqlite!.configuration.path)
-            let charges = (0..<3).map { index in
-                Task { try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "h2-held-\(index)") }
-            }
-            let end = ContinuousClock.now + .seconds(20)
-            while server.callsInFlight < 3 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(server.callsInFlight == 3)
+            let held = try await HeldWriteSlots(server: server, client: client, user: user, keys: "h2-held")
 
             // Two requests on one HTTP/2 connection (curl reuses it for `--next`): a charge, refused,
             // then a read, for which there is a slot.
@@ -136,8 +123,7 @@ struct ConnectPushbackTests {
             #expect(waited >= 0.9, "the read on the paused connection was answered after \(waited) s")
             #expect(server.callsInFlight == 3, "the held charges still hold their slots")
 
-            try await offThePool { holder.release() }
-            for charge in charges { _ = try await charge.value }
+            try await held.release()
         }
     }
 
@@ -163,100 +149,42 @@ struct ConnectPushbackTests {
                     + #"{"pageSize": 40}"# + " ").utf8
             )
             let request = Array([[UInt8]](repeating: one, count: requests).joined())
-            let fd = try UnreadingSocket.connect(port: port)
-            defer { close(fd) }
-            let stalledAt = try await offThePool { UnreadingSocket.sendUntilStalled(fd, request) }
+            let socket = try UnreadingSocket(port: port)
+            let stalledAt = try await offThePool { socket.sendUntilStalled(request) }
             #expect(
                 stalledAt < request.count / 2,
                 "the server kept reading a client that reads none of its responses: \(stalledAt) of \(request.count) bytes taken"
             )
             // The client reads: every request is answered, in order, with the whole page.
-            let answers = try await offThePool {
-                UnreadingSocket.finish(fd, request, from: stalledAt, responses: requests, expected: "product 39 ")
+            let answers = try await offThePool { () -> (arrived: Int, good: Int) in
+                var responses = HTTPResponses()
+                socket.exchange(request, from: stalledAt) { chunk in
+                    responses.append(chunk, expecting: "product 39 ")
+                    return responses.arrived == requests
+                }
+                return (responses.arrived, responses.good)
             }
             #expect(answers.arrived == requests && answers.good == requests, "\(answers)")
         }
     }
 }
 
-/// A POSIX socket with small buffers of its own that sends without reading, so what piles up is on
-/// the server's side.
-enum UnreadingSocket {
-    static func connect(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        var size: Int32 = 64 * 1024
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(connected == 0)
-        return fd
-    }
+/// HTTP/1.1 responses as they arrive in pieces: how many have arrived whole, and how many of those
+/// are a 200 whose body contains what was expected.
+private struct HTTPResponses {
+    private var received: [UInt8] = []
+    private(set) var arrived = 0
+    private(set) var good = 0
 
-    /// Sends `bytes` without reading until the socket takes nothing for a second; returns how many
-    /// it took.
-    static func sendUntilStalled(_ fd: Int32, _ bytes: [UInt8]) -> Int {
-        var sent = 0
-        var progress = ContinuousClock.now
-        while sent < bytes.count && ContinuousClock.now - progress < .seconds(1) {
-            let taken = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if taken > 0 {
-                sent += taken
-                progress = .now
-            } else {
-                usleep(2_000)
-            }
-        }
-        return sent
-    }
-
-    /// Sends the rest while reading, until `responses` HTTP responses have arrived whole (or a minute
-    /// passes); returns how many arrived and how many of those are a 200 whose body contains
-    /// `expected`.
-    static func finish(
-        _ fd: Int32,
-        _ bytes: [UInt8],
-        from start: Int,
-        responses: Int,
-        expected: String
-    ) -> (arrived: Int, good: Int) {
-        var sent = start
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+    mutating func append(_ chunk: [UInt8], expecting expected: String) {
+        self.received += chunk
         var consumed = 0
-        var arrived = 0
-        var good = 0
-        let end = ContinuousClock.now + .seconds(60)
-        while arrived < responses && ContinuousClock.now < end {
-            if sent < bytes.count {
-                let taken = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                sent += max(taken, 0)
-            }
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count > 0 {
-                received += chunk[..<count]
-                while let response = Self.response(in: received[consumed...]) {
-                    arrived += 1
-                    if response.head.hasPrefix("HTTP/1.1 200") && response.body.contains(expected) { good += 1 }
-                    consumed += response.length
-                }
-                received.removeFirst(consumed)
-                consumed = 0
-            } else if count == 0 {
-                break
-            } else {
-                usleep(1_000)
-            }
+        while let response = Self.response(in: self.received[consumed...]) {
+            self.arrived += 1
+            if response.head.hasPrefix("HTTP/1.1 200") && response.body.contains(expected) { self.good += 1 }
+            consumed += response.length
         }
-        return (arrived, good)
+        self.received.removeFirst(consumed)
     }
 
     /// The first whole HTTP response in `bytes`: its head, its body (by Content-Length) and its

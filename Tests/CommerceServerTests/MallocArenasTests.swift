@@ -1,6 +1,4 @@
-import CommerceClient
 import Foundation
-import FrameRPCClient
 import Testing
 
 /// glibc's arenas other than the main one in a running process, from `/proc/PID/maps`: each is a
@@ -35,33 +33,7 @@ private func mallocArenas(of pid: Int32) throws -> Int {
 struct MallocArenasTests {
     /// Runs 2,000 charges, 1,000 at a time on 8 connections, and counts the server's arenas.
     private func arenasAfterWrites(_ server: ServerProcess) async throws -> Int {
-        let client = CommerceClient(
-            configuration: ClientConfiguration(port: server.rpcPort, connections: 8),
-            token: serviceToken
-        )
-        do {
-            for round in 0..<2 {
-                // A user per round: 1,000 charges of 1,000 reach the balance ceiling exactly.
-                let user = try await client.createUser(name: "arenas \(round)")
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<1_000 {
-                        group.addTask {
-                            _ = try await client.chargeBalance(
-                                userID: user.id,
-                                amount: 1_000,
-                                idempotencyKey: "a-\(round)-\(index)"
-                            )
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-            }
-        } catch {
-            await client.close()
-            await server.kill()
-            throw error
-        }
-        await client.close()
+        try await server.chargeConcurrently(users: 2, charges: 1_000, connections: 8)
         return try mallocArenas(of: server.pid)
     }
 

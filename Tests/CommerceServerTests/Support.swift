@@ -14,6 +14,7 @@ import FrameRPCServer
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SocketTestSupport
 import Synchronization
 import Testing
 
@@ -295,6 +296,40 @@ final class ServerProcess: Sendable {
     }
 }
 
+extension ServerProcess {
+    /// Charges each of `users` new users `charges` times at once (1,000 each: 1,000 charges reach
+    /// the balance ceiling exactly), one user after another, on `connections` connections. A failed
+    /// call kills the server before the error is rethrown, so no test leaves it running.
+    func chargeConcurrently(users: Int = 1, charges: Int, connections: Int) async throws {
+        let client = CommerceClient(
+            configuration: ClientConfiguration(port: self.rpcPort, connections: connections),
+            token: serviceToken
+        )
+        do {
+            for round in 0..<users {
+                let user = try await client.createUser(name: "concurrent charges \(round)")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<charges {
+                        group.addTask {
+                            _ = try await client.chargeBalance(
+                                userID: user.id,
+                                amount: 1_000,
+                                idempotencyKey: "c-\(round)-\(index)"
+                            )
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            await client.close()
+            await self.kill()
+            throw error
+        }
+        await client.close()
+    }
+}
+
 /// ``run(_:_:withErrors:)`` on a thread of its own: a test waiting for a child process must not
 /// hold one of the cooperative pool's few threads, which an in-process server's calls need (with
 /// tests running in parallel, a few such waits stopped every write).
@@ -304,13 +339,6 @@ func run(
     withErrors: Bool = false
 ) async throws -> (status: Int32, output: String) {
     try await offThePool { try run(executable, arguments, withErrors: withErrors) }
-}
-
-/// Runs `body`, which blocks, on a thread of its own and waits for it without blocking a thread.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
 }
 
 /// Runs a command to completion and returns its exit status and standard output (with standard

@@ -3,6 +3,7 @@ import Foundation
 import FrameRPC
 import FrameRPCClient
 import FrameRPCServer
+import SocketTestSupport
 import Testing
 
 /// A test PKI made with openssl at test time: a CA, a server certificate for localhost and
@@ -249,15 +250,7 @@ struct TLSPushbackTests {
             }
             let holder = try client()
             let user = try await holder.createUser(name: "pushed over TLS").id
-            let lock = try WriteLockHolder(path: server.sqlite!.configuration.path)
-            let charges = (0..<3).map { index in
-                Task {
-                    try await holder.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "tls-held-\(index)")
-                }
-            }
-            let end = ContinuousClock.now + .seconds(20)
-            while server.callsInFlight < 3 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(server.callsInFlight == 3)
+            let held = try await HeldWriteSlots(server: server, client: holder, user: user, keys: "tls-held")
 
             let refused = try client()
             await expectRPCError(.resourceExhausted, WireReason.overloaded) {
@@ -267,8 +260,7 @@ struct TLSPushbackTests {
             let read = Task { (balance: try await refused.getBalance(userID: user), at: ContinuousClock.now) }
             try await Task.sleep(for: .milliseconds(300))
             let released = ContinuousClock.now
-            try await offThePool { lock.release() }
-            for charge in charges { _ = try await charge.value }
+            try await held.release()
             let answer = try await read.value
             #expect(answer.at > released, "answered only after the writes' slots came back")
             #expect(answer.balance >= 1_000, "read after at least one held charge ended")

@@ -1,6 +1,4 @@
-import CommerceClient
 import Foundation
-import FrameRPCClient
 import Testing
 
 #if canImport(Glibc)
@@ -36,27 +34,7 @@ struct WorkerPriorityTests {
         for timeout: Duration = .seconds(10),
         until done: ([(name: String, nice: Int32)]) -> Bool
     ) async throws -> [(name: String, nice: Int32)] {
-        let client = CommerceClient(
-            configuration: ClientConfiguration(port: server.rpcPort, connections: 2),
-            token: serviceToken,
-            adminToken: adminToken
-        )
-        do {
-            let user = try await client.createUser(name: "nice")
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<200 {
-                    group.addTask {
-                        _ = try await client.chargeBalance(userID: user.id, amount: 1_000, idempotencyKey: "n-\(index)")
-                    }
-                }
-                try await group.waitForAll()
-            }
-        } catch {
-            await client.close()
-            await server.kill()
-            throw error
-        }
-        await client.close()
+        try await server.chargeConcurrently(charges: 200, connections: 2)
         var seen = threads(of: server.pid)
         let deadline = ContinuousClock.now + timeout
         while !done(seen) && ContinuousClock.now < deadline {

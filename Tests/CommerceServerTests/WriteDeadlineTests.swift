@@ -1,7 +1,9 @@
 import CommerceClient
+import CommerceServerRuntime
 import Foundation
 import FrameRPC
 import FrameRPCClient
+import SocketTestSupport
 import Testing
 
 /// A deadline or a CANCEL that ends a commerce write leaves it either not started or committed,
@@ -138,6 +140,29 @@ final class WriteLockHolder: Sendable {
     func release() {
         try? self.input.fileHandleForWriting.close()
         self.process.waitUntilExit()
+    }
+}
+
+/// Every write slot of a server started with `maxCallsInFlight = 4` taken (one is kept for reads):
+/// another process holds the database's write lock and three charges of `user` wait for it.
+struct HeldWriteSlots {
+    private let lock: WriteLockHolder
+    private let charges: [Task<Void, any Error>]
+
+    init(server: CommerceServer, client: CommerceClient, user: Int64, keys: String) async throws {
+        self.lock = try WriteLockHolder(path: try #require(server.sqlite).configuration.path)
+        self.charges = (0..<3).map { index in
+            Task { _ = try await client.chargeBalance(userID: user, amount: 1_000, idempotencyKey: "\(keys)-\(index)") }
+        }
+        let end = ContinuousClock.now + .seconds(20)
+        while server.callsInFlight < 3 && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.callsInFlight == 3, "the three charges hold the write slots")
+    }
+
+    /// Lets the lock go and waits for the three charges to commit.
+    func release() async throws {
+        try await offThePool { self.lock.release() }
+        for charge in self.charges { try await charge.value }
     }
 }
 

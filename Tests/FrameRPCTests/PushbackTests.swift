@@ -31,6 +31,21 @@ struct PushbackTests {
         #expect(told.load(ordering: .relaxed) == 12)
     }
 
+    @Test("the high-water mark of calls in flight holds a surge that has ended until it is taken, then starts from now")
+    func highWaterMark() {
+        let admission = Admission(limit: 16)
+        #expect(admission.takeHighest() == 0)
+        for _ in 0..<12 { #expect(admission.admit(mutating: true, exempt: false)) }
+        #expect(!admission.admit(mutating: true, exempt: false), "refused calls do not count")
+        #expect(admission.admit(mutating: false, exempt: true))  // 13, a health check
+        admission.release(11)  // 2 left
+        #expect(admission.takeHighest() == 13)
+        #expect(admission.takeHighest() == 2, "taken: from the calls in flight now")
+        admission.release(2)
+        #expect(admission.takeHighest() == 2)
+        #expect(admission.takeHighest() == 0)
+    }
+
     /// A client of one connection that sends each call once.
     private static func client(_ server: RPCServer) -> RPCClient {
         RPCClient(

@@ -322,10 +322,3 @@ final class GoAwayFront: Sendable {
         func channelInactive(context: ChannelHandlerContext) { self.peer.close(promise: nil) }
     }
 }
-
-/// Runs blocking work on a thread of its own, not on one of the cooperative pool's.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}

@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import CommerceServerRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Memory freed in holes glibc keeps: `count` blocks of 64 KiB (below the mmap threshold, so in
+/// an arena's heap), each written to, and every other one freed. The blocks still held keep the
+/// holes from merging into the heap's top, which glibc would give back by itself.
+private final class Holes {
+    private var held: [UnsafeMutableRawPointer] = []
+
+    init(count: Int) {
+        let size = 64 << 10
+        // All first: a block freed at once would be reused by the next.
+        let blocks = (0..<count).map { _ in malloc(size)! }
+        for (index, block) in blocks.enumerated() {
+            memset(block, 1, size)
+            if index.isMultiple(of: 2) { self.held.append(block) } else { free(block) }
+        }
+    }
+
+    deinit { for block in self.held { free(block) } }
+}
+
+@Suite("Memory handed back after a surge", .serialized, .timeLimit(.minutes(2)))
+struct MemoryReleaserTests {
+    private final class Releases: Sendable {
+        let caches = Atomic(0)
+    }
+
+    @Test("a surge that ends frees the caches and trims; one that has not ended, or a busy server, does not")
+    func afterASurge() async throws {
+        let releases = Releases()
+        let releaser = MemoryReleaser { releases.caches.add(1, ordering: .relaxed) }
+        #expect(await !releaser.observe(callsInFlight: MemoryReleaser.busyCalls, highest: MemoryReleaser.busyCalls))
+        #expect(await !releaser.observe(callsInFlight: MemoryReleaser.idleCalls + 1, highest: 300), "not idle yet")
+        #expect(releases.caches.load(ordering: .relaxed) == 0)
+        #expect(await releaser.observe(callsInFlight: MemoryReleaser.idleCalls, highest: 100))
+        #expect(releases.caches.load(ordering: .relaxed) == 1)
+        #expect(await !releaser.observe(callsInFlight: 0, highest: 100), "once per surge")
+        #expect(releases.caches.load(ordering: .relaxed) == 1)
+        // A surge that came and went between two looks, seen by the high-water mark alone.
+        #expect(await releaser.observe(callsInFlight: 0, highest: 5_000))
+        #expect(releases.caches.load(ordering: .relaxed) == 2)
+    }
+
+    @Test("memory freed in a burst without a surge goes back to the system; memory still in use is not trimmed again")
+    func afterABurst() async throws {
+        let releases = Releases()
+        let releaser = MemoryReleaser { releases.caches.add(1, ordering: .relaxed) }
+        var holes: Holes? = Holes(count: 2_048)  // 128 MiB written, 64 MiB of it freed
+        let before = try #require(MemoryReleaser.residentBytes())
+        #expect(await releaser.observe(callsInFlight: 0, highest: 0))
+        let after = try #require(MemoryReleaser.residentBytes())
+        #expect(before - after >= 48 << 20, "RSS \(before >> 20) → \(after >> 20) MiB")
+        #expect(releases.caches.load(ordering: .relaxed) == 0, "caches are dropped only after a surge")
+        #expect(
+            await !releaser.observe(callsInFlight: 0, highest: 0),
+            "the 64 MiB still held are the new starting point"
+        )
+        holes = nil
+        _ = holes
+    }
+}
+
+@Suite("A server hands memory back", .timeLimit(.minutes(2)))
+struct ServerMemoryReleaseTests {
+    @Test("after 2,000 concurrent charges the server releases memory and reports its resident set")
+    func releasesAfterAFlood() async throws {
+        // A sweep every 20 ms, so the release follows the surge soon.
+        let server = try await ServerProcess.launch(
+            database: temporaryDatabasePath(),
+            extra: ["--expiry-sweep-ms", "20"]
+        )
+        let before = try await metrics(port: server.metricsPort)["process_memory_releases_total"] ?? 0
+        try await server.chargeConcurrently(users: 2, charges: 1_000, connections: 8)
+        var seen: [String: Double] = [:]
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = try await metrics(port: server.metricsPort)
+        } while (seen["process_memory_releases_total"] ?? 0) <= before && ContinuousClock.now < deadline
+        #expect((seen["process_memory_releases_total"] ?? 0) > before, "\(seen.filter { $0.key.hasPrefix("process") })")
+        #expect((seen["process_resident_memory_bytes"] ?? 0) > Double(1 << 20))
+        #expect((seen["commerce_sqlite_memory_bytes"] ?? 0) > 0)
+        #expect(await server.terminate() == 0)
+    }
+}
