@@ -16,63 +16,8 @@ import GRDB
 /// rollups sum the lines of paid orders per day. Deterministic: the same plan gives the same
 /// database.
 public enum ScaleSeed {
-    public struct Plan: Sendable {
-        public var users: Int
-        public var products: Int
-        public var orders: Int
-        /// Days, up to and including today, the orders are spread over.
-        public var days: Int
-        /// Orders of the first user: the user whose lists `data-growth.sh` pages through.
-        public var heavyUserOrders: Int
-        /// Two-step orders left unpaid past their time, after the paid ones: the expiry sweep's work
-        /// when a server opens the database (one line each, stock held, nothing charged).
-        public var pending: Int
-        /// The products the unpaid orders buy: the first this many (`nil`: all of them). Two
-        /// databases compared on the sweep should sweep the same products, or each would dirty a
-        /// different number of pages per commit.
-        public var pendingProducts: Int?
-        /// How long delivered events are kept, as a server's `--outbox-retention-hours` prunes them
-        /// (its default: a week): older orders have no event left, and `pruned_before` says so.
-        /// `nil` keeps every event.
-        public var eventRetentionMillis: Int64? = 168 * 3_600_000
-
-        public init(
-            users: Int,
-            products: Int,
-            orders: Int,
-            days: Int = 90,
-            heavyUserOrders: Int = 1_000,
-            pending: Int = 0
-        ) {
-            self.users = users
-            self.products = products
-            self.orders = orders
-            self.days = days
-            self.heavyUserOrders = heavyUserOrders
-            self.pending = pending
-        }
-
-        /// `scale` times 1 M users, 100 k products and 10 M orders (1 is a year of a busy shop).
-        public static func scaled(_ scale: Double) -> Plan {
-            Plan(
-                users: max(2, Int(1_000_000 * scale)),
-                products: max(4, Int(100_000 * scale)),
-                orders: max(1, Int(10_000_000 * scale))
-            )
-        }
-    }
-
-    /// Each buyer's balance between orders.
-    static let balance: Won = 500_000
-    /// Each product's initial stock: more than the orders take, so the benchmarks can go on buying.
-    static let stock: Int64 = 1_000_000
-
-    public struct Seeded: Sendable {
-        public var users: Int
-        public var products: Int
-        public var orders: Int
-        public var lines: Int
-    }
+    public typealias Plan = ScaleSeedPlan
+    public typealias Seeded = ScaleSeedPlan.Seeded
 
     /// Fills an empty database (no users, products or orders).
     /// - Parameter progress: called with each step's name as it starts.
@@ -131,7 +76,7 @@ public enum ScaleSeed {
                     INSERT INTO products (id, name, price, stock, initial_stock, created_at)
                     SELECT i, 'product ' || i, 100 + ((i - 1) % 1000) * 10, :stock, :stock, :at FROM n
                     """,
-                    ["products": plan.products, "stock": Self.stock, "at": createdAt]
+                    ["products": plan.products, "stock": ScaleSeedPlan.stock, "at": createdAt]
                 ),
                 (
                     "users",
@@ -139,7 +84,7 @@ public enum ScaleSeed {
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :users)
                     INSERT INTO users (id, name, balance, created_at) SELECT i, 'user ' || i, :balance, :at FROM n
                     """,
-                    ["users": plan.users, "balance": Self.balance, "at": createdAt]
+                    ["users": plan.users, "balance": ScaleSeedPlan.balance, "at": createdAt]
                 ),
                 (
                     "each user's first charge",
@@ -189,7 +134,7 @@ public enum ScaleSeed {
                            CASE m WHEN 0 THEN :balance + o.total ELSE :balance END, o.created_at
                     FROM orders o JOIN kinds ORDER BY o.id, m
                     """,
-                    ["users": plan.users, "balance": Self.balance]
+                    ["users": plan.users, "balance": ScaleSeedPlan.balance]
                 ),
                 (
                     "payments",
@@ -301,9 +246,4 @@ public enum ScaleSeed {
         let lines = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM order_lines") ?? 0 }
         return Seeded(users: plan.users, products: plan.products, orders: plan.orders, lines: lines)
     }
-}
-
-/// `seed --scale` was pointed at a database that has data.
-public struct NotEmpty: Error, CustomStringConvertible {
-    public var description: String { "seed --scale fills an empty database; this one has users, products or orders" }
 }

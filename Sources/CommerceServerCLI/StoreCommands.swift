@@ -44,7 +44,7 @@ struct Seed: AsyncParsableCommand {
         help: """
             A year of a busy shop, times this: 1 M users, 100 k products and 10 M paid orders with their lines, \
             payments, balance history and delivered events, over 90 days of rollups (--scale 1). Bulk SQL into an \
-            empty SQLite file, for benchmarks/data-growth.sh.
+            empty database (SQLite or PostgreSQL), for benchmarks/data-growth.sh.
             """
     )
     var scale: Double?
@@ -71,9 +71,6 @@ struct Seed: AsyncParsableCommand {
                     "--scale fills an empty database on its own: no --demo or --history-lines with it"
                 )
             }
-            if self.database.postgres != nil {
-                throw ValidationError("--scale writes straight into a SQLite file; it does not load PostgreSQL yet")
-            }
         }
         guard self.pending == 0 || (self.scale != nil && self.pending > 0 && self.pending <= 10_000_000) else {
             throw ValidationError("--pending goes with --scale and is 1...10000000")
@@ -99,17 +96,25 @@ struct Seed: AsyncParsableCommand {
                     print("\(self.database.displayName) already has data; demo set not seeded")
                 }
             }
-            if let scale = self.scale, let store = opened as? SQLiteStore {
+            if let scale = self.scale {
                 let started = ContinuousClock.now
-                var plan = ScaleSeed.Plan.scaled(scale)
+                var plan = ScaleSeedPlan.scaled(scale)
                 plan.pending = self.pending
                 plan.pendingProducts = self.pendingProducts
-                let seeded = try ScaleSeed.seed(into: store, plan: plan) { step in
+                let progress: @Sendable (String) -> Void = { step in
                     FileHandle.standardError.write(Data("  \(step)…\n".utf8))
                 }
-                _ = try store.checkpointAll()
+                let seeded: ScaleSeedPlan.Seeded
+                if let store = opened as? SQLiteStore {
+                    seeded = try ScaleSeed.seed(into: store, plan: plan, progress: progress)
+                    _ = try store.checkpointAll()
+                } else if let store = opened as? PostgresStore {
+                    seeded = try await PostgresScaleSeed.seed(into: store, plan: plan, progress: progress)
+                } else {
+                    return
+                }
                 print(
-                    "seeded \(seeded.users) users, \(seeded.products) products, \(seeded.orders) orders, \(plan.pending) unpaid (\(seeded.lines) lines) into \(self.database.path) in \(ContinuousClock.now - started)"
+                    "seeded \(seeded.users) users, \(seeded.products) products, \(seeded.orders) orders, \(plan.pending) unpaid (\(seeded.lines) lines) into \(self.database.displayName) in \(ContinuousClock.now - started)"
                 )
                 return
             }

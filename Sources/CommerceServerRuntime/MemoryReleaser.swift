@@ -18,16 +18,20 @@ import Glibc
 /// arena locks the trim takes delay no one: if a surge (``busyCalls`` in flight at once, by the
 /// admission's high-water mark, so one between two looks counts) has ended, or the resident set has grown by ``growthBytes`` since the last release, one
 /// `malloc_trim(0)` gives every free page back; after a surge the store first drops its caches
-/// (SQLite's page caches, up to 2 MB a connection once a flood has read across the file). The
-/// resident set after it is the next release's starting point, so memory really in use does not
-/// trim again and again.
+/// (SQLite's page caches, up to 2 MB a connection once a flood has read across the file).
+///
+/// The starting point for growth is the lowest resident set after a release. A release that gave
+/// back little (under ``growthBytes`` / 4) found memory in use, and its resident set becomes the
+/// starting point, so memory really in use is not trimmed again and again. One that gave back much
+/// keeps the lower point: a trim in the middle of a burst (the audit, at one call in flight, after
+/// the 64 callers' checks) is followed by another once the burst's memory is freed.
 final class MemoryReleaser: Sendable {
     static let busyCalls = 256
     static let idleCalls = 8
     static let growthBytes = 16 << 20
 
     private let sawSurge = Atomic(false)
-    /// The resident set just after the last release (at first, when the server started).
+    /// Where growth is counted from (at first, the resident set when the server started).
     private let settled = Atomic(0)
     private let releases = Counter(label: "process_memory_releases_total")
     private let resident = Gauge(label: "process_resident_memory_bytes")
@@ -56,7 +60,9 @@ final class MemoryReleaser: Sendable {
         _ = trim(0)
         self.releases.increment()
         if let after = Self.residentBytes() {
-            self.settled.store(after, ordering: .relaxed)
+            let gaveBack = (resident ?? after) - after
+            let settled = self.settled.load(ordering: .relaxed)
+            self.settled.store(gaveBack < Self.growthBytes / 4 ? after : min(settled, after), ordering: .relaxed)
             self.resident.record(after)
         }
         return true
