@@ -15,16 +15,33 @@
 # data differs), and the first server to open each expires them; timed from its launch to none left.
 # Rates are compared large / small (target ≥ 0.8×), p99s large / small (target ≤ 1.25×).
 #
+# STORE=postgres: both databases on a PostgreSQL started here (scripts/postgres.sh), each a
+# database of its own; bytes on disk are pg_database_size.
+#
 #   benchmarks/data-growth.sh [scale, default 1] [seconds per run, default 8]
+#   STORE=postgres benchmarks/data-growth.sh 0.1
 source "$(dirname "$0")/lib.sh"
 SCALE="${1:-1}"
 SECONDS_PER_RUN="${2:-8}"
 PENDING="${PENDING:-300000}"
-bench_setup data-growth
-
+STORE="${STORE:-sqlite}"
+if [[ $STORE == postgres ]]; then
+  bench_setup data-growth-postgres postgresql postgresql-contrib
+  PG_PORT=${PG_PORT:-56434}
+  PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
+  PG_URL=$(scripts/postgres.sh start "$PG_DIR" "$PG_PORT")
+  trap 'stop_server; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+else
+  bench_setup data-growth
+fi
 for size in small large; do
   if [[ $size == small ]]; then scale=0.0001; else scale=$SCALE; fi
-  db="$WORK/$size.sqlite"
+  if [[ $STORE == postgres ]]; then
+    psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "CREATE DATABASE growth_$size"
+    db="${PG_URL%/*}/growth_$size"
+  else
+    db="$WORK/$size.sqlite"
+  fi
   echo "$size: seed --scale $scale" >&2
   t0=$(date +%s%N)
   "$BIN/commerce-server" seed --scale "$scale" --pending "$PENDING" --pending-products 10 --db "$db" >"$WORK/$size.seed.txt"
@@ -32,7 +49,11 @@ for size in small large; do
   # The seed leaves gigabytes for the kernel to write back; flushed here, not under the runs that
   # follow (their fsyncs and page reads would queue behind it: the large database's alone).
   sync
-  bytes=$(stat -c %s "$db")
+  if [[ $STORE == postgres ]]; then
+    bytes=$(psql -qtA "$db" -c "SELECT pg_database_size(current_database())")
+  else
+    bytes=$(stat -c %s "$db")
+  fi
   echo "$size: audit" >&2
   "$BIN/commerce-server" audit --db "$db" >"$WORK/$size.audit.txt"
   t2=$(date +%s%N)
@@ -64,15 +85,19 @@ for size in small large; do
   # transaction). Timed from the server's launch (start-up included) to none left.
   echo "$size: expiry sweep of $PENDING unpaid orders" >&2
   rm -f "$WORK/port.json" "$WORK/sweep.start"
-  python3 - "$db" "$WORK/$size.expiry.json" "$WORK/sweep.start" <<'PY' &
-import json, os, sqlite3, sys, time
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+  python3 - "$db" "$WORK/$size.expiry.json" "$WORK/sweep.start" "$STORE" <<'PY' &
+import json, os, sqlite3, subprocess, sys, time
 count = "SELECT COUNT(*) FROM orders WHERE status = 'PENDING_PAYMENT'"
-assert db.execute(count).fetchone()[0] > 0
+if sys.argv[4] == "postgres":  # psql per look: ~10 ms, short beside a sweep of seconds
+    left = lambda: int(subprocess.run(["psql", "-qtA", sys.argv[1], "-c", count], capture_output=True, text=True, check=True).stdout)
+else:
+    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    left = lambda: db.execute(count).fetchone()[0]
+assert left() > 0
 open(sys.argv[3], "w").close()  # ready: the server may start
 while not os.path.exists(sys.argv[3] + ".launched"): time.sleep(0.001)
 start = time.monotonic()
-while db.execute(count).fetchone()[0] > 0:
+while left() > 0:
     if time.monotonic() - start > 900: sys.exit("unpaid orders still pending after 900 s")
     time.sleep(0.005)
 json.dump({"expiry_s": time.monotonic() - start}, open(sys.argv[2], "w"))
@@ -96,9 +121,9 @@ PY
   run cancel-order -- --scenario cancel-order --concurrency 64 --connections 4 --users 1000 --products 100
 done
 
-python3 - "$WORK" "$OUT" "$SCALE" "$SECONDS_PER_RUN" "$PENDING" <<'PY'
+python3 - "$WORK" "$OUT" "$SCALE" "$SECONDS_PER_RUN" "$PENDING" "$STORE" <<'PY'
 import json, sys, datetime
-work, out, scale, seconds, pending = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+work, out, scale, seconds, pending, store = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 def report(size, tag):
     r = json.load(open(f"{work}/{size}-{tag}.json"))
     methods = r.get("methods", {})
@@ -111,7 +136,7 @@ def report(size, tag):
             "errors": m.get("errors", {})}
 tags = ["get-balance", "get-product", "place-order", "top-products-cached", "top-products-uncached",
         "list-orders", "list-history", "cancel-order"]
-result = {"scale": float(scale), "seconds_per_run": float(seconds),
+result = {"scale": float(scale), "seconds_per_run": float(seconds), "store": store,
           "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "sizes": {}}
 for size in ("small", "large"):
     setup = json.load(open(f"{work}/{size}.setup.json"))
@@ -125,7 +150,7 @@ for size in ("small", "large"):
                              "runs": {t: report(size, t) for t in tags}}
 json.dump(result, open(out + ".json", "w"), indent=2)
 s, l = result["sizes"]["small"], result["sizes"]["large"]
-lines = [f"Data growth — `benchmarks/data-growth.sh {scale} {seconds}` — {result['at']}; small {s['orders']:,} orders, "
+lines = [f"Data growth — `{'STORE=postgres ' if store == 'postgres' else ''}benchmarks/data-growth.sh {scale} {seconds}` — {result['at']}; {'PostgreSQL' if store == 'postgres' else 'SQLite'}; small {s['orders']:,} orders, "
          f"large {l['orders']:,} orders (seed --scale {scale}), each also {pending:,} unpaid (among the first 10 products); release server at its defaults, load generator on the same cores",
          "", "| measure | small | large | large / small | target |", "| --- | ---: | ---: | ---: | --- |"]
 for t in tags:
