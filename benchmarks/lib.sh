@@ -44,6 +44,7 @@ bench_cleanup() {
 ticks_of() { local total=0; for pid in $(pgrep -x "$1"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 machine_idle() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
+machine_steal() { awk '/^cpu / {print $9}' /proc/stat; }  # ticks the hypervisor gave to other guests
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }  # pid: resident set, KiB
 
 sample_rss() {  # pid file: writes the peak RSS to file while the pid lives and "file.run" exists

@@ -11,7 +11,7 @@ import PostgresNIO
 /// into a temporary table first and the orders (whose totals are their sums) go in before them;
 /// events are marked delivered one by one (`delivered_at`), as this store's relay records them;
 /// and rows given explicit ids leave their identity sequences behind, so each is moved past its
-/// table's highest id at the end.
+/// table's highest id at the end; and the planner's statistics are gathered (`ANALYZE`) after it.
 public enum PostgresScaleSeed {
     /// Fills an empty database (no users, products or orders).
     /// - Parameter progress: called with each step's name as it starts.
@@ -217,6 +217,10 @@ public enum PostgresScaleSeed {
                 }
                 let lines = try await session.first("SELECT COUNT(*) FROM order_lines", as: Int64.self) ?? 0
                 try await session.control("COMMIT")
+                // The planner's statistics of tables that were empty a moment ago: without them the
+                // first queries plan for empty tables until autovacuum gets round to them.
+                progress("statistics (ANALYZE)")
+                try await session.control("ANALYZE")
                 return ScaleSeedPlan.Seeded(
                     users: plan.users,
                     products: plan.products,
