@@ -155,7 +155,7 @@ public final class SQLiteStore: Sendable {
 
     /// Frees the connections' page caches and prepared statements: after a surge of calls they
     /// hold up to 2 MB each (`commerce_sqlite_memory_bytes`), which SQLite never gives back by
-    /// itself. The writer's waits for the batch being committed.
+    /// itself. The writer's release waits for the batch being committed.
     public func releaseMemory() async {
         await self.readLanes.releaseMemory()
         _ = try? await self.pool.writeWithoutTransaction { db in db.releaseMemory() }
