@@ -44,16 +44,16 @@ struct DirectRow {
 
 extension Database {
     /// Runs a statement of a hot path (the group commit's writes, the trivial read) — compiled once
-    /// per connection from GRDB's statement cache — binding its positional values through SQLite's
-    /// C API and reading the first row it returns, if any, with `read` (it runs the statement to
-    /// completion).
+    /// per connection, found by its literal's address (``HotStatements``) — binding its positional
+    /// values through SQLite's C API and reading the first row it returns, if any, with `read` (it
+    /// runs the statement to completion).
     ///
     /// GRDB's `execute(arguments:)` boxes every value into `StatementArguments` and wraps each
     /// binding in a closure; with a dozen statements per order on the one committing thread that
     /// was a fifth of an order's time. Plain data statements only: nothing GRDB tracks (no
     /// transaction or savepoint statements, no observed tables) goes through here.
     func fetchFirst<each Value: DirectBinding, Result>(
-        direct sql: String,
+        direct sql: StaticString,
         _ values: repeat each Value,
         read: (DirectRow) -> Result
     ) throws -> Result? {
@@ -64,20 +64,64 @@ extension Database {
         return result
     }
 
+    /// ``fetchFirst(direct:_:read:)`` for SQL composed at run time (from constants), found in GRDB's
+    /// statement cache by its text.
+    func fetchFirst<each Value: DirectBinding, Result>(
+        composed sql: String,
+        _ values: repeat each Value,
+        read: (DirectRow) -> Result
+    ) throws -> Result? {
+        var result: Result?
+        try self.forEachRow(composed: sql, repeat each values) { row in
+            if result == nil { result = read(row) }
+        }
+        return result
+    }
+
     /// Runs a statement with directly bound values (see ``fetchFirst(direct:_:read:)``) and hands
     /// every row it returns to `body`, in order.
     func forEachRow<each Value: DirectBinding>(
-        direct sql: String,
+        direct sql: StaticString,
         _ values: repeat each Value,
         row body: (DirectRow) throws -> Void
     ) throws {
-        let statement = try self.cachedStatement(sql: sql).sqliteStatement
+        try self.step(HotStatements.statement(sql, in: self), repeat each values, row: body)
+    }
+
+    /// ``forEachRow(direct:_:row:)`` for SQL composed at run time (from constants), found in GRDB's
+    /// statement cache by its text.
+    func forEachRow<each Value: DirectBinding>(
+        composed sql: String,
+        _ values: repeat each Value,
+        row body: (DirectRow) throws -> Void
+    ) throws {
+        try self.step(self.cachedStatement(sql: sql), repeat each values, row: body)
+    }
+
+    /// Runs a write statement of the hot path with directly bound values (see ``fetchFirst(direct:_:read:)``).
+    func execute<each Value: DirectBinding>(direct sql: StaticString, _ values: repeat each Value) throws {
+        try self.step(HotStatements.statement(sql, in: self), repeat each values) { _ in }
+    }
+
+    /// ``execute(direct:_:)`` for SQL composed at run time (from constants).
+    func execute<each Value: DirectBinding>(composed sql: String, _ values: repeat each Value) throws {
+        try self.step(self.cachedStatement(sql: sql), repeat each values) { _ in }
+    }
+
+    /// Binds `values` to `statement`, steps it to its end handing every row to `body`, and leaves it
+    /// reset with no bindings.
+    private func step<each Value: DirectBinding>(
+        _ compiled: Statement,
+        _ values: repeat each Value,
+        row body: (DirectRow) throws -> Void
+    ) throws {
+        let statement = compiled.sqliteStatement
         sqlite3_reset(statement)
         var index: Int32 = 0
         for value in repeat each values {
             index += 1
             let code = value.bind(to: statement, at: index)
-            guard code == SQLITE_OK else { throw self.directError(code, sql) }
+            guard code == SQLITE_OK else { throw self.directError(code, statement) }
         }
         defer {
             sqlite3_reset(statement)
@@ -90,18 +134,17 @@ extension Database {
             case SQLITE_ROW:
                 try body(DirectRow(statement: statement))
             case let code:
-                throw self.directError(code, sql)
+                throw self.directError(code, statement)
             }
         }
     }
 
-    /// Runs a write statement of the hot path with directly bound values (see ``fetchFirst(direct:_:read:)``).
-    func execute<each Value: DirectBinding>(direct sql: String, _ values: repeat each Value) throws {
-        _ = try self.fetchFirst(direct: sql, repeat each values) { _ in () }
-    }
-
-    private func directError(_ code: Int32, _ sql: String) -> DatabaseError {
+    private func directError(_ code: Int32, _ statement: OpaquePointer) -> DatabaseError {
         let message = self.sqliteConnection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
-        return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        return DatabaseError(
+            resultCode: ResultCode(rawValue: code),
+            message: message,
+            sql: sqlite3_sql(statement).map { String(cString: $0) }
+        )
     }
 }

@@ -90,7 +90,7 @@ extension SQLiteStore {
     /// name, lower-casing it each time.
     static func loadOrder(_ db: Database, _ id: OrderID) throws -> Order? {
         var found: Order?
-        try db.forEachRow(direct: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?", id.rawValue) { row in
+        try db.forEachRow(composed: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?", id.rawValue) { row in
             found = try Self.order(row)
         }
         guard var order = found else { return nil }
@@ -127,7 +127,7 @@ extension SQLiteStore {
         var orders: [Order] = []
         var position: [Int64: Int] = [:]
         try db.forEachRow(
-            direct: """
+            composed: """
                 SELECT \(Self.joinedOrderColumns),
                        l.product_id, l.product_name, l.unit_price, l.quantity
                 FROM (\(selection)) AS picked

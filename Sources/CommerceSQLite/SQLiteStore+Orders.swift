@@ -368,7 +368,7 @@ extension SQLiteStore: OrderStore {
         }
         if let coupon = order.couponID {
             try db.execute(
-                direct:
+                composed:
                     "UPDATE coupons SET status = '\(StoredCoupon.free)', order_id = NULL, used_at = NULL WHERE id = ? AND order_id = ?",
                 coupon.rawValue,
                 order.id.rawValue

@@ -40,7 +40,8 @@ extension SQLiteStore: ProductStore {
 
     public func product(_ id: ProductID) async throws -> Product? {
         try self.lookUp { db in
-            try db.fetchFirst(direct: "SELECT \(Self.productColumns) FROM products WHERE id = ?", id.rawValue) { row in
+            try db.fetchFirst(composed: "SELECT \(Self.productColumns) FROM products WHERE id = ?", id.rawValue) {
+                row in
                 Product(
                     id: ProductID(row.int64(0)),
                     name: row.string(1),

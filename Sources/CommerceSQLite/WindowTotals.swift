@@ -99,7 +99,7 @@ enum WindowTotals {
             rankBy == .units ? ("quantity", "quantity DESC, orders DESC") : ("orders", "orders DESC, quantity DESC")
         var tally = SalesTally()
         try db.forEachRow(
-            direct: """
+            composed: """
                 SELECT product_id, quantity, orders FROM product_window_sales
                 WHERE window_end = ? AND \(sold) > 0 ORDER BY \(order), product_id LIMIT ?
                 """,
