@@ -13,8 +13,8 @@ import Darwin
 /// statement text (SipHash over 100–200 bytes) and compares it, and checks the connection's
 /// queue. An order runs about a dozen such statements on the commit thread, which spent 2.1 µs of
 /// its 57 µs per order in those lookups (session 27's profile). Here each thread keeps a small
-/// index from (literal address, connection) to the statement GRDB compiled and still caches, so a
-/// lookup hashes two words.
+/// table from (literal address, connection) to the statement GRDB compiled and still caches: a
+/// lookup mixes two words and loads one weak reference.
 ///
 /// The index holds statements weakly. GRDB owns them (it finalizes them when it clears its cache,
 /// at `releaseMemory` or when the connection closes), and a statement found alive belongs to a
@@ -27,37 +27,84 @@ enum HotStatements {
     static func statement(_ sql: StaticString, in db: Database) throws -> Statement {
         guard sql.hasPointerRepresentation else { return try db.cachedStatement(sql: "\(sql)") }
         let index = Index.current
-        let key = Index.Key(sql: UnsafeRawPointer(sql.utf8Start), connection: ObjectIdentifier(db))
-        if let statement = index.entries[key]?.statement,
+        let address = UnsafeRawPointer(sql.utf8Start)
+        let connection = Unmanaged.passUnretained(db).toOpaque()
+        if let statement = index.find(address, connection),
             sqlite3_db_handle(statement.sqliteStatement) == db.sqliteConnection
         {
             return statement
         }
         let statement = try db.cachedStatement(sql: "\(sql)")
-        index.remember(statement, for: key)
+        index.remember(statement, for: address, connection)
         return statement
     }
 
-    /// One thread's index. Only its thread touches it.
+    /// One thread's index: an open-addressing table keyed by two addresses, holding each statement
+    /// through a weak reference. Only its thread touches it.
     final class Index {
-        struct Key: Hashable {
-            let sql: UnsafeRawPointer
-            let connection: ObjectIdentifier
-        }
-
-        struct Entry {
+        private final class Slot {
             weak var statement: Statement?
+            init(_ statement: Statement) { self.statement = statement }
         }
 
-        /// Entries of connections closed since are dead weight: past this many the index starts
-        /// over (a server has a few connections and a few dozen hot statements).
-        static let capacity = 512
+        private struct Entry {
+            var sql: UnsafeRawPointer?
+            var connection: UnsafeMutableRawPointer?
+            var slot: Unmanaged<Slot>?
+        }
 
-        private(set) var entries: [Key: Entry] = [:]
+        /// A server has a few connections and a few dozen hot statements. Entries of connections
+        /// closed since are dead weight: once half the table is used, it starts over.
+        private static let size = 512
+        private let entries = UnsafeMutablePointer<Entry>.allocate(capacity: Index.size)
+        private var used = 0
 
-        func remember(_ statement: Statement, for key: Key) {
-            if self.entries.count >= Self.capacity { self.entries.removeAll(keepingCapacity: true) }
-            self.entries[key] = Entry(statement: statement)
+        init() {
+            self.entries.initialize(repeating: Entry(), count: Self.size)
+        }
+
+        deinit {
+            self.clear()
+            self.entries.deinitialize(count: Self.size)
+            self.entries.deallocate()
+        }
+
+        private static func start(_ sql: UnsafeRawPointer, _ connection: UnsafeMutableRawPointer) -> Int {
+            let mixed = (UInt(bitPattern: sql) >> 3) ^ (UInt(bitPattern: connection) >> 4) &* 0x9E37_79B9
+            return Int(mixed % UInt(Self.size))
+        }
+
+        func find(_ sql: UnsafeRawPointer, _ connection: UnsafeMutableRawPointer) -> Statement? {
+            var position = Self.start(sql, connection)
+            while let slot = self.entries[position].slot {
+                if self.entries[position].sql == sql, self.entries[position].connection == connection {
+                    return slot.takeUnretainedValue().statement
+                }
+                position = (position + 1) % Self.size
+            }
+            return nil
+        }
+
+        func remember(_ statement: Statement, for sql: UnsafeRawPointer, _ connection: UnsafeMutableRawPointer) {
+            if self.used >= Self.size / 2 { self.clear() }
+            var position = Self.start(sql, connection)
+            while let slot = self.entries[position].slot {
+                if self.entries[position].sql == sql, self.entries[position].connection == connection {
+                    slot.takeUnretainedValue().statement = statement
+                    return
+                }
+                position = (position + 1) % Self.size
+            }
+            self.entries[position] = Entry(sql: sql, connection: connection, slot: .passRetained(Slot(statement)))
+            self.used += 1
+        }
+
+        private func clear() {
+            for position in 0..<Self.size {
+                self.entries[position].slot?.release()
+                self.entries[position] = Entry()
+            }
+            self.used = 0
         }
 
         /// This thread's index, made on its first use and released when the thread exits.
