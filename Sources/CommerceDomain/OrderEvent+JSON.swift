@@ -5,7 +5,10 @@ extension OrderEvent {
     /// Written by hand, into bytes, because it is built inside the write transaction of every order,
     /// on the thread that commits every write: Foundation's `JSONEncoder` took a third of an order's
     /// time there, and string interpolation still 4 % of the server's (perf, `benchmarks/README.md`).
-    public var json: String {
+    public var json: String { String(decoding: self.jsonUTF8, as: UTF8.self) }
+
+    /// ``json``'s UTF-8 bytes, as the store binds them (no `String` made and checked in between).
+    public var jsonUTF8: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(320 + 120 * self.lines.count)
         Self.append("{\"amount\":", self.amount, to: &out)
@@ -33,7 +36,7 @@ extension OrderEvent {
         out.append(contentsOf: self.kind.rawValue.utf8)
         Self.append("\",\"user_id\":", self.userID, to: &out)
         out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// `key` (the literal before a value: separator, name, colon), then `value` in decimal.

@@ -17,6 +17,24 @@ extension String: DirectBinding {
     }
 }
 
+/// Text already encoded as UTF-8, bound with its length (no `String` made for it, no `strlen`).
+struct UTF8Text: DirectBinding {
+    let bytes: [UInt8]
+
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        self.bytes.withUnsafeBufferPointer { buffer in
+            // SQLITE_TRANSIENT: SQLite copies the text before this call returns.
+            sqlite3_bind_text(
+                statement,
+                index,
+                UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                Int32(buffer.count),
+                unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            )
+        }
+    }
+}
+
 extension Optional: DirectBinding where Wrapped: DirectBinding {
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         switch self {
@@ -43,6 +61,13 @@ struct DirectRow {
 }
 
 extension Database {
+    /// Rows changed by the last statement: GRDB's `changesCount` without its check of the calling
+    /// queue (a Dispatch lookup on every call), for the guards of the hot paths.
+    var directChanges: Int { Int(sqlite3_changes64(self.sqliteConnection)) }
+
+    /// Rows changed since the connection opened: GRDB's `totalChangesCount` without its queue check.
+    var directTotalChanges: Int { Int(sqlite3_total_changes64(self.sqliteConnection)) }
+
     /// Runs a statement of a hot path (the group commit's writes, the trivial read) — compiled once
     /// per connection, found by its literal's address (``HotStatements``) — binding its positional
     /// values through SQLite's C API and reading the first row it returns, if any, with `read` (it

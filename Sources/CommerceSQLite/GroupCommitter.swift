@@ -248,13 +248,13 @@ final class GroupCommitter: Sendable {
                 // must have no effect outside the database, since a replay runs them twice.
                 try Self.inImmediateTransaction(db) {
                     for job in batch {
-                        let changes = db.totalChangesCount
+                        let changes = db.directTotalChanges
                         do {
                             try job.run(db)
                         } catch {
                             job.fail(error)
                             try Self.checkStillInTransaction(db, after: error)
-                            if db.totalChangesCount != changes {
+                            if db.directTotalChanges != changes {
                                 partial = true
                                 return .rollback
                             }

@@ -41,7 +41,7 @@ extension SQLiteStore: BalanceStore {
                 user,
                 command.policy.maximumBalance
             )
-            guard db.changesCount == 1, let balance = try Self.balance(db, of: command.userID) else {
+            guard db.directChanges == 1, let balance = try Self.balance(db, of: command.userID) else {
                 if let current = try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT balance FROM users WHERE id = ?"),
                     arguments: [user]

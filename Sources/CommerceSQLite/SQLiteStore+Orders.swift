@@ -65,6 +65,7 @@ extension SQLiteStore: OrderStore {
         }
         let coupon = try request.couponID.map { try Self.usableCoupon(db, $0, user: request.userID, at: command.at) }
         var lines: [OrderLine] = []
+        lines.reserveCapacity(request.lines.count)
         for (product, quantity) in request.lines {
             guard
                 let (name, price, stock) = try db.fetchFirst(
@@ -89,7 +90,7 @@ extension SQLiteStore: OrderStore {
                 line.quantity,
                 line.productID.rawValue
             )
-            guard db.changesCount == 1 else {
+            guard db.directChanges == 1 else {
                 let stock =
                     try Int64.fetchOne(
                         db.cachedStatement(sql: "SELECT stock FROM products WHERE id = ?"),
@@ -186,7 +187,7 @@ extension SQLiteStore: OrderStore {
             amount,
             order.userID.rawValue
         )
-        guard db.changesCount == 1, let balanceAfter = try Self.balance(db, of: order.userID) else {
+        guard db.directChanges == 1, let balanceAfter = try Self.balance(db, of: order.userID) else {
             throw BalancePolicy.insufficientBalance(try Self.balance(db, of: order.userID) ?? 0, required: amount)
         }
         let entryID = try Self.appendEntry(

@@ -21,7 +21,6 @@ extension SQLiteStore: OutboxStore {
             at: at,
             traceParent: traceParent
         )
-        let json = event.json
         try db.execute(
             direct: """
                 INSERT INTO outbox (event_id, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
@@ -29,7 +28,7 @@ extension SQLiteStore: OutboxStore {
             event.eventID,
             kind.rawValue,
             order.id.rawValue,
-            json,
+            UTF8Text(bytes: event.jsonUTF8),
             at
         )
     }
