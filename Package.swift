@@ -111,9 +111,12 @@ let package = Package(
             dependencies: ["CommerceDomain", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // `sqlite3_config` for Swift (it is variadic): process-wide SQLite settings.
+        .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "CommerceSQLite",
             dependencies: [
+                "CSQLiteSettings",
                 "CommerceDomain", "CommerceUseCases", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -42,7 +42,8 @@ final class Checkpointer: @unchecked Sendable {
         path: String,
         busyTimeout: Double,
         restartFrames: Int,
-        interval: DispatchTimeInterval = .milliseconds(100)
+        interval: DispatchTimeInterval = .milliseconds(100),
+        cacheBytes: @escaping @Sendable () async -> Int
     ) throws {
         var config = Configuration()
         // A RESTART holds writers back while it waits for readers to leave the WAL: poll every
@@ -55,8 +56,10 @@ final class Checkpointer: @unchecked Sendable {
         let last = self.last
         let walPath = path + "-wal"
         let walBytes = Gauge(label: "commerce_sqlite_wal_bytes")
-        // All the process's SQLite connections: page caches, statements, schema.
-        let sqliteMemory = Gauge(label: "commerce_sqlite_memory_bytes")
+        // The page caches of the store's connections, every tenth tick (SQLite's own count of all
+        // its memory is off: see `SQLiteStore.memoryStatisticsOff`).
+        let cacheGauge = Gauge(label: "commerce_sqlite_cache_bytes")
+        let ticks = Atomic(0)
         let checkpointTime = Timer(label: "commerce_sqlite_checkpoint_seconds", preferredDisplayUnit: .seconds)
         self.timer.setEventHandler {
             // Busy (another checkpoint running) or failed: the next tick tries again.
@@ -65,7 +68,9 @@ final class Checkpointer: @unchecked Sendable {
                 if let size = (try? FileManager.default.attributesOfItem(atPath: walPath))?[.size] as? NSNumber {
                     walBytes.record(size.int64Value)
                 }
-                sqliteMemory.record(sqlite3_memory_used())
+                if ticks.add(1, ordering: .relaxed).newValue % 10 == 1 {
+                    Task { cacheGauge.record(await cacheBytes()) }
+                }
             }
             guard var pass = Self.checkpoint(connection, "PASSIVE") else { return }
             if pass.walFrames >= restartFrames, let restarted = Self.checkpoint(connection, "RESTART") {

@@ -2,6 +2,7 @@ import CommerceDomain
 import CommerceUseCases
 import Dispatch
 import GRDB
+import GRDBSQLite
 import Metrics
 import Synchronization
 
@@ -81,6 +82,11 @@ final class GroupCommitter: Sendable {
     private let completions = DispatchQueue(label: "commerce.group-commit.completions", qos: .userInitiated)
 
     private let maximumQueued: Int
+
+    /// The writer's page cache after the last batch (`SQLITE_DBSTATUS_CACHE_USED`), for
+    /// `commerce_sqlite_cache_bytes`.
+    private let writerCache = Atomic(0)
+    var writerCacheBytes: Int { self.writerCache.load(ordering: .relaxed) }
 
     init(pool: DatabasePool, maximumBatch: Int = 256, maximumQueued: Int = 10_000) {
         self.pool = pool
@@ -176,6 +182,14 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// The bytes of page cache `db` holds.
+    private static func cacheBytes(_ db: Database) -> Int {
+        var current: CInt = 0
+        var highest: CInt = 0
+        return sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0) == SQLITE_OK
+            ? Int(current) : 0
+    }
+
     /// CPU time of the calling thread, in nanoseconds.
     private static func threadCPUTime() -> UInt64 {
         var now = timespec()
@@ -262,6 +276,7 @@ final class GroupCommitter: Sendable {
                     }
                     return .commit
                 }
+                defer { self.writerCache.store(Self.cacheBytes(db), ordering: .relaxed) }
                 guard partial else { return }
                 try Self.inImmediateTransaction(db) {
                     for job in batch { try Self.runInSavepoint(job, db) }
