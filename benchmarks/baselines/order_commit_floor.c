@@ -86,6 +86,8 @@ int main(int argc, char **argv) {
     snprintf(wal, sizeof wal, "%s-wal", path);
     unlink(path);
     unlink(wal);
+    /* As the server runs SQLite (SQLiteStore.memoryStatisticsOff): no global mutex around each allocation. */
+    must(sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0), "memstatus");
     must(sqlite3_open(path, &db), "open");
     /* The server's connection settings (SQLiteStore): WAL, no auto-checkpoint (a background
      * connection checkpoints there; here the WAL just grows), in-memory statement journals. */
