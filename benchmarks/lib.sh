@@ -81,3 +81,25 @@ start_redis() {  # sets REDIS_PORT, REDIS_PID: no persistence, like a cache
 load() {  # commerce-load options...: against the running server, JSON report on stdout
   "$BIN/commerce-load" --port "$PORT" --admin-token bench --json --quiet "$@"
 }
+
+# A/B runs of builds (benchmarks/ab/): the builds in the order of round $1 (the given order on odd
+# rounds, reversed on even ones), one per line.
+ab_order() { local round=$1; shift; if (( round % 2 )); then printf '%s\n' "$@"; else printf '%s\n' "$@" | tac; fi; }
+
+# Prints, per build, the median of every number in runs lines of the form
+# "round N BUILD: <number> <unit>, ... <number> <unit>" (the units are taken from the first line).
+ab_medians() {  # runs-file
+  python3 - "$1" <<'PY'
+import re, statistics, sys
+runs, units = {}, None
+for line in open(sys.argv[1]):
+    head, _, rest = line.partition(": ")
+    build = head.split()[-1]
+    numbers = [float(n) for n in re.findall(r"(-?[0-9][0-9.]*)", rest)]
+    units = units or re.sub(r"-?[0-9][0-9.]*", "{}", rest.strip())
+    runs.setdefault(build, []).append(numbers)
+for build, rows in runs.items():
+    medians = [statistics.median(column) for column in zip(*rows)]
+    print(f"median {build}: " + units.format(*(f"{m:,.1f}" for m in medians)) + f" ({len(rows)} runs)")
+PY
+}

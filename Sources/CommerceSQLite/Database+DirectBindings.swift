@@ -82,11 +82,7 @@ extension Database {
         _ values: repeat each Value,
         read: (DirectRow) -> Result
     ) throws -> Result? {
-        var result: Result?
-        try self.forEachRow(direct: sql, repeat each values) { row in
-            if result == nil { result = read(row) }
-        }
-        return result
+        try self.first(HotStatements.statement(sql, in: self), repeat each values, read: read)
     }
 
     /// ``fetchFirst(direct:_:read:)`` for SQL composed at run time (from constants), found in GRDB's
@@ -96,11 +92,7 @@ extension Database {
         _ values: repeat each Value,
         read: (DirectRow) -> Result
     ) throws -> Result? {
-        var result: Result?
-        try self.forEachRow(composed: sql, repeat each values) { row in
-            if result == nil { result = read(row) }
-        }
-        return result
+        try self.first(self.cachedStatement(sql: sql), repeat each values, read: read)
     }
 
     /// Runs a statement with directly bound values (see ``fetchFirst(direct:_:read:)``) and hands
@@ -131,6 +123,19 @@ extension Database {
     /// ``execute(direct:_:)`` for SQL composed at run time (from constants).
     func execute<each Value: DirectBinding>(composed sql: String, _ values: repeat each Value) throws {
         try self.step(self.cachedStatement(sql: sql), repeat each values) { _ in }
+    }
+
+    /// The first row `compiled` returns for `values`, read with `read` (the statement runs to its end).
+    private func first<each Value: DirectBinding, Result>(
+        _ compiled: Statement,
+        _ values: repeat each Value,
+        read: (DirectRow) -> Result
+    ) throws -> Result? {
+        var result: Result?
+        try self.step(compiled, repeat each values) { row in
+            if result == nil { result = read(row) }
+        }
+        return result
     }
 
     /// Binds `values` to `statement`, steps it to its end handing every row to `body`, and leaves it

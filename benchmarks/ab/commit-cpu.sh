@@ -12,9 +12,7 @@ ROUNDS="${ROUNDS:-6}"
 BENCH_BIN="${BINS[0]}" bench_setup commit-cpu-ab >/dev/null
 : >"$WORK/runs.txt"
 for round in $(seq "$ROUNDS"); do
-  order=("${BINS[@]}")
-  if (( round % 2 == 0 )); then order=($(printf '%s\n' "${BINS[@]}" | tac)); fi
-  for bin in "${order[@]}"; do
+  for bin in $(ab_order "$round" "${BINS[@]}"); do
     BIN="$bin"
     : >"$WORK/server.log"
     start_server "ab-$round" --synchronous full --log-level notice
@@ -22,16 +20,9 @@ for round in $(seq "$ROUNDS"); do
     stop_server
     cpu=$(grep -o 'commit_cpu_us_per_write=[0-9]*' "$WORK/server.log" | tail -1 | cut -d= -f2)
     read -r rate invariants < <(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(round(d['rate_per_s']), d['invariants'])" "$WORK/load.json")
-    echo "round $round $bin: $rate orders/s, commit thread $cpu µs/order, invariants $invariants" | tee -a "$WORK/runs.txt"
+    echo "round $round $bin: $rate orders/s, commit thread $cpu µs/order" | tee -a "$WORK/runs.txt"
+    [[ $invariants == hold ]] || { echo "invariants broken with $bin" >&2; exit 1; }
     rm -f "$WORK"/ab-*.sqlite*
   done
 done
-python3 - "$WORK/runs.txt" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"round \d+ (\S+): (\d+) orders/s, commit thread (\d+) µs/order", line)
-    runs.setdefault(m.group(1), []).append((int(m.group(2)), int(m.group(3))))
-for bin, values in runs.items():
-    print(f"median {bin}: {statistics.median(r for r, _ in values):,.0f} orders/s, commit thread {statistics.median(c for _, c in values):.1f} µs/order ({len(values)} runs)")
-PY
+ab_medians "$WORK/runs.txt"

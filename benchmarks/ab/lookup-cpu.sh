@@ -14,9 +14,7 @@ BENCH_BIN="${BINS[0]}" bench_setup lookup-cpu-ab >/dev/null
 : >"$WORK/runs.txt"
 ticks_per_s=$(getconf CLK_TCK)
 for round in $(seq "$ROUNDS"); do
-  order=("${BINS[@]}")
-  if (( round % 2 == 0 )); then order=($(printf '%s\n' "${BINS[@]}" | tac)); fi
-  for bin in "${order[@]}"; do
+  for bin in $(ab_order "$round" "${BINS[@]}"); do
     BIN="$bin"
     start_server "ab-$round" --log-level warning
     load --scenario get-balance --concurrency 64 --connections 4 --users 1000 --duration 1 --warmup 1 >/dev/null
@@ -27,17 +25,9 @@ for round in $(seq "$ROUNDS"); do
     python3 - "$WORK/load.json" "$((after - before))" "$ticks_per_s" "$round" "$bin" <<'PY' | tee -a "$WORK/runs.txt"
 import json, sys
 d = json.load(open(sys.argv[1])); ticks, hz = int(sys.argv[2]), int(sys.argv[3])
-print(f"round {sys.argv[4]} {sys.argv[5]}: {d['rate_per_s']:.0f} calls/s, server {ticks / hz * 1e6 / max(1, d['ok']):.1f} µs CPU/call, failed {d['failed']}")
+print(f"round {sys.argv[4]} {sys.argv[5]}: {d['rate_per_s']:.0f} calls/s, server {ticks / hz * 1e6 / max(1, d['ok']):.1f} µs CPU/call, {d['failed']} failed")
 PY
     rm -f "$WORK"/ab-*.sqlite*
   done
 done
-python3 - "$WORK/runs.txt" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"round \d+ (\S+): (\d+) calls/s, server ([0-9.]+) µs", line)
-    runs.setdefault(m.group(1), []).append((int(m.group(2)), float(m.group(3))))
-for bin, values in runs.items():
-    print(f"median {bin}: {statistics.median(r for r, _ in values):,.0f} calls/s, server {statistics.median(c for _, c in values):.1f} µs CPU/call ({len(values)} runs)")
-PY
+ab_medians "$WORK/runs.txt"
