@@ -88,6 +88,9 @@ final class GroupCommitter: Sendable {
     private let writerCache = Atomic(0)
     var writerCacheBytes: Int { self.writerCache.load(ordering: .relaxed) }
 
+    /// The writer's hot statements: only the commit thread touches them, a batch at a time.
+    private let hot = HotStatements()
+
     init(pool: DatabasePool, maximumBatch: Int = 256, maximumQueued: Int = 10_000) {
         self.pool = pool
         self.maximumBatch = maximumBatch
@@ -255,32 +258,34 @@ final class GroupCommitter: Sendable {
         var partial = false
         do {
             try self.pool.writeWithoutTransaction { db in
-                // Most writes either succeed or are refused before they change anything (the stores
-                // find refusals with reads first), so they run without a savepoint. If one throws
-                // after changing rows, the batch starts over with a savepoint per write. (A failed
-                // statement adds nothing to the change count: SQLite has undone it already.) Writes
-                // must have no effect outside the database, since a replay runs them twice.
-                try Self.inImmediateTransaction(db) {
-                    for job in batch {
-                        let changes = db.directTotalChanges
-                        do {
-                            try job.run(db)
-                        } catch {
-                            job.fail(error)
-                            try Self.checkStillInTransaction(db, after: error)
-                            if db.directTotalChanges != changes {
-                                partial = true
-                                return .rollback
+                try self.hot.using {
+                    // Most writes either succeed or are refused before they change anything (the stores
+                    // find refusals with reads first), so they run without a savepoint. If one throws
+                    // after changing rows, the batch starts over with a savepoint per write. (A failed
+                    // statement adds nothing to the change count: SQLite has undone it already.) Writes
+                    // must have no effect outside the database, since a replay runs them twice.
+                    try Self.inImmediateTransaction(db) {
+                        for job in batch {
+                            let changes = db.directTotalChanges
+                            do {
+                                try job.run(db)
+                            } catch {
+                                job.fail(error)
+                                try Self.checkStillInTransaction(db, after: error)
+                                if db.directTotalChanges != changes {
+                                    partial = true
+                                    return .rollback
+                                }
                             }
                         }
+                        return .commit
                     }
-                    return .commit
-                }
-                defer { self.writerCache.store(Self.cacheBytes(db), ordering: .relaxed) }
-                guard partial else { return }
-                try Self.inImmediateTransaction(db) {
-                    for job in batch { try Self.runInSavepoint(job, db) }
-                    return .commit
+                    defer { self.writerCache.store(Self.cacheBytes(db), ordering: .relaxed) }
+                    guard partial else { return }
+                    try Self.inImmediateTransaction(db) {
+                        for job in batch { try Self.runInSavepoint(job, db) }
+                        return .commit
+                    }
                 }
             }
         } catch {

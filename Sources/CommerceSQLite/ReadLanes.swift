@@ -20,6 +20,9 @@ import Synchronization
 final class ReadLanes: Sendable {
     private let readers: [DatabaseQueue]
     private let lookupReaders: [DatabaseQueue]
+    /// Each lane's hot statements (``HotStatements``), at the lane's index.
+    private let readerStatements: [HotStatements]
+    private let lookupStatements: [HotStatements]
     private let next = Atomic<Int>(0)
     private let nextLookup = Atomic<Int>(0)
 
@@ -35,6 +38,8 @@ final class ReadLanes: Sendable {
         config.busyMode = SQLiteStore.pollingBusyMode(timeout: min(busyTimeout, 0.1))
         config.label = "commerce.lookup"
         self.lookupReaders = try (0..<max(1, count)).map { _ in try DatabaseQueue(path: path, configuration: config) }
+        self.readerStatements = self.readers.map { _ in HotStatements() }
+        self.lookupStatements = self.lookupReaders.map { _ in HotStatements() }
     }
 
     /// How long a read waited for its lane (`commerce_store_read_wait_seconds`).
@@ -42,24 +47,31 @@ final class ReadLanes: Sendable {
 
     /// Runs a lookup by key on the calling thread, on the next lookup lane, outside any transaction.
     func lookUp<T>(_ body: (Database) throws -> T) throws -> T {
-        try mapStorageErrors { try Self.next(of: self.lookupReaders, self.nextLookup).unsafeRead(body) }
+        let lane = Self.next(of: self.lookupReaders, self.nextLookup)
+        let statements = self.lookupStatements[lane]
+        return try mapStorageErrors {
+            try self.lookupReaders[lane].unsafeRead { db in try statements.using { try body(db) } }
+        }
     }
 
-    /// The next of `lanes`, round-robin by `counter`.
-    private static func next(of lanes: [DatabaseQueue], _ counter: borrowing Atomic<Int>) -> DatabaseQueue {
+    /// The index of the next of `lanes`, round-robin by `counter`.
+    private static func next(of lanes: [DatabaseQueue], _ counter: borrowing Atomic<Int>) -> Int {
         let turn = UInt(bitPattern: counter.add(1, ordering: .relaxed).oldValue)
-        return lanes[Int(turn % UInt(lanes.count))]
+        return Int(turn % UInt(lanes.count))
     }
 
     /// Runs `body` on the next lane, outside any transaction, and resumes the caller with its result.
     func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let reader = Self.next(of: self.readers, self.next)
+        let lane = Self.next(of: self.readers, self.next)
+        let (reader, statements) = (self.readers[lane], self.readerStatements[lane])
         let queued = DispatchTime.now().uptimeNanoseconds
         let waits = self.waits
         return try await withCheckedThrowingContinuation { continuation in
             reader.asyncUnsafeRead { database in
                 waits.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- queued))
-                continuation.resume(with: Result { try mapStorageErrors { try body(database.get()) } })
+                continuation.resume(
+                    with: Result { try mapStorageErrors { try statements.using { try body(database.get()) } } }
+                )
             }
         }
     }

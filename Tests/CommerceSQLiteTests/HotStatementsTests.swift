@@ -23,52 +23,70 @@ struct HotStatementsTests {
         try db.fetchFirst(direct: Self.countAbove, floor) { $0.int64(0) }
     }
 
-    @Test("found again without compiling; once GRDB finalizes it, compiled again and still right")
-    func foundAgainAndRecompiled() throws {
+    @Test("found again without compiling, also after GRDB empties its cache; not consulted outside its owner's work")
+    func foundAgain() throws {
         let queue = try Self.database(rows: 10)
+        let statements = HotStatements()
+        var first: Statement?
         try queue.inDatabase { db in
-            let first = try HotStatements.statement(Self.countAbove, in: db)
-            #expect(try HotStatements.statement(Self.countAbove, in: db) === first)
-            #expect(try Self.count(above: 4, db) == 6)
-            weak let dropped = first
-            _ = consume first
-            // GRDB clears its statement cache (as at releaseMemory, a schema change or a close):
-            // the index must not keep the statement alive, nor hand out a finalized one.
-            db.releaseMemory()
-            #expect(dropped == nil)
-            #expect(try Self.count(above: 7, db) == 3)
+            try statements.using {
+                first = try HotStatements.statement(Self.countAbove, in: db)
+                #expect(try HotStatements.statement(Self.countAbove, in: db) === first)
+                #expect(try Self.count(above: 4, db) == 6)
+                // GRDB empties its statement cache (as at releaseMemory or a schema change): the set
+                // keeps its statement, which still answers.
+                db.releaseMemory()
+                #expect(try HotStatements.statement(Self.countAbove, in: db) === first)
+                #expect(try Self.count(above: 7, db) == 3)
+            }
+            // Outside `using`, GRDB's cache compiles its own.
+            #expect(try HotStatements.statement(Self.countAbove, in: db) !== first)
             #expect(try Self.count(above: 0, db) == 10)
         }
     }
 
-    @Test("connections used in turn on one thread each get their own statement, also one opened after another closed")
-    func ownStatementPerConnection() throws {
+    @Test("a set's statement is only handed out for the connection that compiled it")
+    func ownConnectionOnly() throws {
         let small = try Self.database(rows: 3)
-        var large: DatabaseQueue? = try Self.database(rows: 30)
+        let large = try Self.database(rows: 30)
+        let statements = HotStatements()
         for _ in 0..<3 {
             try small.inDatabase { db in
-                #expect(try Self.count(above: 0, db) == 3)
-                let statement = try HotStatements.statement(Self.countAbove, in: db)
-                #expect(sqlite3_db_handle(statement.sqliteStatement) == db.sqliteConnection)
+                try statements.using {
+                    let count = try Self.count(above: 0, db)
+                    #expect(count == 3)
+                }
             }
-            try large!.inDatabase { db in
-                let count = try Self.count(above: 0, db)
-                #expect(count == 30)
+            // The same set, wrongly made current for another connection: that one gets its own.
+            try large.inDatabase { db in
+                try statements.using {
+                    let statement = try HotStatements.statement(Self.countAbove, in: db)
+                    #expect(sqlite3_db_handle(statement.sqliteStatement) == db.sqliteConnection)
+                    let count = try Self.count(above: 0, db)
+                    #expect(count == 30)
+                }
             }
         }
-        // Closed connections leave entries behind; new ones (possibly at the same address) are
-        // never given their statements.
-        for rows in [5, 6, 7] {
-            large = nil
-            large = try Self.database(rows: rows)
-            try large!.inDatabase { db in
-                let count = try Self.count(above: 0, db)
-                #expect(count == Int64(rows))
+    }
+
+    @Test("dropping the set finalizes its statements")
+    func droppedWithItsOwner() throws {
+        let queue = try Self.database(rows: 5)
+        weak var kept: Statement?
+        do {
+            let statements = HotStatements()
+            try queue.inDatabase { db in
+                try statements.using {
+                    kept = try HotStatements.statement(Self.countAbove, in: db)
+                    db.releaseMemory()  // now only the set holds it
+                }
             }
-            try small.inDatabase { db in
-                let count = try Self.count(above: 0, db)
-                #expect(count == 3)
-            }
+            #expect(kept != nil)
+        }
+        #expect(kept == nil)
+        try queue.inDatabase { db in
+            let count = try Self.count(above: 0, db)
+            #expect(count == 5)
         }
     }
 
