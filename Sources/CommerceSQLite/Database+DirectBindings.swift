@@ -10,10 +10,13 @@ extension Int64: DirectBinding {
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(statement, index, self) }
 }
 
+/// SQLite's `SQLITE_TRANSIENT` (a macro Swift does not import): SQLite copies the bound text before
+/// the bind call returns.
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
 extension String: DirectBinding {
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        // SQLITE_TRANSIENT: SQLite copies the text before this call returns.
-        sqlite3_bind_text(statement, index, self, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        sqlite3_bind_text(statement, index, self, -1, sqliteTransient)
     }
 }
 
@@ -23,13 +26,12 @@ struct UTF8Text: DirectBinding {
 
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         self.bytes.withUnsafeBufferPointer { buffer in
-            // SQLITE_TRANSIENT: SQLite copies the text before this call returns.
             sqlite3_bind_text(
                 statement,
                 index,
                 UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: CChar.self),
                 Int32(buffer.count),
-                unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+                sqliteTransient
             )
         }
     }
@@ -67,6 +69,14 @@ extension Database {
 
     /// Rows changed since the connection opened: GRDB's `totalChangesCount` without its queue check.
     var directTotalChanges: Int { Int(sqlite3_total_changes64(self.sqliteConnection)) }
+
+    /// The bytes of page cache the connection holds (`SQLITE_DBSTATUS_CACHE_USED`).
+    var cacheBytes: Int {
+        var current: CInt = 0
+        var highest: CInt = 0
+        return sqlite3_db_status(self.sqliteConnection, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0) == SQLITE_OK
+            ? Int(current) : 0
+    }
 
     /// Runs a statement of a hot path (the group commit's writes, the trivial read) — compiled once
     /// per connection, found by its literal's address (``HotStatements``) — binding its positional

@@ -2,7 +2,6 @@ import CommerceDomain
 import CommerceUseCases
 import Dispatch
 import GRDB
-import GRDBSQLite
 import Metrics
 import Synchronization
 
@@ -185,14 +184,6 @@ final class GroupCommitter: Sendable {
         }
     }
 
-    /// The bytes of page cache `db` holds.
-    private static func cacheBytes(_ db: Database) -> Int {
-        var current: CInt = 0
-        var highest: CInt = 0
-        return sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0) == SQLITE_OK
-            ? Int(current) : 0
-    }
-
     /// CPU time of the calling thread, in nanoseconds.
     private static func threadCPUTime() -> UInt64 {
         var now = timespec()
@@ -258,6 +249,7 @@ final class GroupCommitter: Sendable {
         var partial = false
         do {
             try self.pool.writeWithoutTransaction { db in
+                defer { self.writerCache.store(db.cacheBytes, ordering: .relaxed) }
                 try self.hot.using {
                     // Most writes either succeed or are refused before they change anything (the stores
                     // find refusals with reads first), so they run without a savepoint. If one throws
@@ -280,7 +272,6 @@ final class GroupCommitter: Sendable {
                         }
                         return .commit
                     }
-                    defer { self.writerCache.store(Self.cacheBytes(db), ordering: .relaxed) }
                     guard partial else { return }
                     try Self.inImmediateTransaction(db) {
                         for job in batch { try Self.runInSavepoint(job, db) }

@@ -85,13 +85,7 @@ final class ReadLanes: Sendable {
     /// The bytes of page cache the lanes hold (`SQLITE_DBSTATUS_CACHE_USED`), summed.
     func cacheBytes() async -> Int {
         let total = Atomic(0)
-        await self.onEachLane { db in
-            var current: CInt = 0
-            var highest: CInt = 0
-            if sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0) == SQLITE_OK {
-                total.add(Int(current), ordering: .relaxed)
-            }
-        }
+        await self.onEachLane { db in total.add(db.cacheBytes, ordering: .relaxed) }
         return total.load(ordering: .relaxed)
     }
 
