@@ -7,7 +7,8 @@
 #
 # Per database: seed time, bytes on disk per order, `audit` time, server start-up (launch to
 # listening), then against a release server at its defaults (durable commits): GetBalance,
-# GetProduct and PlaceOrder at 64 callers, TopProducts with its cache and without, ListOrders and
+# GetProduct and PlaceOrder at 64 callers, TopProducts with its cache and without (the default 3 days,
+# and 30 days uncached: the threshold search, not the kept totals), ListOrders and
 # ListBalanceHistory of user 1 (first page of 50), and CancelOrder (each after its own PlaceOrder).
 # Before those, the expiry sweep: both databases also hold PENDING (300,000: seconds of sweeping,
 # long beside the launch the timing includes) unpaid orders past their time, buying among the same
@@ -120,6 +121,7 @@ PY
   run place-order -- --scenario order --concurrency 64 --connections 4 --users 1000 --products 100
   run top-products-cached -- --scenario top-products --concurrency 8 --connections 2
   run top-products-uncached --ranking-cache-ms 0 -- --scenario top-products --concurrency 8 --connections 2
+  run top-products-30d-uncached --ranking-cache-ms 0 -- --scenario top-products --ranking-days 30 --concurrency 8 --connections 2
   run list-orders -- --scenario list-orders --list-user 1 --concurrency 8 --connections 2
   run list-history -- --scenario list-history --list-user 1 --concurrency 8 --connections 2
   run cancel-order -- --scenario cancel-order --concurrency 64 --connections 4 --users 1000 --products 100
@@ -133,13 +135,14 @@ def report(size, tag):
     methods = r.get("methods", {})
     method = {"get-balance": "GetBalance", "get-product": "GetProduct", "place-order": "PlaceOrder",
               "top-products-cached": "TopProducts", "top-products-uncached": "TopProducts",
+              "top-products-30d-uncached": "TopProducts",
               "list-orders": "ListOrders", "list-history": "ListBalanceHistory",
               "cancel-order": "CancelOrder"}[tag]
     m = methods.get(method, {})
     return {"rate": m.get("rate_per_s", 0), "p99_us": m.get("latency_us", {}).get("p99", 0),
             "errors": m.get("errors", {})}
 tags = ["get-balance", "get-product", "place-order", "top-products-cached", "top-products-uncached",
-        "list-orders", "list-history", "cancel-order"]
+        "top-products-30d-uncached", "list-orders", "list-history", "cancel-order"]
 result = {"scale": float(scale), "seconds_per_run": float(seconds), "store": store,
           "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "sizes": {}}
 for size in ("small", "large"):

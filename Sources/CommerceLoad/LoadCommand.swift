@@ -22,7 +22,7 @@ struct LoadCommand: AsyncParsableCommand {
               get-balance   GetBalance of a few users (the trivial RPC of the benchmarks)
               health        Health/Check: the RPC stack with no storage (for benchmarks/transport-floor.sh)
               read          GetProduct / GetBalance mix, 80/20
-              top-products  TopProducts of the last 3 days, top 5
+              top-products  TopProducts of the last --ranking-days days (3), top 5
               charge-storm  ChargeBalance of many users, every 10th call reusing an idempotency key
               hot-product   --users buyers race for one product with --stock units
               flash-sale    --users users race for --coupons coupons, and order with the ones they get
@@ -81,6 +81,7 @@ struct LoadCommand: AsyncParsableCommand {
     var userTokens: String?
     @Option(help: "list-orders, list-history: whose lists (default: the fixture's first user).") var listUser: Int64?
     @Option(help: "list-orders, list-history: entries per page.") var pageSize: Int32 = 50
+    @Option(help: "top-products: the days ranked, 1 to 30 (the server refuses others).") var rankingDays: Int32 = 3
     @Option(help: "Admin token, for scenarios that create products.") var adminToken: String?
     @OptionGroup var tlsOptions: ClientTLSOptions
     @Option(help: "Label for this run in the JSON report.") var label: String?
@@ -145,7 +146,8 @@ struct LoadCommand: AsyncParsableCommand {
                 topUps: topUps,
                 credentials: credentials,
                 listUser: self.listUser,
-                pageSize: self.pageSize
+                pageSize: self.pageSize,
+                rankingDays: self.rankingDays
             )
         }
         let workload: @Sendable (Int) async -> Outcome = { sequence in

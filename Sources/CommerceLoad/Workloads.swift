@@ -27,7 +27,8 @@ extension Scenario {
         topUps: TopUps,
         credentials: Credentials,
         listUser: Int64? = nil,
-        pageSize: Int32 = 50
+        pageSize: Int32 = 50,
+        rankingDays: Int32 = 3
     ) -> @Sendable (_ sequence: Int) async -> Outcome {
         let users = fixture.userIDs
         let by = credentials.options
@@ -95,7 +96,9 @@ extension Scenario {
                 }
             }
         case .topProducts:
-            return { _ in await attempt("TopProducts") { _ = try await client.topProducts(days: 3, limit: 5) } }
+            return { _ in
+                await attempt("TopProducts") { _ = try await client.topProducts(days: rankingDays, limit: 5) }
+            }
         case .chargeStorm:
             let runID = UUID().uuidString.prefix(8)
             return { sequence in

@@ -285,6 +285,16 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        Migration(
+            version: 4,
+            name: "v4: each day's rollups by units and by orders, for the threshold search",
+            // A window other than the kept one is ranked by ``TopSellersSearch``: each day's rows
+            // best first, a batch at a time (ties by product id, so batches neither skip nor repeat).
+            statements: [
+                "CREATE INDEX product_daily_sales_by_units ON product_daily_sales (day, quantity DESC, product_id)",
+                "CREATE INDEX product_daily_sales_by_orders ON product_daily_sales (day, orders DESC, product_id)",
+            ]
+        ),
     ]
 
     /// Applies the migrations the database lacks. A new database records `calendar` as its own.

@@ -6,14 +6,15 @@ extension PostgresStore: RankingStore {
     /// The length of the windows whose totals are kept (migration v3: the last week's windows).
     static let windowTotalsDays = 3
 
-    /// A three-day window is read from its kept totals, best first, a few rows; another sums the
-    /// window's rollup rows. Both go through the domain's ``SalesTally``, as in the SQLite store, so
-    /// both rank by the same rule (ties included); names for the ranked few only, in the same snapshot.
+    /// A three-day window is read from its kept totals, best first, a few rows, through the domain's
+    /// ``SalesTally`` as in the SQLite store, so both rank by the same rule (ties included); another
+    /// by the domain's threshold search (``TopSellersSearch``), one round trip per round for the
+    /// days' next rows and one for the rollups it lacks. Names for the ranked few only, in the same snapshot.
     public func topSellers(in span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) async throws -> [TopSeller] {
-        try await self.read { session in
-            var tally = SalesTally()
-            let rows: [(Int64, Int64, Int64)]
+        guard limit > 0 else { return [] }
+        return try await self.read { session in
             let (first, end) = (span.lowerBound.rawValue, span.upperBound.rawValue)
+            let ranked: [SalesTally.Total]
             // `kept_from` is read only for a window the totals are kept for.
             if end - first + 1 == Self.windowTotalsDays,
                 end
@@ -24,23 +25,20 @@ extension PostgresStore: RankingStore {
                 let (sold, order) =
                     rankBy == .units
                     ? ("quantity", "quantity DESC, orders DESC") : ("orders", "orders DESC, quantity DESC")
-                rows = try await session.all(
+                var tally = SalesTally()
+                for (product, quantity, orders) in try await session.all(
                     """
                     SELECT product_id, quantity, orders FROM product_window_sales WHERE window_end = \(end) AND \(unescaped: sold) > 0
                     ORDER BY \(unescaped: order), product_id LIMIT \(Int64(limit))
                     """,
                     as: (Int64, Int64, Int64).self
-                )
+                ) {
+                    tally.add(ProductID(product), quantity: quantity, orders: orders)
+                }
+                ranked = tally.top(limit, by: rankBy)
             } else {
-                rows = try await session.all(
-                    "SELECT product_id, quantity, orders FROM product_daily_sales WHERE day BETWEEN \(first) AND \(end)",
-                    as: (Int64, Int64, Int64).self
-                )
+                ranked = try await Self.search(session, span: span, limit: limit, by: rankBy)
             }
-            for (product, quantity, orders) in rows {
-                tally.add(ProductID(product), quantity: quantity, orders: orders)
-            }
-            let ranked = tally.top(limit, by: rankBy)
             let names = try await Self.productNames(session, ranked.map(\.productID))
             return ranked.map {
                 TopSeller(
@@ -50,6 +48,47 @@ extension PostgresStore: RankingStore {
                     orderCount: $0.orders
                 )
             }
+        }
+    }
+
+    /// Runs ``TopSellersSearch`` over the rollups' per-day indexes (migration v4).
+    private static func search(
+        _ session: Session,
+        span: ClosedRange<SalesDay>,
+        limit: Int,
+        by rankBy: RankBy
+    ) async throws -> [SalesTally.Total] {
+        let measure = rankBy == .units ? "quantity" : "orders"
+        var search = TopSellersSearch(span: span, limit: limit, by: rankBy)
+        while true {
+            let open = search.openDays
+            var rows: [SalesDay: [TopSellersSearch.Rollup]] = [:]
+            for (day, product, quantity, orders) in try await session.all(
+                """
+                SELECT d.day, s.product_id, s.quantity, s.orders FROM unnest(\(open.map(\.rawValue))::int8[]) AS d(day)
+                CROSS JOIN LATERAL (
+                    SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = d.day
+                    ORDER BY \(unescaped: measure) DESC, product_id LIMIT \(Int64(search.batch)) OFFSET \(Int64(search.offset))
+                ) s
+                """,
+                as: (Int64, Int64, Int64, Int64).self
+            ) {
+                rows[SalesDay(rawValue: day), default: []].append((ProductID(product), quantity, orders))
+            }
+            for day in open { search.record(rows[day] ?? [], of: day) }
+            let missing = search.incomplete.flatMap { product, days in days.map { ($0.rawValue, product.rawValue) } }
+            if !missing.isEmpty {
+                for (product, quantity, orders) in try await session.all(
+                    """
+                    SELECT r.product_id, r.quantity, r.orders FROM unnest(\(missing.map(\.0))::int8[], \(missing.map(\.1))::int8[]) AS m(day, product_id)
+                    JOIN product_daily_sales r ON r.day = m.day AND r.product_id = m.product_id
+                    """,
+                    as: (Int64, Int64, Int64).self
+                ) {
+                    search.add(ProductID(product), quantity: quantity, orders: orders)
+                }
+            }
+            if let best = search.settle() { return best }
         }
     }
 
