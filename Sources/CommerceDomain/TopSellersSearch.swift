@@ -19,6 +19,9 @@ public struct TopSellersSearch: Sendable {
     /// One day's rollup of one product.
     public typealias Rollup = (productID: ProductID, quantity: Int64, orders: Int64)
 
+    /// The most days a search spans (a bit each, for the days a product was seen on).
+    public static let maximumDays = 64
+
     public let days: [SalesDay]
     public let limit: Int
     public let rankBy: RankBy
@@ -27,62 +30,86 @@ public struct TopSellersSearch: Sendable {
     /// How many rows of each open day earlier rounds read: every open day has had a full batch each round.
     public private(set) var offset = 0
 
-    private var open: [Bool]
+    /// A bit per day (by its index in ``days``) whose list is not yet read to its end.
+    private var open: UInt64
     /// What an open day's list had come down to at its last row read.
     private var bound: [Int64]
     private var exact: [ProductID: (quantity: Int64, orders: Int64)] = [:]
-    /// Products met this round, with the days (indexes into ``days``) their rows showed.
-    private var partial: [ProductID: (quantity: Int64, orders: Int64, days: Set<Int>)] = [:]
+    /// Products met this round, with a bit for each day their rows showed.
+    private var partial: [ProductID: (quantity: Int64, orders: Int64, seen: UInt64)] = [:]
 
-    /// A search of the top `limit` of `span`; `limit` must be at least 1.
+    /// A search of the top `limit` of `span` (at most ``maximumDays``); `limit` must be at least 1.
     public init(span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) {
         precondition(limit > 0, "a ranking of no products needs no search")
         self.days = (span.lowerBound.rawValue...span.upperBound.rawValue).map(SalesDay.init(rawValue:))
+        precondition(self.days.count <= Self.maximumDays, "a search spans at most \(Self.maximumDays) days")
         self.limit = limit
         self.rankBy = rankBy
         self.batch = max(64, limit * 8)
-        self.open = Array(repeating: true, count: self.days.count)
+        self.open = self.days.count == 64 ? .max : (1 << UInt64(self.days.count)) - 1
         self.bound = Array(repeating: .max, count: self.days.count)
     }
 
     /// The days whose lists are not yet read to their end: this round reads each of them.
     public var openDays: [SalesDay] {
-        self.days.indices.filter { self.open[$0] }.map { self.days[$0] }
+        self.days.indices.filter { self.open & (1 << UInt64($0)) != 0 }.map { self.days[$0] }
     }
 
     /// Records this round's rows of `day` (at most ``batch`` of them, the ones after the first
     /// ``offset`` in the day's order, in any order). Fewer than a batch closes the day.
-    public mutating func record(_ rows: some Collection<Rollup>, of day: SalesDay) {
+    public mutating func record(_ rows: some Sequence<Rollup>, of day: SalesDay) {
         let index = Int(day.rawValue - self.days[0].rawValue)
-        precondition(self.days.indices.contains(index) && self.open[index], "\(day) is not open in this search")
-        if rows.count < self.batch {
-            self.open[index] = false
+        let bit = UInt64(1) << UInt64(index)
+        precondition(self.days.indices.contains(index) && self.open & bit != 0, "\(day) is not open in this search")
+        var (count, lowest) = (0, Int64.max)
+        for row in rows {
+            count += 1
+            lowest = min(lowest, self.rankBy == .units ? row.quantity : row.orders)
+            guard self.exact[row.productID] == nil else { continue }
+            if let entry = self.partial.index(forKey: row.productID) {
+                self.partial.values[entry].quantity += row.quantity
+                self.partial.values[entry].orders += row.orders
+                self.partial.values[entry].seen |= bit
+            } else {
+                self.partial[row.productID] = (row.quantity, row.orders, bit)
+            }
+        }
+        if count < self.batch {
+            self.open &= ~bit
             self.bound[index] = 0
         } else {
-            let rankBy = self.rankBy
-            self.bound[index] = rows.lazy.map { rankBy == .units ? $0.quantity : $0.orders }.min() ?? 0
-        }
-        for row in rows where self.exact[row.productID] == nil {
-            self.partial[row.productID, default: (0, 0, [])].quantity += row.quantity
-            self.partial[row.productID]!.orders += row.orders
-            self.partial[row.productID]!.days.insert(index)
+            self.bound[index] = lowest
         }
     }
 
     /// Once every open day's rows of the round are recorded: the products met whose totals still
-    /// lack their rollups on some open days, with those days. Add each one found with ``add(_:quantity:orders:)``.
+    /// lack their rollups on some open days, with those days. Complete each with ``complete(_:with:)``.
     public var incomplete: [(productID: ProductID, days: [SalesDay])] {
-        self.partial.compactMap { product, seen in
-            let missing = self.days.indices.filter { self.open[$0] && !seen.days.contains($0) }.map { self.days[$0] }
-            return missing.isEmpty ? nil : (product, missing)
+        self.partial.compactMap { product, entry in
+            let missing = self.open & ~entry.seen
+            guard missing != 0 else { return nil }
+            return (product, self.days.indices.filter { missing & (1 << UInt64($0)) != 0 }.map { self.days[$0] })
         }
     }
 
-    /// Adds a rollup of `product` on one of its ``incomplete`` days (a day it has none needs nothing).
-    public mutating func add(_ product: ProductID, quantity: Int64, orders: Int64) {
-        precondition(self.partial[product] != nil, "\(product) is not being completed")
-        self.partial[product]!.quantity += quantity
-        self.partial[product]!.orders += orders
+    /// Completes an ``incomplete`` product with its rollups: those on the days it lacks are added,
+    /// any other (a day already counted, a day outside the search) is ignored, so a store may read
+    /// just the days missing or every day of the window.
+    public mutating func complete(
+        _ product: ProductID,
+        with rollups: some Sequence<(day: SalesDay, quantity: Int64, orders: Int64)>
+    ) {
+        guard let entry = self.partial.index(forKey: product) else {
+            preconditionFailure("\(product) was not met this round")
+        }
+        let missing = self.open & ~self.partial.values[entry].seen
+        let first = self.days[0].rawValue
+        for rollup in rollups {
+            let index = rollup.day.rawValue - first
+            guard (0..<Int64(self.days.count)).contains(index), missing & (1 << UInt64(index)) != 0 else { continue }
+            self.partial.values[entry].quantity += rollup.quantity
+            self.partial.values[entry].orders += rollup.orders
+        }
     }
 
     /// Ends the round: the ranking if it is settled, else `nil`, and the next round reads twice as many rows.
@@ -92,17 +119,17 @@ public struct TopSellersSearch: Sendable {
         var tally = SalesTally()
         for (product, total) in self.exact { tally.add(product, quantity: total.quantity, orders: total.orders) }
         let best = tally.top(self.limit, by: self.rankBy)
-        if !self.open.contains(true) { return best }
-        let threshold = self.days.indices.reduce(Int64(0)) { $0 + (self.open[$1] ? self.bound[$1] : 0) }
-        if best.count == self.limit, let last = best.last, self.measure(last.quantity, last.orders) > threshold {
+        if self.open == 0 { return best }
+        let threshold = self.days.indices.reduce(Int64(0)) {
+            $0 + (self.open & (1 << UInt64($1)) != 0 ? self.bound[$1] : 0)
+        }
+        if best.count == self.limit, let last = best.last,
+            (self.rankBy == .units ? last.quantity : last.orders) > threshold
+        {
             return best
         }
         self.offset += self.batch
         self.batch *= 2
         return nil
-    }
-
-    private func measure(_ quantity: Int64, _ orders: Int64) -> Int64 {
-        self.rankBy == .units ? quantity : orders
     }
 }

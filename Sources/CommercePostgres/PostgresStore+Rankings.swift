@@ -78,15 +78,17 @@ extension PostgresStore: RankingStore {
             for day in open { search.record(rows[day] ?? [], of: day) }
             let missing = search.incomplete.flatMap { product, days in days.map { ($0.rawValue, product.rawValue) } }
             if !missing.isEmpty {
-                for (product, quantity, orders) in try await session.all(
+                var found: [ProductID: [(day: SalesDay, quantity: Int64, orders: Int64)]] = [:]
+                for (day, product, quantity, orders) in try await session.all(
                     """
-                    SELECT r.product_id, r.quantity, r.orders FROM unnest(\(missing.map(\.0))::int8[], \(missing.map(\.1))::int8[]) AS m(day, product_id)
+                    SELECT r.day, r.product_id, r.quantity, r.orders FROM unnest(\(missing.map(\.0))::int8[], \(missing.map(\.1))::int8[]) AS m(day, product_id)
                     JOIN product_daily_sales r ON r.day = m.day AND r.product_id = m.product_id
                     """,
-                    as: (Int64, Int64, Int64).self
+                    as: (Int64, Int64, Int64, Int64).self
                 ) {
-                    search.add(ProductID(product), quantity: quantity, orders: orders)
+                    found[ProductID(product), default: []].append((SalesDay(rawValue: day), quantity, orders))
                 }
+                for (product, rollups) in found { search.complete(product, with: rollups) }
             }
             if let best = search.settle() { return best }
         }

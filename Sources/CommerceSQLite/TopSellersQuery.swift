@@ -33,11 +33,13 @@ enum TopSellersQuery {
                 )
             }
             for (product, days) in search.incomplete {
+                var rollups: [(day: SalesDay, quantity: Int64, orders: Int64)] = []
                 for day in days {
                     if let sums = try Row.fetchOne(point, arguments: [day.rawValue, product.rawValue]) {
-                        search.add(product, quantity: sums[0], orders: sums[1])
+                        rollups.append((day, sums[0], sums[1]))
                     }
                 }
+                search.complete(product, with: rollups)
             }
             if let best = search.settle() { return best }
         }

@@ -9,7 +9,14 @@ struct TopSellersSearchTests {
         /// Rows handed to the search, sorted lists and point lookups together.
         var rowsRead = 0
 
-        mutating func rank(_ span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) -> [SalesTally.Total] {
+        /// `wholeWindow`: complete a product with its rollups on every day of the window (and one
+        /// day either side), as a store reading a product's days by range would, not only the days it lacks.
+        mutating func rank(
+            _ span: ClosedRange<SalesDay>,
+            limit: Int,
+            by rankBy: RankBy,
+            wholeWindow: Bool = false
+        ) -> [SalesTally.Total] {
             let measure = { (row: TopSellersSearch.Rollup) in rankBy == .units ? row.quantity : row.orders }
             let sorted = self.byDay.mapValues {
                 $0.sorted { measure($0) != measure($1) ? measure($0) > measure($1) : $0.productID < $1.productID }
@@ -22,12 +29,15 @@ struct TopSellersSearchTests {
                     self.rowsRead += rows.count
                     search.record(rows, of: day)
                 }
-                for (product, days) in search.incomplete {
-                    for day in days {
-                        guard let row = points[day]?[product] else { continue }
-                        self.rowsRead += 1
-                        search.add(product, quantity: row.quantity, orders: row.orders)
-                    }
+                for (product, missing) in search.incomplete {
+                    let around = span.lowerBound.adding(days: -1)...span.upperBound.adding(days: 1)
+                    let days =
+                        wholeWindow
+                        ? (around.lowerBound.rawValue...around.upperBound.rawValue).map(SalesDay.init(rawValue:))
+                        : missing
+                    let rollups = days.compactMap { day in points[day]?[product].map { (day, $0.quantity, $0.orders) } }
+                    self.rowsRead += rollups.count
+                    search.complete(product, with: rollups)
                 }
                 if let best = search.settle() { return best }
             }
@@ -69,11 +79,14 @@ struct TopSellersSearchTests {
             let span = Self.day(Int64(from))...Self.day(Int64(to))
             for rankBy in RankBy.allCases {
                 for limit in [1, 5, 30, 50] {
-                    #expect(
-                        Self.text(rollups.rank(span, limit: limit, by: rankBy))
-                            == Self.text(rollups.scan(span, limit: limit, by: rankBy)),
-                        "days \(from)...\(to), \(rankBy), top \(limit)"
-                    )
+                    let scanned = Self.text(rollups.scan(span, limit: limit, by: rankBy))
+                    for wholeWindow in [false, true] {
+                        #expect(
+                            Self.text(rollups.rank(span, limit: limit, by: rankBy, wholeWindow: wholeWindow))
+                                == scanned,
+                            "days \(from)...\(to), \(rankBy), top \(limit), whole window \(wholeWindow)"
+                        )
+                    }
                 }
             }
         }
