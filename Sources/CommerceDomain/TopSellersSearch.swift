@@ -57,13 +57,12 @@ public struct TopSellersSearch: Sendable {
 
     /// Records this round's rows of `day` (at most ``batch`` of them, the ones after the first
     /// ``offset`` in the day's order, in any order). Fewer than a batch closes the day.
-    public mutating func record(_ rows: some Sequence<Rollup>, of day: SalesDay) {
+    public mutating func record(_ rows: [Rollup], of day: SalesDay) {
         let index = Int(day.rawValue - self.days[0].rawValue)
         let bit = UInt64(1) << UInt64(index)
         precondition(self.days.indices.contains(index) && self.open & bit != 0, "\(day) is not open in this search")
-        var (count, lowest) = (0, Int64.max)
+        var lowest = Int64.max
         for row in rows {
-            count += 1
             lowest = min(lowest, self.rankBy == .units ? row.quantity : row.orders)
             guard self.exact[row.productID] == nil else { continue }
             if let entry = self.partial.index(forKey: row.productID) {
@@ -74,7 +73,7 @@ public struct TopSellersSearch: Sendable {
                 self.partial[row.productID] = (row.quantity, row.orders, bit)
             }
         }
-        if count < self.batch {
+        if rows.count < self.batch {
             self.open &= ~bit
             self.bound[index] = 0
         } else {
@@ -97,7 +96,7 @@ public struct TopSellersSearch: Sendable {
     /// just the days missing or every day of the window.
     public mutating func complete(
         _ product: ProductID,
-        with rollups: some Sequence<(day: SalesDay, quantity: Int64, orders: Int64)>
+        with rollups: [(day: SalesDay, quantity: Int64, orders: Int64)]
     ) {
         guard let entry = self.partial.index(forKey: product) else {
             preconditionFailure("\(product) was not met this round")

@@ -13,30 +13,50 @@ enum TopSellersQuery {
         by rankBy: RankBy
     ) throws -> [SalesTally.Total] {
         guard limit > 0 else { return [] }
-        let measure = rankBy == .units ? "quantity" : "orders"
-        let sorted = try db.cachedStatement(
-            sql: """
-                SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
-                ORDER BY \(measure) DESC LIMIT ? OFFSET ?
-                """
-        )
-        let point = try db.cachedStatement(
-            sql: "SELECT quantity, orders FROM product_daily_sales WHERE day = ? AND product_id = ?"
-        )
         var search = TopSellersSearch(span: span, limit: limit, by: rankBy)
+        var rows: [TopSellersSearch.Rollup] = []
+        var rollups: [(day: SalesDay, quantity: Int64, orders: Int64)] = []
+        let read = { (row: DirectRow) in rows.append((ProductID(row.int64(0)), row.int64(1), row.int64(2))) }
         while true {
             for day in search.openDays {
-                let rows = try Row.fetchAll(sorted, arguments: [day.rawValue, search.batch, search.offset])
-                search.record(
-                    rows.lazy.map { row -> TopSellersSearch.Rollup in (ProductID(row[0] as Int64), row[1], row[2]) },
-                    of: day
-                )
+                rows.removeAll(keepingCapacity: true)
+                let (batch, offset) = (Int64(search.batch), Int64(search.offset))
+                switch rankBy {
+                case .units:
+                    try db.forEachRow(
+                        direct: """
+                            SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
+                            ORDER BY quantity DESC LIMIT ? OFFSET ?
+                            """,
+                        day.rawValue,
+                        batch,
+                        offset,
+                        row: read
+                    )
+                case .orders:
+                    try db.forEachRow(
+                        direct: """
+                            SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
+                            ORDER BY orders DESC LIMIT ? OFFSET ?
+                            """,
+                        day.rawValue,
+                        batch,
+                        offset,
+                        row: read
+                    )
+                }
+                search.record(rows, of: day)
             }
             for (product, days) in search.incomplete {
-                var rollups: [(day: SalesDay, quantity: Int64, orders: Int64)] = []
+                rollups.removeAll(keepingCapacity: true)
                 for day in days {
-                    if let sums = try Row.fetchOne(point, arguments: [day.rawValue, product.rawValue]) {
-                        rollups.append((day, sums[0], sums[1]))
+                    if let sums = try db.fetchFirst(
+                        direct: "SELECT quantity, orders FROM product_daily_sales WHERE day = ? AND product_id = ?",
+                        day.rawValue,
+                        product.rawValue,
+                        read: { ($0.int64(0), $0.int64(1)) }
+                    ) {
+                        rollups.append((day, sums.0, sums.1))
                     }
                 }
                 search.complete(product, with: rollups)

@@ -25,7 +25,7 @@ struct TopSellersSearchTests {
             var search = TopSellersSearch(span: span, limit: limit, by: rankBy)
             while true {
                 for day in search.openDays {
-                    let rows = (sorted[day] ?? []).dropFirst(search.offset).prefix(search.batch)
+                    let rows = Array((sorted[day] ?? []).dropFirst(search.offset).prefix(search.batch))
                     self.rowsRead += rows.count
                     search.record(rows, of: day)
                 }
@@ -134,7 +134,7 @@ struct TopSellersSearchTests {
         #expect(search.openDays == [Self.day(1), Self.day(2)] && search.batch == 64 && search.offset == 0)
         let flat = (1...64).map { (productID: ProductID(Int64($0)), quantity: Int64(10), orders: Int64(1)) }
         search.record(flat, of: Self.day(1))
-        search.record(flat.prefix(3), of: Self.day(2))
+        search.record(Array(flat.prefix(3)), of: Self.day(2))
         #expect(search.openDays == [Self.day(1)], "a day of fewer rows than a batch is read to its end")
         #expect(search.incomplete.isEmpty, "every product met was seen on each open day")
         #expect(search.settle() == nil, "the fifth best has 20 or 10, not above the open day's bound of 10")
