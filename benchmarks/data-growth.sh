@@ -29,9 +29,7 @@ STORE="${STORE:-sqlite}"
 if [[ $STORE == postgres ]]; then
   bench_setup data-growth-postgres postgresql postgresql-contrib
   PG_PORT=${PG_PORT:-56434}
-  PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
-  PG_URL=$(scripts/postgres.sh start "$PG_DIR" "$PG_PORT")
-  trap 'stop_server; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+  start_postgres "$PG_PORT"
 else
   bench_setup data-growth
 fi

@@ -62,6 +62,12 @@ start_server() {  # database-name [serve options...]; sets SERVER_PID, PORT
   PORT=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rpc'])" "$WORK/port.json")
 }
 
+start_postgres() {  # port: a throwaway PostgreSQL (scripts/postgres.sh), stopped at exit; sets PG_DIR, PG_URL
+  PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
+  PG_URL=$(scripts/postgres.sh start "$PG_DIR" "$1")
+  trap 'stop_server; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+}
+
 stop_server() {
   if [[ -n "${SERVER_PID:-}" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
 }

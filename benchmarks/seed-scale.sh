@@ -9,9 +9,7 @@ source "$(dirname "$0")/lib.sh"
 SCALE="${1:-0.1}"
 bench_setup seed-scale postgresql postgresql-contrib
 PG_PORT=${PG_PORT:-56433}
-PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
-PG_URL=$(scripts/postgres.sh start "$PG_DIR" "$PG_PORT")
-trap 'scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+start_postgres "$PG_PORT"
 psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "CREATE DATABASE seed_scale"
 PG_DB="${PG_URL%/*}/seed_scale"
 

@@ -20,31 +20,17 @@ enum TopSellersQuery {
         while true {
             for day in search.openDays {
                 rows.removeAll(keepingCapacity: true)
-                let (batch, offset) = (Int64(search.batch), Int64(search.offset))
-                switch rankBy {
-                case .units:
-                    try db.forEachRow(
-                        direct: """
-                            SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
-                            ORDER BY quantity DESC LIMIT ? OFFSET ?
-                            """,
-                        day.rawValue,
-                        batch,
-                        offset,
-                        row: read
-                    )
-                case .orders:
-                    try db.forEachRow(
-                        direct: """
-                            SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
-                            ORDER BY orders DESC LIMIT ? OFFSET ?
-                            """,
-                        day.rawValue,
-                        batch,
-                        offset,
-                        row: read
-                    )
-                }
+                let sql: StaticString =
+                    rankBy == .units
+                    ? """
+                    SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
+                    ORDER BY quantity DESC LIMIT ? OFFSET ?
+                    """
+                    : """
+                    SELECT product_id, quantity, orders FROM product_daily_sales WHERE day = ?
+                    ORDER BY orders DESC LIMIT ? OFFSET ?
+                    """
+                try db.forEachRow(direct: sql, day.rawValue, Int64(search.batch), Int64(search.offset), row: read)
                 search.record(rows, of: day)
             }
             for (product, days) in search.incomplete {

@@ -14,9 +14,7 @@ ROUNDS="${ROUNDS:-4}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
 LAST="${BINS[${#BINS[@]} - 1]}"
 BENCH_BIN="$LAST" bench_setup pg-load-ab postgresql >/dev/null
-PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
-PG_URL=$(scripts/postgres.sh start "$PG_DIR" "${PG_PORT:-56436}")
-trap 'stop_server; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+start_postgres "${PG_PORT:-56436}"
 : >"$WORK/runs.txt"
 run=0
 for round in $(seq "$ROUNDS"); do

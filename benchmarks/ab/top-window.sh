@@ -16,9 +16,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-6}"
 STORES="${STORES:-sqlite postgres}"
 LAST="${BINS[${#BINS[@]} - 1]}"
 BENCH_BIN="$LAST" bench_setup top-window-ab postgresql >/dev/null
-PG_DIR=$(mktemp -d /tmp/commerce-bench-pg.XXXXXX)   # the postgres user must reach it (see postgres.sh)
-PG_URL=$(scripts/postgres.sh start "$PG_DIR" "${PG_PORT:-56435}")
-trap 'stop_server; scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; bench_cleanup' EXIT
+start_postgres "${PG_PORT:-56435}"
 for store in $STORES; do
   if [[ $store == postgres ]]; then
     psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "CREATE DATABASE top_window"
