@@ -19,9 +19,6 @@ public struct TopSellersSearch: Sendable {
     /// One day's rollup of one product.
     public typealias Rollup = (productID: ProductID, quantity: Int64, orders: Int64)
 
-    /// The most days a search spans (a bit each, for the days a product was seen on).
-    public static let maximumDays = 64
-
     public let days: [SalesDay]
     public let limit: Int
     public let rankBy: RankBy
@@ -30,37 +27,35 @@ public struct TopSellersSearch: Sendable {
     /// How many rows of each open day earlier rounds read: every open day has had a full batch each round.
     public private(set) var offset = 0
 
-    /// A bit per day (by its index in ``days``) whose list is not yet read to its end.
-    private var open: UInt64
+    /// Whether each day (by its index in ``days``) is not yet read to its end.
+    private var open: [Bool]
     /// What an open day's list had come down to at its last row read.
     private var bound: [Int64]
     private var exact: [ProductID: (quantity: Int64, orders: Int64)] = [:]
-    /// Products met this round, with a bit for each day their rows showed.
-    private var partial: [ProductID: (quantity: Int64, orders: Int64, seen: UInt64)] = [:]
+    /// Products met this round, with the days their rows showed.
+    private var partial: [ProductID: (quantity: Int64, orders: Int64, seen: DaySet)] = [:]
 
-    /// A search of the top `limit` of `span` (at most ``maximumDays``); `limit` must be at least 1.
+    /// A search of the top `limit` of `span`; `limit` must be at least 1.
     public init(span: ClosedRange<SalesDay>, limit: Int, by rankBy: RankBy) {
         precondition(limit > 0, "a ranking of no products needs no search")
         self.days = (span.lowerBound.rawValue...span.upperBound.rawValue).map(SalesDay.init(rawValue:))
-        precondition(self.days.count <= Self.maximumDays, "a search spans at most \(Self.maximumDays) days")
         self.limit = limit
         self.rankBy = rankBy
         self.batch = max(64, limit * 8)
-        self.open = self.days.count == 64 ? .max : (1 << UInt64(self.days.count)) - 1
+        self.open = Array(repeating: true, count: self.days.count)
         self.bound = Array(repeating: .max, count: self.days.count)
     }
 
     /// The days whose lists are not yet read to their end: this round reads each of them.
     public var openDays: [SalesDay] {
-        self.days.indices.filter { self.open & (1 << UInt64($0)) != 0 }.map { self.days[$0] }
+        self.days.indices.filter { self.open[$0] }.map { self.days[$0] }
     }
 
     /// Records this round's rows of `day` (at most ``batch`` of them, the ones after the first
     /// ``offset`` in the day's order, in any order). Fewer than a batch closes the day.
     public mutating func record(_ rows: [Rollup], of day: SalesDay) {
         let index = Int(day.rawValue - self.days[0].rawValue)
-        let bit = UInt64(1) << UInt64(index)
-        precondition(self.days.indices.contains(index) && self.open & bit != 0, "\(day) is not open in this search")
+        precondition(self.days.indices.contains(index) && self.open[index], "\(day) is not open in this search")
         var lowest = Int64.max
         for row in rows {
             lowest = min(lowest, self.rankBy == .units ? row.quantity : row.orders)
@@ -68,13 +63,13 @@ public struct TopSellersSearch: Sendable {
             if let entry = self.partial.index(forKey: row.productID) {
                 self.partial.values[entry].quantity += row.quantity
                 self.partial.values[entry].orders += row.orders
-                self.partial.values[entry].seen |= bit
+                self.partial.values[entry].seen.insert(index)
             } else {
-                self.partial[row.productID] = (row.quantity, row.orders, bit)
+                self.partial[row.productID] = (row.quantity, row.orders, DaySet(index))
             }
         }
         if rows.count < self.batch {
-            self.open &= ~bit
+            self.open[index] = false
             self.bound[index] = 0
         } else {
             self.bound[index] = lowest
@@ -85,9 +80,8 @@ public struct TopSellersSearch: Sendable {
     /// lack their rollups on some open days, with those days. Complete each with ``complete(_:with:)``.
     public var incomplete: [(productID: ProductID, days: [SalesDay])] {
         self.partial.compactMap { product, entry in
-            let missing = self.open & ~entry.seen
-            guard missing != 0 else { return nil }
-            return (product, self.days.indices.filter { missing & (1 << UInt64($0)) != 0 }.map { self.days[$0] })
+            let missing = self.days.indices.filter { self.open[$0] && !entry.seen.contains($0) }
+            return missing.isEmpty ? nil : (product, missing.map { self.days[$0] })
         }
     }
 
@@ -101,11 +95,11 @@ public struct TopSellersSearch: Sendable {
         guard let entry = self.partial.index(forKey: product) else {
             preconditionFailure("\(product) was not met this round")
         }
-        let missing = self.open & ~self.partial.values[entry].seen
         let first = self.days[0].rawValue
         for rollup in rollups {
-            let index = rollup.day.rawValue - first
-            guard (0..<Int64(self.days.count)).contains(index), missing & (1 << UInt64(index)) != 0 else { continue }
+            guard let index = Int(exactly: rollup.day.rawValue - first), self.days.indices.contains(index),
+                self.open[index], !self.partial.values[entry].seen.contains(index)
+            else { continue }
             self.partial.values[entry].quantity += rollup.quantity
             self.partial.values[entry].orders += rollup.orders
         }
@@ -118,9 +112,9 @@ public struct TopSellersSearch: Sendable {
         var tally = SalesTally()
         for (product, total) in self.exact { tally.add(product, quantity: total.quantity, orders: total.orders) }
         let best = tally.top(self.limit, by: self.rankBy)
-        if self.open == 0 { return best }
+        if !self.open.contains(true) { return best }
         let threshold = self.days.indices.reduce(Int64(0)) {
-            $0 + (self.open & (1 << UInt64($1)) != 0 ? self.bound[$1] : 0)
+            $0 + (self.open[$1] ? self.bound[$1] : 0)
         }
         if best.count == self.limit, let last = best.last,
             (self.rankBy == .units ? last.quantity : last.orders) > threshold
@@ -130,5 +124,30 @@ public struct TopSellersSearch: Sendable {
         self.offset += self.batch
         self.batch *= 2
         return nil
+    }
+}
+
+/// Days of a search by their index: a word for the first 64 (every window TopProducts takes), more
+/// only for a longer span.
+struct DaySet: Sendable {
+    private var first: UInt64 = 0
+    private var rest: [UInt64] = []
+
+    init(_ index: Int) { self.insert(index) }
+
+    mutating func insert(_ index: Int) {
+        if index < 64 {
+            self.first |= 1 << UInt64(index)
+            return
+        }
+        let word = index / 64 - 1
+        if self.rest.count <= word { self.rest += repeatElement(0, count: word + 1 - self.rest.count) }
+        self.rest[word] |= 1 << UInt64(index % 64)
+    }
+
+    func contains(_ index: Int) -> Bool {
+        if index < 64 { return self.first & (1 << UInt64(index)) != 0 }
+        let word = index / 64 - 1
+        return word < self.rest.count && self.rest[word] & (1 << UInt64(index % 64)) != 0
     }
 }

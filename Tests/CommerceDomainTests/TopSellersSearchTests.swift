@@ -75,7 +75,7 @@ struct TopSellersSearchTests {
                 rollups.byDay[Self.day(day), default: []].append((ProductID(Int64(product)), quantity, orders))
             }
         }
-        for (from, to) in [(100, 100), (100, 102), (104, 106), (100, 106), (99, 101), (107, 109)] {
+        for (from, to) in [(100, 100), (100, 102), (104, 106), (100, 106), (99, 101), (107, 109), (0, 300), (60, 103)] {
             let span = Self.day(Int64(from))...Self.day(Int64(to))
             for rankBy in RankBy.allCases {
                 for limit in [1, 5, 30, 50] {
