@@ -160,10 +160,12 @@ lines = [f"Data growth — `{'STORE=postgres ' if store == 'postgres' else ''}be
          "", "| measure | small | large | large / small | target |", "| --- | ---: | ---: | ---: | --- |"]
 for t in tags:
     a, b = s["runs"][t], l["runs"][t]
+    # Issue 22's targets name the default window; a 30-day one is shown for what it costs.
+    target = ("(shown, no target)", "(shown, no target)") if t == "top-products-30d-uncached" else ("≥ 0.8×", "≤ 1.25×")
     ratio = b["rate"] / a["rate"] if a["rate"] else 0
-    lines.append(f"| {t} calls/s | {a['rate']:,.0f} | {b['rate']:,.0f} | {ratio:.2f}× | ≥ 0.8× |")
+    lines.append(f"| {t} calls/s | {a['rate']:,.0f} | {b['rate']:,.0f} | {ratio:.2f}× | {target[0]} |")
     p = b["p99_us"] / a["p99_us"] if a["p99_us"] else 0
-    lines.append(f"| {t} p99 µs | {a['p99_us']:,.0f} | {b['p99_us']:,.0f} | {p:.2f}× | ≤ 1.25× |")
+    lines.append(f"| {t} p99 µs | {a['p99_us']:,.0f} | {b['p99_us']:,.0f} | {p:.2f}× | {target[1]} |")
 e = l["expired_per_s"] / s["expired_per_s"]
 lines += [f"| expiry sweep of {pending:,} unpaid orders (same 10 products), orders/s | {s['expired_per_s']:,.0f} | {l['expired_per_s']:,.0f} | {e:.2f}× | ≥ 0.8× |",
           f"| audit s | {s['audit_s']:.2f} | {l['audit_s']:.2f} | | ≤ 60 s (large) |",
