@@ -1,5 +1,7 @@
 import CommerceDomain
+import CommercePostgres
 import CommerceUseCases
+import Foundation
 import Testing
 
 /// The kept three-day window totals (SQLite migration v13, PostgreSQL v3), proven on each store
@@ -191,5 +193,65 @@ struct WindowTotalsTests {
                 ]
             )
         }
+    }
+
+    /// PostgreSQL's trigger (migration v5) finds a changed rollup's three windows by their key: the
+    /// blocks it reads do not grow with the number of products sold on those days. Counted by the
+    /// server (the transaction's block fetches of the windows' key), not timed. v3's trigger read
+    /// every product's windows of the three days: about 170 blocks here, more as products grow.
+    @Test("a rollup's update or delete reads its own three windows, whatever the day's other products")
+    func triggerReadsByKey() async throws {
+        guard StoreKind.available.contains(.postgres) else { return }
+        try await withStore(.postgres) { store in
+            let url = (store as! PostgresStore).configuration.url
+            let day = 20_000
+            _ = try await psql(
+                url,
+                """
+                INSERT INTO products (name, price, stock, initial_stock, created_at)
+                SELECT 'p' || g, 100, 1000, 1000, 1 FROM generate_series(1, 20000) AS g;
+                INSERT INTO product_daily_sales (day, product_id, quantity, orders)
+                SELECT \(day), id, 1 + id % 7, 1 FROM products;
+                """
+            )
+            let product = 12_345
+            for change in [
+                "UPDATE product_daily_sales SET quantity = quantity + 4, orders = orders + 1 WHERE day = \(day) AND product_id = \(product)",
+                "DELETE FROM product_daily_sales WHERE day = \(day) AND product_id = \(product)",
+            ] {
+                let fetched = try await psql(
+                    url,
+                    """
+                    BEGIN;
+                    \(change);
+                    SELECT pg_stat_get_xact_blocks_fetched('product_window_sales_pkey'::regclass);
+                    COMMIT;
+                    """
+                )
+                // Three descents of a three-level key, with room for the tuples' pages.
+                #expect(Int(fetched) ?? .max <= 20, "\(change): \(fetched) blocks of the windows' key")
+            }
+            let windows = try await psql(
+                url,
+                "SELECT string_agg(quantity || '/' || orders, ' ' ORDER BY window_end) FROM product_window_sales WHERE product_id = \(product)"
+            )
+            #expect(windows == "0/0 0/0 0/0")
+            let neighbour = try await psql(
+                url,
+                "SELECT string_agg(quantity || '/' || orders, ' ' ORDER BY window_end) FROM product_window_sales WHERE product_id = \(product + 1)"
+            )
+            #expect(neighbour == "\(1 + (product + 1) % 7)/1 \(1 + (product + 1) % 7)/1 \(1 + (product + 1) % 7)/1")
+        }
+    }
+
+    /// Runs SQL through psql on `url`, quietly; the last statement's rows, unaligned, trimmed.
+    private func psql(_ url: String, _ sql: String) async throws -> String {
+        let result = try await run(
+            "/usr/bin/psql",
+            [url, "-qtAX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            withErrors: true
+        )
+        guard result.status == 0 else { throw TestSetupError(message: "psql failed: \(result.output)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
