@@ -250,6 +250,57 @@ struct StoreContractTests {
     }
 
     @Test(
+        "the audit's grouped passes find a short payment, a refund that is not one, a payment without its event, lines that disagree with the counters and the rollups, and a newest entry that disagrees with the balance; the untouched rows pass",
+        arguments: StoreKind.available
+    )
+    func auditOfGroupedPasses(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let buyer = try await store.createUser(name: "buyer", at: 1).value.id
+            _ = try await self.charge(store, buyer, 10_000)
+            let product = try await store.createProduct(name: "thing", price: 1_000, stock: 100, at: 1).value.id
+            let tampered = try await store.createProduct(name: "tampered", price: 1_000, stock: 10, at: 1).value.id
+            let untouched = try await store.createProduct(name: "untouched", price: 1_000, stock: 10, at: 1).value.id
+            var orders: [OrderID] = []
+            for item in [product, product, product, product, tampered, untouched] {
+                let request = try OrderRequest.validate(userID: buyer, items: [(item, 1)], couponID: nil)
+                orders.append(
+                    try await store.placeOrder(PlaceOrderCommand(request: request, idempotencyKey: nil, at: 2)).value
+                        .order.id
+                )
+            }
+            #expect(try await store.checkInvariants().isEmpty)
+            try await tamper(store, "UPDATE payments SET amount = amount - 1 WHERE order_id = \(orders[1].rawValue)")
+            try await tamper(store, "UPDATE orders SET status = 'REFUNDED' WHERE id = \(orders[2].rawValue)")
+            try await tamper(store, "UPDATE outbox SET kind = 'ORDER_REFUNDED' WHERE order_id = \(orders[3].rawValue)")
+            try await tamper(store, "UPDATE order_lines SET quantity = 3 WHERE order_id = \(orders[4].rawValue)")
+            // The newest entry's balance only: the history still sums to the balance.
+            try await tamper(
+                store,
+                """
+                UPDATE balance_entries SET balance_after = balance_after + 1
+                WHERE id = (SELECT MAX(id) FROM balance_entries WHERE user_id = \(buyer.rawValue))
+                """
+            )
+            // The order made REFUNDED is no longer live nor paid: its product's counters and rollups
+            // disagree with the lines too.
+            let found = try await store.checkInvariants().map { "\($0.rule) \($0.subject)" }
+            #expect(
+                found.sorted() == [
+                    "balance-equals-last-entry user \(buyer.rawValue)",
+                    "paid-order-has-payment order \(orders[1].rawValue)",
+                    "payment-has-outbox-event order \(orders[3].rawValue)",
+                    "refunded-order-refunds-payment order \(orders[2].rawValue)",
+                    "rollups-match-orders product \(product.rawValue)",
+                    "rollups-match-orders product \(tampered.rawValue)",
+                    "sold-equals-order-lines product \(product.rawValue)",
+                    "sold-equals-order-lines product \(tampered.rawValue)",
+                ]
+            )
+            #expect(!found.contains { $0.hasSuffix("product \(untouched.rawValue)") })
+        }
+    }
+
+    @Test(
         "two stores (two connection pools, as two processes or hosts have) charging one user at the ceiling stay exact",
         arguments: StoreKind.available
     )
