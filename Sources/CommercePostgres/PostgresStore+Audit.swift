@@ -10,8 +10,15 @@ extension PostgresStore: AuditStore {
     public func checkInvariants() async throws -> [InvariantViolation] {
         try await self.read { session in
             var violations: [InvariantViolation] = []
-            func add(_ rule: String, _ subject: String, _ detail: String) {
-                violations.append(InvariantViolation(rule: rule, subject: subject, detail: detail))
+            // A pass that checks two rules reports the second one's findings after the first's.
+            var second: [InvariantViolation] = []
+            func add(_ rule: String, _ subject: String, _ detail: String, after: Bool = false) {
+                let violation = InvariantViolation(rule: rule, subject: subject, detail: detail)
+                if after { second.append(violation) } else { violations.append(violation) }
+            }
+            func endPass() {
+                violations += second
+                second.removeAll()
             }
             for (id, balance, sum, last) in try await session.all(
                 """
@@ -46,7 +53,6 @@ extension PostgresStore: AuditStore {
             }
             // Each product's lines of live orders and of paid ones, from one join of the lines with
             // their orders (the largest tables: one pass, not one per rule).
-            var rollupViolations: [InvariantViolation] = []
             for (id, netSold, inOrders, rolled, paid) in try await session.all(
                 """
                 WITH lines AS (
@@ -70,16 +76,15 @@ extension PostgresStore: AuditStore {
                     )
                 }
                 if rolled != paid {
-                    rollupViolations.append(
-                        InvariantViolation(
-                            rule: "rollups-match-orders",
-                            subject: "product \(id)",
-                            detail: "daily rollups say \(rolled) sold, paid orders \(paid)"
-                        )
+                    add(
+                        "rollups-match-orders",
+                        "product \(id)",
+                        "daily rollups say \(rolled) sold, paid orders \(paid)",
+                        after: true
                     )
                 }
             }
-            violations += rollupViolations
+            endPass()
             for (end, id, keptUnits, keptOrders, units, orders) in try await session.all(
                 """
                 WITH sums AS (
@@ -121,7 +126,6 @@ extension PostgresStore: AuditStore {
             // join reads them so; the planner otherwise hashes every order, which spills to disk
             // past a few million (8.0 s against 4.1 s at 3 M orders).
             try await session.control("SET LOCAL enable_hashjoin = off")
-            var refundViolations: [InvariantViolation] = []
             for (id, status, due, paid, refunded) in try await session.all(
                 """
                 WITH sums AS (
@@ -138,17 +142,15 @@ extension PostgresStore: AuditStore {
                 if status == OrderStatus.paid.rawValue {
                     add("paid-order-has-payment", "order \(id)", "due \(due), paid \(paid.map(String.init) ?? "nil")")
                 } else {
-                    refundViolations.append(
-                        InvariantViolation(
-                            rule: "refunded-order-refunds-payment",
-                            subject: "order \(id)",
-                            detail:
-                                "paid \(paid.map(String.init) ?? "nil"), refunded \(refunded.map(String.init) ?? "nil")"
-                        )
+                    add(
+                        "refunded-order-refunds-payment",
+                        "order \(id)",
+                        "paid \(paid.map(String.init) ?? "nil"), refunded \(refunded.map(String.init) ?? "nil")",
+                        after: true
                     )
                 }
             }
-            violations += refundViolations
+            endPass()
             try await session.control("SET LOCAL enable_hashjoin = on")
             for (order, kind) in try await session.all(
                 """
