@@ -34,6 +34,11 @@ public final class CommerceClient: Sendable {
         adminToken: String? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
+        // The token crosses each connection once (a METADATA frame), not with every call.
+        var configuration = configuration
+        if let token, !token.isEmpty, configuration.connectionMetadata[MetadataKey.authorization] == nil {
+            configuration.connectionMetadata[MetadataKey.authorization] = "Bearer \(token)"
+        }
         self.init(
             transport: RPCClient(configuration: configuration, group: group),
             token: token,

@@ -73,8 +73,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
                 }
                 guard let bytes = buffer.readBytes(length: Preface.size) else { return nil }
                 let version = UInt16(bytes[4]) << 8 | UInt16(bytes[5])
+                let flags = UInt16(bytes[6]) << 8 | UInt16(bytes[7])
                 self.state = .awaitingFrame
-                return .preface(Preface(version: version))
+                return .preface(Preface(version: version, flags: flags))
 
             case .awaitingFrame:
                 guard let header = buffer.peekFrameHeader() else { return nil }

@@ -14,8 +14,12 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let pong = FrameType(rawValue: 0x05)
     /// Server to client, stream 0: a `framerpc.v1.GoAway`; no calls above its last stream id will run.
     public static let goAway = FrameType(rawValue: 0x06)
+    /// Client to server, stream 0: a `framerpc.v1.ConnectionMetadata`, the entries every later
+    /// REQUEST of the connection carries (a credential sent once). Only to a server whose preface
+    /// has ``Preface/acceptsConnectionMetadata``.
+    public static let metadata = FrameType(rawValue: 0x07)
 
-    public var isKnown: Bool { (0x01...0x06).contains(self.rawValue) }
+    public var isKnown: Bool { (0x01...0x07).contains(self.rawValue) }
 
     public var description: String {
         switch self.rawValue {
@@ -25,6 +29,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
         case 0x04: "PING"
         case 0x05: "PONG"
         case 0x06: "GOAWAY"
+        case 0x07: "METADATA"
         default: "UNKNOWN(0x\(String(self.rawValue, radix: 16)))"
         }
     }

@@ -15,6 +15,10 @@ public enum WireReason {
     public static let invalidStreamID = "INVALID_STREAM_ID"
     /// A REQUEST or GOAWAY payload that is not a valid envelope.
     public static let malformedEnvelope = "MALFORMED_ENVELOPE"
+    /// A METADATA frame the server does not take: not on stream 0, not a valid
+    /// `ConnectionMetadata`, larger than ``ConnectionMetadata/maxPayload``, or with an entry other
+    /// than `authorization`.
+    public static let invalidConnectionMetadata = "INVALID_CONNECTION_METADATA"
     /// The request message could not be decoded as the method's request type.
     public static let malformedMessage = "MALFORMED_MESSAGE"
     /// A string field held bytes that are not UTF-8.

@@ -20,6 +20,10 @@ public struct ClientConfiguration: Sendable {
     public var maxAttempts: Int
     /// TLS on every connection; nil: plaintext.
     public var tls: ClientTLS?
+    /// Entries sent once per connection in a METADATA frame (only `authorization` is taken), to a
+    /// server that accepts them: a call that carries the same entry leaves it out of its request,
+    /// and a call without one is taken as carrying it. ``CommerceClient`` puts its token here.
+    public var connectionMetadata = Metadata()
 
     public init(
         host: String = "127.0.0.1",

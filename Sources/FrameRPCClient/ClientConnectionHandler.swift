@@ -34,8 +34,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var pending: [UInt32: Pending] = [:]
     /// Set for the earliest deadline of the calls in flight.
     private var deadlines = DeadlineTimer()
-    /// Succeeded with this handler, bound to its loop, once the server's preface has arrived.
-    private let ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>
+    /// What a connection's callers learn once the server's preface has arrived.
+    struct Ready: Sendable {
+        let handler: NIOLoopBound<ClientConnectionHandler>
+        /// The entries sent in a METADATA frame: every call of the connection carries them.
+        let declared: [(key: String, value: String)]
+    }
+
+    /// Succeeded once the server's preface has arrived (and the METADATA frame, if any, is written).
+    private let ready: EventLoopPromise<Ready>
+    private let connectionMetadata: Metadata
     private let health: ConnectionHealth
     private let keepaliveInterval: TimeAmount
     private var keepalive: RepeatedTask?
@@ -46,11 +54,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var flushPending = false
 
     init(
-        ready: EventLoopPromise<NIOLoopBound<ClientConnectionHandler>>,
+        ready: EventLoopPromise<Ready>,
         health: ConnectionHealth,
-        keepaliveInterval: TimeAmount
+        keepaliveInterval: TimeAmount,
+        connectionMetadata: Metadata = Metadata()
     ) {
         self.ready = ready
+        self.connectionMetadata = connectionMetadata
         self.health = health
         self.keepaliveInterval = keepaliveInterval
     }
@@ -151,7 +161,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return
             }
             self.sawPreface = true
-            self.ready.succeed(NIOLoopBound(self, eventLoop: context.eventLoop))
+            // Written before any call can be: every REQUEST of the connection comes after it.
+            var declared: [(key: String, value: String)] = []
+            if preface.flags & Preface.acceptsConnectionMetadata != 0 && !self.connectionMetadata.isEmpty {
+                var message = Framerpc_V1_ConnectionMetadata()
+                message.metadata = self.connectionMetadata.entries.map { entry in
+                    Framerpc_V1_KeyValue.with {
+                        $0.key = entry.key
+                        $0.value = entry.value
+                    }
+                }
+                if let payload: [UInt8] = try? message.serializedBytes() {
+                    self.writeFrame(streamID: 0, type: .metadata, payload: payload, context: context)
+                    declared = self.connectionMetadata.entries
+                }
+            }
+            self.ready.succeed(Ready(handler: NIOLoopBound(self, eventLoop: context.eventLoop), declared: declared))
         case .oversizeFrame(let header):
             // The answer is lost; the stream stays in sync because the payload is skipped.
             if let call = self.pending.removeValue(forKey: header.streamID) {

@@ -12,10 +12,13 @@ public final class RPCConnection: Sendable {
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let health: ConnectionHealth
     private let nextStreamID = NIOLockedValueBox<UInt32>(1)
+    /// Entries the server has for every call of this connection (its METADATA frame).
+    private let declared: [(key: String, value: String)]
 
-    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, health: ConnectionHealth) {
+    private init(channel: any Channel, ready: ClientConnectionHandler.Ready, health: ConnectionHealth) {
         self.channel = channel
-        self.handler = handler
+        self.handler = ready.handler
+        self.declared = ready.declared
         self.health = health
     }
 
@@ -34,7 +37,7 @@ public final class RPCConnection: Sendable {
     static func open(configuration: ClientConfiguration, group: any EventLoopGroup) async throws -> RPCConnection {
         let health = ConnectionHealth()
         let eventLoop = group.next()
-        let ready = eventLoop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
+        let ready = eventLoop.makePromise(of: ClientConnectionHandler.Ready.self)
         let keepalive = TimeAmount(configuration.keepaliveInterval)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -52,7 +55,12 @@ public final class RPCConnection: Sendable {
                     }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)))
                     try sync.addHandler(
-                        ClientConnectionHandler(ready: ready, health: health, keepaliveInterval: keepalive)
+                        ClientConnectionHandler(
+                            ready: ready,
+                            health: health,
+                            keepaliveInterval: keepalive,
+                            connectionMetadata: configuration.connectionMetadata
+                        )
                     )
                 }
             }
@@ -87,9 +95,9 @@ public final class RPCConnection: Sendable {
             channel.close(promise: nil)
         }
         do {
-            let handler = try await ready.futureResult.get()
+            let result = try await ready.futureResult.get()
             handshake.cancel()
-            return RPCConnection(channel: channel, handler: handler, health: health)
+            return RPCConnection(channel: channel, ready: result, health: health)
         } catch {
             handshake.cancel()
             try? await channel.close()
@@ -153,7 +161,7 @@ public final class RPCConnection: Sendable {
             method: method,
             payload: request,
             timeoutMicros: UInt64(micros),
-            metadata: metadata.entries
+            metadata: self.declared.isEmpty ? metadata.entries : self.undeclared(metadata)
         )
         let frame = buffer
 
@@ -202,6 +210,11 @@ public final class RPCConnection: Sendable {
             throw ClientFailure(kind: .final, error: error)
         }
         return Array(response.payload)
+    }
+
+    /// `metadata`'s entries but those the connection's METADATA frame already gave the server.
+    private func undeclared(_ metadata: Metadata) -> [(key: String, value: String)] {
+        metadata.entries.filter { entry in !self.declared.contains { $0.key == entry.key && $0.value == entry.value } }
     }
 
     public func close() async {

@@ -1,6 +1,7 @@
 import Foundation
 import FrameRPC
 import Logging
+import Metrics
 import NIOCore
 import SwiftProtobuf
 
@@ -37,6 +38,8 @@ extension ServerConnectionHandler {
             self.write(Frame(streamID: 0, type: .pong, payload: frame.payload))
         case .pong:
             break
+        case .metadata:
+            self.setConnectionMetadata(frame)
         default:
             self.goAway(
                 RPCError(
@@ -48,6 +51,38 @@ extension ServerConnectionHandler {
             )
         }
     }
+
+    /// A METADATA frame: its entries replace the connection's. Anything else than a small, valid
+    /// `ConnectionMetadata` of allowed keys on stream 0 ends the connection: a client that gets it
+    /// wrong would otherwise have every later call refused for a missing credential.
+    func setConnectionMetadata(_ frame: Frame) {
+        func refuse(_ message: String) {
+            self.goAway(
+                RPCError(code: .invalidArgument, reason: WireReason.invalidConnectionMetadata, message: message),
+                close: true
+            )
+        }
+        guard frame.streamID == 0 else { return refuse("METADATA on stream \(frame.streamID); it belongs on stream 0") }
+        guard frame.payload.readableBytes <= ConnectionMetadata.maxPayload else {
+            return refuse("METADATA of \(frame.payload.readableBytes) bytes; at most \(ConnectionMetadata.maxPayload)")
+        }
+        let message: Framerpc_V1_ConnectionMetadata
+        do {
+            message = try Framerpc_V1_ConnectionMetadata(serializedBytes: ProtobufBytes(frame.payload))
+        } catch {
+            return refuse("METADATA payload is not a valid framerpc.v1.ConnectionMetadata")
+        }
+        let entries = Metadata(message.metadata).entries
+        if let stray = entries.first(where: { !ConnectionMetadata.allowedKeys.contains($0.key) }) {
+            return refuse(
+                "METADATA may set \(ConnectionMetadata.allowedKeys.sorted().joined(separator: ", ")), not \"\(stray.key)\""
+            )
+        }
+        Self.metadataFrames.increment()
+        self.connectionMetadata = entries
+    }
+
+    static let metadataFrames = Counter(label: "rpc_server_connection_metadata_frames_total")
 
     func startCall(_ frame: Frame) {
         let streamID = frame.streamID
@@ -163,7 +198,10 @@ extension ServerConnectionHandler {
 
         let serverContext = ServerContext(
             method: method.name,
-            metadata: Metadata(request.metadata),
+            metadata: ConnectionMetadata.merge(
+                connection: self.connectionMetadata,
+                request: Metadata(request.metadata)
+            ),
             deadline: deadline,
             connectionTag: self.connectionTag,
             streamID: streamID,

@@ -51,6 +51,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     let gate: ReadGate
     var remoteAddress = "?"
     var executor: EventLoopTaskExecutor?
+    /// Entries of the last METADATA frame: every later call carries those its request lacks.
+    var connectionMetadata: [(key: String, value: String)] = []
     /// Prefix of the request ids this connection makes up for calls that bring none.
     let connectionTag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -87,7 +89,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: Preface.size)
-        buffer.writePreface(Preface())
+        buffer.writePreface(Preface(flags: Preface.acceptsConnectionMetadata))
         context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
         self.logger.debug("connection opened")
         self.scheduleTimeoutCheck(at: self.nextTimeoutCheck(now: .now()), on: context.eventLoop)

@@ -23,6 +23,7 @@ final class Probe: Sendable {
 /// - `Echo` returns its payload.
 /// - `Sleep` takes "millis:tag", sleeps (cancellably), returns the tag; `SleepWrite` the same, mutating.
 /// - `Fail` throws an RPCError; `Crash` throws a plain Swift error.
+/// - `Credential` returns the call's `authorization` entry (its own, or its connection's).
 /// - `RequestID` returns the call's request id and its metadata's `Trace-Tag` entry, "id|tag".
 /// - `Where` and `WhereWrite` (mutating) return "loop" when their task runs on an event loop, else "pool".
 struct TestService: RPCService {
@@ -68,6 +69,11 @@ struct TestService: RPCService {
                 _,
                 context in
                 Array("\(context.requestID)|\(context.metadata["Trace-Tag"] ?? "")".utf8)
+            },
+            RPCMethod(name: "/test.v1.Test/Credential", requestType: "bytes", responseType: "bytes", mutating: false) {
+                _,
+                context in
+                Array((context.metadata[MetadataKey.authorization] ?? "").utf8)
             },
             RPCMethod(name: "/test.v1.Test/Where", requestType: "bytes", responseType: "bytes", mutating: false) {
                 _,

@@ -67,6 +67,22 @@ public nonisolated struct Framerpc_V1_Request: Sendable {
   public init() {}
 }
 
+/// Payload of a METADATA frame (client -> server, stream 0): entries every later REQUEST on the
+/// connection carries as if it had sent them itself, so a credential crosses the connection once
+/// instead of with every call. A REQUEST's own entry of the same key wins. Each METADATA frame
+/// replaces the last; an empty one clears it. Only "authorization" is accepted (docs/protocol.md).
+public nonisolated struct Framerpc_V1_ConnectionMetadata: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var metadata: [Framerpc_V1_KeyValue] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// The outcome of a call, or of a connection in a GOAWAY frame.
 public nonisolated struct Framerpc_V1_Status: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -221,6 +237,36 @@ nonisolated extension Framerpc_V1_Request: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.method != rhs.method {return false}
     if lhs.payload != rhs.payload {return false}
     if lhs.timeoutMicros != rhs.timeoutMicros {return false}
+    if lhs.metadata != rhs.metadata {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Framerpc_V1_ConnectionMetadata: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConnectionMetadata"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metadata\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.metadata) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.metadata.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.metadata, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Framerpc_V1_ConnectionMetadata, rhs: Framerpc_V1_ConnectionMetadata) -> Bool {
     if lhs.metadata != rhs.metadata {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -97,6 +97,51 @@ void   framerpc__v1__request__free_unpacked
   assert(message->base.descriptor == &framerpc__v1__request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   framerpc__v1__connection_metadata__init
+                     (Framerpc__V1__ConnectionMetadata         *message)
+{
+  static const Framerpc__V1__ConnectionMetadata init_value = FRAMERPC__V1__CONNECTION_METADATA__INIT;
+  *message = init_value;
+}
+size_t framerpc__v1__connection_metadata__get_packed_size
+                     (const Framerpc__V1__ConnectionMetadata *message)
+{
+  assert(message->base.descriptor == &framerpc__v1__connection_metadata__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t framerpc__v1__connection_metadata__pack
+                     (const Framerpc__V1__ConnectionMetadata *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &framerpc__v1__connection_metadata__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t framerpc__v1__connection_metadata__pack_to_buffer
+                     (const Framerpc__V1__ConnectionMetadata *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &framerpc__v1__connection_metadata__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Framerpc__V1__ConnectionMetadata *
+       framerpc__v1__connection_metadata__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Framerpc__V1__ConnectionMetadata *)
+     protobuf_c_message_unpack (&framerpc__v1__connection_metadata__descriptor,
+                                allocator, len, data);
+}
+void   framerpc__v1__connection_metadata__free_unpacked
+                     (Framerpc__V1__ConnectionMetadata *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &framerpc__v1__connection_metadata__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   framerpc__v1__status__init
                      (Framerpc__V1__Status         *message)
 {
@@ -358,6 +403,44 @@ const ProtobufCMessageDescriptor framerpc__v1__request__descriptor =
   framerpc__v1__request__field_indices_by_name,
   1,  framerpc__v1__request__number_ranges,
   (ProtobufCMessageInit) framerpc__v1__request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor framerpc__v1__connection_metadata__field_descriptors[1] =
+{
+  {
+    "metadata",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Framerpc__V1__ConnectionMetadata, n_metadata),
+    offsetof(Framerpc__V1__ConnectionMetadata, metadata),
+    &framerpc__v1__key_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned framerpc__v1__connection_metadata__field_indices_by_name[] = {
+  0,   /* field[0] = metadata */
+};
+static const ProtobufCIntRange framerpc__v1__connection_metadata__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor framerpc__v1__connection_metadata__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "framerpc.v1.ConnectionMetadata",
+  "ConnectionMetadata",
+  "Framerpc__V1__ConnectionMetadata",
+  "framerpc.v1",
+  sizeof(Framerpc__V1__ConnectionMetadata),
+  1,
+  framerpc__v1__connection_metadata__field_descriptors,
+  framerpc__v1__connection_metadata__field_indices_by_name,
+  1,  framerpc__v1__connection_metadata__number_ranges,
+  (ProtobufCMessageInit) framerpc__v1__connection_metadata__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor framerpc__v1__status__field_descriptors[4] =

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Framerpc__V1__KeyValue Framerpc__V1__KeyValue;
 typedef struct Framerpc__V1__Request Framerpc__V1__Request;
+typedef struct Framerpc__V1__ConnectionMetadata Framerpc__V1__ConnectionMetadata;
 typedef struct Framerpc__V1__Status Framerpc__V1__Status;
 typedef struct Framerpc__V1__Response Framerpc__V1__Response;
 typedef struct Framerpc__V1__GoAway Framerpc__V1__GoAway;
@@ -69,6 +70,23 @@ struct  Framerpc__V1__Request
 #define FRAMERPC__V1__REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&framerpc__v1__request__descriptor) \
     , (char *)protobuf_c_empty_string, {0,NULL}, 0, 0,NULL }
+
+
+/*
+ * Payload of a METADATA frame (client -> server, stream 0): entries every later REQUEST on the
+ * connection carries as if it had sent them itself, so a credential crosses the connection once
+ * instead of with every call. A REQUEST's own entry of the same key wins. Each METADATA frame
+ * replaces the last; an empty one clears it. Only "authorization" is accepted (docs/protocol.md).
+ */
+struct  Framerpc__V1__ConnectionMetadata
+{
+  ProtobufCMessage base;
+  size_t n_metadata;
+  Framerpc__V1__KeyValue **metadata;
+};
+#define FRAMERPC__V1__CONNECTION_METADATA__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&framerpc__v1__connection_metadata__descriptor) \
+    , 0,NULL }
 
 
 /*
@@ -175,6 +193,25 @@ Framerpc__V1__Request *
 void   framerpc__v1__request__free_unpacked
                      (Framerpc__V1__Request *message,
                       ProtobufCAllocator *allocator);
+/* Framerpc__V1__ConnectionMetadata methods */
+void   framerpc__v1__connection_metadata__init
+                     (Framerpc__V1__ConnectionMetadata         *message);
+size_t framerpc__v1__connection_metadata__get_packed_size
+                     (const Framerpc__V1__ConnectionMetadata   *message);
+size_t framerpc__v1__connection_metadata__pack
+                     (const Framerpc__V1__ConnectionMetadata   *message,
+                      uint8_t             *out);
+size_t framerpc__v1__connection_metadata__pack_to_buffer
+                     (const Framerpc__V1__ConnectionMetadata   *message,
+                      ProtobufCBuffer     *buffer);
+Framerpc__V1__ConnectionMetadata *
+       framerpc__v1__connection_metadata__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   framerpc__v1__connection_metadata__free_unpacked
+                     (Framerpc__V1__ConnectionMetadata *message,
+                      ProtobufCAllocator *allocator);
 /* Framerpc__V1__Status methods */
 void   framerpc__v1__status__init
                      (Framerpc__V1__Status         *message);
@@ -240,6 +277,9 @@ typedef void (*Framerpc__V1__KeyValue_Closure)
 typedef void (*Framerpc__V1__Request_Closure)
                  (const Framerpc__V1__Request *message,
                   void *closure_data);
+typedef void (*Framerpc__V1__ConnectionMetadata_Closure)
+                 (const Framerpc__V1__ConnectionMetadata *message,
+                  void *closure_data);
 typedef void (*Framerpc__V1__Status_Closure)
                  (const Framerpc__V1__Status *message,
                   void *closure_data);
@@ -257,6 +297,7 @@ typedef void (*Framerpc__V1__GoAway_Closure)
 
 extern const ProtobufCMessageDescriptor framerpc__v1__key_value__descriptor;
 extern const ProtobufCMessageDescriptor framerpc__v1__request__descriptor;
+extern const ProtobufCMessageDescriptor framerpc__v1__connection_metadata__descriptor;
 extern const ProtobufCMessageDescriptor framerpc__v1__status__descriptor;
 extern const ProtobufCMessageDescriptor framerpc__v1__response__descriptor;
 extern const ProtobufCMessageDescriptor framerpc__v1__go_away__descriptor;
