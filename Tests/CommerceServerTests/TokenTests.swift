@@ -169,6 +169,25 @@ struct TokenTests {
         }
     }
 
+    @Test("A token sent once for the connection (METADATA) is checked at every call: refused once it expires")
+    func connectionTokenExpires() async throws {
+        try await withCommerceServer { server, client in
+            let user = try await fundedUser(client, 1_000)
+            let token = try AccessToken(subject: "\(user)", scopes: [.user], expiresAt: now - 29).signed(
+                with: testKeys.signingKey!
+            )
+            // CommerceClient sends its token once per connection to this server; one connection here.
+            let asUser = CommerceClient(port: server.port, token: token)
+            #expect(try await asUser.getBalance(userID: user) == 1_000)
+            await expectRPCError(.permissionDenied, "SUBJECT_MISMATCH") {
+                try await asUser.getBalance(userID: user + 1)
+            }
+            try await Task.sleep(for: .milliseconds(2_500))
+            await expectRPCError(.unauthenticated, "TOKEN_EXPIRED") { try await asUser.getBalance(userID: user) }
+            await asUser.close()
+        }
+    }
+
     @Test("Key rotation: old and new keys both verify; once the old one is removed its tokens are TOKEN_KEY_UNKNOWN")
     func rotation() async throws {
         let old = TokenKey.generate(id: "2026-old", algorithm: .hs256)
