@@ -51,6 +51,9 @@ printf '%s' 'method: "/commerce.v1.OrderService/PlaceOrder" payload: "\b\001\022
   | encode framerpc.v1.Request >"$corpus/FuzzEnvelope/place-order"
 printf '%s' 'method: "/framerpc.v1.Health/Check" timeout_micros: 18446744073709551615' \
   | encode framerpc.v1.Request >"$corpus/FuzzEnvelope/health-no-limit"
+# … and METADATA payloads, read by the same target as a connection's entries.
+printf '%s' 'metadata { key: "Authorization" value: "Bearer c" } metadata { key: "trace-tag" value: "t" }' \
+  | encode framerpc.v1.ConnectionMetadata >"$corpus/FuzzEnvelope/connection-metadata"
 
 # FuzzFrames: a control byte (even: a preface is expected), then the stream.
 preface='FRPC\x00\x01\x00\x00'

@@ -53,6 +53,7 @@ public final class RPCServer: Service, Sendable {
         partialBytes: PartialFrameBudget? = nil
     ) async throws -> RPCServer {
         let registry = ConnectionRegistry()
+        let frameSizes = FrameSizes()
         let loops = max(1, group.makeIterator().reduce(0) { count, _ in count + 1 })
         let router = router.withBuiltins { registry.isDraining }
         let metrics = ServerMetrics(methods: router.methods.map(\.name))
@@ -98,12 +99,14 @@ public final class RPCServer: Service, Sendable {
                         try sync.addHandler(NIOSSLServerHandler(context: tls.context))
                     }
                     let progress = ReadProgress()
+                    progress.frameSizes = frameSizes
                     try channel.syncOptions?.setOption(
                         .recvAllocator,
                         value: FairShareReads(
                             bytesPerTurn: configuration.readBytesPerTurn,
                             loops: loops,
                             registry: registry,
+                            frameSizes: frameSizes,
                             progress: NIOLoopBound(progress, eventLoop: channel.eventLoop)
                         )
                     )

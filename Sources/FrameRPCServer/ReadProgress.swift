@@ -7,10 +7,13 @@ final class ReadProgress {
     let opened = NIODeadline.now()
     /// This connection's share of the server's ``PartialFrameBudget`` (set once it is in a pipeline).
     var budget: (PartialFrameBudget, PartialFrameBudget.Account)?
+    /// The server's mean frame size, which sizes each read's share of a turn.
+    var frameSizes: FrameSizes?
 
     /// `bytes` of what arrived made a whole frame (or the preface, or were skipped).
     func completed(_ bytes: Int) {
         if let (budget, account) = self.budget { budget.consumed(bytes, on: account) }
+        self.frameSizes?.record(bytes)
     }
     /// The first byte received after the last complete frame (or after opening); nil when no
     /// unfinished frame is pending.

@@ -34,8 +34,9 @@ int cc_send(cc_client *client, const char *method, const ProtobufCMessage *reque
     }
     protobuf_c_message_pack(request, message);
 
-    /* The client's token goes along unless the call brings its own authorization entry. */
-    int add_token = client->authorization != NULL;
+    /* The client's token goes along unless the call brings its own authorization entry, or the
+     * connection's METADATA frame already gave it to the server. */
+    int add_token = client->authorization != NULL && !client->token_declared;
     for (size_t i = 0; i < metadata_count && add_token; i++) {
         if (strcmp(metadata[i].key, "authorization") == 0) add_token = 0;
     }

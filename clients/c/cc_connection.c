@@ -69,6 +69,7 @@ int cc_connect(cc_client **out, const char *host, int port, cc_status *status) {
     client->next_stream_id = 1;
     client->max_frame = CC_DEFAULT_MAX_FRAME;
     client->goaway_last_stream = UINT32_MAX;
+    client->takes_metadata = (preface[7] & 0x01) != 0;
     *out = client;
     return 0;
 }
@@ -89,13 +90,41 @@ void cc_close(cc_client *client) {
     free(client);
 }
 
+/* Tells a server that takes METADATA frames the connection's credential (or that it has none
+ * any more: an empty frame), so calls need not carry it. */
+static int declare_token(cc_client *client) {
+    Framerpc__V1__KeyValue entry = FRAMERPC__V1__KEY_VALUE__INIT;
+    Framerpc__V1__KeyValue *entries[1] = {&entry};
+    Framerpc__V1__ConnectionMetadata message = FRAMERPC__V1__CONNECTION_METADATA__INIT;
+    if (client->authorization != NULL) {
+        entry.key = "authorization";
+        entry.value = client->authorization;
+        message.n_metadata = 1;
+        message.metadata = entries;
+    }
+    size_t size = framerpc__v1__connection_metadata__get_packed_size(&message);
+    uint8_t *payload = size > 0 ? malloc(size) : NULL;
+    if (size > 0 && payload == NULL) return -1;
+    if (size > 0) framerpc__v1__connection_metadata__pack(&message, payload);
+    int rc = cc__write_frame(client, 0, FRAME_METADATA, payload, (uint32_t)size);
+    free(payload);
+    if (rc != 0) {
+        client->broken = 1;
+        return -1;
+    }
+    client->token_declared = client->authorization != NULL;
+    return 0;
+}
+
 int cc_set_token(cc_client *client, const char *token) {
     free(client->authorization);
     client->authorization = NULL;
-    if (token == NULL || token[0] == '\0') return 0;
-    size_t length = strlen("Bearer ") + strlen(token) + 1;
-    client->authorization = malloc(length);
-    if (client->authorization == NULL) return -1;
-    snprintf(client->authorization, length, "Bearer %s", token);
+    if (token != NULL && token[0] != '\0') {
+        size_t length = strlen("Bearer ") + strlen(token) + 1;
+        client->authorization = malloc(length);
+        if (client->authorization == NULL) return -1;
+        snprintf(client->authorization, length, "Bearer %s", token);
+    }
+    if (client->takes_metadata && (client->authorization != NULL || client->token_declared)) return declare_token(client);
     return 0;
 }

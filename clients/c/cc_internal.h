@@ -8,7 +8,7 @@
 #include "commerce_client.h"
 #include "framerpc/v1/envelope.pb-c.h"
 
-enum { FRAME_REQUEST = 1, FRAME_RESPONSE = 2, FRAME_CANCEL = 3, FRAME_PING = 4, FRAME_PONG = 5, FRAME_GOAWAY = 6 };
+enum { FRAME_REQUEST = 1, FRAME_RESPONSE = 2, FRAME_CANCEL = 3, FRAME_PING = 4, FRAME_PONG = 5, FRAME_GOAWAY = 6, FRAME_METADATA = 7 };
 enum { HEADER_SIZE = 10, PREFACE_SIZE = 8 };
 extern const uint8_t CC_PREFACE[PREFACE_SIZE];
 
@@ -27,7 +27,9 @@ struct cc_client {
     cc_status goaway;            /* why, once a GOAWAY arrived */
     int broken;                  /* the connection failed; no more calls */
     parked *parked;
-    char *authorization;         /* "Bearer <token>" sent on every call, or NULL */
+    char *authorization;         /* "Bearer <token>", or NULL */
+    int takes_metadata;          /* the server's preface has flag bit 0: METADATA frames */
+    int token_declared;          /* authorization went in a METADATA frame: calls leave it out */
 };
 
 /* Status (cc_status.c). */

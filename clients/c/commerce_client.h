@@ -74,9 +74,11 @@ typedef struct cc_client cc_client;
 /* Connects, sends the preface and checks the server's. 0 on success; -1 with *status set. */
 int cc_connect(cc_client **out, const char *host, int port, cc_status *status);
 void cc_set_max_frame_size(cc_client *client, uint32_t bytes);
-/* The bearer token sent as "authorization: Bearer <token>" on every call whose metadata has no
- * authorization entry of its own (NULL or "" sends none). The token is copied. 0, or -1 if out of
- * memory. Browsing (products, best sellers) needs no token; see docs/security.md. */
+/* The bearer token, "authorization: Bearer <token>", of every call whose metadata has no
+ * authorization entry of its own (NULL or "" none). To a server that takes METADATA frames it is
+ * sent once, now, for the whole connection (and NULL clears it there); to any other, with every
+ * call. The token is copied. 0, or -1 if out of memory or the frame could not be written.
+ * Browsing (products, best sellers) needs no token; see docs/security.md. */
 int cc_set_token(cc_client *client, const char *token);
 /* Closes the socket and frees the client and any answers nobody collected. */
 void cc_close(cc_client *client);

@@ -33,7 +33,7 @@ static int checks = 0, failures = 0;
         }                                                                   \
     } while (0)
 
-enum { REQUEST = 1, RESPONSE = 2, CANCEL = 3, PING = 4, PONG = 5, GOAWAY = 6 };
+enum { REQUEST = 1, RESPONSE = 2, CANCEL = 3, PING = 4, PONG = 5, GOAWAY = 6, METADATA = 7 };
 
 /* A frame: u32 length, u32 stream id, u8 type, u8 flags, payload. Returns its size. */
 static size_t frame(uint8_t *out, uint32_t stream_id, uint8_t type, const uint8_t *payload, uint32_t length) {
@@ -98,6 +98,65 @@ static int fake_server(const uint8_t *script, size_t length, const uint8_t *expe
         }
         close(fd);
         _exit(0);
+    }
+    close(listener);
+    return ntohs(address.sin_port);
+}
+
+/* Reads one frame: its header into `header`, its payload (malloc'd, or NULL when empty) into `*payload`. */
+static int read_frame(int fd, uint8_t header[10], uint8_t **payload, uint32_t *length) {
+    if (read_exactly(fd, header, 10) != 0) return -1;
+    *length = (uint32_t)header[0] << 24 | (uint32_t)header[1] << 16 | (uint32_t)header[2] << 8 | header[3];
+    *payload = *length > 0 ? malloc(*length) : NULL;
+    if (*length > 0 && (*payload == NULL || read_exactly(fd, *payload, *length) != 0)) return -1;
+    return 0;
+}
+
+/*
+ * A fake server whose preface says it takes METADATA frames. It exits 0 only if the client's first
+ * frame is a METADATA frame on stream 0 holding exactly "authorization: Bearer tok", and its next a
+ * REQUEST without any authorization entry, which it answers with `reply` (exit codes 1-4 otherwise).
+ */
+static int metadata_server(const uint8_t *reply, size_t reply_length, pid_t *child) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    listen(listener, 1);
+    socklen_t size = sizeof address;
+    getsockname(listener, (struct sockaddr *)&address, &size);
+    *child = fork();
+    if (*child == 0) {
+        int fd = accept(listener, NULL, NULL), verdict = 1;
+        uint8_t preface[8], header[10], *payload = NULL;
+        uint32_t length = 0;
+        const uint8_t mine[8] = {'F', 'R', 'P', 'C', 0, 1, 0, 1};
+        if (read_exactly(fd, preface, 8) == 0 && send(fd, mine, sizeof mine, 0) == 8 && read_frame(fd, header, &payload, &length) == 0) {
+            verdict = 2;
+            Framerpc__V1__ConnectionMetadata *declared = NULL;
+            if (header[8] == METADATA && memcmp(header + 4, "\0\0\0\0", 4) == 0 &&
+                (declared = framerpc__v1__connection_metadata__unpack(NULL, length, payload)) != NULL && declared->n_metadata == 1 &&
+                strcmp(declared->metadata[0]->key, "authorization") == 0 && strcmp(declared->metadata[0]->value, "Bearer tok") == 0) {
+                verdict = 3;
+                free(payload);
+                payload = NULL;
+                Framerpc__V1__Request *request = NULL;
+                if (read_frame(fd, header, &payload, &length) == 0 && header[8] == REQUEST &&
+                    (request = framerpc__v1__request__unpack(NULL, length, payload)) != NULL) {
+                    verdict = 0;
+                    for (size_t i = 0; i < request->n_metadata; i++) {
+                        if (strcmp(request->metadata[i]->key, "authorization") == 0) verdict = 4;
+                    }
+                    send(fd, reply, reply_length, 0);
+                    uint8_t rest[1];
+                    (void)read_exactly(fd, rest, 1); /* until the client closes */
+                }
+                if (request != NULL) framerpc__v1__request__free_unpacked(request, NULL);
+            }
+            if (declared != NULL) framerpc__v1__connection_metadata__free_unpacked(declared, NULL);
+        }
+        free(payload);
+        close(fd);
+        _exit(verdict);
     }
     close(listener);
     return ntohs(address.sin_port);
@@ -190,6 +249,26 @@ int main(void) {
           rc, cc_code_name(status.code), status.reason ? status.reason : "-");
     cc_status_clear(&status);
     waitpid(child, NULL, 0);
+
+    /* To a server that takes METADATA frames, cc_set_token sends the token once, at once, and
+     * calls leave it out: the server sees exactly that (its exit code). */
+    port = metadata_server(after, after_length, &child);
+    cc_client *declaring = NULL;
+    CHECK(cc_connect(&declaring, "127.0.0.1", port, &status) == 0, "connect to the METADATA server");
+    if (declaring) {
+        CHECK(cc_set_token(declaring, "tok") == 0, "cc_set_token");
+        Framerpc__V1__HealthCheckRequest request = FRAMERPC__V1__HEALTH_CHECK_REQUEST__INIT;
+        ProtobufCMessage *reply = NULL;
+        rc = cc_call(declaring, FRAMERPC_V1_HEALTH_CHECK, &request.base, NULL, 0, 10000, &framerpc__v1__health_check_response__descriptor,
+                     &reply, &status);
+        CHECK(rc == 0, "a call after METADATA: rc %d %s/%s", rc, cc_code_name(status.code), status.reason ? status.reason : "-");
+        if (reply) protobuf_c_message_free_unpacked(reply, NULL);
+        cc_close(declaring);
+    }
+    cc_status_clear(&status);
+    int verdict = -1;
+    CHECK(waitpid(child, &verdict, 0) == child && WIFEXITED(verdict) && WEXITSTATUS(verdict) == 0,
+          "the server saw one METADATA frame with the token, then a REQUEST without it (exit %d)", WEXITSTATUS(verdict));
 
     /* cc_cancel sends a CANCEL frame for the stream: the server sees exactly that frame. */
     port = fake_server(NULL, 0, expect, frame(expect, 1, CANCEL, NULL, 0), NULL, 0, &child);
