@@ -53,11 +53,18 @@ struct Serve: AsyncParsableCommand {
     var maxPartialFrameMib = 64
     @Option(
         help: """
-            KiB an event loop reads in one turn over its connections, shared among them (each read 0.5-64 KiB): \
+            KiB an event loop reads in one turn over its connections, shared among them (each read 128 B-64 KiB): \
             a flood's connections cannot make a turn long, so a health probe waits one short turn.
             """
     )
     var readKibPerTurn = 64
+    @Option(
+        help: """
+            Calls an event loop reads in one turn at most, in requests of the mean size read so far: \
+            small requests (a token sent once per connection) do not make a turn long either.
+            """
+    )
+    var readCallsPerTurn = 256
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 5
     @Option(help: "Seconds a graceful shutdown waits for calls in flight.") var drainTimeout = 30
     @Option(help: "Shards of the per-user and per-product write queues.") var writeQueueShards = 128
@@ -179,6 +186,7 @@ struct Serve: AsyncParsableCommand {
                 handshakeTimeout: .seconds(Int64(self.handshakeTimeout)),
                 maxBufferedPartialBytes: self.maxPartialFrameMib * 1024 * 1024,
                 readBytesPerTurn: max(1, self.readKibPerTurn) * 1024,
+                readCallsPerTurn: self.readCallsPerTurn,
                 tls: try self.tls.serverTLS()
             ),
             store: self.database.store,

@@ -7,20 +7,21 @@ import NIOCore
 /// 64 KiB) let a flood's hundred connections hand one turn megabytes of calls, and a health probe
 /// on a connection of its own waited for that whole turn: hundreds of milliseconds (`benchmarks/
 /// overload.sh`). Now each read takes at most the loop's turn budget over the connections it
-/// serves (between 256 bytes and 64 KiB), one read per turn; what is left stays in the kernel's socket
+/// serves (between 128 bytes and 64 KiB), one read per turn; what is left stays in the kernel's socket
 /// buffer (and pushes back on its sender) until the next turn, which the level-triggered poll
 /// brings at once. A few connections still read 64 KiB at a time, and so does a connection in the
 /// middle of a frame: a large request arrives at the pace of its sender, not of the turns (its
 /// bytes count against the server's ``PartialFrameBudget`` all the same, and the frame timeout
 /// still bounds it).
 ///
-/// The turn budget is ``bytesPerTurn``, or `bytesPerTurn / 128` calls of the size the server has
-/// been reading (``FrameSizes``), whichever is less: small requests do not make a longer turn.
+/// The turn budget is ``bytesPerTurn``, or ``callsPerTurn`` calls of the size the server has been
+/// reading (``FrameSizes``), whichever is less: small requests do not make a longer turn.
 struct FairShareReads: RecvByteBufferAllocator {
-    static let smallest = 256
+    static let smallest = 128
     static let largest = 64 * 1024
 
     let bytesPerTurn: Int
+    var callsPerTurn = 256
     let loops: Int
     let registry: ConnectionRegistry
     var frameSizes = FrameSizes()
@@ -31,8 +32,7 @@ struct FairShareReads: RecvByteBufferAllocator {
     var share: Int {
         if let progress, progress.value.partialSince != nil { return Self.largest }
         let perLoop = max(1, (self.registry.count + self.loops - 1) / self.loops)
-        let calls = self.bytesPerTurn / FrameSizes.nominal
-        let turn = min(self.bytesPerTurn, calls * self.frameSizes.mean)
+        let turn = min(self.bytesPerTurn, self.callsPerTurn * self.frameSizes.mean)
         return min(Self.largest, max(Self.smallest, turn / perLoop))
     }
 

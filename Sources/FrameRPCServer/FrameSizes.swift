@@ -9,7 +9,7 @@ import Synchronization
 /// its own connection fell seconds behind (benchmarks/README.md, session 30). Updated from every
 /// loop without a lock: a lost update only delays the average.
 public final class FrameSizes: Sendable {
-    /// The request size a turn's byte budget is counted in: `bytesPerTurn / nominal` calls a turn.
+    /// The mean before any frame is read.
     public static let nominal = 128
     /// In sixteenths of a byte.
     private let sixteenths = Atomic<Int>(FrameSizes.nominal * 16)

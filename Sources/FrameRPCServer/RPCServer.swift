@@ -104,6 +104,7 @@ public final class RPCServer: Service, Sendable {
                         .recvAllocator,
                         value: FairShareReads(
                             bytesPerTurn: configuration.readBytesPerTurn,
+                            callsPerTurn: configuration.readCallsPerTurn,
                             loops: loops,
                             registry: registry,
                             frameSizes: frameSizes,

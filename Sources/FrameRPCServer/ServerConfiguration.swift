@@ -30,10 +30,13 @@ public struct ServerConfiguration: Sendable {
     /// holding the most gets a GOAWAY `RESOURCE_EXHAUSTED` / `PARTIAL_FRAME_BUDGET` and is closed.
     public var maxBufferedPartialBytes: Int
     /// Bytes an event loop reads in one turn over its connections, shared among them: one read of
-    /// a connection takes this over the loop's connections, between 512 bytes and 64 KiB (``FairShareReads``),
+    /// a connection takes this over the loop's connections, between 128 bytes and 64 KiB (``FairShareReads``),
     /// so a flood's connections cannot make a turn long and a probe on its own connection waits one
     /// short turn.
     public var readBytesPerTurn: Int
+    /// Calls an event loop reads in one turn at most, counted in frames of the mean size read so
+    /// far (``FrameSizes``): with small requests the byte budget alone let a turn grow long.
+    public var readCallsPerTurn: Int
     /// How long a graceful shutdown waits for calls in flight before closing connections anyway.
     public var drainTimeout: TimeAmount
     /// The longest deadline the server honours; calls asking for more (or none) get this one.
@@ -55,9 +58,11 @@ public struct ServerConfiguration: Sendable {
         handshakeTimeout: TimeAmount = .seconds(5),
         maxBufferedPartialBytes: Int = 64 * 1024 * 1024,
         readBytesPerTurn: Int = 64 * 1024,
+        readCallsPerTurn: Int = 256,
         tls: ServerTLS? = nil
     ) {
         self.readBytesPerTurn = readBytesPerTurn
+        self.readCallsPerTurn = max(1, readCallsPerTurn)
         self.tls = tls
         self.maxBufferedPartialBytes = maxBufferedPartialBytes
         self.frameTimeout = frameTimeout
