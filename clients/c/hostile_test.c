@@ -59,6 +59,18 @@ static int read_exactly(int fd, uint8_t *buffer, size_t length) {
     return 0;
 }
 
+/* A listening socket on a free loopback port, for one fake server's connection. */
+static int listen_on_loopback(int *port) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    listen(listener, 1);
+    socklen_t size = sizeof address;
+    getsockname(listener, (struct sockaddr *)&address, &size);
+    *port = ntohs(address.sin_port);
+    return listener;
+}
+
 /*
  * A fake server on a free port. After its preface it reads the client's first REQUEST frame, sends
  * `script`; then, if `expect` is given, reads that many bytes and, only if they are exactly
@@ -66,12 +78,7 @@ static int read_exactly(int fd, uint8_t *buffer, size_t length) {
  */
 static int fake_server(const uint8_t *script, size_t length, const uint8_t *expect, size_t expect_length,
                        const uint8_t *after, size_t after_length, pid_t *child) {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(listener, (struct sockaddr *)&address, sizeof address);
-    listen(listener, 1);
-    socklen_t size = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &size);
+    int port = 0, listener = listen_on_loopback(&port);
     *child = fork();
     if (*child == 0) {
         int fd = accept(listener, NULL, NULL);
@@ -100,7 +107,7 @@ static int fake_server(const uint8_t *script, size_t length, const uint8_t *expe
         _exit(0);
     }
     close(listener);
-    return ntohs(address.sin_port);
+    return port;
 }
 
 /* Reads one frame: its header into `header`, its payload (malloc'd, or NULL when empty) into `*payload`. */
@@ -118,12 +125,7 @@ static int read_frame(int fd, uint8_t header[10], uint8_t **payload, uint32_t *l
  * REQUEST without any authorization entry, which it answers with `reply` (exit codes 1-4 otherwise).
  */
 static int metadata_server(const uint8_t *reply, size_t reply_length, pid_t *child) {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(listener, (struct sockaddr *)&address, sizeof address);
-    listen(listener, 1);
-    socklen_t size = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &size);
+    int port = 0, listener = listen_on_loopback(&port);
     *child = fork();
     if (*child == 0) {
         int fd = accept(listener, NULL, NULL), verdict = 1;
@@ -159,7 +161,7 @@ static int metadata_server(const uint8_t *reply, size_t reply_length, pid_t *chi
         _exit(verdict);
     }
     close(listener);
-    return ntohs(address.sin_port);
+    return port;
 }
 
 /* Calls Health/Check on a fake server within `timeout_ms`; returns the call's result, the status in `status`. */
