@@ -41,7 +41,13 @@ struct FairShareReadsTests {
     func turnCountsCalls() throws {
         let registry = ConnectionRegistry()
         let sizes = FrameSizes()
-        let reads = FairShareReads(bytesPerTurn: 64 * 1024, callsPerTurn: 256, loops: 1, registry: registry, frameSizes: sizes)
+        let reads = FairShareReads(
+            bytesPerTurn: 64 * 1024,
+            callsPerTurn: 256,
+            loops: 1,
+            registry: registry,
+            frameSizes: sizes
+        )
         var channels: [EmbeddedChannel] = []
         for _ in 0..<101 {
             let channel = EmbeddedChannel()
