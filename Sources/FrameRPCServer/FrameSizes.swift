@@ -8,13 +8,13 @@ import Synchronization
 /// once (about 60 bytes a request): a GetBalance flood's turn grew to 25 ms, and a health probe on
 /// its own connection fell seconds behind (benchmarks/README.md, session 30). Updated from every
 /// loop without a lock: a lost update only delays the average.
-public final class FrameSizes: Sendable {
+final class FrameSizes: Sendable {
     /// The mean before any frame is read.
-    public static let nominal = 128
+    static let nominal = 128
     /// In sixteenths of a byte.
     private let sixteenths = Atomic<Int>(FrameSizes.nominal * 16)
 
-    public init() {}
+    init() {}
 
     /// A whole frame of `bytes` (header included) was read.
     func record(_ bytes: Int) {
