@@ -45,7 +45,7 @@ struct ConnectionMetadataTests {
     func prefaceAdvertises() async throws {
         try await withTestServer { server, _ in
             let peer = try await RawPeer.connect(port: server.port)
-            try await peer.waitUntil { $0.bytes.count >= Preface.size }
+            await peer.waitUntil { $0.bytes.count >= Preface.size }
             guard case .preface(let preface) = try peer.events().first else {
                 Issue.record("no preface")
                 return
@@ -145,7 +145,7 @@ struct ConnectionMetadataTests {
             case .notAMessage:
                 try await peer.sendFrame(streamID: 0, type: .metadata, payload: [0xFF, 0xFF, 0xFF])
             }
-            try await peer.waitUntil { $0.isClosed }
+            await peer.waitUntil { $0.isClosed }
             let goAway = try #require(try peer.goAway())
             #expect(goAway.status.code == UInt32(StatusCode.invalidArgument.rawValue))
             #expect(goAway.status.reason == WireReason.invalidConnectionMetadata)
