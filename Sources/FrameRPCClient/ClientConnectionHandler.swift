@@ -165,12 +165,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             var declared: [(key: String, value: String)] = []
             if preface.flags & Preface.acceptsConnectionMetadata != 0 && !self.connectionMetadata.isEmpty {
                 var message = Framerpc_V1_ConnectionMetadata()
-                message.metadata = self.connectionMetadata.entries.map { entry in
-                    Framerpc_V1_KeyValue.with {
-                        $0.key = entry.key
-                        $0.value = entry.value
-                    }
-                }
+                message.metadata = self.connectionMetadata.keyValues
                 if let payload: [UInt8] = try? message.serializedBytes() {
                     self.writeFrame(streamID: 0, type: .metadata, payload: payload, context: context)
                     declared = self.connectionMetadata.entries

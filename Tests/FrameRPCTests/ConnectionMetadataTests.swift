@@ -13,12 +13,8 @@ import Testing
 struct ConnectionMetadataTests {
     static func metadataPayload(_ entries: [(String, String)]) throws -> [UInt8] {
         var message = Framerpc_V1_ConnectionMetadata()
-        message.metadata = entries.map { entry in
-            Framerpc_V1_KeyValue.with {
-                $0.key = entry.0
-                $0.value = entry.1
-            }
-        }
+        // Not through `Metadata`, which lower-cases keys: the server must do that itself.
+        message.metadata = entries.map { Framerpc_V1_KeyValue(key: $0.0, value: $0.1) }
         return try message.serializedBytes()
     }
 
