@@ -138,15 +138,19 @@ extension SQLiteStore: AuditStore {
                 }
             }
             // Orders: every paid order has its payment, equal to total - discount; a used coupon points at its order.
+            // The comparisons are in the SQL, so only the orders that break them come back: fetched
+            // whole and filtered here, every paid order's row was in memory at once (38 MiB more
+            // resident at 147,000 orders, session 31).
             for row in try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         WITH paid AS (SELECT order_id, SUM(amount) AS amount FROM payments WHERE kind = 'PAYMENT' GROUP BY order_id)
                         SELECT o.id, o.total - o.discount AS due, paid.amount AS paid
-                        FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE o.status = 'PAID'
+                        FROM orders o LEFT JOIN paid ON paid.order_id = o.id
+                        WHERE o.status = 'PAID' AND paid.amount IS NOT o.total - o.discount
                         """
                 )
-            ) where (row["paid"] as Int64?) != (row["due"] as Int64) {
+            ) {
                 violations.append(
                     AuditViolation(
                         rule: "paid-order-has-payment",
@@ -163,10 +167,11 @@ extension SQLiteStore: AuditStore {
                                    SUM(CASE kind WHEN 'REFUND' THEN amount END) AS refunded
                             FROM payments GROUP BY order_id)
                         SELECT o.id, sums.paid, sums.refunded
-                        FROM orders o LEFT JOIN sums ON sums.order_id = o.id WHERE o.status = 'REFUNDED'
+                        FROM orders o LEFT JOIN sums ON sums.order_id = o.id
+                        WHERE o.status = 'REFUNDED' AND sums.paid IS NOT sums.refunded
                         """
                 )
-            ) where (row["paid"] as Int64?) != (row["refunded"] as Int64?) {
+            ) {
                 violations.append(
                     AuditViolation(
                         rule: "refunded-order-refunds-payment",

@@ -34,7 +34,7 @@ public final class CommerceServer: Sendable {
     /// Who calls: verifies tokens with keys ``reload(keys:)`` can replace.
     public let gate: Gate
     /// What runs until shutdown, in start order (a graceful shutdown stops them in reverse): the
-    /// store's closing, the relay, the sweeper; then the listeners, which stop first.
+    /// store's closing, the relay, the sweeper, the memory watch; then the listeners, which stop first.
     private let background: [any Service]
     private let listeners: [any Service]
     private let logger: Logger
@@ -185,7 +185,12 @@ public final class CommerceServer: Sendable {
             interval: .milliseconds(max(10, configuration.expirySweepMillis)),
             timeZone: "\(store.calendar)",
             logger: logger
-        ) { await memory.observe(callsInFlight: rpc.callsInFlight, highest: rpc.takeHighestCallsInFlight()) }
+        )
+        // As often as the sweep, but not behind its writes.
+        let memoryWatch = MemoryWatch(
+            releaser: memory,
+            interval: .milliseconds(max(10, configuration.expirySweepMillis))
+        ) { (rpc.callsInFlight, rpc.takeHighestCallsInFlight()) }
         var relay: DataPlatformRelay?
         if let (target, sink) = sink {
             relay = DataPlatformRelay(
@@ -200,7 +205,7 @@ public final class CommerceServer: Sendable {
             logger.info("data platform relay configured", metadata: ["target": "\(target)"])
         }
         let closer = StoreCloser(store: store, ownGroup: ownGroup, logger: logger)
-        var background: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper]
+        var background: [any Service] = [closer] + (relay.map { [$0] } ?? []) + [sweeper, memoryWatch]
         if configuration.workerNiceness > 0,
             let loops = try? await WorkerPriority.threads(of: ownGroup ?? MultiThreadedEventLoopGroup.singleton)
         {

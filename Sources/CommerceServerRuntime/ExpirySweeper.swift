@@ -12,12 +12,9 @@ struct ExpirySweeper: Service {
     /// The shop's calendar, for the snapshot's log line.
     let timeZone: String
     let logger: Logger
-    /// Runs before each sweep (the memory releaser's look at the load).
-    let tick: @Sendable () async -> Void
 
     func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await self.tick()
             do {
                 let expired = try await self.useCases.expireOrders()
                 if expired > 0 { self.logger.info("expired unpaid orders", metadata: ["count": "\(expired)"]) }

@@ -14,11 +14,16 @@ import Glibc
 /// after a flood (64 callers listing every user's orders, then the whole-database audit) left the
 /// server 30–50 MiB above where the flood had left it.
 ///
-/// Sampled once a sweep, when the server is nearly idle (at most ``idleCalls`` in flight), so the
-/// arena locks the trim takes delay no one: if a surge (``busyCalls`` in flight at once, by the
-/// admission's high-water mark, so one between two looks counts) has ended, or the resident set has grown by ``growthBytes`` since the last release, one
-/// `malloc_trim(0)` gives every free page back; after a surge the store first drops its caches
-/// (SQLite's page caches, up to 2 MB a connection once a flood has read across the file).
+/// Sampled once a sweep, when the server is nearly idle (at most ``idleCalls`` in flight) or at
+/// least calm (fewer than ``calmCalls`` in flight all through the sweep, by the admission's
+/// high-water mark), so the arena locks the trim takes delay few: if a surge (``busyCalls`` in
+/// flight at once, by the high-water mark, so one between two looks counts) has ended, or the
+/// resident set has grown by ``growthBytes`` since the last release, one `malloc_trim(0)` gives
+/// every free page back; after a surge the store first drops its caches (SQLite's page caches, up
+/// to 2 MB a connection once a flood has read across the file). Waiting for idle alone kept a
+/// flood's memory while an ordinary load went on after it, and floods one after another with 64
+/// callers between them each started higher: 58, 109 and 87 MiB before them, 160 MiB at the third's
+/// peak (`benchmarks/overload.sh`, session 31).
 ///
 /// The starting point for growth is the lowest resident set after a release. A release that gave
 /// back little (under ``growthBytes`` / 4) found memory in use, and its resident set becomes the
@@ -28,6 +33,7 @@ import Glibc
 final class MemoryReleaser: Sendable {
     static let busyCalls = 256
     static let idleCalls = 8
+    static let calmCalls = 128
     static let growthBytes = 16 << 20
 
     private let sawSurge = Atomic(false)
@@ -50,7 +56,8 @@ final class MemoryReleaser: Sendable {
         let resident = Self.residentBytes()
         if let resident { self.resident.record(resident) }
         if max(highest, callsInFlight) >= Self.busyCalls { self.sawSurge.store(true, ordering: .relaxed) }
-        guard callsInFlight <= Self.idleCalls, let trim = Self.mallocTrim else { return false }
+        let calm = callsInFlight <= Self.idleCalls || max(highest, callsInFlight) < Self.calmCalls
+        guard calm, let trim = Self.mallocTrim else { return false }
         let grew = (resident ?? 0) >= self.settled.load(ordering: .relaxed) + Self.growthBytes
         let surged = self.sawSurge.exchange(false, ordering: .relaxed)
         guard surged || grew else { return false }

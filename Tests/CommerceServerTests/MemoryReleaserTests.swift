@@ -58,6 +58,22 @@ struct MemoryReleaserTests {
         #expect(releases.caches.load(ordering: .relaxed) == 2)
     }
 
+    @Test("a surge followed by an ordinary load is released under that load; one still going on is not")
+    func surgeThenOrdinaryLoad() async throws {
+        let releases = Releases()
+        let releaser = MemoryReleaser { releases.caches.add(1, ordering: .relaxed) }
+        let ordinary = MemoryReleaser.calmCalls / 2  // 64 callers, as overload.sh's unflooded runs
+        #expect(await !releaser.observe(callsInFlight: ordinary, highest: ordinary), "no surge, no growth")
+        #expect(await !releaser.observe(callsInFlight: 3_000, highest: 8_192))
+        // The surge ends between two looks, but the sweep saw a part of it: not calm yet.
+        #expect(await !releaser.observe(callsInFlight: ordinary, highest: 4_000), "the sweep still saw the surge")
+        #expect(await !releaser.observe(callsInFlight: ordinary, highest: MemoryReleaser.calmCalls), "not calm")
+        #expect(releases.caches.load(ordering: .relaxed) == 0)
+        #expect(await releaser.observe(callsInFlight: ordinary, highest: ordinary + 4))
+        #expect(releases.caches.load(ordering: .relaxed) == 1)
+        #expect(await !releaser.observe(callsInFlight: ordinary, highest: ordinary), "once per surge")
+    }
+
     @Test(
         "memory freed in a burst without a surge goes back to the system, also what is freed after a trim in the middle of the burst; memory still in use is not trimmed again and again"
     )
