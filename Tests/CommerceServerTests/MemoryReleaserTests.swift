@@ -117,6 +117,9 @@ struct ServerMemoryReleaseTests {
         } while (seen["process_memory_releases_total"] ?? 0) <= before && ContinuousClock.now < deadline
         #expect((seen["process_memory_releases_total"] ?? 0) > before, "\(seen.filter { $0.key.hasPrefix("process") })")
         #expect((seen["process_resident_memory_bytes"] ?? 0) > Double(1 << 20))
+        // What the watch looked at: nothing in flight now that the charges are answered.
+        #expect(seen["rpc_server_calls_in_flight"] == 0)
+        #expect(seen["rpc_server_calls_in_flight_highest"] != nil)
         #expect((seen["commerce_sqlite_cache_bytes"] ?? 0) > 0)
         #expect(await server.terminate() == 0)
     }
